@@ -1,0 +1,46 @@
+/**
+ * The one error type of umqtt. Every error carries a stable string `code` to branch on and,
+ * where they apply, the MQTT spec clause that was broken, the broker's return or reason code,
+ * and the place (connect, publish, read...) where it happened.
+ *
+ * @example
+ * try { encodePublish({ type: PUBLISH, topic: 'a/+', payload }); }
+ * catch (e) { if (e instanceof UmqttError && e.code === INVALID_TOPIC) console.log(e.clause); }
+ */
+export class UmqttError extends Error {
+  /** Stable identifier, e.g. `UMQTT_MALFORMED`, `UMQTT_CONNACK_REFUSED`. */
+  readonly code: string;
+  /** The spec clause, e.g. `MQTT-3.3.2-2`, when a spec rule was broken. */
+  readonly clause: string | undefined;
+  /** A return or reason code from the broker, when there is one. */
+  readonly reasonCode: number | undefined;
+  /** Where it happened: connect, publish, subscribe, read, write, keepalive... */
+  place: string | undefined;
+
+  constructor(code: string, message: string, clause?: string, reasonCode?: number, place?: string) {
+    super(clause ? `${message} [${clause}]` : message);
+    this.name = 'UmqttError';
+    this.code = code;
+    this.clause = clause;
+    this.reasonCode = reasonCode;
+    this.place = place;
+  }
+}
+
+/** A packet from the wire breaks the protocol. */
+export const MALFORMED = 'UMQTT_MALFORMED';
+/** A packet announces more bytes than `maxPacketSize`. */
+export const PACKET_TOO_LARGE = 'UMQTT_PACKET_TOO_LARGE';
+/** A packet of a type this side never receives (a CONNECT sent to a client...). */
+export const UNEXPECTED_PACKET = 'UMQTT_UNEXPECTED_PACKET';
+/** A topic name or filter is not valid. */
+export const INVALID_TOPIC = 'UMQTT_INVALID_TOPIC';
+/** A packet given to an encoder, or an argument, is not valid. */
+export const INVALID_ARGUMENT = 'UMQTT_INVALID_ARGUMENT';
+/** A string is not valid MQTT UTF-8. */
+export const INVALID_UTF8 = 'UMQTT_INVALID_UTF8';
+
+/** `${what}: expected ${expected}, got ${got}` with its clause: the one message shape. */
+export function fail(code: string, what: string, expected: unknown, got: unknown, clause?: string): UmqttError {
+  return new UmqttError(code, `${what}: expected ${expected}, got ${String(got)}`, clause);
+}

@@ -1,0 +1,1 @@
+export type { Socket, SocketFactory, SocketOptions, Timers } from './platform.js';

@@ -1,0 +1,29 @@
+// Shared vitest settings. Each package's vitest.config.ts calls packageProject(name),
+// so turbo can run and cache one package at a time, while the root config runs them all
+// in one vitest process with one summary.
+import { fileURLToPath } from 'node:url';
+import { defineProject } from 'vitest/config';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Tests import workspace packages from their sources, so no build is needed to test. */
+export const sourceAliases = {
+  '@umqtt/codec': `${root}packages/codec/src/index.ts`,
+  '@umqtt/simple': `${root}packages/simple/src/index.ts`,
+  '@umqtt/robust': `${root}packages/robust/src/index.ts`,
+  '@umqtt/store-memory': `${root}packages/store-memory/src/index.ts`,
+  '@umqtt/store-flash': `${root}packages/store-flash/src/index.ts`,
+  '@umqtt/testkit': `${root}tooling/testkit/src/index.ts`,
+};
+
+export function packageProject(name: string, timeoutMs = 20_000) {
+  return defineProject({
+    resolve: { alias: sourceAliases },
+    test: {
+      name,
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: timeoutMs,
+      hookTimeout: timeoutMs,
+    },
+  });
+}

@@ -1,0 +1,25 @@
+export { startAedes, type AedesHandle, type AedesStartOptions } from './aedes.js';
+export { generateCertificates, type Certificates } from './certs.js';
+export { FakeClock, type Timers } from './fake-clock.js';
+export {
+  startFaultProxy,
+  type Direction,
+  type FaultCounters,
+  type FaultProxy,
+} from './fault-proxy.js';
+export {
+  mosquittoOrSkip,
+  mosquittoPath,
+  startMosquitto,
+  type MosquittoHandle,
+  type MosquittoOptions,
+} from './mosquitto.js';
+export {
+  CONNACK_ACCEPTED,
+  CONNACK_NOT_AUTHORIZED,
+  connectPacket,
+  exchange,
+  type ExchangeOptions,
+  type RawConnectOptions,
+} from './raw-mqtt.js';
+export { freePort, once, waitFor, type WaitOptions } from './wait.js';
