@@ -1,0 +1,427 @@
+// @umqtt/simple against a scripted peer at byte level, on a fake clock: exact bytes out,
+// exact bytes in (whole, 1-byte cuts), every flow and failure.
+import { describe, expect, test } from 'vitest';
+import { FakeClock } from '@umqtt/testkit';
+import { ScriptedBroker, settle, type ScriptedSocket } from '../../../tooling/testkit/src/scripted-socket.ts';
+import { MqttClient, type ClientOptions, type Message, type Status } from './index.js';
+
+const CONNECT_C1 = '10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 63 31';
+
+function setup(options: Partial<ClientOptions> = {}) {
+  const clock = new FakeClock(1000);
+  const broker = new ScriptedBroker();
+  const client = new MqttClient({ socket: broker.factory, timers: clock, host: 'broker', clientId: 'c1', ...options });
+  const statuses: [number, Status, number[]?][] = [];
+  const messages: Message[] = [];
+  const closes: (Error | undefined)[] = [];
+  client.onStatus = (id, status, granted) => statuses.push(granted ? [id, status, granted] : [id, status]);
+  client.onMessage = (m) => messages.push(m);
+  client.onClose = (e) => closes.push(e);
+  return { clock, broker, client, statuses, messages, closes };
+}
+
+async function connected(options: Partial<ClientOptions> = {}, chunk = Infinity) {
+  const t = setup(options);
+  const done = t.client.connect();
+  const sock: ScriptedSocket = t.broker.socket;
+  sock.open();
+  await settle();
+  const connect = sock.take();
+  sock.send('20 02 00 00', chunk);
+  const sessionPresent = await done;
+  return { ...t, sock, connect, sessionPresent };
+}
+
+describe('connect', () => {
+  test('sends CONNECT only once the socket is open, and resolves on CONNACK', async () => {
+    const t = setup();
+    const done = t.client.connect();
+    expect(t.client.state).toBe('connecting');
+    await settle();
+    expect(t.broker.socket.take()).toBe(''); // nothing before the socket is writable
+    t.broker.socket.open();
+    await settle();
+    expect(t.broker.socket.take()).toBe(CONNECT_C1);
+    t.broker.socket.send('20 02 01 00');
+    await expect(done).resolves.toBe(true); // session present
+    expect(t.client.state).toBe('connected');
+  });
+
+  test('user name, password, will, clean session off, keepalive', async () => {
+    const { connect } = await connected({
+      clean: false,
+      keepAlive: 10,
+      username: 'u',
+      password: 'p',
+      will: { topic: 'w', payload: 'bye', qos: 1, retain: true },
+    });
+    // flags: user 0x80 | password 0x40 | will retain 0x20 | will QoS 1 0x08 | will 0x04 = 0xec
+    expect(connect).toBe('10 1c 00 04 4d 51 54 54 04 ec 00 0a 00 02 63 31 00 01 77 00 03 62 79 65 00 01 75 00 01 70');
+  });
+
+  test.each([
+    [1, 'UMQTT_CONNACK_PROTOCOL'],
+    [2, 'UMQTT_CONNACK_IDENTIFIER'],
+    [3, 'UMQTT_CONNACK_UNAVAILABLE'],
+    [4, 'UMQTT_CONNACK_CREDENTIALS'],
+    [5, 'UMQTT_CONNACK_NOT_AUTHORIZED'],
+  ])('CONNACK refusal %i rejects with %s and closes the socket', async (rc, code) => {
+    const t = setup();
+    const done = t.client.connect();
+    t.broker.socket.open();
+    t.broker.socket.send(`20 02 00 0${rc}`);
+    await expect(done).rejects.toMatchObject({ code, reasonCode: rc, place: 'connect' });
+    expect(t.broker.socket.closed).toBe(true);
+    expect(t.client.state).toBe('closed');
+    expect(t.closes).toEqual([]); // one reporting path: the promise
+    expect(t.client.issues.at(-1)?.error.code).toBe(code);
+  });
+
+  test('connect timeout on a fake clock', async () => {
+    const t = setup({ connectTimeout: 5000 });
+    const done = t.client.connect();
+    t.broker.socket.open();
+    t.clock.advance(4999);
+    expect(t.client.state).toBe('connecting');
+    t.clock.advance(1);
+    await expect(done).rejects.toMatchObject({ code: 'UMQTT_CONNECT_TIMEOUT', place: 'connect' });
+    expect(t.broker.socket.closed).toBe(true);
+  });
+
+  test('a packet other than CONNACK first is a protocol error', async () => {
+    const t = setup();
+    const done = t.client.connect();
+    t.broker.socket.open();
+    t.broker.socket.send('d0 00');
+    await expect(done).rejects.toMatchObject({ code: 'UMQTT_PROTOCOL_ERROR', clause: undefined });
+  });
+
+  test('socket failure while connecting rejects with the cause', async () => {
+    const t = setup();
+    const done = t.client.connect();
+    t.broker.socket.fail(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    await expect(done).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  test('connect twice is refused', async () => {
+    const { client } = await connected();
+    await expect(client.connect()).rejects.toMatchObject({ code: 'UMQTT_ALREADY_CONNECTED' });
+  });
+
+  test('the whole conversation works with the broker answering 1 byte at a time', async () => {
+    const { client, sock, messages, statuses, sessionPresent } = await connected({}, 1);
+    expect(sessionPresent).toBe(false);
+    client.publish('a', 'hi', { qos: 1 });
+    await settle();
+    sock.take();
+    sock.send('40 02 00 01 30 05 00 01 61 68 69 d0 00', 1);
+    expect(statuses).toEqual([[1, 'delivered']]);
+    expect(messages.map((m) => [m.topic, new TextDecoder().decode(m.payload)])).toEqual([['a', 'hi']]);
+  });
+});
+
+describe('publish', () => {
+  test('QoS 0: exact bytes, returns 0', async () => {
+    const { client, sock } = await connected();
+    expect(client.publish('a', 'hi')).toBe(0);
+    await settle();
+    expect(sock.take()).toBe('30 05 00 01 61 68 69');
+  });
+
+  test('retain flag, binary payload', async () => {
+    const { client, sock } = await connected();
+    client.publish('a', new Uint8Array([0, 255]), { retain: true });
+    await settle();
+    expect(sock.take()).toBe('31 05 00 01 61 00 ff');
+  });
+
+  test('QoS 1: PUBACK reports delivered', async () => {
+    const { client, sock, statuses } = await connected();
+    expect(client.publish('a', 'hi', { qos: 1 })).toBe(1);
+    await settle();
+    expect(sock.take()).toBe('32 07 00 01 61 00 01 68 69');
+    expect(client.inflight).toBe(1);
+    sock.send('40 02 00 01');
+    expect(statuses).toEqual([[1, 'delivered']]);
+    expect(client.inflight).toBe(0);
+  });
+
+  test('QoS 2: PUBLISH, PUBREC, PUBREL, PUBCOMP', async () => {
+    const { client, sock, statuses } = await connected();
+    client.publish('a', 'hi', { qos: 2 });
+    await settle();
+    expect(sock.take()).toBe('34 07 00 01 61 00 01 68 69');
+    sock.send('50 02 00 01');
+    await settle();
+    expect(sock.take()).toBe('62 02 00 01');
+    expect(statuses).toEqual([[1, 'received']]);
+    sock.send('50 02 00 01'); // a repeated PUBREC gets PUBREL again
+    await settle();
+    expect(sock.take()).toBe('62 02 00 01');
+    sock.send('70 02 00 01');
+    expect(statuses).toEqual([[1, 'received'], [1, 'delivered']]);
+    expect(client.inflight).toBe(0);
+  });
+
+  test('resend with the same id and DUP; release() resumes QoS 2 at PUBREL', async () => {
+    const { client, sock, statuses } = await connected();
+    expect(client.publish('a', 'hi', { qos: 1, id: 77, dup: true })).toBe(77);
+    expect(client.release(78)).toBe(78);
+    await settle();
+    expect(sock.take()).toBe('3a 07 00 01 61 00 4d 68 69 62 02 00 4e');
+    expect(() => client.publish('a', 'x', { qos: 1, id: 77 })).toThrow(/in use/);
+    sock.send('40 02 00 4d 70 02 00 4e');
+    expect(statuses).toEqual([[77, 'delivered'], [78, 'delivered']]);
+  });
+
+  test('misuse throws at once with a clear error', async () => {
+    const { client } = await connected({ maxPacketSize: 100 });
+    expect(() => client.publish('a/+', 'x')).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_TOPIC', place: 'publish' }));
+    expect(() => client.publish('a/#', 'x')).toThrow(/MQTT-3.3.2-2/);
+    expect(() => client.publish('', 'x')).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_TOPIC' }));
+    expect(() => client.publish('a', 'x', { qos: 3 as 0 })).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_ARGUMENT', clause: 'MQTT-3.3.1-4' }));
+    expect(() => client.publish('a', new Uint8Array(101))).toThrow(expect.objectContaining({ code: 'UMQTT_PAYLOAD_TOO_LARGE' }));
+    expect(() => client.publish('a', 42 as unknown as string)).toThrow(/payload must be/);
+    expect(() => client.subscribe('a/#/b')).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_TOPIC', clause: 'MQTT-4.7.1-2' }));
+    expect(client.inflight + client.queued).toBe(0); // nothing half-registered
+  });
+
+  test('calls before connect and after close fail clearly', async () => {
+    const t = setup();
+    expect(() => t.client.publish('a', 'x')).toThrow(expect.objectContaining({ code: 'UMQTT_NOT_CONNECTED', place: 'publish' }));
+    expect(() => t.client.subscribe('a')).toThrow(/needs a connection; the client is idle/);
+    const { client } = await connected();
+    client.disconnect();
+    expect(() => client.publish('a', 'x')).toThrow(/the client is closed/);
+    expect(() => client.ping()).toThrow(expect.objectContaining({ code: 'UMQTT_NOT_CONNECTED' }));
+  });
+});
+
+describe('flow control', () => {
+  test('beyond the window messages wait locally, in order, and go out as acks arrive', async () => {
+    const { client, sock, statuses } = await connected({ maxInflight: 2 });
+    const writable: number[] = [];
+    client.onWritable = () => writable.push(client.inflight);
+    client.publish('a', '1', { qos: 1 });
+    client.publish('a', '2', { qos: 2 });
+    expect(client.writable).toBe(false);
+    client.publish('a', '3', { qos: 1 });
+    await settle();
+    expect(sock.take()).toBe('32 06 00 01 61 00 01 31 34 06 00 01 61 00 02 32');
+    expect([client.inflight, client.queued]).toEqual([2, 1]);
+    sock.send('40 02 00 01');
+    await settle();
+    expect(sock.take()).toBe('32 06 00 01 61 00 03 33');
+    expect(writable).toEqual([]); // window full again
+    sock.send('50 02 00 02 70 02 00 02');
+    await settle();
+    expect(writable).toEqual([1]);
+    expect(client.writable).toBe(true);
+    sock.send('40 02 00 03');
+    expect(statuses.map(([id, s]) => `${id}:${s}`)).toEqual(['1:delivered', '2:received', '2:delivered', '3:delivered']);
+  });
+
+  test('maxQueued bounds the local queue', async () => {
+    const { client } = await connected({ maxInflight: 1, maxQueued: 2 });
+    client.publish('a', '1', { qos: 1 });
+    client.publish('a', '2', { qos: 1 });
+    client.publish('a', '3', { qos: 1 });
+    expect(() => client.publish('a', '4', { qos: 1 })).toThrow(expect.objectContaining({ code: 'UMQTT_QUEUE_FULL' }));
+    expect(client.queued).toBe(2);
+  });
+
+  test('packet ids are never reused while in use, and run out clearly', async () => {
+    const { client, sock } = await connected({ maxInflight: 70000, maxQueued: 70000, messageTimeout: 0 });
+    const ids = new Set<number>();
+    for (let i = 0; i < 65535; i++) ids.add(client.publish('a', '', { qos: 1 }));
+    expect(ids.size).toBe(65535);
+    expect(Math.min(...ids)).toBe(1);
+    expect(Math.max(...ids)).toBe(65535);
+    expect(() => client.publish('a', '', { qos: 1 })).toThrow(expect.objectContaining({ code: 'UMQTT_NO_PACKET_ID' }));
+    await settle();
+    sock.take();
+    sock.send('40 02 01 00'); // free id 256
+    expect(client.publish('a', '', { qos: 1 })).toBe(256);
+  });
+
+  test('writes respect the socket: nothing more is written until onWritable, then it flushes', async () => {
+    const t = setup();
+    t.broker.capacity = 40;
+    const done = t.client.connect();
+    const sock = t.broker.socket;
+    sock.open();
+    sock.send('20 02 00 00');
+    await done;
+    await settle();
+    sock.take();
+    t.client.publish('a', new Uint8Array(50)); // fills the socket
+    await settle();
+    expect(sock.take().split(' ')).toHaveLength(55);
+    expect(t.client.writable).toBe(false);
+    t.client.publish('a', 'x');
+    await settle();
+    expect(sock.take()).toBe('');
+    let told = 0;
+    t.client.onWritable = () => told++;
+    sock.drain();
+    expect(sock.take()).toBe('30 04 00 01 61 78');
+    expect(told).toBe(1);
+  });
+
+  test('a socket that takes nothing for socketTimeout kills the connection', async () => {
+    const t = setup({ socketTimeout: 2000, keepAlive: 0 });
+    t.broker.capacity = 10;
+    const done = t.client.connect();
+    const sock = t.broker.socket;
+    sock.open();
+    sock.send('20 02 00 00');
+    await done;
+    t.client.publish('a', new Uint8Array(20));
+    await settle();
+    t.clock.advance(2000);
+    expect(t.closes[0]).toMatchObject({ code: 'UMQTT_WRITE_TIMEOUT', place: 'write' });
+  });
+});
+
+describe('subscribe and receive', () => {
+  test('several filters with a QoS each; a refused filter is reported for that filter', async () => {
+    const { client, sock, statuses } = await connected();
+    expect(client.subscribe([{ topic: 'a/#', qos: 1 }, { topic: 'b', qos: 0 }])).toBe(1);
+    await settle();
+    expect(sock.take()).toBe('82 0c 00 01 00 03 61 2f 23 01 00 01 62 00');
+    sock.send('90 04 00 01 01 80');
+    expect(statuses).toEqual([[1, 'refused', [1, 0x80]]]);
+    client.subscribe('c', 2);
+    sock.send('90 03 00 02 02');
+    expect(statuses[1]).toEqual([2, 'delivered', [2]]);
+  });
+
+  test('unsubscribe', async () => {
+    const { client, sock, statuses } = await connected();
+    expect(client.unsubscribe(['a/#', 'b'])).toBe(1);
+    await settle();
+    expect(sock.take()).toBe('a2 0a 00 01 00 03 61 2f 23 00 01 62');
+    sock.send('b0 02 00 01');
+    expect(statuses).toEqual([[1, 'delivered']]);
+  });
+
+  test('inbound QoS 0, 1 (acknowledged) and 2 (delivered exactly once)', async () => {
+    const { sock, messages } = await connected();
+    sock.send('30 05 00 01 61 68 69'); // QoS 0
+    sock.send('33 07 00 01 62 00 05 68 69'); // QoS 1 retained, id 5
+    await settle();
+    expect(sock.take()).toBe('40 02 00 05');
+    sock.send('34 07 00 01 63 00 09 68 69'); // QoS 2, id 9
+    sock.send('3c 07 00 01 63 00 09 68 69'); // the same again with DUP before PUBREL
+    await settle();
+    expect(sock.take()).toBe('50 02 00 09 50 02 00 09');
+    sock.send('62 02 00 09');
+    await settle();
+    expect(sock.take()).toBe('70 02 00 09');
+    sock.send('34 07 00 01 63 00 09 68 69'); // id 9 reused after PUBREL: a new message
+    expect(messages.map((m) => [m.topic, m.qos, m.retain, m.dup])).toEqual([
+      ['a', 0, false, false],
+      ['b', 1, true, false],
+      ['c', 2, false, false],
+      ['c', 2, false, false],
+    ]);
+  });
+
+  test('an exception in onMessage is recorded, the message still acknowledged, the connection kept', async () => {
+    const { client, sock } = await connected();
+    client.onMessage = () => {
+      throw new Error('app bug');
+    };
+    sock.send('32 07 00 01 62 00 05 68 69');
+    await settle();
+    expect(sock.take()).toBe('40 02 00 05');
+    expect(client.state).toBe('connected');
+    expect(client.issues.at(-1)).toMatchObject({ place: 'message', error: { code: 'UMQTT_CALLBACK_ERROR' } });
+  });
+});
+
+describe('timeouts and keepalive (fake clock)', () => {
+  test('message timeout reports timeout; a late acknowledgement reports unknown id', async () => {
+    const { client, sock, statuses, clock } = await connected({ messageTimeout: 5000, keepAlive: 0 });
+    client.publish('a', 'x', { qos: 1 });
+    client.subscribe('s');
+    clock.advance(4999);
+    expect(statuses).toEqual([]);
+    clock.advance(1);
+    expect(statuses).toEqual([[1, 'timeout'], [2, 'timeout']]);
+    expect(client.inflight).toBe(0);
+    sock.send('40 02 00 01');
+    sock.send('90 03 00 02 00');
+    expect(statuses.slice(2)).toEqual([[1, 'unknown'], [2, 'unknown']]);
+    expect(client.state).toBe('connected');
+    expect(client.publish('a', 'y', { qos: 1 })).toBe(3);
+  });
+
+  test('PINGREQ after keepAlive of silence; PINGRESP keeps the connection', async () => {
+    const { sock, clock, client } = await connected({ keepAlive: 10 });
+    clock.advance(9999);
+    await settle();
+    expect(sock.take()).toBe('');
+    clock.advance(1);
+    await settle();
+    expect(sock.take()).toBe('c0 00');
+    sock.send('d0 00');
+    clock.advance(10000);
+    await settle();
+    expect(sock.take()).toBe('c0 00');
+    expect(client.state).toBe('connected');
+  });
+
+  test('nothing received for 1.5 x keepAlive: the connection is dead (half-open)', async () => {
+    const { sock, clock, closes, client } = await connected({ keepAlive: 10 });
+    // we keep publishing, the broker stays silent
+    for (let i = 0; i < 14; i++) {
+      clock.advance(1000);
+      client.publish('a', 'x');
+    }
+    await settle();
+    expect(sock.take()).toContain('c0 00'); // a ping went out although we were not silent
+    clock.advance(1000);
+    expect(closes[0]).toMatchObject({ code: 'UMQTT_KEEPALIVE_TIMEOUT', place: 'keepalive' });
+    expect(sock.closed).toBe(true);
+  });
+});
+
+describe('hostile or broken broker', () => {
+  test.each([
+    ['malformed bytes', '3f 00', 'UMQTT_MALFORMED'],
+    ['a packet a client never receives (SUBSCRIBE)', '82 06 00 01 00 01 61 00', 'UMQTT_UNEXPECTED_PACKET'],
+    ['SUBACK for an id never sent', '90 03 00 07 00', 'UMQTT_PROTOCOL_ERROR'],
+    ['PUBACK for an id never sent', '40 02 00 07', 'UMQTT_PROTOCOL_ERROR'],
+    ['a second CONNACK', '20 02 00 00', 'UMQTT_PROTOCOL_ERROR'],
+    ['oversized packet (announced)', '30 ff ff ff 7f', 'UMQTT_PACKET_TOO_LARGE'],
+  ])('%s: protocol error, connection closed, in-flight aborted, no throw', async (_, bytes, code) => {
+    const { sock, closes, client, statuses } = await connected({ maxPacketSize: 1024 });
+    client.publish('a', 'x', { qos: 1 });
+    expect(() => sock.send(bytes)).not.toThrow();
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ code, place: 'read' });
+    expect(sock.closed).toBe(true);
+    expect(statuses).toEqual([[1, 'aborted']]);
+  });
+
+  test('connection reset: onClose with the cause; the client can connect again', async () => {
+    const { sock, closes, client, broker } = await connected();
+    sock.fail(new Error('read ECONNRESET'));
+    expect(closes[0]).toMatchObject({ code: 'UMQTT_CONNECTION_LOST', place: 'read' });
+    expect(client.state).toBe('closed');
+    const again = client.connect();
+    broker.socket.open();
+    broker.socket.send('20 02 00 00');
+    await expect(again).resolves.toBe(false);
+  });
+
+  test('disconnect sends DISCONNECT, closes, reports no error', async () => {
+    const { sock, closes, client } = await connected();
+    client.publish('a', 'x');
+    client.disconnect();
+    expect(sock.take()).toBe('30 04 00 01 61 78 e0 00');
+    expect(sock.closed).toBe(true);
+    expect(closes).toEqual([undefined]);
+  });
+});

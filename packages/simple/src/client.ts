@@ -1,0 +1,686 @@
+// One MQTT 3.1.1 connection over an injected socket: CONNECT..DISCONNECT, QoS 0/1/2 both ways,
+// keepalive, packet ids, a bounded in-flight window and per-id delivery status. No call waits
+// for the network: outcomes arrive through callbacks and the connect() promise.
+import {
+  Parser,
+  UmqttError,
+  clientDecoders,
+  encodeAck,
+  encodeConnect,
+  encodeEmpty,
+  encodePublish,
+  encodeSubscribe,
+  encodeUnsubscribe,
+  encodeUtf8,
+  INVALID_ARGUMENT,
+  type Packet,
+  type QoS,
+  type Subscription,
+} from '@umqtt/codec';
+import {
+  ALREADY_CONNECTED,
+  CONNACK_CODES,
+  CONNECT_TIMEOUT,
+  CONNECTION_LOST,
+  KEEPALIVE_TIMEOUT,
+  NO_PACKET_ID,
+  NOT_CONNECTED,
+  PROTOCOL_ERROR,
+  QUEUE_FULL,
+  TOO_LARGE,
+  WRITE_TIMEOUT,
+  error,
+} from './errors.js';
+import type { Socket, SocketFactory, Timers } from './platform.js';
+
+/**
+ * Final or intermediate outcome of a packet id, as umqtt.simple2's status callback:
+ * - `delivered`: PUBACK / PUBCOMP / SUBACK (all filters granted) / UNSUBACK arrived;
+ * - `received`: QoS 2 PUBREC arrived (not final: PUBCOMP follows);
+ * - `timeout`: no acknowledgement within `messageTimeout`;
+ * - `unknown`: an acknowledgement for an id that had already timed out;
+ * - `refused`: SUBACK refused at least one filter (0x80; the granted list says which);
+ * - `aborted`: the connection ended before the acknowledgement (the message may or may not
+ *   have reached the broker; a persistent session can resend it with the same id and DUP).
+ */
+export type Status = 'delivered' | 'received' | 'timeout' | 'unknown' | 'refused' | 'aborted';
+
+/** A message received from the broker. */
+export interface Message {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+  dup: boolean;
+}
+
+export type State = 'idle' | 'connecting' | 'connected' | 'closed';
+
+export interface ClientOptions {
+  /** Opens the socket (apps/node provides TCP and TLS ones; a device passes its own). */
+  socket: SocketFactory;
+  /** Clock and timers. */
+  timers: Timers;
+  host: string;
+  /** Default 1883. */
+  port?: number | undefined;
+  /** Default '' (the broker assigns one; needs clean session). */
+  clientId?: string | undefined;
+  username?: string | undefined;
+  password?: string | Uint8Array | undefined;
+  /** Seconds; 0 turns keepalive off. Default 60. */
+  keepAlive?: number | undefined;
+  /** Clean session. Default true. */
+  clean?: boolean | undefined;
+  will?: { topic: string; payload: string | Uint8Array; qos?: QoS | undefined; retain?: boolean | undefined } | undefined;
+  /** Milliseconds to wait for CONNACK. Default 10000. */
+  connectTimeout?: number | undefined;
+  /** Milliseconds after which an unacknowledged publish, subscribe or unsubscribe times out. 0 = never. Default 30000. */
+  messageTimeout?: number | undefined;
+  /** Milliseconds the socket may refuse our bytes before the connection counts as dead. Default 30000. */
+  socketTimeout?: number | undefined;
+  /** QoS 1/2 messages in flight at once; more wait locally. Default 16 (Mosquitto allows 20). */
+  maxInflight?: number | undefined;
+  /** Messages allowed to wait locally for the window. Default 1000. */
+  maxQueued?: number | undefined;
+  /** Largest packet accepted or sent, in bytes. Default 1 MiB. */
+  maxPacketSize?: number | undefined;
+  /** Receives every issue as it is recorded (robust2's DEBUG). */
+  logger?: ((issue: Issue) => void) | undefined;
+}
+
+export interface PublishOptions {
+  qos?: QoS | undefined;
+  retain?: boolean | undefined;
+  /** Resend of a message whose id the broker may have seen: sets DUP. Needs `id`. */
+  dup?: boolean | undefined;
+  /** Use this packet id (a resend in a persistent session); it must not be in use. */
+  id?: number | undefined;
+}
+
+/** A recorded problem: when, where, what. */
+export interface Issue {
+  time: number;
+  place: string;
+  error: UmqttError;
+}
+
+const SUB = 1;
+const UNSUB = 2;
+const PUB = 3;
+
+interface Entry {
+  kind: number;
+  id: number;
+  qos: number;
+  /** Encoded packet until it is written. */
+  bytes: Uint8Array | undefined;
+  /** When it was written; -1 while waiting for the window. */
+  sentAt: number;
+  /** QoS 2: 0 before PUBREC, 1 after (PUBREL sent). SUBSCRIBE: number of filters. */
+  stage: number;
+}
+
+const HISTORY = 16;
+
+/**
+ * One MQTT 3.1.1 connection.
+ *
+ * @example
+ * const client = new MqttClient({ socket: createTcpSocketFactory(), timers: nodeTimers, host: 'localhost' });
+ * client.onMessage = (m) => console.log(m.topic, m.payload);
+ * client.onStatus = (id, status) => console.log(id, status);
+ * await client.connect();
+ * client.subscribe('sensors/#', 1);
+ * client.publish('sensors/t1', '21.5', { qos: 1 });
+ */
+export class MqttClient {
+  /** Called for each received message. */
+  onMessage: ((message: Message) => void) | undefined;
+  /** Called with the outcome of each QoS 1/2 publish, subscribe and unsubscribe, by packet id. */
+  onStatus: ((id: number, status: Status, granted?: number[]) => void) | undefined;
+  /** Called when the connection ends after it was established: `error` says why and where, none after disconnect(). */
+  onClose: ((error?: UmqttError) => void) | undefined;
+  /** Called when publishing may resume: the window and the socket have room again. */
+  onWritable: (() => void) | undefined;
+
+  readonly options: Readonly<ClientOptions>;
+  #t: Timers;
+  #state: State = 'idle';
+  #sock: Socket | undefined;
+  #parser: Parser | undefined;
+  #connect: { resolve(sessionPresent: boolean): void; reject(e: UmqttError): void } | undefined;
+  #connectBy = 0;
+  // output
+  #out: Uint8Array[] = [];
+  #blockedSince = 0; // > 0 while the socket refuses bytes (or is not yet open)
+  #flushing = false;
+  #wasFull = false;
+  // packet ids
+  #ids = new Map<number, Entry>();
+  #waiting: Entry[] = [];
+  #window = 0;
+  #nextId = 0;
+  #expired = new Set<number>();
+  /** Inbound QoS 2 ids acknowledged with PUBREC, awaiting PUBREL: part of the session. */
+  #inbound2 = new Set<number>();
+  // keepalive
+  #lastSent = 0;
+  #lastRecv = 0;
+  #pingAt = 0;
+  #timer: unknown;
+  #timerDue = Infinity;
+  #issues: Issue[] = [];
+
+  constructor(options: ClientOptions) {
+    this.options = options;
+    this.#t = options.timers;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Recent issues, oldest first (at most 16). */
+  get issues(): readonly Issue[] {
+    return this.#issues;
+  }
+
+  /** QoS 1/2 messages written and not yet acknowledged. */
+  get inflight(): number {
+    return this.#window;
+  }
+
+  /** Messages waiting locally for the window. */
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  /** Whether a publish now would go out at once (connected, window open, socket not full). */
+  get writable(): boolean {
+    return this.#state === 'connected' && !this.#waiting.length && this.#window < this.#max() && !this.#blockedSince;
+  }
+
+  /**
+   * Opens the socket and sends CONNECT. Resolves with the broker's "session present" flag
+   * once CONNACK accepts; rejects with the refusal (UMQTT_CONNACK_*), a timeout or the
+   * socket's failure. Later failures go to `onClose`.
+   */
+  connect(): Promise<boolean> {
+    if (this.#state === 'connecting' || this.#state === 'connected')
+      return Promise.reject(error(ALREADY_CONNECTED, `connect() while ${this.#state}`, 'connect'));
+    const o = this.options;
+    const clean = o.clean ?? true;
+    let bytes: Uint8Array;
+    try {
+      const will = o.will;
+      bytes = encodeConnect({
+        type: 1,
+        clientId: o.clientId ?? '',
+        clean,
+        keepAlive: o.keepAlive ?? 60,
+        username: o.username,
+        password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,
+        will: will && { topic: will.topic, payload: bytesOf(will.payload), qos: will.qos, retain: will.retain },
+      });
+    } catch (e) {
+      return Promise.reject(placed(e, 'connect'));
+    }
+    if (clean) this.#inbound2.clear();
+    this.#expired.clear();
+    this.#state = 'connecting';
+    this.#parser = new Parser(clientDecoders, { maxPacketSize: this.#maxPacket() });
+    this.#out = [bytes];
+    this.#blockedSince = this.#now() || 1; // nothing is written before the socket opens
+    this.#connectBy = this.#now() + (o.connectTimeout ?? 10_000);
+    this.#arm(this.#connectBy);
+    return new Promise<boolean>((resolve, reject) => {
+      this.#connect = { resolve, reject };
+      const sock: Socket = o.socket({
+        host: o.host,
+        port: o.port ?? 1883,
+        onReadable: () => this.#sock === sock && this.#readable(),
+        onWritable: () => {
+          if (this.#sock !== sock) return;
+          this.#blockedSince = 0;
+          this.#flush();
+        },
+        onError: (e?: unknown) =>
+          this.#sock === sock &&
+          this.#fail(error(CONNECTION_LOST, `connection lost: ${describe(e)}`, this.#state === 'connecting' ? 'connect' : 'read')),
+      });
+      this.#sock = sock;
+    });
+  }
+
+  /**
+   * Publishes. Returns the packet id (0 for QoS 0); the outcome of QoS 1/2 arrives through
+   * `onStatus`. Beyond the in-flight window the message waits locally (see `writable`).
+   * Throws at once on misuse: bad topic, QoS, payload size, not connected, no free id, queue full.
+   */
+  publish(topic: string, payload: string | Uint8Array, opts?: PublishOptions): number {
+    this.#need('publish');
+    const qos = opts?.qos ?? 0;
+    const data = bytesOf(payload);
+    if (data.length > this.#maxPacket()) throw error(TOO_LARGE, `payload of ${data.length} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
+    if (qos && this.#waiting.length >= (this.options.maxQueued ?? 1000))
+      throw error(QUEUE_FULL, `${this.#waiting.length} messages already wait for the in-flight window (maxQueued)`, 'publish');
+    const id = qos ? this.#id(opts?.id, 'publish') : undefined;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodePublish({ type: 3, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id });
+    } catch (e) {
+      throw placed(e, 'publish');
+    }
+    if (bytes.length > this.#maxPacket()) throw error(TOO_LARGE, `packet of ${bytes.length} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
+    if (!id) {
+      this.#send(bytes);
+      return 0;
+    }
+    this.#enqueue({ kind: PUB, id, qos, bytes, sentAt: -1, stage: 0 });
+    return id;
+  }
+
+  /**
+   * Resumes a QoS 2 message the broker already acknowledged with PUBREC in an earlier
+   * connection of this session: sends PUBREL for `id` and reports PUBCOMP as `delivered`.
+   */
+  release(id: number): number {
+    this.#need('publish');
+    this.#id(id, 'publish');
+    this.#enqueue({ kind: PUB, id, qos: 2, bytes: encodeAck({ type: 6, id }), sentAt: -1, stage: 1 });
+    return id;
+  }
+
+  /**
+   * Subscribes to one filter, several filters at one QoS, or a list of {topic, qos}.
+   * Returns the packet id; `onStatus(id, 'delivered' | 'refused', granted)` reports the SUBACK.
+   */
+  subscribe(filters: string | string[] | Subscription[], qos: QoS = 0): number {
+    this.#need('subscribe');
+    const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) => (typeof f === 'string' ? { topic: f, qos } : f));
+    return this.#control(SUB, 'subscribe', list.length, (id) => encodeSubscribe({ type: 8, id, subscriptions: list }));
+  }
+
+  /** Unsubscribes from one or several filters. Returns the packet id; UNSUBACK reports `delivered`. */
+  unsubscribe(filters: string | string[]): number {
+    this.#need('unsubscribe');
+    const topics = Array.isArray(filters) ? filters : [filters];
+    return this.#control(UNSUB, 'unsubscribe', 0, (id) => encodeUnsubscribe({ type: 10, id, topics }));
+  }
+
+  /** Sends PINGREQ now (keepalive sends its own when needed). */
+  ping(): void {
+    this.#need('ping');
+    this.#ping();
+  }
+
+  /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
+  disconnect(): void {
+    if (this.#state === 'connected') {
+      this.#out.push(encodeEmpty({ type: 14 }));
+      this.#flush();
+    }
+    this.#end(undefined, 'disconnect');
+  }
+
+  /** Closes the socket without DISCONNECT: the broker publishes the will. */
+  close(): void {
+    this.#end(undefined, 'disconnect');
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  #now(): number {
+    return this.#t.now();
+  }
+  #max(): number {
+    return this.options.maxInflight ?? 16;
+  }
+  #maxPacket(): number {
+    return this.options.maxPacketSize ?? 1_048_576;
+  }
+
+  #need(place: string): void {
+    if (this.#state !== 'connected') throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
+  }
+
+  /** A free packet id (or checks a requested one). */
+  #id(wanted: number | undefined, place: string): number {
+    const ids = this.#ids;
+    if (wanted !== undefined) {
+      if (ids.has(wanted)) throw error(INVALID_ARGUMENT, `packet id ${wanted} is in use`, place);
+      return wanted;
+    }
+    if (ids.size + this.#expired.size >= 65535) throw error(NO_PACKET_ID, 'all 65535 packet ids are in use', place);
+    let id = this.#nextId;
+    do id = (id % 65535) + 1;
+    while (ids.has(id) || this.#expired.has(id));
+    return (this.#nextId = id);
+  }
+
+  #control(kind: number, place: string, stage: number, encode: (id: number) => Uint8Array): number {
+    const id = this.#id(undefined, place);
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(id);
+    } catch (e) {
+      throw placed(e, place);
+    }
+    const entry: Entry = { kind, id, qos: 1, bytes, sentAt: -1, stage };
+    this.#ids.set(id, entry);
+    this.#transmit(entry);
+    return id;
+  }
+
+  #enqueue(entry: Entry): void {
+    this.#ids.set(entry.id, entry);
+    if (this.#window < this.#max() && !this.#waiting.length) this.#transmit(entry);
+    else {
+      this.#waiting.push(entry);
+      this.#wasFull = true;
+    }
+  }
+
+  #transmit(entry: Entry): void {
+    entry.sentAt = this.#now();
+    if (entry.kind === PUB) this.#window++;
+    this.#send(entry.bytes!);
+    entry.bytes = undefined;
+    const timeout = this.options.messageTimeout ?? 30_000;
+    if (timeout) this.#arm(entry.sentAt + timeout);
+  }
+
+  #send(bytes: Uint8Array): void {
+    this.#out.push(bytes);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      // Coalesce the packets of one turn into few socket writes.
+      void Promise.resolve().then(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    const sock = this.#sock;
+    const out = this.#out;
+    if (!sock || !out.length || this.#blockedSince) return;
+    let i = 0;
+    try {
+      while (i < out.length) {
+        let chunk = out[i++]!;
+        if (chunk.length < 4096 && i < out.length) {
+          // join small packets (up to 16 KiB) into one write
+          let n = chunk.length;
+          let j = i;
+          while (j < out.length && n + out[j]!.length <= 16384) n += out[j++]!.length;
+          if (j > i) {
+            const joined = new Uint8Array(n);
+            joined.set(chunk);
+            for (let p = chunk.length; i < j; p += out[i++]!.length) joined.set(out[i]!, p);
+            chunk = joined;
+          }
+        }
+        this.#lastSent = this.#now();
+        if (sock.write(chunk) <= 0) {
+          this.#blockedSince = this.#lastSent || 1;
+          this.#wasFull = true;
+          this.#arm(this.#blockedSince + (this.options.socketTimeout ?? 30_000));
+          break;
+        }
+      }
+    } catch (e) {
+      out.splice(0, i);
+      this.#fail(error(CONNECTION_LOST, `write failed: ${describe(e)}`, 'write'));
+      return;
+    }
+    out.splice(0, i);
+    if (!this.#blockedSince && this.#wasFull && this.writable) {
+      this.#wasFull = false;
+      this.#call(() => this.onWritable?.(), 'writable');
+    }
+  }
+
+  #readable(): void {
+    const data = this.#sock!.read();
+    if (!data) return;
+    this.#lastRecv = this.#now();
+    this.#pingAt = 0;
+    const parser = this.#parser!;
+    parser.push(data instanceof Uint8Array ? data : new Uint8Array(data));
+    const sock = this.#sock;
+    try {
+      for (let p = parser.read(); p; p = parser.read()) {
+        this.#handle(p);
+        if (this.#sock !== sock) return;
+      }
+    } catch (e) {
+      this.#fail(placed(e, 'read'));
+    }
+  }
+
+  #handle(p: Packet): void {
+    if (this.#state === 'connecting') {
+      if (p.type !== 2) throw error(PROTOCOL_ERROR, `expected CONNACK first, got packet type ${p.type} [MQTT-3.2.0-1]`, 'connect');
+      if (p.returnCode) {
+        const code = CONNACK_CODES[p.returnCode]!;
+        throw error(code, `broker refused the connection: return code ${p.returnCode} (${code.slice(14).toLowerCase().replace('_', ' ')})`, 'connect', p.returnCode);
+      }
+      this.#state = 'connected';
+      const c = this.#connect!;
+      this.#connect = undefined;
+      this.#rearm();
+      c.resolve(p.sessionPresent);
+      return;
+    }
+    switch (p.type) {
+      case 3: {
+        const { qos, id } = p;
+        if (qos === 2) {
+          const seen = this.#inbound2.has(id!);
+          this.#send(encodeAck({ type: 5, id: id! }));
+          if (seen) return; // a resend before PUBREL: delivered once already
+          this.#inbound2.add(id!);
+        }
+        this.#call(() => this.onMessage?.({ topic: p.topic, payload: p.payload, qos: qos!, retain: p.retain!, dup: p.dup! }), 'message');
+        if (qos === 1) this.#send(encodeAck({ type: 4, id: id! }));
+        return;
+      }
+      case 6:
+        this.#inbound2.delete(p.id);
+        this.#send(encodeAck({ type: 7, id: p.id }));
+        return;
+      case 13:
+        return;
+      case 4:
+      case 5:
+      case 7:
+      case 9:
+      case 11:
+        return this.#ack(p.type, p.id, p.type === 9 ? p.granted : undefined);
+    }
+    throw error(PROTOCOL_ERROR, `unexpected packet type ${p.type} from the broker`, 'read');
+  }
+
+  #ack(type: number, id: number, granted: number[] | undefined): void {
+    const e = this.#ids.get(id);
+    const expect = !e || e.sentAt < 0 ? 0 : e.kind === SUB ? 9 : e.kind === UNSUB ? 11 : e.qos === 1 ? 4 : e.stage ? 7 : 5;
+    if (type === 5 && e && e.kind === PUB && e.qos === 2 && e.stage === 1 && e.sentAt >= 0) {
+      this.#send(encodeAck({ type: 6, id })); // a repeated PUBREC: repeat PUBREL
+      return;
+    }
+    if (expect !== type) {
+      if (this.#expired.has(id)) {
+        // A late acknowledgement of a message that timed out: "unknown id", as in simple2.
+        if (type === 5) this.#send(encodeAck({ type: 6, id })); // let the broker finish; PUBCOMP follows
+        else this.#expired.delete(id);
+        if (type !== 7) this.#status(id, 'unknown');
+        return;
+      }
+      throw error(PROTOCOL_ERROR, `acknowledgement (packet type ${type}) for packet id ${id}, which ${e ? 'awaits another' : 'was never sent'}`, 'read');
+    }
+    if (type === 5) {
+      e!.stage = 1;
+      this.#send(encodeAck({ type: 6, id }));
+      this.#status(id, 'received');
+      return;
+    }
+    if (type === 9 && granted!.length !== e!.stage)
+      throw error(PROTOCOL_ERROR, `SUBACK for ${e!.stage} filter(s) has ${granted!.length} return code(s) [MQTT-3.9.3-1]`, 'subscribe');
+    this.#complete(e!, type === 9 && granted!.includes(0x80) ? 'refused' : 'delivered', granted);
+  }
+
+  #complete(e: Entry, status: Status, granted?: number[]): void {
+    this.#ids.delete(e.id);
+    if (e.kind === PUB) this.#window--;
+    this.#status(e.id, status, granted);
+    this.#pump();
+  }
+
+  /** Sends waiting messages while the window has room. */
+  #pump(): void {
+    const w = this.#waiting;
+    let i = 0;
+    while (i < w.length && this.#window < this.#max()) this.#transmit(w[i++]!);
+    if (i) w.splice(0, i);
+    if (!w.length && this.#wasFull && this.#out.length === 0 && this.writable) {
+      this.#wasFull = false;
+      this.#call(() => this.onWritable?.(), 'writable');
+    }
+  }
+
+  #status(id: number, status: Status, granted?: number[]): void {
+    this.#call(() => this.onStatus?.(id, status, granted), 'status');
+  }
+
+  /** Runs an application callback; an exception there is recorded, never thrown into the protocol. */
+  #call(fn: () => void, place: string): void {
+    try {
+      fn();
+    } catch (e) {
+      this.#record(error('UMQTT_CALLBACK_ERROR', `the ${place} callback threw: ${describe(e)}`, place));
+    }
+  }
+
+  #record(e: UmqttError): void {
+    const issue: Issue = { time: this.#now(), place: e.place ?? 'unknown', error: e };
+    this.#issues.push(issue);
+    if (this.#issues.length > HISTORY) this.#issues.shift();
+    try {
+      this.options.logger?.(issue);
+    } catch {
+      // a failing logger must not break the client
+    }
+  }
+
+  #ping(): void {
+    this.#pingAt = this.#now();
+    this.#send(encodeEmpty({ type: 12 }));
+  }
+
+  /** A fatal problem: record it, end the connection, report through one path. */
+  #fail(e: UmqttError): void {
+    this.#end(e, e.place ?? 'read');
+  }
+
+  #end(e: UmqttError | undefined, place: string): void {
+    const sock = this.#sock;
+    const was = this.#state;
+    if (was !== 'connecting' && was !== 'connected') return;
+    if (e) {
+      e.place ??= place;
+      this.#record(e);
+    }
+    this.#sock = undefined;
+    this.#state = 'closed';
+    this.#out = [];
+    this.#blockedSince = 0;
+    if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    try {
+      sock?.close();
+    } catch {
+      // already closed
+    }
+    const entries = [...this.#ids.values()];
+    this.#ids.clear();
+    this.#waiting = [];
+    this.#window = 0;
+    this.#expired.clear();
+    for (const entry of entries) this.#status(entry.id, 'aborted');
+    const c = this.#connect;
+    this.#connect = undefined;
+    if (c) c.reject(e ?? error(CONNECTION_LOST, 'closed before CONNACK', 'connect'));
+    else this.#call(() => this.onClose?.(e), 'close');
+  }
+
+  /** Makes sure the housekeeping timer fires by `due`. */
+  #arm(due: number): void {
+    if (due >= this.#timerDue) return;
+    if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
+    this.#timerDue = due;
+    this.#timer = this.#t.setTimeout(() => this.#tick(), Math.max(0, due - this.#now()));
+  }
+
+  #rearm(): void {
+    const now = this.#now();
+    let due = Infinity;
+    if (this.#state === 'connecting') due = this.#connectBy;
+    if (this.#blockedSince && this.#state === 'connected') due = Math.min(due, this.#blockedSince + (this.options.socketTimeout ?? 30_000));
+    const ka = (this.options.keepAlive ?? 60) * 1000;
+    if (ka && this.#state === 'connected') {
+      due = Math.min(due, this.#lastRecv + ka * 1.5);
+      if (!this.#pingAt) due = Math.min(due, this.#lastSent + ka, this.#lastRecv + ka);
+    }
+    const timeout = this.options.messageTimeout ?? 30_000;
+    if (timeout) for (const e of this.#ids.values()) if (e.sentAt >= 0) due = Math.min(due, e.sentAt + timeout);
+    this.#timerDue = Infinity;
+    if (due < Infinity) this.#arm(Math.max(due, now));
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    const now = this.#now();
+    const state = this.#state;
+    if (state === 'connecting' && now >= this.#connectBy) return this.#fail(error(CONNECT_TIMEOUT, `no CONNACK within ${this.options.connectTimeout ?? 10_000} ms`, 'connect'));
+    if (state !== 'connected') return;
+    const socketTimeout = this.options.socketTimeout ?? 30_000;
+    if (this.#blockedSince && now - this.#blockedSince >= socketTimeout)
+      return this.#fail(error(WRITE_TIMEOUT, `the socket took no bytes for ${socketTimeout} ms`, 'write'));
+    const ka = (this.options.keepAlive ?? 60) * 1000;
+    if (ka) {
+      if (now - this.#lastRecv >= ka * 1.5)
+        return this.#fail(error(KEEPALIVE_TIMEOUT, `nothing received for ${now - this.#lastRecv} ms (1.5 x keepAlive ${ka / 1000} s)`, 'keepalive'));
+      if (!this.#pingAt && (now - this.#lastSent >= ka || now - this.#lastRecv >= ka)) this.#ping();
+    }
+    const timeout = this.options.messageTimeout ?? 30_000;
+    if (timeout) {
+      const expired: Entry[] = [];
+      for (const e of this.#ids.values()) if (e.sentAt >= 0 && now - e.sentAt >= timeout) expired.push(e);
+      for (const e of expired) {
+        this.#expired.add(e.id);
+        this.#complete(e, 'timeout');
+      }
+    }
+    if (this.#state === 'connected') this.#rearm();
+  }
+}
+
+function bytesOf(payload: string | Uint8Array): Uint8Array {
+  if (typeof payload === 'string') return encodeUtf8(payload);
+  if (payload instanceof Uint8Array) return payload;
+  throw error(INVALID_ARGUMENT, `payload must be a string or Uint8Array, got ${typeof payload}`, 'publish');
+}
+
+function placed(e: unknown, place: string): UmqttError {
+  const u = e instanceof UmqttError ? e : error('UMQTT_INTERNAL', describe(e), place);
+  u.place ??= place;
+  return u;
+}
+
+function describe(e: unknown): string {
+  if (e instanceof Error) return (e as Error & { code?: string }).code ? `${(e as Error & { code?: string }).code}: ${e.message}` : e.message;
+  return e === undefined ? 'closed' : String(e);
+}
