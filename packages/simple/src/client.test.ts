@@ -1,8 +1,7 @@
 // @umqtt/simple against a scripted peer at byte level, on a fake clock: exact bytes out,
 // exact bytes in (whole, 1-byte cuts), every flow and failure.
 import { describe, expect, test } from 'vitest';
-import { FakeClock } from '@umqtt/testkit';
-import { ScriptedBroker, settle, type ScriptedSocket } from '../../../tooling/testkit/src/scripted-socket.ts';
+import { FakeClock, ScriptedBroker, settle, type ScriptedSocket } from '@umqtt/testkit';
 import { MqttClient, type ClientOptions, type Message, type Status } from './index.js';
 
 const CONNECT_C1 = '10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 63 31';

@@ -22,4 +22,12 @@ export {
   type ExchangeOptions,
   type RawConnectOptions,
 } from './raw-mqtt.js';
-export { freePort, once, waitFor, type WaitOptions } from './wait.js';
+export {
+  hex,
+  ScriptedBroker,
+  ScriptedSocket,
+  settle,
+  toHex,
+  type ScriptedSocketOptions,
+} from './scripted-socket.js';
+export { freePort, once, waitFor, type Truthy, type WaitOptions } from './wait.js';

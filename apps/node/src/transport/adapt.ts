@@ -1,0 +1,72 @@
+// One adapter from a node:net / node:tls socket to the ECMA-419 style Socket that
+// @umqtt/simple consumes. tcp.ts and tls.ts only differ in how they connect.
+import type { Socket as NetSocket } from 'node:net';
+import type { Socket, SocketOptions } from '@umqtt/simple';
+
+/** The error given to onError when the peer closes the connection without an error. */
+export class SocketClosedError extends Error {
+  readonly code = 'UMQTT_SOCKET_CLOSED';
+  constructor() {
+    super('connection closed by the peer');
+    this.name = 'SocketClosedError';
+  }
+}
+
+/**
+ * Wraps an already connecting node socket. `connectedEvent` is the event that means
+ * "ready to write": 'connect' for TCP, 'secureConnect' for TLS.
+ */
+export function adaptNodeSocket(
+  socket: NetSocket,
+  options: SocketOptions,
+  connectedEvent: 'connect' | 'secureConnect',
+): Socket {
+  const chunks: Uint8Array[] = [];
+  let pending = 0;
+  let done = false; // onError was called, or close() was called: no more callbacks
+
+  const writable = () => socket.writableHighWaterMark - socket.writableLength;
+  const fail = (error: unknown) => {
+    if (done) return;
+    done = true;
+    options.onError(error);
+  };
+
+  socket.setNoDelay(true);
+  socket.on(connectedEvent, () => {
+    if (!done) options.onWritable(writable());
+  });
+  socket.on('drain', () => {
+    if (!done) options.onWritable(writable());
+  });
+  socket.on('data', (chunk: Buffer) => {
+    if (done) return;
+    chunks.push(chunk);
+    pending += chunk.byteLength;
+    options.onReadable(pending);
+  });
+  socket.on('error', fail);
+  socket.on('end', () => fail(new SocketClosedError()));
+  socket.on('close', () => fail(new SocketClosedError()));
+
+  return {
+    read() {
+      if (chunks.length === 0) return undefined;
+      const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, pending);
+      chunks.length = 0;
+      pending = 0;
+      return bytes;
+    },
+    write(bytes) {
+      // Node keeps a reference to a queued chunk; the caller may reuse its buffer, so copy.
+      socket.write(Buffer.from(bytes));
+      return writable();
+    },
+    close() {
+      done = true;
+      chunks.length = 0;
+      pending = 0;
+      socket.destroy();
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export { SocketClosedError } from './adapt.js';
+export { createTcpSocketFactory } from './tcp.js';
+export { createTlsSocketFactory, type TlsOptions } from './tls.js';
+export { parseBrokerUrl, type BrokerAddress } from './url.js';
+export { nodeTimers } from './timers.js';

@@ -1,0 +1,8 @@
+import type { Timers } from '@umqtt/simple';
+
+/** Real time for Node: a monotonic clock and the ordinary (ref'ed) timers. */
+export const nodeTimers: Timers = Object.freeze({
+  now: () => performance.now(),
+  setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+  clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+});

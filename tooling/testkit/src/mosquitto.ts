@@ -1,0 +1,212 @@
+// Eclipse Mosquitto, started on a free loopback port with a temporary config.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findExecutable, run } from './command.js';
+import { freePort } from './wait.js';
+
+export interface MosquittoOptions {
+  /** Users and passwords; a password file is made with mosquitto_passwd. */
+  users?: Record<string, string>;
+  /** Default: true without users, false with users. */
+  allowAnonymous?: boolean;
+  /** Keep sessions and queued messages in the temp dir, across restart(). */
+  persistence?: boolean;
+  /** Makes the listener a TLS listener (the url is then mqtts://). */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
+  /** Lines appended to the config as they are. */
+  extraConfig?: string[];
+}
+
+export interface MosquittoHandle {
+  host: '127.0.0.1';
+  port: number;
+  url: string;
+  /** Temp dir with the config, password file and persistence; removed by stop(). */
+  dir: string;
+  /** Stops the broker (SIGTERM, so persistence is saved) and removes the temp dir. */
+  stop(): Promise<void>;
+  /** Stops and starts again on the same port with the same persistence dir. */
+  restart(): Promise<void>;
+  /** Everything the broker wrote to stderr/stdout so far. */
+  log(): string;
+}
+
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+const LOG_LIMIT = 1 << 20;
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Kills any broker still running when the test process exits. Installed on first start. */
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+/** The mosquitto executable, or undefined when it is not installed. */
+export function mosquittoPath(): string | undefined {
+  return findExecutable('mosquitto');
+}
+
+/**
+ * For `describe.skipIf(mosquittoOrSkip())`: a reason to skip when Mosquitto is missing,
+ * undefined when it is there. In CI (`CI` set) a missing Mosquitto throws: nothing may skip.
+ */
+export function mosquittoOrSkip(): string | undefined {
+  if (mosquittoPath() !== undefined) return undefined;
+  const reason = 'mosquitto is not installed (Debian: apt-get install mosquitto)';
+  if (process.env['CI']) throw new Error(`${reason}; CI is set, so tests may not skip`);
+  return reason;
+}
+
+async function writeConfig(dir: string, port: number, options: MosquittoOptions): Promise<string> {
+  const users = Object.entries(options.users ?? {});
+  const lines = [
+    // As root, mosquitto drops to user "mosquitto", which cannot write the temp dir.
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
+    `listener ${port} 127.0.0.1`,
+    `allow_anonymous ${options.allowAnonymous ?? users.length === 0}`,
+    'log_dest stderr',
+  ];
+  if (options.tls) {
+    lines.push(`certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`);
+    if (options.tls.caFile !== undefined) lines.push(`cafile ${options.tls.caFile}`);
+  }
+  if (users.length > 0) {
+    const passwd = findExecutable('mosquitto_passwd');
+    if (passwd === undefined) throw new Error('startMosquitto: mosquitto_passwd not found');
+    const file = join(dir, 'passwords');
+    for (const [index, [user, password]] of users.entries()) {
+      await run(passwd, ['-b', ...(index === 0 ? ['-c'] : []), file, user, password]);
+    }
+    lines.push(`password_file ${file}`);
+  }
+  if (options.persistence) lines.push('persistence true', `persistence_location ${dir}/`);
+  lines.push(...(options.extraConfig ?? []));
+  const file = join(dir, 'mosquitto.conf');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+class Broker {
+  #child: ChildProcess | undefined;
+  #log = '';
+
+  constructor(
+    readonly executable: string,
+    readonly config: string,
+    readonly port: number,
+  ) {}
+
+  log(): string {
+    return this.#log;
+  }
+
+  /** Spawns mosquitto and resolves once the port accepts connections. */
+  async start(): Promise<void> {
+    const command = [this.executable, '-c', this.config];
+    // Linux: the kernel kills the broker if this process dies without stopping it (a test
+    // runner may end its workers with a signal, and then no 'exit' handler runs).
+    const setpriv = findExecutable('setpriv');
+    if (setpriv !== undefined) command.unshift(setpriv, '--pdeathsig', 'KILL', '--');
+    const [file, ...args] = command as [string, ...string[]];
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    live.add(child);
+    installExitHook();
+    const append = (chunk: Buffer) => {
+      this.#log = (this.#log + chunk.toString('utf8')).slice(-LOG_LIMIT);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+      live.delete(child);
+    });
+    child.once('error', (error) => {
+      exited = true;
+      append(Buffer.from(`spawn failed: ${error.message}\n`));
+    });
+
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    while (!exited && performance.now() < deadline) {
+      if (await canConnect(this.port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await this.stop();
+    const why = exited ? 'exited' : `did not listen within ${START_TIMEOUT_MS} ms`;
+    throw new Error(`mosquitto on port ${this.port} ${why}. Its log:\n${this.#log}`);
+  }
+
+  /** SIGTERM, then SIGKILL if it does not exit in time. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Starts Mosquitto on a free 127.0.0.1 port (another one if that was taken meanwhile). */
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoHandle> {
+  const executable = mosquittoPath();
+  if (executable === undefined) throw new Error('startMosquitto: mosquitto is not installed');
+  const dir = await mkdtemp(join(tmpdir(), 'umqtt-mosquitto-'));
+  let broker: Broker | undefined;
+  for (let attempt = 1; broker === undefined; attempt++) {
+    const port = await freePort();
+    const candidate = new Broker(executable, await writeConfig(dir, port, options), port);
+    try {
+      await candidate.start();
+      broker = candidate;
+    } catch (error) {
+      // The free port may have been taken in between; anything else fails every time.
+      if (attempt >= 3 || !/address already in use/i.test(candidate.log())) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+  const started = broker;
+  const scheme = options.tls ? 'mqtts' : 'mqtt';
+  let stopped = false;
+  return {
+    host: '127.0.0.1',
+    port: started.port,
+    url: `${scheme}://127.0.0.1:${started.port}`,
+    dir,
+    log: () => started.log(),
+    async stop() {
+      stopped = true;
+      await started.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      if (stopped) throw new Error('mosquitto restart: the broker was stopped');
+      await started.stop();
+      await started.start();
+    },
+  };
+}

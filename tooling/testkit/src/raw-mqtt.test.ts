@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { connectPacket } from './raw-mqtt.js';
+
+describe('connectPacket', () => {
+  it('defaults to clean session, client id "", keepalive 60', () => {
+    expect([...connectPacket()]).toEqual([
+      0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00,
+    ]);
+  });
+
+  it('adds username and password with their flags', () => {
+    const bytes = connectPacket({ clientId: 'c', username: 'u', password: 'pw', keepalive: 5, clean: false });
+    expect([...bytes]).toEqual([
+      0x10, 0x14, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0xc0, 0x00, 0x05,
+      0x00, 0x01, 0x63, 0x00, 0x01, 0x75, 0x00, 0x02, 0x70, 0x77,
+    ]);
+  });
+});
