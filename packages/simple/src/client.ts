@@ -204,9 +204,11 @@ export class MqttClient {
   /**
    * Opens the socket and sends CONNECT. Resolves with the broker's "session present" flag
    * once CONNACK accepts; rejects with the refusal (UMQTT_CONNACK_*), a timeout or the
-   * socket's failure. Later failures go to `onClose`.
+   * socket's failure. Later failures go to `onClose`. `server` overrides the host and port of
+   * the options for this connection (failover between the brokers of one cluster keeps the
+   * session state of this client).
    */
-  connect(): Promise<boolean> {
+  connect(server?: { host: string; port?: number | undefined }): Promise<boolean> {
     if (this.#state === 'connecting' || this.#state === 'connected')
       return Promise.reject(error(ALREADY_CONNECTED, `connect() while ${this.#state}`, 'connect'));
     const o = this.options;
@@ -237,8 +239,8 @@ export class MqttClient {
     return new Promise<boolean>((resolve, reject) => {
       this.#connect = { resolve, reject };
       const sock: Socket = o.socket({
-        host: o.host,
-        port: o.port ?? 1883,
+        host: server?.host ?? o.host,
+        port: (server ? server.port : o.port) ?? 1883,
         onReadable: () => this.#sock === sock && this.#readable(),
         onWritable: () => {
           if (this.#sock !== sock) return;

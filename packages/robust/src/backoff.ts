@@ -1,0 +1,27 @@
+// Reconnect delays: exponential backoff with full jitter, capped.
+
+export interface Backoff {
+  /** Smallest cap of a delay, ms. Default 1000. */
+  min: number;
+  /** Largest delay, ms. Default 300000 (5 min): an hour of outage costs about 30 attempts. */
+  max: number;
+  /** Growth of the cap per failed round. Default 2. */
+  factor: number;
+  /** A connection that stays up this long (ms) resets the backoff. Default 60000. */
+  stableAfter: number;
+  /** Give up after this many failed attempts in a row (0 = never). Default 0. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_BACKOFF: Readonly<Backoff> = /* @__PURE__ */ Object.freeze({
+  min: 1000,
+  max: 300_000,
+  factor: 2,
+  stableAfter: 60_000,
+  maxAttempts: 0,
+});
+
+/** Delay before retry round `round` (0-based): uniform in [0, min(max, min * factor^round)). */
+export function backoffDelay(round: number, b: Backoff, random: () => number): number {
+  return random() * Math.min(b.max, b.min * b.factor ** round);
+}

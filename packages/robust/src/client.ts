@@ -1,0 +1,551 @@
+// Sessions that survive the network: many connections of one @umqtt/simple client, with an
+// offline queue in a Store, per-message policies, reconnect with backoff and failover, and
+// exactly one final status for every publish.
+import { UmqttError, encodeUtf8, validateTopicName, type QoS, type Subscription } from '@umqtt/codec';
+import {
+  MqttClient,
+  type ClientOptions,
+  type Issue,
+  type Message,
+  type SocketFactory,
+  type Status as SimpleStatus,
+  type Timers,
+} from '@umqtt/simple';
+import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
+import { DEFAULT_POLICY, type Admission, type AdmissionPolicy, type Overflow, type QueuePolicy } from './policy.js';
+import { SendQueue } from './queue.js';
+import { QUEUED, RELEASING, SENT, messageBytes, type Store, type StoredMessage } from './store.js';
+
+/** The final status of a publish: exactly one per accepted or refused message. */
+export type FinalStatus = 'delivered' | 'expired' | 'dropped' | 'rejected';
+
+export type RobustState = 'idle' | 'connecting' | 'online' | 'offline' | 'closed';
+
+export interface Server {
+  host: string;
+  port?: number | undefined;
+}
+
+export interface RobustOptions
+  extends Omit<ClientOptions, 'socket' | 'timers' | 'host' | 'port' | 'logger' | 'maxQueued'> {
+  socket: SocketFactory;
+  timers: Timers;
+  /** Brokers in order of preference; on failure the next one is tried (failover). */
+  servers: Server[];
+  /** Where accepted messages live until their final status. */
+  store: Store;
+  /** The built-in queue policy (partial: the rest from DEFAULT_POLICY), or a function that replaces it. */
+  policy?: Partial<QueuePolicy> | AdmissionPolicy | undefined;
+  backoff?: Partial<Backoff> | undefined;
+  /** Reconnect by itself (default). When false the application calls reconnect(), as in robust2. */
+  autoReconnect?: boolean | undefined;
+  /** Resend remembered subscriptions when the broker has no session. Default true. */
+  resubscribe?: boolean | undefined;
+  /** Uniform random in [0, 1) for jitter. Default Math.random. */
+  random?: (() => number) | undefined;
+  /** Receives every issue as it is recorded (robust2's DEBUG). */
+  logger?: ((issue: Issue) => void) | undefined;
+}
+
+export interface RobustPublishOptions {
+  qos?: QoS | undefined;
+  retain?: boolean | undefined;
+  /** Milliseconds before it expires unsent; 0 = never. */
+  ttl?: number | undefined;
+  priority?: number | undefined;
+  overflow?: Overflow | undefined;
+  queueQos0?: boolean | undefined;
+  noDuplicates?: boolean | undefined;
+  latestRetained?: boolean | undefined;
+  /** At most this many queued messages for this topic; the oldest gives way. 0 = no limit. */
+  maxPerTopic?: number | undefined;
+  /** Preset fields such as maxMessages are accepted and ignored here (they are client-wide). */
+  maxMessages?: number | undefined;
+}
+
+export interface Counters {
+  /** Connection attempts made. */
+  attempts: number;
+  /** Successful connections after the first. */
+  reconnects: number;
+  delivered: number;
+  expired: number;
+  dropped: number;
+  rejected: number;
+}
+
+const HISTORY = 16;
+
+/**
+ * A session that survives the network.
+ *
+ * @example
+ * const client = new RobustClient({ socket, timers, servers: [{ host: 'broker' }], clientId: 'dev-1',
+ *   store: new MemoryStore() });
+ * client.onStatus = (key, status, reason) => console.log(key, status, reason);
+ * client.start();
+ * client.publish('alarm/window', 'broken', PRESETS.alarm); // queued while offline, sent when back
+ */
+export class RobustClient {
+  /** Received messages. */
+  onMessage: ((message: Message) => void) | undefined;
+  /** The one final status of each publish, by the key publish() returned. */
+  onStatus: ((key: number, status: FinalStatus, reason?: string) => void) | undefined;
+  /** Connection state changes. */
+  onState: ((state: RobustState) => void) | undefined;
+  /** SUBACK results: filters refused by the broker have 0x80. */
+  onSubscribed: ((subscriptions: Subscription[], granted: number[]) => void) | undefined;
+
+  readonly options: Readonly<RobustOptions>;
+  readonly counters: Counters = { attempts: 0, reconnects: 0, delivered: 0, expired: 0, dropped: 0, rejected: 0 };
+  readonly #mqtt: MqttClient;
+  readonly #t: Timers;
+  readonly #queue: SendQueue;
+  readonly #policy: QueuePolicy;
+  readonly #admit: AdmissionPolicy | undefined;
+  readonly #backoff: Backoff;
+  #state: RobustState = 'idle';
+  #server = 0;
+  #round = 0;
+  #failures = 0;
+  #connectedOnce = false;
+  #retryTimer: unknown;
+  #stableTimer: unknown;
+  #expiryTimer: unknown;
+  #expiryAt = Infinity;
+  /** Packet id -> message, for the current connection. */
+  #byId = new Map<number, StoredMessage>();
+  /** Remembered subscriptions (a newer one for a filter replaces the older). */
+  #subs = new Map<string, QoS>();
+  /** Subscriptions not yet acknowledged on the current connection. */
+  #subIds = new Map<number, Subscription[]>();
+  #unsent: Subscription[] = [];
+  #issues: Issue[] = [];
+  #deferred: (() => void)[] | undefined;
+  /** Keys of QoS 0 messages written at once without being stored: -1, -2, ... */
+  #direct = 0;
+
+  constructor(options: RobustOptions) {
+    if (!options.servers.length) throw new UmqttError('UMQTT_INVALID_ARGUMENT', 'servers: expected at least one broker, got none', undefined, undefined, 'connect');
+    this.options = options;
+    this.#t = options.timers;
+    const p = options.policy;
+    this.#admit = typeof p === 'function' ? p : undefined;
+    this.#policy = { ...DEFAULT_POLICY, ...(typeof p === 'object' ? p : {}) };
+    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#queue = new SendQueue(options.store);
+    const mqtt = (this.#mqtt = new MqttClient({
+      ...options,
+      host: options.servers[0]!.host,
+      port: options.servers[0]!.port,
+      clean: options.clean ?? false,
+      maxQueued: 65535,
+      logger: (issue) => this.#record(issue),
+    }));
+    mqtt.onMessage = (m) => this.onMessage?.(m);
+    mqtt.onStatus = (id, status, granted) => this.#onStatus(id, status, granted);
+    mqtt.onWritable = () => this.#pump();
+    mqtt.onClose = (e) => this.#closed(e);
+    this.#armExpiry();
+  }
+
+  get state(): RobustState {
+    return this.#state;
+  }
+  /** Messages held: queued plus in flight. */
+  get held(): number {
+    return this.#queue.held.size;
+  }
+  /** Messages waiting to be sent. */
+  get queued(): number {
+    return this.#queue.queued;
+  }
+  /** Recent issues, oldest first (at most 16): each with its place, as robust2's conn_issue. */
+  get issues(): readonly Issue[] {
+    return this.#issues;
+  }
+  get lastIssue(): Issue | undefined {
+    return this.#issues[this.#issues.length - 1];
+  }
+  /** Queued messages per topic. */
+  queuedFor(topic: string): number {
+    return this.#queue.countFor(topic);
+  }
+
+  /** Starts connecting (and reconnecting, unless autoReconnect is false). Never throws for the network. */
+  start(): void {
+    if (this.#state !== 'idle' && this.#state !== 'closed') return;
+    this.#round = this.#failures = 0;
+    this.#attempt();
+  }
+
+  /** Connects now (robust2's reconnect()): cancels a pending retry and tries the current server. */
+  reconnect(): void {
+    if (this.#state === 'online' || this.#state === 'connecting') return;
+    this.#clear('retry');
+    this.#attempt();
+  }
+
+  /** Disconnects and stops reconnecting. Held messages stay in the store (a persistent store resends them after a restart). */
+  stop(): void {
+    this.#clear('retry');
+    this.#clear('stable');
+    this.#set('closed');
+    this.#mqtt.disconnect();
+  }
+
+  /** Drops every held message with status dropped (reason `discarded`), e.g. before exiting with a memory store. */
+  discard(): void {
+    for (const m of [...this.#queue.held.values()]) this.#final(m, 'dropped', 'discarded');
+  }
+
+  /**
+   * Publishes through the queue. Returns the key that its final status will carry: positive
+   * for a message held in the store, negative for a QoS 0 message written at once (online,
+   * nothing queued), 0 when the policy did not keep it (status dropped or rejected follows).
+   * Throws only on misuse (bad topic, QoS).
+   */
+  publish(topic: string, payload: string | Uint8Array, opts: RobustPublishOptions = {}): number {
+    validateTopicName(topic);
+    const qos = opts.qos ?? 0;
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new UmqttError('UMQTT_INVALID_ARGUMENT', `QoS: expected 0, 1 or 2, got ${String(qos)}`, 'MQTT-3.3.1-4', undefined, 'publish');
+    const data = typeof payload === 'string' ? encodeUtf8(payload) : payload;
+    if (!(data instanceof Uint8Array)) throw new UmqttError('UMQTT_INVALID_ARGUMENT', `payload: expected a string or Uint8Array, got ${typeof payload}`, undefined, undefined, 'publish');
+    const retain = opts.retain ?? false;
+    const pol = this.#policy;
+    const online = this.#state === 'online';
+    // Fast path: QoS 0 while online with nothing queued goes straight out, never stored.
+    if (!qos && online && !this.#queue.queued && this.#mqtt.writable) {
+      this.#mqtt.publish(topic, data, { retain });
+      this.counters.delivered++;
+      return this.#later(--this.#direct, 'delivered');
+    }
+    const ttl = opts.ttl ?? pol.ttl;
+    const incoming = {
+      topic,
+      payload: data === payload ? data.slice() : data, // held for later: our own copy
+      qos,
+      retain,
+      priority: opts.priority ?? pol.priority,
+      expiresAt: ttl ? this.#t.now() + ttl : 0,
+    };
+    const decision = this.#decide(incoming, opts, online);
+    if (!decision.accept) {
+      const status = decision.status ?? 'dropped';
+      this.counters[status]++;
+      this.#later(0, status, decision.reason);
+      return 0;
+    }
+    for (const key of decision.drop ?? []) {
+      const m = this.#queue.held.get(key);
+      const reason = key === decision.replaced ? 'replaced' : (decision.reason ?? 'overflow');
+      if (m && m.stage === QUEUED) this.#final(m, 'dropped', reason, true);
+    }
+    let m: StoredMessage;
+    try {
+      m = this.#queue.add(incoming);
+    } catch (e) {
+      this.counters.rejected++;
+      this.#record({ time: this.#t.now(), place: 'publish', error: e as UmqttError });
+      this.#later(0, 'rejected', (e as UmqttError).code ?? 'store');
+      return 0;
+    }
+    if (m.expiresAt) this.#armExpiry(m.expiresAt);
+    if (online) this.#pump();
+    return m.key;
+  }
+
+  /** Subscribes now if online, else when connected; remembered for resubscription. */
+  subscribe(filters: string | string[] | Subscription[], qos: QoS = 0): void {
+    const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) => (typeof f === 'string' ? { topic: f, qos } : f));
+    for (const s of list) {
+      this.#subs.set(s.topic, s.qos);
+      this.#unsent = this.#unsent.filter((u) => u.topic !== s.topic); // a newer subscription replaces a queued one
+    }
+    this.#unsent.push(...list);
+    if (this.#state === 'online') this.#sendSubscriptions();
+  }
+
+  /** Unsubscribes (now if online, else it is simply forgotten, and not resubscribed). */
+  unsubscribe(filters: string | string[]): void {
+    const list = Array.isArray(filters) ? filters : [filters];
+    for (const f of list) this.#subs.delete(f);
+    this.#unsent = this.#unsent.filter((u) => !list.includes(u.topic));
+    if (this.#state === 'online') this.#try('unsubscribe', () => this.#mqtt.unsubscribe(list));
+  }
+
+  // ---- policy ----------------------------------------------------------------------------
+
+  #decide(incoming: Omit<StoredMessage, 'key' | 'id' | 'stage' | 'attempts'>, opts: RobustPublishOptions, online: boolean): Admission & { replaced?: number | undefined } {
+    const q = this.#queue;
+    if (this.#admit) return this.#admit({ ...incoming, key: 0, id: 0, stage: QUEUED, attempts: 0 }, [...q.held.values()], online);
+    const pol = this.#policy;
+    if (!incoming.qos && !online && !(opts.queueQos0 ?? pol.queueQos0)) return { accept: false, reason: 'offline' };
+    if ((opts.noDuplicates ?? pol.noDuplicates) && q.duplicateOf(incoming)) return { accept: false, reason: 'duplicate' };
+    const drop: number[] = [];
+    const replaced = incoming.retain && (opts.latestRetained ?? pol.latestRetained) ? q.retainedFor(incoming.topic) : undefined;
+    const perTopic = opts.maxPerTopic ?? 0;
+    if (perTopic && q.countFor(incoming.topic) >= perTopic) {
+      const oldest = q.oldestFor(incoming.topic);
+      if (oldest) drop.push(oldest.key);
+    }
+    const size = incoming.topic.length + incoming.payload.length;
+    const maxBytes = Math.min(pol.maxBytes, this.options.store.capacity);
+    if (size > maxBytes) return { accept: false, status: 'rejected', reason: 'too large for the queue' };
+    // make room: first from lower priorities, then by the overflow rule
+    const overflow = opts.overflow ?? pol.overflow;
+    if (replaced && drop[0] !== replaced.key) drop.push(replaced.key);
+    let count = q.held.size - drop.length;
+    let bytes = q.bytes - drop.reduce((a, k) => a + messageBytes(q.held.get(k)!), 0);
+    const exclude = new Set(drop);
+    while (count + 1 > pol.maxMessages || bytes + size > maxBytes) {
+      const v = this.#victim(incoming.priority, overflow === 'drop-oldest', exclude);
+      if (!v) return overflow === 'reject' ? { accept: false, status: 'rejected', reason: 'full' } : { accept: false, reason: 'overflow' };
+      exclude.add(v.key);
+      drop.push(v.key);
+      count--;
+      bytes -= messageBytes(v);
+    }
+    return { accept: true, drop, reason: 'overflow', replaced: replaced?.key };
+  }
+
+  #victim(priority: number, samePriority: boolean, exclude: Set<number>): StoredMessage | undefined {
+    // The index yields the oldest victim; skip those already chosen in this decision.
+    const q = this.#queue;
+    const v = q.victim(priority, samePriority);
+    if (!v || !exclude.has(v.key)) return v;
+    for (const m of q.held.values())
+      if (m.stage === QUEUED && !exclude.has(m.key) && (m.priority < priority || (samePriority && m.priority === priority))) return m;
+    return undefined;
+  }
+
+  // ---- connection ------------------------------------------------------------------------
+
+  #attempt(): void {
+    this.#set('connecting');
+    this.counters.attempts++;
+    const server = this.options.servers[this.#server]!;
+    this.#mqtt.connect(server).then(
+      (sessionPresent) => this.#online(sessionPresent),
+      (e: UmqttError) => this.#failed(e),
+    );
+  }
+
+  #failed(e: UmqttError): void {
+    if (this.#state === 'closed') return;
+    this.#record({ time: this.#t.now(), place: 'connect', error: e });
+    this.#failures++;
+    const b = this.#backoff;
+    const servers = this.options.servers;
+    this.#server = (this.#server + 1) % servers.length;
+    if (b.maxAttempts && this.#failures >= b.maxAttempts) {
+      this.#record({ time: this.#t.now(), place: 'reconnect', error: new UmqttError('UMQTT_GAVE_UP', `gave up after ${this.#failures} failed attempts`, undefined, undefined, 'reconnect') });
+      return this.#set('closed');
+    }
+    this.#set('offline');
+    if (this.options.autoReconnect === false) return;
+    // Through the servers without waiting; after a whole failed round, back off.
+    const delay = this.#server === 0 ? backoffDelay(this.#round++, b, this.options.random ?? Math.random) : 0;
+    this.#retryTimer = this.#t.setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#state === 'offline') this.#attempt();
+    }, delay);
+  }
+
+  #online(sessionPresent: boolean): void {
+    if (this.#state === 'closed') return this.#mqtt.disconnect();
+    if (this.#connectedOnce) this.counters.reconnects++;
+    this.#connectedOnce = true;
+    this.#failures = 0;
+    this.#set('online');
+    this.#stableTimer = this.#t.setTimeout(() => {
+      this.#stableTimer = undefined;
+      this.#round = 0;
+    }, this.#backoff.stableAfter);
+    // Subscriptions: resent when the broker kept no session.
+    if (!sessionPresent && this.options.resubscribe !== false) {
+      const all = [...this.#subs].map(([topic, qos]) => ({ topic, qos }));
+      this.#unsent = all;
+    }
+    this.#sendSubscriptions();
+    // Messages in flight in the last connection: the same id with DUP, in their original order;
+    // a QoS 2 message past PUBREC is released, not resent.
+    const now = this.#t.now();
+    for (const m of [...this.#queue.held.values()]) {
+      if (this.#state !== 'online') return;
+      if (m.stage === RELEASING) this.#try('sendqueue', () => this.#byId.set(this.#mqtt.release(m.id), m));
+      else if (m.stage === SENT) {
+        if (m.expiresAt && m.expiresAt <= now) this.#final(m, 'expired', 'ttl');
+        else this.#try('sendqueue', () => this.#write(m, true));
+      }
+    }
+    this.#pump();
+  }
+
+  #closed(e: UmqttError | undefined): void {
+    this.#byId.clear();
+    this.#subIds.clear();
+    this.#clear('stable');
+    if (this.#state === 'closed') return;
+    if (e) this.#record({ time: this.#t.now(), place: e.place ?? 'read', error: e });
+    this.#failures = 0;
+    this.#set('offline');
+    if (this.options.autoReconnect === false) return;
+    // The first retry after losing a connection comes after a jittered delay of the current round.
+    const delay = backoffDelay(this.#round++, this.#backoff, this.options.random ?? Math.random);
+    this.#retryTimer = this.#t.setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#state === 'offline') this.#attempt();
+    }, delay);
+  }
+
+  #sendSubscriptions(): void {
+    if (!this.#unsent.length) return;
+    const list = this.#unsent;
+    this.#unsent = [];
+    this.#try('subscribe', () => this.#subIds.set(this.#mqtt.subscribe(list), list));
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  /** Sends queued messages while the connection takes them. */
+  #pump(): void {
+    const q = this.#queue;
+    const mqtt = this.#mqtt;
+    const now = this.#t.now();
+    while (this.#state === 'online' && mqtt.writable) {
+      const m = q.peek();
+      if (!m) return;
+      if (m.expiresAt && m.expiresAt <= now) {
+        this.#final(m, 'expired', 'ttl');
+        continue;
+      }
+      if (!this.#try('sendqueue', () => this.#write(m, m.attempts > 0))) return;
+    }
+  }
+
+  /** Writes a held message: QoS 0 is done once written; QoS 1/2 await their acknowledgement. */
+  #write(m: StoredMessage, resend: boolean): void {
+    const mqtt = this.#mqtt;
+    const dup = resend && m.qos > 0 && m.id > 0;
+    let id: number;
+    try {
+      id = mqtt.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain, dup, id: dup ? m.id : undefined });
+    } catch (e) {
+      // Its old id went to another message of this connection: send it afresh.
+      if (!dup || (e as UmqttError).code !== 'UMQTT_INVALID_ARGUMENT') throw e;
+      id = mqtt.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
+    }
+    if (!m.qos) return this.#final(m, 'delivered');
+    this.#queue.sent(m, id, SENT);
+    this.#byId.set(id, m);
+  }
+
+  #onStatus(id: number, status: SimpleStatus, granted?: number[]): void {
+    const subs = this.#subIds.get(id);
+    if (subs) {
+      this.#subIds.delete(id);
+      if (status === 'timeout') this.#unsent.push(...subs); // robust2: back to sub_to_send
+      else if (granted) this.onSubscribed?.(subs, granted);
+      if (status === 'refused')
+        this.#record({ time: this.#t.now(), place: 'subscribe', error: new UmqttError('UMQTT_SUBSCRIBE_REFUSED', `broker refused ${subs.filter((_, i) => granted?.[i] === 0x80).map((s) => s.topic).join(', ')}`, undefined, 0x80, 'subscribe') });
+      return;
+    }
+    const m = this.#byId.get(id);
+    if (!m) return;
+    if (status === 'delivered') {
+      this.#byId.delete(id);
+      this.#final(m, 'delivered');
+    } else if (status === 'received') this.#queue.stage(m, RELEASING);
+    else if (status === 'timeout') {
+      // robust2: an unconfirmed message goes back to the queue; resent with its id and DUP
+      this.#byId.delete(id);
+      if (m.stage === RELEASING) this.#queue.stage(m, RELEASING);
+      else this.#queue.requeue(m);
+      this.#pump();
+    }
+    // aborted: stays in flight in the store, resent after reconnect
+  }
+
+  /** Gives a message its one final status and forgets it. */
+  #final(m: StoredMessage, status: FinalStatus, reason?: string, inPublish = false): void {
+    this.#queue.remove(m);
+    this.counters[status]++;
+    if (inPublish) this.#later(m.key, status, reason);
+    else this.#call(() => this.onStatus?.(m.key, status, reason));
+  }
+
+  /** Reports a status after publish() has returned its key. */
+  #later(key: number, status: FinalStatus, reason?: string): number {
+    const run = () => this.#call(() => this.onStatus?.(key, status, reason));
+    if (!this.#deferred) {
+      const list: (() => void)[] = (this.#deferred = []);
+      void Promise.resolve().then(() => {
+        this.#deferred = undefined;
+        for (const f of list) f();
+      });
+    }
+    this.#deferred.push(run);
+    return key;
+  }
+
+  // ---- expiry ----------------------------------------------------------------------------
+
+  #armExpiry(at = this.#queue.nextExpiry()): void {
+    if (at >= this.#expiryAt) return;
+    this.#clear('expiry');
+    this.#expiryAt = at;
+    if (at === Infinity) return;
+    this.#expiryTimer = this.#t.setTimeout(() => {
+      this.#expiryTimer = undefined;
+      this.#expiryAt = Infinity;
+      for (const m of this.#queue.expired(this.#t.now())) this.#final(m, 'expired', 'ttl');
+      this.#armExpiry();
+    }, Math.max(0, at - this.#t.now()));
+  }
+
+  // ---- plumbing --------------------------------------------------------------------------
+
+  #try(place: string, fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      this.#record({ time: this.#t.now(), place, error: e as UmqttError });
+      return false;
+    }
+  }
+
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.#record({ time: this.#t.now(), place: 'callback', error: new UmqttError('UMQTT_CALLBACK_ERROR', `a callback threw: ${String(e)}`, undefined, undefined, 'callback') });
+    }
+  }
+
+  #record(issue: Issue): void {
+    const last = this.#issues[this.#issues.length - 1];
+    if (last && last.error === issue.error) return; // simple's logger and our own path saw the same error
+    this.#issues.push(issue);
+    if (this.#issues.length > HISTORY) this.#issues.shift();
+    try {
+      this.options.logger?.(issue);
+    } catch {
+      // a failing logger must not break the client
+    }
+  }
+
+  #set(state: RobustState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#call(() => this.onState?.(state));
+  }
+
+  #clear(which: 'retry' | 'stable' | 'expiry'): void {
+    const t = this.#t;
+    if (which === 'retry' && this.#retryTimer !== undefined) t.clearTimeout(this.#retryTimer), (this.#retryTimer = undefined);
+    if (which === 'stable' && this.#stableTimer !== undefined) t.clearTimeout(this.#stableTimer), (this.#stableTimer = undefined);
+    if (which === 'expiry' && this.#expiryTimer !== undefined) t.clearTimeout(this.#expiryTimer), (this.#expiryTimer = undefined);
+  }
+}

@@ -1,0 +1,207 @@
+// The send queue: an index over the store's messages that yields queued messages by priority
+// (higher first, ties in key order), finds duplicates and older retained messages, counts
+// per topic, and picks overflow victims, all without scanning the whole queue.
+import { QUEUED, type Store, type StoredMessage, messageBytes } from './store.js';
+
+interface Bucket {
+  priority: number;
+  keys: number[];
+  head: number;
+}
+
+export class SendQueue {
+  readonly store: Store;
+  /** Every held message by key (queued and in flight). */
+  readonly held = new Map<number, StoredMessage>();
+  #buckets: Bucket[] = []; // by priority, descending
+  #retained = new Map<string, number>();
+  #same = new Map<string, number[]>();
+  #perTopic = new Map<string, number>();
+  #bytes = 0;
+  /** Queued (not yet sent) messages. */
+  queued = 0;
+
+  constructor(store: Store) {
+    this.store = store;
+    for (const m of store.messages()) this.#index(m);
+  }
+
+  /** Bytes held (topics and payloads). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Adds a message to the store and the index; returns it. Throws what the store throws. */
+  add(m: Omit<StoredMessage, 'key' | 'id' | 'stage' | 'attempts'>): StoredMessage {
+    const key = this.store.add(m);
+    const held: StoredMessage = { ...m, key, id: 0, stage: QUEUED, attempts: 0 };
+    this.#index(held);
+    return held;
+  }
+
+  #index(m: StoredMessage): void {
+    this.held.set(m.key, m);
+    this.#bytes += messageBytes(m);
+    if (m.stage === QUEUED) this.#enqueue(m);
+  }
+
+  #enqueue(m: StoredMessage): void {
+    this.queued++;
+    let i = 0;
+    const b = this.#buckets;
+    while (i < b.length && b[i]!.priority > m.priority) i++;
+    let bucket = b[i];
+    if (!bucket || bucket.priority !== m.priority) b.splice(i, 0, (bucket = { priority: m.priority, keys: [], head: 0 }));
+    const keys = bucket.keys;
+    if (!keys.length || keys[keys.length - 1]! < m.key) keys.push(m.key);
+    else {
+      // back into its place by key (a requeued message goes before newer ones)
+      let lo = bucket.head;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid]! < m.key) lo = mid + 1;
+        else hi = mid;
+      }
+      keys.splice(lo, 0, m.key);
+    }
+    if (m.retain) this.#retained.set(m.topic, m.key);
+    const sig = signature(m);
+    const list = this.#same.get(sig);
+    if (list) list.push(m.key);
+    else this.#same.set(sig, [m.key]);
+    this.#perTopic.set(m.topic, (this.#perTopic.get(m.topic) ?? 0) + 1);
+  }
+
+  /** Takes a message off the queue index (it was sent, or is leaving). */
+  #dequeued(m: StoredMessage): void {
+    this.queued--;
+    if (this.#retained.get(m.topic) === m.key) this.#retained.delete(m.topic);
+    const sig = signature(m);
+    const list = this.#same.get(sig);
+    if (list) {
+      const i = list.indexOf(m.key);
+      if (i >= 0) list.splice(i, 1);
+      if (!list.length) this.#same.delete(sig);
+    }
+    const n = (this.#perTopic.get(m.topic) ?? 1) - 1;
+    if (n) this.#perTopic.set(m.topic, n);
+    else this.#perTopic.delete(m.topic);
+  }
+
+  /** The next queued message to send (highest priority, oldest), without taking it. */
+  peek(): StoredMessage | undefined {
+    for (const bucket of this.#buckets) {
+      const { keys } = bucket;
+      while (bucket.head < keys.length) {
+        const m = this.held.get(keys[bucket.head]!);
+        if (m && m.stage === QUEUED) return m;
+        bucket.head++; // lazily skip messages that left the queue
+      }
+      keys.length = bucket.head = 0;
+    }
+    this.#buckets = this.#buckets.filter((b) => b.keys.length);
+    return undefined;
+  }
+
+  /** Marks a queued message as written with packet id `id`. */
+  sent(m: StoredMessage, id: number, stage: number): void {
+    if (m.stage === QUEUED) this.#dequeued(m);
+    m.id = id;
+    m.stage = stage;
+    m.attempts++;
+    this.store.update(m.key, id, stage, m.attempts);
+  }
+
+  /** Records a new stage of a message in flight. */
+  stage(m: StoredMessage, stage: number): void {
+    m.stage = stage;
+    this.store.update(m.key, m.id, stage, m.attempts);
+  }
+
+  /** Puts a message that was in flight back in the queue (it keeps its packet id for the resend). */
+  requeue(m: StoredMessage): void {
+    if (m.stage === QUEUED) return;
+    m.stage = QUEUED;
+    this.store.update(m.key, m.id, QUEUED, m.attempts);
+    this.#enqueue(m);
+  }
+
+  /** Forgets a message for good. */
+  remove(m: StoredMessage): void {
+    if (!this.held.delete(m.key)) return;
+    if (m.stage === QUEUED) this.#dequeued(m);
+    this.#bytes -= messageBytes(m);
+    this.store.remove(m.key);
+  }
+
+  /** A queued message identical to `m` (topic, payload, QoS, retain), if any. */
+  duplicateOf(m: Omit<StoredMessage, 'key' | 'id' | 'stage' | 'attempts'>): StoredMessage | undefined {
+    for (const key of this.#same.get(signature(m)) ?? []) {
+      const other = this.held.get(key)!;
+      if (sameBytes(other.payload, m.payload)) return other;
+    }
+    return undefined;
+  }
+
+  /** The queued retained message for `topic`, if any. */
+  retainedFor(topic: string): StoredMessage | undefined {
+    const key = this.#retained.get(topic);
+    return key === undefined ? undefined : this.held.get(key);
+  }
+
+  /** Queued messages for `topic`. */
+  countFor(topic: string): number {
+    return this.#perTopic.get(topic) ?? 0;
+  }
+
+  /** The oldest queued message for `topic`. */
+  oldestFor(topic: string): StoredMessage | undefined {
+    for (const m of this.held.values()) if (m.stage === QUEUED && m.topic === topic) return m;
+    return undefined;
+  }
+
+  /**
+   * The overflow victim for a newcomer of priority `p`: the oldest queued message of the
+   * lowest priority below `p`; or, with `samePriority`, of priority `p` itself.
+   */
+  victim(p: number, samePriority: boolean): StoredMessage | undefined {
+    for (let i = this.#buckets.length - 1; i >= 0; i--) {
+      const bucket = this.#buckets[i]!;
+      if (bucket.priority > p || (bucket.priority === p && !samePriority)) return undefined;
+      for (let k = bucket.head; k < bucket.keys.length; k++) {
+        const m = this.held.get(bucket.keys[k]!);
+        if (m && m.stage === QUEUED) return m;
+      }
+    }
+    return undefined;
+  }
+
+  /** Queued messages whose time to live ran out by `now`. */
+  expired(now: number): StoredMessage[] {
+    const out: StoredMessage[] = [];
+    for (const m of this.held.values()) if (m.stage === QUEUED && m.expiresAt && m.expiresAt <= now) out.push(m);
+    return out;
+  }
+
+  /** The earliest expiry among queued messages (Infinity when none). */
+  nextExpiry(): number {
+    let t = Infinity;
+    for (const m of this.held.values()) if (m.stage === QUEUED && m.expiresAt && m.expiresAt < t) t = m.expiresAt;
+    return t;
+  }
+}
+
+function signature(m: { topic: string; payload: Uint8Array; qos: number; retain: boolean }): string {
+  // FNV-1a of the payload: equal signatures are confirmed byte by byte
+  let h = 0x811c9dc5;
+  const p = m.payload;
+  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p[i]!, 0x01000193);
+  return `${m.qos}${m.retain ? 1 : 0}${p.length}:${h >>> 0}:${m.topic}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,65 @@
+// The Store: where the robust client keeps every message it accepted until the message has a
+// final status. The queue (not yet sent) and the in-flight state (sent, not yet acknowledged,
+// and the QoS 2 stage reached) are one table: a message moves through stages in place.
+import type { QoS } from '@umqtt/codec';
+
+/** Stage of a stored message. */
+export const QUEUED = 0;
+/** PUBLISH written with packet id `id`, no acknowledgement yet. */
+export const SENT = 1;
+/** QoS 2: PUBREC arrived; only PUBREL/PUBCOMP remain. */
+export const RELEASING = 2;
+
+/** A message as the application gave it, with its policy fields. */
+export interface NewMessage {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+  /** Higher is sent first. */
+  priority: number;
+  /** Absolute time (the client's clock, ms) after which it must not be sent; 0 = never. */
+  expiresAt: number;
+}
+
+/** A message held by a store. */
+export interface StoredMessage extends NewMessage {
+  /** Assigned by the store, increasing in the order messages were added. */
+  readonly key: number;
+  /** Packet id once sent (kept for resends in a persistent session); 0 before. */
+  id: number;
+  /** QUEUED, SENT or RELEASING. */
+  stage: number;
+  /** How many times it was written. */
+  attempts: number;
+}
+
+/**
+ * Storage for messages. Every operation is synchronous and takes effect before it returns:
+ * when `add` returns, the message is as safe as the store can make it (in RAM for
+ * store-memory; on flash for store-flash). Implementations must pass the shared contract suite
+ * (`tooling/testkit`'s `storeContract`).
+ */
+export interface Store {
+  /** Holds a message; returns its key. Throws UmqttError `UMQTT_STORE_FULL` when it cannot. */
+  add(message: NewMessage): number;
+  /** Records progress: packet id, stage and attempts. Unknown keys are ignored. */
+  update(key: number, id: number, stage: number, attempts: number): void;
+  /** Forgets a message (it reached a final status). Unknown keys are ignored. */
+  remove(key: number): void;
+  /** Every held message, in key order. */
+  messages(): StoredMessage[];
+  /** Messages held. */
+  readonly count: number;
+  /** Bytes of topics and payloads held (what the byte limits count). */
+  readonly bytes: number;
+  /** Largest `bytes` the store can reach (Infinity when unbounded). */
+  readonly capacity: number;
+  /** Releases resources. A persistent store reloads its messages when opened again. */
+  close(): void;
+}
+
+/** What a message counts for in byte limits: topic characters plus payload bytes. */
+export function messageBytes(m: { topic: string; payload: Uint8Array }): number {
+  return m.topic.length + m.payload.length;
+}

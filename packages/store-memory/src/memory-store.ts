@@ -1,0 +1,69 @@
+// The in-memory Store: fast, bounded by a byte budget, gone when the process or device stops.
+import { UmqttError } from '@umqtt/codec';
+import { messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
+
+export interface MemoryStoreOptions {
+  /** Topic + payload bytes held at most. Default 1 MiB. */
+  capacity?: number | undefined;
+}
+
+/**
+ * Keeps messages in a Map, in key order.
+ *
+ * @example
+ * const client = new RobustClient({ ..., store: new MemoryStore({ capacity: 64 * 1024 }) });
+ */
+export class MemoryStore implements Store {
+  readonly capacity: number;
+  #messages = new Map<number, StoredMessage>();
+  #next = 1;
+  #bytes = 0;
+  #closed = false;
+
+  constructor(options?: MemoryStoreOptions) {
+    this.capacity = options?.capacity ?? 1 << 20;
+  }
+
+  get count(): number {
+    return this.#messages.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  add(message: NewMessage): number {
+    if (this.#closed) throw new UmqttError('UMQTT_STORE_CLOSED', 'the store is closed', undefined, undefined, 'store');
+    const size = messageBytes(message);
+    if (this.#bytes + size > this.capacity)
+      throw new UmqttError('UMQTT_STORE_FULL', `store: expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`, undefined, undefined, 'store');
+    const key = this.#next++;
+    const { topic, payload, qos, retain, priority, expiresAt } = message;
+    this.#messages.set(key, { key, topic, payload, qos, retain, priority, expiresAt, id: 0, stage: 0, attempts: 0 });
+    this.#bytes += size;
+    return key;
+  }
+
+  update(key: number, id: number, stage: number, attempts: number): void {
+    const m = this.#messages.get(key);
+    if (!m) return;
+    m.id = id;
+    m.stage = stage;
+    m.attempts = attempts;
+  }
+
+  remove(key: number): void {
+    const m = this.#messages.get(key);
+    if (!m) return;
+    this.#messages.delete(key);
+    this.#bytes -= messageBytes(m);
+  }
+
+  messages(): StoredMessage[] {
+    return [...this.#messages.values()].map((m) => ({ ...m }));
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+}
