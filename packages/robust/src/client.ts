@@ -59,8 +59,6 @@ export interface RobustPublishOptions {
   latestRetained?: boolean | undefined;
   /** At most this many queued messages for this topic; the oldest gives way. 0 = no limit. */
   maxPerTopic?: number | undefined;
-  /** Preset fields such as maxMessages are accepted and ignored here (they are client-wide). */
-  maxMessages?: number | undefined;
 }
 
 export interface Counters {

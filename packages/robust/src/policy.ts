@@ -40,17 +40,20 @@ export const DEFAULT_POLICY: Readonly<QueuePolicy> = /* @__PURE__ */ Object.free
 });
 
 /**
- * Ready-made policies for the seed's three kinds of message (umqtt.robust2's README):
+ * Ready-made per-message policies for the seed's three kinds of message (umqtt.robust2's
+ * README), to pass as publish options:
  * - `temperature`: a reading every minute; losing some is fine, the newest matter most, and
- *   retrying must not drain the battery. QoS 0, only a few kept, oldest dropped first.
+ *   retrying must not drain the battery. QoS 0, at most 10 readings kept per topic while
+ *   offline (the oldest give way), identical readings not queued twice, lowest priority.
  * - `button`: a press matters for 15 seconds, then it is stale. QoS 1, expires after 15 s.
- * - `alarm`: must arrive no matter what. QoS 1, highest priority, never dropped for room:
- *   when full, new alarms are refused loudly rather than old ones lost silently.
+ * - `alarm`: must arrive no matter what, and once. QoS 2, highest priority (lower priorities
+ *   give way when the queue is full); when the queue is full of alarms a new one is refused
+ *   loudly (status rejected) rather than an older alarm being lost.
  */
 export const PRESETS = /* @__PURE__ */ Object.freeze({
-  temperature: Object.freeze({ qos: 0 as const, maxMessages: 10, overflow: 'drop-oldest' as const, queueQos0: true, noDuplicates: true, priority: 0 }),
+  temperature: Object.freeze({ qos: 0 as const, maxPerTopic: 10, overflow: 'drop-oldest' as const, queueQos0: true, noDuplicates: true, priority: 0 }),
   button: Object.freeze({ qos: 1 as const, ttl: 15_000, overflow: 'drop-oldest' as const, priority: 5 }),
-  alarm: Object.freeze({ qos: 1 as const, ttl: 0, overflow: 'reject' as const, priority: 10 }),
+  alarm: Object.freeze({ qos: 2 as const, ttl: 0, overflow: 'reject' as const, priority: 10 }),
 });
 
 /** The decision of an admission policy for one new message. */
