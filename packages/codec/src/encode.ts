@@ -20,37 +20,63 @@ export const MAX_REMAINING_LENGTH = 268_435_455;
 
 const bad = (what: string, expected: unknown, got: unknown, clause?: string) => fail(INVALID_ARGUMENT, what, expected, got, clause);
 
-/** Allocates a packet and writes its fixed header; the body starts at `out.length - rem`. */
+/** A piece of a packet body: a number is one byte; a string is written with its 2-byte length; bytes as they are. */
+type Part = number | string | Uint8Array;
+
+// Packets of up to 256 bytes are carved from a shared 2 KiB ArrayBuffer, as Node carves small
+// Buffers from its pool: allocating a separate buffer for each is several times slower than
+// encoding it (V8 keeps only typed arrays of up to 64 bytes on its heap). Bytes once handed out
+// are never reused; the pool is replaced when full, and lives as long as a packet in it does.
+const POOL = 2048;
+let pool: ArrayBuffer | undefined;
+let used = POOL; // no pool yet: the first small packet makes one
+
+/** Allocates a packet of body size `rem` and writes its fixed header; the body starts at `out.length - rem`. */
 function alloc(first: number, rem: number): Uint8Array {
-  if (rem > MAX_REMAINING_LENGTH) throw bad('packet body', `at most ${MAX_REMAINING_LENGTH} bytes`, rem, 'MQTT-2.2.3');
-  const out = new Uint8Array(2 + (rem > 127 ? 1 : 0) + (rem > 16383 ? 1 : 0) + (rem > 2097151 ? 1 : 0) + rem);
+  if (rem > MAX_REMAINING_LENGTH) throw bad('packet body', `at most ${MAX_REMAINING_LENGTH} bytes`, rem, '2.2.3');
+  const n = rem + (rem > 2097151 ? 5 : rem > 16383 ? 4 : rem > 127 ? 3 : 2);
+  let out: Uint8Array;
+  if (n > 256) out = new Uint8Array(n);
+  else {
+    if (used + n > POOL) (pool = new ArrayBuffer(POOL)), (used = 0);
+    out = new Uint8Array(pool!, (used += n) - n, n);
+  }
   out[0] = first;
-  for (let p = 1; ; rem >>>= 7) {
-    out[p++] = rem > 127 ? (rem & 127) | 128 : rem;
+  for (let o = 1; ; rem >>>= 7) {
+    out[o++] = rem > 127 ? rem | 128 : rem; // remaining length: 7 bits a byte, least significant first [MQTT-2.2.3]
     if (rem < 128) return out;
   }
 }
 
-function u16(out: Uint8Array, p: number, v: number): number {
-  out[p] = v >> 8;
-  out[p + 1] = v;
-  return p + 2;
+/** Writes string `s` of UTF-8 length `n` with its 2-byte length at `o`; returns the position after it. */
+function writeField(out: Uint8Array, o: number, s: string, n: number): number {
+  out[o] = n >> 8;
+  out[o + 1] = n;
+  return writeUtf8(s, out, o + 2);
 }
 
-/** Writes a length-prefixed string (of measured byte length `n`) or binary field. */
-function field(out: Uint8Array, p: number, v: string | Uint8Array, n: number): number {
-  p = u16(out, p, n);
-  if (typeof v === 'string') return writeUtf8(v, out, p);
-  out.set(v, p);
-  return p + n;
+/** The packet with first byte `first` and the body made of `parts`. */
+function build(first: number, parts: Part[]): Uint8Array {
+  let rem = 0;
+  for (const x of parts) rem += typeof x === 'number' ? 1 : typeof x === 'string' ? 2 + utf8Length(x) : x.length;
+  const out = alloc(first, rem);
+  let o = out.length - rem;
+  for (const x of parts) {
+    if (typeof x === 'number') out[o++] = x;
+    else if (typeof x === 'string') o = writeField(out, o, x, utf8Length(x));
+    else out.set(x, o), (o += x.length);
+  }
+  return out;
 }
 
-/** Byte length of a string or binary field, checked against the 2-byte length prefix. */
-function len(v: string | Uint8Array | undefined, what: string): number {
-  if (v === undefined) return 0;
-  const n = typeof v === 'string' ? utf8Length(v) : v instanceof Uint8Array ? v.length : -1;
-  if (n < 0 || n > 65535) throw bad(what, 'a string or Uint8Array of at most 65535 bytes', n < 0 ? typeof v : `${n} bytes`, 'MQTT-1.5.3');
-  return n;
+/**
+ * A string field (or, if `bin`, a Uint8Array field) as parts: it must be one, of at most
+ * 65535 bytes [MQTT-1.5.3]. A binary field's parts are its 2-byte length and its bytes.
+ */
+function field(v: unknown, what: string, bin?: 1): Part[] {
+  const n = bin ? (v instanceof Uint8Array ? v.length : -1) : typeof v === 'string' ? utf8Length(v) : -1;
+  if (n < 0 || n > 65535) throw bad(what, `${bin ? 'a Uint8Array' : 'a string'} of at most 65535 bytes`, n < 0 ? typeof v : `${n} bytes`, '1.5.3');
+  return bin ? [n >> 8, n, v as Uint8Array] : [v as string];
 }
 
 function qosOf(qos: unknown, what: string, clause: string): number {
@@ -58,105 +84,104 @@ function qosOf(qos: unknown, what: string, clause: string): number {
   return qos;
 }
 
-function idOf(id: unknown): number {
-  if (!Number.isInteger(id) || (id as number) < 1 || (id as number) > 65535) throw bad('packet identifier', '1..65535', id, 'MQTT-2.3.1-1');
-  return id as number;
+/** A packet identifier as its 2 bytes. */
+function idOf(id: unknown): number[] {
+  if (!id || ((id as number) & 65535) !== id) throw bad('packet id', '1..65535', id, '2.3.1-1');
+  return [(id as number) >> 8, id as number]; // a Uint8Array keeps the low 8 bits
 }
 
 export function encodeConnect(p: ConnectPacket): Uint8Array {
-  const { will, username, password, clientId, keepAlive } = p;
-  if (!Number.isInteger(keepAlive) || keepAlive < 0 || keepAlive > 65535) throw bad('keepAlive', '0..65535 seconds', keepAlive, 'MQTT-3.1.2-24');
-  if (password !== undefined && username === undefined) throw bad('password', 'a user name with it', 'no user name', 'MQTT-3.1.2-22');
-  const idLen = len(clientId, 'client id');
-  if (!idLen && !p.clean) throw bad('empty client id', 'clean session', 'clean false', 'MQTT-3.1.3-7');
-  const uLen = len(username, 'user name');
-  const pLen = len(password, 'password');
-  let flags = (p.clean ? 2 : 0) | (username === undefined ? 0 : 128) | (password === undefined ? 0 : 64);
-  let rem = 12 + idLen + (username === undefined ? 0 : 2 + uLen) + (password === undefined ? 0 : 2 + pLen);
-  let wLen = 0;
-  let wpLen = 0;
+  const { will, username, password, clientId, keepAlive: k } = p;
+  if ((k & 65535) !== k) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
+  // "MQTT", level 4, the flags (set below), keepalive [MQTT-3.1.2-1, 3.1.2-2]
+  const parts: Part[] = [0, 4, 77, 81, 84, 84, 4, 0, k >> 8, k, ...field(clientId, 'client id')];
+  let flags = p.clean ? 2 : 0;
+  if (!clientId && !p.clean) throw bad('clean', 'true with an empty client id', false, '3.1.3-7');
   if (will) {
-    flags |= 4 | (qosOf(will.qos ?? 0, 'will', 'MQTT-3.1.2-14') << 3) | (will.retain ? 32 : 0);
-    wLen = validateTopicName(will.topic);
-    wpLen = len(will.payload, 'will payload');
-    rem += 4 + wLen + wpLen;
+    flags |= 4 | (qosOf(will.qos ?? 0, 'will', '3.1.2-14') << 3) | (will.retain ? 32 : 0);
+    validateTopicName(will.topic);
+    parts.push(will.topic, ...field(will.payload, 'will payload', 1));
   }
-  const out = alloc(0x10, rem);
-  let o = out.length - rem;
-  out.set([0, 4, 77, 81, 84, 84, 4, flags, keepAlive >> 8, keepAlive], o); // "MQTT", level 4
-  o = field(out, o + 10, clientId, idLen);
-  if (will) o = field(out, field(out, o, will.topic, wLen), will.payload, wpLen);
-  if (username !== undefined) o = field(out, o, username, uLen);
-  if (password !== undefined) field(out, o, password, pLen);
-  return out;
+  if (username !== undefined) {
+    flags |= 128;
+    parts.push(...field(username, 'user name'));
+  }
+  if (password !== undefined) {
+    if (username === undefined) throw bad('password', 'a user name with it', 'none', '3.1.2-22');
+    flags |= 64;
+    parts.push(...field(password, 'password', 1));
+  }
+  parts[7] = flags;
+  return build(16, parts);
 }
 
 export function encodeConnack(p: ConnackPacket): Uint8Array {
   const rc = p.returnCode;
-  if (!(rc >= 0 && rc <= 5)) throw bad('CONNACK return code', '0..5', rc, 'MQTT-3.2.2.3');
-  if (rc && p.sessionPresent) throw bad('refusing CONNACK', 'session present 0', 1, 'MQTT-3.2.2-4');
-  return new Uint8Array([0x20, 2, p.sessionPresent ? 1 : 0, rc]);
+  if ((rc & 7) !== rc || rc > 5) throw bad('CONNACK return code', '0..5', rc, '3.2.2.3');
+  if (rc && p.sessionPresent) throw bad('refusing CONNACK session present', 'false', true, '3.2.2-4');
+  return build(32, [p.sessionPresent ? 1 : 0, rc]);
 }
+
+let lastTopic: string | undefined;
+let lastLength = 0;
 
 export function encodePublish(p: PublishPacket): Uint8Array {
   const { payload, topic, id } = p;
-  const qos = qosOf(p.qos ?? 0, 'PUBLISH', 'MQTT-3.3.1-4');
-  if (!qos && p.dup) throw bad('DUP', '0 at QoS 0', 1, 'MQTT-3.3.1-2');
+  const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
+  if (!qos && p.dup) throw bad('DUP', 'false at QoS 0', true, '3.3.1-2');
   if (!(payload instanceof Uint8Array)) throw bad('payload', 'a Uint8Array', typeof payload);
-  const tLen = validateTopicName(topic);
-  const rem = 2 + tLen + (qos ? 2 : 0) + payload.length;
-  const out = alloc(0x30 | (p.dup ? 8 : 0) | (qos << 1) | (p.retain ? 1 : 0), rem);
-  let o = field(out, out.length - rem, topic, tLen);
-  if (qos) o = u16(out, o, idOf(id));
-  out.set(payload, o);
+  // Written directly, not with build(): the hot path of a publisher, which mostly publishes
+  // to the topic it published to last; that one's validation is remembered.
+  if (topic !== lastTopic) (lastLength = validateTopicName(topic)), (lastTopic = topic);
+  const n = lastLength;
+  const rem = 2 + n + (qos ? 2 : 0) + payload.length;
+  const out = alloc(48 | (p.dup ? 8 : 0) | (qos << 1) | (p.retain ? 1 : 0), rem);
+  const o = writeField(out, out.length - rem, topic, n);
+  if (qos) out.set(idOf(id), o);
+  out.set(payload, o + (qos ? 2 : 0));
   return out;
 }
 
 /** PUBACK, PUBREC, PUBREL (flags 0010), PUBCOMP or UNSUBACK: type and packet identifier. */
 export function encodeAck(p: AckPacket): Uint8Array {
   const t = p.type;
-  if (!(t >= 4 && t <= 7) && t !== 11) throw bad('acknowledgement type', 'PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK', t);
-  const id = idOf(p.id);
-  return new Uint8Array([(t << 4) | (t === 6 ? 2 : 0), 2, id >> 8, id & 255]);
+  if (!(t > 3 && t < 8) && t !== 11) throw bad('acknowledgement type', '4..7 or 11', t);
+  return build((t << 4) | (t === 6 ? 2 : 0), idOf(p.id));
 }
 
 /** SUBSCRIBE or UNSUBSCRIBE: a packet identifier and a list of topic filters (with QoS). */
 function encodeFilters(first: number, id: number, topics: string[], qos: number[] | undefined, clause: string): Uint8Array {
-  if (!topics.length) throw bad('topic filters', 'at least one', 0, clause);
-  const lens = topics.map(validateTopicFilter);
-  const rem = lens.reduce((a, n) => a + 2 + n + (qos ? 1 : 0), 2);
-  const out = alloc(first, rem);
-  let o = u16(out, out.length - rem, idOf(id));
+  if (!topics.length) throw bad('topic filters', 'at least one', 'none', clause);
+  const parts: Part[] = idOf(id);
   topics.forEach((t, i) => {
-    o = field(out, o, t, lens[i]!);
-    if (qos) out[o++] = qos[i]!;
+    validateTopicFilter(t);
+    parts.push(t);
+    if (qos) parts.push(qos[i]!);
   });
-  return out;
+  return build(first, parts);
 }
 
 export function encodeSubscribe(p: SubscribePacket): Uint8Array {
   const subs = p.subscriptions;
-  return encodeFilters(0x82, p.id, subs.map((s) => s.topic), subs.map((s) => qosOf(s.qos, 'requested', 'MQTT-3.8.3-4')), 'MQTT-3.8.3-3');
+  return encodeFilters(0x82, p.id, subs.map((s) => s.topic), subs.map((s) => qosOf(s.qos, 'requested', '3.8.3-4')), '3.8.3-3');
 }
 
 export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
-  return encodeFilters(0xa2, p.id, p.topics, undefined, 'MQTT-3.10.3-2');
+  return encodeFilters(0xa2, p.id, p.topics, undefined, '3.10.3-2');
 }
 
 export function encodeSuback(p: SubackPacket): Uint8Array {
   const g = p.granted;
-  for (const c of g) if (c !== 0 && c !== 1 && c !== 2 && c !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, 'MQTT-3.9.3-2');
-  if (!g.length) throw bad('SUBACK return codes', 'at least one', 0, 'MQTT-3.9.3-1');
-  const out = alloc(0x90, 2 + g.length);
-  out.set(g, u16(out, out.length - g.length - 2, idOf(p.id)));
-  return out;
+  for (const c of g) if (c !== 0 && c !== 1 && c !== 2 && c !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
+  if (!g.length) throw bad('SUBACK return codes', 'at least one', 'none', '3.9.3-1');
+  return build(0x90, [...idOf(p.id), ...g]);
 }
 
 /** PINGREQ, PINGRESP or DISCONNECT: two bytes. */
 export function encodeEmpty(p: EmptyPacket): Uint8Array {
   const t = p.type;
-  if (t !== 12 && t !== 13 && t !== 14) throw bad('empty packet type', 'PINGREQ, PINGRESP or DISCONNECT', t);
-  return new Uint8Array([t << 4, 0]);
+  if (t !== 12 && t !== 13 && t !== 14) throw bad('PINGREQ, PINGRESP or DISCONNECT type', '12..14', t);
+  return build(t << 4, []);
 }
 
 /**
@@ -177,10 +202,6 @@ export function encode(p: Packet): Uint8Array {
       return encodeSuback(p);
     case 10:
       return encodeUnsubscribe(p);
-    case 12:
-    case 13:
-    case 14:
-      return encodeEmpty(p);
   }
-  return encodeAck(p);
+  return p.type > 11 ? encodeEmpty(p as EmptyPacket) : encodeAck(p as AckPacket);
 }

@@ -9,21 +9,18 @@
  */
 export class UmqttError extends Error {
   /** Stable identifier, e.g. `UMQTT_MALFORMED`, `UMQTT_CONNACK_REFUSED`. */
-  readonly code: string;
+  declare readonly code: string;
   /** The spec clause, e.g. `MQTT-3.3.2-2`, when a spec rule was broken. */
-  readonly clause: string | undefined;
+  declare readonly clause: string | undefined;
   /** A return or reason code from the broker, when there is one. */
-  readonly reasonCode: number | undefined;
+  declare readonly reasonCode: number | undefined;
   /** Where it happened: connect, publish, subscribe, read, write, keepalive... */
-  place: string | undefined;
+  declare place: string | undefined;
 
   constructor(code: string, message: string, clause?: string, reasonCode?: number, place?: string) {
     super(clause ? `${message} [${clause}]` : message);
-    this.name = 'UmqttError';
-    this.code = code;
-    this.clause = clause;
-    this.reasonCode = reasonCode;
-    this.place = place;
+    // Assigned here rather than declared as class fields: the same own properties, less code.
+    Object.assign(this, { name: 'UmqttError', code, clause, reasonCode, place });
   }
 }
 
@@ -33,6 +30,8 @@ export const MALFORMED = 'UMQTT_MALFORMED';
 export const PACKET_TOO_LARGE = 'UMQTT_PACKET_TOO_LARGE';
 /** A packet of a type this side never receives (a CONNECT sent to a client...). */
 export const UNEXPECTED_PACKET = 'UMQTT_UNEXPECTED_PACKET';
+/** A CONNECT with another protocol name or level than "MQTT" 4; `reasonCode` is the CONNACK code 1 to answer with. */
+export const UNSUPPORTED_PROTOCOL = 'UMQTT_UNSUPPORTED_PROTOCOL';
 /** A topic name or filter is not valid. */
 export const INVALID_TOPIC = 'UMQTT_INVALID_TOPIC';
 /** A packet given to an encoder, or an argument, is not valid. */
@@ -40,7 +39,10 @@ export const INVALID_ARGUMENT = 'UMQTT_INVALID_ARGUMENT';
 /** A string is not valid MQTT UTF-8. */
 export const INVALID_UTF8 = 'UMQTT_INVALID_UTF8';
 
-/** `${what}: expected ${expected}, got ${got}` with its clause: the one message shape. */
-export function fail(code: string, what: string, expected: unknown, got: unknown, clause?: string): UmqttError {
-  return new UmqttError(code, `${what}: expected ${expected}, got ${String(got)}`, clause);
+/**
+ * The one message shape, `${what}: expected ${expected}, got ${got} [MQTT-${clause}]`.
+ * `clause` is given without its `MQTT-` prefix ('3.3.2-2'); the error's `clause` has it.
+ */
+export function fail(code: string, what: string, expected: unknown, got: unknown, clause?: string, reasonCode?: number): UmqttError {
+  return new UmqttError(code, `${what}: expected ${expected}, got ${String(got)}`, clause && 'MQTT-' + clause, reasonCode);
 }

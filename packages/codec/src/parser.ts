@@ -1,21 +1,21 @@
 // The incremental parser: push chunks cut anywhere, read whole packets. "Need more bytes" is
 // `undefined`, not an error. Only UmqttError ever leaves this module.
-import { MALFORMED, PACKET_TOO_LARGE, UNEXPECTED_PACKET, UmqttError, fail } from './errors.js';
+import { MALFORMED, PACKET_TOO_LARGE, UNEXPECTED_PACKET, UNSUPPORTED_PROTOCOL, UmqttError, fail } from './errors.js';
 import type { Packet, QoS, Subscription } from './packets.js';
-import { validateTopicFilter, validateTopicName } from './topic.js';
-import { decodeUtf8 } from './utf8.js';
+import { checkFilter, checkName } from './topic.js';
+import { EMPTY, decodeUtf8 } from './utf8.js';
 
-const EMPTY = new Uint8Array(0);
 const bad = (what: string, expected: unknown, got: unknown, clause?: string) => fail(MALFORMED, what, expected, got, clause);
 
-// The cursor over one whole packet body. Decoding is synchronous and calls no user code,
-// so one module-level cursor is safe and allocates nothing.
+// The cursor over one whole packet body: bytes B[P, E). Decoding is synchronous and calls no
+// user code, so one module-level cursor is safe and allocates nothing.
 let B: Uint8Array = EMPTY;
 let P = 0;
 let E = 0;
 
+/** Moves the cursor past `n` bytes of field `what`; returns where they start. */
 function take(n: number, what: string): number {
-  if (P + n > E) throw bad(what, `${n} bytes`, `${E - P} left`, 'MQTT-2.2.3');
+  if (P + n > E) throw bad(what, `${n} bytes`, `${E - P} left`, '2.2.3');
   return (P += n) - n;
 }
 function u8(what: string): number {
@@ -27,57 +27,46 @@ function u16(what: string): number {
 }
 function id(): number {
   const v = u16('packet id');
-  if (!v) throw bad('packet id', '1..65535', 0, 'MQTT-2.3.1-1');
+  if (!v) throw bad('packet id', '1..65535', 0, '2.3.1-1');
   return v;
 }
-/** A length-prefixed field: its start (its length is then P - start). */
-function field(what: string): number {
-  return take(u16(what), what);
-}
+/** A length-prefixed UTF-8 string. */
 function str(what: string): string {
-  const p = field(what);
+  const p = take(u16(what), what);
   return decodeUtf8(B, p, P);
 }
+/** A length-prefixed binary field, as a view (no copy). */
 function bin(what: string): Uint8Array {
-  const p = field(what);
+  const p = take(u16(what), what);
   return B.subarray(p, P);
 }
+
 function end(type: number): void {
-  if (P < E) throw bad(`type ${type} length`, 'no more bytes', `${E - P} more`, 'MQTT-2.2.3');
-}
-/** Checks a topic read from the wire, reporting a bad one as malformed. */
-function wireTopic(topic: string, check: (t: string) => number): string {
-  try {
-    check(topic);
-  } catch (e) {
-    throw new UmqttError(MALFORMED, (e as Error).message.replace(/ \[.*/, ''), (e as UmqttError).clause);
-  }
-  return topic;
+  if (P < E) throw bad(`packet type ${type}`, 'no more bytes', `${E - P} more`, '2.2.3');
 }
 
-/** Decodes the body of one packet type, between the module cursor's P and E. */
+/** Decodes the body of one packet type (between the module cursor's P and E) with its fixed header flags. */
 export type BodyDecoder = (type: number, flags: number) => Packet;
 /** Body decoders indexed by packet type; a missing entry is a packet this side never receives. */
 export type Decoders = ReadonlyArray<BodyDecoder | undefined>;
 
 export const decodeConnack: BodyDecoder = () => {
   const f = u8('CONNACK flags');
-  const returnCode = u8('CONNACK code');
-  if (f > 1) throw bad('CONNACK flags', '0 or 1', f, 'MQTT-3.2.2.1');
-  if (returnCode > 5) throw bad('CONNACK code', '0..5', returnCode, 'MQTT-3.2.2.3');
-  if (returnCode && f) throw bad('refusing CONNACK', 'no session present', 1, 'MQTT-3.2.2-4');
+  const returnCode = u8('CONNACK return code');
+  if (f > 1) throw bad('CONNACK flags', '0 or 1', f, '3.2.2.1');
+  if (returnCode > 5) throw bad('CONNACK return code', '0..5', returnCode, '3.2.2.3');
+  if (returnCode && f) throw bad('refusing CONNACK session present', 0, 1, '3.2.2-4');
   end(2);
   return { type: 2, sessionPresent: f > 0, returnCode };
 };
 
 export const decodePublish: BodyDecoder = (_, flags) => {
   const qos = (flags >> 1) & 3;
-  const dup = flags > 7;
-  if (qos > 2) throw bad('PUBLISH QoS', '0..2', 3, 'MQTT-3.3.1-4');
-  if (dup && !qos) throw bad('PUBLISH DUP', '0 at QoS 0', 1, 'MQTT-3.3.1-2');
-  const topic = wireTopic(str('topic'), validateTopicName);
+  if (qos > 2) throw bad('PUBLISH QoS', '0, 1 or 2', 3, '3.3.1-4');
+  if (flags > 7 && !qos) throw bad('PUBLISH DUP', '0 at QoS 0', 1, '3.3.1-2');
+  const t = checkName(str('topic'), MALFORMED);
   const pid = qos ? id() : undefined;
-  return { type: 3, topic, payload: B.subarray(P, (P = E)), qos: qos as QoS, retain: (flags & 1) > 0, dup, id: pid };
+  return { type: 3, topic: t, payload: B.subarray(P, (P = E)), qos: qos as QoS, retain: (flags & 1) > 0, dup: flags > 7, id: pid };
 };
 
 /** PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK (a packet id), PINGREQ, PINGRESP, DISCONNECT (nothing). */
@@ -92,10 +81,10 @@ export const decodeSuback: BodyDecoder = () => {
   const granted: number[] = [];
   while (P < E) {
     const g = B[P++]!;
-    if (g > 2 && g !== 0x80) throw bad('SUBACK code', '0, 1, 2 or 0x80', g, 'MQTT-3.9.3-2');
+    if (g > 2 && g !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', g, '3.9.3-2');
     granted.push(g);
   }
-  if (!granted.length) throw bad('SUBACK codes', 'at least one', 0, 'MQTT-3.9.3-1');
+  if (!granted.length) throw bad('SUBACK return codes', 'at least one', 'none', '3.9.3-1');
   return { type: 9, id: pid, granted };
 };
 
@@ -103,19 +92,16 @@ export const decodeConnect: BodyDecoder = () => {
   const name = str('protocol name');
   const level = u8('protocol level');
   if (name !== 'MQTT' || level !== 4)
-    throw new UmqttError('UMQTT_UNSUPPORTED_PROTOCOL', `protocol: expected "MQTT" level 4, got "${name}" level ${level}`, 'MQTT-3.1.2-2', 1);
+    throw fail(UNSUPPORTED_PROTOCOL, 'protocol', '"MQTT" level 4', `"${name}" level ${level}`, name !== 'MQTT' ? '3.1.2-1' : '3.1.2-2', 1);
   const f = u8('CONNECT flags');
   const hasWill = f & 4;
-  const willQos = (f >> 3) & 3;
-  if (f & 1) throw bad('CONNECT reserved flag', '0', 1, 'MQTT-3.1.2-3');
-  if (willQos > 2) throw bad('will QoS', '0..2', 3, 'MQTT-3.1.2-14');
-  if (!hasWill && f & 56) throw bad('will QoS and retain', '0 without a will', f & 56, 'MQTT-3.1.2-11');
-  if (f & 64 && !(f & 128)) throw bad('password', 'a user name with it', 'none', 'MQTT-3.1.2-22');
+  if (f & 1) throw bad('CONNECT reserved flag', 0, 1, '3.1.2-3');
+  if ((f & 24) === 24) throw bad('will QoS', '0, 1 or 2', 3, '3.1.2-14');
+  if (!hasWill && f & 56) throw bad('will QoS and retain', '0 without a will', f & 56, '3.1.2-11');
+  if ((f & 192) === 64) throw bad('password flag', '0 without a user name', 1, '3.1.2-22');
   const keepAlive = u16('keep alive');
   const clientId = str('client id');
-  const will = hasWill
-    ? { topic: wireTopic(str('will topic'), validateTopicName), payload: bin('will message'), qos: willQos as QoS, retain: (f & 32) > 0 }
-    : undefined;
+  const will = hasWill ? { topic: checkName(str('will topic'), MALFORMED), payload: bin('will message'), qos: ((f >> 3) & 3) as QoS, retain: (f & 32) > 0 } : undefined;
   const username = f & 128 ? str('user name') : undefined;
   const password = f & 64 ? bin('password') : undefined;
   end(1);
@@ -124,17 +110,20 @@ export const decodeConnect: BodyDecoder = () => {
 
 /** SUBSCRIBE (a QoS per filter) or UNSUBSCRIBE. */
 export const decodeFilters: BodyDecoder = (type) => {
-  const sub = type === 8;
   const pid = id();
   const subscriptions: Subscription[] = [];
+  const topics: string[] = [];
   while (P < E) {
-    const topic = wireTopic(str('topic filter'), validateTopicFilter);
-    const qos = sub ? u8('QoS') : 0;
-    if (qos > 2) throw bad('requested QoS', '0..2', qos, 'MQTT-3.8.3-4');
-    subscriptions.push({ topic, qos: qos as QoS });
+    const t = checkFilter(str('topic filter'), MALFORMED);
+    topics.push(t);
+    if (type < 9) {
+      const qos = u8('requested QoS');
+      if (qos > 2) throw bad('requested QoS', '0, 1 or 2', qos, '3.8.3-4');
+      subscriptions.push({ topic: t, qos: qos as QoS });
+    }
   }
-  if (!subscriptions.length) throw bad('topic filters', 'at least one', 0, sub ? 'MQTT-3.8.3-3' : 'MQTT-3.10.3-2');
-  return sub ? { type: 8, id: pid, subscriptions } : { type: 10, id: pid, topics: subscriptions.map((s) => s.topic) };
+  if (!topics.length) throw bad('topic filters', 'at least one', 'none', type < 9 ? '3.8.3-3' : '3.10.3-2');
+  return type < 9 ? { type: 8, id: pid, subscriptions } : { type: 10, id: pid, topics };
 };
 
 /** What a client receives from a server: CONNACK, PUBLISH, acknowledgements, SUBACK, UNSUBACK, PINGRESP. */
@@ -155,7 +144,8 @@ export const allDecoders: Decoders = /* @__PURE__ */ Object.freeze([
 export interface ParserOptions {
   /**
    * Largest whole packet accepted, in bytes. A packet whose fixed header announces more is
-   * rejected before any of its body is buffered. Default: the protocol's maximum.
+   * rejected from its fixed header alone, before any of its body is buffered. Default: the
+   * protocol's maximum.
    */
   maxPacketSize?: number | undefined;
 }
@@ -166,10 +156,11 @@ export interface ParserOptions {
  *
  * `decoders` says which packets this side accepts: `clientDecoders` in a client,
  * `serverDecoders` in a broker, `allDecoders` in tools. Another type is rejected with
- * `UMQTT_UNEXPECTED_PACKET`.
+ * `UMQTT_UNEXPECTED_PACKET`, from its first byte.
  *
  * Payloads and binary fields are views into the pushed chunks (no copy): do not reuse a
- * chunk's memory after pushing it. After an error the parser drops what it had buffered.
+ * chunk's memory after pushing it. A packet cut across chunks is assembled into one buffer,
+ * allocated once its size is known. After an error the parser drops what it had buffered.
  *
  * @example
  * const parser = new Parser(clientDecoders, { maxPacketSize: 16384 });
@@ -177,122 +168,91 @@ export interface ParserOptions {
  * for (let p = parser.read(); p; p = parser.read()) handle(p);
  */
 export class Parser {
-  #decoders: Decoders;
-  #max: number;
-  #chunk: Uint8Array = EMPTY;
-  #pos = 0;
-  /** First byte of the fixed header being read, or -1. */
-  #first = -1;
-  /** Remaining length once known, else -1. */
-  #rem = -1;
-  #lenBytes = 0;
-  #body: Uint8Array | undefined;
-  #fill = 0;
+  /** Adds bytes from the wire. */
+  declare readonly push: (chunk: Uint8Array) => void;
+  /** The next whole packet, or `undefined` when more bytes are needed. Throws only UmqttError. */
+  declare readonly read: () => Packet | undefined;
+  /** Drops all buffered bytes. */
+  declare readonly reset: () => void;
+  readonly #buffered: () => number;
 
   constructor(decoders: Decoders, options?: ParserOptions) {
-    this.#decoders = decoders;
-    this.#max = options?.maxPacketSize ?? 268_435_460;
-  }
+    // State in closure variables (smaller and faster than fields): bytes buf[pos, len) are
+    // pushed and unread; `need` is the size of the packet at pos once its header is known.
+    const max = options?.maxPacketSize ?? 268_435_460;
+    let buf: Uint8Array = EMPTY;
+    let pos = 0;
+    let len = 0;
+    let need = 0;
+    const reset = () => {
+      buf = EMPTY;
+      pos = len = need = 0;
+    };
+    this.reset = reset;
+    this.#buffered = () => len - pos;
 
-  /** Adds bytes from the wire. */
-  push(chunk: Uint8Array): void {
-    const left = this.#chunk.length - this.#pos;
-    if (left) {
-      const joined = new Uint8Array(left + chunk.length);
-      joined.set(this.#chunk.subarray(this.#pos));
-      joined.set(chunk, left);
-      chunk = joined;
-    }
-    this.#chunk = chunk;
-    this.#pos = 0;
+    this.push = (chunk) => {
+      const left = len - pos;
+      if (!left) {
+        buf = chunk; // nothing pending: use the chunk itself
+        pos = 0;
+      } else {
+        if (len + chunk.length > buf.length) {
+          // Not enough room after the pending bytes: move them to a buffer that fits the
+          // packet being read (or these bytes), so a large packet is copied about once.
+          const b = new Uint8Array(Math.max(left + chunk.length, need));
+          b.set(buf.subarray(pos, len));
+          buf = b;
+          pos = 0;
+        }
+        buf.set(chunk, pos + left); // only ever into a buffer of ours, past what was read
+      }
+      len = pos + left + chunk.length;
+    };
+
+    this.read = () => {
+      try {
+        if (pos >= len) return undefined;
+        const first = buf[pos]!;
+        const type = first >> 4;
+        const flags = first & 15;
+        if (!decoders[type])
+          throw type % 15 ? fail(UNEXPECTED_PACKET, 'packet type', 'one this side receives', type, '2.2.1') : bad('packet type', '1..14', type, '2.2.1');
+        // PUBLISH flags are its own; PUBREL, SUBSCRIBE, UNSUBSCRIBE have 0010; the others 0000 [MQTT-2.2.2-1].
+        const reserved = ((0x540 >> type) & 1) * 2;
+        if (type !== 3 && flags !== reserved) throw bad(`packet type ${type} flags`, reserved, flags, '2.2.2-2');
+        // Remaining length: 1 to 4 bytes, 7 bits each, least significant first.
+        let i = 1;
+        let rem = 0;
+        for (let d = 128, m = 1; d > 127; m *= 128) {
+          if (i > 4) throw bad('remaining length', 'at most 4 bytes', 'more', '2.2.3');
+          if (pos + i >= len) return undefined;
+          d = buf[pos + i++]!;
+          rem += (d & 127) * m;
+        }
+        const total = i + rem;
+        if (total > max) throw fail(PACKET_TOO_LARGE, 'packet size', `at most ${max} bytes`, total);
+        if (len - pos < total) {
+          need = total;
+          return undefined;
+        }
+        need = 0;
+        B = buf;
+        P = pos + i;
+        E = pos += total;
+        return decoders[type]!(type, flags);
+      } catch (e) {
+        reset();
+        throw e instanceof UmqttError ? e : bad('packet', 'a decodable packet', e);
+      } finally {
+        B = EMPTY;
+      }
+    };
   }
 
   /** Bytes pushed and not yet returned as packets. */
   get buffered(): number {
-    const n = this.#lenBytes;
-    return this.#chunk.length - this.#pos + (this.#first < 0 ? 0 : 1 + (n < 0 ? -1 - n : n) + this.#fill);
-  }
-
-  /** The next whole packet, or `undefined` when more bytes are needed. Throws only UmqttError. */
-  read(): Packet | undefined {
-    try {
-      return this.#read();
-    } catch (e) {
-      this.reset();
-      throw e instanceof UmqttError ? e : bad('packet', 'a decodable packet', String(e));
-    } finally {
-      B = EMPTY;
-    }
-  }
-
-  /** Drops all buffered bytes and partial state. */
-  reset(): void {
-    this.#chunk = EMPTY;
-    this.#pos = 0;
-    this.#first = -1;
-    this.#body = undefined;
-  }
-
-  #read(): Packet | undefined {
-    const chunk = this.#chunk;
-    const len = chunk.length;
-    let pos = this.#pos;
-    if (this.#first < 0) {
-      if (pos >= len) return undefined;
-      const first = chunk[pos++]!;
-      if (!this.#decoders[first >> 4]) {
-        const type = first >> 4;
-        throw type && type < 15
-          ? new UmqttError(UNEXPECTED_PACKET, `packet type ${type} is not one this side receives`, 'MQTT-2.2.1')
-          : bad('packet type', '1..14', type, 'MQTT-2.2.1');
-      }
-      this.#first = first;
-      this.#rem = this.#lenBytes = 0;
-    }
-    while (this.#lenBytes >= 0) {
-      if (pos >= len) {
-        this.#pos = pos;
-        return undefined;
-      }
-      const d = chunk[pos++]!;
-      this.#rem += (d & 127) * 128 ** this.#lenBytes++;
-      if (d < 128) {
-        const total = 1 + this.#lenBytes + this.#rem;
-        if (total > this.#max) throw new UmqttError(PACKET_TOO_LARGE, `packet size: expected at most ${this.#max} bytes, got ${total} announced`);
-        this.#lenBytes = -1 - this.#lenBytes; // header complete; keep its length, negated
-        this.#fill = 0;
-      } else if (this.#lenBytes === 4) throw bad('remaining length', 'at most 4 bytes', '5 or more', 'MQTT-2.2.3');
-    }
-    const rem = this.#rem;
-    let body = this.#body;
-    if (!body) {
-      if (len - pos >= rem) {
-        this.#pos = pos + rem;
-        return this.#decode(chunk, pos);
-      }
-      body = this.#body = new Uint8Array(rem);
-    }
-    const n = Math.min(rem - this.#fill, len - pos);
-    body.set(chunk.subarray(pos, pos + n), this.#fill);
-    this.#fill += n;
-    this.#pos = pos + n;
-    if (this.#fill < rem) return undefined;
-    this.#body = undefined;
-    return this.#decode(body, 0);
-  }
-
-  #decode(bytes: Uint8Array, start: number): Packet {
-    const first = this.#first;
-    this.#first = -1;
-    const type = first >> 4;
-    const flags = first & 15;
-    // Fixed header flags: PUBLISH's are its own; PUBREL, SUBSCRIBE, UNSUBSCRIBE have 0010; others 0000.
-    if (type !== 3 && flags !== (type === 6 || type === 8 || type === 10 ? 2 : 0))
-      throw bad(`type ${type} flags`, type === 6 || type === 8 || type === 10 ? 2 : 0, flags, 'MQTT-2.2.2-2');
-    B = bytes;
-    P = start;
-    E = start + this.#rem;
-    return this.#decoders[type]!(type, flags);
+    return this.#buffered();
   }
 }
 
@@ -301,6 +261,7 @@ export function decode(bytes: Uint8Array, options?: ParserOptions): Packet {
   const parser = new Parser(allDecoders, options);
   parser.push(bytes);
   const p = parser.read();
-  if (!p || parser.buffered) throw bad('packet', `one whole packet in ${bytes.length} bytes`, p ? `${parser.buffered} extra` : 'an incomplete one', 'MQTT-2.2.3');
+  const more = parser.buffered;
+  if (!p || more) throw bad('packet', `one whole packet in ${bytes.length} bytes`, p ? `${more} bytes more` : 'an incomplete one', '2.2.3');
   return p;
 }

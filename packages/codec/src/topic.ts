@@ -2,31 +2,42 @@
 import { INVALID_TOPIC, fail } from './errors.js';
 import { utf8Length } from './utf8.js';
 
-function measure(s: string, what: string): number {
-  if (typeof s !== 'string' || !s) throw fail(INVALID_TOPIC, what, 'a non-empty string', JSON.stringify(s), 'MQTT-4.7.3-1');
-  const n = utf8Length(s);
-  if (n > 65535) throw fail(INVALID_TOPIC, what, 'at most 65535 bytes', n, 'MQTT-4.7.3-3');
+const quoted = (t: unknown) => JSON.stringify(t);
+
+function nonEmpty(t: string, code: string, what: string): string {
+  if (typeof t !== 'string' || !t) throw fail(code, what, 'a non-empty string', quoted(t), '4.7.3-1');
+  return t;
+}
+
+/**
+ * Throws (with `code`: INVALID_TOPIC for arguments, MALFORMED from the wire) unless `t` is a
+ * non-empty string without wildcards. Does not measure it (a wire string is known to fit).
+ */
+export function checkName(t: string, code: string): string {
+  if (/[+#]/.test(nonEmpty(t, code, 'topic name'))) throw fail(code, 'topic name', 'no wildcards', quoted(t), '3.3.2-2');
+  return t;
+}
+
+/** Like checkName, for a topic filter: '#' only as a whole last level, '+' only as a whole level. */
+export function checkFilter(t: string, code: string): string {
+  const bad = (expected: string, clause: string) => fail(code, 'topic filter', expected, quoted(t), clause);
+  if (/[^/]#|#./.test(nonEmpty(t, code, 'topic filter'))) throw bad('# alone in the last level', '4.7.1-2');
+  if (/[^/]\+|\+[^/]/.test(t)) throw bad('+ alone in its level', '4.7.1-3');
+  return t;
+}
+
+/** The UTF-8 length of a topic, which must fit in 65535 bytes [MQTT-4.7.3-3]. */
+function measure(t: string, what: string): number {
+  const n = utf8Length(t);
+  if (n > 65535) throw fail(INVALID_TOPIC, what, 'at most 65535 bytes', n, '4.7.3-3');
   return n;
 }
 
 /** Throws unless `topic` is a valid topic name to publish to; returns its UTF-8 length. */
-export function validateTopicName(topic: string): number {
-  const n = measure(topic, 'topic name');
-  if (/[+#]/.test(topic)) throw fail(INVALID_TOPIC, 'topic name', 'no wildcards', topic, 'MQTT-3.3.2-2');
-  return n;
-}
+export const validateTopicName = (topic: string): number => measure(checkName(topic, INVALID_TOPIC), 'topic name');
 
 /** Throws unless `filter` is a valid topic filter to subscribe to; returns its UTF-8 length. */
-export function validateTopicFilter(filter: string): number {
-  const n = measure(filter, 'topic filter');
-  const levels = filter.split('/');
-  const last = levels.length - 1;
-  levels.forEach((l, i) => {
-    if (l.length > 1 && /[+#]/.test(l)) throw fail(INVALID_TOPIC, 'topic filter', 'wildcards alone in their level', filter, 'MQTT-4.7.1-3');
-    if (l === '#' && i < last) throw fail(INVALID_TOPIC, 'topic filter', '# only as the last level', filter, 'MQTT-4.7.1-2');
-  });
-  return n;
-}
+export const validateTopicFilter = (filter: string): number => measure(checkFilter(filter, INVALID_TOPIC), 'topic filter');
 
 /**
  * Whether topic name `topic` matches topic filter `filter` (both assumed valid).

@@ -1,0 +1,135 @@
+// Encode and decode of PUBLISH packets, umqtt against mqtt-packet, in one process.
+// Run: pnpm bench:codec (from the repository root) or pnpm --filter @umqtt/codec bench.
+//
+// Each case is warmed up, then timed over a fixed number of iterations per round with
+// performance.now(); the table shows the median of the rounds. "copy" is the floor for
+// encoding 64 KiB: one Uint8Array.set of the payload into a new array of the packet's size.
+import { cpus } from 'node:os';
+import * as mqtt from 'mqtt-packet';
+import { Parser, clientDecoders, encodePublish, type Packet, type PublishPacket } from '../src/index.js';
+
+const ROUNDS = 11;
+const topic = 'sensors/kitchen/temperature';
+
+interface Case {
+  name: string;
+  bytes: number;
+  iterations: number;
+  umqtt: () => unknown;
+  mqttPacket?: () => unknown;
+}
+
+
+function publishCases(size: number, label: string, iterations: number): Case[] {
+  const payload = new Uint8Array(size).map((_, i) => i);
+  const packet: PublishPacket = { type: 3, topic, payload, qos: 1, id: 42 };
+  const theirPacket = { cmd: 'publish' as const, topic, payload: Buffer.from(payload), qos: 1 as const, messageId: 42, retain: false, dup: false };
+  const wire = encodePublish(packet);
+  const wireBuffer = Buffer.from(wire);
+
+  // Decoding: one long-lived parser each, fed whole packets, as a client would be.
+  const ours = new Parser(clientDecoders);
+  let last: Packet | undefined;
+  const theirs = mqtt.parser({ protocolVersion: 4 });
+  let theirLast: unknown;
+  theirs.on('packet', (p: unknown) => (theirLast = p));
+  theirs.on('error', (e: Error) => {
+    throw e;
+  });
+
+  // A second topic, alternated with the first: defeats the encoder's last-topic memo.
+  const other: PublishPacket = { ...packet, topic: 'sensors/kitchen/humidity___' };
+  const theirOther = { ...theirPacket, topic: other.topic };
+  let flip = false;
+  const alternating: Case = {
+    name: `encode PUBLISH ${label}, 2 topics alternating`,
+    bytes: wire.length,
+    iterations,
+    umqtt: () => encodePublish((flip = !flip) ? packet : other),
+    mqttPacket: () => mqtt.generate((flip = !flip) ? theirPacket : theirOther),
+  };
+
+  return [
+    ...(size < 1024 ? [alternating] : []),
+    {
+      name: `encode PUBLISH ${label}`,
+      bytes: wire.length,
+      iterations,
+      umqtt: () => encodePublish(packet),
+      mqttPacket: () => mqtt.generate(theirPacket),
+    },
+    {
+      name: `decode PUBLISH ${label}`,
+      bytes: wire.length,
+      iterations,
+      umqtt: () => {
+        ours.push(wire);
+        last = ours.read();
+        if (!last) throw new Error('umqtt decoded nothing');
+        return last;
+      },
+      mqttPacket: () => {
+        theirLast = undefined;
+        theirs.parse(wireBuffer);
+        if (!theirLast) throw new Error('mqtt-packet decoded nothing');
+        return theirLast;
+      },
+    },
+  ];
+}
+
+function copyCase(size: number, label: string, iterations: number): Case {
+  const payload = new Uint8Array(size).map((_, i) => i);
+  const total = encodePublish({ type: 3, topic, payload, qos: 1, id: 42 }).length;
+  return {
+    name: `copy ${label} (Uint8Array.set into a new array)`,
+    bytes: total,
+    iterations,
+    umqtt: () => {
+      const out = new Uint8Array(total);
+      out.set(payload, total - size);
+      return out;
+    },
+  };
+}
+
+let sink: unknown;
+
+/** Operations per second of each function: rounds interleaved (so GC and heap state are shared), median of ROUNDS. */
+function measure(fs: Array<() => unknown>, iterations: number): number[] {
+  const gc = (globalThis as { gc?: () => void }).gc; // node --expose-gc: start each round from a collected heap
+  for (const f of fs) for (let i = 0; i < iterations; i++) sink = f(); // warm up: lets the JIT optimize
+  const rates: number[][] = fs.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    fs.forEach((f, k) => {
+      gc?.();
+      const t0 = performance.now();
+      for (let i = 0; i < iterations; i++) sink = f();
+      rates[k]!.push(iterations / ((performance.now() - t0) / 1000));
+    });
+  }
+  return rates.map((x) => x.sort((a, b) => a - b)[ROUNDS >> 1]!);
+}
+
+const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
+const mbps = (ops: number, bytes: number) => ((ops * bytes) / 1e6).toFixed(0);
+
+const copy = copyCase(65536, '64 KiB', 2_000);
+const cases = [...publishCases(64, '64 B', 200_000), ...publishCases(65536, '64 KiB', 2_000)];
+
+console.log(`umqtt codec vs mqtt-packet 9.0.2 - Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
+console.log(`median of ${ROUNDS} interleaved rounds; "64 B" is the payload size (topic "${topic}", QoS 1)\n`);
+const rows: string[][] = [['case', 'packet bytes', 'umqtt ops/s', 'umqtt MB/s', 'mqtt-packet ops/s', 'mqtt-packet MB/s', 'umqtt / mqtt-packet']];
+for (const c of cases) {
+  // The 64 KiB encode is timed together with the copy baseline.
+  const withCopy = c.name === 'encode PUBLISH 64 KiB';
+  const [a, b, k] = measure([c.umqtt, c.mqttPacket!, ...(withCopy ? [copy.umqtt] : [])], c.iterations) as [number, number, number?];
+  rows.push([c.name, String(c.bytes), fmt(a), mbps(a, c.bytes), fmt(b), mbps(b, c.bytes), `${(a / b).toFixed(2)}x`]);
+  if (k !== undefined) rows.push([copy.name, String(copy.bytes), fmt(k), mbps(k, copy.bytes), '', '', `umqtt encode / copy: ${(a / k).toFixed(2)}`]);
+}
+const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+for (const [i, r] of rows.entries()) {
+  console.log(`| ${r.map((cell, j) => (j ? cell.padStart(widths[j]!) : cell.padEnd(widths[j]!))).join(' | ')} |`);
+  if (!i) console.log(`|${widths.map((w, j) => (j ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|')}|`);
+}
+if (sink === undefined) console.log('(unreachable)');

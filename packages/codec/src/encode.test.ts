@@ -1,0 +1,58 @@
+// Encoder internals with visible effects: small packets share a pool, large ones do not; the
+// last-topic memo of encodePublish never lets an invalid topic through.
+import { describe, expect, it } from 'vitest';
+import { INVALID_TOPIC, decode, encodeAck, encodePublish, encodeConnect, UmqttError } from './index.js';
+
+describe('output buffers', () => {
+  it('small packets are distinct, non-overlapping views: writing one leaves the others alone', () => {
+    const packets = Array.from({ length: 100 }, (_, i) => encodeAck({ type: 4, id: i + 1 }));
+    for (const p of packets) p.fill(0xff);
+    const fresh = encodeAck({ type: 4, id: 7 });
+    expect(Array.from(fresh)).toEqual([0x40, 2, 0, 7]);
+    // No two views share a byte.
+    const ranges = packets.map((p) => [p.buffer, p.byteOffset, p.byteOffset + p.byteLength] as const);
+    for (let i = 0; i < ranges.length; i++)
+      for (let j = i + 1; j < ranges.length; j++) {
+        const [a, s, e] = ranges[i]!;
+        const [b, s2, e2] = ranges[j]!;
+        if (a === b) expect(e <= s2 || e2 <= s).toBe(true);
+      }
+  });
+
+  it('a packet never changes after later packets are encoded', () => {
+    const first = encodePublish({ type: 3, topic: 'a', payload: Uint8Array.of(1, 2, 3) });
+    const copy = Array.from(first);
+    for (let i = 0; i < 5000; i++) encodePublish({ type: 3, topic: 'b', payload: new Uint8Array(i % 300) });
+    expect(Array.from(first)).toEqual(copy);
+  });
+
+  it('packets over 256 bytes have their own ArrayBuffer', () => {
+    const big = encodePublish({ type: 3, topic: 'a', payload: new Uint8Array(300) });
+    expect(big.byteOffset).toBe(0);
+    expect(big.buffer.byteLength).toBe(big.length);
+  });
+});
+
+describe('encodePublish last-topic memo', () => {
+  it('an invalid topic throws every time, also right after a valid one', () => {
+    const payload = Uint8Array.of(1);
+    encodePublish({ type: 3, topic: 'a/b', payload });
+    for (let i = 0; i < 3; i++) expect(() => encodePublish({ type: 3, topic: 'a/+', payload })).toThrow(expect.objectContaining({ code: INVALID_TOPIC }));
+    expect(() => encodePublish({ type: 3, topic: '', payload })).toThrow(UmqttError);
+  });
+
+  it('the length of each topic is its own, alternating or repeated', () => {
+    const payload = Uint8Array.of(9);
+    for (const topic of ['a', 'ééé', 'a', 'x/\u{1F600}', 'x/\u{1F600}', 'a']) {
+      const p = decode(encodePublish({ type: 3, topic, payload, qos: 1, id: 3 }));
+      expect(p).toMatchObject({ topic, id: 3 });
+    }
+  });
+
+  it('will topics and other encoders are validated independently of the memo', () => {
+    encodePublish({ type: 3, topic: 'w', payload: Uint8Array.of() });
+    expect(() => encodeConnect({ type: 1, clientId: 'c', clean: true, keepAlive: 0, will: { topic: 'w/#', payload: Uint8Array.of() } })).toThrow(
+      expect.objectContaining({ code: INVALID_TOPIC }),
+    );
+  });
+});

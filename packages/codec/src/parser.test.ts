@@ -1,0 +1,156 @@
+// The incremental parser: any cut of the same byte stream yields the same packets.
+import { describe, expect, it } from 'vitest';
+import { concat, counting, fixtures, hex, smallFixtures } from './fixtures.js';
+import { Parser, allDecoders, clientDecoders, decode, encode, serverDecoders, type Packet } from './index.js';
+
+const stream = concat(...smallFixtures.map((f) => f.bytes));
+const expected = smallFixtures.map((f) => f.packet);
+
+/** Pushes `chunks` one by one, reading all it can after each; checks `buffered` as it goes. */
+function feed(chunks: Uint8Array[], parser = new Parser(allDecoders)): Packet[] {
+  const out: Packet[] = [];
+  let pushed = 0;
+  let returned = 0;
+  for (const c of chunks) {
+    parser.push(c);
+    pushed += c.length;
+    for (let p = parser.read(); p; p = parser.read()) {
+      out.push(p);
+      returned += encode(p).length;
+      expect(parser.buffered).toBe(pushed - returned);
+    }
+    expect(parser.buffered).toBe(pushed - returned);
+    expect(parser.read()).toBeUndefined(); // still incomplete: undefined again, no state change
+    expect(parser.buffered).toBe(pushed - returned);
+  }
+  return out;
+}
+
+/** A small seeded PRNG (mulberry32), so failures can be replayed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function cut(bytes: Uint8Array, random: () => number, max: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const n = 1 + Math.floor(random() * max);
+    out.push(bytes.slice(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+describe('Parser', () => {
+  it('all at once: many packets in one chunk', () => {
+    expect(feed([stream])).toEqual(expected);
+  });
+
+  it('one byte at a time', () => {
+    expect(feed(Array.from(stream, (b) => Uint8Array.of(b)))).toEqual(expected);
+  });
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('in random cuts (seed %i)', (seed) => {
+    const random = prng(seed);
+    expect(feed(cut(stream, random, 1 + Math.floor(random() * 40)))).toEqual(expected);
+  });
+
+  it('with empty chunks between', () => {
+    const chunks = cut(stream, prng(99), 9).flatMap((c) => [new Uint8Array(0), c]);
+    expect(feed(chunks)).toEqual(expected);
+  });
+
+  it('a large packet split across many chunks, among small ones', () => {
+    const big = fixtures.find((f) => f.bytes.length > 16384 && f.bytes.length < 20000)!;
+    const bytes = concat(hex('c0 00'), big.bytes, hex('d0 00'));
+    const out = feed(cut(bytes, prng(7), 1000));
+    expect(out.length).toBe(3);
+    expect(out[0]).toEqual({ type: 12 });
+    expect(out[2]).toEqual({ type: 13 });
+    const p = out[1]!;
+    expect(p.type === 3 && Buffer.compare(p.payload, (big.packet as { payload: Uint8Array }).payload)).toBe(0);
+  });
+
+  it('read() returns undefined while a packet is incomplete, at every cut', () => {
+    const bytes = encode({ type: 3, topic: 'a/b', payload: counting(300), qos: 1, id: 3 });
+    for (let i = 0; i < bytes.length; i++) {
+      const parser = new Parser(allDecoders);
+      parser.push(bytes.subarray(0, i));
+      expect(parser.read()).toBeUndefined();
+      expect(parser.buffered).toBe(i);
+      parser.push(bytes.subarray(i));
+      expect(parser.read()).toMatchObject({ type: 3, topic: 'a/b', id: 3 });
+      expect(parser.buffered).toBe(0);
+    }
+  });
+
+  it('buffered counts a fixed header in progress after a packet assembled from chunks', () => {
+    const parser = new Parser(allDecoders);
+    const big = encode({ type: 3, topic: 'a', payload: counting(200) });
+    parser.push(big.subarray(0, 100));
+    expect(parser.read()).toBeUndefined();
+    parser.push(big.subarray(100));
+    expect(parser.read()).toMatchObject({ type: 3 });
+    parser.push(hex('30 80')); // the start of the next packet's fixed header
+    expect(parser.read()).toBeUndefined();
+    expect(parser.buffered).toBe(2);
+    parser.reset();
+    expect(parser.buffered).toBe(0);
+    parser.push(hex('30'));
+    expect(parser.read()).toBeUndefined();
+    expect(parser.buffered).toBe(1);
+  });
+
+  it('payloads read from a chunk are views of it; assembled ones are copies', () => {
+    const bytes = encode({ type: 3, topic: 'a', payload: counting(10) });
+    const whole = new Parser(allDecoders);
+    whole.push(bytes);
+    const p = whole.read();
+    expect(p?.type === 3 && p.payload.buffer).toBe(bytes.buffer);
+    const parts = new Parser(allDecoders);
+    parts.push(bytes.slice(0, 6));
+    expect(parts.read()).toBeUndefined();
+    parts.push(bytes.slice(6));
+    const q = parts.read();
+    expect(q?.type === 3 && Array.from(q.payload)).toEqual(Array.from(counting(10)));
+  });
+
+  it('a zero-length body completes with its fixed header', () => {
+    const parser = new Parser(allDecoders);
+    parser.push(hex('c0'));
+    expect(parser.read()).toBeUndefined();
+    parser.push(hex('00'));
+    expect(parser.read()).toEqual({ type: 12 });
+    expect(parser.read()).toBeUndefined();
+  });
+
+  it('client and server tables accept what each side receives', () => {
+    const client = new Parser(clientDecoders);
+    const server = new Parser(serverDecoders);
+    const toClient = [2, 3, 4, 5, 6, 7, 9, 11, 13];
+    const toServer = [1, 3, 4, 5, 6, 7, 8, 10, 12, 14];
+    for (const f of smallFixtures) {
+      const t = f.packet.type;
+      for (const [parser, accepts] of [[client, toClient], [server, toServer]] as const) {
+        parser.push(f.bytes);
+        if (accepts.includes(t)) expect(parser.read()).toEqual(f.packet);
+        else expect(() => parser.read()).toThrow(/expected one this side receives/);
+      }
+    }
+  });
+
+  it('rejects a packet type from its first byte, before its length', () => {
+    const parser = new Parser(clientDecoders);
+    parser.push(hex('10'));
+    expect(() => parser.read()).toThrow(expect.objectContaining({ code: 'UMQTT_UNEXPECTED_PACKET' }));
+  });
+
+  it('decode() agrees with the parser', () => {
+    for (const f of smallFixtures) expect(decode(f.bytes)).toEqual(f.packet);
+  });
+});

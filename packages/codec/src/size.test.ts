@@ -1,0 +1,40 @@
+// Size budgets: the tree-shaken, minified, gzipped bundle of each entry must stay within its
+// budget. Raising a budget is a decision to make in review, not a way to make CI pass.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { bundle, measureBundle } from '../../../tooling/scripts/bundle-size.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** A QoS 0/1 publisher: sends CONNECT, PUBLISH, PUBACK, PINGREQ, DISCONNECT; parses CONNACK, PUBACK, PINGRESP. */
+const PUBLISHER = `export { encodeConnect, encodePublish, encodeAck, encodeEmpty, Parser, decodeConnack, decodeAck } from '@umqtt/codec'`;
+const CODEC = `export * from '@umqtt/codec'`;
+
+// The issue's targets are 1536 B (publisher) and 3072 B (codec). They are not reached: with
+// every validation kept, the publisher's code alone (all strings removed) gzips to ~1.9 KB.
+// The budgets are the sizes measured after the size work (publisher 2858 -> 2684, codec
+// 5073 -> 4679; pool and topic memo for speed included), rounded up to 16 bytes.
+const budgets: Array<[name: string, entry: string, gzipped: number]> = [
+  ['publisher', PUBLISHER, 2688],
+  ['codec', CODEC, 4688],
+];
+
+describe('size budgets (esbuild minify + gzip -9)', () => {
+  it.each(budgets)('%s', async (name, entry, budget) => {
+    const size = await measureBundle(entry, here);
+    console.log(`${name}: ${size.minified} B minified, ${size.gzipped} B gzipped (budget ${budget})`);
+    expect(size.gzipped).toBeLessThanOrEqual(budget);
+  });
+
+  it('the publisher bundle leaves out what it does not import', async () => {
+    const code = new TextDecoder().decode(await bundle(PUBLISHER, here));
+    for (const absent of ['topic filter', 'protocol name', 'SUBACK return', 'requested QoS', 'UTF-8']) expect(code).not.toContain(absent);
+    expect(code).toContain('3.3.2-2'); // but keeps topic-name validation
+  });
+
+  it('module top levels are side-effect free: one small export bundles alone', async () => {
+    const code = new TextDecoder().decode(await bundle(`export { topicMatches } from '@umqtt/codec'`, here));
+    expect(code).not.toMatch(/UMQTT_|Uint8Array|Object\.freeze|class /);
+    expect(code.length).toBeLessThan(400);
+  });
+});
