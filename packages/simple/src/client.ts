@@ -156,6 +156,8 @@ export class MqttClient {
   #blockedSince = 0; // > 0 while the socket refuses bytes (or is not yet open)
   #flushing = false;
   #wasFull = false;
+  /** disconnect() was called: DISCONNECT is waiting for the socket to drain. */
+  #closing = false;
   // packet ids
   #ids = new Map<number, Entry>();
   #waiting: Entry[] = [];
@@ -198,7 +200,7 @@ export class MqttClient {
 
   /** Whether a publish now would go out at once (connected, window open, socket not full). */
   get writable(): boolean {
-    return this.#state === 'connected' && !this.#waiting.length && this.#window < this.#max() && !this.#blockedSince;
+    return this.#state === 'connected' && !this.#closing && !this.#waiting.length && this.#window < this.#max() && !this.#blockedSince;
   }
 
   /**
@@ -319,9 +321,12 @@ export class MqttClient {
 
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
-    if (this.#state === 'connected') {
+    if (this.#state === 'connected' && !this.#closing) {
       this.#out.push(encodeEmpty({ type: 14 }));
+      this.#closing = true;
       this.#flush();
+      // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
+      if (this.#out.length) return;
     }
     this.#end(undefined, 'disconnect');
   }
@@ -344,7 +349,7 @@ export class MqttClient {
   }
 
   #need(place: string): void {
-    if (this.#state !== 'connected') throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
+    if (this.#state !== 'connected' || this.#closing) throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
   }
 
   /** A free packet id (or checks a requested one). */
@@ -377,8 +382,10 @@ export class MqttClient {
 
   #enqueue(entry: Entry): void {
     this.#ids.set(entry.id, entry);
-    if (this.#window < this.#max() && !this.#waiting.length) this.#transmit(entry);
-    else {
+    if (this.#window < this.#max() && !this.#waiting.length) {
+      this.#transmit(entry);
+      if (this.#window >= this.#max()) this.#wasFull = true; // onWritable when a slot frees
+    } else {
       this.#waiting.push(entry);
       this.#wasFull = true;
     }
@@ -437,6 +444,7 @@ export class MqttClient {
       return;
     }
     out.splice(0, i);
+    if (this.#closing && !out.length) return this.#end(undefined, 'disconnect');
     if (!this.#blockedSince && this.#wasFull && this.writable) {
       this.#wasFull = false;
       this.#call(() => this.onWritable?.(), 'writable');
@@ -545,7 +553,7 @@ export class MqttClient {
     let i = 0;
     while (i < w.length && this.#window < this.#max()) this.#transmit(w[i++]!);
     if (i) w.splice(0, i);
-    if (!w.length && this.#wasFull && this.#out.length === 0 && this.writable) {
+    if (!w.length && this.#wasFull && this.writable) {
       this.#wasFull = false;
       this.#call(() => this.onWritable?.(), 'writable');
     }
@@ -595,6 +603,7 @@ export class MqttClient {
     }
     this.#sock = undefined;
     this.#state = 'closed';
+    this.#closing = false;
     this.#out = [];
     this.#blockedSince = 0;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);

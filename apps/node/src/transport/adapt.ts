@@ -66,7 +66,13 @@ export function adaptNodeSocket(
       done = true;
       chunks.length = 0;
       pending = 0;
-      socket.destroy();
+      // Bytes already accepted by write() still go out (a DISCONNECT, the last publish),
+      // then FIN; a peer that does not take them within 5 s gets the connection destroyed.
+      if (!socket.writableLength || socket.destroyed) socket.destroy();
+      else {
+        socket.end();
+        setTimeout(() => socket.destroy(), 5000).unref();
+      }
     },
   };
 }

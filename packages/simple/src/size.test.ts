@@ -1,0 +1,42 @@
+// Size budget of what a device imports for a QoS 0/1/2 publisher and subscriber: MqttClient
+// with the codec it pulls in, bundled from sources (esbuild: bundle, minify, tree-shaking, ESM,
+// ES2022) and gzipped at level 9 by tooling/scripts/bundle-size.ts. Raising a budget is a
+// decision to make in review, not a way to make CI pass.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { bundle, measureBundle } from '../../../tooling/scripts/bundle-size.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** Everything a device needs for one connection: CONNECT..DISCONNECT, QoS 0/1/2 both ways. */
+const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
+
+/**
+ * The issue asks for at most 4096 bytes gzipped for codec + simple; that is not reached.
+ * Measured when this test was written, while @umqtt/codec was being reworked in the same
+ * tree: 16,399–16,726 B minified, 6,758–6,906 B gzipped (client.ts alone is ~9.1 kB of the
+ * minified bundle). After the fixes for onWritable at an exactly full window and for
+ * disconnect() on a full socket: 16,845 B minified, 6,940 B gzipped. The budget is that,
+ * rounded up to the next 64 bytes (+64), so the test guards against growth; getting down to
+ * 4096 is open work.
+ */
+const ISSUE_TARGET = 4096;
+const BUDGET = 7040;
+
+describe('size budget (esbuild minify + gzip -9)', () => {
+  test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
+    const size = await measureBundle(CLIENT, here);
+    console.log(`MqttClient: ${size.minified} B minified, ${size.gzipped} B gzipped (budget ${BUDGET}, issue target ${ISSUE_TARGET})`);
+    expect(size.gzipped).toBeLessThanOrEqual(BUDGET);
+    expect(size.gzipped).toBeGreaterThan(1024); // the measurement measured something
+  });
+
+  test('the device bundle uses no platform API: no Node modules, Buffer, process, TextEncoder, global timers', async () => {
+    const code = new TextDecoder().decode(await bundle(CLIENT, here));
+    expect(code).not.toMatch(/\bimport\b|\brequire\(/); // self-contained
+    for (const name of ['Buffer', 'process', 'setImmediate', 'TextEncoder', 'TextDecoder', 'queueMicrotask', 'console', 'globalThis'])
+      expect(code, name).not.toMatch(new RegExp(`\\b${name}\\b`));
+    // timers only through the injected Timers object (a member call, never the global)
+    expect(code).not.toMatch(/(^|[^.\w#])setTimeout\(/);
+  });
+});
