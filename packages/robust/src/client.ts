@@ -1,7 +1,7 @@
 // Sessions that survive the network: many connections of one @umqtt/simple client, with an
 // offline queue in a Store, per-message policies, reconnect with backoff and failover, and
 // exactly one final status for every publish.
-import { UmqttError, encodeUtf8, validateTopicName, type QoS, type Subscription } from '@umqtt/codec';
+import { UmqttError, encodeUtf8, validateTopicName, validateTopicFilter, type QoS, type Subscription } from '@umqtt/codec';
 import {
   MqttClient,
   type ClientOptions,
@@ -118,10 +118,14 @@ export class RobustClient {
   /** Subscriptions not yet acknowledged on the current connection. */
   #subIds = new Map<number, Subscription[]>();
   #unsent: Subscription[] = [];
+  /** Unsubscribed while offline: sent on the next connection. */
+  #unsubs: string[] = [];
   #issues: Issue[] = [];
   #deferred: (() => void)[] | undefined;
   /** Keys of QoS 0 messages written at once without being stored: -1, -2, ... */
   #direct = 0;
+  /** > 0 while publish() is running the queue. */
+  #depth = 0;
 
   constructor(options: RobustOptions) {
     if (!options.servers.length) throw new UmqttError('UMQTT_INVALID_ARGUMENT', 'servers: expected at least one broker, got none', undefined, undefined, 'connect');
@@ -249,13 +253,21 @@ export class RobustClient {
       return 0;
     }
     if (m.expiresAt) this.#armExpiry(m.expiresAt);
-    if (online) this.#pump();
+    if (online) {
+      this.#depth++; // statuses reached inside publish() wait until it has returned the key
+      try {
+        this.#pump();
+      } finally {
+        this.#depth--;
+      }
+    }
     return m.key;
   }
 
   /** Subscribes now if online, else when connected; remembered for resubscription. */
   subscribe(filters: string | string[] | Subscription[], qos: QoS = 0): void {
     const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) => (typeof f === 'string' ? { topic: f, qos } : f));
+    for (const s of list) validateTopicFilter(s.topic);
     for (const s of list) {
       this.#subs.set(s.topic, s.qos);
       this.#unsent = this.#unsent.filter((u) => u.topic !== s.topic); // a newer subscription replaces a queued one
@@ -264,12 +276,13 @@ export class RobustClient {
     if (this.#state === 'online') this.#sendSubscriptions();
   }
 
-  /** Unsubscribes (now if online, else it is simply forgotten, and not resubscribed). */
+  /** Unsubscribes now if online, else on the next connection (the broker's session may still hold it). */
   unsubscribe(filters: string | string[]): void {
     const list = Array.isArray(filters) ? filters : [filters];
     for (const f of list) this.#subs.delete(f);
     this.#unsent = this.#unsent.filter((u) => !list.includes(u.topic));
     if (this.#state === 'online') this.#try('unsubscribe', () => this.#mqtt.unsubscribe(list));
+    else this.#unsubs.push(...list);
   }
 
   // ---- policy ----------------------------------------------------------------------------
@@ -365,7 +378,6 @@ export class RobustClient {
       const all = [...this.#subs].map(([topic, qos]) => ({ topic, qos }));
       this.#unsent = all;
     }
-    this.#sendSubscriptions();
     // Messages in flight in the last connection: the same id with DUP, in their original order;
     // a QoS 2 message past PUBREC is released, not resent.
     const now = this.#t.now();
@@ -376,6 +388,12 @@ export class RobustClient {
         if (m.expiresAt && m.expiresAt <= now) this.#final(m, 'expired', 'ttl');
         else this.#try('sendqueue', () => this.#write(m, true));
       }
+    }
+    this.#sendSubscriptions();
+    if (this.#unsubs.length) {
+      const list = this.#unsubs; // unsubscribed while offline: the broker's session still has them
+      this.#unsubs = [];
+      this.#try('unsubscribe', () => this.#mqtt.unsubscribe(list));
     }
     this.#pump();
   }
@@ -418,7 +436,13 @@ export class RobustClient {
         this.#final(m, 'expired', 'ttl');
         continue;
       }
-      if (!this.#try('sendqueue', () => this.#write(m, m.attempts > 0))) return;
+      try {
+        this.#write(m, m.attempts > 0);
+      } catch (e) {
+        this.#record({ time: this.#t.now(), place: 'sendqueue', error: e as UmqttError });
+        if ((e as UmqttError).code !== 'UMQTT_PAYLOAD_TOO_LARGE') return;
+        this.#final(m, 'rejected', 'UMQTT_PAYLOAD_TOO_LARGE'); // it can never be sent: do not block the queue
+      }
     }
   }
 
@@ -443,7 +467,9 @@ export class RobustClient {
     const subs = this.#subIds.get(id);
     if (subs) {
       this.#subIds.delete(id);
-      if (status === 'timeout') this.#unsent.push(...subs); // robust2: back to sub_to_send
+      if (status === 'timeout' || status === 'aborted')
+        // robust2: back to sub_to_send (unless unsubscribed or queued again meanwhile)
+        this.#unsent.push(...subs.filter((s) => this.#subs.has(s.topic) && !this.#unsent.some((u) => u.topic === s.topic)));
       else if (granted) this.onSubscribed?.(subs, granted);
       if (status === 'refused')
         this.#record({ time: this.#t.now(), place: 'subscribe', error: new UmqttError('UMQTT_SUBSCRIBE_REFUSED', `broker refused ${subs.filter((_, i) => granted?.[i] === 0x80).map((s) => s.topic).join(', ')}`, undefined, 0x80, 'subscribe') });
@@ -454,11 +480,12 @@ export class RobustClient {
     if (status === 'delivered') {
       this.#byId.delete(id);
       this.#final(m, 'delivered');
+      this.#pump();
     } else if (status === 'received') this.#queue.stage(m, RELEASING);
     else if (status === 'timeout') {
       // robust2: an unconfirmed message goes back to the queue; resent with its id and DUP
       this.#byId.delete(id);
-      if (m.stage === RELEASING) this.#queue.stage(m, RELEASING);
+      if (m.stage === RELEASING) this.#try('sendqueue', () => this.#byId.set(this.#mqtt.release(m.id), m));
       else this.#queue.requeue(m);
       this.#pump();
     }
@@ -467,9 +494,10 @@ export class RobustClient {
 
   /** Gives a message its one final status and forgets it. */
   #final(m: StoredMessage, status: FinalStatus, reason?: string, inPublish = false): void {
+    if (!this.#queue.held.has(m.key)) return;
     this.#queue.remove(m);
     this.counters[status]++;
-    if (inPublish) this.#later(m.key, status, reason);
+    if (inPublish || this.#depth) this.#later(m.key, status, reason);
     else this.#call(() => this.onStatus?.(m.key, status, reason));
   }
 

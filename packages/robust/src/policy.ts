@@ -51,9 +51,9 @@ export const DEFAULT_POLICY: Readonly<QueuePolicy> = /* @__PURE__ */ Object.free
  *   loudly (status rejected) rather than an older alarm being lost.
  */
 export const PRESETS = /* @__PURE__ */ Object.freeze({
-  temperature: Object.freeze({ qos: 0 as const, maxPerTopic: 10, overflow: 'drop-oldest' as const, queueQos0: true, noDuplicates: true, priority: 0 }),
-  button: Object.freeze({ qos: 1 as const, ttl: 15_000, overflow: 'drop-oldest' as const, priority: 5 }),
-  alarm: Object.freeze({ qos: 2 as const, ttl: 0, overflow: 'reject' as const, priority: 10 }),
+  temperature: /* @__PURE__ */ Object.freeze({ qos: 0 as const, maxPerTopic: 10, overflow: 'drop-oldest' as const, queueQos0: true, noDuplicates: true, priority: 0 }),
+  button: /* @__PURE__ */ Object.freeze({ qos: 1 as const, ttl: 15_000, overflow: 'drop-oldest' as const, priority: 5 }),
+  alarm: /* @__PURE__ */ Object.freeze({ qos: 2 as const, ttl: 0, overflow: 'reject' as const, priority: 10 }),
 });
 
 /** The decision of an admission policy for one new message. */

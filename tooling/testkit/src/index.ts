@@ -31,3 +31,10 @@ export {
   type ScriptedSocketOptions,
 } from './scripted-socket.js';
 export { freePort, once, waitFor, type Truthy, type WaitOptions } from './wait.js';
+export {
+  storeContract,
+  type StoreContractOptions,
+  type Store as ContractStore,
+  type StoredMessage as ContractStoredMessage,
+  type NewMessage as ContractNewMessage,
+} from './store-contract.js';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startAedes, waitFor, type AedesHandle } from '@umqtt/testkit';
 import { MqttClient } from '@umqtt/simple';
-import { MemoryStore } from '@umqtt/store-memory';
+import { MemoryStore } from './index.js';
 import { createTcpSocketFactory, nodeTimers } from '../../../apps/node/src/transport/index.ts';
-import { RobustClient, type FinalStatus } from './index.js';
+import { RobustClient, type FinalStatus } from '@umqtt/robust';
 
 let broker: AedesHandle;
 beforeAll(async () => {

@@ -1,0 +1,23 @@
+// The Store types: testkit's contract suite spells the Store shape out (testkit cannot import
+// robust), so this checks at compile time (tsc -p tsconfig.test.json) that the two stay the same,
+// and at run time that the stage numbers and the byte measure are what the contract assumes.
+import { expect, expectTypeOf, test } from 'vitest';
+import type { ContractNewMessage, ContractStore, ContractStoredMessage } from '@umqtt/testkit';
+import { QUEUED, RELEASING, SENT, messageBytes, type NewMessage, type Store, type StoredMessage } from './index.js';
+
+test("testkit's contract types are exactly robust's Store types", () => {
+  expectTypeOf<ContractStore>().toEqualTypeOf<Store>();
+  expectTypeOf<ContractStoredMessage>().toEqualTypeOf<StoredMessage>();
+  expectTypeOf<ContractNewMessage>().toEqualTypeOf<NewMessage>();
+});
+
+test('stage numbers are the ones the contract suite uses', () => {
+  expect([QUEUED, SENT, RELEASING]).toEqual([0, 1, 2]);
+});
+
+test('messageBytes counts topic length plus payload length', () => {
+  expect(messageBytes({ topic: 'a/b', payload: new Uint8Array(5) })).toBe(8);
+  expect(messageBytes({ topic: '', payload: new Uint8Array(0) })).toBe(0);
+  // the topic counts in UTF-16 code units (string length), not UTF-8 bytes
+  expect(messageBytes({ topic: 'küche', payload: new Uint8Array(1) })).toBe(6);
+});
