@@ -1,0 +1,170 @@
+// FileFlash: a file as a flash partition, with NOR semantics; a FlashStore on it keeps its
+// messages across closing and reopening the file, and across the process being killed.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, test } from 'vitest';
+import { RELEASING, SENT, type NewMessage } from '@umqtt/robust';
+import { FlashStore, SimulatedFlash } from '@umqtt/store-flash';
+import { Workload } from '../../../packages/store-flash/src/workload.test-support.ts';
+import { FileFlash } from './flash-file.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'umqtt-flash-file-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const fresh = () => join(dir, `p${files++}.flash`);
+
+const msg = (topic: string, payload: Uint8Array, over: Partial<NewMessage> = {}): NewMessage => ({ topic, payload, qos: 1, retain: false, priority: 0, expiresAt: 0, ...over });
+const view = (s: FlashStore) => s.messages().map((m) => ({ ...m, payload: Array.from(m.payload) }));
+
+describe('FileFlash', () => {
+  test('a new file is an erased partition of the size asked for; writes AND, erase sets 0xFF', () => {
+    const path = fresh();
+    const f = new FileFlash(path, { blockSize: 512, byteLength: 4 * 512 });
+    expect([f.blockSize, f.byteLength, statSync(path).size]).toEqual([512, 2048, 2048]);
+    expect(readFileSync(path).every((x) => x === 0xff)).toBe(true);
+    f.write(510, new Uint8Array([0x0f, 0xf0, 0x55])); // across a block boundary
+    f.write(510, new Uint8Array([0xf3, 0xff, 0xff])); // a 1 over a 0 does nothing
+    expect(Array.from(f.read(509, 5))).toEqual([0xff, 0x03, 0xf0, 0x55, 0xff]);
+    f.erase(0);
+    expect(Array.from(f.read(509, 5))).toEqual([0xff, 0xff, 0xff, 0x55, 0xff]); // block 0 ends at 511
+    f.close();
+    expect(Array.from(readFileSync(path).subarray(509, 514))).toEqual([0xff, 0xff, 0xff, 0x55, 0xff]);
+    expect(existsSync(`${path}.${process.pid}.new`)).toBe(false);
+  });
+
+  test('refuses what is not a partition: wrong size, ragged file, ranges outside, use after close', () => {
+    const path = fresh();
+    new FileFlash(path, { blockSize: 512, byteLength: 2048 }).close();
+    const invalid = expect.objectContaining({ code: 'UMQTT_INVALID_ARGUMENT', place: 'flash' });
+    expect(() => new FileFlash(path, { blockSize: 512, byteLength: 4096 })).toThrow(invalid); // never resized
+    expect(new FileFlash(path, { blockSize: 512 }).byteLength).toBe(2048); // its own size when not given
+    const ragged = fresh();
+    writeFileSync(ragged, new Uint8Array(1000));
+    expect(() => new FileFlash(ragged, { blockSize: 512 })).toThrow(invalid);
+    expect(() => new FileFlash(fresh(), { blockSize: 512, byteLength: 1000 })).toThrow(invalid);
+    const f = new FileFlash(path, { blockSize: 512 });
+    expect(() => f.read(2040, 16)).toThrow(invalid);
+    expect(() => f.write(-1, new Uint8Array(1))).toThrow(invalid);
+    expect(() => f.erase(4)).toThrow(invalid);
+    f.close();
+    expect(() => f.read(0, 1)).toThrow(expect.objectContaining({ code: 'UMQTT_FLASH_CLOSED' }));
+  });
+
+  test('holds exactly what a SimulatedFlash holds after the same FlashStore calls', () => {
+    const path = fresh();
+    const file = new FileFlash(path, { blockSize: 256, byteLength: 12 * 256, sync: false });
+    const sim = new SimulatedFlash({ blockSize: 256, blocks: 12 });
+    const [a, b] = [new FlashStore(file, { maxRecords: 8 }), new FlashStore(sim, { maxRecords: 8 })];
+    for (let i = 0; i < 300; i++)
+      for (const s of [a, b]) {
+        const k = s.add(msg(`t/${i}`, new Uint8Array(i % 90).fill(i)));
+        s.update(k, i + 1, SENT, 1);
+        if (i % 5) s.remove(k);
+        if (s.count > 4) s.remove(s.messages()[0]!.key);
+      }
+    expect(view(a)).toEqual(view(b));
+    expect(sim.erases).toBeGreaterThan(20);
+    expect(file.read(0, file.byteLength)).toEqual(sim.snapshot());
+    file.close();
+  });
+});
+
+describe('FlashStore on a FileFlash', () => {
+  test('messages survive closing and reopening the file, through compactions, with keys and states', () => {
+    const path = fresh();
+    const options = { maxRecords: 50 };
+    const open = () => new FileFlash(path, { blockSize: 4096, byteLength: 16 * 4096 });
+    let flash = open();
+    let store = new FlashStore(flash, options);
+    const kept: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const k = store.add(msg(`gw/${i}`, new Uint8Array(200).fill(i & 255), { qos: (i % 3) as 0 | 1 | 2, priority: i % 4, expiresAt: i % 7 ? 0 : 1_700_000_000_000 + i }));
+      if (i % 100 === 0) {
+        kept.push(k);
+        store.update(k, i + 1, SENT, 1);
+        if (i % 200 === 0) store.update(k, i + 1, RELEASING, 1);
+      } else store.remove(k);
+      if (i % 500 === 499) {
+        // close and reopen: the same messages, the same keys and stages
+        const before = view(store);
+        store.close();
+        flash.close();
+        flash = open();
+        store = new FlashStore(flash, options);
+        expect(view(store)).toEqual(before);
+      }
+    }
+    expect(Math.min(...store.stats.eraseCounts)).toBeGreaterThan(5); // every block went round several times
+    expect(store.messages().map((m) => [m.key, m.stage])).toEqual(kept.map((k, i) => [k, i % 2 ? SENT : RELEASING]));
+    store.close();
+    flash.close();
+  });
+
+  test('a process killed (SIGKILL) at any point: every change it confirmed is on the file', async () => {
+    // The child runs the power-cut tests' workload (same seed -> same calls) on a file and
+    // prints the number of calls that returned; it is killed mid-stream. The parent replays
+    // the same calls on a SimulatedFlash to know what each confirmed call did and which call
+    // was running, then mounts the file and checks it like a power cut.
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const root = join(here, '../../../');
+    const GEOMETRY = { blockSize: 256, blocks: 14 };
+    const OPTIONS = { maxRecords: 10, maxMessageBytes: 400 };
+    const child = join(dir, 'child.ts');
+    writeFileSync(
+      child,
+      `import { writeSync } from 'node:fs';
+import { FileFlash } from ${JSON.stringify(join(here, 'flash-file.ts'))};
+import { FlashStore } from ${JSON.stringify(join(root, 'packages/store-flash/src/index.ts'))};
+import { Workload } from ${JSON.stringify(join(root, 'packages/store-flash/src/workload.test-support.ts'))};
+const [path, seed] = process.argv.slice(2);
+const store = new FlashStore(new FileFlash(path, { blockSize: ${GEOMETRY.blockSize}, byteLength: ${GEOMETRY.blockSize * GEOMETRY.blocks} }), ${JSON.stringify(OPTIONS)});
+const w = new Workload(Number(seed));
+for (let i = 1; ; i++) { w.step(store); writeSync(1, i + '\\n'); }
+`,
+    );
+    const runs = [
+      { seed: 21, killAfter: 150 },
+      { seed: 22, killAfter: 400 },
+      { seed: 23, killAfter: 900 },
+    ];
+    const results = await Promise.all(
+      runs.map(
+        ({ seed, killAfter }) =>
+          new Promise<{ seed: number; path: string; confirmed: number; signal: string | null }>((resolve, reject) => {
+            const path = fresh();
+            const p = spawn(process.execPath, ['--import', 'tsx', child, path, String(seed)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+            let out = '';
+            let err = '';
+            p.stdout.on('data', (d: Buffer) => {
+              out += d.toString();
+              if (out.split('\n').length > killAfter) p.kill('SIGKILL');
+            });
+            p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+            p.on('error', reject);
+            p.on('close', (_code, signal) => {
+              if (signal !== 'SIGKILL') return reject(new Error(`child exited without being killed: ${err}`));
+              // lines complete when the child died: calls that returned
+              const lines = out.split('\n');
+              resolve({ seed, path, confirmed: lines.length - 1, signal });
+            });
+          }),
+      ),
+    );
+    for (const { seed, path, confirmed } of results) {
+      expect(confirmed).toBeGreaterThanOrEqual(runs.find((r) => r.seed === seed)!.killAfter);
+      const w = new Workload(seed);
+      const shadow = new SimulatedFlash(GEOMETRY);
+      const replay = new FlashStore(shadow, OPTIONS);
+      for (let i = 0; i < confirmed; i++) w.step(replay);
+      shadow.cutPowerAfter(0); // the next call: set as pending, stopped before it writes
+      w.run(replay, 1);
+      const store = new FlashStore(new FileFlash(path, { blockSize: GEOMETRY.blockSize }), OPTIONS);
+      w.check(store);
+      expect(store.count).toBeGreaterThan(0);
+      console.log(`killed child (workload seed ${seed}) after ${confirmed} confirmed calls: the file holds all of them`);
+    }
+  }, 60_000);
+});

@@ -1,0 +1,57 @@
+// The flash a FlashStore lives on: one partition of NOR flash, shaped like Moddable's `flash`
+// module (modules/files/flash: `new Flash(partitionName)` with `blockSize`, `byteLength`,
+// `read(offset, byteLength)`, `write(offset, byteLength, buffer)`, `erase(sector)`).
+
+/**
+ * A partition of NOR flash. Offsets are bytes from the start of the partition.
+ *
+ * NOR semantics, which the store relies on and `SimulatedFlash` enforces:
+ * - `erase(block)` sets every byte of block `block` (bytes `block * blockSize` up to the next
+ *   block) to 0xFF;
+ * - `write(offset, bytes)` can only clear bits: each stored byte becomes `old & new`. Writing
+ *   0xFF leaves a byte as it is; writing over bytes already written clears more bits (the store
+ *   uses this to commit a record by clearing one byte of its header).
+ *
+ * Mapping to Moddable's `flash` module (see `moddableFlash`): `blockSize`, `byteLength` and
+ * `erase(block)` are the same; Moddable's `read(offset, byteLength)` returns an ArrayBuffer
+ * (accepted here); Moddable's `write(offset, byteLength, buffer)` takes the length first and an
+ * ArrayBuffer.
+ */
+export interface Flash {
+  /** Bytes per erase block (4096 on ESP32 SPI flash). */
+  readonly blockSize: number;
+  /** Bytes in the partition: a whole number of blocks. */
+  readonly byteLength: number;
+  /** `length` bytes from `offset`, as a new Uint8Array or ArrayBuffer the caller may keep. */
+  read(offset: number, length: number): Uint8Array | ArrayBuffer;
+  /** Programs `bytes` at `offset` (stored = old & new). Synchronous: done when it returns. */
+  write(offset: number, bytes: Uint8Array): void;
+  /** Sets block `block` (0-based) to 0xFF. Synchronous: done when it returns. */
+  erase(block: number): void;
+}
+
+/** The shape of a Moddable `flash` object (`import Flash from "flash"`). */
+export interface ModdableFlash {
+  readonly blockSize: number;
+  readonly byteLength: number;
+  read(offset: number, byteLength: number): ArrayBuffer;
+  write(offset: number, byteLength: number, buffer: ArrayBuffer): void;
+  erase(sector: number): void;
+}
+
+/**
+ * Adapts a Moddable `flash` partition to `Flash`.
+ *
+ * @example
+ * import Flash from "flash";
+ * const store = new FlashStore(moddableFlash(new Flash("storage")));
+ */
+export function moddableFlash(f: ModdableFlash): Flash {
+  return {
+    blockSize: f.blockSize,
+    byteLength: f.byteLength,
+    read: (offset, length) => f.read(offset, length),
+    write: (offset, bytes) => f.write(offset, bytes.length, bytes.slice().buffer),
+    erase: (block) => f.erase(block),
+  };
+}

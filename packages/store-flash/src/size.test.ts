@@ -1,0 +1,43 @@
+// Size budget of what a device imports for a queue that survives reboots: RobustClient (with
+// simple and codec) and FlashStore with the Moddable adapter, bundled from sources by
+// tooling/scripts/bundle-size.ts (esbuild: bundle, minify, tree-shaking, ESM, ES2022), gzipped
+// at level 9. Raising a budget is a decision to make in review, not a way to make CI pass.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { bundle, measureBundle } from '../../../tooling/scripts/bundle-size.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+const DEVICE = `export { RobustClient } from '@umqtt/robust'; export { FlashStore, moddableFlash } from '@umqtt/store-flash';`;
+const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
+
+/**
+ * The issue asks for robust + store-flash at most 10,240 bytes gzipped. Not reached: RobustClient
+ * alone (with simple and codec) measured 10,703 B gzipped when this was written. What this
+ * package adds on top is budgeted separately: measured 3,649 B gzipped (FlashStore, its CRC-32
+ * and the Moddable adapter, the rest shared with robust). Budgets: the measurements rounded up
+ * to the next 64 bytes, plus room for robust's own budget (11,072 B).
+ */
+const ISSUE_TARGET = 10240;
+const ADDED_BUDGET = 3712;
+const BUDGET = 11072 + ADDED_BUDGET;
+
+describe('size budget (esbuild minify + gzip -9)', () => {
+  test(`FlashStore adds ≤ ${ADDED_BUDGET} B gzipped to RobustClient; together ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
+    const [device, robust] = [await measureBundle(DEVICE, here), await measureBundle(ROBUST, here)];
+    const added = device.gzipped - robust.gzipped;
+    console.log(`robust + store-flash: ${device.minified} B minified, ${device.gzipped} B gzipped; store-flash adds ${added} B gzipped (budget ${ADDED_BUDGET}); issue target ${ISSUE_TARGET}`);
+    expect(added).toBeLessThanOrEqual(ADDED_BUDGET);
+    expect(device.gzipped).toBeLessThanOrEqual(BUDGET);
+    expect(added).toBeGreaterThan(1024); // the measurement measured something
+  });
+
+  test('the device bundle uses no platform API and does not carry the simulator', async () => {
+    const code = new TextDecoder().decode(await bundle(DEVICE, here));
+    expect(code).not.toMatch(/\bimport\b|\brequire\(/);
+    for (const name of ['Buffer', 'process', 'setImmediate', 'TextEncoder', 'TextDecoder', 'queueMicrotask', 'console', 'globalThis'])
+      expect(code, name).not.toMatch(new RegExp(`\\b${name}\\b`));
+    expect(code).toContain('UMQTT_STORE_FULL');
+    expect(code).not.toContain('UMQTT_POWER_LOSS');
+  });
+});

@@ -1,0 +1,212 @@
+// Test support for the power-cut tests: a workload that drives a Store the way the robust client
+// does (add, SENT, RELEASING, requeue, remove), a model of what must have survived, and the
+// check that compares a remounted store with that model. No vitest import: a child process
+// (apps/node's file flash test) runs the same workload and is killed.
+import { UmqttError } from '@umqtt/codec';
+import { QUEUED, RELEASING, SENT, messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
+import { PowerLoss } from './simulated-flash.js';
+
+function must(ok: boolean, what: string): void {
+  if (!ok) throw new Error(what);
+}
+function same(got: unknown, want: unknown, what: string): void {
+  const [g, w] = [JSON.stringify(got), JSON.stringify(want)];
+  if (g !== w) throw new Error(`${what}: expected ${w}, got ${g}`);
+}
+
+/** mulberry32, as in the simulator: the same seed replays the same workload. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Expected {
+  message: NewMessage;
+  id: number;
+  stage: number;
+  attempts: number;
+}
+
+/** The store call that was running when the power failed. */
+export type Pending =
+  | { op: 'add'; message: NewMessage }
+  | { op: 'update'; key: number; id: number; stage: number; attempts: number }
+  | { op: 'remove'; key: number };
+
+/** What a check saw, for the coverage report. */
+export interface Outcome {
+  /** The interrupted call's effect survived (add present, update applied, message removed). */
+  pendingApplied: boolean | undefined;
+  /** QoS 2 messages confirmed at RELEASING, all found at RELEASING. */
+  releasing: number;
+}
+
+/**
+ * Drives a store like the robust client: the model holds what each call that returned made
+ * durable; `pending` is the call in progress when a PowerLoss escapes.
+ */
+export class Workload {
+  readonly model = new Map<number, Expected>();
+  readonly removed = new Set<number>();
+  /** Highest key add() ever returned. */
+  maxKey = 0;
+  pending: Pending | undefined;
+  steps = 0;
+  full = 0;
+  readonly #r: () => number;
+  #n = 0;
+
+  constructor(seed: number) {
+    this.#r = prng(seed);
+  }
+
+  #message(): NewMessage {
+    const r = this.#r;
+    const n = this.#n++;
+    const big = r() < 0.15;
+    const len = big ? 150 + ((r() * 240) | 0) : (r() * 60) | 0;
+    const payload = new Uint8Array(len);
+    for (let i = 0; i < len; i++) payload[i] = (r() * 256) | 0;
+    return {
+      topic: r() < 0.2 ? `t/ü/${n}` : `t/${n}`,
+      payload,
+      qos: ((r() * 3) | 0) as 0 | 1 | 2,
+      retain: r() < 0.2,
+      priority: r() < 0.3 ? ((r() * 10) | 0) - 3 : 0,
+      expiresAt: r() < 0.3 ? 1_700_000_000_000 + ((r() * 1e6) | 0) : 0,
+    };
+  }
+
+  /** One call on the store, chosen like the robust client would make it. */
+  step(store: Store): void {
+    const r = this.#r;
+    this.steps++;
+    const live = [...this.model.keys()];
+    if (!live.length || r() < 0.4) {
+      const message = this.#message();
+      this.pending = { op: 'add', message };
+      const before = [store.count, store.bytes];
+      let key: number;
+      try {
+        key = store.add(message);
+      } catch (e) {
+        if (!(e instanceof UmqttError) || e.code !== 'UMQTT_STORE_FULL') throw e;
+        same([store.count, store.bytes], before, 'a full store changed'); // full: nothing changed
+        this.full++;
+        this.pending = undefined;
+        return;
+      }
+      must(key > this.maxKey, `key ${key} after ${this.maxKey}`);
+      this.maxKey = key;
+      this.model.set(key, { message, id: 0, stage: QUEUED, attempts: 0 });
+      this.pending = undefined;
+      return;
+    }
+    const key = live[(r() * live.length) | 0]!;
+    const e = this.model.get(key)!;
+    let next: [number, number, number] | undefined;
+    if (e.stage === QUEUED) next = e.message.qos ? [1 + ((r() * 65535) | 0), SENT, e.attempts + 1] : undefined;
+    else if (e.stage === SENT) next = e.message.qos === 2 ? [e.id, RELEASING, e.attempts] : r() < 0.3 ? [e.id, QUEUED, e.attempts] : undefined;
+    if (next) {
+      const [id, stage, attempts] = next;
+      this.pending = { op: 'update', key, id, stage, attempts };
+      store.update(key, id, stage, attempts);
+      Object.assign(e, { id, stage, attempts });
+    } else {
+      this.pending = { op: 'remove', key };
+      store.remove(key);
+      this.model.delete(key);
+      this.removed.add(key);
+    }
+    this.pending = undefined;
+  }
+
+  /** Runs `n` steps; returns the PowerLoss that stopped it, if one did. */
+  run(store: Store, n: number): PowerLoss | undefined {
+    try {
+      for (let i = 0; i < n; i++) this.step(store);
+    } catch (e) {
+      if (e instanceof PowerLoss) return e;
+      throw e;
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks a (remounted) store against the model:
+   * - every message whose add() returned is there, unless its remove() returned, or its remove()
+   *   was the call cut (then it may be there or not);
+   * - its topic, payload and flags are exactly what was added (nothing torn or corrupt);
+   * - its id, stage and attempts are those of the last update() that returned, or, if an
+   *   update() of it was the call cut, those of that update;
+   * - so a QoS 2 message whose RELEASING update returned is never back at SENT or QUEUED;
+   * - nothing else is there, except the message of an add() that was cut, whole, as QUEUED,
+   *   with a key above every key returned;
+   * - removed messages do not come back; count and bytes agree with messages().
+   * Then adopts what the cut call did, so the workload can go on from here.
+   */
+  check(store: Store): Outcome {
+    const got = store.messages();
+    const pending = this.pending;
+    const outcome: Outcome = { pendingApplied: undefined, releasing: 0 };
+    const seen = new Set<number>();
+    const content = (m: StoredMessage, want: NewMessage) => {
+      const text = (x: NewMessage) => [x.topic, Array.from(x.payload).join(), x.qos, x.retain, x.priority, x.expiresAt];
+      same(text(m), text(want), `content of message ${m.key}`);
+    };
+    let extra: StoredMessage | undefined;
+    for (const [i, m] of got.entries()) {
+      must(!i || m.key > got[i - 1]!.key, 'messages() out of key order');
+      seen.add(m.key);
+      must(!this.removed.has(m.key), `removed message ${m.key} came back`);
+      const e = this.model.get(m.key);
+      if (!e) {
+        // only the add that was cut may appear, once, whole
+        must(pending?.op === 'add' && !extra && m.key > this.maxKey, `message ${m.key} was never added`);
+        content(m, (pending as { message: NewMessage }).message);
+        same([m.id, m.stage, m.attempts], [0, QUEUED, 0], `state of the interrupted add ${m.key}`);
+        extra = m;
+        continue;
+      }
+      content(m, e.message);
+      const state = [m.id, m.stage, m.attempts];
+      if (pending?.op === 'update' && pending.key === m.key && state.join() !== [e.id, e.stage, e.attempts].join()) {
+        same(state, [pending.id, pending.stage, pending.attempts], `state of message ${m.key} (update interrupted)`);
+        outcome.pendingApplied = true;
+      } else same(state, [e.id, e.stage, e.attempts], `state of message ${m.key}`);
+      if (e.stage === RELEASING) {
+        must(m.stage === RELEASING, `QoS 2 message ${m.key} went back from RELEASING to ${m.stage}`);
+        outcome.releasing++;
+      }
+    }
+    for (const key of this.model.keys())
+      if (!seen.has(key)) must(pending?.op === 'remove' && pending.key === key, `message ${key} was lost`);
+    same([store.count, store.bytes], [got.length, got.reduce((n, m) => n + messageBytes(m), 0)], 'count and bytes');
+    // adopt what the cut call did
+    if (pending?.op === 'add') {
+      outcome.pendingApplied = !!extra;
+      if (extra) {
+        this.model.set(extra.key, { message: pending.message, id: 0, stage: QUEUED, attempts: 0 });
+        this.maxKey = extra.key;
+      }
+    } else if (pending?.op === 'update') {
+      const m = got.find((x) => x.key === pending.key);
+      if (m) Object.assign(this.model.get(m.key)!, { id: m.id, stage: m.stage, attempts: m.attempts });
+      outcome.pendingApplied ??= false;
+    } else if (pending?.op === 'remove') {
+      outcome.pendingApplied = !seen.has(pending.key);
+      if (outcome.pendingApplied) {
+        this.model.delete(pending.key);
+        this.removed.add(pending.key);
+      }
+    }
+    this.pending = undefined;
+    return outcome;
+  }
+}
