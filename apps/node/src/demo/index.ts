@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PRESETS, RobustClient, type FinalStatus, type RobustState } from '@umqtt/robust';
+import { FlashStore } from '@umqtt/store-flash';
 import { MemoryStore } from '@umqtt/store-memory';
 import type { Store } from '@umqtt/robust';
+import { FileFlash } from '../flash-file.js';
 import { startEmbeddedBroker } from '../broker/embedded-broker.js';
 import { createTcpSocketFactory, nodeTimers } from '../transport/index.js';
 
@@ -19,7 +21,7 @@ export interface DemoOptions {
   out: (line: string) => void;
   /** Timeline in milliseconds (tests shorten nothing: the claims need the real 15 s TTL). */
   timeline?: Partial<Timeline> | undefined;
-  /** Makes the publisher's store; default: a store in a temporary directory. */
+  /** Makes the publisher's store; default: a FlashStore on a file flash in a temporary directory. */
   store?: ((dir: string) => Store) | undefined;
 }
 
@@ -70,8 +72,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   sub.subscribe('demo/#', 2);
   sub.start();
 
-  // The publisher: the seed's three policies, its queue in a store that outlives a restart.
-  const store = options.store ? options.store(dir) : new MemoryStore();
+  // The publisher: the seed's three policies, its queue in a flash store (a file here) that
+  // would outlive a restart of the process.
+  // (fdatasync on every write is what a power cut needs; the demo's temp file does not, and
+  // skipping it keeps the run quick on slow disks.)
+  const flash = options.store ? undefined : new FileFlash(join(dir, 'queue.flash'), { byteLength: 256 * 1024, sync: false });
+  const store = options.store ? options.store(dir) : new FlashStore(flash!);
   const pub = new RobustClient({ socket, timers: nodeTimers, servers: [server], clientId: 'demo-publisher', clean: false, keepAlive: 2, store, backoff: { min: 200, max: 2_000 } });
   const sent = new Map<number, Sent>();
   const refused: Sent[] = [];
@@ -133,6 +139,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   draw();
   pub.stop();
   sub.stop();
+  store.close();
+  flash?.close();
   await broker.close();
   rmSync(dir, { recursive: true, force: true });
 
