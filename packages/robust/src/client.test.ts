@@ -2,10 +2,10 @@
 // failover, persistent-session resend, message timeouts, manual mode, issues and counters.
 // (Queue policies, TTL, priority and presets: policy.test.ts. Faults: *.faults.test.ts.)
 import { describe, expect, test } from 'vitest';
+import { ArrayStore } from './array-store.test-support.js';
 import { FakeClock, ScriptedBroker, settle, toHex } from '@umqtt/testkit';
-import { UmqttError } from '@umqtt/codec';
 import type { SocketOptions } from '@umqtt/simple';
-import { RobustClient, RELEASING, SENT, type FinalStatus, type NewMessage, type RobustOptions, type RobustState, type Store, type StoredMessage } from './index.js';
+import { RobustClient, RELEASING, SENT, type FinalStatus, type RobustOptions, type RobustState, type Store } from './index.js';
 
 // ---- harness --------------------------------------------------------------------------------
 
@@ -45,44 +45,6 @@ async function runFor(clock: Clock, ms: number, until?: () => boolean): Promise<
   }
   clock.advance(end - clock.now());
   await settle();
-}
-
-/** A tiny Store for these tests (robust must not depend on store-memory: that would be a cycle). */
-class ArrayStore implements Store {
-  readonly capacity: number;
-  #m = new Map<number, StoredMessage>();
-  #next = 1;
-  #bytes = 0;
-  constructor(capacity = Infinity) {
-    this.capacity = capacity;
-  }
-  get count() {
-    return this.#m.size;
-  }
-  get bytes() {
-    return this.#bytes;
-  }
-  add(m: NewMessage): number {
-    const size = m.topic.length + m.payload.length;
-    if (this.#bytes + size > this.capacity) throw new UmqttError('UMQTT_STORE_FULL', 'full', undefined, undefined, 'store');
-    const key = this.#next++;
-    this.#m.set(key, { ...m, key, id: 0, stage: 0, attempts: 0 });
-    this.#bytes += size;
-    return key;
-  }
-  update(key: number, id: number, stage: number, attempts: number): void {
-    const m = this.#m.get(key);
-    if (m) Object.assign(m, { id, stage, attempts });
-  }
-  remove(key: number): void {
-    const m = this.#m.get(key);
-    if (m) this.#bytes -= m.topic.length + m.payload.length;
-    this.#m.delete(key);
-  }
-  messages(): StoredMessage[] {
-    return [...this.#m.values()].map((m) => ({ ...m }));
-  }
-  close(): void {}
 }
 
 /** mulberry32: a seeded PRNG in [0, 1). */
@@ -479,8 +441,8 @@ describe('persistent session resend', () => {
 
 // ---- message timeouts --------------------------------------------------------------------------
 
-describe('message timeout (robust2 msg_to_confirm, with the same id and DUP)', () => {
-  test('QoS 1: back to the queue and resent with the same id and DUP on the same connection; one status', async () => {
+describe('message timeout: stays in flight, never resent on the same connection [MQTT-4.4.0-1]', () => {
+  test('QoS 1: no resend on the same connection; a late PUBACK delivers it; one status', async () => {
     const t = setup({ messageTimeout: 5000 });
     t.client.start();
     await accept(t);
@@ -488,18 +450,35 @@ describe('message timeout (robust2 msg_to_confirm, with the same id and DUP)', (
     const k = t.client.publish('a', 'x', { qos: 1 });
     await settle();
     expect(packets(sock.take())).toEqual([pub('a', 'x', { qos: 1, id: 1 })]);
-    await runFor(t.clock, 4999);
-    expect(sock.take()).toBe('');
-    await runFor(t.clock, 1);
-    expect(packets(sock.take())).toEqual([pub('a', 'x', { qos: 1, id: 1, dup: true })]);
-    expect(t.broker.sockets.length).toBe(1); // same connection
-    sock.send(PUBACK(1));
+    await runFor(t.clock, 5000);
+    expect(sock.take()).toBe(''); // nothing resent on this connection
+    expect(t.client.issues.at(-1)?.error.code).toBe('UMQTT_ACK_TIMEOUT');
+    expect(t.statuses).toEqual([]);
+    sock.send(PUBACK(1)); // late
     await settle();
     expect(t.statuses).toEqual([[k, 'delivered', undefined]]);
     expect(t.client.counters.delivered).toBe(1);
   });
 
-  test('QoS 2 before PUBREC: PUBLISH again with the same id and DUP', async () => {
+  test('QoS 1 timed out, then the connection drops: resent once after reconnect, same id, DUP', async () => {
+    const t = setup({ messageTimeout: 5000 });
+    t.client.start();
+    await accept(t);
+    const k = t.client.publish('a', 'x', { qos: 1 });
+    await settle();
+    t.broker.socket.take();
+    await runFor(t.clock, 5000);
+    t.broker.socket.fail();
+    await runFor(t.clock, 60_000, () => t.broker.sockets.length > 1);
+    await accept(t, true);
+    const sock = t.broker.socket;
+    expect(packets(sock.take())).toEqual([pub('a', 'x', { qos: 1, id: 1, dup: true })]);
+    sock.send(PUBACK(1));
+    await settle();
+    expect(t.statuses).toEqual([[k, 'delivered', undefined]]);
+  });
+
+  test('QoS 2: a late PUBREC gets PUBREL, PUBCOMP delivers; nothing is sent twice', async () => {
     const t = setup({ messageTimeout: 5000 });
     t.client.start();
     await accept(t);
@@ -508,7 +487,7 @@ describe('message timeout (robust2 msg_to_confirm, with the same id and DUP)', (
     await settle();
     sock.take();
     await runFor(t.clock, 5000);
-    expect(packets(sock.take())).toEqual([pub('b', 'y', { qos: 2, id: 1, dup: true })]);
+    expect(sock.take()).toBe('');
     sock.send(PUBREC(1));
     await settle();
     expect(packets(sock.take())).toEqual([PUBREL(1)]);
@@ -517,10 +496,7 @@ describe('message timeout (robust2 msg_to_confirm, with the same id and DUP)', (
     expect(t.statuses).toEqual([[k, 'delivered', undefined]]);
   });
 
-  // BUG (reported): when PUBREL times out, #onStatus keeps the message RELEASING but neither
-  // resends PUBREL nor keeps its id in #byId, and simple swallows the late PUBCOMP of an expired
-  // id without a status. On a connection that stays up the message never gets a final status.
-  test('QoS 2 after PUBREC: PUBREL is sent again after a timeout, and PUBCOMP delivers', async () => {
+  test('QoS 2 after PUBREC: a PUBCOMP later than messageTimeout still delivers', async () => {
     const t = setup({ messageTimeout: 5000 });
     t.client.start();
     await accept(t);
@@ -532,7 +508,7 @@ describe('message timeout (robust2 msg_to_confirm, with the same id and DUP)', (
     await settle();
     expect(packets(sock.take())).toEqual([PUBREL(1)]);
     await runFor(t.clock, 5000);
-    expect(packets(sock.take())).toEqual([PUBREL(1)]);
+    expect(sock.take()).toBe('');
     sock.send(PUBCOMP(1));
     await settle();
     expect(t.statuses).toEqual([[k, 'delivered', undefined]]);

@@ -483,10 +483,18 @@ export class RobustClient {
       this.#pump();
     } else if (status === 'received') this.#queue.stage(m, RELEASING);
     else if (status === 'timeout') {
-      // robust2: an unconfirmed message goes back to the queue; resent with its id and DUP
+      // robust2 sends an unconfirmed message again at once. Resending on the same connection
+      // is what breaks brokers (Mosquitto drops a client that sends one QoS 2 id a third time
+      // before PUBREL), and MQTT requires resends only on reconnect [MQTT-4.4.0-1]. So the
+      // message stays in flight with its id: a late acknowledgement still delivers it, and if
+      // the connection ends first the reconnect resends it with its id and DUP. The timeout
+      // frees its place in the window and is recorded.
+      this.#record({ time: this.#t.now(), place: 'publish', error: new UmqttError('UMQTT_ACK_TIMEOUT', `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`, undefined, undefined, 'publish') });
+      this.#pump();
+    } else if (status === 'unknown') {
+      // the late final acknowledgement of a message that had timed out: delivered after all
       this.#byId.delete(id);
-      if (m.stage === RELEASING) this.#try('sendqueue', () => this.#byId.set(this.#mqtt.release(m.id), m));
-      else this.#queue.requeue(m);
+      this.#final(m, 'delivered');
       this.#pump();
     }
     // aborted: stays in flight in the store, resent after reconnect

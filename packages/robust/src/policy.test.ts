@@ -2,6 +2,7 @@
 // overflow rule by count and by bytes, priorities, time to live, QoS 0 offline, duplicates,
 // retained replacement, per-topic limits, the three PRESETS and a custom AdmissionPolicy.
 // (The harness is the same as client.test.ts's; test files cannot share a module here.)
+import { ArrayStore } from './array-store.test-support.js';
 import { describe, expect, test } from 'vitest';
 import { FakeClock, ScriptedBroker, settle, toHex } from '@umqtt/testkit';
 import { UmqttError } from '@umqtt/codec';
@@ -13,7 +14,6 @@ import {
   type Admission,
   type AdmissionPolicy,
   type FinalStatus,
-  type NewMessage,
   type Overflow,
   type RobustOptions,
   type RobustState,
@@ -61,43 +61,6 @@ async function runFor(clock: Clock, ms: number, until?: () => boolean): Promise<
   await settle();
 }
 
-/** A tiny Store for these tests (robust must not depend on store-memory: that would be a cycle). */
-class ArrayStore implements Store {
-  readonly capacity: number;
-  #m = new Map<number, StoredMessage>();
-  #next = 1;
-  #bytes = 0;
-  constructor(capacity = Infinity) {
-    this.capacity = capacity;
-  }
-  get count() {
-    return this.#m.size;
-  }
-  get bytes() {
-    return this.#bytes;
-  }
-  add(m: NewMessage): number {
-    const size = m.topic.length + m.payload.length;
-    if (this.#bytes + size > this.capacity) throw new UmqttError('UMQTT_STORE_FULL', 'full', undefined, undefined, 'store');
-    const key = this.#next++;
-    this.#m.set(key, { ...m, key, id: 0, stage: 0, attempts: 0 });
-    this.#bytes += size;
-    return key;
-  }
-  update(key: number, id: number, stage: number, attempts: number): void {
-    const m = this.#m.get(key);
-    if (m) Object.assign(m, { id, stage, attempts });
-  }
-  remove(key: number): void {
-    const m = this.#m.get(key);
-    if (m) this.#bytes -= m.topic.length + m.payload.length;
-    this.#m.delete(key);
-  }
-  messages(): StoredMessage[] {
-    return [...this.#m.values()].map((m) => ({ ...m }));
-  }
-  close(): void {}
-}
 
 /** mulberry32: a seeded PRNG in [0, 1). */
 function seeded(seed: number): () => number {
@@ -635,17 +598,6 @@ describe('priority', () => {
     expect(seen).toEqual([pub('a', '1', { qos: 1, id: 1 }), pub('urgent', '1', { qos: 1, id: 2 }), pub('b', '1', { qos: 1, id: 3 }), pub('c', '1', { qos: 1, id: 4 })]);
   });
 
-  test('a message requeued after a timeout goes back before newer messages of its priority', async () => {
-    const t = setup({ maxInflight: 1, messageTimeout: 5000 });
-    t.client.start();
-    await accept(t);
-    t.client.publish('a', '1', { qos: 1 });
-    t.client.publish('b', '1', { qos: 1 });
-    await settle();
-    expect(packets(t.broker.socket.take())).toEqual([pub('a', '1', { qos: 1, id: 1 })]);
-    await runFor(t.clock, 5000);
-    expect(packets(t.broker.socket.take())).toEqual([pub('a', '1', { qos: 1, id: 1, dup: true })]);
-  });
 });
 
 // ---- presets -----------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ export class SendQueue {
     const keys = bucket.keys;
     if (!keys.length || keys[keys.length - 1]! < m.key) keys.push(m.key);
     else {
-      // back into its place by key (a requeued message goes before newer ones)
+      // back into its place by key (messages reloaded from a store in any order)
       let lo = bucket.head;
       let hi = keys.length;
       while (lo < hi) {
@@ -117,14 +117,6 @@ export class SendQueue {
   stage(m: StoredMessage, stage: number): void {
     m.stage = stage;
     this.store.update(m.key, m.id, stage, m.attempts);
-  }
-
-  /** Puts a message that was in flight back in the queue (it keeps its packet id for the resend). */
-  requeue(m: StoredMessage): void {
-    if (m.stage === QUEUED) return;
-    m.stage = QUEUED;
-    this.store.update(m.key, m.id, QUEUED, m.attempts);
-    this.#enqueue(m);
   }
 
   /** Forgets a message for good. */

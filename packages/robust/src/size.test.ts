@@ -18,10 +18,11 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * (RobustClient alone with simple and codec: 10,616 B; MqttClient with codec: 6,906 B, so robust
  * + store-memory add ~4 kB gzipped). The budget is that measurement rounded up to the next
  * 64 bytes, so the test guards against growth; getting down to 8192 is open work. After the
- * fixes for the bugs the policy and client tests found: 29,872 B minified, 11,061 B gzipped.
+ * fixes for the bugs the policy, client and fault tests found: 29,930 B minified, 11,071 B
+ * gzipped; budget that plus 64 bytes.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11072;
+const BUDGET = 11136;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
