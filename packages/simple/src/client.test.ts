@@ -267,6 +267,29 @@ describe('flow control', () => {
     expect(told).toBe(1);
   });
 
+  test('onWritable fires when a full socket drains with nothing left to write', async () => {
+    const t = setup({ maxInflight: 2, keepAlive: 0 });
+    t.broker.capacity = 30;
+    const done = t.client.connect();
+    const sock = t.broker.socket;
+    sock.open();
+    sock.send('20 02 00 00');
+    await done;
+    await settle();
+    sock.take();
+    let told = 0;
+    t.client.onWritable = () => told++;
+    t.client.publish('t', 'c', { qos: 1 });
+    t.client.publish('t', 'd', { qos: 1 }); // window full, and the write fills the socket
+    await settle();
+    expect(t.client.writable).toBe(false);
+    sock.send('40 02 00 01 40 02 00 02'); // both acknowledged while the socket is still full
+    expect(told).toBe(0);
+    sock.drain(); // nothing waits to be written
+    expect(t.client.writable).toBe(true);
+    expect(told).toBe(1);
+  });
+
   test('a socket that takes nothing for socketTimeout kills the connection', async () => {
     const t = setup({ socketTimeout: 2000, keepAlive: 0 });
     t.broker.capacity = 10;

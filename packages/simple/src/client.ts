@@ -38,7 +38,8 @@ import type { Socket, SocketFactory, Timers } from './platform.js';
  * - `delivered`: PUBACK / PUBCOMP / SUBACK (all filters granted) / UNSUBACK arrived;
  * - `received`: QoS 2 PUBREC arrived (not final: PUBCOMP follows);
  * - `timeout`: no acknowledgement within `messageTimeout`;
- * - `unknown`: an acknowledgement for an id that had already timed out;
+ * - `unknown`: the final acknowledgement (PUBACK, PUBCOMP, SUBACK, UNSUBACK) for an id that had
+ *   already timed out, i.e. it was delivered after all (a late PUBREC reports `received`);
  * - `refused`: SUBACK refused at least one filter (0x80; the granted list says which);
  * - `aborted`: the connection ended before the acknowledgement (the message may or may not
  *   have reached the broker; a persistent session can resend it with the same id and DUP).
@@ -413,7 +414,7 @@ export class MqttClient {
     this.#flushing = false;
     const sock = this.#sock;
     const out = this.#out;
-    if (!sock || !out.length || this.#blockedSince) return;
+    if (!sock || this.#blockedSince) return;
     let i = 0;
     try {
       while (i < out.length) {
@@ -521,10 +522,11 @@ export class MqttClient {
     }
     if (expect !== type) {
       if (this.#expired.has(id)) {
-        // A late acknowledgement of a message that timed out: "unknown id", as in simple2.
-        if (type === 5) this.#send(encodeAck({ type: 6, id })); // let the broker finish; PUBCOMP follows
-        else this.#expired.delete(id);
-        if (type !== 7) this.#status(id, 'unknown');
+        // A late acknowledgement of a message that timed out: its final one reports "unknown
+        // id", as in simple2 (a late PUBREC is answered with PUBREL and reported `received`).
+        // The id stays reserved until the connection ends: more late copies may still come.
+        if (type === 5) this.#send(encodeAck({ type: 6, id }));
+        this.#status(id, type === 5 ? 'received' : 'unknown');
         return;
       }
       throw error(PROTOCOL_ERROR, `acknowledgement (packet type ${type}) for packet id ${id}, which ${e ? 'awaits another' : 'was never sent'}`, 'read');
