@@ -1,0 +1,150 @@
+// The command line's checks and error mapping, without processes or sockets.
+import { UmqttError } from '@umqtt/codec';
+import { describe, expect, it } from 'vitest';
+import { SocketClosedError } from '../transport/adapt.js';
+import { connectionConfig, describeTarget, parse, CONNECTION_OPTIONS } from './args.js';
+import { CliError, EXIT, errorLine, explain, explainSocketError } from './errors.js';
+import { planPub } from './pub.js';
+import { formatMessage, planSub } from './sub.js';
+
+const config = (...args: string[]) => connectionConfig(parse('pub', args, CONNECTION_OPTIONS).values);
+const usageOf = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CliError);
+    expect((e as CliError).exitCode).toBe(EXIT.USAGE);
+    return (e as CliError).message;
+  }
+  throw new Error('expected a usage error');
+};
+const target = { host: 'broker.example', port: 8883, tls: true };
+
+describe('connection options', () => {
+  it('defaults to 127.0.0.1:1883, clean session, keepalive 60, no TLS', () => {
+    expect(config()).toMatchObject({ host: '127.0.0.1', port: 1883, tls: false, clean: true, keepAlive: 60, clientId: '' });
+  });
+
+  it('takes a URL with credentials; -u/-P override them; the password never shows', () => {
+    const c = config('-L', 'mqtts://al%20ice:s3cret@broker.example');
+    expect(c).toMatchObject({ host: 'broker.example', port: 8883, tls: true, username: 'al ice', password: 's3cret' });
+    expect(describeTarget(c)).toBe('mqtts://al%20ice@broker.example:8883');
+    expect(config('-L', 'mqtt://a:b@h:1', '-u', 'x', '-P', 'y')).toMatchObject({ username: 'x', password: 'y' });
+  });
+
+  it('TLS options turn TLS on with -h, defaulting to port 8883', () => {
+    expect(config('-h', 'b', '--insecure')).toMatchObject({ host: 'b', port: 8883, tls: true, insecure: true });
+  });
+
+  it('will, keepalive, persistent session', () => {
+    expect(config('-i', 'dev', '-c', '-k', '5', '--will-topic', 'w', '--will-message', 'gone', '--will-qos', '1', '--will-retain')).toMatchObject({
+      clientId: 'dev',
+      clean: false,
+      keepAlive: 5,
+      will: { topic: 'w', payload: 'gone', qos: 1, retain: true },
+    });
+  });
+
+  it.each([
+    [['-L', 'mqtt://h', '-p', '1'], /either as -L URL or as -h HOST/],
+    [['-L', 'ws://h'], /invalid URL.*unsupported scheme/],
+    [['-h', 'mqtt://h'], /invalid host/],
+    [['-p', '0'], /port \(-p\) must be a whole number from 1 to 65535, got "0"/],
+    [['-k', '-1'], /argument is ambiguous|keepalive/],
+    [['-k', 'x'], /keepalive \(-k\) must be a whole number/],
+    [['-c'], /needs a client id/],
+    [['-P', 'p'], /password was given without a user name/],
+    [['--will-message', 'm'], /without --will-topic/],
+    [['--will-topic', 'a/+'], /will topic "a\/\+" contains a wildcard/],
+    [['--will-topic', 'w', '--will-qos', '3'], /QoS \(--will-qos\) must be 0, 1 or 2/],
+    [['--cert', 'c.pem'], /--cert and --key go together/],
+  ])('%j is a usage error', (args, expected) => {
+    expect(usageOf(() => config(...args))).toMatch(expected);
+  });
+});
+
+describe('pub and sub plans', () => {
+  it('pub needs a topic without wildcards and exactly one message source', () => {
+    expect(planPub(['-t', 'a/b', '-m', 'x', '-q', '2', '-r'])).toMatchObject({ topic: 'a/b', qos: 2, retain: true, store: undefined });
+    expect(planPub(['--help'])).toBe('help');
+    expect(usageOf(() => planPub(['-m', 'x']))).toMatch(/missing topic/);
+    expect(usageOf(() => planPub(['-t', 'a']))).toMatch(/missing message/);
+    expect(usageOf(() => planPub(['-t', 'a', '-m', 'x', '-s']))).toMatch(/only one message source, got -m and -s/);
+    expect(usageOf(() => planPub(['-t', 'a/#', '-m', 'x']))).toMatch(/wildcard/);
+    expect(usageOf(() => planPub(['-t', '', '-m', 'x']))).toMatch(/topic is empty/);
+    expect(usageOf(() => planPub(['-t', 'a', '-m', 'x', '-q', '1.5']))).toMatch(/QoS/);
+    expect(usageOf(() => planPub(['-t', 'a', '-m', 'x', '--store', '']))).toMatch(/--store needs a directory/);
+  });
+
+  it('sub takes several filters, a count and a timeout', () => {
+    expect(planSub(['-t', 'a/#', '-t', '+/b', '-C', '3', '-W', '2', '--json'])).toMatchObject({
+      filters: ['a/#', '+/b'],
+      count: 3,
+      timeout: 2000,
+      format: 'json',
+    });
+    expect(usageOf(() => planSub(['-t', 'a', '-C', '0']))).toMatch(/count \(-C\) must be a whole number from 1/);
+    expect(usageOf(() => planSub(['-t', 'a', '-v', '--json']))).toMatch(/--json and -v/);
+    expect(usageOf(() => planSub(['-t', 'a+']))).toMatch(/topic filter "a\+" is not valid/);
+  });
+});
+
+describe('message output', () => {
+  const m = (payload: Uint8Array) => ({ topic: 't', payload, qos: 1 as const, retain: true });
+  it('json: UTF-8 text as is, anything else base64 with a flag', () => {
+    expect(formatMessage(m(new TextEncoder().encode('hé "x"\n')), 'json')).toBe('{"topic":"t","payload":"hé \\"x\\"\\n","qos":1,"retain":true}');
+    expect(formatMessage(m(new Uint8Array([0xff, 0])), 'json')).toBe('{"topic":"t","payload":"/wA=","base64":true,"qos":1,"retain":true}');
+  });
+  it('raw payload bytes, or topic and payload', () => {
+    expect(Buffer.from(formatMessage(m(new Uint8Array([0xff, 0x41])), 'payload') as Uint8Array)).toEqual(Buffer.from([0xff, 0x41]));
+    expect(Buffer.from(formatMessage(m(new TextEncoder().encode('v')), 'topic') as Uint8Array).toString()).toBe('t v');
+  });
+});
+
+describe('error mapping', () => {
+  const sock = (code: string, message = code) => Object.assign(new Error(message), { code });
+  it.each([
+    ['ENOTFOUND', EXIT.CANNOT_CONNECT, /cannot resolve host "broker.example"/],
+    ['EAI_AGAIN', EXIT.CANNOT_CONNECT, /cannot resolve host/],
+    ['ECONNREFUSED', EXIT.CANNOT_CONNECT, /connection refused by broker.example:8883.*umqtt broker -p 8883/],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', EXIT.CANNOT_CONNECT, /TLS: .*failed verification.*--cafile FILE.*--insecure/],
+    ['SELF_SIGNED_CERT_IN_CHAIN', EXIT.CANNOT_CONNECT, /--cafile/],
+    ['CERT_HAS_EXPIRED', EXIT.CANNOT_CONNECT, /CERT_HAS_EXPIRED/],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', EXIT.CANNOT_CONNECT, /does not carry the name "broker.example"/],
+    ['EPROTO', EXIT.CANNOT_CONNECT, /TLS handshake .* failed.*is it a TLS port/],
+    ['ECONNRESET', EXIT.CANNOT_CONNECT, /reset the connection before answering CONNECT/],
+    ['EHOSTUNREACH', EXIT.CANNOT_CONNECT, /cannot reach broker.example:8883/],
+    ['EADDRINUSE', EXIT.CANNOT_CONNECT, /already in use/],
+  ])('%s', (code, exit, expected) => {
+    const e = explainSocketError(sock(code), target)!;
+    expect(e.exitCode).toBe(exit);
+    expect(e.message).toMatch(expected);
+  });
+
+  it('a peer that closes before CONNACK', () => {
+    expect(explainSocketError(new SocketClosedError(), { ...target, tls: false })!.message).toMatch(/closed the connection before answering CONNECT.*mqtts:\/\//);
+  });
+
+  it('CONNACK refusals are exit 4, naming the credentials', () => {
+    const refused = (code: string, rc: number) => explain(new UmqttError(code, 'refused', undefined, rc, 'connect'), target);
+    expect(refused('UMQTT_CONNACK_CREDENTIALS', 4)).toMatchObject({ exitCode: EXIT.REFUSED });
+    expect(refused('UMQTT_CONNACK_CREDENTIALS', 4).message).toMatch(/bad user name or password \(CONNACK 4\); check -u\/-P/);
+    expect(refused('UMQTT_CONNACK_NOT_AUTHORIZED', 5).message).toMatch(/not authorized \(CONNACK 5\)/);
+    expect(refused('UMQTT_CONNACK_IDENTIFIER', 2).message).toMatch(/client id rejected.*-i/);
+  });
+
+  it('connection lost while connecting uses the socket error; after connecting it is exit 1', () => {
+    const lost = (place: string) => new UmqttError('UMQTT_CONNECTION_LOST', 'connection lost: ECONNREFUSED', undefined, undefined, place);
+    expect(explain(lost('connect'), target, sock('ECONNREFUSED')).exitCode).toBe(EXIT.CANNOT_CONNECT);
+    const after = explain(lost('read'), target, new SocketClosedError());
+    expect(after.exitCode).toBe(EXIT.FAILED);
+    expect(after.message).toMatch(/connection to broker.example:8883 lost/);
+    expect(explain(new UmqttError('UMQTT_CONNECT_TIMEOUT', 'no CONNACK within 10000 ms'), target).exitCode).toBe(EXIT.TIMEOUT);
+  });
+
+  it('anything else is exit 1 and one line', () => {
+    const e = explain(new Error('boom\nsecond line'), undefined);
+    expect(e.exitCode).toBe(EXIT.FAILED);
+    expect(errorLine('pub', e)).toBe('umqtt pub: unexpected error: boom second line; run with --verbose for the stack trace, and please report it');
+  });
+});

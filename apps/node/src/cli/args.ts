@@ -1,0 +1,210 @@
+// Command-line parsing with node:util's parseArgs: the options every connecting command shares
+// (broker address, identity, session, will, TLS), checked here so that bad input is reported
+// before any connection is attempted.
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { validateTopicFilter, validateTopicName, type QoS } from '@umqtt/codec';
+import { parseBrokerUrl } from '../transport/url.js';
+import { usage, type Target } from './errors.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+/** Options of every command that connects to a broker (pub, sub). */
+export const CONNECTION_OPTIONS = {
+  url: { type: 'string', short: 'L' },
+  host: { type: 'string', short: 'h' },
+  port: { type: 'string', short: 'p' },
+  id: { type: 'string', short: 'i' },
+  username: { type: 'string', short: 'u' },
+  password: { type: 'string', short: 'P' },
+  keepalive: { type: 'string', short: 'k' },
+  'no-clean': { type: 'boolean', short: 'c' },
+  'will-topic': { type: 'string' },
+  'will-message': { type: 'string' },
+  'will-qos': { type: 'string' },
+  'will-retain': { type: 'boolean' },
+  cafile: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  insecure: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'V' },
+  help: { type: 'boolean' },
+} as const satisfies Options;
+
+/** parseArgs, with its errors turned into usage errors that say where to look. */
+export function parse(command: string, args: string[], options: Options, positionals = false): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args, options, strict: true, allowPositionals: positionals });
+    return { values: r.values as Values, positionals: r.positionals };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const message = (e as Error).message.split('\n')[0]!.replace(/\.$/, '');
+    const help = `see: umqtt ${command} --help`;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usage(message.replace(/^Unknown/, 'unknown'), help);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      const what = /'([^']*)'/.exec(message)?.[1] ?? '';
+      throw usage(`unexpected argument "${what}"`, command === 'pub' ? 'give the message with -m TEXT (quote it if it has spaces)' : help);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      if (/ambiguous/.test((e as Error).message))
+        throw usage(`${message.replace(/^Option/, 'option')} (it starts with "-")`, 'write it as --option=-value, e.g. --message=-5');
+      throw usage(message.replace(/^Option/, 'option'), help);
+    }
+    throw usage(message, help);
+  }
+}
+
+export const str = (v: Values, name: string): string | undefined => v[name] as string | undefined;
+export const flag = (v: Values, name: string): boolean => v[name] === true;
+export const list = (v: Values, name: string): string[] => (v[name] as string[] | undefined) ?? [];
+
+/** An integer option within [min, max]. */
+export function int(name: string, text: string | undefined, min: number, max: number, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) < min || Number(text) > max)
+    throw usage(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  return Number(text);
+}
+
+/** A QoS option: 0, 1 or 2. */
+export function qos(name: string, text: string | undefined, fallback: QoS = 0): QoS {
+  if (text === undefined) return fallback;
+  if (!/^[012]$/.test(text.trim())) throw usage(`QoS (${name}) must be 0, 1 or 2, got "${text}"`, 'MQTT has three QoS levels: 0 at most once, 1 at least once, 2 exactly once');
+  return Number(text) as QoS;
+}
+
+/** A topic to publish to: no wildcards. */
+export function topicName(topic: string, what = 'topic'): string {
+  if (topic === '') throw usage(`the ${what} is empty`, 'give a topic such as sensors/kitchen/temperature');
+  if (/[+#]/.test(topic))
+    throw usage(`${what} "${topic}" contains a wildcard (+ or #)`, 'messages are published to one exact topic; wildcards are for subscribing (umqtt sub)');
+  try {
+    validateTopicName(topic);
+  } catch (e) {
+    throw usage(`${what} "${topic}" is not valid: ${(e as Error).message}`);
+  }
+  return topic;
+}
+
+/** A topic filter to subscribe to. */
+export function topicFilter(filter: string): string {
+  if (filter === '') throw usage('the topic filter is empty', 'give a filter such as sensors/# or sensors/+/temperature');
+  try {
+    validateTopicFilter(filter);
+  } catch (e) {
+    throw usage(
+      `topic filter "${filter}" is not valid: ${(e as Error).message}`,
+      '+ must fill a whole level (a/+/b) and # must be the last level (a/#)',
+    );
+  }
+  return filter;
+}
+
+function readPem(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw usage(`cannot read ${option} "${file}" (${(e as { code?: string }).code ?? (e as Error).message})`, 'check the file name');
+  }
+}
+
+export interface ConnectionConfig extends Target {
+  clientId: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  keepAlive: number;
+  clean: boolean;
+  will?: { topic: string; payload: string; qos: QoS; retain: boolean } | undefined;
+  /** TLS material (PEM) and verification. */
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+  insecure: boolean;
+  verbose: boolean;
+}
+
+/** The connection settings from the shared options; throws a usage error naming a bad one. */
+export function connectionConfig(v: Values): ConnectionConfig {
+  const url = str(v, 'url');
+  const tlsOptionGiven = ['cafile', 'cert', 'key'].some((o) => str(v, o) !== undefined) || flag(v, 'insecure');
+  let host = '127.0.0.1';
+  let port: number | undefined;
+  let tls = tlsOptionGiven;
+  let username: string | undefined;
+  let password: string | undefined;
+  if (url !== undefined) {
+    if (str(v, 'host') !== undefined || str(v, 'port') !== undefined)
+      throw usage('give the broker either as -L URL or as -h HOST / -p PORT, not both');
+    let address;
+    try {
+      address = parseBrokerUrl(url);
+    } catch (e) {
+      throw usage(`invalid URL: ${(e as Error).message}`, 'expected e.g. mqtt://host:1883, mqtts://host:8883 or mqtt://user:password@host');
+    }
+    if (tlsOptionGiven && !address.tls) throw usage(`TLS options given with the plain URL "${url}"`, 'use mqtts:// for TLS');
+    ({ host, port, tls } = address);
+    username = address.username;
+    password = address.password;
+  } else {
+    const h = str(v, 'host');
+    if (h !== undefined) {
+      if (h === '' || /[\s/@]/.test(h) || h.includes('://'))
+        throw usage(`invalid host "${h}"`, 'give a host name or IP address with -h, or a whole URL with -L mqtt://host:port');
+      host = h.replace(/^\[(.*)\]$/, '$1');
+    }
+    port = int('port (-p)', str(v, 'port'), 1, 65535, tls ? 8883 : 1883);
+  }
+  username = str(v, 'username') ?? username;
+  password = str(v, 'password') ?? password;
+  if (password !== undefined && username === undefined)
+    throw usage('a password was given without a user name', 'MQTT 3.1.1 needs a user name with a password: add -u NAME');
+
+  const clean = !flag(v, 'no-clean');
+  const clientId = str(v, 'id') ?? '';
+  if (!clean && clientId === '')
+    throw usage('-c (keep the session) needs a client id', 'the broker finds the session by client id: add -i ID');
+  if (clientId.length > 65535) throw usage('the client id is too long');
+
+  let will: ConnectionConfig['will'];
+  const willTopic = str(v, 'will-topic');
+  if (willTopic !== undefined) {
+    will = {
+      topic: topicName(willTopic, 'will topic'),
+      payload: str(v, 'will-message') ?? '',
+      qos: qos('--will-qos', str(v, 'will-qos')),
+      retain: flag(v, 'will-retain'),
+    };
+  } else if (str(v, 'will-message') !== undefined || str(v, 'will-qos') !== undefined || flag(v, 'will-retain')) {
+    throw usage('will options were given without --will-topic', 'add --will-topic TOPIC');
+  }
+
+  const cert = str(v, 'cert');
+  const key = str(v, 'key');
+  if ((cert === undefined) !== (key === undefined))
+    throw usage('--cert and --key go together', 'a client certificate needs its private key (and the other way round)');
+  const cafile = str(v, 'cafile');
+  return {
+    host,
+    port: port!,
+    tls,
+    clientId,
+    username,
+    password,
+    keepAlive: int('keepalive (-k)', str(v, 'keepalive'), 0, 65535, 60),
+    clean,
+    will,
+    ca: cafile === undefined ? undefined : readPem('--cafile', cafile),
+    cert: cert === undefined ? undefined : readPem('--cert', cert),
+    key: key === undefined ? undefined : readPem('--key', key),
+    insecure: flag(v, 'insecure'),
+    verbose: flag(v, 'verbose'),
+  };
+}
+
+/** How the target is shown in messages (never with the password). */
+export function describeTarget(c: ConnectionConfig): string {
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  return `${c.tls ? 'mqtts' : 'mqtt'}://${c.username !== undefined ? `${encodeURIComponent(c.username)}@` : ''}${host}:${c.port}`;
+}
+

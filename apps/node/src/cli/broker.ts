@@ -1,0 +1,67 @@
+// `umqtt broker`: the embedded aedes broker on a port, until SIGINT/SIGTERM.
+import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded-broker.js';
+import { flag, int, parse, str } from './args.js';
+import { EXIT, explain, usage } from './errors.js';
+import { BROKER_HELP } from './help.js';
+import type { Io } from './io.js';
+
+const OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string', short: 'H' },
+  persistence: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'V' },
+  help: { type: 'boolean' },
+} as const;
+
+export async function broker(args: string[], io: Io): Promise<number> {
+  const { values: v } = parse('broker', args, OPTIONS);
+  if (flag(v, 'help')) {
+    io.stdout.write(BROKER_HELP);
+    return EXIT.OK;
+  }
+  const host = str(v, 'host') ?? '127.0.0.1';
+  if (host === '' || /[\s/@]/.test(host)) throw usage(`invalid address "${host}"`, 'give an IP address or host name to listen on, e.g. -H 127.0.0.1');
+  const port = int('port (-p)', str(v, 'port'), 0, 65535, 1883);
+  const persistence = flag(v, 'persistence');
+  const verbose = flag(v, 'verbose');
+  const log = (line: string) => void io.stdout.write(`${line}\n`);
+
+  let b: EmbeddedBroker;
+  try {
+    b = await startEmbeddedBroker({
+      host,
+      port,
+      // Without --persistence every session is clean: a client asking to keep its session
+      // (clean session off) gets a fresh one, which ends when it disconnects.
+      ...(!persistence && {
+        preConnect: (_client, packet, callback) => {
+          packet.clean = true;
+          callback(null, true);
+        },
+      }),
+    });
+  } catch (e) {
+    throw explain(e, { host, port, tls: false });
+  }
+  if (verbose) {
+    b.broker.on('client', (c) => log(`client connected: ${c.id}`));
+    b.broker.on('clientDisconnect', (c) => log(`client disconnected: ${c.id}`));
+    b.broker.on('clientError', (c, e) => log(`client error: ${c.id}: ${e.message}`));
+  }
+  log(`umqtt broker listening on ${b.url}`);
+  log(
+    persistence
+      ? 'sessions: persistent sessions and retained messages are kept in memory while the broker runs (not on disk: gone when it stops)'
+      : 'sessions: every session is clean (--persistence keeps persistent ones); retained messages are kept in memory while the broker runs',
+  );
+  log('stop with Ctrl-C');
+  const signal = await new Promise<string>((resolve) => {
+    const stop = io.onSignal((s) => {
+      stop();
+      resolve(s);
+    });
+  });
+  log(`${signal}: stopping`);
+  await b.close();
+  return EXIT.OK;
+}

@@ -1,0 +1,193 @@
+// Exit codes, the one error type of the command line, and the mapping from what went wrong
+// (a UmqttError, a Node socket or TLS error) to one line that names the problem and says what
+// to do about it.
+import { UmqttError } from '@umqtt/codec';
+
+/** Exit codes of every umqtt command (documented in apps/node/README.md and `umqtt --help`). */
+export const EXIT = Object.freeze({
+  /** Done: every message delivered (pub), the count reached or stopped by a signal (sub, broker). */
+  OK: 0,
+  /** Failed after connecting: connection lost, messages not delivered; or an unexpected error. */
+  FAILED: 1,
+  /** Bad command line or input: unknown option, invalid URL, QoS, topic, unreadable file. */
+  USAGE: 2,
+  /** Cannot connect: unknown host, connection refused, network unreachable, TLS failure, port in use. */
+  CANNOT_CONNECT: 3,
+  /** The broker refused: CONNACK 1..5 (bad credentials, not authorized...) or every subscription. */
+  REFUSED: 4,
+  /** Timed out: no CONNACK in time, `sub -W` elapsed, a message not acknowledged in time. */
+  TIMEOUT: 5,
+  /** Interrupted (SIGINT/SIGTERM) while `pub` still had messages without a final status. */
+  INTERRUPTED: 130,
+});
+
+/** A failure the command line reports as one line: `problem; hint`, and exits with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    readonly problem: string,
+    readonly hint?: string,
+    readonly original?: unknown,
+  ) {
+    super(hint ? `${problem}; ${hint}` : problem);
+    this.name = 'CliError';
+  }
+}
+
+export const usage = (problem: string, hint?: string) => new CliError(EXIT.USAGE, problem, hint);
+
+/** Where the command was connecting to, for messages. */
+export interface Target {
+  host: string;
+  port: number;
+  tls: boolean;
+}
+
+/** Resolver error codes: the host name does not resolve (now). */
+const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+/** The network path fails. */
+const UNREACHABLE = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EPIPE', 'EADDRNOTAVAIL']);
+/** Certificate verification failures reported by node:tls (OpenSSL's X509 errors). */
+const CERT = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+const CONNACK: Readonly<Record<string, [string, string]>> = {
+  UMQTT_CONNACK_PROTOCOL: ['unacceptable protocol version (CONNACK 1)', 'the broker does not speak MQTT 3.1.1'],
+  UMQTT_CONNACK_IDENTIFIER: ['client id rejected (CONNACK 2)', 'choose another client id with -i (at most 23 letters and digits is always accepted)'],
+  UMQTT_CONNACK_UNAVAILABLE: ['server unavailable (CONNACK 3)', 'try again later'],
+  UMQTT_CONNACK_CREDENTIALS: ['bad user name or password (CONNACK 4)', 'check -u/-P or the user:password in the URL'],
+  UMQTT_CONNACK_NOT_AUTHORIZED: ['not authorized (CONNACK 5)', 'give a user name and password the broker accepts (-u/-P), or ask its administrator for access'],
+};
+
+function codeOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+const address = (t: Target) => `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+
+/**
+ * Why a connection attempt failed, from the socket's own error (`raw`: what node:net or
+ * node:tls reported) or the client's error. Returns undefined when `raw` says nothing known.
+ */
+export function explainSocketError(raw: unknown, t: Target): CliError | undefined {
+  const code = codeOf(raw);
+  if (code === undefined) return undefined;
+  const at = address(t);
+  const detail = `${code}: ${messageOf(raw)}`;
+  if (DNS.has(code))
+    return new CliError(EXIT.CANNOT_CONNECT, `cannot resolve host "${t.host}" (${code})`, 'check the host name given with -h or in the URL', raw);
+  if (code === 'ECONNREFUSED')
+    return new CliError(
+      EXIT.CANNOT_CONNECT,
+      `connection refused by ${at} (ECONNREFUSED)`,
+      `is a broker running there? Check -h/-p or the URL, or start one with: umqtt broker -p ${t.port}`,
+      raw,
+    );
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH')
+    return new CliError(
+      EXIT.CANNOT_CONNECT,
+      `TLS: the broker's certificate does not carry the name "${t.host}" (${code})`,
+      'connect by a name the certificate carries, or skip verification with --insecure (unsafe)',
+      raw,
+    );
+  if (CERT.has(code))
+    return new CliError(
+      EXIT.CANNOT_CONNECT,
+      `TLS: the broker's certificate failed verification (${detail})`,
+      'give the CA that signed it with --cafile FILE, or skip verification with --insecure (unsafe)',
+      raw,
+    );
+  if (code === 'EPROTO' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))
+    return new CliError(
+      EXIT.CANNOT_CONNECT,
+      `TLS handshake with ${at} failed (${detail})`,
+      t.tls ? 'is it a TLS port? Plain MQTT is mqtt:// (usually port 1883), TLS is mqtts:// (usually 8883)' : 'check the TLS options',
+      raw,
+    );
+  if (code === 'UMQTT_SOCKET_CLOSED' || code === 'ECONNRESET')
+    return new CliError(
+      EXIT.CANNOT_CONNECT,
+      `${at} ${code === 'ECONNRESET' ? 'reset' : 'closed'} the connection before answering CONNECT${code === 'ECONNRESET' ? ' (ECONNRESET)' : ''}`,
+      t.tls ? 'is it an MQTT broker with TLS on that port?' : 'is it an MQTT broker? If it expects TLS, use mqtts:// or --cafile',
+      raw,
+    );
+  if (UNREACHABLE.has(code))
+    return new CliError(EXIT.CANNOT_CONNECT, `cannot reach ${at} (${detail})`, 'check the host, the port and the network', raw);
+  if (code === 'EADDRINUSE')
+    return new CliError(EXIT.CANNOT_CONNECT, `address ${at} is already in use`, 'choose another port with -p', raw);
+  if (code === 'EACCES' || code === 'EPERM')
+    return new CliError(EXIT.CANNOT_CONNECT, `not allowed to use ${at} (${code})`, 'ports below 1024 need privileges: choose another with -p', raw);
+  return undefined;
+}
+
+/**
+ * Maps anything thrown or reported by a command to a CliError. `raw` is the last error the
+ * socket itself reported (the client wraps it in UMQTT_CONNECTION_LOST, keeping only its text).
+ */
+export function explain(e: unknown, t: Target | undefined, raw?: unknown): CliError {
+  if (e instanceof CliError) return e;
+  if (e instanceof UmqttError) {
+    const refused = CONNACK[e.code];
+    if (refused) return new CliError(EXIT.REFUSED, `the broker${t ? ` at ${address(t)}` : ''} refused the connection: ${refused[0]}`, refused[1], e);
+    if (e.code === 'UMQTT_CONNECT_TIMEOUT')
+      return new CliError(
+        EXIT.TIMEOUT,
+        `no answer to CONNECT from ${t ? address(t) : 'the broker'} in time (${e.message})`,
+        t?.tls ? 'is it an MQTT broker with TLS on that port?' : 'is it an MQTT broker? If it expects TLS, use mqtts://',
+        e,
+      );
+    if (e.code === 'UMQTT_CONNECTION_LOST' && t) {
+      const known = explainSocketError(raw, t);
+      if (e.place === 'connect') return known ?? new CliError(EXIT.CANNOT_CONNECT, `cannot connect to ${address(t)}: ${e.message}`, 'check the host, the port and the network', e);
+      return new CliError(EXIT.FAILED, `connection to ${address(t)} lost: ${known?.problem ?? e.message}`, 'run again when the broker is back (pub --store waits for it)', e);
+    }
+    if (e.code === 'UMQTT_KEEPALIVE_TIMEOUT' || e.code === 'UMQTT_WRITE_TIMEOUT')
+      return new CliError(EXIT.FAILED, `connection${t ? ` to ${address(t)}` : ''} died: ${e.message}`, 'check the network; a longer -k keepalive may help on slow links', e);
+    if (e.code === 'UMQTT_INVALID_TOPIC' || e.code === 'UMQTT_INVALID_ARGUMENT' || e.code === 'UMQTT_INVALID_UTF8' || e.code === 'UMQTT_PAYLOAD_TOO_LARGE')
+      return new CliError(EXIT.USAGE, e.message, 'see --help', e);
+    if (e.code === 'UMQTT_PROTOCOL_ERROR' || e.code === 'UMQTT_MALFORMED' || e.code === 'UMQTT_UNEXPECTED_PACKET')
+      return new CliError(EXIT.FAILED, `the broker broke the MQTT protocol: ${e.message}`, 'is it an MQTT 3.1.1 broker?', e);
+    return new CliError(EXIT.FAILED, `${e.code}: ${e.message}`, 'run with --verbose for details', e);
+  }
+  if (t) {
+    const known = explainSocketError(e, t);
+    if (known) return known;
+  }
+  return new CliError(EXIT.FAILED, `unexpected error: ${messageOf(e)}`, 'run with --verbose for the stack trace, and please report it', e);
+}
+
+/** The one line printed for a failure (problem and what to do, newlines flattened). */
+export function errorLine(command: string, e: CliError): string {
+  return `umqtt${command ? ` ${command}` : ''}: ${e.message.replace(/\s*\n\s*/g, ' ')}`;
+}
+
+/** The stack traces printed with --verbose: the CliError's original and the socket error. */
+export function details(e: CliError): string[] {
+  const out: string[] = [];
+  let cur: unknown = e.original ?? e;
+  for (let depth = 0; cur && depth < 3; depth++) {
+    out.push(cur instanceof Error ? (cur.stack ?? String(cur)) : String(cur));
+    cur = cur instanceof CliError ? cur.original : undefined;
+  }
+  return out;
+}

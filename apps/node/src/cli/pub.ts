@@ -1,0 +1,304 @@
+// `umqtt pub`: one message, a file, or one message per line of standard input. Without
+// --store, one connection (@umqtt/simple): a broker that cannot be reached is an error at once.
+// With --store, the robust client (@umqtt/robust): messages wait in the store while the broker
+// is down and are sent when it is back; every message ends with one final status.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { QoS } from '@umqtt/codec';
+import { RobustClient, type FinalStatus } from '@umqtt/robust';
+import { MqttClient, type Status } from '@umqtt/simple';
+import { nodeTimers } from '../transport/timers.js';
+import {
+  CONNECTION_OPTIONS,
+  connectionConfig,
+  describeTarget,
+  flag,
+  parse,
+  qos,
+  str,
+  topicName,
+  type ConnectionConfig,
+} from './args.js';
+import { CliError, EXIT, explain, usage } from './errors.js';
+import { PUB_HELP } from './help.js';
+import { Signal, printer, type Io } from './io.js';
+import { closeGracefully, createConnector, type Connector } from './net.js';
+import { openQueue } from './store.js';
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  topic: { type: 'string', short: 't' },
+  message: { type: 'string', short: 'm' },
+  file: { type: 'string', short: 'f' },
+  stdin: { type: 'boolean', short: 's' },
+  lines: { type: 'boolean', short: 'l' }, // mosquitto_pub's name for -s
+  'null-message': { type: 'boolean', short: 'n' },
+  qos: { type: 'string', short: 'q' },
+  retain: { type: 'boolean', short: 'r' },
+  store: { type: 'string' },
+} as const;
+
+/** Largest packet sent or received: MQTT's own limit (the broker may have a lower one). */
+export const MAX_PACKET = 268_435_455 + 5;
+/** Robust mode: stop reading input while this many messages are held (the policy keeps twice as many). */
+const HOLD_LIMIT = 500;
+
+interface Source {
+  messages: AsyncIterable<string | Uint8Array>;
+  close(): void;
+}
+
+interface PubPlan {
+  config: ConnectionConfig;
+  topic: string;
+  qos: QoS;
+  retain: boolean;
+  store: string | undefined;
+  source: (io: Io) => Source;
+}
+
+/** Checks the command line; throws a usage error naming the first problem. */
+export function planPub(args: string[]): PubPlan | 'help' {
+  const { values: v } = parse('pub', args, OPTIONS);
+  if (flag(v, 'help')) return 'help';
+  const topic = str(v, 'topic');
+  if (topic === undefined) throw usage('missing topic: give it with -t TOPIC', 'see: umqtt pub --help');
+  const message = str(v, 'message');
+  const file = str(v, 'file');
+  const lines = flag(v, 'stdin') || flag(v, 'lines');
+  const empty = flag(v, 'null-message');
+  const given = [message !== undefined && '-m', file !== undefined && '-f', lines && '-s', empty && '-n'].filter(Boolean);
+  if (given.length === 0) throw usage('missing message: give one of -m TEXT, -f FILE, -s (lines of stdin) or -n (empty)', 'see: umqtt pub --help');
+  if (given.length > 1) throw usage(`give only one message source, got ${given.join(' and ')}`);
+  const plan: PubPlan = {
+    topic: topicName(topic),
+    qos: qos('-q', str(v, 'qos')),
+    retain: flag(v, 'retain'),
+    store: str(v, 'store'),
+    config: connectionConfig(v),
+    source: () => fixed(message ?? ''),
+  };
+  if (plan.store === '') throw usage('--store needs a directory', 'e.g. --store ./umqtt-queue');
+  if (file !== undefined) {
+    let data: Uint8Array;
+    try {
+      data = new Uint8Array(readFileSync(file));
+    } catch (e) {
+      throw usage(`cannot read -f "${file}" (${(e as { code?: string }).code ?? (e as Error).message})`, 'check the file name');
+    }
+    plan.source = () => fixed(data);
+  } else if (lines) {
+    plan.source = (io) => stdinLines(io);
+  }
+  return plan;
+}
+
+function fixed(payload: string | Uint8Array): Source {
+  return {
+    messages: (async function* () {
+      yield payload;
+    })(),
+    close() {},
+  };
+}
+
+function stdinLines(io: Io): Source {
+  const rl = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
+  return { messages: rl, close: () => rl.close() };
+}
+
+export async function pub(args: string[], io: Io): Promise<number> {
+  const plan = planPub(args);
+  if (plan === 'help') {
+    io.stdout.write(PUB_HELP);
+    return EXIT.OK;
+  }
+  const c = plan.config;
+  const say = printer(io, 'pub');
+  if (c.insecure) say.warn("--insecure: the broker's certificate is NOT verified; anyone on the network path can pretend to be the broker");
+  const log = c.verbose ? say.note : undefined;
+  const connector = createConnector(c, log);
+  return plan.store === undefined ? pubOnce(plan, io, connector, log) : pubRobust(plan, io, connector, log);
+}
+
+/** One connection: connect, publish everything, wait for every acknowledgement, disconnect. */
+async function pubOnce(plan: PubPlan, io: Io, connector: Connector, log?: (line: string) => void): Promise<number> {
+  const c = plan.config;
+  const client = new MqttClient({
+    socket: connector.factory,
+    timers: nodeTimers,
+    host: c.host,
+    port: c.port,
+    clientId: c.clientId,
+    username: c.username,
+    password: c.password,
+    keepAlive: c.keepAlive,
+    clean: c.clean,
+    will: c.will,
+    maxPacketSize: MAX_PACKET,
+    logger: log && ((issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
+  });
+  const changed = new Signal();
+  const pending = new Set<number>();
+  const tally: Partial<Record<Status, number>> = {};
+  let total = 0;
+  let closed: CliError | undefined;
+  let interrupted = false;
+  let source: Source | undefined;
+  client.onStatus = (id, status) => {
+    if (status === 'received') return;
+    pending.delete(id);
+    tally[status] = (tally[status] ?? 0) + 1;
+    changed.fire();
+  };
+  client.onWritable = () => changed.fire();
+  client.onClose = (e) => {
+    closed = explain(e ?? new Error('closed'), c, connector.lastError());
+    source?.close();
+    changed.fire();
+  };
+  const stopSignals = io.onSignal(() => {
+    interrupted = true;
+    source?.close();
+    changed.fire();
+  });
+  try {
+    log?.(`connecting to ${describeTarget(c)}${c.clientId ? ` as "${c.clientId}"` : ''}`);
+    try {
+      const present = await client.connect();
+      log?.(`connected (session present: ${present ? 'yes' : 'no'})`);
+    } catch (e) {
+      throw explain(e, c, connector.lastError());
+    }
+    source = plan.source(io);
+    for await (const payload of source.messages) {
+      // (also re-checked every 100 ms: a socket that drains with nothing left to write does
+      // not call onWritable, see the report on packages/simple/src/client.ts #flush)
+      while (!client.writable && client.state === 'connected' && !interrupted) await changed.wait(100);
+      if (client.state !== 'connected' || interrupted) break;
+      let id: number;
+      try {
+        id = client.publish(plan.topic, payload, { qos: plan.qos, retain: plan.retain });
+      } catch (e) {
+        throw explain(e, c, connector.lastError());
+      }
+      total++;
+      if (id) pending.add(id);
+    }
+    while (pending.size && client.state === 'connected' && !interrupted) await changed.wait();
+    const unconfirmed = () => `${pending.size + (tally.aborted ?? 0)} of ${total} message(s) without confirmation`;
+    if (interrupted) throw new CliError(EXIT.INTERRUPTED, `interrupted: ${unconfirmed()}`);
+    if (closed) throw new CliError(closed.exitCode, `${closed.problem}; ${unconfirmed()}`, closed.hint, closed.original);
+    if (tally.timeout)
+      throw new CliError(EXIT.TIMEOUT, `${tally.timeout} of ${total} message(s) were not acknowledged in time`, 'the broker may be overloaded; try again');
+    log?.(`${total} message(s) ${plan.qos ? 'acknowledged' : 'written'}; disconnecting`);
+    await closeGracefully(client, connector);
+    return EXIT.OK;
+  } finally {
+    stopSignals();
+    source?.close();
+    if (client.state === 'connected' || client.state === 'connecting') client.close();
+  }
+}
+
+/** Robust mode: messages wait in the store while the broker is away; each ends with one final status. */
+async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (line: string) => void): Promise<number> {
+  const c = plan.config;
+  const say = printer(io, 'pub');
+  const queue = openQueue(plan.store!);
+  const store = queue.store;
+  if (queue.leftover) say.note(`${queue.leftover} message(s) left in ${queue.file} by an earlier run are sent first`);
+  const client = new RobustClient({
+    socket: connector.factory,
+    timers: nodeTimers,
+    servers: [{ host: c.host, port: c.port }],
+    store,
+    clientId: c.clientId,
+    username: c.username,
+    password: c.password,
+    keepAlive: c.keepAlive,
+    clean: c.clean,
+    will: c.will,
+    maxPacketSize: MAX_PACKET,
+    policy: { maxMessages: 2 * HOLD_LIMIT, maxBytes: store.capacity },
+    backoff: { min: 500, max: 10_000 },
+    logger: log && ((issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
+  });
+  const changed = new Signal();
+  const tally: Partial<Record<FinalStatus, number>> = {};
+  const reasons = new Map<string, number>();
+  let published = queue.leftover;
+  let finished = 0;
+  let fatal: CliError | undefined;
+  let interrupted = false;
+  let lastProblem = '';
+  let source: Source | undefined;
+  client.onStatus = (_key, status, reason) => {
+    finished++;
+    tally[status] = (tally[status] ?? 0) + 1;
+    if (status !== 'delivered') reasons.set(`${status}${reason ? ` (${reason})` : ''}`, (reasons.get(`${status}${reason ? ` (${reason})` : ''}`) ?? 0) + 1);
+    changed.fire();
+  };
+  client.onState = (state) => {
+    log?.(`state: ${state}`);
+    if (state === 'online') {
+      if (lastProblem) say.note(`connected to ${describeTarget(c)}; sending ${client.held} queued message(s)`);
+      lastProblem = '';
+    }
+    if (state !== 'offline' && state !== 'closed') return;
+    const issue = client.lastIssue;
+    if (!issue) return;
+    const why = explain(issue.error, c, connector.lastError());
+    // A refusal or a certificate problem does not go away by retrying.
+    if (why.exitCode === EXIT.REFUSED || /^TLS/.test(why.problem)) {
+      fatal = why;
+      source?.close();
+      changed.fire();
+      return;
+    }
+    if (why.problem !== lastProblem) {
+      lastProblem = why.problem;
+      say.note(`waiting for the broker: ${why.problem}; retrying, messages are queued meanwhile (Ctrl-C to give up)`);
+    }
+  };
+  const stopSignals = io.onSignal(() => {
+    interrupted = true;
+    source?.close();
+    changed.fire();
+  });
+  log?.(`connecting to ${describeTarget(c)}${c.clientId ? ` as "${c.clientId}"` : ''}`);
+  client.start();
+  try {
+    source = plan.source(io);
+    for await (const payload of source.messages) {
+      if (fatal || interrupted) break;
+      try {
+        client.publish(plan.topic, payload, { qos: plan.qos, retain: plan.retain, latestRetained: false });
+      } catch (e) {
+        throw explain(e, c);
+      }
+      published++;
+      while ((client.held >= HOLD_LIMIT || store.bytes >= store.capacity / 2) && !fatal && !interrupted) await changed.wait();
+    }
+    while (finished < published && !fatal && !interrupted) await changed.wait();
+    const open = published - finished;
+    const kept = `${open} of ${published} message(s) not delivered yet, kept in ${queue.file} for the next umqtt pub --store`;
+    if (fatal) throw new CliError(fatal.exitCode, `${fatal.problem}; ${kept}`, fatal.hint, fatal.original);
+    if (interrupted) throw new CliError(EXIT.INTERRUPTED, `interrupted: ${kept}`);
+    const failed = published - (tally.delivered ?? 0);
+    if (failed) {
+      const why = [...reasons].map(([r, n]) => `${n} ${r}`).join(', ');
+      throw new CliError(EXIT.FAILED, `${failed} of ${published} message(s) not delivered: ${why}`, 'see umqtt pub --help for the queue limits');
+    }
+    log?.(`${published} message(s) delivered; disconnecting`);
+    await connector.drained();
+    client.stop();
+    await connector.drained();
+    return EXIT.OK;
+  } finally {
+    stopSignals();
+    source?.close();
+    client.stop();
+    queue.close();
+  }
+}

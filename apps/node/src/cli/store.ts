@@ -1,0 +1,83 @@
+// The queue file of `umqtt pub --store DIR`: a FlashStore (@umqtt/store-flash) on a file-backed
+// flash partition (../flash-file.ts), so messages that could not be sent yet survive the end
+// of umqtt and are sent first by the next `umqtt pub --store DIR`. One umqtt at a time per
+// DIR: a lock file holds the owner's pid.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from '@umqtt/robust';
+import { FlashStore } from '@umqtt/store-flash';
+import { FileFlash } from '../flash-file.js';
+import { usage } from './errors.js';
+
+/** Size of a new queue file: 8 MiB of 4 KiB blocks. */
+export const QUEUE_BYTES = 8 << 20;
+/** Largest message (topic + payload) the queue takes; larger ones are rejected. */
+export const QUEUE_MESSAGE_BYTES = 256 << 10;
+const QUEUE_RECORDS = 10_000;
+
+export interface OpenedStore {
+  store: Store;
+  file: string;
+  /** Messages found from an earlier run. */
+  leftover: number;
+  close(): void;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function lock(file: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+        throw usage(`the queue in ${file.replace(/[/\\][^/\\]*$/, '')} is in use by another umqtt (pid ${pid})`, 'give each running umqtt pub its own --store DIR');
+      rmSync(file, { force: true }); // left behind by a umqtt that did not exit cleanly
+    }
+  }
+  throw usage(`cannot lock ${file}`, 'remove it if no umqtt is running');
+}
+
+export function openQueue(dir: string): OpenedStore {
+  const file = join(dir, 'queue.flash');
+  const lockFile = join(dir, 'queue.lock');
+  try {
+    mkdirSync(dir, { recursive: true });
+    lock(lockFile);
+  } catch (e) {
+    if ((e as { exitCode?: number }).exitCode) throw e;
+    throw usage(`cannot use --store "${dir}" (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'give a directory umqtt may create and write');
+  }
+  let flash: FileFlash | undefined;
+  try {
+    flash = existsSync(file) ? new FileFlash(file) : new FileFlash(file, { byteLength: QUEUE_BYTES });
+    const store = new FlashStore(flash, { maxRecords: QUEUE_RECORDS, maxMessageBytes: QUEUE_MESSAGE_BYTES });
+    const opened = flash;
+    return {
+      store,
+      file,
+      leftover: store.count,
+      close() {
+        store.close();
+        opened.close();
+        rmSync(lockFile, { force: true });
+      },
+    };
+  } catch (e) {
+    flash?.close();
+    rmSync(lockFile, { force: true });
+    throw usage(`cannot open the queue file ${file}: ${(e as Error).message}`, 'remove it (its messages are lost) or give another --store DIR');
+  }
+}

@@ -1,0 +1,161 @@
+// `umqtt sub`: subscribe and print each message, one per line, until a count, a timeout or a
+// signal.
+import { MqttClient, type Message } from '@umqtt/simple';
+import { nodeTimers } from '../transport/timers.js';
+import {
+  CONNECTION_OPTIONS,
+  connectionConfig,
+  describeTarget,
+  flag,
+  int,
+  list,
+  parse,
+  qos,
+  str,
+  topicFilter,
+  type ConnectionConfig,
+} from './args.js';
+import { CliError, EXIT, explain, usage } from './errors.js';
+import { SUB_HELP } from './help.js';
+import { printer, type Io } from './io.js';
+import { closeGracefully, createConnector } from './net.js';
+import { MAX_PACKET } from './pub.js';
+import type { QoS } from '@umqtt/codec';
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  topic: { type: 'string', short: 't', multiple: true },
+  qos: { type: 'string', short: 'q' },
+  'print-topic': { type: 'boolean', short: 'v' },
+  json: { type: 'boolean' },
+  count: { type: 'string', short: 'C' },
+  timeout: { type: 'string', short: 'W' },
+} as const;
+
+export interface SubPlan {
+  config: ConnectionConfig;
+  filters: string[];
+  qos: QoS;
+  format: 'payload' | 'topic' | 'json';
+  /** 0 = no limit. */
+  count: number;
+  /** Milliseconds, 0 = none. */
+  timeout: number;
+}
+
+export function planSub(args: string[]): SubPlan | 'help' {
+  const { values: v } = parse('sub', args, OPTIONS);
+  if (flag(v, 'help')) return 'help';
+  const filters = list(v, 'topic');
+  if (!filters.length) throw usage('missing topic: give at least one filter with -t FILTER', 'e.g. -t "sensors/#"; see: umqtt sub --help');
+  if (flag(v, 'json') && flag(v, 'print-topic')) throw usage('--json and -v do not go together', '--json already includes the topic');
+  return {
+    filters: filters.map(topicFilter),
+    qos: qos('-q', str(v, 'qos')),
+    format: flag(v, 'json') ? 'json' : flag(v, 'print-topic') ? 'topic' : 'payload',
+    count: int('count (-C)', str(v, 'count'), 1, Number.MAX_SAFE_INTEGER, 0),
+    timeout: int('timeout (-W)', str(v, 'timeout'), 1, 2_147_483, 0) * 1000,
+    config: connectionConfig(v),
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** One line of output for a message (without the newline). */
+export function formatMessage(m: Pick<Message, 'topic' | 'payload' | 'qos' | 'retain'>, format: SubPlan['format']): Uint8Array | string {
+  if (format === 'json') {
+    let text: string | undefined;
+    try {
+      text = utf8.decode(m.payload);
+    } catch {
+      text = undefined;
+    }
+    const payload = text ?? Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).toString('base64');
+    return JSON.stringify({ topic: m.topic, payload, ...(text === undefined && { base64: true }), qos: m.qos, retain: m.retain });
+  }
+  const payload = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
+  return format === 'topic' ? Buffer.concat([Buffer.from(`${m.topic} `), payload]) : payload;
+}
+
+export async function sub(args: string[], io: Io): Promise<number> {
+  const plan = planSub(args);
+  if (plan === 'help') {
+    io.stdout.write(SUB_HELP);
+    return EXIT.OK;
+  }
+  const c = plan.config;
+  const say = printer(io, 'sub');
+  if (c.insecure) say.warn("--insecure: the broker's certificate is NOT verified; anyone on the network path can pretend to be the broker");
+  const log = c.verbose ? say.note : undefined;
+  const connector = createConnector(c, log);
+  const client = new MqttClient({
+    socket: connector.factory,
+    timers: nodeTimers,
+    host: c.host,
+    port: c.port,
+    clientId: c.clientId,
+    username: c.username,
+    password: c.password,
+    keepAlive: c.keepAlive,
+    clean: c.clean,
+    will: c.will,
+    maxPacketSize: MAX_PACKET,
+    logger: log && ((issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
+  });
+
+  let received = 0;
+  let finish!: (outcome: number | CliError) => void;
+  const done = new Promise<number | CliError>((resolve) => (finish = resolve));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (plan.timeout)
+    timer = setTimeout(() => {
+      const got = plan.count ? `${received} of ${plan.count} message(s)` : `${received} message(s)`;
+      finish(new CliError(EXIT.TIMEOUT, `timed out after ${plan.timeout / 1000} s with ${got}`, plan.count ? 'is anyone publishing to the topic? A longer -W may help' : undefined));
+    }, plan.timeout);
+  const stopSignals = io.onSignal(() => finish(EXIT.OK));
+  const onStdoutError = (e: NodeJS.ErrnoException) => finish(e.code === 'EPIPE' ? EXIT.OK : explain(e, undefined));
+  io.stdout.on('error', onStdoutError);
+
+  let subscription = -1;
+  client.onMessage = (m) => {
+    if (plan.count && received >= plan.count) return;
+    received++;
+    io.stdout.write(formatMessage(m, plan.format));
+    io.stdout.write('\n');
+    if (plan.count && received >= plan.count) finish(EXIT.OK);
+  };
+  client.onStatus = (id, status, granted) => {
+    if (id !== subscription) return;
+    if (status === 'timeout') finish(new CliError(EXIT.TIMEOUT, 'the broker did not acknowledge the subscription in time'));
+    else if (status === 'delivered' || status === 'refused') {
+      const refused = plan.filters.filter((_, i) => granted?.[i] === 0x80);
+      log?.(`subscribed: ${plan.filters.map((f, i) => `${f} (${granted?.[i] === 0x80 ? 'refused' : `QoS ${granted?.[i]}`})`).join(', ')}`);
+      if (refused.length === plan.filters.length)
+        finish(new CliError(EXIT.REFUSED, `the broker refused the subscription to ${refused.join(', ')}`, 'this user may not read those topics: check the broker\'s access control or -u/-P'));
+      else if (refused.length) say.warn(`the broker refused the subscription to ${refused.join(', ')}; listening to the others`);
+    }
+  };
+  client.onClose = (e) => finish(explain(e ?? new Error('closed'), c, connector.lastError()));
+
+  try {
+    log?.(`connecting to ${describeTarget(c)}${c.clientId ? ` as "${c.clientId}"` : ''}`);
+    const connected = client.connect().then(
+      (present) => {
+        log?.(`connected (session present: ${present ? 'yes' : 'no'})`);
+        subscription = client.subscribe(plan.filters.map((topic) => ({ topic, qos: plan.qos })));
+      },
+      (e: unknown) => finish(explain(e, c, connector.lastError())),
+    );
+    void connected;
+    const outcome = await done;
+    if (timer) clearTimeout(timer);
+    await closeGracefully(client, connector);
+    if (outcome instanceof CliError) throw outcome;
+    return outcome;
+  } finally {
+    if (timer) clearTimeout(timer);
+    stopSignals();
+    io.stdout.off('error', onStdoutError);
+    if (client.state === 'connected' || client.state === 'connecting') client.close();
+  }
+}
