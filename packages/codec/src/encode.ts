@@ -15,7 +15,12 @@ import type {
 import { validateTopicFilter, validateTopicName } from './topic.js';
 import { utf8Length, writeUtf8 } from './utf8.js';
 
-/** Largest remaining length a 4-byte variable-length integer holds. */
+/**
+ * Largest remaining length a 4-byte variable-length integer holds.
+ *
+ * @example
+ * const fits = body.length <= MAX_REMAINING_LENGTH; // 268,435,455 bytes after the fixed header
+ */
 export const MAX_REMAINING_LENGTH = 268_435_455;
 
 const bad = (what: string, expected: unknown, got: unknown, clause?: string) => fail(INVALID_ARGUMENT, what, expected, got, clause);
@@ -90,6 +95,14 @@ function idOf(id: unknown): number[] {
   return [(id as number) >> 8, id as number]; // a Uint8Array keeps the low 8 bits
 }
 
+/**
+ * Encodes CONNECT (protocol "MQTT" level 4). Throws {@link INVALID_ARGUMENT} or {@link
+ * INVALID_TOPIC} for a packet breaking the 3.1.1 rules (a password without a user name, an empty
+ * client id without clean session...).
+ *
+ * @example
+ * const bytes = encodeConnect({ type: CONNECT, clientId: 'sensor-1', clean: true, keepAlive: 60, username: 'u', password: encodeUtf8('p') });
+ */
 export function encodeConnect(p: ConnectPacket): Uint8Array {
   const { will, username, password, clientId, keepAlive: k } = p;
   if ((k & 65535) !== k) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
@@ -115,6 +128,12 @@ export function encodeConnect(p: ConnectPacket): Uint8Array {
   return build(16, parts);
 }
 
+/**
+ * Encodes CONNACK (return code 0..5; session present only when accepted).
+ *
+ * @example
+ * encodeConnack({ type: CONNACK, sessionPresent: false, returnCode: 0 }); // Uint8Array [0x20, 2, 0, 0]
+ */
 export function encodeConnack(p: ConnackPacket): Uint8Array {
   const rc = p.returnCode;
   if ((rc & 7) !== rc || rc > 5) throw bad('CONNACK return code', '0..5', rc, '3.2.2.3');
@@ -125,6 +144,13 @@ export function encodeConnack(p: ConnackPacket): Uint8Array {
 let lastTopic: string | undefined;
 let lastLength = 0;
 
+/**
+ * Encodes PUBLISH. Checks the topic name (no wildcards), the QoS, that QoS 1/2 have a packet id and
+ * QoS 0 no DUP; the payload must be a Uint8Array.
+ *
+ * @example
+ * encodePublish({ type: PUBLISH, topic: 'sensors/1/temp', payload: encodeUtf8('21.5'), qos: 1, id: 10 });
+ */
 export function encodePublish(p: PublishPacket): Uint8Array {
   const { payload, topic, id } = p;
   const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
@@ -142,7 +168,12 @@ export function encodePublish(p: PublishPacket): Uint8Array {
   return out;
 }
 
-/** PUBACK, PUBREC, PUBREL (flags 0010), PUBCOMP or UNSUBACK: type and packet identifier. */
+/**
+ * PUBACK, PUBREC, PUBREL (flags 0010), PUBCOMP or UNSUBACK: type and packet identifier.
+ *
+ * @example
+ * encodeAck({ type: PUBREL, id: 10 }); // Uint8Array [0x62, 2, 0, 10]
+ */
 export function encodeAck(p: AckPacket): Uint8Array {
   const t = p.type;
   if (!(t > 3 && t < 8) && t !== 11) throw bad('acknowledgement type', '4..7 or 11', t);
@@ -161,15 +192,34 @@ function encodeFilters(first: number, id: number, topics: string[], qos: number[
   return build(first, parts);
 }
 
+/**
+ * Encodes SUBSCRIBE: a packet id and at least one topic filter with its requested QoS.
+ *
+ * @example
+ * encodeSubscribe({ type: SUBSCRIBE, id: 1, subscriptions: [{ topic: 'home/+/temp', qos: 1 }, { topic: 'alarms/#', qos: 2 }] });
+ */
 export function encodeSubscribe(p: SubscribePacket): Uint8Array {
   const subs = p.subscriptions;
   return encodeFilters(0x82, p.id, subs.map((s) => s.topic), subs.map((s) => qosOf(s.qos, 'requested', '3.8.3-4')), '3.8.3-3');
 }
 
+/**
+ * Encodes UNSUBSCRIBE: a packet id and at least one topic filter.
+ *
+ * @example
+ * encodeUnsubscribe({ type: UNSUBSCRIBE, id: 2, topics: ['home/+/temp'] });
+ */
 export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
   return encodeFilters(0xa2, p.id, p.topics, undefined, '3.10.3-2');
 }
 
+/**
+ * Encodes SUBACK: the packet id of the SUBSCRIBE and one return code per filter (0, 1, 2 or {@link
+ * SUBACK_FAILURE}).
+ *
+ * @example
+ * encodeSuback({ type: SUBACK, id: 1, granted: [1, SUBACK_FAILURE] }); // Uint8Array [0x90, 4, 0, 1, 1, 0x80]
+ */
 export function encodeSuback(p: SubackPacket): Uint8Array {
   const g = p.granted;
   for (const c of g) if (c !== 0 && c !== 1 && c !== 2 && c !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
@@ -177,7 +227,12 @@ export function encodeSuback(p: SubackPacket): Uint8Array {
   return build(0x90, [...idOf(p.id), ...g]);
 }
 
-/** PINGREQ, PINGRESP or DISCONNECT: two bytes. */
+/**
+ * PINGREQ, PINGRESP or DISCONNECT: two bytes.
+ *
+ * @example
+ * socket.write(encodeEmpty({ type: PINGREQ })); // Uint8Array [0xc0, 0]
+ */
 export function encodeEmpty(p: EmptyPacket): Uint8Array {
   const t = p.type;
   if (t !== 12 && t !== 13 && t !== 14) throw bad('PINGREQ, PINGRESP or DISCONNECT type', '12..14', t);
@@ -187,6 +242,9 @@ export function encodeEmpty(p: EmptyPacket): Uint8Array {
 /**
  * Encodes any packet. Pulls every encoder into a bundle; a device that knows which packets
  * it sends imports the individual `encodeXxx` functions instead.
+ *
+ * @example
+ * const bytes = encode(packet); // whatever its type
  */
 export function encode(p: Packet): Uint8Array {
   switch (p.type) {

@@ -17,6 +17,13 @@ export class UmqttError extends Error {
   /** Where it happened: connect, publish, subscribe, read, write, keepalive... */
   declare place: string | undefined;
 
+  /**
+   * @param code - stable identifier, e.g. {@link MALFORMED}
+   * @param message - what happened, for people
+   * @param clause - the spec clause broken, e.g. `MQTT-3.3.2-2`
+   * @param reasonCode - the broker's return or reason code
+   * @param place - where it happened: connect, publish, read...
+   */
   constructor(code: string, message: string, clause?: string, reasonCode?: number, place?: string) {
     super(clause ? `${message} [${clause}]` : message);
     // Assigned here rather than declared as class fields: the same own properties, less code.
@@ -24,19 +31,63 @@ export class UmqttError extends Error {
   }
 }
 
-/** A packet from the wire breaks the protocol. */
+/**
+ * A packet from the wire breaks the protocol.
+ *
+ * @example
+ * parser.push(bytes); // throws UmqttError { code: MALFORMED, clause: 'MQTT-...' } on bad bytes
+ */
 export const MALFORMED = 'UMQTT_MALFORMED';
-/** A packet announces more bytes than `maxPacketSize`. */
+/**
+ * A packet announces more bytes than `maxPacketSize`.
+ *
+ * @example
+ * const parser = new Parser(clientDecoders, { maxPacketSize: 1024 }); // a bigger packet throws PACKET_TOO_LARGE
+ */
 export const PACKET_TOO_LARGE = 'UMQTT_PACKET_TOO_LARGE';
-/** A packet of a type this side never receives (a CONNECT sent to a client...). */
+/**
+ * A packet of a type this side never receives (a CONNECT sent to a client...).
+ *
+ * @example
+ * const parser = new Parser(clientDecoders);
+ * parser.push(encodeEmpty({ type: PINGREQ }));
+ * parser.read(); // throws UNEXPECTED_PACKET: a client never receives PINGREQ
+ */
 export const UNEXPECTED_PACKET = 'UMQTT_UNEXPECTED_PACKET';
-/** A CONNECT with another protocol name or level than "MQTT" 4; `reasonCode` is the CONNACK code 1 to answer with. */
+/**
+ * A CONNECT with another protocol name or level than "MQTT" 4; `reasonCode` is the CONNACK code 1
+ * to answer with.
+ *
+ * @example
+ * try {
+ *   packet = parser.read(); // a broker's parser, built with serverDecoders
+ * } catch (e) {
+ *   if (e instanceof UmqttError && e.code === UNSUPPORTED_PROTOCOL)
+ *     reply(encodeConnack({ type: CONNACK, sessionPresent: false, returnCode: e.reasonCode ?? 1 }));
+ * }
+ */
 export const UNSUPPORTED_PROTOCOL = 'UMQTT_UNSUPPORTED_PROTOCOL';
-/** A topic name or filter is not valid. */
+/**
+ * A topic name or filter is not valid.
+ *
+ * @example
+ * try { validateTopicName('a/+'); } catch (e) { (e as UmqttError).code === INVALID_TOPIC; } // true
+ */
 export const INVALID_TOPIC = 'UMQTT_INVALID_TOPIC';
-/** A packet given to an encoder, or an argument, is not valid. */
+/**
+ * A packet given to an encoder, or an argument, is not valid.
+ *
+ * @example
+ * try { encodePublish({ type: PUBLISH, topic: 'a', payload, qos: 1 }); } // no id: throws INVALID_ARGUMENT
+ * catch (e) { console.log((e as UmqttError).code); }
+ */
 export const INVALID_ARGUMENT = 'UMQTT_INVALID_ARGUMENT';
-/** A string is not valid MQTT UTF-8. */
+/**
+ * A string is not valid MQTT UTF-8.
+ *
+ * @example
+ * try { encodeUtf8('\uD800'); } catch (e) { (e as UmqttError).code === INVALID_UTF8; } // a lone surrogate
+ */
 export const INVALID_UTF8 = 'UMQTT_INVALID_UTF8';
 
 /**

@@ -1,4 +1,25 @@
 // @umqtt/codec: MQTT 3.1.1 bytes <-> packets. No platform dependencies.
+/**
+ * MQTT 3.1.1 bytes <-> packets on `Uint8Array`: one encoder per packet shape, an incremental
+ * parser with per-side decoder tables and a size limit, errors that name the spec clause,
+ * topic validation and matching, strict UTF-8 without TextEncoder. No platform dependencies.
+ *
+ * ```sh
+ * npm install @umqtt/codec
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { Parser, clientDecoders, encodePublish, encodeUtf8, PUBLISH } from '@umqtt/codec';
+ *
+ * const bytes = encodePublish({ type: PUBLISH, topic: 'sensors/1/temp', payload: encodeUtf8('21.5'), qos: 1, id: 1 });
+ * const parser = new Parser(clientDecoders);
+ * parser.push(chunkFromTheSocket);
+ * for (let packet = parser.read(); packet; packet = parser.read()) console.log(packet.type);
+ * ```
+ *
+ * @module @umqtt/codec
+ */
 export * from './packets.js';
 export {
   UmqttError,

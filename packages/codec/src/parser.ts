@@ -45,11 +45,30 @@ function end(type: number): void {
   if (P < E) throw bad(`packet type ${type}`, 'no more bytes', `${E - P} more`, '2.2.3');
 }
 
-/** Decodes the body of one packet type (between the module cursor's P and E) with its fixed header flags. */
+/**
+ * Decodes the body of one packet type (between the module cursor's P and E) with its fixed header
+ * flags.
+ *
+ * @example
+ * // A client that receives only CONNACK, PUBLISH and PUBACK (QoS 0/1, no subscriptions acks):
+ * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish, decodeAck]);
+ * const parser = new Parser(decoders);
+ */
 export type BodyDecoder = (type: number, flags: number) => Packet;
-/** Body decoders indexed by packet type; a missing entry is a packet this side never receives. */
+/**
+ * Body decoders indexed by packet type; a missing entry is a packet this side never receives.
+ *
+ * @example
+ * const parser = new Parser(clientDecoders); // or serverDecoders, allDecoders, or a table of your own
+ */
 export type Decoders = ReadonlyArray<BodyDecoder | undefined>;
 
+/**
+ * Body decoder of CONNACK, for a {@link Decoders} table.
+ *
+ * @example
+ * const decoders: Decoders = Object.freeze([, , decodeConnack]); // CONNACK only
+ */
 export const decodeConnack: BodyDecoder = () => {
   const f = u8('CONNACK flags');
   const returnCode = u8('CONNACK return code');
@@ -60,6 +79,13 @@ export const decodeConnack: BodyDecoder = () => {
   return { type: 2, sessionPresent: f > 0, returnCode };
 };
 
+/**
+ * Body decoder of PUBLISH (topic, packet id for QoS 1/2, payload as a view), for a {@link Decoders}
+ * table.
+ *
+ * @example
+ * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish]); // CONNACK and PUBLISH only
+ */
 export const decodePublish: BodyDecoder = (_, flags) => {
   const qos = (flags >> 1) & 3;
   if (qos > 2) throw bad('PUBLISH QoS', '0, 1 or 2', 3, '3.3.1-4');
@@ -69,13 +95,26 @@ export const decodePublish: BodyDecoder = (_, flags) => {
   return { type: 3, topic: t, payload: B.subarray(P, (P = E)), qos: qos as QoS, retain: (flags & 1) > 0, dup: flags > 7, id: pid };
 };
 
-/** PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK (a packet id), PINGREQ, PINGRESP, DISCONNECT (nothing). */
+/**
+ * Body decoder of PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK (a packet id), PINGREQ, PINGRESP,
+ * DISCONNECT (nothing), for a {@link Decoders} table.
+ *
+ * @example
+ * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish, decodeAck]);
+ */
 export const decodeAck: BodyDecoder = (type) => {
   const p = (type < 12 ? { type, id: id() } : { type }) as Packet;
   end(type);
   return p;
 };
 
+/**
+ * Body decoder of SUBACK, for a {@link Decoders} table.
+ *
+ * @example
+ * const decoders = [...clientDecoders]; // a copy to change
+ * decoders[SUBACK] = decodeSuback;
+ */
 export const decodeSuback: BodyDecoder = () => {
   const pid = id();
   const granted: number[] = [];
@@ -88,6 +127,13 @@ export const decodeSuback: BodyDecoder = () => {
   return { type: 9, id: pid, granted };
 };
 
+/**
+ * Body decoder of CONNECT (protocol name and level, flags, keepalive, client id, will,
+ * credentials), for a {@link Decoders} table.
+ *
+ * @example
+ * const decoders: Decoders = Object.freeze([, decodeConnect]); // a gateway that only reads CONNECT
+ */
 export const decodeConnect: BodyDecoder = () => {
   const name = str('protocol name');
   const level = u8('protocol level');
@@ -108,7 +154,14 @@ export const decodeConnect: BodyDecoder = () => {
   return { type: 1, clientId, clean: (f & 2) > 0, keepAlive, username, password, will };
 };
 
-/** SUBSCRIBE (a QoS per filter) or UNSUBSCRIBE. */
+/**
+ * SUBSCRIBE (a QoS per filter) or UNSUBSCRIBE.
+ *
+ * @example
+ * const decoders = [...serverDecoders];
+ * decoders[SUBSCRIBE] = decodeFilters;
+ * decoders[UNSUBSCRIBE] = decodeFilters;
+ */
 export const decodeFilters: BodyDecoder = (type) => {
   const pid = id();
   const subscriptions: Subscription[] = [];
@@ -126,21 +179,44 @@ export const decodeFilters: BodyDecoder = (type) => {
   return type < 9 ? { type: 8, id: pid, subscriptions } : { type: 10, id: pid, topics };
 };
 
-/** What a client receives from a server: CONNACK, PUBLISH, acknowledgements, SUBACK, UNSUBACK, PINGRESP. */
+/**
+ * What a client receives from a server: CONNACK, PUBLISH, acknowledgements, SUBACK, UNSUBACK,
+ * PINGRESP.
+ *
+ * @example
+ * const parser = new Parser(clientDecoders);
+ */
 export const clientDecoders: Decoders = /* @__PURE__ */ Object.freeze([
   , , decodeConnack, decodePublish, decodeAck, decodeAck, decodeAck, decodeAck, , decodeSuback, , decodeAck, , decodeAck,
 ]);
 
-/** What a server receives from a client: CONNECT, PUBLISH, acknowledgements, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT. */
+/**
+ * What a server receives from a client: CONNECT, PUBLISH, acknowledgements, SUBSCRIBE, UNSUBSCRIBE,
+ * PINGREQ, DISCONNECT.
+ *
+ * @example
+ * const parser = new Parser(serverDecoders); // in a broker or a test peer
+ */
 export const serverDecoders: Decoders = /* @__PURE__ */ Object.freeze([
   , decodeConnect, , decodePublish, decodeAck, decodeAck, decodeAck, decodeAck, decodeFilters, , decodeFilters, , decodeAck, , decodeAck,
 ]);
 
-/** All 14 packet types (tools, tests, bridges). */
+/**
+ * All 14 packet types (tools, tests, bridges).
+ *
+ * @example
+ * const parser = new Parser(allDecoders); // a protocol analyser sees both directions
+ */
 export const allDecoders: Decoders = /* @__PURE__ */ Object.freeze([
   , decodeConnect, decodeConnack, decodePublish, decodeAck, decodeAck, decodeAck, decodeAck, decodeFilters, decodeSuback, decodeFilters, decodeAck, decodeAck, decodeAck, decodeAck,
 ]);
 
+/**
+ * Options of {@link Parser} and {@link decode}.
+ *
+ * @example
+ * const parser = new Parser(clientDecoders, { maxPacketSize: 64 * 1024 });
+ */
 export interface ParserOptions {
   /**
    * Largest whole packet accepted, in bytes. A packet whose fixed header announces more is
@@ -176,6 +252,10 @@ export class Parser {
   declare readonly reset: () => void;
   readonly #buffered: () => number;
 
+  /**
+   * @param decoders - the packets this side accepts, e.g. {@link clientDecoders}
+   * @param options - {@link ParserOptions}
+   */
   constructor(decoders: Decoders, options?: ParserOptions) {
     // State in closure variables (smaller and faster than fields): bytes buf[pos, len) are
     // pushed and unread; `need` is the size of the packet at pos once its header is known.
@@ -256,7 +336,12 @@ export class Parser {
   }
 }
 
-/** Decodes exactly one whole packet of any type; throws if `bytes` hold less or more. */
+/**
+ * Decodes exactly one whole packet of any type; throws if `bytes` hold less or more.
+ *
+ * @example
+ * const packet = decode(new Uint8Array([0x40, 2, 0, 7])); // { type: PUBACK, id: 7 }
+ */
 export function decode(bytes: Uint8Array, options?: ParserOptions): Packet {
   const parser = new Parser(allDecoders, options);
   parser.push(bytes);

@@ -33,10 +33,22 @@ function measure(t: string, what: string): number {
   return n;
 }
 
-/** Throws unless `topic` is a valid topic name to publish to; returns its UTF-8 length. */
+/**
+ * Throws unless `topic` is a valid topic name to publish to; returns its UTF-8 length.
+ *
+ * @example
+ * validateTopicName('sensors/1/temp'); // 14
+ * validateTopicName('sensors/+/temp'); // throws UmqttError INVALID_TOPIC [MQTT-3.3.2-2]
+ */
 export const validateTopicName = (topic: string): number => measure(checkName(topic, INVALID_TOPIC), 'topic name');
 
-/** Throws unless `filter` is a valid topic filter to subscribe to; returns its UTF-8 length. */
+/**
+ * Throws unless `filter` is a valid topic filter to subscribe to; returns its UTF-8 length.
+ *
+ * @example
+ * validateTopicFilter('sensors/+/temp'); // 14
+ * validateTopicFilter('sensors/#/temp'); // throws UmqttError INVALID_TOPIC [MQTT-4.7.1-2]
+ */
 export const validateTopicFilter = (filter: string): number => measure(checkFilter(filter, INVALID_TOPIC), 'topic filter');
 
 /**

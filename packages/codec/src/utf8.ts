@@ -38,10 +38,20 @@ export function writeUtf8(s: string, out: Uint8Array, pos: number, allowNul?: bo
   return pos;
 }
 
-/** Byte length of `s` in UTF-8, with the checks of writeUtf8. */
+/**
+ * Byte length of `s` in UTF-8, with the checks of writeUtf8.
+ *
+ * @example
+ * utf8Length('Grüße'); // 7
+ */
 export const utf8Length = (s: string, allowNul?: boolean): number => writeUtf8(s, EMPTY, 0, allowNul);
 
-/** UTF-8 bytes of `s`, for payloads (U+0000 allowed, lone surrogates rejected). */
+/**
+ * UTF-8 bytes of `s`, for payloads (U+0000 allowed, lone surrogates rejected).
+ *
+ * @example
+ * const payload = encodeUtf8('Grüße'); // Uint8Array of 7 bytes
+ */
 export function encodeUtf8(s: string): Uint8Array {
   const out = new Uint8Array(utf8Length(s, true));
   writeUtf8(s, out, 0, true);
@@ -51,6 +61,9 @@ export function encodeUtf8(s: string): Uint8Array {
 /**
  * Decodes `bytes[start, end)` as strict UTF-8: rejects overlong forms, surrogates, code
  * points over U+10FFFF, truncated sequences, and U+0000 unless `allowNul`.
+ *
+ * @example
+ * decodeUtf8(message.payload); // 'Grüße' (throws INVALID_UTF8 on malformed bytes)
  */
 export function decodeUtf8(bytes: Uint8Array, start = 0, end = bytes.length, allowNul?: boolean): string {
   let s = '';

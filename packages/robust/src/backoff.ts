@@ -1,5 +1,12 @@
 // Reconnect delays: exponential backoff with full jitter, capped.
 
+/**
+ * Reconnect backoff of a {@link RobustClient}: exponential with full jitter, capped, reset after a
+ * stable connection.
+ *
+ * @example
+ * const client = new RobustClient({ ...options, backoff: { min: 500, max: 60_000, maxAttempts: 20 } });
+ */
 export interface Backoff {
   /** Smallest cap of a delay, ms. Default 1000. */
   min: number;
@@ -13,6 +20,12 @@ export interface Backoff {
   maxAttempts: number;
 }
 
+/**
+ * The backoff used where the `backoff` option says nothing.
+ *
+ * @example
+ * const delay = backoffDelay(3, DEFAULT_BACKOFF, Math.random); // in [0, 8000) ms
+ */
 export const DEFAULT_BACKOFF: Readonly<Backoff> = /* @__PURE__ */ Object.freeze({
   min: 1000,
   max: 300_000,
@@ -21,7 +34,13 @@ export const DEFAULT_BACKOFF: Readonly<Backoff> = /* @__PURE__ */ Object.freeze(
   maxAttempts: 0,
 });
 
-/** Delay before retry round `round` (0-based): uniform in [0, min(max, min * factor^round)). */
+/**
+ * Delay before retry round `round` (0-based): uniform in [0, min(max, min * factor^round)).
+ *
+ * @example
+ * backoffDelay(0, DEFAULT_BACKOFF, () => 0.5); // 500
+ * backoffDelay(20, DEFAULT_BACKOFF, () => 0.5); // 150000: capped at max
+ */
 export function backoffDelay(round: number, b: Backoff, random: () => number): number {
   return random() * Math.min(b.max, b.min * b.factor ** round);
 }

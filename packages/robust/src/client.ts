@@ -16,19 +16,60 @@ import { DEFAULT_POLICY, type Admission, type AdmissionPolicy, type Overflow, ty
 import { SendQueue } from './queue.js';
 import { QUEUED, RELEASING, SENT, messageBytes, type Store, type StoredMessage } from './store.js';
 
-/** The final status of a publish: exactly one per accepted or refused message. */
+/**
+ * The final status of a publish: exactly one per accepted or refused message.
+ *
+ * @example
+ * client.onStatus = (key: number, status: FinalStatus, reason?: string) => {
+ *   if (status !== 'delivered') console.warn(`message ${key} ${status}`, reason ?? '');
+ * };
+ */
 export type FinalStatus = 'delivered' | 'expired' | 'dropped' | 'rejected';
 
+/**
+ * State of a {@link RobustClient}: `idle` before `start()`, `connecting`, `online`, `offline`
+ * (waiting to retry), `closed` after `stop()` or when `maxAttempts` gave up.
+ *
+ * @example
+ * client.onState = (state: RobustState) => led.set(state === 'online');
+ */
 export type RobustState = 'idle' | 'connecting' | 'online' | 'offline' | 'closed';
 
+/**
+ * A broker to connect to; `servers` lists them in order of preference.
+ *
+ * @example
+ * const servers: Server[] = [{ host: 'broker-a.local' }, { host: 'broker-b.local', port: 1884 }];
+ */
 export interface Server {
+  /** Host name or address, as the socket factory understands it. */
   host: string;
+  /** Port. Default 1883. */
   port?: number | undefined;
 }
 
+/**
+ * Options of {@link RobustClient}: those of `@umqtt/simple`'s `ClientOptions` (client id,
+ * credentials, keepalive, clean session, will, timeouts, window) except `host`/`port` (see
+ * `servers`) and `maxQueued` (see `policy`), plus the robust ones.
+ *
+ * @example
+ * const options: RobustOptions = {
+ *   socket: createTcpSocketFactory(),
+ *   timers: nodeTimers,
+ *   servers: [{ host: 'broker-a.local' }, { host: 'broker-b.local' }],
+ *   clientId: 'gateway-7',
+ *   clean: false,
+ *   store: new MemoryStore(),
+ *   policy: { maxMessages: 500 },
+ *   backoff: { max: 60_000 },
+ * };
+ */
 export interface RobustOptions
   extends Omit<ClientOptions, 'socket' | 'timers' | 'host' | 'port' | 'logger' | 'maxQueued'> {
+  /** Opens the socket of each connection (see `@umqtt/simple`). */
   socket: SocketFactory;
+  /** Clock and timers (see `@umqtt/simple`). */
   timers: Timers;
   /** Brokers in order of preference; on failure the next one is tried (failover). */
   servers: Server[];
@@ -36,6 +77,7 @@ export interface RobustOptions
   store: Store;
   /** The built-in queue policy (partial: the rest from DEFAULT_POLICY), or a function that replaces it. */
   policy?: Partial<QueuePolicy> | AdmissionPolicy | undefined;
+  /** Reconnect backoff (partial: the rest from {@link DEFAULT_BACKOFF}). */
   backoff?: Partial<Backoff> | undefined;
   /** Reconnect by itself (default). When false the application calls reconnect(), as in robust2. */
   autoReconnect?: boolean | undefined;
@@ -47,28 +89,53 @@ export interface RobustOptions
   logger?: ((issue: Issue) => void) | undefined;
 }
 
+/**
+ * Per-message options of {@link RobustClient.publish}: the QoS and retain flag, and overrides of
+ * the client's {@link QueuePolicy}. {@link PRESETS} holds three ready-made ones.
+ *
+ * @example
+ * client.publish('sensors/1/temp', '21.5', { qos: 1, ttl: 60_000, priority: 1, maxPerTopic: 5 });
+ */
 export interface RobustPublishOptions {
+  /** Quality of service. Default 0. */
   qos?: QoS | undefined;
+  /** Retain flag. Default false. */
   retain?: boolean | undefined;
   /** Milliseconds before it expires unsent; 0 = never. */
   ttl?: number | undefined;
+  /** Higher is sent first after a reconnect, and gives way last. Default: the policy's. */
   priority?: number | undefined;
+  /** What gives way when the queue is full. Default: the policy's. */
   overflow?: Overflow | undefined;
+  /** Keep this QoS 0 message while offline. Default: the policy's. */
   queueQos0?: boolean | undefined;
+  /** Do not queue it if an identical message is queued. Default: the policy's. */
   noDuplicates?: boolean | undefined;
+  /** A retained message replaces a queued retained message of the same topic. Default: the policy's. */
   latestRetained?: boolean | undefined;
   /** At most this many queued messages for this topic; the oldest gives way. 0 = no limit. */
   maxPerTopic?: number | undefined;
 }
 
+/**
+ * What a {@link RobustClient} has done so far (`client.counters`).
+ *
+ * @example
+ * const { delivered, dropped, reconnects } = client.counters;
+ * console.log(`${delivered} delivered, ${dropped} dropped, ${reconnects} reconnects`);
+ */
 export interface Counters {
   /** Connection attempts made. */
   attempts: number;
   /** Successful connections after the first. */
   reconnects: number;
+  /** Messages with final status `delivered`. */
   delivered: number;
+  /** Messages with final status `expired`. */
   expired: number;
+  /** Messages with final status `dropped`. */
   dropped: number;
+  /** Messages with final status `rejected`. */
   rejected: number;
 }
 
@@ -94,7 +161,9 @@ export class RobustClient {
   /** SUBACK results: filters refused by the broker have 0x80. */
   onSubscribed: ((subscriptions: Subscription[], granted: number[]) => void) | undefined;
 
+  /** The options given to the constructor. */
   readonly options: Readonly<RobustOptions>;
+  /** Running totals: attempts, reconnects and final statuses. */
   readonly counters: Counters = { attempts: 0, reconnects: 0, delivered: 0, expired: 0, dropped: 0, rejected: 0 };
   readonly #mqtt: MqttClient;
   readonly #t: Timers;
@@ -127,6 +196,12 @@ export class RobustClient {
   /** > 0 while publish() is running the queue. */
   #depth = 0;
 
+  /**
+   * Creates an idle client; nothing is sent until {@link RobustClient.start}. Throws if `servers`
+   * is empty.
+   *
+   * @param options - {@link RobustOptions}
+   */
   constructor(options: RobustOptions) {
     if (!options.servers.length) throw new UmqttError('UMQTT_INVALID_ARGUMENT', 'servers: expected at least one broker, got none', undefined, undefined, 'connect');
     this.options = options;
@@ -151,6 +226,7 @@ export class RobustClient {
     this.#armExpiry();
   }
 
+  /** The session state: idle, connecting, online, offline or closed. */
   get state(): RobustState {
     return this.#state;
   }
@@ -166,6 +242,7 @@ export class RobustClient {
   get issues(): readonly Issue[] {
     return this.#issues;
   }
+  /** The most recent issue, if any. */
   get lastIssue(): Issue | undefined {
     return this.#issues[this.#issues.length - 1];
   }

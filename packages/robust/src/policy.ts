@@ -2,9 +2,23 @@
 // room runs out. Per client, with per-message overrides (see PublishOptions).
 import type { StoredMessage } from './store.js';
 
-/** What happens when a new message does not fit the limits. */
+/**
+ * What happens when a new message does not fit the limits: `drop-oldest` drops the oldest queued
+ * message of the lowest priority, `drop-newest` drops the new one, `reject` refuses it.
+ *
+ * @example
+ * client.publish('log/line', text, { qos: 1, overflow: 'drop-newest' });
+ */
 export type Overflow = 'drop-oldest' | 'drop-newest' | 'reject';
 
+/**
+ * The built-in queue policy of a {@link RobustClient}: limits while messages cannot be sent, and
+ * what gives way. Given per client (`policy` option, the rest from {@link DEFAULT_POLICY}); most
+ * fields can be overridden per message in {@link RobustPublishOptions}.
+ *
+ * @example
+ * const client = new RobustClient({ ...options, policy: { maxMessages: 200, maxBytes: 64 * 1024, overflow: 'drop-oldest', ttl: 3_600_000 } });
+ */
 export interface QueuePolicy {
   /** Messages held at most, queued plus in flight (robust2's MSG_QUEUE_MAX). Default 1000. */
   maxMessages: number;
@@ -28,6 +42,12 @@ export interface QueuePolicy {
   priority: number;
 }
 
+/**
+ * The queue policy used where the `policy` option says nothing.
+ *
+ * @example
+ * const policy: QueuePolicy = { ...DEFAULT_POLICY, maxMessages: 100 };
+ */
 export const DEFAULT_POLICY: Readonly<QueuePolicy> = /* @__PURE__ */ Object.freeze({
   maxMessages: 1000,
   maxBytes: 1 << 20,
@@ -49,14 +69,28 @@ export const DEFAULT_POLICY: Readonly<QueuePolicy> = /* @__PURE__ */ Object.free
  * - `alarm`: must arrive no matter what, and once. QoS 2, highest priority (lower priorities
  *   give way when the queue is full); when the queue is full of alarms a new one is refused
  *   loudly (status rejected) rather than an older alarm being lost.
+ *
+ * @example
+ * client.publish('home/kitchen/temperature', '21.5', PRESETS.temperature);
+ * client.publish('home/door/button', 'pressed', PRESETS.button);
+ * client.publish('home/alarm', 'smoke', PRESETS.alarm);
  */
 export const PRESETS = /* @__PURE__ */ Object.freeze({
+  /** Readings: QoS 0, at most 10 kept per topic while offline, no identical duplicates, lowest priority. */
   temperature: /* @__PURE__ */ Object.freeze({ qos: 0 as const, maxPerTopic: 10, overflow: 'drop-oldest' as const, queueQos0: true, noDuplicates: true, priority: 0 }),
+  /** Button presses: QoS 1, stale after 15 s, middle priority. */
   button: /* @__PURE__ */ Object.freeze({ qos: 1 as const, ttl: 15_000, overflow: 'drop-oldest' as const, priority: 5 }),
+  /** Alarms: QoS 2, never expire, highest priority, refused (status rejected) rather than displacing an older alarm. */
   alarm: /* @__PURE__ */ Object.freeze({ qos: 2 as const, ttl: 0, overflow: 'reject' as const, priority: 10 }),
 });
 
-/** The decision of an admission policy for one new message. */
+/**
+ * The decision of an admission policy for one new message.
+ *
+ * @example
+ * const admit: AdmissionPolicy = (incoming, held) =>
+ *   held.length < 50 ? { accept: true } : { accept: false, status: 'rejected', reason: 'full' };
+ */
 export interface Admission {
   /** Keep the new message? */
   accept: boolean;
@@ -71,5 +105,13 @@ export interface Admission {
 /**
  * Replaces the built-in policy entirely (umqtt.robust2's overridable add_msg_to_send):
  * given the new message and every held message (key order), decide.
+ *
+ * @example
+ * // Keep only the newest message per topic:
+ * const latestOnly: AdmissionPolicy = (incoming, held) => ({
+ *   accept: true,
+ *   drop: held.filter((m) => m.topic === incoming.topic && m.stage === QUEUED).map((m) => m.key),
+ * });
+ * const client = new RobustClient({ ...options, policy: latestOnly });
  */
 export type AdmissionPolicy = (incoming: Readonly<StoredMessage>, held: readonly Readonly<StoredMessage>[], online: boolean) => Admission;

@@ -3,18 +3,42 @@
 // and the QoS 2 stage reached) are one table: a message moves through stages in place.
 import type { QoS } from '@umqtt/codec';
 
-/** Stage of a stored message. */
+/**
+ * Stage of a stored message.
+ *
+ * @example
+ * const waiting = store.messages().filter((m) => m.stage === QUEUED).length;
+ */
 export const QUEUED = 0;
-/** PUBLISH written with packet id `id`, no acknowledgement yet. */
+/**
+ * Stage of a stored message: PUBLISH written with packet id `id`, no acknowledgement yet.
+ *
+ * @example
+ * const unacknowledged = store.messages().filter((m) => m.stage === SENT);
+ */
 export const SENT = 1;
-/** QoS 2: PUBREC arrived; only PUBREL/PUBCOMP remain. */
+/**
+ * Stage of a stored QoS 2 message: PUBREC arrived; only PUBREL/PUBCOMP remain.
+ *
+ * @example
+ * const releasing = store.messages().filter((m) => m.stage === RELEASING); // resent as PUBREL, not PUBLISH
+ */
 export const RELEASING = 2;
 
-/** A message as the application gave it, with its policy fields. */
+/**
+ * A message as the application gave it, with its policy fields.
+ *
+ * @example
+ * const key = store.add({ topic: 't', payload: new Uint8Array([1]), qos: 1, retain: false, priority: 0, expiresAt: 0 });
+ */
 export interface NewMessage {
+  /** Topic name. */
   topic: string;
+  /** Message body. */
   payload: Uint8Array;
+  /** Quality of service. */
   qos: QoS;
+  /** Retain flag. */
   retain: boolean;
   /** Higher is sent first. */
   priority: number;
@@ -22,7 +46,12 @@ export interface NewMessage {
   expiresAt: number;
 }
 
-/** A message held by a store. */
+/**
+ * A message held by a store.
+ *
+ * @example
+ * for (const m of store.messages()) console.log(m.key, m.topic, m.stage === SENT ? `sent as ${m.id}` : 'queued');
+ */
 export interface StoredMessage extends NewMessage {
   /** Assigned by the store, increasing in the order messages were added. */
   readonly key: number;
@@ -39,6 +68,20 @@ export interface StoredMessage extends NewMessage {
  * when `add` returns, the message is as safe as the store can make it (in RAM for
  * store-memory; on flash for store-flash). Implementations must pass the shared contract suite
  * (`tooling/testkit`'s `storeContract`).
+ *
+ * @example
+ * class ArrayStore implements Store {
+ *   #next = 1;
+ *   #held: StoredMessage[] = [];
+ *   readonly capacity = Infinity;
+ *   get count() { return this.#held.length; }
+ *   get bytes() { return this.#held.reduce((n, m) => n + messageBytes(m), 0); }
+ *   add(message: NewMessage) { const key = this.#next++; this.#held.push({ ...message, key, id: 0, stage: QUEUED, attempts: 0 }); return key; }
+ *   update(key: number, id: number, stage: number, attempts: number) { const m = this.#held.find((x) => x.key === key); if (m) Object.assign(m, { id, stage, attempts }); }
+ *   remove(key: number) { this.#held = this.#held.filter((m) => m.key !== key); }
+ *   messages() { return this.#held.map((m) => ({ ...m })); }
+ *   close() {}
+ * }
  */
 export interface Store {
   /** Holds a message; returns its key. Throws UmqttError `UMQTT_STORE_FULL` when it cannot. */
@@ -59,7 +102,12 @@ export interface Store {
   close(): void;
 }
 
-/** What a message counts for in byte limits: topic characters plus payload bytes. */
+/**
+ * What a message counts for in byte limits: topic characters plus payload bytes.
+ *
+ * @example
+ * messageBytes({ topic: 'a/b', payload: new Uint8Array(10) }); // 13
+ */
 export function messageBytes(m: { topic: string; payload: Uint8Array }): number {
   return m.topic.length + m.payload.length;
 }

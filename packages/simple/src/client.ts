@@ -43,36 +43,81 @@ import type { Socket, SocketFactory, Timers } from './platform.js';
  * - `refused`: SUBACK refused at least one filter (0x80; the granted list says which);
  * - `aborted`: the connection ended before the acknowledgement (the message may or may not
  *   have reached the broker; a persistent session can resend it with the same id and DUP).
+ *
+ * @example
+ * client.onStatus = (id: number, status: Status) => {
+ *   if (status === 'delivered') pending.delete(id);
+ *   else if (status !== 'received') console.warn(`packet ${id}: ${status}`);
+ * };
  */
 export type Status = 'delivered' | 'received' | 'timeout' | 'unknown' | 'refused' | 'aborted';
 
-/** A message received from the broker. */
+/**
+ * A message received from the broker.
+ *
+ * @example
+ * client.onMessage = (message: Message) => console.log(message.topic, new TextDecoder().decode(message.payload), message.qos);
+ */
 export interface Message {
+  /** Topic name the message was published to. */
   topic: string;
+  /** Message body: a view of the received bytes, valid during the callback (copy it to keep it). */
   payload: Uint8Array;
+  /** QoS it was delivered with (at most the subscription's). */
   qos: QoS;
+  /** A retained message sent because of a new subscription. */
   retain: boolean;
+  /** The broker may have sent it before (QoS 1: a duplicate is possible). */
   dup: boolean;
 }
 
+/**
+ * State of the connection: `idle` before `connect()`, `connecting` until CONNACK, `connected`,
+ * `closed` after it ended (a new `connect()` is allowed).
+ *
+ * @example
+ * if (client.state === 'connected') client.publish('status', 'ok');
+ */
 export type State = 'idle' | 'connecting' | 'connected' | 'closed';
 
+/**
+ * Options of {@link MqttClient}. Only `socket`, `timers` and `host` are required.
+ *
+ * @example
+ * const options: ClientOptions = {
+ *   socket: createTcpSocketFactory(), // from apps/node/src/transport, or your own
+ *   timers: nodeTimers,
+ *   host: 'broker.local',
+ *   clientId: 'sensor-42',
+ *   clean: false,
+ *   keepAlive: 30,
+ *   will: { topic: 'sensors/42/online', payload: 'no', qos: 1, retain: true },
+ * };
+ */
 export interface ClientOptions {
   /** Opens the socket (apps/node provides TCP and TLS ones; a device passes its own). */
   socket: SocketFactory;
   /** Clock and timers. */
   timers: Timers;
+  /** Broker host: whatever the socket factory understands (a name on Node, an IP address on Moddable). */
   host: string;
   /** Default 1883. */
   port?: number | undefined;
   /** Default '' (the broker assigns one; needs clean session). */
   clientId?: string | undefined;
+  /** User name sent in CONNECT. */
   username?: string | undefined;
+  /** Password sent in CONNECT, as a string (UTF-8) or bytes; needs `username`. */
   password?: string | Uint8Array | undefined;
   /** Seconds; 0 turns keepalive off. Default 60. */
   keepAlive?: number | undefined;
   /** Clean session. Default true. */
   clean?: boolean | undefined;
+  /**
+   * Last will, published by the broker if the connection ends without DISCONNECT: `topic`
+   * (a topic name), `payload` (a string, sent as UTF-8, or bytes), `qos` (default 0) and
+   * `retain` (default false).
+   */
   will?: { topic: string; payload: string | Uint8Array; qos?: QoS | undefined; retain?: boolean | undefined } | undefined;
   /** Milliseconds to wait for CONNACK. Default 10000. */
   connectTimeout?: number | undefined;
@@ -90,8 +135,16 @@ export interface ClientOptions {
   logger?: ((issue: Issue) => void) | undefined;
 }
 
+/**
+ * Options of {@link MqttClient.publish}.
+ *
+ * @example
+ * client.publish('sensors/42/online', 'yes', { qos: 1, retain: true });
+ */
 export interface PublishOptions {
+  /** Quality of service. Default 0. */
   qos?: QoS | undefined;
+  /** The broker keeps it as the last retained message of the topic. Default false. */
   retain?: boolean | undefined;
   /** Resend of a message whose id the broker may have seen: sets DUP. Needs `id`. */
   dup?: boolean | undefined;
@@ -99,10 +152,20 @@ export interface PublishOptions {
   id?: number | undefined;
 }
 
-/** A recorded problem: when, where, what. */
+/**
+ * A recorded problem: when, where, what.
+ *
+ * @example
+ * const client = new MqttClient({ ...options, logger: (issue: Issue) => console.log(issue.place, issue.error.code) });
+ * // or, later, the last 16:
+ * for (const issue of client.issues) console.log(issue.time, issue.place, issue.error.code);
+ */
 export interface Issue {
+  /** When, from `timers.now()` (milliseconds). */
   time: number;
+  /** Where: connect, publish, subscribe, read, write, keepalive, callback... */
   place: string;
+  /** What happened. */
   error: UmqttError;
 }
 
@@ -145,6 +208,7 @@ export class MqttClient {
   /** Called when publishing may resume: the window and the socket have room again. */
   onWritable: (() => void) | undefined;
 
+  /** The options given to the constructor. */
   readonly options: Readonly<ClientOptions>;
   #t: Timers;
   #state: State = 'idle';
@@ -175,11 +239,17 @@ export class MqttClient {
   #timerDue = Infinity;
   #issues: Issue[] = [];
 
+  /**
+   * Creates an idle client; nothing happens until {@link MqttClient.connect}.
+   *
+   * @param options - {@link ClientOptions}
+   */
   constructor(options: ClientOptions) {
     this.options = options;
     this.#t = options.timers;
   }
 
+  /** The connection state: idle, connecting, connected or closed. */
   get state(): State {
     return this.#state;
   }

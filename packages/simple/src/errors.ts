@@ -2,7 +2,14 @@
 // these codes and the place it happened.
 import { UmqttError } from '@umqtt/codec';
 
-/** CONNACK refusals by return code: 1..5 [MQTT-3.2.2.3]. */
+/**
+ * CONNACK refusals by return code: 1..5 [MQTT-3.2.2.3].
+ *
+ * @example
+ * client.connect().catch((e: UmqttError) => {
+ *   if (e.code === CONNACK_CODES[4]) console.log('bad user name or password'); // 'UMQTT_CONNACK_CREDENTIALS'
+ * });
+ */
 export const CONNACK_CODES = /* @__PURE__ */ Object.freeze([
   '',
   'UMQTT_CONNACK_PROTOCOL', // 1 unacceptable protocol version
@@ -12,27 +19,85 @@ export const CONNACK_CODES = /* @__PURE__ */ Object.freeze([
   'UMQTT_CONNACK_NOT_AUTHORIZED', // 5 not authorized
 ]);
 
-/** The connection closed or failed (socket error, reset, peer closed). */
+/**
+ * The connection closed or failed (socket error, reset, peer closed).
+ *
+ * @example
+ * client.onClose = (error) => { if (error?.code === CONNECTION_LOST) scheduleReconnect(); };
+ */
 export const CONNECTION_LOST = 'UMQTT_CONNECTION_LOST';
-/** No CONNACK within `connectTimeout`. */
+/**
+ * No CONNACK within `connectTimeout`.
+ *
+ * @example
+ * try { await client.connect(); } catch (e) { if ((e as UmqttError).code === CONNECT_TIMEOUT) tryNextBroker(); }
+ */
 export const CONNECT_TIMEOUT = 'UMQTT_CONNECT_TIMEOUT';
-/** Nothing received for 1.5 x keepAlive: the connection is dead (half-open). */
+/**
+ * Nothing received for 1.5 x keepAlive: the connection is dead (half-open).
+ *
+ * @example
+ * client.onClose = (error) => { if (error?.code === KEEPALIVE_TIMEOUT) console.log('half-open connection detected'); };
+ */
 export const KEEPALIVE_TIMEOUT = 'UMQTT_KEEPALIVE_TIMEOUT';
-/** The socket could not take our bytes for longer than `socketTimeout`. */
+/**
+ * The socket could not take our bytes for longer than `socketTimeout`.
+ *
+ * @example
+ * client.onClose = (error) => { if (error?.code === WRITE_TIMEOUT) console.log('the socket stayed full'); };
+ */
 export const WRITE_TIMEOUT = 'UMQTT_WRITE_TIMEOUT';
-/** The broker broke the protocol (a packet it must not send, an ack for an id never used...). */
+/**
+ * The broker broke the protocol (a packet it must not send, an ack for an id never used...).
+ *
+ * @example
+ * client.onClose = (error) => { if (error?.code === PROTOCOL_ERROR) console.log('broker broke MQTT at', error.place); };
+ */
 export const PROTOCOL_ERROR = 'UMQTT_PROTOCOL_ERROR';
-/** A call that needs a connection was made while not connected. */
+/**
+ * A call that needs a connection was made while not connected.
+ *
+ * @example
+ * if (client.state !== 'connected') console.log('publish() would throw', NOT_CONNECTED);
+ */
 export const NOT_CONNECTED = 'UMQTT_NOT_CONNECTED';
-/** `connect()` while connecting or connected. */
+/**
+ * `connect()` while connecting or connected.
+ *
+ * @example
+ * client.connect().catch((e: UmqttError) => e.code === ALREADY_CONNECTED && console.log('already connecting'));
+ */
 export const ALREADY_CONNECTED = 'UMQTT_ALREADY_CONNECTED';
-/** All 65535 packet identifiers are in use. */
+/**
+ * All 65535 packet identifiers are in use.
+ *
+ * @example
+ * try { client.publish('t', 'x', { qos: 1 }); } catch (e) { if ((e as UmqttError).code === NO_PACKET_ID) waitForAcks(); }
+ */
 export const NO_PACKET_ID = 'UMQTT_NO_PACKET_ID';
-/** More messages wait locally than `maxQueued` allows. */
+/**
+ * More messages wait locally than `maxQueued` allows.
+ *
+ * @example
+ * try { client.publish('log', line, { qos: 1 }); } catch (e) { if ((e as UmqttError).code === QUEUE_FULL) dropped++; }
+ */
 export const QUEUE_FULL = 'UMQTT_QUEUE_FULL';
-/** A payload (or packet) is larger than `maxPacketSize`. */
+/**
+ * A payload (or packet) is larger than `maxPacketSize`.
+ *
+ * @example
+ * try { client.publish('img', hugeBytes); } catch (e) { (e as UmqttError).code === TOO_LARGE; } // over maxPacketSize
+ */
 export const TOO_LARGE = 'UMQTT_PAYLOAD_TOO_LARGE';
 
+/**
+ * Makes a {@link UmqttError} with one of this package's codes: `code`, message, the `place`
+ * (connect, publish, read...) and, for a CONNACK refusal, the broker's return code. The
+ * client uses it for its own errors; code built on top of it can too.
+ *
+ * @example
+ * throw error(NOT_CONNECTED, 'publish while not connected', 'publish');
+ */
 export function error(code: string, message: string, place: string, reasonCode?: number): UmqttError {
   return new UmqttError(code, message, undefined, reasonCode, place);
 }

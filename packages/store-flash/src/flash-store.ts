@@ -36,9 +36,20 @@ const UPD_LEN = REC + 11; // key u32, id u16, stage u8, attempts u32
 const DEL_LEN = REC + 4; // key u32
 /** MSG body: key u32, id u16, stage u8, flags u8, attempts u32, [priority f64], [expiresAt f64], topic length u16, topic, payload. */
 const MSG_FIXED = REC + 14;
-/** Most bytes a message record adds to its topic and payload. */
+/**
+ * Most bytes a message record adds to its topic and payload.
+ *
+ * @example
+ * const flashBytes = messageBytes(message) + RECORD_OVERHEAD; // at most, on flash
+ */
 export const RECORD_OVERHEAD = MSG_FIXED + 16;
-/** RAM the index keeps per held message: key, location, length, size, attempts (u32 each), id (u16), stage (u8). */
+/**
+ * RAM the index keeps per held message: key, location, length, size, attempts (u32 each), id (u16),
+ * stage (u8).
+ *
+ * @example
+ * const ramForIndex = 200 * INDEX_BYTES_PER_MESSAGE; // 4600 bytes for 200 held messages
+ */
 export const INDEX_BYTES_PER_MESSAGE = 23;
 /** Room always kept for one state record, so update() and remove() never run out of it. */
 const SLACK = 32;
@@ -75,6 +86,12 @@ function full(what: string): UmqttError {
   return new UmqttError('UMQTT_STORE_FULL', `store: ${what}`, undefined, undefined, 'store');
 }
 
+/**
+ * Options of {@link FlashStore}.
+ *
+ * @example
+ * const store = new FlashStore(flash, { maxRecords: 200, maxMessageBytes: 1024 });
+ */
 export interface FlashStoreOptions {
   /**
    * Messages held at most. Each may cost up to RECORD_OVERHEAD (40) bytes of flash beyond its
@@ -90,9 +107,17 @@ export interface FlashStoreOptions {
   maxMessageBytes?: number | undefined;
 }
 
-/** What a FlashStore reports about its flash (see README.md for measured figures). */
+/**
+ * What a FlashStore reports about its flash (see README.md for measured figures).
+ *
+ * @example
+ * const { usedBlocks, freeBytes, eraseCounts } = store.stats;
+ * console.log(`${usedBlocks} blocks in use, ${freeBytes} bytes free, max erases ${Math.max(...eraseCounts)}`);
+ */
 export interface FlashStoreStats {
+  /** Blocks in the partition. */
   blocks: number;
+  /** Bytes per erase block. */
   blockSize: number;
   /** Blocks in the log now. */
   usedBlocks: number;
@@ -106,6 +131,7 @@ export interface FlashStoreStats {
   freeBytes: number;
   /** Erases per block, as recorded in the block headers. */
   eraseCounts: number[];
+  /** Blocks compacted (copied forward and erased) since the store was opened. */
   compactions: number;
   /** Records dropped because their checksum failed when read back (flash decay). */
   corrupt: number;
@@ -126,9 +152,13 @@ export interface FlashStoreStats {
  * const client = new RobustClient({ ..., store, policy: { maxMessages: 200 } });
  */
 export class FlashStore implements Store {
+  /** The flash partition the store lives on. */
   readonly flash: Flash;
+  /** Largest `bytes` (topics and payloads) the store can hold, from the partition size and `maxRecords`. */
   readonly capacity: number;
+  /** Messages held at most (the option, or its default). */
   readonly maxRecords: number;
+  /** Largest message (UTF-8 topic plus payload) accepted (the option, or its default). */
   readonly maxMessageBytes: number;
   readonly #B: number;
   readonly #N: number;
@@ -169,6 +199,13 @@ export class FlashStore implements Store {
   #ids = new Uint16Array(0);
   #stages = new Uint8Array(0);
 
+  /**
+   * Mounts the store on `flash`: replays the log (messages held before a restart come back with
+   * their keys and states), or formats a blank or foreign partition as it is used.
+   *
+   * @param flash - the partition, e.g. `moddableFlash(new Flash('storage'))` or a {@link SimulatedFlash}
+   * @param options - {@link FlashStoreOptions}
+   */
   constructor(flash: Flash, options: FlashStoreOptions = {}) {
     this.flash = flash;
     const B = (this.#B = flash.blockSize);
@@ -203,6 +240,7 @@ export class FlashStore implements Store {
     return this.#bytes;
   }
 
+  /** Figures about the flash: blocks used and reserved, bytes live and free, erase counts, compactions. */
   get stats(): FlashStoreStats {
     return {
       blocks: this.#N,

@@ -16,6 +16,16 @@
  * `erase(block)` are the same; Moddable's `read(offset, byteLength)` returns an ArrayBuffer
  * (accepted here); Moddable's `write(offset, byteLength, buffer)` takes the length first and an
  * ArrayBuffer.
+ *
+ * @example
+ * const ram = new Uint8Array(4 * 4096).fill(0xff);
+ * const flash: Flash = {
+ *   blockSize: 4096,
+ *   byteLength: ram.length,
+ *   read: (offset, length) => ram.slice(offset, offset + length),
+ *   write: (offset, bytes) => bytes.forEach((b, i) => (ram[offset + i]! &= b)),
+ *   erase: (block) => ram.fill(0xff, block * 4096, (block + 1) * 4096),
+ * };
  */
 export interface Flash {
   /** Bytes per erase block (4096 on ESP32 SPI flash). */
@@ -30,12 +40,24 @@ export interface Flash {
   erase(block: number): void;
 }
 
-/** The shape of a Moddable `flash` object (`import Flash from "flash"`). */
+/**
+ * The shape of a Moddable `flash` object (`import Flash from "flash"`).
+ *
+ * @example
+ * import Flash from 'flash'; // Moddable
+ * const partition: ModdableFlash = new Flash('storage');
+ * const store = new FlashStore(moddableFlash(partition));
+ */
 export interface ModdableFlash {
+  /** Bytes per erase block (sector). */
   readonly blockSize: number;
+  /** Bytes in the partition. */
   readonly byteLength: number;
+  /** `byteLength` bytes from `offset`. */
   read(offset: number, byteLength: number): ArrayBuffer;
+  /** Programs `byteLength` bytes of `buffer` at `offset`. */
   write(offset: number, byteLength: number, buffer: ArrayBuffer): void;
+  /** Erases sector `sector` (sets it to 0xFF). */
   erase(sector: number): void;
 }
 

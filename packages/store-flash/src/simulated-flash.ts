@@ -4,13 +4,28 @@
 import { UmqttError } from '@umqtt/codec';
 import type { Flash } from './flash.js';
 
-/** Thrown by a SimulatedFlash when its power fails, and by every call after that. */
+/**
+ * Thrown by a SimulatedFlash when its power fails, and by every call after that.
+ *
+ * @example
+ * flash.cutPowerAfter(10);
+ * try { workload(store); } catch (e) { if (!(e instanceof PowerLoss)) throw e; } // code UMQTT_POWER_LOSS
+ */
 export class PowerLoss extends UmqttError {
+  /**
+   * @param what - the operation that lost power
+   */
   constructor(what: string) {
     super('UMQTT_POWER_LOSS', `simulated power loss: ${what}`, undefined, undefined, 'flash');
   }
 }
 
+/**
+ * Options of {@link SimulatedFlash}.
+ *
+ * @example
+ * const flash = new SimulatedFlash({ blockSize: 4096, blocks: 8, seed: 42 });
+ */
 export interface SimulatedFlashOptions {
   /** Bytes per erase block. Default 4096. */
   blockSize?: number | undefined;
@@ -22,8 +37,14 @@ export interface SimulatedFlashOptions {
   bytes?: Uint8Array | undefined;
 }
 
-/** What the operation cut by the power loss did to the flash. */
+/**
+ * What the operation cut by the power loss did to the flash.
+ *
+ * @example
+ * if (flash.cut?.op === 'erase') console.log(`erase of block at ${flash.cut.offset} left it ${flash.cut.kept}`);
+ */
 export interface Cut {
+  /** The operation cut: a write or an erase. */
   op: 'write' | 'erase';
   /** Offset of the write, or of the block erased. */
   offset: number;
@@ -64,14 +85,19 @@ function prng(seed: number): () => number {
  * const store = new FlashStore(flash.clone()); // what survived
  */
 export class SimulatedFlash implements Flash {
+  /** Bytes per erase block. */
   readonly blockSize: number;
+  /** Bytes in the partition. */
   readonly byteLength: number;
   /** Erases per block, torn ones included. */
   readonly eraseCounts: Uint32Array;
   /** Write and erase calls that changed (or may have changed) the flash. */
   operations = 0;
+  /** write() calls. */
   writes = 0;
+  /** erase() calls. */
   erases = 0;
+  /** read() calls. */
   reads = 0;
   /** Writes and erases still allowed before the power fails; Infinity = never. */
   powerBudget = Infinity;
@@ -83,6 +109,11 @@ export class SimulatedFlash implements Flash {
   readonly #seed: number;
   #random: () => number;
 
+  /**
+   * An erased (or `options.bytes`) partition of `blocks` blocks of `blockSize` bytes.
+   *
+   * @param options - {@link SimulatedFlashOptions}
+   */
   constructor(options: SimulatedFlashOptions = {}) {
     const blockSize = options.blockSize ?? 4096;
     const blocks = options.blocks ?? 16;

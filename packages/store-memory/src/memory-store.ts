@@ -2,6 +2,12 @@
 import { UmqttError } from '@umqtt/codec';
 import { messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
 
+/**
+ * Options of {@link MemoryStore}.
+ *
+ * @example
+ * const store = new MemoryStore({ capacity: 64 * 1024 }); // 64 KiB of topics and payloads
+ */
 export interface MemoryStoreOptions {
   /** Topic + payload bytes held at most. Default 1 MiB. */
   capacity?: number | undefined;
@@ -20,6 +26,9 @@ export class MemoryStore implements Store {
   #bytes = 0;
   #closed = false;
 
+  /**
+   * @param options - {@link MemoryStoreOptions}; the capacity defaults to 1 MiB
+   */
   constructor(options?: MemoryStoreOptions) {
     this.capacity = options?.capacity ?? 1 << 20;
   }

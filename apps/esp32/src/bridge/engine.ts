@@ -1,0 +1,90 @@
+// The test application that runs INSIDE XS or QuickJS next to a device bundle from dist/: what a
+// firmware's main.js does, driven by the host through CALL events (open, subscribe, publish...)
+// and reporting what happens (states, statuses, messages). It runs the bundle's client on the
+// bundle's own device glue (tcpSocketFactory, moddableTimers, moddableFlash) over the stand-ins
+// of Moddable's native modules in natives.ts.
+//
+// esbuild bundles this file per device bundle with `umqtt` left as an import of that bundle
+// (see harness.ts), so the bundle under test is loaded as the unmodified module it is.
+import * as umqtt from 'umqtt';
+import { Flash, Resolver, TCP, Time, Timer, report, serve } from './natives.js';
+import * as P from './protocol.js';
+
+type Json = Record<string, unknown>;
+
+// ---- the test application: what a firmware's main.js does, driven by the host -------------
+
+const U = umqtt as any;
+let client: any;
+let store: any;
+let clock: any;
+const bytesOf = (p: unknown) => (p instanceof Uint8Array ? P.text(p) : String(p));
+
+const app: Record<string, (arg: any) => unknown> = {
+  /** Which bundle this is. */
+  exports: () => Object.keys(U).sort(),
+
+  /** Creates the client the bundle offers, on the device glue, and starts connecting. */
+  open(o: { host: string; port: number; clientId: string; keepAlive?: number; backoff?: Json; flash?: Json; clean?: boolean }) {
+    const socket = U.tcpSocketFactory(TCP, new Resolver({ servers: ['192.0.2.53'], socket: {} }));
+    const t = (clock = U.moddableTimers(Timer, Time));
+    const common = { socket, timers: t, clientId: o.clientId, keepAlive: o.keepAlive ?? 30, connectTimeout: 5000, messageTimeout: 10_000 };
+    if (U.RobustClient) {
+      store = U.FlashStore ? new U.FlashStore(U.moddableFlash(new Flash('storage')), o.flash ?? {}) : new U.MemoryStore({ capacity: 64 * 1024 });
+      client = new U.RobustClient({ ...common, servers: [{ host: o.host, port: o.port }], store, backoff: o.backoff, clean: o.clean });
+      client.onState = (state: string) => report({ type: 'state', state });
+      client.onStatus = (key: number, status: string, reason?: string) => report({ type: 'status', key, status, reason });
+      client.onSubscribed = (_subs: unknown, granted: number[]) => report({ type: 'subscribed', granted });
+      client.onMessage = onMessage;
+      const held = client.held;
+      client.start();
+      return { held };
+    }
+    client = new U.MqttClient({ ...common, host: o.host, port: o.port, clean: o.clean ?? true });
+    client.onStatus = (id: number, status: string, granted?: number[]) => report({ type: 'status', key: id, status, granted });
+    client.onClose = (e?: { code: string }) => report({ type: 'closed', code: e?.code });
+    client.onMessage = onMessage;
+    client.connect().then(
+      (sessionPresent: boolean) => report({ type: 'state', state: 'online', sessionPresent }),
+      (e: { code: string; message: string }) => report({ type: 'connect-failed', code: e.code, message: e.message }),
+    );
+    return { held: 0 };
+  },
+
+  subscribe: ({ topic, qos }: { topic: string; qos: number }) => client.subscribe(topic, qos) ?? null,
+
+  publish: ({ topic, payload, qos, bytes }: { topic: string; payload: string; qos: number; bytes?: number }) =>
+    client.publish(topic, bytes ? new Uint8Array(bytes).fill(0x61) : payload, { qos }),
+
+  /** Publishes `count` messages of `bytes` bytes to topic + a 3-digit number. */
+  fill({ topic, count, bytes, qos }: { topic: string; count: number; bytes: number; qos: number }) {
+    const keys: number[] = [];
+    for (let i = 0; i < count; i++) keys.push(client.publish(topic + String(i).padStart(3, '0'), new Uint8Array(bytes).fill(0x62), { qos }));
+    return keys;
+  },
+
+  info: () => ({
+    state: client.state,
+    held: client.held ?? null,
+    queued: client.queued ?? null,
+    counters: client.counters ?? null,
+    issues: [...client.issues].map((i: any) => `${i.place}: ${i.error.code}`),
+    stored: store ? store.count : null,
+  }),
+
+  /** The raw tick counter and the glue's monotonic clock built on it. */
+  clock: () => ({ before: Time.ticks, now: clock.now(), after: Time.ticks }),
+
+  stop() {
+    if (client.stop) client.stop();
+    else client.disconnect();
+    return null;
+  },
+};
+
+function onMessage(m: { topic: string; payload: Uint8Array; qos: number; dup: boolean; retain: boolean }) {
+  report({ type: 'message', topic: m.topic, payload: bytesOf(m.payload), qos: m.qos, dup: m.dup, retain: m.retain });
+}
+
+
+serve(app);

@@ -1,0 +1,224 @@
+// The proof on real engines, written once and run by xs.test.ts and quickjs.test.ts: each device
+// bundle from dist/ runs inside the engine, on its own device glue, over the bridge, against an
+// aedes broker on loopback.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SimulatedFlash } from '@umqtt/store-flash';
+import { startAedes, waitFor, type AedesHandle } from '@umqtt/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { buildBundles } from '../scripts/build.mjs';
+import { buildHarness, buildMainHarness } from './bridge/harness.js';
+import { BridgeHost, type BridgeHostOptions, type EngineDriver } from './bridge/host.js';
+
+export type StartEngine = (host: BridgeHost, harnessFile: string) => Promise<EngineDriver>;
+
+export const BUNDLES = ['simple-client', 'robust-memory', 'robust-flash'] as const;
+export type BundleName = (typeof BUNDLES)[number];
+
+/** Fast reconnects for tests (the defaults wait up to seconds). */
+const BACKOFF = { min: 100, max: 400 };
+const WAIT = { timeout: 15_000, interval: 10 };
+
+/** Builds dist-equivalent bundles into a temporary directory and one harness per bundle. */
+const mainFile = new URL('./device/main.js', import.meta.url).pathname;
+
+export async function prepareHarnesses(): Promise<{ dir: string; harness: Record<BundleName, string> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'umqtt-esp32-'));
+  await buildBundles({ outdir: dir });
+  const harness = {} as Record<BundleName, string>;
+  for (const name of BUNDLES) harness[name] = await buildHarness(join(dir, `${name}.js`), join(dir, `${name}.harness.js`));
+  return { dir, harness };
+}
+
+/** One engine running one bundle, with its host. */
+export interface Running {
+  host: BridgeHost;
+  driver: EngineDriver;
+  stop(): Promise<void>;
+}
+
+export async function run(start: StartEngine, harnessFile: string, options: BridgeHostOptions = {}): Promise<Running> {
+  const host = new BridgeHost({ verbose: !!process.env.UMQTT_ENGINE_DEBUG, ...options });
+  const driver = await start(host, harnessFile);
+  return {
+    host,
+    driver,
+    async stop() {
+      host.close();
+      await driver.close();
+    },
+  };
+}
+
+const messages = (host: BridgeHost, prefix: string) => host.find('message', (r) => String(r.topic).startsWith(prefix));
+const statusOf = (host: BridgeHost, key: number) => host.find('status', (r) => r.key === key);
+
+function noErrors(host: BridgeHost): void {
+  expect(host.find('error'), 'exceptions inside the engine').toEqual([]);
+  expect(host.find('crash'), 'the engine crashed').toEqual([]);
+}
+
+async function waitState(host: BridgeHost, state: string, after = 0): Promise<void> {
+  await waitFor(() => host.reports.slice(after).some((r) => r.type === 'state' && r.state === state), { ...WAIT, message: `state ${state}` });
+}
+
+/** Connects (or starts the robust client), subscribes at QoS 2, publishes at QoS 0, 1 and 2, and checks what comes back. */
+export async function pubSubRoundTrip(r: Running, broker: AedesHandle, clientId: string, robust: boolean): Promise<void> {
+  const { host } = r;
+  const topic = `dev/${clientId}`;
+  await host.call('open', { host: broker.host, port: broker.port, clientId, backoff: BACKOFF });
+  await waitState(host, 'online');
+  const subId = await host.call<number | null>('subscribe', { topic: `${topic}/#`, qos: 2 });
+  if (robust) await waitFor(() => host.find('subscribed').length, { ...WAIT, message: 'SUBACK' });
+  else await waitFor(() => statusOf(host, subId!).some((s) => s.status === 'delivered'), { ...WAIT, message: 'SUBACK' });
+  const keys: number[] = [];
+  for (const qos of [0, 1, 2]) keys.push(await host.call<number>('publish', { topic: `${topic}/q${qos}`, payload: `hello ${qos} ✓`, qos }));
+  await waitFor(() => messages(host, topic).length >= 3, { ...WAIT, message: 'own messages' });
+  const got = messages(host, topic).map((m) => [m.topic, m.payload, m.qos]);
+  expect(got.sort()).toEqual([0, 1, 2].map((q) => [`${topic}/q${q}`, `hello ${q} ✓`, q]));
+  // QoS 1 and 2 reach their final acknowledgement (QoS 2 through PUBREC first).
+  await waitFor(() => keys.slice(1).every((k) => statusOf(host, k).some((s) => s.status === 'delivered')), { ...WAIT, message: 'statuses' });
+  if (robust) await waitFor(() => statusOf(host, keys[0]!).some((s) => s.status === 'delivered'), WAIT);
+  else {
+    expect(keys[0]).toBe(0);
+    expect(statusOf(host, keys[2]!).map((s) => s.status)).toEqual(['received', 'delivered']);
+  }
+  noErrors(host);
+}
+
+/**
+ * The whole suite for one engine. `peaks`, when given, is called at the end of each scenario
+ * (QuickJS reads its runtime's peak memory use there).
+ */
+export function engineSuite(engine: string, start: StartEngine, peaks?: (label: string, r: Running) => void): void {
+  describe(`${engine}: the device bundles against a real broker`, () => {
+    let dir = '';
+    let harness: Record<BundleName, string>;
+    let broker: AedesHandle;
+    const running: Running[] = [];
+    const launch = async (bundle: BundleName, options: BridgeHostOptions = {}, file = harness[bundle]) => {
+      const r = await run(start, file, options);
+      running.push(r);
+      return r;
+    };
+
+    beforeAll(async () => {
+      ({ dir, harness } = await prepareHarnesses());
+      broker = await startAedes();
+    });
+    afterEach(async () => {
+      for (const r of running.splice(0)) await r.stop();
+      if (!broker.listening) await broker.resume();
+    });
+    afterAll(async () => {
+      await broker?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('simple-client: connects, subscribes, publishes at QoS 0, 1 and 2 and receives its own messages', async () => {
+      const r = await launch('simple-client');
+      expect(await r.host.call('exports')).toEqual(['MqttClient', 'moddableTimers', 'tcpSocketFactory']);
+      await pubSubRoundTrip(r, broker, `${engine}-simple`, false);
+      await r.host.call('stop');
+      await waitFor(() => r.host.find('closed').length, WAIT);
+      expect(r.host.find('closed')[0]!.code).toBeUndefined(); // a clean DISCONNECT
+      peaks?.('simple-client: QoS 0/1/2 round trip', r);
+    });
+
+    test('simple-client: resolves a host name through the DNS resolver, writes through a tiny send buffer', async () => {
+      // 'localhost' is not an IP address: the glue asks the resolver first. A 16-byte send
+      // buffer makes every packet wait in the glue and go out in pieces on onWritable.
+      // The tick counter starts 50 ms before it wraps at 2^32: the glue's clock keeps counting.
+      const r = await launch('simple-client', { sendBuffer: 16, ticksStart: 2 ** 32 - 50 });
+      await pubSubRoundTrip(r, { ...broker, host: 'localhost' } as AedesHandle, `${engine}-dns`, false);
+      expect(r.host.requests.get(7 /* RESOLVE */)).toBe(1);
+      expect(r.host.written.largest).toBe(16); // CONNECT alone is 20 bytes: packets went out in pieces
+      await waitFor(async () => (await r.host.call<{ before: number }>('clock')).before < 2 ** 31, WAIT);
+      const { before, now, after } = await r.host.call<{ before: number; now: number; after: number }>('clock');
+      expect(now - 2 ** 32).toBeGreaterThanOrEqual(before);
+      expect(now - 2 ** 32).toBeLessThanOrEqual(after);
+    });
+
+    for (const bundle of ['robust-memory', 'robust-flash'] as const) {
+      test(`${bundle}: QoS 0/1/2 round trip, then survives a broker restart and delivers what was queued while it was down`, async () => {
+        const flash = bundle === 'robust-flash' ? new SimulatedFlash({ blockSize: 4096, blocks: 16 }) : undefined;
+        const r = await launch(bundle, { flash, sendBuffer: 256 });
+        const { host } = r;
+        const id = `${engine}-${bundle}`;
+        await pubSubRoundTrip(r, broker, id, true);
+
+        const before = host.reports.length;
+        await broker.pause();
+        await waitState(host, 'offline', before);
+        const keys: number[] = [];
+        for (const qos of [0, 1, 2]) keys.push(await host.call<number>('publish', { topic: `dev/${id}/down/q${qos}`, payload: `queued ${qos}`, qos }));
+        // at least one reconnect attempt is refused while the broker is down
+        await waitFor(() => host.reports.slice(before).filter((x) => x.type === 'state' && x.state === 'offline').length >= 2, { ...WAIT, message: 'a refused attempt' });
+        expect(keys.every((k) => k > 0)).toBe(true); // held in the store, not sent
+        const info = await host.call<{ held: number; stored: number }>('info');
+        expect(info.held).toBe(3);
+        expect(info.stored).toBe(3);
+
+        await broker.resume();
+        await waitState(host, 'online', before);
+        await waitFor(() => messages(host, `dev/${id}/down/`).length >= 3, { ...WAIT, message: 'queued messages after reconnect' });
+        await waitFor(() => keys.every((k) => statusOf(host, k).some((s) => s.status === 'delivered')), { ...WAIT, message: 'final statuses' });
+        expect(messages(host, `dev/${id}/down/`).map((m) => m.payload).sort()).toEqual(['queued 0', 'queued 1', 'queued 2']);
+        expect((await host.call<{ held: number }>('info')).held).toBe(0);
+        for (const k of keys) expect(statusOf(host, k)).toHaveLength(1); // exactly one final status each
+        noErrors(host);
+        peaks?.(`${bundle}: round trip + broker restart`, r);
+      });
+    }
+
+    test('device/main.js, the firmware example, runs on robust-flash.js: connects, its QoS 2 alarm comes back, delivered', async () => {
+      const topic = `umqtt/${engine}-main`;
+      const config = { broker: broker.host, port: broker.port, clientId: `${engine}-main`, topic, partition: 'storage' };
+      const file = await buildMainHarness(join(dir, 'robust-flash.js'), mainFile, join(dir, 'main.harness.js'), config);
+      const r = await launch('robust-flash', { flash: new SimulatedFlash({ blockSize: 4096, blocks: 16 }) }, file);
+      const traces = () => r.host.find('trace').map((t) => String(t.text));
+      await waitFor(() => traces().some((t) => t.startsWith(`${topic}/alarm (QoS 2): boot at `)), { ...WAIT, message: 'the alarm round trip' });
+      await waitFor(() => traces().includes('message 1: delivered\n'), { ...WAIT, message: 'the alarm delivered' });
+      expect(traces().slice(0, 3)).toEqual(['umqtt: 0 message(s) kept in flash from before the restart\n', 'mqtt: connecting\n', 'mqtt: online\n']);
+      noErrors(r.host);
+      peaks?.('device/main.js on robust-flash: boot, alarm round trip', r);
+    });
+
+    test('robust-flash: keeps its queue across a restart of the engine (the flash outlives it) and sends it after', async () => {
+      const flash = new SimulatedFlash({ blockSize: 4096, blocks: 16 });
+      const id = `${engine}-reboot`;
+      const topic = `dev/${id}`;
+      const first = await launch('robust-flash', { flash });
+      await first.host.call('open', { host: broker.host, port: broker.port, clientId: id, backoff: BACKOFF });
+      await waitState(first.host, 'online');
+      await first.host.call('subscribe', { topic: `${topic}/#`, qos: 2 }); // the broker keeps this session
+      await waitFor(() => first.host.find('subscribed').length, WAIT);
+
+      await broker.pause();
+      await waitState(first.host, 'offline');
+      const keys: number[] = [];
+      for (const qos of [0, 1, 2]) keys.push(await first.host.call<number>('publish', { topic: `${topic}/q${qos}`, payload: `kept ${qos}`, qos }));
+      expect((await first.host.call<{ stored: number }>('info')).stored).toBe(3);
+      noErrors(first.host);
+      await first.stop(); // power off: the engine is gone, the flash stays
+      running.splice(running.indexOf(first), 1);
+
+      await broker.resume();
+      const second = await launch('robust-flash', { flash: flash.clone() }); // the device after a reboot
+      const opened = await second.host.call<{ held: number }>('open', { host: broker.host, port: broker.port, clientId: id, backoff: BACKOFF });
+      expect(opened.held).toBe(3); // mounted from flash before connecting
+      await second.host.call('subscribe', { topic: `${topic}/#`, qos: 2 });
+      await waitState(second.host, 'online');
+      await waitFor(() => messages(second.host, topic).length >= 3, { ...WAIT, message: 'messages queued before the restart' });
+      expect(messages(second.host, topic).map((m) => m.payload).sort()).toEqual(['kept 0', 'kept 1', 'kept 2']);
+      // the keys the first engine handed out get their final status from the second
+      await waitFor(() => keys.every((k) => statusOf(second.host, k).some((s) => s.status === 'delivered')), { ...WAIT, message: 'final statuses' });
+      const info = await second.host.call<{ held: number; stored: number }>('info');
+      expect(info).toMatchObject({ held: 0, stored: 0 });
+      noErrors(second.host);
+      peaks?.('robust-flash: queue across an engine restart', second);
+    });
+  });
+}
+

@@ -1,0 +1,74 @@
+// Size budgets of the device bundles (deterministic), and the build's refusal of platform APIs a
+// device does not have. The bundles are built exactly as `pnpm --filter @umqtt/app-esp32 build`
+// builds dist/ (scripts/build.mjs), in memory.
+import { build } from 'esbuild';
+import { describe, expect, test } from 'vitest';
+import { BUDGETS, buildBundles, entries, sizeTable, violations, type Bundle } from '../scripts/build.mjs';
+
+const text = (b: Bundle) => new TextDecoder().decode(b.code);
+
+describe('device bundles: size budgets (esbuild minify, ES2022, gzip -9)', async () => {
+  const bundles = await buildBundles();
+  const by = Object.fromEntries(bundles.map((b) => [b.name, b]));
+
+  test('every entry point has a budget, and the table prints', () => {
+    expect(entries()).toEqual(['robust-flash', 'robust-memory', 'simple-client']);
+    for (const name of entries()) expect(BUDGETS[name], name).toBeDefined();
+    console.log(sizeTable(bundles));
+  });
+
+  // The issue's targets: simple publisher/subscriber 4 KB, robust + store-memory 8 KB, robust +
+  // store-flash 10 KB. Not reached (see README.md, "Sizes"); the budgets are the measurements
+  // rounded up to the next 64 bytes, so growth fails here.
+  for (const [name, { budget, target }] of Object.entries(BUDGETS))
+    test(`${name}.js: gzipped ≤ ${budget} B (issue target ${target} B)`, () => {
+      const b = by[name]!;
+      expect(b.gzipped).toBeLessThanOrEqual(budget);
+      expect(b.gzipped).toBeGreaterThan(budget - 512); // a budget far above the measurement guards nothing
+    });
+
+  test('the build is deterministic: the same bytes twice', async () => {
+    const again = await buildBundles();
+    for (const b of again) expect(Buffer.compare(Buffer.from(b.code), Buffer.from(by[b.name]!.code)), b.name).toBe(0);
+  });
+
+  test('each bundle carries only what it uses', () => {
+    const simple = text(by['simple-client']!);
+    const memory = text(by['robust-memory']!);
+    const flash = text(by['robust-flash']!);
+    expect(simple).not.toContain('UMQTT_STORE'); // no store, no robust layer
+    expect(simple).not.toContain('UMQTT_GAVE_UP');
+    expect(memory).toContain('UMQTT_STORE_CLOSED'); // MemoryStore
+    expect(memory).not.toContain('flash store:'); // FlashStore's messages
+    expect(flash).toContain('flash store:');
+    for (const code of [simple, memory, flash]) {
+      expect(code).not.toContain('UMQTT_POWER_LOSS'); // SimulatedFlash is for tests only
+      expect(code).not.toMatch(/\bimport\b/); // self-contained
+    }
+  });
+});
+
+describe('device bundles: the build refuses what a device does not have', () => {
+  test('names: Buffer, process, setImmediate, TextEncoder, TextDecoder, a global timer', () => {
+    expect(violations('let a=1;export{a};')).toEqual([]);
+    expect(violations('x.process(1);this.#t.setTimeout(f,1);const o={setTimeout:1}')).toEqual([]); // members are fine
+    for (const bad of ['Buffer.from(a)', 'process.env.X', 'setImmediate(f)', 'new TextEncoder', 'new TextDecoder()', 'queueMicrotask(f)', 'require("fs")'])
+      expect(violations(`let a=${bad};`), bad).toHaveLength(1);
+    expect(violations('setTimeout(f,10)')[0]).toMatch(/global setTimeout/);
+  });
+
+  test('imports: a Node built-in, found in the metafile', async () => {
+    const result = await build({
+      stdin: { contents: `import { readFileSync } from 'node:fs'; export const f = readFileSync;`, loader: 'ts' },
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      external: ['node:*'],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const found = violations(result.outputFiles[0]!.text, result.metafile);
+    expect(found.some((v) => v.includes('node:fs') && v.includes('Node built-in'))).toBe(true);
+  });
+});

@@ -1,0 +1,174 @@
+// @umqtt/robust under test, over a MemoryStore or a file-backed FlashStore: publishes while
+// fewer than WINDOW messages wait in its queue, tops up on each final status.
+import { RobustClient, type FinalStatus, type Store } from '@umqtt/robust';
+import { MemoryStore } from '@umqtt/store-memory';
+import {
+  DONE_TOPIC,
+  KICK_TOPIC,
+  MB,
+  STALL_MS,
+  TOPIC,
+  TURN_BYTES,
+  WINDOW,
+  deferred,
+  gc,
+  heapAndExternal,
+  type Broker,
+  type Burst,
+  type Conn,
+  type Kind,
+  type OfflineResult,
+  type Progress,
+  type QoS,
+} from '../common.js';
+import { umqttOptions } from './simple.js';
+
+/** Large enough for every case: the benchmark measures speed, not the queue's limits. */
+const CAPACITY = 512 * MB;
+
+function client(broker: Broker, clientId: string, store: Store): RobustClient {
+  const { host, port, ...rest } = umqttOptions(broker, clientId);
+  return new RobustClient({
+    ...rest,
+    servers: [{ host, port }],
+    store,
+    policy: { maxMessages: 1_000_000, maxBytes: CAPACITY },
+    backoff: { min: 50, max: 1000 },
+  });
+}
+
+function online(c: RobustClient): Promise<void> {
+  const d = deferred<void>();
+  c.onState = (s) => {
+    if (s === 'online') d.resolve();
+    else if (s === 'offline' || s === 'closed') d.reject(new Error(`robust: ${s}: ${c.lastIssue?.error.message ?? ''}`));
+  };
+  c.start();
+  return d.promise.finally(() => (c.onState = undefined));
+}
+
+class RobustConn implements Conn {
+  constructor(readonly c: RobustClient) {}
+
+  prepare(count: number, qos: QoS, payload: Uint8Array, progress: Progress): Burst {
+    const c = this.c;
+    return {
+      run: () => {
+        const done = deferred<void>();
+        let sent = 0;
+        let finals = 0;
+        let markerKey = 0;
+        let markerDone = false;
+        let scheduled = false;
+        let filling = false;
+        const fill = () => {
+          if (filling) return; // a callback called from inside publish(): the loop below goes on
+          filling = true;
+          scheduled = false;
+          let bytes = 0;
+          while (sent < count && c.queued < WINDOW) {
+            c.publish(TOPIC, payload, { qos });
+            sent++;
+            if ((bytes += payload.length) >= TURN_BYTES) {
+              if (!scheduled) (scheduled = true), setImmediate(fill);
+              break;
+            }
+          }
+          filling = false;
+          progress.sent = sent;
+          if (sent === count && !markerKey) markerKey = c.publish(DONE_TOPIC, payload.subarray(0, 64), { qos: 1 });
+        };
+        const kicks = new Set<number>();
+        c.onStatus = (key: number, status: FinalStatus, reason?: string) => {
+          if (kicks.delete(key)) return;
+          if (status !== 'delivered') return done.reject(new Error(`status ${status} (${reason}) for key ${key}`));
+          if (key === markerKey) markerDone = true;
+          else finals++;
+          if (markerDone && finals === count) done.resolve();
+          else if (sent < count && !scheduled) fill();
+        };
+        c.onState = (s) => s !== 'online' && done.reject(new Error(`robust went ${s}: ${c.lastIssue?.error.message ?? ''}`));
+        // Watchdog: RobustClient sends queued messages when its MqttClient calls onWritable (or on
+        // the next publish). If that call never comes, the burst stalls until a keepalive PINGREQ
+        // flushes. Count such stalls and resume them with an extra QoS 0 message (not counted):
+        // a publish is the only public call that makes the client look at its queue again.
+        let seen = -1;
+        const watchdog = setInterval(() => {
+          const now = sent + finals + (markerDone ? 1 : 0);
+          if (now === seen && c.queued > 0) {
+            progress.stalls = (progress.stalls ?? 0) + 1;
+            kicks.add(c.publish(KICK_TOPIC, payload.subarray(0, 1), { qos: 0 }));
+          }
+          seen = now;
+        }, STALL_MS);
+        fill();
+        return done.promise.finally(() => {
+          clearInterval(watchdog);
+          c.onStatus = undefined;
+          c.onState = undefined;
+        });
+      },
+    };
+  }
+
+  send(topic: string, payload: Uint8Array, qos: QoS): void {
+    this.c.publish(topic, payload, { qos });
+  }
+
+  subscribe(topic: string, qos: QoS, onMessage: (payload: Uint8Array) => void): Promise<void> {
+    const d = deferred<void>();
+    this.c.onMessage = (m) => onMessage(m.payload);
+    this.c.onSubscribed = () => d.resolve();
+    this.c.subscribe(topic, qos);
+    return d.promise;
+  }
+
+  async close(): Promise<void> {
+    this.c.stop();
+  }
+}
+
+/** A robust kind over the store `makeStore` opens (and `cleanup` removes afterwards). */
+export function robustKind(id: string, label: string, makeStore: (count: number) => Store, cleanup?: () => void): Kind {
+  return {
+    id,
+    label,
+    async open(broker, clientId) {
+      const c = client(broker, clientId, makeStore(0));
+      await online(c);
+      return new RobustConn(c);
+    },
+    async offline(broker, clientId, count, payload): Promise<OfflineResult> {
+      gc();
+      const m0 = heapAndExternal();
+      const r0 = process.memoryUsage.rss();
+      const t0 = performance.now();
+      const store = makeStore(count);
+      const c = client(broker, clientId, store);
+      let delivered = 0;
+      let other = '';
+      const all = deferred<void>();
+      c.onStatus = (_key, status, reason) => {
+        if (status === 'delivered') {
+          if (++delivered === count) all.resolve();
+        } else other ||= `${status} (${reason})`;
+      };
+      for (let i = 0; i < count; i++) c.publish(TOPIC, payload, { qos: 1 });
+      const enqueueMs = performance.now() - t0;
+      if (c.queued !== count) throw new Error(`robust queued ${c.queued} of ${count}${other ? `: ${other}` : ''}`);
+      gc();
+      const bytesPerMessage = (heapAndExternal() - m0) / count;
+      const rssGrowthMB = (process.memoryUsage.rss() - r0) / MB;
+      const t1 = performance.now();
+      c.start();
+      await all.promise;
+      const drainMs = performance.now() - t1;
+      c.stop();
+      store.close();
+      cleanup?.();
+      return { count, enqueueMs, bytesPerMessage, rssGrowthMB, drainMs, delivered, ...(other ? { note: other } : {}) };
+    },
+  };
+}
+
+export const robustMemory: Kind = robustKind('robust-memory', 'umqtt robust (memory store)', () => new MemoryStore({ capacity: CAPACITY }));

@@ -1,0 +1,112 @@
+// @umqtt/simple under test: publishes while `client.writable`, resumes on `onWritable`,
+// counts `onStatus(id, 'delivered')`.
+import { MqttClient, type ClientOptions } from '@umqtt/simple';
+import { createTcpSocketFactory, nodeTimers } from '../../../../apps/node/src/transport/index.js';
+import { DONE_TOPIC, STALL_MS, TOPIC, TURN_BYTES, deferred, type Burst, type Conn, type Kind, type Progress, type QoS } from '../common.js';
+
+/** Options every umqtt client gets in the benchmark (MAX_INFLIGHT: see main.ts). */
+export function umqttOptions(broker: { host: string; port: number }, clientId: string): ClientOptions {
+  return {
+    socket: createTcpSocketFactory(),
+    timers: nodeTimers,
+    host: broker.host,
+    port: broker.port,
+    clientId,
+    clean: true,
+    keepAlive: 60,
+    maxInflight: Number(process.env['BENCH_MAX_INFLIGHT'] ?? 16),
+    messageTimeout: 60_000,
+  };
+}
+
+class SimpleConn implements Conn {
+  constructor(readonly c: MqttClient) {}
+
+  prepare(count: number, qos: QoS, payload: Uint8Array, progress: Progress): Burst {
+    const c = this.c;
+    return {
+      run: () => {
+        const done = deferred<void>();
+        let sent = 0;
+        let acked = 0;
+        let markerId = -1;
+        let markerAcked = false;
+        let scheduled = false;
+        let filling = false;
+        c.onStatus = (id, status) => {
+          if (status === 'received') return;
+          if (status !== 'delivered') return done.reject(new Error(`status ${status} for id ${id}`));
+          if (id === markerId) markerAcked = true;
+          else acked++;
+          if (markerAcked && acked === (qos ? count : 0)) done.resolve();
+        };
+        c.onClose = (e) => done.reject(e ?? new Error('closed'));
+        const fill = () => {
+          if (filling) return; // a callback called from inside publish(): the loop below goes on
+          filling = true;
+          scheduled = false;
+          let bytes = 0;
+          while (sent < count && c.writable) {
+            c.publish(TOPIC, payload, { qos });
+            sent++;
+            if ((bytes += payload.length) >= TURN_BYTES) {
+              // yield: the client flushes once per turn; QoS 0 has no window to stop us
+              if (!scheduled) (scheduled = true), setImmediate(fill);
+              break;
+            }
+          }
+          filling = false;
+          progress.sent = sent;
+          if (sent === count && markerId < 0) markerId = c.publish(DONE_TOPIC, payload.subarray(0, 64), { qos: 1 });
+        };
+        c.onWritable = fill;
+        // Watchdog: the driver waits for onWritable whenever `writable` is false. If the client
+        // becomes writable again without calling onWritable, the burst would stall (until some
+        // other packet, e.g. a keepalive PINGREQ, makes it flush). Count such stalls and resume.
+        let seen = -1;
+        const watchdog = setInterval(() => {
+          const now = sent + acked;
+          if (now === seen && sent < count && c.writable && !scheduled) {
+            progress.stalls = (progress.stalls ?? 0) + 1;
+            fill();
+          }
+          seen = now;
+        }, STALL_MS);
+        fill();
+        return done.promise.finally(() => {
+          clearInterval(watchdog);
+          c.onWritable = undefined;
+          c.onStatus = undefined;
+        });
+      },
+    };
+  }
+
+  send(topic: string, payload: Uint8Array, qos: QoS): void {
+    this.c.publish(topic, payload, { qos });
+  }
+
+  subscribe(topic: string, qos: QoS, onMessage: (payload: Uint8Array) => void): Promise<void> {
+    const d = deferred<void>();
+    this.c.onMessage = (m) => onMessage(m.payload);
+    const id = this.c.subscribe(topic, qos);
+    this.c.onStatus = (i, s) => {
+      if (i === id) s === 'delivered' ? d.resolve() : d.reject(new Error(`subscribe ${s}`));
+    };
+    return d.promise;
+  }
+
+  async close(): Promise<void> {
+    this.c.disconnect();
+  }
+}
+
+export const simple: Kind = {
+  id: 'simple',
+  label: 'umqtt simple',
+  async open(broker, clientId) {
+    const c = new MqttClient(umqttOptions(broker, clientId));
+    await c.connect();
+    return new SimpleConn(c);
+  },
+};
