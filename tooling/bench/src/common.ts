@@ -112,12 +112,14 @@ export interface RssResult {
   baselineMB: number;
   /** Highest RSS sampled during the run (MB). */
   peakMB: number;
-  /** Highest RSS during the first 10% of the run (MB). */
+  /** Highest RSS during the first half of the run (MB). */
   earlyPeakMB: number;
   /** Highest RSS during the last 50% of the run (MB). */
   latePeakMB: number;
-  /** latePeak - earlyPeak: what kept growing after the start (MB). */
+  /** latePeak - earlyPeak: what kept growing in the second half (MB). */
   growthMB: number;
+  /** heapUsed + external after GC at the end minus the same before the run: what the run left behind (MB). */
+  retainedGrowthMB: number;
   /** RSS at each tenth of the run (MB). */
   tenths: number[];
 }

@@ -19,7 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMosquitto } from '../../testkit/src/mosquitto.js';
-import { median, type Broker, type LatencyResult, type OfflineResult, type QoS, type RssResult, type Task, type ThroughputResult } from './common.js';
+import { median, percentile, type Broker, type LatencyResult, type OfflineResult, type QoS, type RssResult, type Task, type ThroughputResult } from './common.js';
 import { KIND_IDS, loadKind } from './kinds/index.js';
 import { renderReport, type Results } from './report.js';
 
@@ -50,14 +50,14 @@ const THROUGHPUT: [number, QoS, number][] = [
   [256 * KiB, 2, 300],
 ];
 /** The file flash store syncs every store operation to the disk: it runs fewer messages (and says so). */
-const FLASH_MAX: Record<QoS, number> = { 0: 20_000, 1: 1_000, 2: 1_000 };
+const flashCount = (size: number, qos: QoS, count: number) => Math.min(count, !qos ? 20_000 : size <= 64 ? 1_000 : size <= 16_384 ? 300 : 40);
 const FLASH_RSS = 20_000;
 const FLASH_OFFLINE = 5_000;
 const config = {
   quick,
   repeats: quick ? 1 : 5,
   scale: quick ? 0.05 : 1,
-  latency: { rate: 2000, seconds: quick ? 1 : 5, warmupSeconds: quick ? 0.2 : 0.5, qos: 1, payload: 64 },
+  latency: { rate: 2000, rounds: quick ? 1 : 5, seconds: 1, warmupSeconds: quick ? 0.2 : 0.5, qos: 1, payload: 64 },
   rssCount: quick ? 50_000 : 1_000_000,
   offlineCount: quick ? 10_000 : 100_000,
   window: 20,
@@ -144,7 +144,7 @@ async function throughputCase(ids: string[], broker: Broker, size: number, qos: 
     sessions.delete(id);
   };
   for (const id of ids) {
-    const n = id === 'robust-flash' ? Math.min(count, FLASH_MAX[qos]) : count;
+    const n = id === 'robust-flash' ? flashCount(size, qos, count) : count;
     const s = new Session(id, broker, { task: 'throughput', qos, size, count: n });
     sessions.set(id, s);
     counts.set(id, n);
@@ -176,6 +176,53 @@ async function throughputCase(ids: string[], broker: Broker, size: number, qos: 
     const rate = median(rs);
     out[id] = { count: counts.get(id)!, rates: rs, rate, mbps: (rate * size) / 1e6, stalls: stalls.get(id)! };
     process.stderr.write(`  ${id}: ${rs.map((x) => Math.round(x)).join(', ')} msg/s${stalls.get(id) ? ` (${stalls.get(id)} stalls)` : ''}\n`);
+  }
+  return out;
+}
+
+/** Latency of every client: sessions as in throughputCase, rounds interleaved, samples pooled. */
+async function latencyCase(ids: string[], broker: Broker): Promise<Record<string, Cell<LatencyResult>>> {
+  const L = config.latency;
+  const out: Record<string, Cell<LatencyResult>> = {};
+  const sessions = new Map<string, Session>();
+  const pooled = new Map<string, { sent: number; samples: number[] }>();
+  const failed = (id: string, e: unknown) => {
+    const error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+    process.stderr.write(`  ${id}: FAILED ${error}\n`);
+    out[id] = { error };
+    sessions.get(id)?.kill();
+    sessions.delete(id);
+  };
+  for (const id of ids) {
+    const s = new Session(id, broker, { task: 'latency', rate: L.rate, seconds: L.seconds, warmupSeconds: L.warmupSeconds });
+    sessions.set(id, s);
+    pooled.set(id, { sent: 0, samples: [] });
+    try {
+      await s.next<string>();
+    } catch (e) {
+      failed(id, e);
+    }
+  }
+  for (let r = 0; r < L.rounds; r++)
+    for (const id of [...ids.slice(r % ids.length), ...ids.slice(0, r % ids.length)]) {
+      const s = sessions.get(id);
+      if (!s) continue;
+      try {
+        const x = await s.next<{ sent: number; samples: number[] }>({ run: true });
+        const p = pooled.get(id)!;
+        p.sent += x.sent;
+        p.samples.push(...x.samples);
+        if (process.env['BENCH_DEBUG']) process.stderr.write(`    round ${r} ${id}: p50 ${percentile([...x.samples].sort((a, b) => a - b), 50).toFixed(3)} ms\n`);
+      } catch (e) {
+        failed(id, e);
+      }
+    }
+  for (const [id, s] of sessions) {
+    await s.next({ end: true }, 10_000).catch(() => s.kill());
+    const { sent, samples } = pooled.get(id)!;
+    samples.sort((a, b) => a - b);
+    out[id] = { sent, received: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples[samples.length - 1] ?? NaN };
+    process.stderr.write(`  ${id}: p50 ${percentile(samples, 50).toFixed(3)} ms, p99 ${percentile(samples, 99).toFixed(3)} ms, ${samples.length} of ${sent} received\n`);
   }
   return out;
 }
@@ -242,9 +289,9 @@ async function main(): Promise<void> {
         row.results = await throughputCase(kinds.filter(live), b, size, qos, count);
       }
     if (parts.has('latency')) {
-      console.error(`latency: ${config.latency.rate} msg/s for ${config.latency.seconds} s, QoS 1, publisher and subscriber of each client`);
-      for (const id of kinds.filter(live))
-        results.latency[id] = await attempt(id, () => runWorker<LatencyResult>(id, b, { task: 'latency', ...config.latency }));
+      const L = config.latency;
+      console.error(`latency: ${L.rate} msg/s, QoS 1, publisher and subscriber of each client; ${L.rounds} interleaved rounds of ${L.seconds} s`);
+      results.latency = await latencyCase(kinds.filter(live), b);
     }
     if (parts.has('rss')) {
       console.error(`memory: ${config.rssCount} QoS 1 messages of 64 B through the window`);

@@ -8,7 +8,7 @@ export interface Results {
   date: string;
   seconds?: number;
   machine: { cores: number; cpu: string; memoryGB: number; node: string; mosquitto: string; mqttjs: string };
-  config: Record<string, unknown> & { maxInflight: number; window: number; repeats: number; latency: { rate: number; seconds: number }; rssCount: number; offlineCount: number };
+  config: Record<string, unknown> & { maxInflight: number; window: number; repeats: number; latency: { rate: number; seconds: number; rounds: number }; rssCount: number; offlineCount: number };
   kinds: Record<string, { label: string; unavailable?: string }>;
   throughput: { size: number; qos: QoS; count: number; results: Record<string, Cell<ThroughputResult>> }[];
   latency: Record<string, Cell<LatencyResult>>;
@@ -19,7 +19,7 @@ export interface Results {
 
 /** Throughput target: this share of the raw reference. */
 export const TARGET_OF_RAW = 0.85;
-/** Flat memory: RSS may grow at most this much (MB) between the first tenth and the second half of the run. */
+/** Flat memory: the peak RSS of the second half of the run may exceed that of the first half by at most this much (MB). */
 export const FLAT_MB = 8;
 
 const ok = <T>(c: Cell<T> | undefined): c is T => c !== undefined && !(c as { error?: string }).error;
@@ -40,6 +40,8 @@ interface Row {
   /** Higher is better (throughput): ratios shown as % of raw; else as x. */
   higherBetter: boolean;
   extra?: Record<string, string>;
+  /** Differences near zero: no ratios. */
+  noRatio?: boolean;
 }
 
 function cell(row: Row, id: string, kinds: Results['kinds']): string {
@@ -52,8 +54,10 @@ function cell(row: Row, id: string, kinds: Results['kinds']): string {
   const raw = row.values['raw'];
   const js = row.values['mqttjs'];
   const ratios: string[] = [];
-  if (id !== 'raw' && raw) ratios.push(row.higherBetter ? `${Math.round((v / raw) * 100)}% raw` : `${(v / raw).toFixed(2)}x raw`);
-  if (id !== 'raw' && id !== 'mqttjs' && js) ratios.push(`${(v / js).toFixed(2)}x MQTT.js`);
+  if (row.noRatio) {
+    // differences near zero: a ratio would mean nothing
+  } else if (id !== 'raw' && raw) ratios.push(row.higherBetter ? `${Math.round((v / raw) * 100)}% raw` : `${(v / raw).toFixed(2)}x raw`);
+  if (!row.noRatio && id !== 'raw' && id !== 'mqttjs' && js) ratios.push(`${(v / js).toFixed(2)}x MQTT.js`);
   if (ratios.length) s += ` (${ratios.join(', ')})`;
   if (row.extra?.[id]) s += ` ${row.extra[id]}`;
   return s;
@@ -92,10 +96,10 @@ function rowsOf(r: Results): Row[] {
     );
   const L = r.config.latency;
   if (Object.keys(r.latency).length) {
-    rows.push(mk(`latency p50, ms (QoS 1, ${L.rate} msg/s, ${L.seconds} s)`, false, ms, (id) => pick(r.latency[id], (x) => x.p50)));
+    rows.push(mk(`latency p50, ms (QoS 1, ${L.rate} msg/s, ${L.rounds} x ${L.seconds} s)`, false, ms, (id) => pick(r.latency[id], (x) => x.p50)));
     rows.push(mk(`latency p99, ms`, false, ms, (id) => pick(r.latency[id], (x) => x.p99), (id) => {
       const x = r.latency[id];
-      return ok(x) && x.received < x.sent ? `[${x.sent - x.received} lost]` : undefined;
+      return ok(x) && x.received < x.sent ? `[${x.sent - x.received} of ${x.sent} later than 0.5 s: cannot keep up]` : undefined;
     }));
   }
   if (Object.keys(r.rss).length) {
@@ -105,7 +109,8 @@ function rowsOf(r: Results): Row[] {
       return ok(x) && x.count !== r.config.rssCount ? `[${rate(x.count)} msgs]` : undefined;
     };
     rows.push(mk(`${n} QoS 1: peak RSS, MB`, false, (v) => v.toFixed(0), (id) => pick(r.rss[id], (x) => x.peakMB), fewer));
-    rows.push(mk(`${n} QoS 1: RSS growth after the first 10%, MB`, false, (v) => v.toFixed(1), (id) => pick(r.rss[id], (x) => x.growthMB), fewer));
+    rows.push({ ...mk(`${n} QoS 1: RSS growth, 2nd half over 1st half, MB`, false, (v) => v.toFixed(1), (id) => pick(r.rss[id], (x) => x.growthMB), fewer), noRatio: true });
+    rows.push({ ...mk(`${n} QoS 1: heap retained after GC, MB`, false, (v) => v.toFixed(1), (id) => pick(r.rss[id], (x) => x.retainedGrowthMB), fewer), noRatio: true });
     rows.push(mk(`${n} QoS 1: msg/s`, true, rate, (id) => pick(r.rss[id], (x) => x.rate), fewer));
   }
   if (Object.keys(r.offline).length) {
@@ -148,7 +153,7 @@ function targets(r: Results): string[] {
     let latency = 'latency: not measured';
     if (ok(lat) && ok(jsLat)) latency = `latency p99 ${ms(lat.p99)} ms vs MQTT.js ${ms(jsLat.p99)} ms: ${lat.p99 <= jsLat.p99 ? 'met' : 'MISSED'}`;
     const mem = r.rss[id];
-    const memory = ok(mem) ? `memory: ${mem.growthMB <= FLAT_MB ? 'flat' : 'NOT FLAT'} (+${mem.growthMB.toFixed(1)} MB after the first 10%, peak ${mem.peakMB.toFixed(0)} MB)` : 'memory: not measured';
+    const memory = ok(mem) ? `memory: ${mem.growthMB <= FLAT_MB ? 'flat' : 'NOT FLAT'} (${mem.growthMB >= 0 ? '+' : ''}${mem.growthMB.toFixed(1)} MB in the second half, peak ${mem.peakMB.toFixed(0)} MB, ${mem.retainedGrowthMB.toFixed(1)} MB retained after GC)` : 'memory: not measured';
     out.push(
       `- ${k.label}: throughput >= ${TARGET_OF_RAW * 100}% of raw: ${miss.length ? `MISSED at ${miss.join(', ')}` : 'met'}${met.length ? ` (met: ${met.join(', ')})` : ''}; ${latency}; ${memory}`,
     );

@@ -5,12 +5,11 @@ import {
   LAT_TOPIC,
   MB,
   gc,
+  heapAndExternal,
   payloadOf,
-  percentile,
   sleep,
   type Broker,
   type Kind,
-  type LatencyResult,
   type Progress,
   type RssResult,
   type Task,
@@ -52,41 +51,61 @@ async function throughput(kind: Kind, broker: Broker, t: Extract<Task, { task: '
   process.send!({ ok: true, result: 'ready' });
 }
 
-async function latency(kind: Kind, broker: Broker, t: Extract<Task, { task: 'latency' }>): Promise<LatencyResult> {
+/**
+ * Latency session: a subscriber and a publisher of the client; after a warm-up, each `{ run: true }`
+ * from main.ts publishes at `rate` for `seconds` and answers the latencies measured (ms). main.ts
+ * interleaves the clients round by round and pools the rounds.
+ */
+async function latency(kind: Kind, broker: Broker, t: Extract<Task, { task: 'latency' }>): Promise<void> {
   const sub = await kind.open(broker, `bench-${kind.id}-sub-${process.pid}`);
   const pub = await kind.open(broker, `bench-${kind.id}-pub-${process.pid}`);
-  const samples: number[] = [];
+  let samples: number[] = [];
   let measuring = false;
-  await sub.subscribe(LAT_TOPIC, 1, (p) => {
+  const topic = `${LAT_TOPIC}/${process.pid}`; // one topic per session: the other sessions must not receive these
+  await sub.subscribe(topic, 1, (p) => {
     const sentAt = new DataView(p.buffer, p.byteOffset, p.byteLength).getFloat64(0, true);
     if (measuring && sentAt > 0) samples.push(performance.now() - sentAt);
   });
   const payload = payloadOf(64);
   const view = new DataView(payload.buffer);
-  let sent = 0;
-  const phase = async (seconds: number) => {
+  /** Publishes at the rate for `seconds`; returns how many. */
+  const phase = async (seconds: number): Promise<number> => {
     const start = performance.now();
     let n = 0;
     while (performance.now() - start < seconds * 1000) {
       const due = Math.floor(((performance.now() - start) / 1000) * t.rate);
-      for (; n < due; n++) {
+      for (; n < due && performance.now() - start < seconds * 1000; n++) {
         view.setFloat64(0, measuring ? performance.now() : -1, true);
-        pub.send(LAT_TOPIC, payload, 1);
-        sent++;
+        pub.send(topic, payload, 1);
       }
       await sleep(1);
     }
+    return n;
   };
   await phase(t.warmupSeconds);
-  measuring = true;
-  const sentBefore = sent;
-  await phase(t.seconds);
-  await sleep(500); // the last messages
-  measuring = false;
-  await pub.close();
-  await sub.close();
-  samples.sort((a, b) => a - b);
-  return { sent: sent - sentBefore, received: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples[samples.length - 1] ?? NaN };
+  process.on('message', (m: { run?: boolean; end?: boolean }) => {
+    void (async () => {
+      try {
+        if (m.end) {
+          await pub.close();
+          await sub.close();
+          process.send!({ ok: true }, () => process.exit(0));
+          return;
+        }
+        await phase(0.2); // after idling while the other clients ran: warm again, unmeasured
+        samples = [];
+        measuring = true;
+        const sent = await phase(t.seconds);
+        const end = performance.now();
+        while (samples.length < sent && performance.now() - end < 500) await sleep(5); // the last ones
+        measuring = false;
+        process.send!({ ok: true, result: { sent, samples } });
+      } catch (e) {
+        process.send!({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }, () => process.exit(1));
+      }
+    })();
+  });
+  process.send!({ ok: true, result: 'ready' });
 }
 
 async function rss(kind: Kind, broker: Broker, t: Extract<Task, { task: 'rss' }>): Promise<RssResult> {
@@ -97,6 +116,7 @@ async function rss(kind: Kind, broker: Broker, t: Extract<Task, { task: 'rss' }>
   gc();
   await sleep(50);
   const baseline = process.memoryUsage.rss();
+  const heap0 = heapAndExternal();
   const samples: { sent: number; rss: number }[] = [];
   progress.sent = 0;
   const burst = conn.prepare(t.count, 1, payload, progress);
@@ -106,10 +126,12 @@ async function rss(kind: Kind, broker: Broker, t: Extract<Task, { task: 'rss' }>
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(timer);
   samples.push({ sent: t.count, rss: process.memoryUsage.rss() });
+  gc();
+  const retainedGrowthMB = (heapAndExternal() - heap0) / MB;
   await conn.close();
   const peak = (from: number, to: number) => Math.max(0, ...samples.filter((s) => s.sent >= from && s.sent <= to).map((s) => s.rss));
   const tenths = Array.from({ length: 10 }, (_, k) => peak((k * t.count) / 10, ((k + 1) * t.count) / 10) / MB);
-  const earlyPeakMB = peak(0, t.count / 10) / MB;
+  const earlyPeakMB = peak(0, t.count / 2) / MB;
   const latePeakMB = peak(t.count / 2, t.count) / MB;
   return {
     count: t.count,
@@ -120,6 +142,7 @@ async function rss(kind: Kind, broker: Broker, t: Extract<Task, { task: 'rss' }>
     earlyPeakMB,
     latePeakMB,
     growthMB: latePeakMB - earlyPeakMB,
+    retainedGrowthMB,
     tenths,
   };
 }
@@ -135,8 +158,7 @@ async function main(): Promise<void> {
     case 'throughput':
       return throughput(kind, broker, task); // answers each run itself
     case 'latency':
-      result = await latency(kind, broker, task);
-      break;
+      return latency(kind, broker, task); // answers each run itself
     case 'rss':
       result = await rss(kind, broker, task);
       break;
