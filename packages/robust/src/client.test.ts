@@ -2,147 +2,16 @@
 // failover, persistent-session resend, message timeouts, manual mode, issues and counters.
 // (Queue policies, TTL, priority and presets: policy.test.ts. Faults: *.faults.test.ts.)
 import { describe, expect, test } from 'vitest';
+import { settle } from '@umqtt/testkit';
 import { ArrayStore } from './array-store.test-support.js';
-import { FakeClock, ScriptedBroker, settle, toHex } from '@umqtt/testkit';
-import type { SocketOptions } from '@umqtt/simple';
-import { RobustClient, RELEASING, SENT, type FinalStatus, type RobustOptions, type RobustState, type Store } from './index.js';
+import { runFor, seeded, T0, setup, accept, packets, pub, PUBACK, PUBREC, PUBREL, PUBCOMP, type Setup } from './harness.test-support.js';
+import { RELEASING, SENT, type FinalStatus } from './index.js';
 
 // ---- harness --------------------------------------------------------------------------------
 
-/** A FakeClock that knows when its next timer is due, so time can jump from timer to timer. */
-class Clock extends FakeClock {
-  #due = new Map<number, number>();
-  override setTimeout(callback: () => void, ms: number): number {
-    const at = this.now() + (Number.isFinite(ms) && ms > 0 ? ms : 0);
-    const h: number = super.setTimeout(() => {
-      this.#due.delete(h);
-      callback();
-    }, ms);
-    this.#due.set(h, at);
-    return h;
-  }
-  override clearTimeout(handle: unknown): void {
-    this.#due.delete(handle as number);
-    super.clearTimeout(handle);
-  }
-  nextDue(): number {
-    let t = Infinity;
-    for (const at of this.#due.values()) if (at < t) t = at;
-    return t;
-  }
-}
-
-/** Runs simulated time forward by `ms`, timer by timer, letting microtasks run after each. */
-async function runFor(clock: Clock, ms: number, until?: () => boolean): Promise<void> {
-  const end = clock.now() + ms;
-  await settle();
-  for (;;) {
-    if (until?.()) return;
-    const due = clock.nextDue();
-    if (due > end) break;
-    clock.advance(Math.max(0, due - clock.now()));
-    await settle();
-  }
-  clock.advance(end - clock.now());
-  await settle();
-}
-
-/** mulberry32: a seeded PRNG in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const T0 = 1_000_000;
 /** CONNECT for client id c1, clean session off (robust's default), keepalive 60. */
 const CONNECT_C1 = '10 0e 00 04 4d 51 54 54 04 00 00 3c 00 02 63 31';
 
-type Peer = 'manual' | 'down' | 'up' | 'unavailable';
-
-interface Setup {
-  clock: Clock;
-  broker: ScriptedBroker;
-  client: RobustClient;
-  store: Store;
-  statuses: [number, FinalStatus, string | undefined][];
-  states: RobustState[];
-  /** Host and clock time of every socket the client opened. */
-  opened: [string, number][];
-  /** How the next sockets behave: scripted by the test, refused, accepted, or CONNACK 3. */
-  peer: Peer;
-}
-
-function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual'): Setup {
-  const clock = new Clock(T0);
-  const broker = new ScriptedBroker();
-  const store = options.store ?? new ArrayStore();
-  const t = { clock, broker, store, statuses: [], states: [], opened: [], peer } as unknown as Setup;
-  const socket = (o: SocketOptions) => {
-    const s = broker.factory(o);
-    t.opened.push([o.host, clock.now()]);
-    const mode = t.peer;
-    if (mode !== 'manual')
-      queueMicrotask(() => {
-        if (mode === 'down') return s.fail(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
-        s.open();
-        s.send(mode === 'up' ? '20 02 00 00' : '20 02 00 03');
-      });
-    return s;
-  };
-  t.client = new RobustClient({ socket, timers: clock, servers: [{ host: 'a' }], clientId: 'c1', store, random: () => 0.5, ...options });
-  t.client.onStatus = (key, status, reason) => t.statuses.push([key, status, reason]);
-  t.client.onState = (state) => t.states.push(state);
-  return t;
-}
-
-/** The scripted broker accepts the newest connection; returns the CONNECT bytes it got. */
-async function accept(t: Setup, sessionPresent = false): Promise<string> {
-  const sock = t.broker.socket;
-  sock.open();
-  await settle();
-  const connect = sock.take();
-  sock.send(sessionPresent ? '20 02 01 00' : '20 02 00 00');
-  await settle();
-  expect(t.client.state).toBe('online');
-  return connect;
-}
-
-/** Splits written bytes (spaced hex) into one spaced-hex string per MQTT packet. */
-function packets(written: string): string[] {
-  const b = written ? written.split(' ').map((x) => parseInt(x, 16)) : [];
-  const out: string[] = [];
-  let i = 0;
-  while (i < b.length) {
-    let len = 0;
-    let mul = 1;
-    let j = i + 1;
-    for (;;) {
-      const d = b[j++]!;
-      len += (d & 127) * mul;
-      mul *= 128;
-      if (!(d & 128)) break;
-    }
-    out.push(toHex(Uint8Array.from(b.slice(i, j + len))));
-    i = j + len;
-  }
-  return out;
-}
-
-const utf8 = (s: string) => [...new TextEncoder().encode(s)];
-
-/** PUBLISH bytes, written independently of the codec. */
-function pub(topic: string, payload: string, { qos = 0, id = 0, dup = false, retain = false } = {}): string {
-  const t = utf8(topic);
-  const body = [t.length >> 8, t.length & 255, ...t, ...(qos ? [id >> 8, id & 255] : []), ...utf8(payload)];
-  if (body.length > 127) throw new Error('keep test packets short');
-  return toHex(Uint8Array.from([0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), body.length, ...body]));
-}
 /** The packet id of a SUBSCRIBE, PUBACK... (bytes 2 and 3). */
 const packetId = (p: string) => parseInt(p.split(' ').slice(2, 4).join(''), 16);
 /** 'filter qN' for each filter of a SUBSCRIBE packet; the packet's hex otherwise. */
@@ -157,11 +26,6 @@ function subscribed(p: string): string {
   }
   return out.join(', ');
 }
-const ack = (type: number, id: number) => toHex(Uint8Array.from([type, 2, id >> 8, id & 255]));
-const PUBACK = (id: number) => ack(0x40, id);
-const PUBREC = (id: number) => ack(0x50, id);
-const PUBREL = (id: number) => ack(0x62, id);
-const PUBCOMP = (id: number) => ack(0x70, id);
 
 // ---- reconnect and backoff ---------------------------------------------------------------------
 

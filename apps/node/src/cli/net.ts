@@ -3,7 +3,8 @@
 // text) and a way to wait until every byte was handed to the operating system before closing.
 import { connect as netConnect, type Socket as NetSocket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import type { SocketFactory } from '@umqtt/simple';
+import type { Issue, SocketFactory } from '@umqtt/simple';
+import { nodeTimers } from '../transport/timers.js';
 import { adaptNodeSocket } from '../transport/adapt.js';
 import type { ConnectionConfig } from './args.js';
 
@@ -75,4 +76,23 @@ export async function closeGracefully(client: { disconnect(): void; readonly sta
   const deadline = Date.now() + ms;
   while (client.state === 'connected' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   await connector.drained(Math.max(0, deadline - Date.now()));
+}
+
+/** Largest packet the command line sends or accepts: the protocol's maximum. */
+export const MAX_PACKET = 268_435_455 + 5;
+
+/** The client options every command shares: socket, clock, identity, session, will, logging. */
+export function sessionOptions(c: ConnectionConfig, connector: Connector, log?: (line: string) => void) {
+  return {
+    socket: connector.factory,
+    timers: nodeTimers,
+    clientId: c.clientId,
+    username: c.username,
+    password: c.password,
+    keepAlive: c.keepAlive,
+    clean: c.clean,
+    will: c.will,
+    maxPacketSize: MAX_PACKET,
+    logger: log && ((issue: Issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
+  };
 }

@@ -7,7 +7,6 @@ import { createInterface } from 'node:readline';
 import type { QoS } from '@umqtt/codec';
 import { RobustClient, type FinalStatus } from '@umqtt/robust';
 import { MqttClient, type Status } from '@umqtt/simple';
-import { nodeTimers } from '../transport/timers.js';
 import {
   CONNECTION_OPTIONS,
   connectionConfig,
@@ -22,7 +21,7 @@ import {
 import { CliError, EXIT, explain, usage } from './errors.js';
 import { PUB_HELP } from './help.js';
 import { Signal, printer, type Io } from './io.js';
-import { closeGracefully, createConnector, type Connector } from './net.js';
+import { closeGracefully, createConnector, sessionOptions, type Connector } from './net.js';
 import { openQueue } from './store.js';
 
 const OPTIONS = {
@@ -39,7 +38,6 @@ const OPTIONS = {
 } as const;
 
 /** Largest packet sent or received: MQTT's own limit (the broker may have a lower one). */
-export const MAX_PACKET = 268_435_455 + 5;
 /** Robust mode: stop reading input while this many messages are held (the policy keeps twice as many). */
 const HOLD_LIMIT = 500;
 
@@ -125,18 +123,9 @@ export async function pub(args: string[], io: Io): Promise<number> {
 async function pubOnce(plan: PubPlan, io: Io, connector: Connector, log?: (line: string) => void): Promise<number> {
   const c = plan.config;
   const client = new MqttClient({
-    socket: connector.factory,
-    timers: nodeTimers,
+    ...sessionOptions(c, connector, log),
     host: c.host,
     port: c.port,
-    clientId: c.clientId,
-    username: c.username,
-    password: c.password,
-    keepAlive: c.keepAlive,
-    clean: c.clean,
-    will: c.will,
-    maxPacketSize: MAX_PACKET,
-    logger: log && ((issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
   });
   const changed = new Signal();
   const pending = new Set<number>();
@@ -209,20 +198,11 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
   const store = queue.store;
   if (queue.leftover) say.note(`${queue.leftover} message(s) left in ${queue.file} by an earlier run are sent first`);
   const client = new RobustClient({
-    socket: connector.factory,
-    timers: nodeTimers,
+    ...sessionOptions(c, connector, log),
     servers: [{ host: c.host, port: c.port }],
     store,
-    clientId: c.clientId,
-    username: c.username,
-    password: c.password,
-    keepAlive: c.keepAlive,
-    clean: c.clean,
-    will: c.will,
-    maxPacketSize: MAX_PACKET,
     policy: { maxMessages: 2 * HOLD_LIMIT, maxBytes: store.capacity },
     backoff: { min: 500, max: 10_000 },
-    logger: log && ((issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
   });
   const changed = new Signal();
   const tally: Partial<Record<FinalStatus, number>> = {};

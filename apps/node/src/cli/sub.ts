@@ -1,7 +1,6 @@
 // `umqtt sub`: subscribe and print each message, one per line, until a count, a timeout or a
 // signal.
 import { MqttClient, type Message } from '@umqtt/simple';
-import { nodeTimers } from '../transport/timers.js';
 import {
   CONNECTION_OPTIONS,
   connectionConfig,
@@ -18,8 +17,7 @@ import {
 import { CliError, EXIT, explain, usage } from './errors.js';
 import { SUB_HELP } from './help.js';
 import { printer, type Io } from './io.js';
-import { closeGracefully, createConnector } from './net.js';
-import { MAX_PACKET } from './pub.js';
+import { closeGracefully, createConnector, sessionOptions } from './net.js';
 import type { QoS } from '@umqtt/codec';
 
 const OPTIONS = {
@@ -89,18 +87,9 @@ export async function sub(args: string[], io: Io): Promise<number> {
   const log = c.verbose ? say.note : undefined;
   const connector = createConnector(c, log);
   const client = new MqttClient({
-    socket: connector.factory,
-    timers: nodeTimers,
+    ...sessionOptions(c, connector, log),
     host: c.host,
     port: c.port,
-    clientId: c.clientId,
-    username: c.username,
-    password: c.password,
-    keepAlive: c.keepAlive,
-    clean: c.clean,
-    will: c.will,
-    maxPacketSize: MAX_PACKET,
-    logger: log && ((issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
   });
 
   let received = 0;
