@@ -140,6 +140,8 @@ export interface Counters {
 }
 
 const HISTORY = 16;
+type TimerName = 'retry' | 'stable' | 'expiry';
+const ACCEPT: Admission = { accept: true }; // never changed: shared by every decision that keeps a message as is
 
 /**
  * A session that survives the network.
@@ -176,9 +178,8 @@ export class RobustClient {
   #round = 0;
   #failures = 0;
   #connectedOnce = false;
-  #retryTimer: unknown;
-  #stableTimer: unknown;
-  #expiryTimer: unknown;
+  /** Pending timers: the next connection attempt, the backoff reset, the next expiry. */
+  readonly #timers: { [name in TimerName]?: unknown } = {};
   #expiryAt = Infinity;
   /** Packet id -> message, for the current connection. */
   #byId = new Map<number, StoredMessage>();
@@ -315,7 +316,7 @@ export class RobustClient {
       this.#later(0, status, decision.reason);
       return 0;
     }
-    for (const key of decision.drop ?? []) {
+    if (decision.drop) for (const key of decision.drop) {
       const m = this.#queue.held.get(key);
       const reason = key === decision.replaced ? 'replaced' : (decision.reason ?? 'overflow');
       if (m && m.stage === QUEUED) this.#final(m, 'dropped', reason, true);
@@ -370,16 +371,19 @@ export class RobustClient {
     const pol = this.#policy;
     if (!incoming.qos && !online && !(opts.queueQos0 ?? pol.queueQos0)) return { accept: false, reason: 'offline' };
     if ((opts.noDuplicates ?? pol.noDuplicates) && q.duplicateOf(incoming)) return { accept: false, reason: 'duplicate' };
-    const drop: number[] = [];
+    const size = messageBytes(incoming);
+    const maxBytes = Math.min(pol.maxBytes, this.options.store.capacity);
+    if (size > maxBytes) return { accept: false, status: 'rejected', reason: 'too large for the queue' };
     const replaced = incoming.retain && (opts.latestRetained ?? pol.latestRetained) ? q.retainedFor(incoming.topic) : undefined;
     const perTopic = opts.maxPerTopic ?? 0;
-    if (perTopic && q.countFor(incoming.topic) >= perTopic) {
+    const topicFull = perTopic > 0 && q.countFor(incoming.topic) >= perTopic;
+    // the common case allocates nothing: room for it, nothing it replaces
+    if (!replaced && !topicFull && q.held.size < pol.maxMessages && q.bytes + size <= maxBytes) return ACCEPT;
+    const drop: number[] = [];
+    if (topicFull) {
       const oldest = q.oldestFor(incoming.topic);
       if (oldest) drop.push(oldest.key);
     }
-    const size = incoming.topic.length + incoming.payload.length;
-    const maxBytes = Math.min(pol.maxBytes, this.options.store.capacity);
-    if (size > maxBytes) return { accept: false, status: 'rejected', reason: 'too large for the queue' };
     // make room: first from lower priorities, then by the overflow rule
     const overflow = opts.overflow ?? pol.overflow;
     if (replaced && drop[0] !== replaced.key) drop.push(replaced.key);
@@ -423,21 +427,23 @@ export class RobustClient {
     if (this.#state === 'closed') return;
     this.#record({ time: this.#t.now(), place: 'connect', error: e });
     this.#failures++;
-    const b = this.#backoff;
-    const servers = this.options.servers;
-    this.#server = (this.#server + 1) % servers.length;
-    if (b.maxAttempts && this.#failures >= b.maxAttempts) {
+    this.#server = (this.#server + 1) % this.options.servers.length;
+    const max = this.#backoff.maxAttempts;
+    if (max && this.#failures >= max) {
       this.#record({ time: this.#t.now(), place: 'reconnect', error: new UmqttError('UMQTT_GAVE_UP', `gave up after ${this.#failures} failed attempts`, undefined, undefined, 'reconnect') });
       return this.#set('closed');
     }
+    // Through the servers without waiting; after a whole failed round, back off.
+    this.#offline(this.#server === 0);
+  }
+
+  /** Offline: tries again later (unless autoReconnect is off), after the backoff delay of the current round or at once. */
+  #offline(backoff: boolean): void {
     this.#set('offline');
     if (this.options.autoReconnect === false) return;
-    // Through the servers without waiting; after a whole failed round, back off.
-    const delay = this.#server === 0 ? backoffDelay(this.#round++, b, this.options.random ?? Math.random) : 0;
-    this.#retryTimer = this.#t.setTimeout(() => {
-      this.#retryTimer = undefined;
+    this.#timer('retry', backoff ? backoffDelay(this.#round++, this.#backoff, this.options.random ?? Math.random) : 0, () => {
       if (this.#state === 'offline') this.#attempt();
-    }, delay);
+    });
   }
 
   #online(sessionPresent: boolean): void {
@@ -446,10 +452,7 @@ export class RobustClient {
     this.#connectedOnce = true;
     this.#failures = 0;
     this.#set('online');
-    this.#stableTimer = this.#t.setTimeout(() => {
-      this.#stableTimer = undefined;
-      this.#round = 0;
-    }, this.#backoff.stableAfter);
+    this.#timer('stable', this.#backoff.stableAfter, () => (this.#round = 0));
     // Subscriptions: resent when the broker kept no session.
     if (!sessionPresent && this.options.resubscribe !== false) {
       const all = [...this.#subs].map(([topic, qos]) => ({ topic, qos }));
@@ -482,14 +485,8 @@ export class RobustClient {
     if (this.#state === 'closed') return;
     if (e) this.#record({ time: this.#t.now(), place: e.place ?? 'read', error: e });
     this.#failures = 0;
-    this.#set('offline');
-    if (this.options.autoReconnect === false) return;
     // The first retry after losing a connection comes after a jittered delay of the current round.
-    const delay = backoffDelay(this.#round++, this.#backoff, this.options.random ?? Math.random);
-    this.#retryTimer = this.#t.setTimeout(() => {
-      this.#retryTimer = undefined;
-      if (this.#state === 'offline') this.#attempt();
-    }, delay);
+    this.#offline(true);
   }
 
   #sendSubscriptions(): void {
@@ -607,12 +604,11 @@ export class RobustClient {
     this.#clear('expiry');
     this.#expiryAt = at;
     if (at === Infinity) return;
-    this.#expiryTimer = this.#t.setTimeout(() => {
-      this.#expiryTimer = undefined;
+    this.#timer('expiry', Math.max(0, at - this.#t.now()), () => {
       this.#expiryAt = Infinity;
       for (const m of this.#queue.expired(this.#t.now())) this.#final(m, 'expired', 'ttl');
       this.#armExpiry();
-    }, Math.max(0, at - this.#t.now()));
+    });
   }
 
   // ---- plumbing --------------------------------------------------------------------------
@@ -653,10 +649,15 @@ export class RobustClient {
     this.#call(() => this.onState?.(state));
   }
 
-  #clear(which: 'retry' | 'stable' | 'expiry'): void {
-    const t = this.#t;
-    if (which === 'retry' && this.#retryTimer !== undefined) t.clearTimeout(this.#retryTimer), (this.#retryTimer = undefined);
-    if (which === 'stable' && this.#stableTimer !== undefined) t.clearTimeout(this.#stableTimer), (this.#stableTimer = undefined);
-    if (which === 'expiry' && this.#expiryTimer !== undefined) t.clearTimeout(this.#expiryTimer), (this.#expiryTimer = undefined);
+  #timer(name: TimerName, ms: number, fn: () => void): void {
+    this.#timers[name] = this.#t.setTimeout(() => {
+      this.#timers[name] = undefined;
+      fn();
+    }, ms);
+  }
+
+  #clear(name: TimerName): void {
+    const handle = this.#timers[name];
+    if (handle !== undefined) this.#t.clearTimeout(handle), (this.#timers[name] = undefined);
   }
 }

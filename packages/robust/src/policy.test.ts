@@ -283,6 +283,36 @@ describe('queue rules', () => {
     expect(t.client.publish('a', new Uint8Array([1, 2, 3]), { qos: 1 })).toBe(0);
   });
 
+  test('noDuplicates per message: messages queued before its first use count, and leave the index when they leave the queue', async () => {
+    // the duplicate index is only built on the first noDuplicates publish: it must see what was queued before
+    const t = setup();
+    const first = t.client.publish('a', 'x', { qos: 1 });
+    t.client.publish('a', 'y', { qos: 1 });
+    expect(t.client.publish('a', 'x', { qos: 1, noDuplicates: true })).toBe(0);
+    expect(t.client.publish('a', 'z', { qos: 1, noDuplicates: true })).toBeGreaterThan(0);
+    // added after the index exists: found too
+    expect(t.client.publish('a', 'z', { qos: 1, noDuplicates: true })).toBe(0);
+    // a message dropped from the queue leaves the index
+    t.client.discard();
+    expect(t.client.publish('a', 'x', { qos: 1, noDuplicates: true })).toBeGreaterThan(0);
+    await settle();
+    expect(t.statuses.filter(([k]) => k === 0)).toEqual([
+      [0, 'dropped', 'duplicate'],
+      [0, 'dropped', 'duplicate'],
+    ]);
+    expect(t.statuses).toContainEqual([first, 'dropped', 'discarded']);
+  });
+
+  test('noDuplicates on large payloads: the hash covers their ends, the comparison every byte', async () => {
+    const t = setup({ policy: { noDuplicates: true } });
+    const big = (middle: number) => bytesOf(64 * 1024).fill(middle, 30_000, 30_001);
+    expect(t.client.publish('a', big(1), { qos: 1 })).toBeGreaterThan(0);
+    expect(t.client.publish('a', big(2), { qos: 1 })).toBeGreaterThan(0); // same ends, other middle
+    expect(t.client.publish('a', big(1), { qos: 1 })).toBe(0);
+    expect(t.client.publish('a', big(2), { qos: 1 })).toBe(0);
+    expect(t.client.queued).toBe(2);
+  });
+
   test('latestRetained: a new retained message replaces the queued retained one for its topic (reason replaced)', async () => {
     const t = setup();
     const r1 = t.client.publish('r', 'v1', { qos: 1, retain: true });

@@ -1,6 +1,7 @@
 // The send queue: an index over the store's messages that yields queued messages by priority
 // (higher first, ties in key order), finds duplicates and older retained messages, counts
-// per topic, and picks overflow victims, all without scanning the whole queue.
+// per topic, and picks overflow victims, all without scanning the whole queue. The duplicate
+// index costs a hash per message, so it is built on the first duplicate lookup, not before.
 import { QUEUED, type Store, type StoredMessage, messageBytes } from './store.js';
 
 interface Bucket {
@@ -15,7 +16,8 @@ export class SendQueue {
   readonly held = new Map<number, StoredMessage>();
   #buckets: Bucket[] = []; // by priority, descending
   #retained = new Map<string, number>();
-  #same = new Map<string, number[]>();
+  /** Queued keys by signature; undefined until the first duplicateOf() (noDuplicates). */
+  #same: Map<string, Set<number>> | undefined;
   #perTopic = new Map<string, number>();
   #bytes = 0;
   /** Queued (not yet sent) messages. */
@@ -78,10 +80,7 @@ export class SendQueue {
       keys.splice(lo, 0, m.key);
     }
     if (m.retain) this.#retained.set(m.topic, m.key);
-    const sig = signature(m);
-    const list = this.#same.get(sig);
-    if (list) list.push(m.key);
-    else this.#same.set(sig, [m.key]);
+    this.#dup(m, true);
     this.#perTopic.set(m.topic, (this.#perTopic.get(m.topic) ?? 0) + 1);
   }
 
@@ -89,13 +88,7 @@ export class SendQueue {
   #dequeued(m: StoredMessage): void {
     this.queued--;
     if (this.#retained.get(m.topic) === m.key) this.#retained.delete(m.topic);
-    const sig = signature(m);
-    const list = this.#same.get(sig);
-    if (list) {
-      const i = list.indexOf(m.key);
-      if (i >= 0) list.splice(i, 1);
-      if (!list.length) this.#same.delete(sig);
-    }
+    this.#dup(m, false);
     const n = (this.#perTopic.get(m.topic) ?? 1) - 1;
     if (n) this.#perTopic.set(m.topic, n);
     else this.#perTopic.delete(m.topic);
@@ -145,11 +138,25 @@ export class SendQueue {
 
   /** A queued message identical to `m` (topic, payload, QoS, retain), if any. */
   duplicateOf(m: Omit<StoredMessage, 'key' | 'id' | 'stage' | 'attempts'>): StoredMessage | undefined {
+    if (!this.#same) {
+      this.#same = new Map();
+      for (const h of this.held.values()) if (h.stage === QUEUED) this.#dup(h, true);
+    }
     for (const key of this.#same.get(signature(m)) ?? []) {
       const other = this.held.get(key)!;
       if (sameBytes(other.payload, m.payload)) return other;
     }
     return undefined;
+  }
+
+  /** Adds a queued message to the duplicate index, or takes it out (once the index exists). */
+  #dup(m: StoredMessage, add: boolean): void {
+    const same = this.#same;
+    if (!same) return;
+    const sig = signature(m);
+    const keys = same.get(sig) ?? new Set<number>();
+    if (add) same.set(sig, keys.add(m.key));
+    else if (keys.delete(m.key) && !keys.size) same.delete(sig);
   }
 
   /** The queued retained message for `topic`, if any. */
@@ -201,10 +208,12 @@ export class SendQueue {
 }
 
 function signature(m: { topic: string; payload: Uint8Array; qos: number; retain: boolean }): string {
-  // FNV-1a of the payload: equal signatures are confirmed byte by byte
+  // FNV-1a of at most the first and last 32 payload bytes: equal signatures are confirmed
+  // byte by byte, so the hash only has to spread, and large payloads cost no more than small
   let h = 0x811c9dc5;
   const p = m.payload;
-  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p[i]!, 0x01000193);
+  const n = p.length;
+  for (let i = 0; i < n; i = i === 31 && n > 64 ? n - 32 : i + 1) h = Math.imul(h ^ p[i]!, 0x01000193);
   return `${m.qos}${m.retain ? 1 : 0}${p.length}:${h >>> 0}:${m.topic}`;
 }
 
