@@ -101,7 +101,7 @@ export interface RobustPublishOptions {
   qos?: QoS | undefined;
   /** Retain flag. Default false. */
   retain?: boolean | undefined;
-  /** Milliseconds before it expires unsent; 0 = never. */
+  /** Milliseconds before it expires unsent; 0 = never. A QoS 1 message sent but unacknowledged when a connection ends also expires then; a QoS 2 message once sent always completes. */
   ttl?: number | undefined;
   /** Higher is sent first after a reconnect, and gives way last. Default: the policy's. */
   priority?: number | undefined;
@@ -459,13 +459,15 @@ export class RobustClient {
       this.#unsent = all;
     }
     // Messages in flight in the last connection: the same id with DUP, in their original order;
-    // a QoS 2 message past PUBREC is released, not resent.
+    // a QoS 2 message past PUBREC is released, not resent. A QoS 1 message past its time
+    // expires; a QoS 2 one is resent all the same: the broker may hold its id awaiting PUBREL,
+    // and would swallow a new message given that id as a duplicate [MQTT-4.3.3-2].
     const now = this.#t.now();
     for (const m of [...this.#queue.held.values()]) {
       if (this.#state !== 'online') return;
       if (m.stage === RELEASING) this.#try('sendqueue', () => this.#byId.set(this.#mqtt.release(m.id), m));
       else if (m.stage === SENT) {
-        if (m.expiresAt && m.expiresAt <= now) this.#final(m, 'expired', 'ttl');
+        if (m.qos < 2 && m.expiresAt && m.expiresAt <= now) this.#final(m, 'expired', 'ttl');
         else this.#try('sendqueue', () => this.#write(m, true));
       }
     }

@@ -437,6 +437,27 @@ describe('time to live', () => {
     expect(t.broker.socket.take()).toBe('');
     expect(t.statuses).toEqual([[k, 'expired', 'ttl']]);
   });
+
+  test('QoS 2 in flight when the connection was lost: resent with its id and DUP after its time, never expired', async () => {
+    // The broker may hold its packet id awaiting PUBREL: a new message given that id would be
+    // acknowledged and swallowed as a duplicate [MQTT-4.3.3-2]. So once written, it completes.
+    const t = setup();
+    t.client.start();
+    await accept(t);
+    const k = t.client.publish('a', 'x', { qos: 2, ttl: 10_000 });
+    await settle();
+    expect(packets(t.broker.socket.take())).toEqual([pub('a', 'x', { qos: 2, id: 1 })]);
+    t.broker.socket.fail();
+    await runFor(t.clock, 20_000);
+    await accept(t, true);
+    expect(packets(t.broker.socket.take())).toEqual([pub('a', 'x', { qos: 2, id: 1, dup: true })]);
+    t.broker.socket.send(PUBREC(1));
+    await settle();
+    expect(packets(t.broker.socket.take())).toEqual([PUBREL(1)]);
+    t.broker.socket.send(PUBCOMP(1));
+    await settle();
+    expect(t.statuses).toEqual([[k, 'delivered', undefined]]);
+  });
 });
 
 // ---- priority ----------------------------------------------------------------------------------

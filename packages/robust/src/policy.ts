@@ -36,7 +36,7 @@ export interface QueuePolicy {
   noDuplicates: boolean;
   /** A new retained message replaces a queued retained message for the same topic. Default true. */
   latestRetained: boolean;
-  /** Milliseconds a message may wait before it expires; 0 = forever. Default 0. */
+  /** Milliseconds a message may wait before it expires; 0 = forever. Default 0. A QoS 2 message, once sent, never expires (see RobustPublishOptions.ttl). */
   ttl: number;
   /** Default priority; higher is sent first after reconnect, ties keep their order. Default 0. */
   priority: number;
