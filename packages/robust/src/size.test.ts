@@ -20,7 +20,8 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * 64 bytes, so the test guards against growth; getting down to 8192 is open work. After the
  * fixes for the bugs the policy, client and fault tests found: 29,930 B minified, 11,071 B
  * gzipped; budget that plus 64 bytes. With the faster publish path (lazy duplicate index,
- * allocation-free admission; timers under one name) 29,851 B minified, 11,121 B gzipped.
+ * allocation-free admission; timers under one name; records shared with stores that have get())
+ * 29,891 B minified, 11,132 B gzipped.
  */
 const ISSUE_TARGET = 8192;
 const BUDGET = 11136;

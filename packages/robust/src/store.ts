@@ -90,8 +90,15 @@ export interface Store {
   update(key: number, id: number, stage: number, attempts: number): void;
   /** Forgets a message (it reached a final status). Unknown keys are ignored. */
   remove(key: number): void;
-  /** Every held message, in key order. */
+  /** Every held message, in key order (copies: changing them changes nothing in the store). */
   messages(): StoredMessage[];
+  /**
+   * Optional, for stores that keep messages as objects in RAM: the store's own record of a
+   * held message, which the client then shares instead of keeping a second object per
+   * message. The client changes only its `id`, `stage` and `attempts`, and reports each change
+   * through `update()` as well.
+   */
+  get?(key: number): StoredMessage | undefined;
   /** Messages held. */
   readonly count: number;
   /** Bytes of topics and payloads held (what the byte limits count). */

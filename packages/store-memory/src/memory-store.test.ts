@@ -49,6 +49,19 @@ describe('MemoryStore', () => {
     expect(s.messages()[0]).toMatchObject({ key: k, id: 0, stage: 0 });
   });
 
+  test('get() returns the record itself, as messages() shows it, until it is removed', () => {
+    const s = new MemoryStore({ capacity });
+    const ka = s.add(msg('a', new Uint8Array([7])));
+    const kb = s.add(msg('b'));
+    const a = s.get(ka)!;
+    expect(a).toEqual(s.messages()[0]);
+    expect(s.get(ka)).toBe(a); // the record, not a copy
+    s.update(ka, 5, 1, 1);
+    expect(a).toMatchObject({ key: ka, id: 5, stage: 1, attempts: 1 });
+    s.remove(kb);
+    for (const k of [kb, ka + 1000, 0, -1]) expect(s.get(k)).toBeUndefined();
+  });
+
   test('a fresh store after close starts empty (nothing persists)', () => {
     const s = new MemoryStore({ capacity });
     s.add(msg('a'));

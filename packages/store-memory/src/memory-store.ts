@@ -68,6 +68,11 @@ export class MemoryStore implements Store {
     this.#bytes -= messageBytes(m);
   }
 
+  /** The record itself (shared with the client: one object per message). */
+  get(key: number): StoredMessage | undefined {
+    return this.#messages.get(key);
+  }
+
   messages(): StoredMessage[] {
     return [...this.#messages.values()].map((m) => ({ ...m }));
   }

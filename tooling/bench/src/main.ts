@@ -10,6 +10,7 @@
 //                         only these throughput cases
 //   BENCH_CPU_PROF=dir    each child process writes a CPU profile there (summarize: src/profile.ts)
 //   BENCH_MAX_INFLIGHT=n  maxInflight of the umqtt clients (default: the client's default, 16)
+//   BENCH_NODE_ARGS="..." more node flags for each child process, e.g. "--trace-gc"
 //
 // Every measurement runs in its own child process (worker.ts), so each client's RSS and heap are
 // its own; the broker is shared and idle between measurements.
@@ -67,6 +68,7 @@ const config = {
 const tsx = import.meta.resolve('tsx');
 const worker = join(here, 'worker.ts');
 const profDir = process.env['BENCH_CPU_PROF'];
+const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 
 interface Reply<T> {
   ok: boolean;
@@ -82,7 +84,7 @@ class Session {
 
   constructor(kind: string, broker: Broker, task: Task) {
     const name = [kind, ...Object.values(task)].join('-');
-    const execArgv = ['--import', tsx, '--expose-gc', ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`] : [])];
+    const execArgv = ['--import', tsx, '--expose-gc', ...nodeArgs, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`] : [])];
     this.#child = fork(worker, [kind, JSON.stringify(broker), JSON.stringify(task)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.#child.on('message', (m: Reply<unknown>) => {
       const w = this.#waiting;

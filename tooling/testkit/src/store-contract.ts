@@ -38,6 +38,7 @@ export interface Store {
   readonly bytes: number;
   readonly capacity: number;
   close(): void;
+  get?(key: number): StoredMessage | undefined;
 }
 
 export interface StoreContractOptions {
