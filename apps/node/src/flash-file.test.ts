@@ -72,6 +72,62 @@ describe('FileFlash', () => {
   });
 });
 
+describe('FileFlash syncs', () => {
+  const small = (i: number) => msg(`t/${i}`, new Uint8Array(40).fill(i & 255));
+
+  test('reads come from RAM, every write is in the file before it returns, and the file is what a reopen sees', () => {
+    const path = fresh();
+    const f = new FileFlash(path, { blockSize: 512, byteLength: 4 * 512, sync: false });
+    f.write(700, new Uint8Array([0x12, 0x34]));
+    expect(Array.from(readFileSync(path).subarray(700, 702))).toEqual([0x12, 0x34]); // not held back in the process
+    writeFileSync(path, new Uint8Array(2048)); // changed behind its back: the open flash keeps its own view
+    expect(Array.from(f.read(700, 2))).toEqual([0x12, 0x34]);
+    f.close();
+    const again = new FileFlash(path, { blockSize: 512 });
+    expect(Array.from(again.read(700, 2))).toEqual([0, 0]);
+    again.close();
+  });
+
+  test('default: one fdatasync per store call (and one more per block the log opens)', () => {
+    const flash = new FileFlash(fresh(), { blockSize: 4096, byteLength: 8 * 4096 });
+    const store = new FlashStore(flash, { maxRecords: 100 });
+    const opened = () => store.stats.usedBlocks + store.stats.compactions;
+    let calls = 0;
+    for (let i = 0; i < 600; i++) {
+      const k = store.add(small(i));
+      store.update(k, i + 1, SENT, 1);
+      store.remove(k);
+      calls += 3;
+    }
+    expect(store.stats.compactions).toBeGreaterThan(3);
+    // each compaction: copies, retire and erase in order (3); each block opened: 1
+    expect(flash.syncs).toBeGreaterThanOrEqual(calls);
+    expect(flash.syncs).toBeLessThanOrEqual(calls + opened() + 3 * store.stats.compactions);
+    store.close();
+    flash.close();
+  });
+
+  test("sync: 'turn' flushes the calls of one event-loop turn with one fdatasync after it; close() flushes; false never", async () => {
+    const flash = new FileFlash(fresh(), { blockSize: 4096, byteLength: 16 * 4096, sync: 'turn' });
+    const store = new FlashStore(flash, { maxRecords: 100 });
+    for (let i = 0; i < 20; i++) store.add(small(i));
+    expect(flash.syncs).toBe(1); // the first block joining the log is an ordering point
+    await new Promise((r) => setImmediate(r));
+    expect(flash.syncs).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(flash.syncs).toBe(2); // nothing written: nothing to flush
+    store.remove(store.messages()[0]!.key);
+    flash.close(); // the pending flush happens now
+    expect(flash.syncs).toBe(3);
+    const none = new FileFlash(fresh(), { blockSize: 4096, byteLength: 16 * 4096, sync: false });
+    const other = new FlashStore(none, { maxRecords: 100 });
+    for (let i = 0; i < 50; i++) other.add(small(i));
+    await new Promise((r) => setImmediate(r));
+    none.close();
+    expect(none.syncs).toBe(0);
+  });
+});
+
 describe('FlashStore on a FileFlash', () => {
   test('messages survive closing and reopening the file, through compactions, with keys and states', () => {
     const path = fresh();

@@ -1,12 +1,16 @@
 // A Flash backed by a file, so that a Node gateway's FlashStore survives a restart: the file is
 // the partition. Synchronous reads and writes at offsets (the Store interface is synchronous),
-// NOR semantics kept (a write ANDs into what is there; erase writes 0xFF), and each write and
-// erase flushed to the disk (fdatasync) before it returns, so what FlashStore reports as stored
-// is on the disk, in the order the store wrote it.
+// NOR semantics kept (a write ANDs into what is there; erase writes 0xFF). The partition is read
+// once when the file is opened and kept in RAM: reads, and the AND a write needs, never touch
+// the disk. Every write and erase goes to the file (pwrite) before it returns, so a killed
+// process loses nothing; `sync()`, which FlashStore calls at the end of each store call and
+// wherever the order of its writes matters, flushes them to the disk (fdatasync), so what
+// FlashStore reports as stored is on the disk, and a crash at any instant leaves a store that
+// mounts.
 import { closeSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UmqttError } from '@umqtt/codec';
-import type { Flash } from '@umqtt/store-flash';
+import type { Flash, FlashSync } from '@umqtt/store-flash';
 
 export interface FileFlashOptions {
   /** Bytes per erase block. Default 4096. */
@@ -14,15 +18,26 @@ export interface FileFlashOptions {
   /**
    * Size of the partition. A new file is created with this many bytes of 0xFF (default 1 MiB);
    * an existing file must have exactly this size if it is given (a partition is never resized:
-   * the store's log wraps around its end).
+   * the store's log wraps around its end). The whole partition is also held in RAM.
    */
   byteLength?: number | undefined;
   /**
-   * Flush every write and erase to the disk before returning (default true). Without it the
-   * store survives the process being killed (the kernel holds the writes) but not a crash of
-   * the machine or a power cut.
+   * When writes are flushed to the disk (fdatasync). Every write reaches the file (the kernel)
+   * before it returns, so a killed process never loses what a store call confirmed.
+   * - `true` (default): at every `sync()`: FlashStore's `add`, `update` and `remove` are on the
+   *   disk when they return (one fdatasync per call, a few more when a call compacts or opens
+   *   blocks), and survive a crash of the machine or a power cut.
+   * - `'turn'`: the syncs FlashStore needs for the order of its writes happen at once; those
+   *   that end a store call are grouped into one fdatasync at the end of the event-loop turn
+   *   (`setImmediate`). A crash of the machine or a power cut can undo what the store calls of
+   *   that last turn did: messages accepted in it are lost, messages removed in it come back
+   *   (sent again: a duplicate, for QoS 2 too) and their updates may be undone. Everything
+   *   older is safe, and the store always mounts consistently. A failed grouped fdatasync is
+   *   thrown by the next call on the flash.
+   * - `false`: never. The store survives the process being killed (the kernel holds the
+   *   writes), not a crash of the machine or a power cut.
    */
-  sync?: boolean | undefined;
+  sync?: boolean | 'turn' | undefined;
 }
 
 const invalid = (what: string) => new UmqttError('UMQTT_INVALID_ARGUMENT', `file flash: ${what}`, undefined, undefined, 'flash');
@@ -39,21 +54,34 @@ export class FileFlash implements Flash {
   readonly path: string;
   readonly blockSize: number;
   readonly byteLength: number;
-  readonly #sync: boolean;
+  readonly #mode: boolean | 'turn';
+  /** The partition as the file holds it (the kernel's view: written, maybe not yet flushed). */
+  #image: Uint8Array;
   #fd: number | undefined;
+  /** Written since the last fdatasync. */
+  #dirty = false;
+  /** A grouped fdatasync waiting for the end of the turn. */
+  #pending: ReturnType<typeof setImmediate> | undefined;
+  /** What a grouped fdatasync threw, for the next call. */
+  #error: unknown;
+  /** A write or erase failed part way: the file may differ from the image, read it again. */
+  #stale = false;
+  #syncs = 0;
 
   constructor(path: string, options: FileFlashOptions = {}) {
     const blockSize = options.blockSize ?? 4096;
     if (!(Number.isInteger(blockSize) && blockSize > 0)) throw invalid(`expected a positive whole blockSize, got ${blockSize}`);
     this.path = path;
     this.blockSize = blockSize;
-    this.#sync = options.sync ?? true;
+    this.#mode = options.sync ?? true;
     let fd: number;
+    let created = false;
     try {
       fd = openSync(path, 'r+');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       fd = FileFlash.#create(path, options.byteLength ?? 1 << 20, blockSize);
+      created = true;
     }
     const size = fstatSync(fd).size;
     if ((options.byteLength !== undefined && size !== options.byteLength) || size === 0 || size % blockSize) {
@@ -62,6 +90,14 @@ export class FileFlash implements Flash {
     }
     this.byteLength = size;
     this.#fd = fd;
+    this.#image = new Uint8Array(size);
+    if (created) this.#image.fill(0xff);
+    else this.#load();
+  }
+
+  /** fdatasync calls made so far (creating the file not counted). */
+  get syncs(): number {
+    return this.#syncs;
   }
 
   /** Creates the file erased, under a temporary name first: a partition never exists half made. */
@@ -88,43 +124,101 @@ export class FileFlash implements Flash {
   }
 
   read(offset: number, length: number): Uint8Array {
-    const fd = this.#check(offset, length);
-    const out = new Uint8Array(length);
-    for (let got = 0; got < length; ) {
-      const n = readSync(fd, out, got, length - got, offset + got);
-      if (n <= 0) throw new UmqttError('UMQTT_FLASH_READ', `file flash: ${this.path} ended at ${offset + got}`, undefined, undefined, 'flash');
-      got += n;
-    }
-    return out;
+    this.#check(offset, length);
+    return this.#image.slice(offset, offset + length);
   }
 
   write(offset: number, bytes: Uint8Array): void {
-    const next = this.read(offset, bytes.length);
-    for (let i = 0; i < next.length; i++) next[i]! &= bytes[i]!;
-    this.#put(offset, next);
+    this.#check(offset, bytes.length);
+    const image = this.#image;
+    for (let i = 0; i < bytes.length; i++) image[offset + i]! &= bytes[i]!;
+    this.#put(offset, bytes.length);
   }
 
   erase(block: number): void {
     if (!(Number.isInteger(block) && block >= 0 && (block + 1) * this.blockSize <= this.byteLength))
       throw invalid(`erase: expected a block from 0 to ${this.byteLength / this.blockSize - 1}, got ${block}`);
-    this.#put(block * this.blockSize, new Uint8Array(this.blockSize).fill(0xff));
+    this.#check(0, 0);
+    this.#image.fill(0xff, block * this.blockSize, (block + 1) * this.blockSize);
+    this.#put(block * this.blockSize, this.blockSize);
   }
 
-  /** Closes the file; later calls throw. */
+  /**
+   * Flushes the writes made so far to the disk (see the `sync` option): at once, or, for
+   * `'call'` with `sync: 'turn'`, at the end of this event-loop turn (then it returns false).
+   */
+  sync(why: FlashSync = 'order'): boolean {
+    this.#check(0, 0);
+    if (!this.#dirty || this.#mode === false) return true;
+    if (this.#mode === 'turn' && why === 'call') {
+      this.#pending ??= setImmediate(() => {
+        this.#pending = undefined;
+        try {
+          if (this.#fd !== undefined && this.#dirty) this.#flush(this.#fd);
+        } catch (e) {
+          this.#error = e;
+        }
+      });
+      return false;
+    }
+    this.#flush(this.#fd!);
+    return true;
+  }
+
+  /** Flushes what a grouped sync still waits for, then closes the file; later calls throw. */
   close(): void {
     if (this.#fd === undefined) return;
-    closeSync(this.#fd);
-    this.#fd = undefined;
+    const fd = this.#fd;
+    try {
+      if (this.#pending) {
+        clearImmediate(this.#pending);
+        this.#pending = undefined;
+        if (this.#dirty) this.#flush(fd);
+      }
+    } finally {
+      closeSync(fd);
+      this.#fd = undefined;
+    }
   }
 
-  #put(offset: number, bytes: Uint8Array): void {
-    const fd = this.#check(offset, bytes.length);
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
-    if (this.#sync) fdatasyncSync(fd);
+  /** Reads the whole file into the image. */
+  #load(): void {
+    const out = this.#image;
+    for (let got = 0; got < out.length; ) {
+      const n = readSync(this.#fd!, out, got, out.length - got, got);
+      if (n <= 0) throw new UmqttError('UMQTT_FLASH_READ', `file flash: ${this.path} ended at ${got}`, undefined, undefined, 'flash');
+      got += n;
+    }
+    this.#stale = false;
+  }
+
+  /** Writes the image's bytes [offset, offset + length) to the file. */
+  #put(offset: number, length: number): void {
+    const fd = this.#fd!;
+    this.#dirty = true;
+    try {
+      for (let done = 0; done < length; ) done += writeSync(fd, this.#image, offset + done, length - done, offset + done);
+    } catch (e) {
+      this.#stale = true;
+      throw e;
+    }
+  }
+
+  #flush(fd: number): void {
+    fdatasyncSync(fd);
+    this.#dirty = false;
+    this.#syncs++;
   }
 
   #check(offset: number, length: number): number {
     if (this.#fd === undefined) throw new UmqttError('UMQTT_FLASH_CLOSED', `file flash: ${this.path} is closed`, undefined, undefined, 'flash');
+    if (this.#error !== undefined) {
+      const cause = this.#error;
+      this.#error = undefined;
+      this.#stale = true;
+      throw new UmqttError('UMQTT_FLASH_SYNC', `file flash: flushing ${this.path} to the disk failed: ${String(cause)}`, undefined, undefined, 'flash');
+    }
+    if (this.#stale) this.#load();
     if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.byteLength))
       throw invalid(`expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`);
     return this.#fd;

@@ -22,7 +22,7 @@
 import { UmqttError, decodeUtf8, encodeUtf8 } from '@umqtt/codec';
 import { messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
 import { crc32 } from './crc32.js';
-import type { Flash } from './flash.js';
+import type { Flash, FlashSync } from './flash.js';
 
 const MAGIC = 0x31465175; // "uQF1"
 /** Bytes of a block header: A (12) + B (16). */
@@ -295,6 +295,7 @@ export class FlashStore implements Store {
     this.#sizes[j] = size;
     this.#live += rec.length;
     this.#bytes += size;
+    this.#sync('call');
     return key;
   }
 
@@ -316,6 +317,7 @@ export class FlashStore implements Store {
     this.#ids[j] = id;
     this.#stages[j] = stage;
     this.#tries[j] = attempts;
+    this.#sync('call');
   }
 
   remove(key: number): void {
@@ -330,6 +332,7 @@ export class FlashStore implements Store {
     if (j < 0) return;
     this.#append(r);
     this.#drop(j);
+    this.#sync('call');
   }
 
   messages(): StoredMessage[] {
@@ -415,7 +418,9 @@ export class FlashStore implements Store {
       put32(r, 18, this.#tries[j]!);
       this.#locs[j] = this.#append(r);
     }
+    this.#sync('order'); // the copies are durable before their originals leave the log
     this.#io(() => this.flash.write(t * B + 12, ZEROS)); // retire: seq 0 and a bad CRC
+    this.#sync('order'); // retired before any of it is erased (a half-erased block must not be in the log)
     this.#erase(t, this.#erases[t]!);
     this.#tail = (t + 1) % this.#N;
     this.#used--;
@@ -461,6 +466,10 @@ export class FlashStore implements Store {
     put32(h, 8, this.#nextKey);
     put32(h, 12, crc32(h, 0, 12, MAGIC ^ b));
     this.#clean[b] = 0;
+    // Everything before a block joins the log is durable first: only the head block can hold
+    // writes a crash may lose (a crash costs at most that block, like a cut on a device), and block
+    // headers become durable in log order (a later one alone would cut the log off before it).
+    this.#sync('order');
     this.#io(() => this.flash.write(b * this.#B + 12, h));
     this.#seq[b] = this.#nextSeq++;
     if (this.#head < 0) this.#tail = b;
@@ -474,6 +483,7 @@ export class FlashStore implements Store {
     this.#clean[b] = 0;
     this.#io(() => this.flash.erase(b));
     this.#writeA(b, (count < 0 ? this.#estimate() : count) + 1);
+    this.#sync('order'); // erased for good before the block is used again
   }
 
   /** Writes block `b`'s A header with its erase count (-1: unknown, take the others' lowest). */
@@ -491,6 +501,12 @@ export class FlashStore implements Store {
   /** For a count lost with its header (a cut right after an erase): the lowest known, since blocks are erased in turn. */
   #estimate(): number {
     return Math.max(0, this.#erases.reduce((x, y) => (y >= 0 && (x < 0 || y < x) ? y : x), -1));
+  }
+
+  /** Asks a flash that buffers its writes to make them durable (see `Flash.sync`). */
+  #sync(why: FlashSync): void {
+    const flash = this.flash;
+    if (flash.sync) this.#io(() => flash.sync!(why));
   }
 
   /** A flash call; if it throws, the next change mounts again first. */
@@ -586,7 +602,7 @@ export class FlashStore implements Store {
     this.#cache = new Map();
     try {
       while (i < used) {
-        const r = off < C ? this.#scan(i, off) : 0;
+        const r = off < C ? this.#scan(i, off, first) : 0;
         if (typeof r === 'number') {
           if (r) off += r;
           else if (++i < used) off = first[(tail + i) % N]!;
@@ -634,9 +650,12 @@ export class FlashStore implements Store {
    * The committed, intact record starting at data offset `off` of the log's block `i`; else
    * how far to skip: a bad record that claims to end inside this block is stepped over (a decayed
    * record costs only itself; what a torn write leaves is last in its block anyway), anything
-   * else ends the block (0).
+   * else ends the block (0). A record that runs on into later blocks must end where the last of
+   * them says its first record starts (`first`; the data area size for the blocks in between), as
+   * #append makes it: else it is what a crash left at the end of the head, committed but cut off
+   * by a block header that never reached the flash, and the block was used again since.
    */
-  #scan(i: number, off: number): Uint8Array | number {
+  #scan(i: number, off: number, first: Uint32Array): Uint8Array | number {
     const C = this.#C;
     const b = (this.#tail + i) % this.#N;
     const at = b * this.#B + HEADER + off;
@@ -652,6 +671,7 @@ export class FlashStore implements Store {
       const p = 22 + (r[17]! & 8 ? 8 : 0) + (r[17]! & 16 ? 8 : 0);
       ok = p + 2 <= len && p + 2 + get16(r, p) <= len && (r[17]! & 3) < 3;
     }
+    for (let k = 1, end = off + len; ok && end > k * C; k++) ok = first[(b + k) % this.#N] === Math.min(end - k * C, C);
     return ok ? r : off + len <= C ? len : 0;
   }
 

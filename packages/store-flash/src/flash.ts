@@ -38,7 +38,30 @@ export interface Flash {
   write(offset: number, bytes: Uint8Array): void;
   /** Sets block `block` (0-based) to 0xFF. Synchronous: done when it returns. */
   erase(block: number): void;
+  /**
+   * Only for a flash whose writes and erases are buffered on their way to the medium, and may
+   * reach it in any order (a file: the page cache). Without it, every write and erase is taken
+   * to be durable, in order, when it returns (NOR flash on a device).
+   *
+   * Makes every write and erase so far durable before it returns. FlashStore calls it with
+   * `'order'` where the order of its writes matters (before it retires a block whose messages it
+   * has just copied, before it erases that block, after an erase, before a block header when
+   * another one is not yet durable), and with `'call'` at the end of each `add`, `update` and
+   * `remove`. A flash may defer a `'call'` sync (grouping several store calls into one flush, at
+   * the cost of their durability) and then returns `false`; an `'order'` sync must never be
+   * deferred.
+   */
+  sync?(why: FlashSync): boolean | void;
 }
+
+/**
+ * Why FlashStore asks for a sync: `'order'`, writes after it must not reach the medium before
+ * those before it; `'call'`, a store call is done and what it changed should be durable.
+ *
+ * @example
+ * const sync = (why: FlashSync) => (why === 'call' ? (dirty = true) : flushNow());
+ */
+export type FlashSync = 'order' | 'call';
 
 /**
  * The shape of a Moddable `flash` object (`import Flash from "flash"`).

@@ -4,7 +4,7 @@
 // model of what every call that returned made durable. See Workload.check for the exact rules.
 import { describe, expect, test } from 'vitest';
 import { FlashStore, SimulatedFlash, type Flash, type FlashStoreOptions } from './index.js';
-import { Workload, prng } from './workload.test-support.js';
+import { Workload, chainsOfCuts } from './workload.test-support.js';
 
 // Small blocks so that records run across blocks and compaction happens every few calls.
 const GEOMETRY = { blockSize: 256, blocks: 14 };
@@ -96,26 +96,13 @@ describe('power cut at every step', () => {
 
   test('chains of cuts: cut, remount, go on, cut again (2,000 cuts over 100 seeded chains)', () => {
     const started = Date.now();
-    let cuts = 0;
-    for (let chain = 1; chain <= 100; chain++) {
-      const r = prng(1000 + chain);
-      const w = new Workload(1000 + chain);
-      let flash = new SimulatedFlash({ ...GEOMETRY, seed: chain });
-      let store = new FlashStore(flash, OPTIONS);
-      for (let link = 0; link < 20; link++) {
-        flash.cutPowerAfter((r() * 120) | 0, chain * 100 + link);
-        const loss = w.run(store, 200);
-        try {
-          if (loss) cuts++;
-          flash = flash.clone(chain * 100 + link);
-          store = new FlashStore(flash, OPTIONS);
-          w.check(store);
-        } catch (e) {
-          throw new Error(`chain seed ${1000 + chain}, link ${link}: ${(e as Error).message}`);
-        }
-      }
-      expect(w.steps).toBeGreaterThan(100);
-    }
+    const { cuts, fewest } = chainsOfCuts(1000, 120, {
+      make: (chain) => new SimulatedFlash({ ...GEOMETRY, seed: chain }),
+      cut: (flash, after, seed) => flash.cutPowerAfter(after, seed),
+      reboot: (flash, seed) => flash.clone(seed),
+      mount: (flash) => new FlashStore(flash, OPTIONS),
+    });
+    expect(fewest).toBeGreaterThan(100);
     console.log(`chained cuts: ${cuts} cuts over 100 chains (seeds 1001..1100) checked in ${Date.now() - started} ms`);
     expect(cuts).toBeGreaterThan(1500);
   });

@@ -210,3 +210,41 @@ export class Workload {
     return outcome;
   }
 }
+
+/** How a chain of cuts treats its flash: make one, arm a cut, the flash after the cut, mount a store on it. */
+export interface ChainFlash<F> {
+  make(chain: number): F;
+  cut(flash: F, after: number, seed: number): void;
+  reboot(flash: F, seed: number): F;
+  mount(flash: F): Store;
+}
+
+/**
+ * Chains of cuts: for 100 seeded chains (seeds base + 1 ..), 20 times: cut the power after up
+ * to `most` flash operations of a 200-call run, reboot, mount, check against the model, go on.
+ * Returns the cuts that happened and the fewest calls any chain made.
+ */
+export function chainsOfCuts<F>(base: number, most: number, f: ChainFlash<F>): { cuts: number; fewest: number } {
+  let cuts = 0;
+  let fewest = Infinity;
+  for (let chain = 1; chain <= 100; chain++) {
+    const r = prng(base + chain);
+    const w = new Workload(base + chain);
+    let flash = f.make(chain);
+    let store = f.mount(flash);
+    for (let link = 0; link < 20; link++) {
+      f.cut(flash, (r() * most) | 0, chain * 100 + link);
+      const loss = w.run(store, 200);
+      try {
+        if (loss) cuts++;
+        flash = f.reboot(flash, chain * 100 + link);
+        store = f.mount(flash);
+        w.check(store);
+      } catch (e) {
+        throw new Error(`chain seed ${base + chain}, link ${link}: ${(e as Error).message}`);
+      }
+    }
+    fewest = Math.min(fewest, w.steps);
+  }
+  return { cuts, fewest };
+}

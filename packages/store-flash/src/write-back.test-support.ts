@@ -1,0 +1,136 @@
+// Test support: a flash whose writes are buffered, like a file in the page cache (apps/node's
+// FileFlash). Writes and erases change what reads see at once, but reach the "disk" only at a
+// sync; until then each sector of the disk may end up holding any one of the contents the sector
+// had since the last sync (the disk writes back dirty sectors whenever and in whatever order it
+// likes, and a power cut stops it anywhere). A power cut here loses exactly that: `crash()`
+// picks, per sector touched since the last sync, one of those versions at random, including the
+// write or erase the cut interrupted. No vitest import.
+import type { Flash, FlashSync } from './flash.js';
+import { PowerLoss } from './simulated-flash.js';
+import { prng } from './workload.test-support.js';
+
+export interface WriteBackFlashOptions {
+  blockSize: number;
+  blocks: number;
+  /** Bytes the disk writes atomically (default 16: smaller than the 512-byte sectors of disks, to tear more). */
+  sector?: number;
+  /** Defer `sync('call')` until `endTurn()`, like FileFlash with `sync: 'turn'`. */
+  turn?: boolean;
+  /** Initial content of the disk (a crash image). */
+  bytes?: Uint8Array;
+}
+
+export class WriteBackFlash implements Flash {
+  readonly blockSize: number;
+  readonly byteLength: number;
+  readonly options: WriteBackFlashOptions;
+  /** Writes, erases, syncs and turn ends: what `cutPowerAfter` counts. */
+  operations = 0;
+  /** Syncs that flushed something (or would have). */
+  flushes = 0;
+  /** Writes and erases. */
+  writes = 0;
+  powered = true;
+  #budget = Infinity;
+  readonly #sector: number;
+  /** What reads see (the kernel's view). */
+  readonly #mem: Uint8Array;
+  /** What is durable. */
+  readonly #disk: Uint8Array;
+  /** Sector -> its contents after each write or erase since the last flush. */
+  readonly #versions = new Map<number, Uint8Array[]>();
+
+  constructor(options: WriteBackFlashOptions) {
+    this.options = options;
+    this.blockSize = options.blockSize;
+    this.byteLength = options.blockSize * options.blocks;
+    this.#sector = options.sector ?? 16;
+    this.#disk = new Uint8Array(this.byteLength).fill(0xff);
+    if (options.bytes) this.#disk.set(options.bytes);
+    this.#mem = this.#disk.slice();
+  }
+
+  /** After `n` more writes, erases or syncs, the next one is cut (a write or erase may have partly reached the disk; a sync did not happen). */
+  cutPowerAfter(n: number): void {
+    this.#budget = n;
+  }
+
+  /** Writes or erases not yet durable. */
+  get dirty(): boolean {
+    return this.#versions.size > 0;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    this.#on();
+    return this.#mem.slice(offset, offset + length);
+  }
+
+  write(offset: number, bytes: Uint8Array): void {
+    const torn = this.#spend();
+    for (let i = 0; i < bytes.length; i++) this.#mem[offset + i]! &= bytes[i]!;
+    this.#changed(offset, bytes.length, torn);
+  }
+
+  erase(block: number): void {
+    const torn = this.#spend();
+    this.#mem.fill(0xff, block * this.blockSize, (block + 1) * this.blockSize);
+    this.#changed(block * this.blockSize, this.blockSize, torn);
+  }
+
+  sync(why: FlashSync): boolean {
+    if (this.#spend()) throw new PowerLoss(`sync (${why})`);
+    if (this.options.turn && why === 'call') return false;
+    this.#flush();
+    return true;
+  }
+
+  /** The end of an event-loop turn: the grouped sync of FileFlash's `sync: 'turn'`. */
+  endTurn(): void {
+    if (this.#spend()) throw new PowerLoss('end of turn');
+    this.#flush();
+  }
+
+  /** The disk after a power cut now: per dirty sector, one of its versions since the last sync (or the synced one), chosen by `seed`. */
+  crash(seed: number): WriteBackFlash {
+    const r = prng(seed);
+    const disk = this.#disk.slice();
+    for (const [s, versions] of this.#versions) {
+      const pick = Math.floor(r() * (versions.length + 1));
+      if (pick) disk.set(versions[pick - 1]!, s * this.#sector);
+    }
+    return new WriteBackFlash({ ...this.options, bytes: disk });
+  }
+
+  #flush(): void {
+    if (this.#versions.size) this.flushes++;
+    this.#disk.set(this.#mem);
+    this.#versions.clear();
+  }
+
+  #changed(offset: number, length: number, torn: boolean): void {
+    const S = this.#sector;
+    for (let s = Math.floor(offset / S); s * S < offset + length; s++) {
+      let list = this.#versions.get(s);
+      if (!list) this.#versions.set(s, (list = []));
+      list.push(this.#mem.slice(s * S, (s + 1) * S));
+    }
+    this.writes++;
+    if (torn) throw new PowerLoss(`write or erase of ${length} bytes at ${offset}`);
+  }
+
+  #on(): void {
+    if (!this.powered) throw new PowerLoss('the power is off');
+  }
+
+  /** Counts an operation; true when it is the one the cut interrupts (then the power is off). */
+  #spend(): boolean {
+    this.#on();
+    this.operations++;
+    if (this.#budget <= 0) {
+      this.powered = false;
+      return true;
+    }
+    this.#budget--;
+    return false;
+  }
+}
