@@ -1,6 +1,8 @@
 // @umqtt/robust over @umqtt/store-flash on a file (apps/node/src/flash-file.ts). Both are being
 // written elsewhere; when they are missing or fail to load, this kind is "not yet" and its
-// column says why.
+// column says why. BENCH_FLASH_SYNC=turn measures FileFlash's opt-in `sync: 'turn'` (one
+// fdatasync per event-loop turn; the column's label says so) instead of the default (one per
+// store call).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +12,8 @@ import type { Kind } from '../common.js';
 import { robustKind } from './robust.js';
 
 const ID = 'robust-flash';
-const LABEL = 'umqtt robust (file flash store)';
+const SYNC = process.env['BENCH_FLASH_SYNC'] === 'turn' ? 'turn' : true;
+const LABEL = SYNC === 'turn' ? "umqtt robust (file flash store, sync: 'turn')" : 'umqtt robust (file flash store)';
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const FLASH_FILE = join(root, 'apps/node/src/flash-file.ts');
 const STORE_FLASH = join(root, 'packages/store-flash/src/index.ts');
@@ -62,7 +65,7 @@ export async function flashKind(): Promise<Kind> {
 function openFlashStore(FileFlash: Ctor, FlashStore: Ctor, path: string, count: number): Store {
   const records = Math.max(count, 1000);
   const byteLength = Math.ceil((records * 160 + (64 << 20)) / 4096) * 4096;
-  const flash = new (FileFlash as unknown as new (path: string, options: { byteLength: number; blockSize: number }) => { close?(): void })(path, { byteLength, blockSize: 4096 });
+  const flash = new (FileFlash as unknown as new (path: string, options: { byteLength: number; blockSize: number; sync: boolean | 'turn' }) => { close?(): void })(path, { byteLength, blockSize: 4096, sync: SYNC });
   const store = new (FlashStore as unknown as new (flash: unknown, options: { maxRecords: number; maxMessageBytes: number }) => Store)(flash, {
     maxRecords: records,
     maxMessageBytes: 300 * 1024,
