@@ -15,9 +15,10 @@ test('stage numbers are the ones the contract suite uses', () => {
   expect([QUEUED, SENT, RELEASING]).toEqual([0, 1, 2]);
 });
 
-test('messageBytes counts topic length plus payload length', () => {
+test('messageBytes counts the topic in UTF-8 bytes plus the payload length', () => {
   expect(messageBytes({ topic: 'a/b', payload: new Uint8Array(5) })).toBe(8);
   expect(messageBytes({ topic: '', payload: new Uint8Array(0) })).toBe(0);
-  // the topic counts in UTF-16 code units (string length), not UTF-8 bytes
-  expect(messageBytes({ topic: 'küche', payload: new Uint8Array(1) })).toBe(6);
+  // UTF-8 bytes, as in the packet and on flash: 'ü' is 2 bytes, '€' 3, an emoji (2 UTF-16 units) 4
+  expect(messageBytes({ topic: 'küche', payload: new Uint8Array(1) })).toBe(7);
+  expect(messageBytes({ topic: '€/😀', payload: new Uint8Array(0) })).toBe(8);
 });

@@ -1,7 +1,7 @@
 // The Store: where the robust client keeps every message it accepted until the message has a
 // final status. The queue (not yet sent) and the in-flight state (sent, not yet acknowledged,
 // and the QoS 2 stage reached) are one table: a message moves through stages in place.
-import type { QoS } from '@umqtt/codec';
+import { utf8Length, type QoS } from '@umqtt/codec';
 
 /**
  * Stage of a stored message.
@@ -101,7 +101,7 @@ export interface Store {
   get?(key: number): StoredMessage | undefined;
   /** Messages held. */
   readonly count: number;
-  /** Bytes of topics and payloads held (what the byte limits count). */
+  /** Bytes of topics (UTF-8) and payloads held: the sum of {@link messageBytes}. */
   readonly bytes: number;
   /** Largest `bytes` the store can reach (Infinity when unbounded). */
   readonly capacity: number;
@@ -110,11 +110,13 @@ export interface Store {
 }
 
 /**
- * What a message counts for in byte limits: topic characters plus payload bytes.
+ * What a message counts for in byte limits: its topic's UTF-8 bytes plus its payload bytes
+ * (what the topic and payload take in a PUBLISH packet and on flash).
  *
  * @example
  * messageBytes({ topic: 'a/b', payload: new Uint8Array(10) }); // 13
+ * messageBytes({ topic: 'küche', payload: new Uint8Array(1) }); // 7: 'ü' is two bytes
  */
 export function messageBytes(m: { topic: string; payload: Uint8Array }): number {
-  return m.topic.length + m.payload.length;
+  return utf8Length(m.topic, true) + m.payload.length;
 }

@@ -3,7 +3,7 @@
 // keep any version of each sector it was given (WriteBackFlash). The same workload and the same
 // model as power-cut.test.ts: everything a call that returned did is there after the cut.
 import { describe, expect, test } from 'vitest';
-import type { NewMessage } from '@umqtt/robust';
+import { messageBytes, type NewMessage } from '@umqtt/robust';
 import { FlashStore, PowerLoss, type FlashStoreOptions } from './index.js';
 import { Workload, chainsOfCuts } from './workload.test-support.js';
 import { WriteBackFlash, type WriteBackFlashOptions } from './write-back.test-support.js';
@@ -139,7 +139,7 @@ class Turn {
     }
     const present = new Set(got.map((m) => m.key));
     for (const k of this.#base.keys()) if (!present.has(k) && !this.#mayVanish.has(k)) throw new Error(`message ${k}, durable before the turn, was lost`);
-    expect([store.count, store.bytes]).toEqual([got.length, got.reduce((n, m) => n + m.topic.length + m.payload.length, 0)]);
+    expect([store.count, store.bytes]).toEqual([got.length, got.reduce((n, m) => n + messageBytes(m), 0)]);
     // adopt: the model is what survived
     for (const k of [...w.model.keys()]) if (!present.has(k)) w.model.delete(k);
     for (const m of got) w.model.set(m.key, { message: this.#messages.get(m.key)!, id: m.id, stage: m.stage, attempts: m.attempts });

@@ -57,8 +57,8 @@ const RELEASING = 2;
 
 const KiB = 1024;
 
-/** What the byte limits count: topic length plus payload length (robust's messageBytes). */
-const size = (m: { topic: string; payload: Uint8Array }): number => m.topic.length + m.payload.length;
+/** What the byte limits count: topic UTF-8 bytes plus payload length (robust's messageBytes). */
+const size = (m: { topic: string; payload: Uint8Array }): number => new TextEncoder().encode(m.topic).length + m.payload.length;
 
 /** A small deterministic PRNG (mulberry32), so a failing interleaving can be replayed. */
 function prng(seed: number): () => number {
@@ -231,7 +231,7 @@ export function storeContract(name: string, open: () => Store | Promise<Store>, 
       s.close();
     });
 
-    test('count and bytes (topic length + payload length) track adds and removes', async () => {
+    test('count and bytes (topic UTF-8 bytes + payload length) track adds and removes', async () => {
       const s = await open();
       const input = variety();
       let bytesHeld = 0;
