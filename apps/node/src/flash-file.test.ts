@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { RELEASING, SENT, type NewMessage } from '@umqtt/robust';
 import { FlashStore, SimulatedFlash } from '@umqtt/store-flash';
+import { waitFor } from '@umqtt/testkit';
 import { Workload } from '../../../packages/store-flash/src/workload.test-support.ts';
 import { FileFlash } from './flash-file.js';
 
@@ -107,18 +108,37 @@ describe('FileFlash syncs', () => {
     flash.close();
   });
 
-  test("sync: 'turn' flushes the calls of one event-loop turn with one fdatasync after it; close() flushes; false never", async () => {
+  test("sync: 'turn' flushes the calls of one event-loop turn with one background fdatasync after it; close() flushes; false never", async () => {
     const flash = new FileFlash(fresh(), { blockSize: 4096, byteLength: 16 * 4096, sync: 'turn' });
     const store = new FlashStore(flash, { maxRecords: 100 });
     for (let i = 0; i < 20; i++) store.add(small(i));
     expect(flash.syncs).toBe(1); // the first block joining the log is an ordering point
-    await new Promise((r) => setImmediate(r));
-    expect(flash.syncs).toBe(2);
-    await new Promise((r) => setImmediate(r));
-    expect(flash.syncs).toBe(2); // nothing written: nothing to flush
+    await waitFor(() => flash.syncs === 2); // one for the 20 calls, after the turn, in the background
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flash.syncs).toBe(2); // nothing written since: nothing to flush
+    // turns that end while a background fdatasync runs share the next one
+    for (let turn = 0; turn < 5; turn++) {
+      store.add(small(100 + turn));
+      await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => flash.syncs >= 3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(flash.syncs).toBeGreaterThanOrEqual(3);
+    expect(flash.syncs).toBeLessThanOrEqual(2 + 5);
+    const settled = flash.syncs;
+    // close() while a grouped flush waits or runs: flushed at once, and the file is closed
     store.remove(store.messages()[0]!.key);
-    flash.close(); // the pending flush happens now
-    expect(flash.syncs).toBe(3);
+    await new Promise((r) => setImmediate(r)); // the background fdatasync has started
+    store.remove(store.messages()[0]!.key);
+    flash.close();
+    expect(flash.syncs).toBe(settled + 1); // the one close() made (the background one ends later)
+    expect(() => flash.read(0, 1)).toThrow(/closed/);
+    await waitFor(() => flash.syncs >= settled + 1);
+    const file = new FileFlash(flash.path, { blockSize: 4096 });
+    const reopened = new FlashStore(file, { maxRecords: 100 });
+    expect(reopened.count).toBe(20 + 5 - 2);
+    reopened.close();
+    file.close();
     const none = new FileFlash(fresh(), { blockSize: 4096, byteLength: 16 * 4096, sync: false });
     const other = new FlashStore(none, { maxRecords: 100 });
     for (let i = 0; i < 50; i++) other.add(small(i));

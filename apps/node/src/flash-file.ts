@@ -7,7 +7,7 @@
 // wherever the order of its writes matters, flushes them to the disk (fdatasync), so what
 // FlashStore reports as stored is on the disk, and a crash at any instant leaves a store that
 // mounts.
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UmqttError } from '@umqtt/codec';
 import type { Flash, FlashSync } from '@umqtt/store-flash';
@@ -28,12 +28,15 @@ export interface FileFlashOptions {
    *   disk when they return (one fdatasync per call, a few more when a call compacts or opens
    *   blocks), and survive a crash of the machine or a power cut.
    * - `'turn'`: the syncs FlashStore needs for the order of its writes happen at once; those
-   *   that end a store call are grouped into one fdatasync at the end of the event-loop turn
-   *   (`setImmediate`). A crash of the machine or a power cut can undo what the store calls of
-   *   that last turn did: messages accepted in it are lost, messages removed in it come back
-   *   (sent again: a duplicate, for QoS 2 too) and their updates may be undone. Everything
-   *   older is safe, and the store always mounts consistently. A failed grouped fdatasync is
-   *   thrown by the next call on the flash.
+   *   that end a store call are grouped into one fdatasync started at the end of the
+   *   event-loop turn (`setImmediate`), which runs in the background (libuv's thread pool)
+   *   while the next turns go on; turns that end while it runs share the next one. A crash of
+   *   the machine or a power cut can undo what the store calls since the start of the last
+   *   completed fdatasync did (the last turn, or the few turns of one fdatasync, about a
+   *   millisecond): messages accepted then are lost, messages removed then come back (sent
+   *   again: a duplicate, for QoS 2 too) and their updates may be undone. Everything older is
+   *   safe, and the store always mounts consistently. A failed grouped fdatasync is thrown by
+   *   the next call on the flash.
    * - `false`: never. The store survives the process being killed (the kernel holds the
    *   writes), not a crash of the machine or a power cut.
    */
@@ -58,10 +61,14 @@ export class FileFlash implements Flash {
   /** The partition as the file holds it (the kernel's view: written, maybe not yet flushed). */
   #image: Uint8Array;
   #fd: number | undefined;
-  /** Written since the last fdatasync. */
+  /** Written since the last fdatasync started. */
   #dirty = false;
   /** A grouped fdatasync waiting for the end of the turn. */
   #pending: ReturnType<typeof setImmediate> | undefined;
+  /** A grouped fdatasync running in the background: its file descriptor. */
+  #running: number | undefined;
+  /** closed while a grouped fdatasync ran: the descriptor is closed when it has finished. */
+  #closeAfter = false;
   /** What a grouped fdatasync threw, for the next call. */
   #error: unknown;
   /** A write or erase failed part way: the file may differ from the image, read it again. */
@@ -149,20 +156,36 @@ export class FileFlash implements Flash {
    */
   sync(why: FlashSync = 'order'): boolean {
     this.#check(0, 0);
-    if (!this.#dirty || this.#mode === false) return true;
+    if ((!this.#dirty && this.#running === undefined) || this.#mode === false) return true;
     if (this.#mode === 'turn' && why === 'call') {
       this.#pending ??= setImmediate(() => {
         this.#pending = undefined;
-        try {
-          if (this.#fd !== undefined && this.#dirty) this.#flush(this.#fd);
-        } catch (e) {
-          this.#error = e;
-        }
+        this.#background();
       });
       return false;
     }
+    // at once; this also covers what a background fdatasync is still flushing
     this.#flush(this.#fd!);
     return true;
+  }
+
+  /** Starts the grouped fdatasync, unless one runs: then it starts again when that one ends. */
+  #background(): void {
+    const fd = this.#fd;
+    if (fd === undefined || !this.#dirty || this.#running !== undefined) return;
+    this.#running = fd;
+    this.#dirty = false; // writes from now on wait for the next one
+    fdatasync(fd, (e) => {
+      this.#running = undefined;
+      if (e) {
+        this.#error ??= e;
+        this.#dirty = true;
+      } else this.#syncs++;
+      if (this.#closeAfter) {
+        this.#closeAfter = false;
+        closeSync(fd);
+      } else if (!e && this.#dirty && !this.#pending) this.#background(); // written while it ran
+    });
   }
 
   /** Flushes what a grouped sync still waits for, then closes the file; later calls throw. */
@@ -170,14 +193,13 @@ export class FileFlash implements Flash {
     if (this.#fd === undefined) return;
     const fd = this.#fd;
     try {
-      if (this.#pending) {
-        clearImmediate(this.#pending);
-        this.#pending = undefined;
-        if (this.#dirty) this.#flush(fd);
-      }
+      if (this.#pending) clearImmediate(this.#pending), (this.#pending = undefined);
+      if (this.#mode === 'turn' && (this.#dirty || this.#running !== undefined)) this.#flush(fd);
     } finally {
-      closeSync(fd);
       this.#fd = undefined;
+      // a background fdatasync still uses the descriptor: it is closed when that ends
+      if (this.#running === undefined) closeSync(fd);
+      else this.#closeAfter = true;
     }
   }
 

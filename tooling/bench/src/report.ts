@@ -23,7 +23,7 @@ export const TARGET_OF_RAW = 0.85;
 export const FLAT_MB = 8;
 
 const ok = <T>(c: Cell<T> | undefined): c is T => c !== undefined && !(c as { error?: string }).error;
-const UMQTT = ['simple', 'robust-memory', 'robust-flash'];
+const UMQTT = ['simple', 'robust-memory', 'robust-flash', 'robust-flash-turn'];
 
 function rate(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(2)}k` : n.toFixed(0);

@@ -7,7 +7,7 @@ import { robustMemory } from './robust.js';
 import { simple } from './simple.js';
 
 /** Column order of the table. */
-export const KIND_IDS = ['raw', 'mqttjs', 'simple', 'robust-memory', 'robust-flash'] as const;
+export const KIND_IDS = ['raw', 'mqttjs', 'simple', 'robust-memory', 'robust-flash', 'robust-flash-turn'] as const;
 
 export async function loadKind(id: string): Promise<Kind> {
   switch (id) {
@@ -20,7 +20,9 @@ export async function loadKind(id: string): Promise<Kind> {
     case 'robust-memory':
       return robustMemory;
     case 'robust-flash':
-      return flashKind();
+      return flashKind(id, 'umqtt robust (file flash store)', true);
+    case 'robust-flash-turn':
+      return flashKind(id, "umqtt robust (file flash store, sync: 'turn')", 'turn');
   }
   throw new Error(`unknown client ${id}`);
 }
