@@ -1,7 +1,8 @@
 // @umqtt/simple against a scripted peer at byte level, on a fake clock: exact bytes out,
 // exact bytes in (whole, 1-byte cuts), every flow and failure.
 import { describe, expect, test } from 'vitest';
-import { FakeClock, ScriptedBroker, settle, type ScriptedSocket } from '@umqtt/testkit';
+import { Parser, encodeAck, encodePublish, encodeSuback, serverDecoders, type QoS } from '@umqtt/codec';
+import { FakeClock, ScriptedBroker, settle, toHex, type ScriptedSocket } from '@umqtt/testkit';
 import { MqttClient, type ClientOptions, type Message, type Status } from './index.js';
 
 const CONNECT_C1 = '10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 63 31';
@@ -193,6 +194,82 @@ describe('publish', () => {
     client.disconnect();
     expect(() => client.publish('a', 'x')).toThrow(/the client is closed/);
     expect(() => client.ping()).toThrow(expect.objectContaining({ code: 'UMQTT_NOT_CONNECTED' }));
+  });
+});
+
+/** Records every array the client hands to `sock.write()`, with a copy of its bytes at that moment. */
+function recordWrites(sock: ScriptedSocket): [Uint8Array, Uint8Array][] {
+  const writes: [Uint8Array, Uint8Array][] = [];
+  const write = sock.write.bind(sock);
+  sock.write = (bytes) => (writes.push([bytes, bytes.slice()]), write(bytes));
+  return writes;
+}
+
+function concat(arrays: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
+  arrays.reduce((o, a) => (out.set(a, o), o + a.length), 0);
+  return out;
+}
+
+describe('payload ownership (Socket.write contract)', () => {
+  test('by default the payload is copied: changing it after publish() changes nothing sent', async () => {
+    const { client, sock } = await connected();
+    const writes = recordWrites(sock);
+    const payload = new Uint8Array(5000).fill(7);
+    client.publish('a', payload, { qos: 1 });
+    payload.fill(0);
+    await settle();
+    expect(writes.map(([bytes]) => bytes)).not.toContain(payload);
+    expect(sock.take()).toBe(toHex(encodePublish({ type: 3, topic: 'a', payload: new Uint8Array(5000).fill(7), qos: 1, id: 1 })));
+  });
+
+  test('the client never changes or reuses an array it handed to write()', async () => {
+    const t = setup({ keepAlive: 10 });
+    t.broker.capacity = 300; // full after 300 bytes: the client waits for onWritable, then joins what waited
+    const done = t.client.connect();
+    const sock = t.broker.socket;
+    const writes = recordWrites(sock);
+    sock.open();
+    sock.send('20 02 00 00');
+    await done;
+    // The broker's side: acknowledges whatever the client sent, from the bytes as they were written.
+    const parser = new Parser(serverDecoders);
+    let parsed = 0;
+    const answer = () => {
+      parser.push(concat(writes.slice(parsed).map(([, copy]) => copy)));
+      parsed = writes.length;
+      for (let p = parser.read(); p; p = parser.read()) {
+        if (p.type === 3 && p.qos) sock.send(encodeAck({ type: p.qos === 1 ? 4 : 5, id: p.id! }));
+        if (p.type === 6) sock.send(encodeAck({ type: 7, id: p.id }));
+        if (p.type === 8) sock.send(encodeSuback({ type: 9, id: p.id, granted: p.subscriptions.map((f) => f.qos) }));
+        if (p.type === 12) sock.send('d0 00');
+      }
+    };
+    t.client.subscribe(['x', 'y/#'], 2);
+    for (let i = 0; i < 40; i++) t.client.publish('a', `small ${i}`, { qos: (i % 3) as QoS }); // pooled packets
+    t.client.publish('b', new Uint8Array(6000).fill(6), { qos: 1 });
+    t.client.publish('b', new Uint8Array(9000).fill(7), { qos: 2 });
+    sock.send(encodePublish({ type: 3, topic: 'x', payload: new Uint8Array(3), qos: 1, id: 500 }));
+    sock.send(encodePublish({ type: 3, topic: 'x', payload: new Uint8Array(3), qos: 2, id: 501 }));
+    sock.send('62 02 01 f5'); // PUBREL 501
+    t.clock.advance(10_000); // PINGREQ
+    for (let n = 0; n < 30; n++) {
+      await settle();
+      answer();
+      sock.drain();
+    }
+    expect(t.statuses.filter(([, status]) => status === 'delivered')).toHaveLength(1 + 26 + 2);
+    t.client.disconnect();
+    expect(sock.closed).toBe(true);
+    expect(writes.some(([bytes]) => bytes.length > 300)).toBe(true); // small packets were joined
+
+    for (const [bytes, copy] of writes) expect(bytes).toEqual(copy); // nothing changed after write()
+    // and no two of them share a byte: memory handed to the socket is never reused
+    const regions = writes.map(([b]) => ({ buffer: b.buffer, from: b.byteOffset, to: b.byteOffset + b.length }));
+    regions.sort((a, b) => a.from - b.from);
+    for (const [k, r] of regions.entries())
+      for (const q of regions.slice(k + 1)) if (q.buffer === r.buffer) expect(q.from).toBeGreaterThanOrEqual(r.to);
+    expect(new Set(regions.map((r) => r.buffer)).size).toBeLessThan(regions.length); // pooled packets share buffers
   });
 });
 

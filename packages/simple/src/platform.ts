@@ -37,7 +37,12 @@ export interface SocketOptions {
 export interface Socket {
   /** All bytes available now, or undefined when none. The returned bytes are owned by the caller. */
   read(): ArrayBuffer | Uint8Array | undefined;
-  /** Queues all of `bytes`; returns how many more bytes may be written before waiting for onWritable. */
+  /**
+   * Queues all of `bytes`; returns how many more bytes may be written before waiting for onWritable.
+   * Takes `bytes` over: the socket may keep a reference until they are sent instead of copying
+   * them (Node's does), and the caller never changes them afterwards. @umqtt/simple writes only
+   * arrays it encoded for that write, and never reuses their memory.
+   */
   write(bytes: Uint8Array): number;
   /** Closes at once. No callback is called after close(). */
   close(): void;

@@ -3,6 +3,12 @@
 import type { Socket as NetSocket } from 'node:net';
 import type { Socket, SocketOptions } from '@umqtt/simple';
 
+/**
+ * Bytes the adapter lets wait in Node before write() reports the socket full: larger than one
+ * large packet, so a publisher of 16-256 KiB messages is not stopped after each one.
+ */
+const WRITE_BUFFER = 256 * 1024;
+
 /** The error given to onError when the peer closes the connection without an error. */
 export class SocketClosedError extends Error {
   readonly code = 'UMQTT_SOCKET_CLOSED';
@@ -25,7 +31,15 @@ export function adaptNodeSocket(
   let pending = 0;
   let done = false; // onError was called, or close() was called: no more callbacks
 
-  const writable = () => socket.writableHighWaterMark - socket.writableLength;
+  // Room is counted against WRITE_BUFFER, not Node's default high-water mark (16 KiB, which
+  // node:tls does not let a caller raise): one large packet must not make the socket "full".
+  const limit = Math.max(WRITE_BUFFER, socket.writableHighWaterMark);
+  const writable = () => limit - socket.writableLength;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    if (!socket.destroyed) socket.uncork();
+  };
   const fail = (error: unknown) => {
     if (done) return;
     done = true;
@@ -58,8 +72,14 @@ export function adaptNodeSocket(
       return bytes;
     },
     write(bytes) {
-      // Node keeps a reference to a queued chunk; the caller may reuse its buffer, so copy.
-      socket.write(Buffer.from(bytes));
+      // The writes of one turn (a client's flush) leave in one writev, uncorked after it.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        queueMicrotask(uncork);
+      }
+      // Taken over as the Socket contract says: Node keeps a view of the caller's bytes, no copy.
+      socket.write(bytes);
       return writable();
     },
     close() {
