@@ -205,13 +205,20 @@ function recordWrites(sock: ScriptedSocket): [Uint8Array, Uint8Array][] {
   return writes;
 }
 
+/** Index of the first byte where `a` and `b` differ (their common length if one is shorter), or -1. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
 function concat(arrays: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
   arrays.reduce((o, a) => (out.set(a, o), o + a.length), 0);
   return out;
 }
 
-describe('payload ownership (Socket.write contract)', () => {
+describe('payload ownership (copy option, Socket.write contract)', () => {
   test('by default the payload is copied: changing it after publish() changes nothing sent', async () => {
     const { client, sock } = await connected();
     const writes = recordWrites(sock);
@@ -221,6 +228,58 @@ describe('payload ownership (Socket.write contract)', () => {
     await settle();
     expect(writes.map(([bytes]) => bytes)).not.toContain(payload);
     expect(sock.take()).toBe(toHex(encodePublish({ type: 3, topic: 'a', payload: new Uint8Array(5000).fill(7), qos: 1, id: 1 })));
+  });
+
+  test.each([
+    // payload size, QoS, retain, topic length; remaining length = 2 + topic + (QoS ? 2 : 0) + payload
+    [4095, 0, false, 1], // under 4 KiB: copied into the packet all the same
+    [4096, 0, true, 1], // remaining length 4099: 2 bytes
+    [16378, 1, false, 1], // 16383: the largest in 2 bytes
+    [16379, 2, false, 1], // 16384: 3 bytes
+    [4096, 1, true, 200], // its PUBLISH without payload already needs 2 bytes
+    [2_097_152 - 206, 2, false, 200], // 2,097,152: 4 bytes
+  ] as const)('copy: false, %i B payload, QoS %i, retain %s, topic of %i B: sent without a copy, the same bytes as a copy', async (size, qos, retain, topicLength) => {
+    const { client, sock, statuses } = await connected({ maxPacketSize: 4 << 20 });
+    const topic = 't'.repeat(topicLength);
+    const writes = recordWrites(sock);
+    const payload = Uint8Array.from({ length: size }, (_, i) => i * 7);
+    const id = client.publish(topic, payload, { qos: qos as QoS, retain, copy: false });
+    await settle();
+    expect(firstDifference(concat(writes.map(([bytes]) => bytes)), encodePublish({ type: 3, topic, payload, qos, retain, id: id || undefined }))).toBe(-1);
+    expect(writes.some(([bytes]) => bytes === payload)).toBe(size >= 4096);
+    if (qos) sock.send(qos === 1 ? '40 02 00 01' : '50 02 00 01 70 02 00 01');
+    expect(statuses.at(-1)).toEqual(qos ? [1, 'delivered'] : undefined);
+  });
+
+  test('copy: false with DUP and a packet id, and behind the in-flight window', async () => {
+    const { client, sock } = await connected({ maxInflight: 1 });
+    const writes = recordWrites(sock);
+    const first = new Uint8Array(8192).fill(1);
+    const second = new Uint8Array(8192).fill(2);
+    client.publish('a', first, { qos: 1, copy: false });
+    client.publish('b', second, { qos: 1, id: 300, dup: true, copy: false });
+    await settle();
+    expect(concat(writes.map(([bytes]) => bytes))).toEqual(encodePublish({ type: 3, topic: 'a', payload: first, qos: 1, id: 1 }));
+    expect(client.queued).toBe(1);
+    writes.length = 0;
+    sock.send('40 02 00 01');
+    await settle();
+    expect(concat(writes.map(([bytes]) => bytes))).toEqual(encodePublish({ type: 3, topic: 'b', payload: second, qos: 1, id: 300, dup: true }));
+    expect(writes.map(([bytes]) => bytes)).toContain(second);
+  });
+
+  test('copy: false counts the header in maxPacketSize, and never sends a packet over the protocol limit', async () => {
+    const { client } = await connected({ maxPacketSize: 5000 });
+    expect(() => client.publish('a', new Uint8Array(4995), { copy: false })).toThrow(
+      expect.objectContaining({ code: 'UMQTT_PAYLOAD_TOO_LARGE', message: 'packet of 5001 bytes is over maxPacketSize 5000' }),
+    );
+    client.publish('a', new Uint8Array(4994), { copy: false }); // 1 + 2 + 2 + 1 + 4994: exactly 5000
+    // Asked for more than MQTT allows, the client keeps to 268,435,455 bytes after the fixed
+    // header (the array is never read: it is refused before anything is written).
+    const big = await connected({ maxPacketSize: 2 ** 30 });
+    const huge = new Uint8Array(268_435_455 - 2); // with 'a' (3 bytes), one byte too many
+    expect(() => big.client.publish('a', huge, { copy: false })).toThrow(expect.objectContaining({ code: 'UMQTT_PAYLOAD_TOO_LARGE', place: 'publish' }));
+    expect(big.client.inflight + big.client.queued).toBe(0);
   });
 
   test('the client never changes or reuses an array it handed to write()', async () => {
@@ -245,10 +304,12 @@ describe('payload ownership (Socket.write contract)', () => {
         if (p.type === 12) sock.send('d0 00');
       }
     };
+    const handedOver = new Uint8Array(6000).fill(5);
     t.client.subscribe(['x', 'y/#'], 2);
     for (let i = 0; i < 40; i++) t.client.publish('a', `small ${i}`, { qos: (i % 3) as QoS }); // pooled packets
     t.client.publish('b', new Uint8Array(6000).fill(6), { qos: 1 });
-    t.client.publish('b', new Uint8Array(9000).fill(7), { qos: 2 });
+    t.client.publish('b', handedOver, { qos: 2, copy: false });
+    t.client.publish('b', handedOver, { copy: false }); // the same array twice: allowed, it never changes
     sock.send(encodePublish({ type: 3, topic: 'x', payload: new Uint8Array(3), qos: 1, id: 500 }));
     sock.send(encodePublish({ type: 3, topic: 'x', payload: new Uint8Array(3), qos: 2, id: 501 }));
     sock.send('62 02 01 f5'); // PUBREL 501
@@ -264,8 +325,10 @@ describe('payload ownership (Socket.write contract)', () => {
     expect(writes.some(([bytes]) => bytes.length > 300)).toBe(true); // small packets were joined
 
     for (const [bytes, copy] of writes) expect(bytes).toEqual(copy); // nothing changed after write()
-    // and no two of them share a byte: memory handed to the socket is never reused
-    const regions = writes.map(([b]) => ({ buffer: b.buffer, from: b.byteOffset, to: b.byteOffset + b.length }));
+    expect(handedOver.every((b) => b === 5)).toBe(true);
+    // and no two of the client's own arrays share a byte: memory handed to the socket is never reused
+    const own = writes.map(([bytes]) => bytes).filter((bytes) => bytes !== handedOver);
+    const regions = own.map((b) => ({ buffer: b.buffer, from: b.byteOffset, to: b.byteOffset + b.length }));
     regions.sort((a, b) => a.from - b.from);
     for (const [k, r] of regions.entries())
       for (const q of regions.slice(k + 1)) if (q.buffer === r.buffer) expect(q.from).toBeGreaterThanOrEqual(r.to);

@@ -13,6 +13,7 @@ import {
   encodeUnsubscribe,
   encodeUtf8,
   INVALID_ARGUMENT,
+  MAX_REMAINING_LENGTH,
   type Packet,
   type QoS,
   type Subscription,
@@ -150,6 +151,14 @@ export interface PublishOptions {
   dup?: boolean | undefined;
   /** Use this packet id (a resend in a persistent session); it must not be in use. */
   id?: number | undefined;
+  /**
+   * Default true: the payload is copied into the packet, so the array may be changed as soon as
+   * `publish()` returns. `false` hands the array over: a payload of 4 KiB or more is then
+   * written to the socket as it is, after its header, without a copy (much faster for large
+   * payloads), and must never be changed afterwards (pass a fresh array, or one that never
+   * changes). A string payload is always encoded into an array of the client's own.
+   */
+  copy?: boolean | undefined;
 }
 
 /**
@@ -179,6 +188,8 @@ interface Entry {
   qos: number;
   /** Encoded packet until it is written. */
   bytes: Uint8Array | undefined;
+  /** A large payload written as it is after `bytes` (not copied into the packet). */
+  tail?: Uint8Array | undefined;
   /** When it was written; -1 while waiting for the window. */
   sentAt: number;
   /** QoS 2: 0 before PUBREC, 1 after (PUBREL sent). SUBSCRIBE: number of filters. */
@@ -341,18 +352,22 @@ export class MqttClient {
     if (qos && this.#waiting.length >= (this.options.maxQueued ?? 1000))
       throw error(QUEUE_FULL, `${this.#waiting.length} messages already wait for the in-flight window (maxQueued)`, 'publish');
     const id = qos ? this.#id(opts?.id, 'publish') : undefined;
+    // A large payload handed over (copy: false) is written after its header as it is:
+    // copying it costs more than all the rest of publish().
+    const tail = opts?.copy === false && data.length > 4095 ? data : undefined;
     let bytes: Uint8Array;
     try {
-      bytes = encodePublish({ type: 3, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id });
+      bytes = header(encodePublish({ type: 3, topic, payload: tail ? SPARE : data, qos, retain: opts?.retain, dup: opts?.dup, id }), tail);
     } catch (e) {
       throw placed(e, 'publish');
     }
-    if (bytes.length > this.#maxPacket()) throw error(TOO_LARGE, `packet of ${bytes.length} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
+    const size = bytes.length + (tail?.length ?? 0);
+    if (size > this.#maxPacket()) throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
     if (!id) {
-      this.#send(bytes);
+      this.#send(bytes, tail);
       return 0;
     }
-    this.#enqueue({ kind: PUB, id, qos, bytes, sentAt: -1, stage: 0 });
+    this.#enqueue({ kind: PUB, id, qos, bytes, tail, sentAt: -1, stage: 0 });
     return id;
   }
 
@@ -416,7 +431,7 @@ export class MqttClient {
     return this.options.maxInflight ?? 16;
   }
   #maxPacket(): number {
-    return this.options.maxPacketSize ?? 1_048_576;
+    return Math.min(this.options.maxPacketSize ?? 1_048_576, MAX_REMAINING_LENGTH + 5);
   }
 
   #need(place: string): void {
@@ -465,14 +480,15 @@ export class MqttClient {
   #transmit(entry: Entry): void {
     entry.sentAt = this.#now();
     if (entry.kind === PUB) this.#window++;
-    this.#send(entry.bytes!);
-    entry.bytes = undefined;
+    this.#send(entry.bytes!, entry.tail);
+    entry.bytes = entry.tail = undefined;
     const timeout = this.options.messageTimeout ?? 30_000;
     if (timeout) this.#arm(entry.sentAt + timeout);
   }
 
-  #send(bytes: Uint8Array): void {
+  #send(bytes: Uint8Array, tail?: Uint8Array): void {
     this.#out.push(bytes);
+    if (tail) this.#out.push(tail);
     if (!this.#flushing) {
       this.#flushing = true;
       // Coalesce the packets of one turn into few socket writes.
@@ -490,10 +506,10 @@ export class MqttClient {
       while (i < out.length) {
         let chunk = out[i++]!;
         if (chunk.length < 4096 && i < out.length) {
-          // join small packets (up to 16 KiB) into one write
+          // join small packets (up to 16 KiB) into one write; large chunks go as they are
           let n = chunk.length;
           let j = i;
-          while (j < out.length && n + out[j]!.length <= 16384) n += out[j++]!.length;
+          while (j < out.length && out[j]!.length < 4096 && n + out[j]!.length <= 16384) n += out[j++]!.length;
           if (j > i) {
             const joined = new Uint8Array(n);
             joined.set(chunk);
@@ -516,7 +532,12 @@ export class MqttClient {
     }
     out.splice(0, i);
     if (this.#closing && !out.length) return this.#end(undefined, 'disconnect');
-    if (!this.#blockedSince && this.#wasFull && this.writable) {
+    this.#resume();
+  }
+
+  /** Calls onWritable once publishing can go on after it could not (`writable` was false). */
+  #resume(): void {
+    if (this.#wasFull && this.writable) {
       this.#wasFull = false;
       this.#call(() => this.onWritable?.(), 'writable');
     }
@@ -625,10 +646,7 @@ export class MqttClient {
     let i = 0;
     while (i < w.length && this.#window < this.#max()) this.#transmit(w[i++]!);
     if (i) w.splice(0, i);
-    if (!w.length && this.#wasFull && this.writable) {
-      this.#wasFull = false;
-      this.#call(() => this.onWritable?.(), 'writable');
-    }
+    this.#resume();
   }
 
   #status(id: number, status: Status, granted?: number[]): void {
@@ -749,6 +767,28 @@ export class MqttClient {
     }
     if (this.#state === 'connected') this.#rearm();
   }
+}
+
+/** Room for the remaining length of a header to grow into (see header()). */
+const SPARE = new Uint8Array(3);
+
+/**
+ * `p` when there is no `tail`; else the header of a PUBLISH whose payload `tail` is written
+ * separately: `p` is the packet encoded with the 3-byte SPARE payload, whose remaining length
+ * is rewritten in place for the real payload (it grows by at most 3 bytes, the room SPARE left).
+ */
+function header(p: Uint8Array, tail: Uint8Array | undefined): Uint8Array {
+  if (!tail) return p;
+  let s = 1;
+  while (p[s++]! > 127);
+  const end = p.length - 3; // topic and packet id are p[s..end)
+  let rem = end - s + tail.length;
+  // At most 4 bytes: a larger packet is refused by publish() (over #maxPacket()) before it is sent.
+  const v = rem > 2097151 ? 4 : rem > 16383 ? 3 : rem > 127 ? 2 : 1;
+  p.copyWithin(1 + v, s, end);
+  for (let o = 1; o < v; rem >>>= 7) p[o++] = rem | 128; // 7 bits a byte, continued [MQTT-2.2.3]
+  p[v] = rem;
+  return p.subarray(0, end + 1 + v - s);
 }
 
 function bytesOf(payload: string | Uint8Array): Uint8Array {

@@ -41,7 +41,8 @@ export interface Socket {
    * Queues all of `bytes`; returns how many more bytes may be written before waiting for onWritable.
    * Takes `bytes` over: the socket may keep a reference until they are sent instead of copying
    * them (Node's does), and the caller never changes them afterwards. @umqtt/simple writes only
-   * arrays it encoded for that write, and never reuses their memory.
+   * arrays it encoded for that write, or a payload the application handed over with
+   * `copy: false`, and never reuses their memory.
    */
   write(bytes: Uint8Array): number;
   /** Closes at once. No callback is called after close(). */
