@@ -25,12 +25,13 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
  * targets are not all reached: see README.md ("Sizes").
  */
 export const BUDGETS = Object.freeze({
-  // measured 7,392 B: MqttClient + codec 6,930 B, the socket and timer glue ~460 B
-  'simple-client': { budget: 7424, target: 4096 },
-  // measured 11,540 B
-  'robust-memory': { budget: 11584, target: 8192 },
-  // measured 14,862 B
-  'robust-flash': { budget: 14912, target: 10240 },
+  // measured 7,392 B: MqttClient + codec 6,930 B, the socket and timer glue ~460 B; then 7,479 B
+  // with the zero-copy path for large payloads (publish copy: false)
+  'simple-client': { budget: 7488, target: 4096 },
+  // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path)
+  'robust-memory': { budget: 11712, target: 8192 },
+  // measured 14,862 B; then 15,052 B (the same, and the file flash's one sync per store call)
+  'robust-flash': { budget: 15104, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */

@@ -56,3 +56,32 @@ describe('encodePublish last-topic memo', () => {
     );
   });
 });
+
+describe('encodePublish headerOnly', () => {
+  const join = (a: Uint8Array, b: Uint8Array) => {
+    const out = new Uint8Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  };
+  // payload lengths at every width of the remaining length (1 to 4 bytes) and at its edges
+  const sizes = [0, 1, 100, 121, 122, 127, 128, 16_000, 16_377, 16_378, 16_384, 300_000, 2_097_140, 2_097_146, 2_100_000];
+  it.each(sizes)('header + payload (%i bytes) are exactly the whole packet, at each QoS', (n) => {
+    const payload = new Uint8Array(n).map((_, i) => i * 7);
+    for (const qos of [0, 1, 2] as const) {
+      const packet = { type: 3 as const, topic: 'a/ü', payload, qos, id: qos ? 513 : undefined, retain: n % 2 === 0, dup: qos > 0 };
+      const head = encodePublish(packet, true);
+      expect(head.length).toBeLessThanOrEqual(5 + 2 + 4 + 2); // no payload byte in it
+      expect(join(head, payload)).toEqual(encodePublish(packet));
+    }
+  });
+
+  it('the payload is not copied, and the same checks apply', () => {
+    const payload = new Uint8Array(10_000);
+    const head = encodePublish({ type: 3, topic: 't', payload, qos: 0 }, true);
+    expect(head.buffer).not.toBe(payload.buffer);
+    expect(head.length).toBe(1 + 2 + 2 + 1);
+    expect(() => encodePublish({ type: 3, topic: 't/#', payload, qos: 0 }, true)).toThrow(expect.objectContaining({ code: INVALID_TOPIC }));
+    expect(() => encodePublish({ type: 3, topic: 't', payload: new Uint8Array(268_435_456), qos: 0 }, true)).toThrow(/at most 268435455 bytes/);
+  });
+});

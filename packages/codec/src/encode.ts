@@ -37,9 +37,9 @@ let pool: ArrayBuffer | undefined;
 let used = POOL; // no pool yet: the first small packet makes one
 
 /** Allocates a packet of body size `rem` and writes its fixed header; the body starts at `out.length - rem`. */
-function alloc(first: number, rem: number): Uint8Array {
+function alloc(first: number, rem: number, omit = 0): Uint8Array {
   if (rem > MAX_REMAINING_LENGTH) throw bad('packet body', `at most ${MAX_REMAINING_LENGTH} bytes`, rem, '2.2.3');
-  const n = rem + (rem > 2097151 ? 5 : rem > 16383 ? 4 : rem > 127 ? 3 : 2);
+  const n = rem - omit + (rem > 2097151 ? 5 : rem > 16383 ? 4 : rem > 127 ? 3 : 2);
   let out: Uint8Array;
   if (n > 256) out = new Uint8Array(n);
   else {
@@ -146,12 +146,16 @@ let lastLength = 0;
 
 /**
  * Encodes PUBLISH. Checks the topic name (no wildcards), the QoS, that QoS 1/2 have a packet id and
- * QoS 0 no DUP; the payload must be a Uint8Array.
+ * QoS 0 no DUP; the payload must be a Uint8Array. With `headerOnly`, the packet stops before the
+ * payload (its length still counted in the remaining length): written before the payload itself,
+ * they make the whole packet without the payload ever being copied.
  *
  * @example
  * encodePublish({ type: PUBLISH, topic: 'sensors/1/temp', payload: encodeUtf8('21.5'), qos: 1, id: 10 });
+ * const head = encodePublish({ type: PUBLISH, topic: 'video/frame', payload: frame, qos: 0 }, true);
+ * socket.write(head); socket.write(frame); // the same bytes as encodePublish(packet)
  */
-export function encodePublish(p: PublishPacket): Uint8Array {
+export function encodePublish(p: PublishPacket, headerOnly?: boolean): Uint8Array {
   const { payload, topic, id } = p;
   const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
   if (!qos && p.dup) throw bad('DUP', 'false at QoS 0', true, '3.3.1-2');
@@ -161,10 +165,11 @@ export function encodePublish(p: PublishPacket): Uint8Array {
   if (topic !== lastTopic) (lastLength = validateTopicName(topic)), (lastTopic = topic);
   const n = lastLength;
   const rem = 2 + n + (qos ? 2 : 0) + payload.length;
-  const out = alloc(48 | (p.dup ? 8 : 0) | (qos << 1) | (p.retain ? 1 : 0), rem);
-  const o = writeField(out, out.length - rem, topic, n);
+  const omit = headerOnly ? payload.length : 0;
+  const out = alloc(48 | (p.dup ? 8 : 0) | (qos << 1) | (p.retain ? 1 : 0), rem, omit);
+  const o = writeField(out, out.length - rem + omit, topic, n);
   if (qos) out.set(idOf(id), o);
-  out.set(payload, o + (qos ? 2 : 0));
+  if (!omit) out.set(payload, o + (qos ? 2 : 0));
   return out;
 }
 

@@ -13,10 +13,12 @@ const CODEC = `export * from '@umqtt/codec'`;
 // The issue's targets are 1536 B (publisher) and 3072 B (codec). They are not reached: with
 // every validation kept, the publisher's code alone (all strings removed) gzips to ~1.9 KB.
 // The budgets are the sizes measured after the size work (publisher 2858 -> 2684, codec
-// 5073 -> 4679; pool and topic memo for speed included), rounded up to 16 bytes.
+// 5073 -> 4679; pool and topic memo for speed included), rounded up to 16 bytes. Raised for
+// encodePublish's headerOnly (a large payload written after its header, never copied: 1.5-2x
+// the throughput at 16-256 KiB on Node, no second copy in a device's RAM): 2703 and 4695.
 const budgets: Array<[name: string, entry: string, gzipped: number]> = [
-  ['publisher', PUBLISHER, 2688],
-  ['codec', CODEC, 4688],
+  ['publisher', PUBLISHER, 2704],
+  ['codec', CODEC, 4704],
 ];
 
 describe('size budgets (esbuild minify + gzip -9)', () => {

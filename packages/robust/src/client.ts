@@ -1,9 +1,10 @@
 // Sessions that survive the network: many connections of one @umqtt/simple client, with an
 // offline queue in a Store, per-message policies, reconnect with backoff and failover, and
 // exactly one final status for every publish.
-import { UmqttError, encodeUtf8, validateTopicName, validateTopicFilter, type QoS, type Subscription } from '@umqtt/codec';
+import { UmqttError, validateTopicName, validateTopicFilter, type QoS, type Subscription } from '@umqtt/codec';
 import {
   MqttClient,
+  payloadBytes,
   type ClientOptions,
   type Issue,
   type Message,
@@ -289,8 +290,7 @@ export class RobustClient {
     validateTopicName(topic);
     const qos = opts.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new UmqttError('UMQTT_INVALID_ARGUMENT', `QoS: expected 0, 1 or 2, got ${String(qos)}`, 'MQTT-3.3.1-4', undefined, 'publish');
-    const data = typeof payload === 'string' ? encodeUtf8(payload) : payload;
-    if (!(data instanceof Uint8Array)) throw new UmqttError('UMQTT_INVALID_ARGUMENT', `payload: expected a string or Uint8Array, got ${typeof payload}`, undefined, undefined, 'publish');
+    const data = payloadBytes(payload);
     const retain = opts.retain ?? false;
     const pol = this.#policy;
     const online = this.#state === 'online';
@@ -528,11 +528,12 @@ export class RobustClient {
     const dup = resend && m.qos > 0 && m.id > 0;
     let id: number;
     try {
-      id = mqtt.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain, dup, id: dup ? m.id : undefined });
+      // copy: false, a large payload is written as it is: the held copy is ours and never changes
+      id = mqtt.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain, dup, id: dup ? m.id : undefined, copy: false });
     } catch (e) {
       // Its old id went to another message of this connection: send it afresh.
       if (!dup || (e as UmqttError).code !== 'UMQTT_INVALID_ARGUMENT') throw e;
-      id = mqtt.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
+      id = mqtt.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain, copy: false });
     }
     if (!m.qos) return this.#final(m, 'delivered');
     this.#queue.sent(m, id, SENT);

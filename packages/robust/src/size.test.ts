@@ -21,10 +21,12 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * fixes for the bugs the policy, client and fault tests found: 29,930 B minified, 11,071 B
  * gzipped; budget that plus 64 bytes. With the faster publish path (lazy duplicate index,
  * allocation-free admission; timers under one name; records shared with stores that have get())
- * 29,891 B minified, 11,132 B gzipped.
+ * 29,891 B minified, 11,132 B gzipped. Raised for byte limits counting topics in UTF-8
+ * (messageBytes) and simple's zero-copy path for large payloads (`copy: false`, used for the
+ * client's own held copies): 29,822 B minified, 11,218 B gzipped, budget 11,264.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11136;
+const BUDGET = 11264;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -274,11 +274,14 @@ describe('payload ownership (copy option, Socket.write contract)', () => {
       expect.objectContaining({ code: 'UMQTT_PAYLOAD_TOO_LARGE', message: 'packet of 5001 bytes is over maxPacketSize 5000' }),
     );
     client.publish('a', new Uint8Array(4994), { copy: false }); // 1 + 2 + 2 + 1 + 4994: exactly 5000
-    // Asked for more than MQTT allows, the client keeps to 268,435,455 bytes after the fixed
-    // header (the array is never read: it is refused before anything is written).
+    // Asked for more than MQTT allows, the codec keeps to 268,435,455 bytes after the fixed
+    // header, copied or not (the array is never read: it is refused before anything is written).
     const big = await connected({ maxPacketSize: 2 ** 30 });
     const huge = new Uint8Array(268_435_455 - 2); // with 'a' (3 bytes), one byte too many
-    expect(() => big.client.publish('a', huge, { copy: false })).toThrow(expect.objectContaining({ code: 'UMQTT_PAYLOAD_TOO_LARGE', place: 'publish' }));
+    for (const copy of [false, true])
+      expect(() => big.client.publish('a', huge, { copy })).toThrow(
+        expect.objectContaining({ code: 'UMQTT_INVALID_ARGUMENT', place: 'publish', message: expect.stringMatching(/packet body: expected at most 268435455 bytes/) }),
+      );
     expect(big.client.inflight + big.client.queued).toBe(0);
   });
 

@@ -13,7 +13,6 @@ import {
   encodeUnsubscribe,
   encodeUtf8,
   INVALID_ARGUMENT,
-  MAX_REMAINING_LENGTH,
   type Packet,
   type QoS,
   type Subscription,
@@ -307,7 +306,7 @@ export class MqttClient {
         keepAlive: o.keepAlive ?? 60,
         username: o.username,
         password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,
-        will: will && { topic: will.topic, payload: bytesOf(will.payload), qos: will.qos, retain: will.retain },
+        will: will && { topic: will.topic, payload: payloadBytes(will.payload), qos: will.qos, retain: will.retain },
       });
     } catch (e) {
       return Promise.reject(placed(e, 'connect'));
@@ -347,7 +346,7 @@ export class MqttClient {
   publish(topic: string, payload: string | Uint8Array, opts?: PublishOptions): number {
     this.#need('publish');
     const qos = opts?.qos ?? 0;
-    const data = bytesOf(payload);
+    const data = payloadBytes(payload);
     if (data.length > this.#maxPacket()) throw error(TOO_LARGE, `payload of ${data.length} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
     if (qos && this.#waiting.length >= (this.options.maxQueued ?? 1000))
       throw error(QUEUE_FULL, `${this.#waiting.length} messages already wait for the in-flight window (maxQueued)`, 'publish');
@@ -357,7 +356,7 @@ export class MqttClient {
     const tail = opts?.copy === false && data.length > 4095 ? data : undefined;
     let bytes: Uint8Array;
     try {
-      bytes = header(encodePublish({ type: 3, topic, payload: tail ? SPARE : data, qos, retain: opts?.retain, dup: opts?.dup, id }), tail);
+      bytes = encodePublish({ type: 3, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id }, !!tail);
     } catch (e) {
       throw placed(e, 'publish');
     }
@@ -431,7 +430,7 @@ export class MqttClient {
     return this.options.maxInflight ?? 16;
   }
   #maxPacket(): number {
-    return Math.min(this.options.maxPacketSize ?? 1_048_576, MAX_REMAINING_LENGTH + 5);
+    return this.options.maxPacketSize ?? 1_048_576;
   }
 
   #need(place: string): void {
@@ -769,29 +768,14 @@ export class MqttClient {
   }
 }
 
-/** Room for the remaining length of a header to grow into (see header()). */
-const SPARE = new Uint8Array(3);
-
 /**
- * `p` when there is no `tail`; else the header of a PUBLISH whose payload `tail` is written
- * separately: `p` is the packet encoded with the 3-byte SPARE payload, whose remaining length
- * is rewritten in place for the real payload (it grows by at most 3 bytes, the room SPARE left).
+ * A payload as bytes: a string encoded in UTF-8 (a new array), a Uint8Array as it is. Throws
+ * UMQTT_INVALID_ARGUMENT for anything else.
+ *
+ * @example
+ * payloadBytes('21.5'); // Uint8Array [0x32, 0x31, 0x2e, 0x35]
  */
-function header(p: Uint8Array, tail: Uint8Array | undefined): Uint8Array {
-  if (!tail) return p;
-  let s = 1;
-  while (p[s++]! > 127);
-  const end = p.length - 3; // topic and packet id are p[s..end)
-  let rem = end - s + tail.length;
-  // At most 4 bytes: a larger packet is refused by publish() (over #maxPacket()) before it is sent.
-  const v = rem > 2097151 ? 4 : rem > 16383 ? 3 : rem > 127 ? 2 : 1;
-  p.copyWithin(1 + v, s, end);
-  for (let o = 1; o < v; rem >>>= 7) p[o++] = rem | 128; // 7 bits a byte, continued [MQTT-2.2.3]
-  p[v] = rem;
-  return p.subarray(0, end + 1 + v - s);
-}
-
-function bytesOf(payload: string | Uint8Array): Uint8Array {
+export function payloadBytes(payload: string | Uint8Array): Uint8Array {
   if (typeof payload === 'string') return encodeUtf8(payload);
   if (payload instanceof Uint8Array) return payload;
   throw error(INVALID_ARGUMENT, `payload must be a string or Uint8Array, got ${typeof payload}`, 'publish');

@@ -20,11 +20,12 @@ const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
  * rounded up to the next 64 bytes (+64), so the test guards against growth; getting down to
  * 4096 is open work. Raised for `publish(..., { copy: false })`, which writes a large payload
  * after its header instead of copying it (1.5-2x the throughput on Node at 16-256 KiB, and no
- * second copy of a large payload in a device's RAM): 6,930 -> 7,118 B gzipped (17,131 B
- * minified), so 7,232.
+ * second copy of a large payload in a device's RAM), with the header from the codec's
+ * `encodePublish(packet, true)`, and `payloadBytes` exported for @umqtt/robust: 6,930 -> 7,017 B
+ * gzipped (16,901 B minified), so 7,040.
  */
 const ISSUE_TARGET = 4096;
-const BUDGET = 7232;
+const BUDGET = 7040;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
