@@ -47,7 +47,7 @@ class SimpleConn implements Conn {
           scheduled = false;
           let bytes = 0;
           while (sent < count && c.writable) {
-            c.publish(TOPIC, payload, { qos });
+            c.publish(TOPIC, payload, { qos, copy: false }); // the payload never changes (MQTT.js does not copy either)
             sent++;
             if ((bytes += payload.length) >= TURN_BYTES) {
               // yield: the client flushes once per turn; QoS 0 has no window to stop us
