@@ -116,6 +116,13 @@ export interface RobustPublishOptions {
   latestRetained?: boolean | undefined;
   /** At most this many queued messages for this topic; the oldest gives way. 0 = no limit. */
   maxPerTopic?: number | undefined;
+  /**
+   * Default true: a Uint8Array payload is copied, so the array may be changed as soon as
+   * `publish()` returns. `false` hands the array over: the client holds it as it is until the
+   * message's final status (and writes a large one after its header without a copy, see
+   * `@umqtt/simple`), so it must not be changed meanwhile.
+   */
+  copy?: boolean | undefined;
 }
 
 /**
@@ -295,15 +302,16 @@ export class RobustClient {
     const pol = this.#policy;
     const online = this.#state === 'online';
     // Fast path: QoS 0 while online with nothing queued goes straight out, never stored.
+    const copy = opts.copy !== false;
     if (!qos && online && !this.#queue.queued && this.#mqtt.writable) {
-      this.#mqtt.publish(topic, data, { retain });
+      this.#mqtt.publish(topic, data, { retain, copy });
       this.counters.delivered++;
       return this.#later(--this.#direct, 'delivered');
     }
     const ttl = opts.ttl ?? pol.ttl;
     const incoming = {
       topic,
-      payload: data === payload ? data.slice() : data, // held for later: our own copy
+      payload: data === payload && copy ? data.slice() : data, // held for later: our own copy, unless handed over
       qos,
       retain,
       priority: opts.priority ?? pol.priority,

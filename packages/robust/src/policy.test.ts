@@ -697,3 +697,32 @@ describe('misuse throws at once and registers nothing', () => {
     expect(packets(t.broker.socket.take())).toEqual(['32 08 00 01 61 00 01 01 02 03']);
   });
 });
+
+// ---- payload ownership -------------------------------------------------------------------------
+
+describe('payload ownership (copy)', () => {
+  test('by default a Uint8Array payload is copied: changing it after publish() changes nothing sent', async () => {
+    const t = setup();
+    const bytes = Uint8Array.of(0x61, 0x62, 0x63); // 'abc'
+    const k = t.client.publish('t', bytes, { qos: 1 });
+    bytes.fill(0x7a);
+    expect(t.store.messages()[0]!.payload).not.toBe(bytes);
+    t.client.start();
+    await accept(t);
+    expect(packets(t.broker.socket.take())).toEqual([pub('t', 'abc', { qos: 1, id: 1 })]);
+    expect(k).toBe(1);
+  });
+
+  test('copy: false holds the array as it is until the final status (so it must not be changed meanwhile)', async () => {
+    const t = setup();
+    const bytes = Uint8Array.of(0x61, 0x62, 0x63);
+    const k = t.client.publish('t', bytes, { qos: 1, copy: false });
+    expect(t.store.messages()[0]!.payload).toBe(bytes); // no copy
+    t.client.start();
+    await accept(t);
+    expect(packets(t.broker.socket.take())).toEqual([pub('t', 'abc', { qos: 1, id: 1 })]);
+    t.broker.socket.send(PUBACK(1));
+    await settle();
+    expect(t.statuses).toEqual([[k, 'delivered', undefined]]);
+  });
+});
