@@ -396,7 +396,7 @@ export class RobustClient {
     const overflow = opts.overflow ?? pol.overflow;
     if (replaced && drop[0] !== replaced.key) drop.push(replaced.key);
     let count = q.held.size - drop.length;
-    let bytes = q.bytes - drop.reduce((a, k) => a + messageBytes(q.held.get(k)!), 0);
+    let bytes = q.bytes - drop.reduce((a, k) => a + q.sizeOf(q.held.get(k)!), 0);
     const exclude = new Set(drop);
     while (count + 1 > pol.maxMessages || bytes + size > maxBytes) {
       const v = this.#victim(incoming.priority, overflow === 'drop-oldest', exclude);
@@ -404,7 +404,7 @@ export class RobustClient {
       exclude.add(v.key);
       drop.push(v.key);
       count--;
-      bytes -= messageBytes(v);
+      bytes -= q.sizeOf(v);
     }
     return { accept: true, drop, reason: 'overflow', replaced: replaced?.key };
   }
@@ -534,14 +534,16 @@ export class RobustClient {
   #write(m: StoredMessage, resend: boolean): void {
     const mqtt = this.#mqtt;
     const dup = resend && m.qos > 0 && m.id > 0;
+    const payload = this.#queue.payloadOf(m);
+    if (!payload) return this.#final(m, 'dropped', 'lost by the store');
     let id: number;
     try {
       // copy: false, a large payload is written as it is: the held copy is ours and never changes
-      id = mqtt.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain, dup, id: dup ? m.id : undefined, copy: false });
+      id = mqtt.publish(m.topic, payload, { qos: m.qos, retain: m.retain, dup, id: dup ? m.id : undefined, copy: false });
     } catch (e) {
       // Its old id went to another message of this connection: send it afresh.
       if (!dup || (e as UmqttError).code !== 'UMQTT_INVALID_ARGUMENT') throw e;
-      id = mqtt.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain, copy: false });
+      id = mqtt.publish(m.topic, payload, { qos: m.qos, retain: m.retain, copy: false });
     }
     if (!m.qos) return this.#final(m, 'delivered');
     this.#queue.sent(m, id, SENT);

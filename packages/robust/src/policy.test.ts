@@ -726,3 +726,61 @@ describe('payload ownership (copy)', () => {
     expect(t.statuses).toEqual([[k, 'delivered', undefined]]);
   });
 });
+
+// ---- a store that keeps payloads out of RAM ----------------------------------------------------
+
+/** Like FlashStore: no get(), payloads read back with payload(key); `lose` makes one unreadable. */
+class LeanStore extends ArrayStore {
+  reads = 0;
+  lost = new Set<number>();
+  payload(key: number): Uint8Array | undefined {
+    this.reads++;
+    return this.lost.has(key) ? undefined : this.messages().find((m) => m.key === key)?.payload;
+  }
+}
+
+describe('a store with payload(): the client keeps no payloads in RAM', () => {
+  test('held messages carry no payload; each is read back when it is written, byte for byte', async () => {
+    const store = new LeanStore();
+    let seen: readonly Readonly<StoredMessage>[] = [];
+    const t = setup({ store, policy: (_incoming, held) => ((seen = held), { accept: true }) });
+    t.client.publish('a', 'one', { qos: 1 });
+    t.client.publish('b', 'two', { qos: 2 });
+    t.client.publish('c', 'x');
+    expect(seen.map((m) => m.payload.length)).toEqual([0, 0]); // what the client holds
+    expect(store.reads).toBe(0);
+    t.client.start();
+    await accept(t);
+    expect(packets(t.broker.socket.take())).toEqual([pub('a', 'one', { qos: 1, id: 1 }), pub('b', 'two', { qos: 2, id: 2 }), pub('c', 'x')]);
+    expect(store.reads).toBe(3);
+  });
+
+  test('byte limits and noDuplicates still count the payloads', async () => {
+    const store = new LeanStore();
+    const t = setup({ store, policy: { maxBytes: 30, noDuplicates: true } });
+    const k1 = t.client.publish('q/1', bytesOf(7), { qos: 1 });
+    t.client.publish('q/2', bytesOf(7), { qos: 1 });
+    t.client.publish('q/3', bytesOf(7), { qos: 1 });
+    expect(t.client.publish('q/3', bytesOf(7), { qos: 1 })).toBe(0); // identical to a queued one
+    expect(t.client.publish('q/4', bytesOf(7), { qos: 1 })).toBeGreaterThan(0); // 40 > 30 bytes: the oldest gives way
+    await settle();
+    expect(t.statuses).toEqual([
+      [0, 'dropped', 'duplicate'],
+      [k1, 'dropped', 'overflow'],
+    ]);
+    expect(heldTopics(t)).toEqual(['q/2', 'q/3', 'q/4']);
+  });
+
+  test('a payload the store lost ends with status dropped (reason lost by the store); the rest go out', async () => {
+    const store = new LeanStore();
+    const t = setup({ store });
+    const k1 = t.client.publish('a', 'one', { qos: 1 });
+    t.client.publish('b', 'two', { qos: 1 });
+    store.lost.add(k1);
+    t.client.start();
+    await accept(t);
+    expect(packets(t.broker.socket.take())).toEqual([pub('b', 'two', { qos: 1, id: 1 })]);
+    expect(t.statuses).toEqual([[k1, 'dropped', 'lost by the store']]);
+    expect(t.client.held).toBe(1);
+  });
+});

@@ -104,7 +104,9 @@ export interface Admission {
 
 /**
  * Replaces the built-in policy entirely (umqtt.robust2's overridable add_msg_to_send):
- * given the new message and every held message (key order), decide.
+ * given the new message and every held message (key order), decide. With a store that keeps
+ * payloads out of RAM (one with `payload()` and no `get()`, such as FlashStore), the held
+ * messages come without their payloads (empty arrays): read one with `store.payload(key)`.
  *
  * @example
  * // Keep only the newest message per topic:

@@ -10,8 +10,12 @@ interface Bucket {
   head: number;
 }
 
+const NONE: Uint8Array = new Uint8Array(0);
+
 export class SendQueue {
   readonly store: Store;
+  /** Sizes (messageBytes) of held messages whose payloads stay in the store only; else undefined. */
+  readonly #lean: Map<number, number> | undefined;
   /** Every held message by key (queued and in flight). */
   readonly held = new Map<number, StoredMessage>();
   #buckets: Bucket[] = []; // by priority, descending
@@ -25,6 +29,7 @@ export class SendQueue {
 
   constructor(store: Store) {
     this.store = store;
+    if (store.payload && !store.get) this.#lean = new Map();
     for (const m of store.messages()) this.#index(m);
   }
 
@@ -58,6 +63,17 @@ export class SendQueue {
     this.held.set(m.key, m);
     this.#bytes += messageBytes(m);
     if (m.stage === QUEUED) this.#enqueue(m);
+    if (this.#lean) this.#lean.set(m.key, messageBytes(m)), (m.payload = NONE); // read back when sent
+  }
+
+  /** What a held message counts for in byte limits. */
+  sizeOf(m: StoredMessage): number {
+    return this.#lean?.get(m.key) ?? messageBytes(m);
+  }
+
+  /** A held message's payload: in RAM, or read back from the store (undefined: the store lost it). */
+  payloadOf(m: StoredMessage): Uint8Array | undefined {
+    return m.payload === NONE ? this.store.payload!(m.key) : m.payload;
   }
 
   #enqueue(m: StoredMessage): void {
@@ -133,7 +149,8 @@ export class SendQueue {
   remove(m: StoredMessage): void {
     if (!this.held.delete(m.key)) return;
     if (m.stage === QUEUED) this.#dequeued(m);
-    this.#bytes -= messageBytes(m);
+    this.#bytes -= this.sizeOf(m);
+    this.#lean?.delete(m.key);
     this.store.remove(m.key);
   }
 
@@ -143,9 +160,9 @@ export class SendQueue {
       this.#same = new Map();
       for (const h of this.held.values()) if (h.stage === QUEUED) this.#dup(h, true);
     }
-    for (const key of this.#same.get(signature(m)) ?? []) {
+    for (const key of this.#same.get(signature(m, m.payload)) ?? []) {
       const other = this.held.get(key)!;
-      if (sameBytes(other.payload, m.payload)) return other;
+      if (sameBytes(this.payloadOf(other) ?? NONE, m.payload)) return other;
     }
     return undefined;
   }
@@ -154,7 +171,7 @@ export class SendQueue {
   #dup(m: StoredMessage, add: boolean): void {
     const same = this.#same;
     if (!same) return;
-    const sig = signature(m);
+    const sig = signature(m, this.payloadOf(m));
     const keys = same.get(sig) ?? new Set<number>();
     if (add) same.set(sig, keys.add(m.key));
     else if (keys.delete(m.key) && !keys.size) same.delete(sig);
@@ -207,11 +224,10 @@ export class SendQueue {
   }
 }
 
-function signature(m: { topic: string; payload: Uint8Array; qos: number; retain: boolean }): string {
+function signature(m: { topic: string; qos: number; retain: boolean }, p: Uint8Array = NONE): string {
   // FNV-1a of at most the first and last 32 payload bytes: equal signatures are confirmed
   // byte by byte, so the hash only has to spread, and large payloads cost no more than small
   let h = 0x811c9dc5;
-  const p = m.payload;
   const n = p.length;
   for (let i = 0; i < n; i = i === 31 && n > 64 ? n - 32 : i + 1) h = Math.imul(h ^ p[i]!, 0x01000193);
   return `${m.qos}${m.retain ? 1 : 0}${p.length}:${h >>> 0}:${m.topic}`;

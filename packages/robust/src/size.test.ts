@@ -23,10 +23,12 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * allocation-free admission; timers under one name; records shared with stores that have get())
  * 29,891 B minified, 11,132 B gzipped. Raised for byte limits counting topics in UTF-8
  * (messageBytes) and simple's zero-copy path for large payloads (`copy: false`, used for the
- * client's own held copies): 29,822 B minified, 11,218 B gzipped, budget 11,264.
+ * client's own held copies): 29,822 B minified, 11,218 B gzipped, budget 11,264. Raised for
+ * stores with payload() (held messages without payloads in RAM: 434 -> 210 B per queued 64-byte
+ * message with the flash store in QuickJS): 30,193 B minified, 11,342 B gzipped, budget 11,392.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11264;
+const BUDGET = 11392;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

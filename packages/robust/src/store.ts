@@ -99,6 +99,13 @@ export interface Store {
    * through `update()` as well.
    */
   get?(key: number): StoredMessage | undefined;
+  /**
+   * Optional, for stores that keep payloads out of RAM (on flash): the payload of a held
+   * message, read back (undefined if the store lost it). A store that has it and no `get()`
+   * spares the client's RAM: the client keeps each held message without its payload (an empty
+   * array in its place) and reads the payload back when it writes the message.
+   */
+  payload?(key: number): Uint8Array | undefined;
   /** Messages held. */
   readonly count: number;
   /** Bytes of topics (UTF-8) and payloads held: the sum of {@link messageBytes}. */

@@ -168,6 +168,9 @@ describe('mount', () => {
     const at = 28 + 67 + 27 + 20;
     expect(flash.read(at, 1)[0]).toBe(0xaa);
     flash.write(at, new Uint8Array([0xa8]));
+    expect(s.payload(keys[1]!)).toBeUndefined(); // what robust reads back when it sends it: gone
+    expect(s.payload(keys[2]!)).toEqual(new Uint8Array(40).fill(0xaa));
+    expect(s.count).toBe(3);
     const got = s.messages();
     expect(got.map((m) => m.key)).toEqual([keys[0], keys[2], keys[3]]);
     expect(s.stats.corrupt).toBe(1);
@@ -175,6 +178,23 @@ describe('mount', () => {
     const again = new FlashStore(flash, { maxRecords: 10 });
     expect(again.messages().map((m) => m.key)).toEqual([keys[0], keys[2], keys[3]]);
     expect(again.add(msg('after'))).toBeGreaterThan(keys[3]!);
+  });
+
+  test('payload(key) reads a held payload back from flash, across blocks and a remount; unknown and removed keys give undefined', () => {
+    const flash = new SimulatedFlash({ blockSize: 512, blocks: 16 });
+    const s = new FlashStore(flash, { maxRecords: 20, maxMessageBytes: 1500 });
+    const big = new Uint8Array(1200).map((_, i) => i * 13); // runs across blocks
+    const k1 = s.add(msg('p/1', big, { priority: 3, expiresAt: 99 }));
+    const k2 = s.add(msg('p/ü', Uint8Array.of(1, 2, 3)));
+    const k3 = s.add(msg('p/3'));
+    expect(s.payload(k1)).toEqual(big);
+    expect(s.payload(k2)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(s.payload(k3)).toEqual(new Uint8Array(0));
+    s.remove(k2);
+    for (const k of [k2, k3 + 1, 0]) expect(s.payload(k)).toBeUndefined();
+    const again = new FlashStore(flash, { maxRecords: 20, maxMessageBytes: 1500 });
+    expect(again.payload(k1)).toEqual(big);
+    expect(again.messages().map((m) => m.payload)).toEqual([big, new Uint8Array(0)]);
   });
 
   test('the bytes of an old record found at another place (stale or copied data) do not count', () => {

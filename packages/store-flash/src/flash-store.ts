@@ -73,6 +73,8 @@ function erased(a: Uint8Array, from: number, to = a.length): boolean {
   for (let i = from; i < to; i++) if (a[i] !== 0xff) return false;
   return true;
 }
+/** Where a MSG record's topic length is: after the fixed fields and the optional priority and expiry. */
+const topicAt = (r: Uint8Array): number => 22 + (r[17]! & 8 ? 8 : 0) + (r[17]! & 16 ? 8 : 0);
 function full(what: string): UmqttError {
   return new UmqttError('UMQTT_STORE_FULL', `store: ${what}`, undefined, undefined, 'store');
 }
@@ -323,6 +325,21 @@ export class FlashStore implements Store {
     this.#append(r);
     this.#drop(j);
     this.#sync('call');
+  }
+
+  /**
+   * The payload of a held message, read from flash (undefined for an unknown key, or a record
+   * that no longer checks out, which is then dropped as `messages()` drops it). With it, `@umqtt/robust` keeps held messages in RAM without
+   * their payloads and reads each back when it sends it.
+   */
+  payload(key: number): Uint8Array | undefined {
+    if (this.#failed) this.#remount();
+    const j = this.#find(key);
+    if (j < 0) return undefined;
+    const r = this.#load(j);
+    if (!r) return void this.#drop(j); // decayed: gone, as messages() would find it
+    const p = topicAt(r);
+    return r.subarray(p + 2 + get16(r, p));
   }
 
   messages(): StoredMessage[] {
@@ -606,7 +623,7 @@ export class FlashStore implements Store {
           if (j < 0) j = this.#slot(key);
           else this.#live -= this.#lens[j]!;
           this.#bytes -= this.#sizes[j]!;
-          const p = 22 + (r[17]! & 8 ? 8 : 0) + (r[17]! & 16 ? 8 : 0); // at the topic length
+          const p = topicAt(r);
           this.#locs[j] = at;
           this.#live += this.#lens[j] = r.length;
           this.#bytes += this.#sizes[j] = r.length - p - 2; // topic (UTF-8) and payload: messageBytes

@@ -39,6 +39,7 @@ export interface Store {
   readonly capacity: number;
   close(): void;
   get?(key: number): StoredMessage | undefined;
+  payload?(key: number): Uint8Array | undefined;
 }
 
 export interface StoreContractOptions {
