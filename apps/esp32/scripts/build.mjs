@@ -26,14 +26,17 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
  */
 export const BUDGETS = Object.freeze({
   // measured 7,392 B: MqttClient + codec 6,930 B, the socket and timer glue ~460 B; then 7,479 B
-  // with the zero-copy path for large payloads (publish copy: false)
-  'simple-client': { budget: 7488, target: 4096 },
+  // with the zero-copy path for large payloads (publish copy: false); then 7,535 B (`writable`
+  // counts what a turn published against the socket's room)
+  'simple-client': { budget: 7552, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
-  // then 11,813 B (held messages without payloads for stores with payload())
-  'robust-memory': { budget: 11840, target: 8192 },
+  // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
+  // (simple's `writable` counts what a turn published against the socket's room)
+  'robust-memory': { budget: 11904, target: 8192 },
   // measured 14,862 B; then 15,052 B (the same, and the flash store's one sync per store call);
-  // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message)
-  'robust-flash': { budget: 15232, target: 10240 },
+  // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message);
+  // then 15,260 B (simple's `writable` counts what a turn published against the socket's room)
+  'robust-flash': { budget: 15296, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */

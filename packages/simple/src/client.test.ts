@@ -410,6 +410,35 @@ describe('flow control', () => {
     expect(told).toBe(1);
   });
 
+  test('writable counts what this turn published against the socket room: a QoS 0 loop stops, then goes on at onWritable', async () => {
+    const t = await connected({ keepAlive: 0 });
+    const sock = t.sock;
+    sock.capacity = 100;
+    sock.drain(); // 100 bytes of room
+    let told = 0;
+    t.client.onWritable = () => told++;
+    const writes = sock.writes;
+    let n = 0;
+    while (t.client.writable && n < 1000) t.client.publish('a', new Uint8Array(20)), n++; // 25-byte packets
+    expect(n).toBe(4); // 4 x 25 = the socket's 100 bytes, not an endless loop into memory
+    expect(told).toBe(0);
+    await settle();
+    expect(sock.take().split(' ')).toHaveLength(100); // all four written, in one write
+    expect(sock.writes - writes).toBe(1);
+    expect(t.client.writable).toBe(false); // the socket said it is full
+    sock.drain();
+    expect(told).toBe(1);
+    expect(t.client.writable).toBe(true);
+    // room left after a write counts too: 60 bytes taken of 100, two more 25-byte packets fit
+    sock.capacity = 160;
+    t.client.publish('a', new Uint8Array(20));
+    await settle();
+    expect(t.client.writable).toBe(true);
+    let more = 0;
+    while (t.client.writable && more < 1000) t.client.publish('a', new Uint8Array(20)), more++;
+    expect(more).toBe(6); // 160 - 25 = 135 bytes of room: the sixth packet reaches it
+  });
+
   test('onWritable fires when a full socket drains with nothing left to write', async () => {
     const t = setup({ maxInflight: 2, keepAlive: 0 });
     t.broker.capacity = 30;

@@ -228,6 +228,10 @@ export class MqttClient {
   #connectBy = 0;
   // output
   #out: Uint8Array[] = [];
+  /** Bytes in #out, not yet given to the socket. */
+  #pending = 0;
+  /** Bytes the socket said it takes (its last write() or onWritable): `writable` counts #pending against it. */
+  #room = 0;
   #blockedSince = 0; // > 0 while the socket refuses bytes (or is not yet open)
   #flushing = false;
   #wasFull = false;
@@ -279,9 +283,15 @@ export class MqttClient {
     return this.#waiting.length;
   }
 
-  /** Whether a publish now would go out at once (connected, window open, socket not full). */
+  /**
+   * Whether a publish now would go out at once: connected, the window open, and the socket has
+   * room for what this turn already published (so `while (client.writable) publish(...)` stops,
+   * at QoS 0 too, once the socket's room is used; `onWritable` says when to go on).
+   */
   get writable(): boolean {
-    return this.#state === 'connected' && !this.#closing && !this.#waiting.length && this.#window < this.#max() && !this.#blockedSince;
+    return (
+      this.#state === 'connected' && !this.#closing && !this.#waiting.length && this.#window < this.#max() && !this.#blockedSince && this.#pending < this.#room
+    );
   }
 
   /**
@@ -316,6 +326,7 @@ export class MqttClient {
     this.#state = 'connecting';
     this.#parser = new Parser(clientDecoders, { maxPacketSize: this.#maxPacket() });
     this.#out = [bytes];
+    this.#pending = bytes.length;
     this.#blockedSince = this.#now() || 1; // nothing is written before the socket opens
     this.#connectBy = this.#now() + (o.connectTimeout ?? 10_000);
     this.#arm(this.#connectBy);
@@ -325,8 +336,9 @@ export class MqttClient {
         host: server?.host ?? o.host,
         port: (server ? server.port : o.port) ?? 1883,
         onReadable: () => this.#sock === sock && this.#readable(),
-        onWritable: () => {
+        onWritable: (count) => {
           if (this.#sock !== sock) return;
+          this.#room = count > 0 ? count : 16_384; // a socket that does not say how much: one turn's worth
           this.#blockedSince = 0;
           this.#flush();
         },
@@ -407,9 +419,9 @@ export class MqttClient {
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
     if (this.#state === 'connected' && !this.#closing) {
-      this.#out.push(encodeEmpty({ type: 14 }));
       this.#closing = true;
-      this.#flush();
+      this.#send(encodeEmpty({ type: 14 }));
+      this.#flush(); // at once: the flush #send scheduled then finds nothing to do
       // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
       if (this.#out.length) return;
     }
@@ -487,7 +499,9 @@ export class MqttClient {
 
   #send(bytes: Uint8Array, tail?: Uint8Array): void {
     this.#out.push(bytes);
-    if (tail) this.#out.push(tail);
+    this.#pending += bytes.length;
+    if (tail) this.#out.push(tail), (this.#pending += tail.length);
+    if (this.#pending >= this.#room) this.#wasFull = true; // onWritable once the socket took it
     if (!this.#flushing) {
       this.#flushing = true;
       // Coalesce the packets of one turn into few socket writes.
@@ -517,7 +531,8 @@ export class MqttClient {
           }
         }
         this.#lastSent = this.#now();
-        if (sock.write(chunk) <= 0) {
+        this.#pending -= chunk.length;
+        if ((this.#room = sock.write(chunk)) <= 0) {
           this.#blockedSince = this.#lastSent || 1;
           this.#wasFull = true;
           this.#arm(this.#blockedSince + (this.options.socketTimeout ?? 30_000));
@@ -694,6 +709,7 @@ export class MqttClient {
     this.#state = 'closed';
     this.#closing = false;
     this.#out = [];
+    this.#pending = 0;
     this.#blockedSince = 0;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
     this.#timer = undefined;

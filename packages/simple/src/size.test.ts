@@ -22,10 +22,12 @@ const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
  * after its header instead of copying it (1.5-2x the throughput on Node at 16-256 KiB, and no
  * second copy of a large payload in a device's RAM), with the header from the codec's
  * `encodePublish(packet, true)`, and `payloadBytes` exported for @umqtt/robust: 6,930 -> 7,017 B
- * gzipped (16,901 B minified), so 7,040.
+ * gzipped (16,901 B minified), so 7,040. Raised for `writable` counting the bytes a turn has
+ * published against the socket's room (a `while (client.writable) publish()` loop at QoS 0 used
+ * to run on into memory without end): 7,017 -> 7,074 B gzipped (17,066 B minified), so 7,104.
  */
 const ISSUE_TARGET = 4096;
-const BUDGET = 7040;
+const BUDGET = 7104;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -17,9 +17,6 @@ export const KICK_TOPIC = 'bench/kick';
 /** Packets the raw reference and every client keep in flight at most (Mosquitto's max_inflight_messages). */
 export const WINDOW = 20;
 
-/** Payload bytes a driver hands to a client in one event-loop turn before yielding (QoS 0 has no window). */
-export const TURN_BYTES = 64 * 1024;
-
 /** Progress of a burst, read by the RSS sampler. */
 export interface Progress {
   sent: number;

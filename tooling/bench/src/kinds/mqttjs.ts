@@ -6,7 +6,6 @@ import {
   DONE_TOPIC,
   MB,
   TOPIC,
-  TURN_BYTES,
   WINDOW,
   deferred,
   gc,
@@ -18,6 +17,9 @@ import {
   type Progress,
   type QoS,
 } from '../common.js';
+
+/** Payload bytes handed to MQTT.js in one event-loop turn before yielding (it has no backpressure of its own to stop a loop). */
+const TURN_BYTES = 64 * 1024;
 
 function options(clientId: string, manualConnect = false): mqtt.IClientOptions {
   return { protocolVersion: 4, clientId, clean: true, keepalive: 60, reconnectPeriod: 0, manualConnect };

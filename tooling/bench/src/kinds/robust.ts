@@ -8,7 +8,6 @@ import {
   MB,
   STALL_MS,
   TOPIC,
-  TURN_BYTES,
   WINDOW,
   deferred,
   gc,
@@ -59,20 +58,15 @@ class RobustConn implements Conn {
         let finals = 0;
         let markerKey = 0;
         let markerDone = false;
-        let scheduled = false;
         let filling = false;
         const fill = () => {
           if (filling) return; // a callback called from inside publish(): the loop below goes on
           filling = true;
-          scheduled = false;
-          let bytes = 0;
+          // QoS 0 goes straight out while the connection is writable (queued stays 0), then
+          // waits in the queue like QoS 1/2
           while (sent < count && c.queued < WINDOW) {
             c.publish(TOPIC, payload, { qos, copy: false }); // as simple: the payload never changes
             sent++;
-            if ((bytes += payload.length) >= TURN_BYTES) {
-              if (!scheduled) (scheduled = true), setImmediate(fill);
-              break;
-            }
           }
           filling = false;
           progress.sent = sent;
@@ -85,7 +79,7 @@ class RobustConn implements Conn {
           if (key === markerKey) markerDone = true;
           else finals++;
           if (markerDone && finals === count) done.resolve();
-          else if (sent < count && !scheduled) fill();
+          else if (sent < count) fill();
         };
         c.onState = (s) => s !== 'online' && done.reject(new Error(`robust went ${s}: ${c.lastIssue?.error.message ?? ''}`));
         // Watchdog: RobustClient sends queued messages when its MqttClient calls onWritable (or on

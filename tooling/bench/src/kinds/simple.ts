@@ -2,9 +2,13 @@
 // counts `onStatus(id, 'delivered')`.
 import { MqttClient, type ClientOptions } from '@umqtt/simple';
 import { createTcpSocketFactory, nodeTimers } from '../../../../apps/node/src/transport/index.js';
-import { DONE_TOPIC, STALL_MS, TOPIC, TURN_BYTES, deferred, type Burst, type Conn, type Kind, type Progress, type QoS } from '../common.js';
+import { DONE_TOPIC, STALL_MS, TOPIC, WINDOW, deferred, type Burst, type Conn, type Kind, type Progress, type QoS } from '../common.js';
 
-/** Options every umqtt client gets in the benchmark (MAX_INFLIGHT: see main.ts). */
+/**
+ * Options every umqtt client gets in the benchmark: the same in-flight window as the raw
+ * reference and the MQTT.js driver (Mosquitto's max_inflight_messages), unless
+ * BENCH_MAX_INFLIGHT says otherwise (see main.ts). The client's default is 16.
+ */
 export function umqttOptions(broker: { host: string; port: number }, clientId: string): ClientOptions {
   return {
     socket: createTcpSocketFactory(),
@@ -14,7 +18,7 @@ export function umqttOptions(broker: { host: string; port: number }, clientId: s
     clientId,
     clean: true,
     keepAlive: 60,
-    maxInflight: Number(process.env['BENCH_MAX_INFLIGHT'] ?? 16),
+    maxInflight: Number(process.env['BENCH_MAX_INFLIGHT'] ?? WINDOW),
     messageTimeout: 60_000,
   };
 }
@@ -31,7 +35,6 @@ class SimpleConn implements Conn {
         let acked = 0;
         let markerId = -1;
         let markerAcked = false;
-        let scheduled = false;
         let filling = false;
         c.onStatus = (id, status) => {
           if (status === 'received') return;
@@ -44,16 +47,11 @@ class SimpleConn implements Conn {
         const fill = () => {
           if (filling) return; // a callback called from inside publish(): the loop below goes on
           filling = true;
-          scheduled = false;
-          let bytes = 0;
+          // `writable` turns false once the window is full or what this turn published fills the
+          // socket's room (QoS 0 too); onWritable calls fill again
           while (sent < count && c.writable) {
             c.publish(TOPIC, payload, { qos, copy: false }); // the payload never changes (MQTT.js does not copy either)
             sent++;
-            if ((bytes += payload.length) >= TURN_BYTES) {
-              // yield: the client flushes once per turn; QoS 0 has no window to stop us
-              if (!scheduled) (scheduled = true), setImmediate(fill);
-              break;
-            }
           }
           filling = false;
           progress.sent = sent;
@@ -66,7 +64,7 @@ class SimpleConn implements Conn {
         let seen = -1;
         const watchdog = setInterval(() => {
           const now = sent + acked;
-          if (now === seen && sent < count && c.writable && !scheduled) {
+          if (now === seen && sent < count && c.writable) {
             progress.stalls = (progress.stalls ?? 0) + 1;
             fill();
           }
