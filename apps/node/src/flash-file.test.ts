@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { RELEASING, SENT, type NewMessage } from '@umqtt/robust';
 import { FlashStore, SimulatedFlash } from '@umqtt/store-flash';
+import { crc32 } from '../../../packages/store-flash/src/crc32.ts';
 import { waitFor } from '@umqtt/testkit';
 import { Workload } from '../../../packages/store-flash/src/workload.test-support.ts';
 import { FileFlash } from './flash-file.js';
@@ -70,6 +71,34 @@ describe('FileFlash', () => {
     expect(sim.erases).toBeGreaterThan(20);
     expect(file.read(0, file.byteLength)).toEqual(sim.snapshot());
     file.close();
+  });
+});
+
+describe('FileFlash speed-ups for FlashStore', () => {
+  test("its crc32 is the store's CRC-32 (zlib's, native), over any range and continued", () => {
+    const f = new FileFlash(fresh(), { blockSize: 512, byteLength: 2048, sync: false });
+    expect(f.unordered).toBe(true);
+    if (!f.crc32) return; // a Node without zlib.crc32 (before 20.15): the store's own is used
+    const bytes = new Uint8Array(5000).map((_, i) => (i * 131 + 7) & 255);
+    for (const [start, end, crc] of [[0, 0, 0], [0, 5000, 0], [3, 4999, 0], [10, 17, 0x12345678], [100, 4096, 0xffffffff]] as const)
+      expect(f.crc32(bytes, start, end, crc)).toBe(crc32(bytes, start, end, crc));
+    f.close();
+  });
+
+  test('a store call is one pwrite (record written committed), and a write onto erased bytes is a copy', () => {
+    const flash = new FileFlash(fresh(), { blockSize: 4096, byteLength: 8 * 4096, sync: false });
+    const store = new FlashStore(flash, { maxRecords: 100 });
+    store.add(msg('warm/up', new Uint8Array(1))); // the first block's headers
+    const before = flash.writes;
+    const k = store.add(msg('t', new Uint8Array(3000).fill(7)));
+    store.update(k, 1, SENT, 1);
+    store.remove(k);
+    expect(flash.writes - before).toBe(3);
+    flash.write(8000, new Uint8Array(100).fill(0x0f)); // erased there: copied
+    flash.write(8000, new Uint8Array(100).fill(0xf3)); // not erased: ANDed
+    expect(Array.from(flash.read(7999, 3))).toEqual([0xff, 0x03, 0x03]);
+    store.close();
+    flash.close();
   });
 });
 

@@ -4,6 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { QUEUED, RELEASING, SENT, type NewMessage } from '@umqtt/robust';
 import { FlashStore, INDEX_BYTES_PER_MESSAGE, RECORD_OVERHEAD, SimulatedFlash, moddableFlash, type Flash, type FlashStoreOptions, type ModdableFlash } from './index.js';
+import { crc32 } from './crc32.js';
 import { prng } from './workload.test-support.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -344,5 +345,48 @@ describe('figures (quoted in README.md)', () => {
         `a 64-byte payload on a 15-byte topic takes ${recordBytes} B of flash (${RECORD_OVERHEAD} B at most beyond topic and payload, 24 B without priority and expiry); ` +
         `flash writes: add ${addWrites}, QoS 1 publish ${qos1}, QoS 2 publish ${qos2}; steady state with compaction ${perPublish.toFixed(3)} writes and ${erasesPer1000.toFixed(2)} erases per 1000 QoS 1 publishes`,
     );
+  });
+});
+
+describe("a flash's own speed-ups (FileFlash's: Flash.unordered, Flash.crc32)", () => {
+  test('unordered: each record is written committed, in one write; crc32: used for record bodies; the flash holds the same bytes', () => {
+    const plain = new SimulatedFlash({ blockSize: 512, blocks: 16 });
+    const sim = new SimulatedFlash({ blockSize: 512, blocks: 16 });
+    let crcCalls = 0;
+    const fast: Flash = {
+      blockSize: sim.blockSize,
+      byteLength: sim.byteLength,
+      read: (offset, length) => sim.read(offset, length),
+      write: (offset, bytes) => sim.write(offset, bytes),
+      erase: (block) => sim.erase(block),
+      sync: () => true,
+      unordered: true,
+      crc32: (bytes, start, end, crc) => {
+        crcCalls++;
+        return crc32(bytes, start, end, crc);
+      },
+    };
+    const [a, b] = [new FlashStore(plain, { maxRecords: 20 }), new FlashStore(fast, { maxRecords: 20 })];
+    const counts = (f: SimulatedFlash, s: FlashStore) => {
+      const w = f.writes;
+      const k = s.add(msg('t', 'x'.repeat(40)));
+      s.update(k, 1, SENT, 1);
+      s.remove(k);
+      return f.writes - w;
+    };
+    for (const s of [a, b]) s.add(msg('warm/up')); // the first block's headers
+    expect([counts(plain, a), counts(sim, b)]).toEqual([6, 3]); // QoS 1: add, SENT, remove
+    for (let i = 0; i < 400; i++)
+      for (const s of [a, b]) {
+        const k = s.add(msg(`t/${i}`, new Uint8Array(i % 700).fill(i))); // some span blocks
+        s.update(k, i + 1, SENT, 1);
+        if (i % 3) s.remove(k);
+        if (s.count > 8) s.remove(s.messages()[0]!.key);
+      }
+    expect(b.stats.compactions).toBeGreaterThan(20);
+    expect(crcCalls).toBeGreaterThan(1000);
+    expect(view(b)).toEqual(view(a));
+    expect(sim.snapshot()).toEqual(plain.snapshot()); // same format: either mounts the other's
+    expect(view(new FlashStore(new SimulatedFlash({ blockSize: 512, blocks: 16, bytes: sim.snapshot() }), { maxRecords: 20 }))).toEqual(view(a));
   });
 });

@@ -13,7 +13,9 @@
 // size when none does). A record is written with commit = 0xFF, then committed by clearing that
 // byte to 0x00 (NOR can clear bits without an erase): a record counts only when committed and
 // its CRC (which also covers the block's seq and the record's offset, so stale or copied bytes
-// never pass) is right. Messages are MSG records; progress and removal are small UPD and DEL
+// never pass) is right. (On a flash whose writes reach the medium in any order until a sync,
+// `Flash.unordered`, a commit written second orders nothing: the record is written committed, in
+// one write, and its CRC decides.) Messages are MSG records; progress and removal are small UPD and DEL
 // records appended after them, never rewrites. Compaction copies the tail block's live messages
 // (with their current state) to the head, retires the tail (clears its B header: no longer
 // part of the log, even if the erase that follows is cut), erases it and writes its A header,
@@ -434,13 +436,17 @@ export class FlashStore implements Store {
     this.#compactions++;
   }
 
-  /** Writes a record at the end of the log (its commit byte and CRC are set here), then commits it; returns where it starts. */
+  /**
+   * Writes a record at the end of the log (its commit byte and CRC are set here), then commits
+   * it; returns where it starts. On an `unordered` flash it is written committed: see the top.
+   */
   #append(r: Uint8Array): number {
     const B = this.#B;
     const C = this.#C;
+    const later = !this.flash.unordered;
     if (this.#head < 0 || this.#wp >= C) this.#open(0);
     const at = this.#head * B + HEADER + this.#wp;
-    r[0] = 0xff;
+    r[0] = later ? 0xff : 0;
     put32(r, 6, this.#crc(r, this.#seq[this.#head]!, this.#wp));
     for (let done = 0; ; ) {
       const n = Math.min(r.length - done, C - this.#wp);
@@ -451,7 +457,7 @@ export class FlashStore implements Store {
       if (done === r.length) break;
       this.#open(Math.min(r.length - done, C));
     }
-    this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
+    if (later) this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
     return at;
   }
 
@@ -529,6 +535,7 @@ export class FlashStore implements Store {
   /** `len` bytes from physical `at`, running on through the data areas of the following blocks. */
   #read(at: number, len: number): Uint8Array {
     const B = this.#B;
+    if (!this.#cache && (at % B) + len <= B) return this.#io(() => bytesOf(this.flash.read(at, len))); // the flash's copy is ours
     const out = new Uint8Array(len);
     for (let got = 0; got < len; ) {
       const b = Math.floor(at / B);
@@ -551,9 +558,11 @@ export class FlashStore implements Store {
   /** CRC of a record starting at data offset `off` of the block with `seq`. */
   #crc(r: Uint8Array, seq: number, off: number): number {
     const s = this.#tmp;
+    const f = this.flash;
     put32(s, 0, seq);
     put32(s, 4, off);
-    return crc32(r, REC, r.length, crc32(r, 1, 6, crc32(s, 0, 8)));
+    const c = crc32(r, 1, 6, crc32(s, 0, 8));
+    return f.crc32 ? f.crc32(r, REC, r.length, c) : crc32(r, REC, r.length, c); // the body: the flash's own CRC-32 if it has a faster one
   }
 
   /** Message `j`'s record read back, or undefined if it fails its checksum. */

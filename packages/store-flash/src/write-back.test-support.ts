@@ -16,6 +16,8 @@ export interface WriteBackFlashOptions {
   sector?: number;
   /** Defer `sync('call')` until `endTurn()`, like FileFlash with `sync: 'turn'`. */
   turn?: boolean;
+  /** Reported as `Flash.unordered` (FlashStore then writes each record committed, in one write). */
+  unordered?: boolean;
   /** Initial content of the disk (a crash image). */
   bytes?: Uint8Array;
 }
@@ -24,6 +26,7 @@ export class WriteBackFlash implements Flash {
   readonly blockSize: number;
   readonly byteLength: number;
   readonly options: WriteBackFlashOptions;
+  readonly unordered: boolean;
   /** Writes, erases, syncs and turn ends: what `cutPowerAfter` counts. */
   operations = 0;
   /** Syncs that flushed something (or would have). */
@@ -44,6 +47,7 @@ export class WriteBackFlash implements Flash {
     this.options = options;
     this.blockSize = options.blockSize;
     this.byteLength = options.blockSize * options.blocks;
+    this.unordered = options.unordered ?? false;
     this.#sector = options.sector ?? 16;
     this.#disk = new Uint8Array(this.byteLength).fill(0xff);
     if (options.bytes) this.#disk.set(options.bytes);

@@ -21,11 +21,18 @@ export function flashKind(id: string, label: string, sync: true | 'turn'): Kind 
   return robustKind(id, label, open, () => dir && rmSync(dir, { recursive: true, force: true }));
 }
 
+/**
+ * Blocks of the bench's partition. A file has no erase block of its own; each block the log
+ * enters costs FlashStore an ordering fdatasync, so a block holds many records (and the largest
+ * message: 256 KiB), as packages/store-flash/README.md recommends for a file.
+ */
+const BLOCK = Number(process.env.BENCH_FLASH_BLOCK ?? 1 << 20);
+
 /** A flash file big enough for `count` queued 64-byte messages (or the burst's window). */
 function openFlashStore(path: string, count: number, sync: true | 'turn'): Store {
   const records = Math.max(count, 1000);
-  const byteLength = Math.ceil((records * 160 + (64 << 20)) / 4096) * 4096;
-  const flash = new FileFlash(path, { byteLength, blockSize: 4096, sync });
+  const byteLength = Math.ceil((records * 160 + (64 << 20)) / BLOCK) * BLOCK;
+  const flash = new FileFlash(path, { byteLength, blockSize: BLOCK, sync });
   const store = new FlashStore(flash, { maxRecords: records, maxMessageBytes: 300 * 1024 });
   const close = store.close.bind(store);
   store.close = () => {
