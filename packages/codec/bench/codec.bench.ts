@@ -119,11 +119,13 @@ const cases = [...publishCases(64, '64 B', 200_000), ...publishCases(65536, '64 
 
 console.log(`umqtt codec vs mqtt-packet 9.0.2 - Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
 console.log(`median of ${ROUNDS} interleaved rounds; "64 B" is the payload size (topic "${topic}", QoS 1)\n`);
+const measured: { name: string; bytes: number; umqtt: number; mqttPacket: number }[] = [];
 const rows: string[][] = [['case', 'packet bytes', 'umqtt ops/s', 'umqtt MB/s', 'mqtt-packet ops/s', 'mqtt-packet MB/s', 'umqtt / mqtt-packet']];
 for (const c of cases) {
   // The 64 KiB encode is timed together with the copy baseline.
   const withCopy = c.name === 'encode PUBLISH 64 KiB';
   const [a, b, k] = measure([c.umqtt, c.mqttPacket!, ...(withCopy ? [copy.umqtt] : [])], c.iterations) as [number, number, number?];
+  measured.push({ name: c.name, bytes: c.bytes, umqtt: a, mqttPacket: b });
   rows.push([c.name, String(c.bytes), fmt(a), mbps(a, c.bytes), fmt(b), mbps(b, c.bytes), `${(a / b).toFixed(2)}x`]);
   if (k !== undefined) rows.push([copy.name, String(copy.bytes), fmt(k), mbps(k, copy.bytes), '', '', `umqtt encode / copy: ${(a / k).toFixed(2)}`]);
 }
@@ -133,3 +135,5 @@ for (const [i, r] of rows.entries()) {
   if (!i) console.log(`|${widths.map((w, j) => (j ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|')}|`);
 }
 if (sink === undefined) console.log('(unreachable)');
+// --json: the figures once more, as the last line, for pnpm bench's table (tooling/bench)
+if (process.argv.includes('--json')) console.log(JSON.stringify(measured));

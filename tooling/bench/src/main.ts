@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { startMosquitto } from '../../testkit/src/mosquitto.js';
 import { median, percentile, type Broker, type LatencyResult, type OfflineResult, type QoS, type RssResult, type Task, type ThroughputResult } from './common.js';
 import { KIND_IDS, loadKind } from './kinds/index.js';
-import { renderReport, type Results } from './report.js';
+import { renderReport, type CodecCase, type Results } from './report.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const benchDir = join(here, '..');
@@ -260,12 +260,17 @@ function machine() {
   return { cores: cpus().length, cpu: model.trim(), memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, mosquitto: version.replace(/^mosquitto version /, ''), mqttjs: mqttVersion };
 }
 
-function runCodecBench(): Promise<string> {
+/** The codec benchmark's own table, and its figures (the last line it prints with --json). */
+function runCodecBench(): Promise<{ table: string; cases: CodecCase[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, '--expose-gc', 'bench/codec.bench.ts'], { cwd: join(root, 'packages/codec'), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', tsx, '--expose-gc', 'bench/codec.bench.ts', '--json'], { cwd: join(root, 'packages/codec'), stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`codec bench exited with ${code}`))));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`codec bench exited with ${code}`));
+      const lines = out.trimEnd().split('\n');
+      resolve({ cases: JSON.parse(lines.pop()!) as CodecCase[], table: lines.join('\n') });
+    });
   });
 }
 
@@ -314,7 +319,9 @@ async function main(): Promise<void> {
   if (parts.has('codec')) {
     console.error('codec: packages/codec/bench/codec.bench.ts');
     try {
-      results.codec = await runCodecBench();
+      const { table, cases } = await runCodecBench();
+      results.codec = table;
+      results.codecCases = cases;
     } catch (e) {
       results.codec = `codec bench failed: ${(e as Error).message}`;
     }

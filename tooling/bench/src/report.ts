@@ -15,6 +15,16 @@ export interface Results {
   rss: Record<string, Cell<RssResult>>;
   offline: Record<string, Cell<OfflineResult>>;
   codec?: string;
+  /** The codec benchmark's figures (ops/s), umqtt's codec against mqtt-packet (MQTT.js's codec). */
+  codecCases?: CodecCase[];
+}
+
+/** One case of packages/codec/bench/codec.bench.ts. */
+export interface CodecCase {
+  name: string;
+  bytes: number;
+  umqtt: number;
+  mqttPacket: number;
 }
 
 /** Throughput target: this share of the raw reference. */
@@ -126,6 +136,17 @@ function rowsOf(r: Results): Row[] {
     rows.push(mk(`offline ${n} QoS 1: RSS growth, MB`, false, (v) => v.toFixed(1), (id) => pick(r.offline[id], (x) => x.rssGrowthMB), note));
     rows.push(mk(`offline ${n} QoS 1: time to drain after connect, ms`, false, ms, (id) => pick(r.offline[id], (x) => x.drainMs), note));
   }
+  // The codec (every umqtt client uses it) against mqtt-packet, the codec inside MQTT.js: in the
+  // MQTT.js column, and in the umqtt simple column with the ratio
+  for (const c of r.codecCases ?? [])
+    if (r.kinds['simple'] && r.kinds['mqttjs'])
+      rows.push({
+        label: `codec: ${c.name}, ops/s (MQTT.js column: mqtt-packet)`,
+        values: { mqttjs: c.mqttPacket, simple: c.umqtt },
+        errors: {},
+        fmt: rate,
+        higherBetter: true,
+      });
   return rows;
 }
 
