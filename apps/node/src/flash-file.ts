@@ -6,7 +6,8 @@
 // process loses nothing; `sync()`, which FlashStore calls at the end of each store call and
 // wherever the order of its writes matters, flushes them to the disk (fdatasync), so what
 // FlashStore reports as stored is on the disk, and a crash at any instant leaves a store that
-// mounts.
+// mounts. For FlashStore's speed it says `unordered` (each record is then one pwrite, written
+// committed) and lends it Node's native CRC-32.
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -14,7 +15,14 @@ import { UmqttError } from '@umqtt/codec';
 import type { Flash, FlashSync } from '@umqtt/store-flash';
 
 export interface FileFlashOptions {
-  /** Bytes per erase block. Default 4096. */
+  /**
+   * Bytes per erase block. Default 4096 (a file made with it keeps it: with another block size
+   * the store takes the file for a foreign partition and starts it afresh). A file has no erase
+   * block of its own, and for a new file a larger one is much faster: FlashStore flushes the
+   * file (fdatasync, at once even with `sync: 'turn'`) a few times for each block its log enters
+   * or compacts, and a message larger than a block spans several. Blocks of 1 to 4 MiB (the
+   * partition a whole number of them, 6 at least, e.g. 64 MiB) hold thousands of messages each.
+   */
   blockSize?: number | undefined;
   /**
    * Size of the partition. A new file is created with this many bytes of 0xFF (default 1 MiB);

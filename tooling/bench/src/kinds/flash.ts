@@ -22,11 +22,12 @@ export function flashKind(id: string, label: string, sync: true | 'turn'): Kind 
 }
 
 /**
- * Blocks of the bench's partition. A file has no erase block of its own; each block the log
- * enters costs FlashStore an ordering fdatasync, so a block holds many records (and the largest
- * message: 256 KiB), as packages/store-flash/README.md recommends for a file.
+ * Blocks of the bench's partition: 4 MiB. A file has no erase block of its own, and each block
+ * the log enters or compacts costs FlashStore a few ordering fdatasync calls, so a block holds
+ * many records (16 of the largest message here), as packages/store-flash/README.md recommends
+ * for a file.
  */
-const BLOCK = Number(process.env.BENCH_FLASH_BLOCK ?? 1 << 20);
+const BLOCK = 4 << 20;
 
 /** A flash file big enough for `count` queued 64-byte messages (or the burst's window). */
 function openFlashStore(path: string, count: number, sync: true | 'turn'): Store {
