@@ -443,10 +443,9 @@ export class FlashStore implements Store {
   #append(r: Uint8Array): number {
     const B = this.#B;
     const C = this.#C;
-    const later = !this.flash.unordered;
     if (this.#head < 0 || this.#wp >= C) this.#open(0);
     const at = this.#head * B + HEADER + this.#wp;
-    r[0] = later ? 0xff : 0;
+    r[0] = this.flash.unordered ? 0 : 0xff;
     put32(r, 6, this.#crc(r, this.#seq[this.#head]!, this.#wp));
     for (let done = 0; ; ) {
       const n = Math.min(r.length - done, C - this.#wp);
@@ -457,7 +456,7 @@ export class FlashStore implements Store {
       if (done === r.length) break;
       this.#open(Math.min(r.length - done, C));
     }
-    if (later) this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
+    if (r[0]) this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
     return at;
   }
 
@@ -535,7 +534,6 @@ export class FlashStore implements Store {
   /** `len` bytes from physical `at`, running on through the data areas of the following blocks. */
   #read(at: number, len: number): Uint8Array {
     const B = this.#B;
-    if (!this.#cache && (at % B) + len <= B) return this.#io(() => bytesOf(this.flash.read(at, len))); // the flash's copy is ours
     const out = new Uint8Array(len);
     for (let got = 0; got < len; ) {
       const b = Math.floor(at / B);
@@ -558,11 +556,10 @@ export class FlashStore implements Store {
   /** CRC of a record starting at data offset `off` of the block with `seq`. */
   #crc(r: Uint8Array, seq: number, off: number): number {
     const s = this.#tmp;
-    const f = this.flash;
     put32(s, 0, seq);
     put32(s, 4, off);
-    const c = crc32(r, 1, 6, crc32(s, 0, 8));
-    return f.crc32 ? f.crc32(r, REC, r.length, c) : crc32(r, REC, r.length, c); // the body: the flash's own CRC-32 if it has a faster one
+    // the body with the flash's own CRC-32 if it has a faster one
+    return (this.flash.crc32 ?? crc32)(r, REC, r.length, crc32(r, 1, 6, crc32(s, 0, 8)));
   }
 
   /** Message `j`'s record read back, or undefined if it fails its checksum. */

@@ -56,6 +56,7 @@ export interface Flash {
    * Optional: a faster CRC-32 than the store's own plain-code one (IEEE 802.3, as zlib's
    * `crc32`), e.g. a native one; FlashStore checksums record bodies with it. It must return
    * exactly what the store's CRC-32 does: continue `crc` over `bytes[start, end)` (start with 0).
+   * Called as a plain function (without `this`).
    */
   /**
    * Optional, with `sync`: true when writes between two syncs may reach the medium in any order
