@@ -14,9 +14,9 @@
 // byte to 0x00 (NOR can clear bits without an erase): a record counts only when committed and
 // its CRC (which also covers the block's seq and the record's offset, so stale or copied bytes
 // never pass) is right. (On a flash whose writes reach the medium in any order until a sync,
-// `Flash.unordered`, a commit written second orders nothing: the record is written committed, in
-// one write, and its CRC decides.) Messages are MSG records; progress and removal are small UPD and DEL
-// records appended after them, never rewrites. Compaction copies the tail block's live messages
+// `Flash.unordered`, a commit written second orders nothing: the record is written committed,
+// in one write, and its CRC decides.) Messages are MSG records; progress and removal are small
+// UPD and DEL records appended after them, never rewrites. Compaction copies the tail block's live messages
 // (with their current state) to the head, retires the tail (clears its B header: no longer
 // part of the log, even if the erase that follows is cut), erases it and writes its A header,
 // so blocks are erased strictly in turn. Mount reads the headers, finds the log, replays its

@@ -53,18 +53,18 @@ export interface Flash {
    */
   sync?(why: FlashSync): boolean | void;
   /**
-   * Optional: a faster CRC-32 than the store's own plain-code one (IEEE 802.3, as zlib's
-   * `crc32`), e.g. a native one; FlashStore checksums record bodies with it. It must return
-   * exactly what the store's CRC-32 does: continue `crc` over `bytes[start, end)` (start with 0).
-   * Called as a plain function (without `this`).
-   */
-  /**
    * Optional, with `sync`: true when writes between two syncs may reach the medium in any order
    * (a file in the page cache). A commit byte written after its record orders nothing there, so
    * FlashStore writes each record committed, in one write instead of two; its CRC decides
    * whether it counts (what already decides after a crash of such a flash).
    */
   readonly unordered?: boolean | undefined;
+  /**
+   * Optional: a faster CRC-32 than the store's own plain-code one (IEEE 802.3, as zlib's
+   * `crc32`), e.g. a native one; FlashStore checksums record bodies with it. It must return
+   * exactly what the store's CRC-32 does: continue `crc` over `bytes[start, end)` (start with 0).
+   * Called as a plain function (without `this`).
+   */
   crc32?: ((bytes: Uint8Array, start: number, end: number, crc: number) => number) | undefined;
 }
 
