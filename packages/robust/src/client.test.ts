@@ -381,6 +381,45 @@ describe('message timeout: stays in flight, never resent on the same connection 
 
 // ---- manual mode -------------------------------------------------------------------------------
 
+describe('writable and onWritable: a streaming producer', () => {
+  test('writable while online, nothing queued and the window open; onWritable when it opens again, queued messages first', async () => {
+    const t = setup({ maxInflight: 2 });
+    expect(t.client.writable).toBe(false); // not online
+    const k0 = t.client.publish('a', '0', { qos: 1 }); // queued while offline
+    let told = 0;
+    t.client.onWritable = () => told++;
+    t.client.start();
+    const sock = t.broker.socket;
+    await accept(t);
+    expect(packets(sock.take())).toEqual([pub('a', '0', { qos: 1, id: 1 })]);
+    expect(told).toBe(1); // the queue went out and there is room: go on
+    expect(t.client.writable).toBe(true);
+    const keys = [k0];
+    while (t.client.writable && keys.length < 100) keys.push(t.client.publish('a', String(keys.length), { qos: 1 }));
+    expect(keys).toHaveLength(2); // the window of 2 is full: the loop stops, nothing waits in the queue
+    expect(t.client.queued).toBe(0);
+    await settle();
+    expect(packets(sock.take())).toEqual([pub('a', '1', { qos: 1, id: 2 })]);
+    sock.send(PUBACK(1));
+    await settle();
+    expect(told).toBe(2);
+    expect(t.client.writable).toBe(true);
+    // publishing while not writable still queues, by the policy; onWritable once it has gone out
+    t.client.publish('a', '2', { qos: 1 });
+    t.client.publish('a', '3', { qos: 1 });
+    expect(t.client.queued).toBe(1);
+    expect(t.client.writable).toBe(false);
+    sock.send(PUBACK(2));
+    await settle();
+    expect(t.client.queued).toBe(0);
+    expect(told).toBe(2); // the queued message took the free slot: the window is full again
+    sock.send(PUBACK(3));
+    await settle();
+    expect(told).toBe(3);
+    expect(t.statuses.map(([, s]) => s)).toEqual(['delivered', 'delivered', 'delivered']);
+  });
+});
+
 describe('manual mode (autoReconnect: false, as robust2)', () => {
   test('after a failed connect or a loss nothing happens until reconnect()', async () => {
     const t = setup({ autoReconnect: false }, 'down');

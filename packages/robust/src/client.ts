@@ -170,6 +170,8 @@ export class RobustClient {
   onState: ((state: RobustState) => void) | undefined;
   /** SUBACK results: filters refused by the broker have 0x80. */
   onSubscribed: ((subscriptions: Subscription[], granted: number[]) => void) | undefined;
+  /** Called when `writable` turns true again after a publish left it false: a producer goes on. */
+  onWritable: (() => void) | undefined;
 
   /** The options given to the constructor. */
   readonly options: Readonly<RobustOptions>;
@@ -204,6 +206,8 @@ export class RobustClient {
   #direct = 0;
   /** > 0 while publish() is running the queue. */
   #depth = 0;
+  /** A publish left `writable` false: onWritable is owed. */
+  #wasFull = false;
 
   /**
    * Creates an idle client; nothing is sent until {@link RobustClient.start}. Throws if `servers`
@@ -233,6 +237,16 @@ export class RobustClient {
     mqtt.onWritable = () => this.#pump();
     mqtt.onClose = (e) => this.#closed(e);
     this.#armExpiry();
+  }
+
+  /**
+   * Whether a publish now would be written at once instead of waiting in the queue: online,
+   * nothing queued, and the connection takes more (its in-flight window and socket have room).
+   * A producer that streams publishes while it is true and goes on in `onWritable`; publishing
+   * while it is false is allowed and queues by the policy (and, at QoS 0, stores the message).
+   */
+  get writable(): boolean {
+    return this.#state === 'online' && !this.#queue.queued && this.#mqtt.writable;
   }
 
   /** The session state: idle, connecting, online, offline or closed. */
@@ -306,6 +320,7 @@ export class RobustClient {
     if (!qos && online && !this.#queue.queued && this.#mqtt.writable) {
       this.#mqtt.publish(topic, data, { retain, copy });
       this.counters.delivered++;
+      if (!this.#mqtt.writable) this.#wasFull = true;
       return this.#later(--this.#direct, 'delivered');
     }
     const ttl = opts.ttl ?? pol.ttl;
@@ -347,6 +362,7 @@ export class RobustClient {
         this.#depth--;
       }
     }
+    if (!this.writable) this.#wasFull = true;
     return m.key;
   }
 
@@ -508,8 +524,16 @@ export class RobustClient {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  /** Sends queued messages while the connection takes them. */
+  /** Sends queued messages while the connection takes them; then owes onWritable, if it does. */
   #pump(): void {
+    this.#send();
+    if (this.#wasFull && !this.#depth && this.writable) {
+      this.#wasFull = false;
+      this.#call(() => this.onWritable?.());
+    }
+  }
+
+  #send(): void {
     const q = this.#queue;
     const mqtt = this.#mqtt;
     const now = this.#t.now();

@@ -26,9 +26,12 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * client's own held copies): 29,822 B minified, 11,218 B gzipped, budget 11,264. Raised for
  * stores with payload() (held messages without payloads in RAM: 434 -> 210 B per queued 64-byte
  * message with the flash store in QuickJS): 30,193 B minified, 11,342 B gzipped, budget 11,392.
+ * Raised for simple's `writable` counting what a turn published against the socket's room, and
+ * RobustClient's own `writable`/`onWritable` for streaming producers: 30,623 B minified,
+ * 11,425 B gzipped, budget 11,456.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11392;
+const BUDGET = 11456;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -1,5 +1,5 @@
 // @umqtt/robust under test, over a MemoryStore or a file-backed FlashStore: publishes while
-// fewer than WINDOW messages wait in its queue, tops up on each final status.
+// `writable`, resumes on `onWritable`, counts final statuses.
 import { RobustClient, type FinalStatus, type Store } from '@umqtt/robust';
 import { MemoryStore } from '@umqtt/store-memory';
 import {
@@ -8,7 +8,6 @@ import {
   MB,
   STALL_MS,
   TOPIC,
-  WINDOW,
   deferred,
   gc,
   heapAndExternal,
@@ -62,9 +61,9 @@ class RobustConn implements Conn {
         const fill = () => {
           if (filling) return; // a callback called from inside publish(): the loop below goes on
           filling = true;
-          // QoS 0 goes straight out while the connection is writable (queued stays 0), then
-          // waits in the queue like QoS 1/2
-          while (sent < count && c.queued < WINDOW) {
+          // as a streaming producer would: publish while `writable` (online, nothing queued, the
+          // window and socket have room), go on in onWritable
+          while (sent < count && c.writable) {
             c.publish(TOPIC, payload, { qos, copy: false }); // as simple: the payload never changes
             sent++;
           }
@@ -79,19 +78,20 @@ class RobustConn implements Conn {
           if (key === markerKey) markerDone = true;
           else finals++;
           if (markerDone && finals === count) done.resolve();
-          else if (sent < count) fill();
         };
+        c.onWritable = fill;
         c.onState = (s) => s !== 'online' && done.reject(new Error(`robust went ${s}: ${c.lastIssue?.error.message ?? ''}`));
-        // Watchdog: RobustClient sends queued messages when its MqttClient calls onWritable (or on
-        // the next publish). If that call never comes, the burst stalls until a keepalive PINGREQ
-        // flushes. Count such stalls and resume them with an extra QoS 0 message (not counted):
-        // a publish is the only public call that makes the client look at its queue again.
+        // Watchdog: if the client becomes writable without calling onWritable, or leaves messages
+        // in its queue without sending them, the burst would stall (until a keepalive PINGREQ
+        // makes it flush). Count such stalls and resume: fill(), or an extra QoS 0 message (not
+        // counted), since a publish is the only public call that makes it look at its queue.
         let seen = -1;
         const watchdog = setInterval(() => {
           const now = sent + finals + (markerDone ? 1 : 0);
-          if (now === seen && c.queued > 0) {
+          if (now === seen && (c.queued > 0 || (sent < count && c.writable))) {
             progress.stalls = (progress.stalls ?? 0) + 1;
-            kicks.add(c.publish(KICK_TOPIC, payload.subarray(0, 1), { qos: 0 }));
+            if (c.queued > 0) kicks.add(c.publish(KICK_TOPIC, payload.subarray(0, 1), { qos: 0 }));
+            else fill();
           }
           seen = now;
         }, STALL_MS);
@@ -100,6 +100,7 @@ class RobustConn implements Conn {
           clearInterval(watchdog);
           c.onStatus = undefined;
           c.onState = undefined;
+          c.onWritable = undefined;
         });
       },
     };
