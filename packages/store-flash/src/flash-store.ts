@@ -466,10 +466,14 @@ export class FlashStore implements Store {
     if (this.#used >= N) throw full('no free block');
     const b = this.#head < 0 ? this.#tail : (this.#head + 1) % N;
     if (!this.#clean[b]) {
-      const d = this.#read(b * this.#B, this.#B);
+      const B = this.#B;
+      const d = this.#read(b * B, 12);
       const a = get32(d, 0) === MAGIC && get32(d, 8) === crc32(d, 0, 8);
       const count = a ? get32(d, 4) : -1;
-      if (!erased(d, 12) || (!a && !erased(d, 0, 12))) this.#erase(b, count);
+      // the rest checked 4 KiB at a time: a large block (a file's) is never read whole into RAM
+      let blank = a || erased(d, 0);
+      for (let at = 12; blank && at < B; at += 4096) blank = erased(this.#read(b * B + at, Math.min(4096, B - at)), 0);
+      if (!blank) this.#erase(b, count);
       else if (!a) this.#writeA(b, count);
     }
     const h = this.#tmp;

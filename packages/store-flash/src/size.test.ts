@@ -18,7 +18,8 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * and the Moddable adapter, the rest shared with robust). Budgets: the measurements rounded up
  * to the next 64 bytes, plus room for robust's own budget (11,072 B). Raised to 3,776 when
  * RobustClient got `writable`/`onWritable`: FlashStore unchanged, the difference of the two
- * gzipped bundles moved from 3,710 to 3,719 B (how they compress together).
+ * gzipped bundles moved from 3,710 to 3,719 B (how they compress together); then 3,757 B with
+ * a block checked for blankness 4 KiB at a time instead of read whole.
  */
 const ISSUE_TARGET = 10240;
 const ADDED_BUDGET = 3776;
