@@ -141,9 +141,6 @@ export function encodeConnack(p: ConnackPacket): Uint8Array {
   return build(32, [p.sessionPresent ? 1 : 0, rc]);
 }
 
-let lastTopic: string | undefined;
-let lastLength = 0;
-
 /**
  * Encodes PUBLISH. Checks the topic name (no wildcards), the QoS, that QoS 1/2 have a packet id and
  * QoS 0 no DUP; the payload must be a Uint8Array. With `headerOnly`, the packet stops before the
@@ -160,10 +157,8 @@ export function encodePublish(p: PublishPacket, headerOnly?: boolean): Uint8Arra
   const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
   if (!qos && p.dup) throw bad('DUP', 'false at QoS 0', true, '3.3.1-2');
   if (!(payload instanceof Uint8Array)) throw bad('payload', 'a Uint8Array', typeof payload);
-  // Written directly, not with build(): the hot path of a publisher, which mostly publishes
-  // to the topic it published to last; that one's validation is remembered.
-  if (topic !== lastTopic) (lastLength = validateTopicName(topic)), (lastTopic = topic);
-  const n = lastLength;
+  // Written directly, not with build(): the hot path of a publisher
+  const n = validateTopicName(topic);
   const rem = 2 + n + (qos ? 2 : 0) + payload.length;
   const omit = headerOnly ? payload.length : 0;
   const out = alloc(48 | (p.dup ? 8 : 0) | (qos << 1) | (p.retain ? 1 : 0), rem, omit);

@@ -104,7 +104,7 @@ export class SendQueue {
   /** Takes a message off the queue index (it was sent, or is leaving). */
   #dequeued(m: StoredMessage): void {
     this.queued--;
-    if (this.#retained.get(m.topic) === m.key) this.#retained.delete(m.topic);
+    if (m.retain && this.#retained.get(m.topic) === m.key) this.#retained.delete(m.topic);
     this.#dup(m, false);
     const n = (this.#perTopic.get(m.topic) ?? 1) - 1;
     if (n) this.#perTopic.set(m.topic, n);

@@ -28,7 +28,7 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * message with the flash store in QuickJS): 30,193 B minified, 11,342 B gzipped, budget 11,392.
  * Raised for simple's `writable` counting what a turn published against the socket's room, and
  * RobustClient's own `writable`/`onWritable` for streaming producers: 30,623 B minified,
- * 11,425 B gzipped, budget 11,456.
+ * 11,425 B gzipped, budget 11,456 (11,453 B with the last topic's UTF-8 length remembered).
  */
 const ISSUE_TARGET = 8192;
 const BUDGET = 11456;

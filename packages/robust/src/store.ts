@@ -116,6 +116,9 @@ export interface Store {
   close(): void;
 }
 
+let lastTopic: string | undefined;
+let lastTopicBytes = 0;
+
 /**
  * What a message counts for in byte limits: its topic's UTF-8 bytes plus its payload bytes
  * (what the topic and payload take in a PUBLISH packet and on flash).
@@ -125,5 +128,7 @@ export interface Store {
  * messageBytes({ topic: 'küche', payload: new Uint8Array(1) }); // 7: 'ü' is two bytes
  */
 export function messageBytes(m: { topic: string; payload: Uint8Array }): number {
-  return utf8Length(m.topic, true) + m.payload.length;
+  // counted several times per message, and mostly for the topic counted last: remembered
+  if (m.topic !== lastTopic) (lastTopicBytes = utf8Length(m.topic, true)), (lastTopic = m.topic);
+  return lastTopicBytes + m.payload.length;
 }
