@@ -1,5 +1,5 @@
 // Topic names, filters and matching, from the examples of MQTT 3.1.1 section 4.7.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { INVALID_TOPIC, INVALID_UTF8, UmqttError, topicMatches, validateTopicFilter, validateTopicName } from './index.js';
 
 function error(f: () => unknown): UmqttError {
@@ -40,6 +40,27 @@ describe('validateTopicName', () => {
   ])('%j is invalid', (name, code, clause) => {
     const e = error(() => validateTopicName(name));
     expect([e.code, e.clause]).toEqual([code, clause]);
+  });
+
+  it('remembers only a topic it accepted: the same valid topic again, a non-string never, even as the first call', async () => {
+    vi.resetModules();
+    const fresh = (await import('./topic.js')).validateTopicName; // nothing remembered yet
+    // the fresh module has its own UmqttError class: compare codes
+    const error = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as UmqttError;
+      }
+      throw new Error('nothing thrown');
+    };
+    expect(error(() => fresh(undefined as unknown as string)).code).toBe(INVALID_TOPIC);
+    expect(fresh('a/b')).toBe(3);
+    expect(fresh('a/b')).toBe(3);
+    expect(error(() => fresh('a/+')).code).toBe(INVALID_TOPIC);
+    expect(fresh('a/b')).toBe(3);
+    expect(error(() => fresh(undefined as unknown as string)).code).toBe(INVALID_TOPIC);
+    expect(fresh('küche')).toBe(6);
   });
 
   it('accepts exactly 65535 bytes', () => {

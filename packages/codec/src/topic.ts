@@ -33,7 +33,7 @@ function measure(t: string, what: string): number {
   return n;
 }
 
-let lastName: string | undefined;
+let lastName: unknown = {}; // equal to no argument until a topic name is accepted
 let lastNameLength = 0;
 
 /**

@@ -418,6 +418,18 @@ describe('writable and onWritable: a streaming producer', () => {
     expect(told).toBe(3);
     expect(t.statuses.map(([, s]) => s)).toEqual(['delivered', 'delivered', 'delivered']);
   });
+
+  test('a producer that found writable false before start() is told once online, with nothing queued', async () => {
+    const t = setup();
+    let told = 0;
+    t.client.onWritable = () => told++;
+    expect(t.client.writable).toBe(false); // checked before start(): nothing published, nothing queued
+    t.client.start();
+    await accept(t);
+    expect(t.client.queued).toBe(0);
+    expect(told).toBe(1);
+    expect(t.client.writable).toBe(true);
+  });
 });
 
 describe('manual mode (autoReconnect: false, as robust2)', () => {

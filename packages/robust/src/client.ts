@@ -170,7 +170,7 @@ export class RobustClient {
   onState: ((state: RobustState) => void) | undefined;
   /** SUBACK results: filters refused by the broker have 0x80. */
   onSubscribed: ((subscriptions: Subscription[], granted: number[]) => void) | undefined;
-  /** Called when `writable` turns true again after a publish left it false: a producer goes on. */
+  /** Called when `writable` turns true again after it was false (read false, or left false by a publish): a producer goes on. */
   onWritable: (() => void) | undefined;
 
   /** The options given to the constructor. */
@@ -246,6 +246,12 @@ export class RobustClient {
    * while it is false is allowed and queues by the policy (and, at QoS 0, stores the message).
    */
   get writable(): boolean {
+    const w = this.#writable();
+    if (!w) this.#wasFull = true; // whoever saw it false is told when it turns true
+    return w;
+  }
+
+  #writable(): boolean {
     return this.#state === 'online' && !this.#queue.queued && this.#mqtt.writable;
   }
 
@@ -362,7 +368,7 @@ export class RobustClient {
         this.#depth--;
       }
     }
-    if (!this.writable) this.#wasFull = true;
+    if (!this.#writable()) this.#wasFull = true;
     return m.key;
   }
 
@@ -527,7 +533,7 @@ export class RobustClient {
   /** Sends queued messages while the connection takes them; then owes onWritable, if it does. */
   #pump(): void {
     this.#send();
-    if (this.#wasFull && !this.#depth && this.writable) {
+    if (this.#wasFull && !this.#depth && this.#writable()) {
       this.#wasFull = false;
       this.#call(() => this.onWritable?.());
     }

@@ -29,9 +29,11 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * Raised for simple's `writable` counting what a turn published against the socket's room, and
  * RobustClient's own `writable`/`onWritable` for streaming producers: 30,623 B minified,
  * 11,425 B gzipped, budget 11,456 (11,453 B with the last topic's UTF-8 length remembered).
+ * Raised for onWritable owed to whoever read `writable` false (a producer that checked it
+ * before going online was never told): 30,734 B minified, 11,477 B gzipped, budget 11,520.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11456;
+const BUDGET = 11520;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -116,7 +116,7 @@ export interface Store {
   close(): void;
 }
 
-let lastTopic: string | undefined;
+let lastTopic: unknown = {}; // equal to no topic until one is counted
 let lastTopicBytes = 0;
 
 /**

@@ -71,8 +71,8 @@ function put16(a: Uint8Array, i: number, v: number): void {
   a[i + 1] = v >>> 8;
 }
 const bytesOf = (r: Uint8Array | ArrayBuffer): Uint8Array => (r instanceof Uint8Array ? r : new Uint8Array(r));
-function erased(a: Uint8Array, from: number, to = a.length): boolean {
-  for (let i = from; i < to; i++) if (a[i] !== 0xff) return false;
+function erased(a: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0xff) return false;
   return true;
 }
 /** Where a MSG record's topic length is: after the fixed fields and the optional priority and expiry. */
@@ -470,10 +470,7 @@ export class FlashStore implements Store {
       const d = this.#read(b * B, 12);
       const a = get32(d, 0) === MAGIC && get32(d, 8) === crc32(d, 0, 8);
       const count = a ? get32(d, 4) : -1;
-      // the rest checked 4 KiB at a time: a large block (a file's) is never read whole into RAM
-      let blank = a || erased(d, 0);
-      for (let at = 12; blank && at < B; at += 4096) blank = erased(this.#read(b * B + at, Math.min(4096, B - at)), 0);
-      if (!blank) this.#erase(b, count);
+      if (!((a || erased(d)) && this.#blank(b * B + 12, B - 12))) this.#erase(b, count);
       else if (!a) this.#writeA(b, count);
     }
     const h = this.#tmp;
@@ -533,6 +530,12 @@ export class FlashStore implements Store {
       this.#failed = true;
       throw e;
     }
+  }
+
+  /** Whether `len` bytes from physical `at` (inside one block) are erased, read 4 KiB at a time: a large block (a file's) is never read whole into RAM. */
+  #blank(at: number, len: number): boolean {
+    for (let n = 0; n < len; n += 4096) if (!erased(this.#read(at + n, Math.min(4096, len - n)))) return false;
+    return true;
   }
 
   /** `len` bytes from physical `at`, running on through the data areas of the following blocks. */
@@ -654,7 +657,7 @@ export class FlashStore implements Store {
       }
       // resume after the last good record, if the rest of the head is erased; else in a new block
       let p = !used || endI === used ? C : endI === used - 1 ? endOff : first[head]!;
-      if (p < C && !erased(this.#read(head * B + HEADER + p, C - p), 0)) p = C;
+      if (p < C && !this.#blank(head * B + HEADER + p, C - p)) p = C;
       this.#wp = p;
     } finally {
       this.#cache = undefined;

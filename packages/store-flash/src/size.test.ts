@@ -16,7 +16,7 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * alone (with simple and codec) measured 10,703 B gzipped when this was written. What this
  * package adds on top is budgeted separately: measured 3,649 B gzipped (FlashStore, its CRC-32
  * and the Moddable adapter, the rest shared with robust). Budgets: the measurements rounded up
- * to the next 64 bytes, plus room for robust's own budget (11,072 B; 11,456 B since
+ * to the next 64 bytes, plus room for robust's own budget (11,072 B; 11,520 B since
  * RobustClient's writable). Raised to 3,776 when
  * RobustClient got `writable`/`onWritable`: FlashStore unchanged, the difference of the two
  * gzipped bundles moved from 3,710 to 3,719 B (how they compress together); then 3,757 B with
@@ -24,7 +24,7 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  */
 const ISSUE_TARGET = 10240;
 const ADDED_BUDGET = 3776;
-const BUDGET = 11456 + ADDED_BUDGET;
+const BUDGET = 11520 + ADDED_BUDGET;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`FlashStore adds ≤ ${ADDED_BUDGET} B gzipped to RobustClient; together ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -21,7 +21,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMosquitto } from '../../testkit/src/mosquitto.js';
-import { median, percentile, type Broker, type LatencyResult, type OfflineResult, type QoS, type RssResult, type Task, type ThroughputResult } from './common.js';
+import { WINDOW, median, percentile, type Broker, type LatencyResult, type OfflineResult, type QoS, type RssResult, type Task, type ThroughputResult } from './common.js';
 import { KIND_IDS, loadKind } from './kinds/index.js';
 import { renderReport, type CodecCase, type Results } from './report.js';
 
@@ -64,8 +64,8 @@ const config = {
   latency: { rate: 2000, rounds: quick ? 1 : 5, seconds: 1, warmupSeconds: quick ? 0.2 : 0.5, qos: 1, payload: 64 },
   rssCount: quick ? 50_000 : 1_000_000,
   offlineCount: quick ? 10_000 : 100_000,
-  window: 20,
-  maxInflight: Number(process.env['BENCH_MAX_INFLIGHT'] ?? 20),
+  window: WINDOW,
+  maxInflight: Number(process.env['BENCH_MAX_INFLIGHT'] ?? WINDOW),
 };
 
 const tsx = import.meta.resolve('tsx');
