@@ -206,7 +206,7 @@ export class RobustClient {
   #direct = 0;
   /** > 0 while publish() is running the queue. */
   #depth = 0;
-  /** A publish left `writable` false: onWritable is owed. */
+  /** `writable` was read false, or a publish left it false: onWritable is owed. */
   #wasFull = false;
 
   /**
