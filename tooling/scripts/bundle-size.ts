@@ -46,7 +46,10 @@ export async function bundle(entrySource: string, resolveDir: string): Promise<U
  *
  * @example await measureBundle(`export { encodePublish } from '@umqtt/codec'`, process.cwd())
  */
-export async function measureBundle(entrySource: string, resolveDir: string): Promise<{ minified: number; gzipped: number }> {
+export async function measureBundle(
+  entrySource: string,
+  resolveDir: string,
+): Promise<{ minified: number; gzipped: number }> {
   const code = await bundle(entrySource, resolveDir);
   return { minified: code.length, gzipped: gzipSync(code, { level: 9 }).length };
 }

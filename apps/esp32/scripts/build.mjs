@@ -78,7 +78,8 @@ export function violations(code, metafile) {
       found.push(`${file} imports ${imp.path}${builtins.has(imp.path) ? ' (a Node built-in)' : ''}`);
   for (const [file, input] of Object.entries(metafile?.inputs ?? {}))
     for (const imp of input.imports ?? [])
-      if (builtins.has(imp.path) || imp.path.startsWith('node:')) found.push(`${file} imports the Node built-in ${imp.path}`);
+      if (builtins.has(imp.path) || imp.path.startsWith('node:'))
+        found.push(`${file} imports the Node built-in ${imp.path}`);
   for (const name of FORBIDDEN) {
     const m = new RegExp(`(?<![.\\w$#])${name}\\b`).exec(code);
     if (m) found.push(`mentions ${name}: …${code.slice(Math.max(0, m.index - 40), m.index + 40)}…`);
@@ -155,7 +156,8 @@ export async function buildBundles({ outdir } = {}) {
 /** The size table: raw (bundled, not minified), minified, gzipped, budget, issue target. */
 export function sizeTable(bundles) {
   const rows = [['bundle', 'raw', 'minified', 'gzipped', 'budget', 'target']];
-  for (const b of bundles) rows.push([`${b.name}.js`, b.raw, b.minified, b.gzipped, b.budget || '-', b.target || '-'].map(String));
+  for (const b of bundles)
+    rows.push([`${b.name}.js`, b.raw, b.minified, b.gzipped, b.budget || '-', b.target || '-'].map(String));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')).join('\n');
 }

@@ -27,7 +27,8 @@ export async function prepareHarnesses(): Promise<{ dir: string; harness: Record
   const dir = mkdtempSync(join(tmpdir(), 'umqtt-esp32-'));
   await buildBundles({ outdir: dir });
   const harness = {} as Record<BundleName, string>;
-  for (const name of BUNDLES) harness[name] = await buildHarness(join(dir, `${name}.js`), join(dir, `${name}.harness.js`));
+  for (const name of BUNDLES)
+    harness[name] = await buildHarness(join(dir, `${name}.js`), join(dir, `${name}.harness.js`));
   return { dir, harness };
 }
 
@@ -60,25 +61,38 @@ function noErrors(host: BridgeHost): void {
 }
 
 async function waitState(host: BridgeHost, state: string, after = 0): Promise<void> {
-  await waitFor(() => host.reports.slice(after).some((r) => r.type === 'state' && r.state === state), { ...WAIT, message: `state ${state}` });
+  await waitFor(() => host.reports.slice(after).some((r) => r.type === 'state' && r.state === state), {
+    ...WAIT,
+    message: `state ${state}`,
+  });
 }
 
 /** Connects (or starts the robust client), subscribes at QoS 2, publishes at QoS 0, 1 and 2, and checks what comes back. */
-export async function pubSubRoundTrip(r: Running, broker: AedesHandle, clientId: string, robust: boolean): Promise<void> {
+export async function pubSubRoundTrip(
+  r: Running,
+  broker: AedesHandle,
+  clientId: string,
+  robust: boolean,
+): Promise<void> {
   const { host } = r;
   const topic = `dev/${clientId}`;
   await host.call('open', { host: broker.host, port: broker.port, clientId, backoff: BACKOFF });
   await waitState(host, 'online');
   const subId = await host.call<number | null>('subscribe', { topic: `${topic}/#`, qos: 2 });
   if (robust) await waitFor(() => host.find('subscribed').length, { ...WAIT, message: 'SUBACK' });
-  else await waitFor(() => statusOf(host, subId!).some((s) => s.status === 'delivered'), { ...WAIT, message: 'SUBACK' });
+  else
+    await waitFor(() => statusOf(host, subId!).some((s) => s.status === 'delivered'), { ...WAIT, message: 'SUBACK' });
   const keys: number[] = [];
-  for (const qos of [0, 1, 2]) keys.push(await host.call<number>('publish', { topic: `${topic}/q${qos}`, payload: `hello ${qos} ✓`, qos }));
+  for (const qos of [0, 1, 2])
+    keys.push(await host.call<number>('publish', { topic: `${topic}/q${qos}`, payload: `hello ${qos} ✓`, qos }));
   await waitFor(() => messages(host, topic).length >= 3, { ...WAIT, message: 'own messages' });
   const got = messages(host, topic).map((m) => [m.topic, m.payload, m.qos]);
   expect(got.sort()).toEqual([0, 1, 2].map((q) => [`${topic}/q${q}`, `hello ${q} ✓`, q]));
   // QoS 1 and 2 reach their final acknowledgement (QoS 2 through PUBREC first).
-  await waitFor(() => keys.slice(1).every((k) => statusOf(host, k).some((s) => s.status === 'delivered')), { ...WAIT, message: 'statuses' });
+  await waitFor(() => keys.slice(1).every((k) => statusOf(host, k).some((s) => s.status === 'delivered')), {
+    ...WAIT,
+    message: 'statuses',
+  });
   if (robust) await waitFor(() => statusOf(host, keys[0]!).some((s) => s.status === 'delivered'), WAIT);
   else {
     expect(keys[0]).toBe(0);
@@ -152,9 +166,15 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
         await broker.pause();
         await waitState(host, 'offline', before);
         const keys: number[] = [];
-        for (const qos of [0, 1, 2]) keys.push(await host.call<number>('publish', { topic: `dev/${id}/down/q${qos}`, payload: `queued ${qos}`, qos }));
+        for (const qos of [0, 1, 2])
+          keys.push(
+            await host.call<number>('publish', { topic: `dev/${id}/down/q${qos}`, payload: `queued ${qos}`, qos }),
+          );
         // at least one reconnect attempt is refused while the broker is down
-        await waitFor(() => host.reports.slice(before).filter((x) => x.type === 'state' && x.state === 'offline').length >= 2, { ...WAIT, message: 'a refused attempt' });
+        await waitFor(
+          () => host.reports.slice(before).filter((x) => x.type === 'state' && x.state === 'offline').length >= 2,
+          { ...WAIT, message: 'a refused attempt' },
+        );
         expect(keys.every((k) => k > 0)).toBe(true); // held in the store, not sent
         const info = await host.call<{ held: number; stored: number }>('info');
         expect(info.held).toBe(3);
@@ -162,9 +182,19 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
 
         await broker.resume();
         await waitState(host, 'online', before);
-        await waitFor(() => messages(host, `dev/${id}/down/`).length >= 3, { ...WAIT, message: 'queued messages after reconnect' });
-        await waitFor(() => keys.every((k) => statusOf(host, k).some((s) => s.status === 'delivered')), { ...WAIT, message: 'final statuses' });
-        expect(messages(host, `dev/${id}/down/`).map((m) => m.payload).sort()).toEqual(['queued 0', 'queued 1', 'queued 2']);
+        await waitFor(() => messages(host, `dev/${id}/down/`).length >= 3, {
+          ...WAIT,
+          message: 'queued messages after reconnect',
+        });
+        await waitFor(() => keys.every((k) => statusOf(host, k).some((s) => s.status === 'delivered')), {
+          ...WAIT,
+          message: 'final statuses',
+        });
+        expect(
+          messages(host, `dev/${id}/down/`)
+            .map((m) => m.payload)
+            .sort(),
+        ).toEqual(['queued 0', 'queued 1', 'queued 2']);
         expect((await host.call<{ held: number }>('info')).held).toBe(0);
         for (const k of keys) expect(statusOf(host, k)).toHaveLength(1); // exactly one final status each
         noErrors(host);
@@ -174,13 +204,26 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
 
     test('device/main.js, the firmware example, runs on robust-flash.js: connects, its QoS 2 alarm comes back, delivered', async () => {
       const topic = `umqtt/${engine}-main`;
-      const config = { broker: broker.host, port: broker.port, clientId: `${engine}-main`, topic, partition: 'storage' };
+      const config = {
+        broker: broker.host,
+        port: broker.port,
+        clientId: `${engine}-main`,
+        topic,
+        partition: 'storage',
+      };
       const file = await buildMainHarness(join(dir, 'robust-flash.js'), mainFile, join(dir, 'main.harness.js'), config);
       const r = await launch('robust-flash', { flash: new SimulatedFlash({ blockSize: 4096, blocks: 16 }) }, file);
       const traces = () => r.host.find('trace').map((t) => String(t.text));
-      await waitFor(() => traces().some((t) => t.startsWith(`${topic}/alarm (QoS 2): boot at `)), { ...WAIT, message: 'the alarm round trip' });
+      await waitFor(() => traces().some((t) => t.startsWith(`${topic}/alarm (QoS 2): boot at `)), {
+        ...WAIT,
+        message: 'the alarm round trip',
+      });
       await waitFor(() => traces().includes('message 1: delivered\n'), { ...WAIT, message: 'the alarm delivered' });
-      expect(traces().slice(0, 3)).toEqual(['umqtt: 0 message(s) kept in flash from before the restart\n', 'mqtt: connecting\n', 'mqtt: online\n']);
+      expect(traces().slice(0, 3)).toEqual([
+        'umqtt: 0 message(s) kept in flash from before the restart\n',
+        'mqtt: connecting\n',
+        'mqtt: online\n',
+      ]);
       noErrors(r.host);
       peaks?.('device/main.js on robust-flash: boot, alarm round trip', r);
     });
@@ -198,7 +241,8 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
       await broker.pause();
       await waitState(first.host, 'offline');
       const keys: number[] = [];
-      for (const qos of [0, 1, 2]) keys.push(await first.host.call<number>('publish', { topic: `${topic}/q${qos}`, payload: `kept ${qos}`, qos }));
+      for (const qos of [0, 1, 2])
+        keys.push(await first.host.call<number>('publish', { topic: `${topic}/q${qos}`, payload: `kept ${qos}`, qos }));
       expect((await first.host.call<{ stored: number }>('info')).stored).toBe(3);
       noErrors(first.host);
       await first.stop(); // power off: the engine is gone, the flash stays
@@ -206,14 +250,29 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
 
       await broker.resume();
       const second = await launch('robust-flash', { flash: flash.clone() }); // the device after a reboot
-      const opened = await second.host.call<{ held: number }>('open', { host: broker.host, port: broker.port, clientId: id, backoff: BACKOFF });
+      const opened = await second.host.call<{ held: number }>('open', {
+        host: broker.host,
+        port: broker.port,
+        clientId: id,
+        backoff: BACKOFF,
+      });
       expect(opened.held).toBe(3); // mounted from flash before connecting
       await second.host.call('subscribe', { topic: `${topic}/#`, qos: 2 });
       await waitState(second.host, 'online');
-      await waitFor(() => messages(second.host, topic).length >= 3, { ...WAIT, message: 'messages queued before the restart' });
-      expect(messages(second.host, topic).map((m) => m.payload).sort()).toEqual(['kept 0', 'kept 1', 'kept 2']);
+      await waitFor(() => messages(second.host, topic).length >= 3, {
+        ...WAIT,
+        message: 'messages queued before the restart',
+      });
+      expect(
+        messages(second.host, topic)
+          .map((m) => m.payload)
+          .sort(),
+      ).toEqual(['kept 0', 'kept 1', 'kept 2']);
       // the keys the first engine handed out get their final status from the second
-      await waitFor(() => keys.every((k) => statusOf(second.host, k).some((s) => s.status === 'delivered')), { ...WAIT, message: 'final statuses' });
+      await waitFor(() => keys.every((k) => statusOf(second.host, k).some((s) => s.status === 'delivered')), {
+        ...WAIT,
+        message: 'final statuses',
+      });
       const info = await second.host.call<{ held: number; stored: number }>('info');
       expect(info).toMatchObject({ held: 0, stored: 0 });
       noErrors(second.host);
@@ -221,4 +280,3 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
     });
   });
 }
-

@@ -10,7 +10,8 @@ import { SimulatedFlash } from '@umqtt/store-flash';
 import { BUNDLES, engineSuite, prepareHarnesses, run, type BundleName } from './engine-scenarios.js';
 
 const LIMIT = 4 * 1024 * 1024;
-const start = (host: Parameters<typeof startQuickJs>[0], harness: string) => startQuickJs(host, harness, { memoryLimit: LIMIT });
+const start = (host: Parameters<typeof startQuickJs>[0], harness: string) =>
+  startQuickJs(host, harness, { memoryLimit: LIMIT });
 
 const peaks: string[] = [];
 engineSuite('quickjs', start, (label, r) => {
@@ -45,7 +46,12 @@ describe('quickjs: memory (runtime memory_used_size; measured, not timed)', () =
       const d = r.driver as QuickJsDriver;
       const { host } = r;
       const loaded = d.memory();
-      await host.call('open', { host: broker.host, port: broker.port, clientId: `mem-${name}`, backoff: { min: 100, max: 400 } });
+      await host.call('open', {
+        host: broker.host,
+        port: broker.port,
+        clientId: `mem-${name}`,
+        backoff: { min: 100, max: 400 },
+      });
       await waitFor(() => host.find('state', (s) => s.state === 'online').length, { timeout: 10_000 });
       await host.call('subscribe', { topic: `mem/${name}/#`, qos: 1 });
       await waitFor(() => host.find('status').length + host.find('subscribed').length, { timeout: 10_000 });
@@ -68,7 +74,9 @@ describe('quickjs: memory (runtime memory_used_size; measured, not timed)', () =
       figures[name] = f;
       rows.push(
         `${name.padEnd(14)} code ${String(f.code).padStart(6)} B   client after connect ${String(f.client).padStart(6)} B` +
-          (f.perMessage === undefined ? '' : `   per queued 64-byte message ${f.perMessage} B (${f.beyond} B beyond topic + payload)`) +
+          (f.perMessage === undefined
+            ? ''
+            : `   per queued 64-byte message ${f.perMessage} B (${f.beyond} B beyond topic + payload)`) +
           `   peak ${f.peak} B of ${LIMIT}`,
       );
       expect(host.find('error')).toEqual([]);

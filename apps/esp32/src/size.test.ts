@@ -52,7 +52,15 @@ describe('device bundles: the build refuses what a device does not have', () => 
   test('names: Buffer, process, setImmediate, TextEncoder, TextDecoder, a global timer', () => {
     expect(violations('let a=1;export{a};')).toEqual([]);
     expect(violations('x.process(1);this.#t.setTimeout(f,1);const o={setTimeout:1}')).toEqual([]); // members are fine
-    for (const bad of ['Buffer.from(a)', 'process.env.X', 'setImmediate(f)', 'new TextEncoder', 'new TextDecoder()', 'queueMicrotask(f)', 'require("fs")'])
+    for (const bad of [
+      'Buffer.from(a)',
+      'process.env.X',
+      'setImmediate(f)',
+      'new TextEncoder',
+      'new TextDecoder()',
+      'queueMicrotask(f)',
+      'require("fs")',
+    ])
       expect(violations(`let a=${bad};`), bad).toHaveLength(1);
     expect(violations('setTimeout(f,10)')[0]).toMatch(/global setTimeout/);
   });

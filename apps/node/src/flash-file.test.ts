@@ -18,7 +18,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const fresh = () => join(dir, `p${files++}.flash`);
 
-const msg = (topic: string, payload: Uint8Array, over: Partial<NewMessage> = {}): NewMessage => ({ topic, payload, qos: 1, retain: false, priority: 0, expiresAt: 0, ...over });
+const msg = (topic: string, payload: Uint8Array, over: Partial<NewMessage> = {}): NewMessage => ({
+  topic,
+  payload,
+  qos: 1,
+  retain: false,
+  priority: 0,
+  expiresAt: 0,
+  ...over,
+});
 const view = (s: FlashStore) => s.messages().map((m) => ({ ...m, payload: Array.from(m.payload) }));
 
 describe('FileFlash', () => {
@@ -80,7 +88,13 @@ describe('FileFlash speed-ups for FlashStore', () => {
     expect(f.unordered).toBe(true);
     if (!f.crc32) return; // a Node without zlib.crc32 (before 20.15): the store's own is used
     const bytes = new Uint8Array(5000).map((_, i) => (i * 131 + 7) & 255);
-    for (const [start, end, crc] of [[0, 0, 0], [0, 5000, 0], [3, 4999, 0], [10, 17, 0x12345678], [100, 4096, 0xffffffff]] as const)
+    for (const [start, end, crc] of [
+      [0, 0, 0],
+      [0, 5000, 0],
+      [3, 4999, 0],
+      [10, 17, 0x12345678],
+      [100, 4096, 0xffffffff],
+    ] as const)
       expect(f.crc32(bytes, start, end, crc)).toBe(crc32(bytes, start, end, crc));
     f.close();
   });
@@ -186,7 +200,13 @@ describe('FlashStore on a FileFlash', () => {
     let store = new FlashStore(flash, options);
     const kept: number[] = [];
     for (let i = 0; i < 2000; i++) {
-      const k = store.add(msg(`gw/${i}`, new Uint8Array(200).fill(i & 255), { qos: (i % 3) as 0 | 1 | 2, priority: i % 4, expiresAt: i % 7 ? 0 : 1_700_000_000_000 + i }));
+      const k = store.add(
+        msg(`gw/${i}`, new Uint8Array(200).fill(i & 255), {
+          qos: (i % 3) as 0 | 1 | 2,
+          priority: i % 4,
+          expiresAt: i % 7 ? 0 : 1_700_000_000_000 + i,
+        }),
+      );
       if (i % 100 === 0) {
         kept.push(k);
         store.update(k, i + 1, SENT, 1);
@@ -240,7 +260,10 @@ for (let i = 1; ; i++) { w.step(store); writeSync(1, i + '\\n'); }
         ({ seed, killAfter }) =>
           new Promise<{ seed: number; path: string; confirmed: number; signal: string | null }>((resolve, reject) => {
             const path = fresh();
-            const p = spawn(process.execPath, ['--import', 'tsx', child, path, String(seed)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+            const p = spawn(process.execPath, ['--import', 'tsx', child, path, String(seed)], {
+              cwd: root,
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
             let out = '';
             let err = '';
             p.stdout.on('data', (d: Buffer) => {
@@ -269,7 +292,9 @@ for (let i = 1; ; i++) { w.step(store); writeSync(1, i + '\\n'); }
       const store = new FlashStore(new FileFlash(path, { blockSize: GEOMETRY.blockSize }), OPTIONS);
       w.check(store);
       expect(store.count).toBeGreaterThan(0);
-      console.log(`killed child (workload seed ${seed}) after ${confirmed} confirmed calls: the file holds all of them`);
+      console.log(
+        `killed child (workload seed ${seed}) after ${confirmed} confirmed calls: the file holds all of them`,
+      );
     }
   }, 60_000);
 });

@@ -8,7 +8,17 @@
 // FlashStore reports as stored is on the disk, and a crash at any instant leaves a store that
 // mounts. For FlashStore's speed it says `unordered` (each record is then one pwrite, written
 // committed) and lends it Node's native CRC-32.
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
 import { UmqttError } from '@umqtt/codec';
@@ -55,7 +65,8 @@ export interface FileFlashOptions {
 /** Node's native CRC-32 (zlib.crc32: Node 20.15 and later), 10x the store's plain-code one. */
 const zcrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
-const invalid = (what: string) => new UmqttError('UMQTT_INVALID_ARGUMENT', `file flash: ${what}`, undefined, undefined, 'flash');
+const invalid = (what: string) =>
+  new UmqttError('UMQTT_INVALID_ARGUMENT', `file flash: ${what}`, undefined, undefined, 'flash');
 
 /**
  * A file as a flash partition.
@@ -92,7 +103,8 @@ export class FileFlash implements Flash {
 
   constructor(path: string, options: FileFlashOptions = {}) {
     const blockSize = options.blockSize ?? 4096;
-    if (!(Number.isInteger(blockSize) && blockSize > 0)) throw invalid(`expected a positive whole blockSize, got ${blockSize}`);
+    if (!(Number.isInteger(blockSize) && blockSize > 0))
+      throw invalid(`expected a positive whole blockSize, got ${blockSize}`);
     this.path = path;
     this.blockSize = blockSize;
     this.#mode = options.sync ?? true;
@@ -108,7 +120,9 @@ export class FileFlash implements Flash {
     const size = fstatSync(fd).size;
     if ((options.byteLength !== undefined && size !== options.byteLength) || size === 0 || size % blockSize) {
       closeSync(fd);
-      throw invalid(`${path} holds ${size} bytes, expected ${options.byteLength ?? 'a whole number of blocks'} (blocks of ${blockSize})`);
+      throw invalid(
+        `${path} holds ${size} bytes, expected ${options.byteLength ?? 'a whole number of blocks'} (blocks of ${blockSize})`,
+      );
     }
     this.byteLength = size;
     this.#fd = fd;
@@ -124,7 +138,9 @@ export class FileFlash implements Flash {
    * FlashStore computes its records' checksums with this (the same CRC-32 as its own) when the
    * platform has a native one.
    */
-  readonly crc32 = zcrc && ((bytes: Uint8Array, start: number, end: number, crc: number): number => zcrc(bytes.subarray(start, end), crc));
+  readonly crc32 =
+    zcrc &&
+    ((bytes: Uint8Array, start: number, end: number, crc: number): number => zcrc(bytes.subarray(start, end), crc));
 
   /** pwrite calls made so far (creating the file not counted). */
   get writes(): number {
@@ -143,7 +159,8 @@ export class FileFlash implements Flash {
     const temp = `${path}.${process.pid}.new`;
     const fd = openSync(temp, 'w+');
     const chunk = new Uint8Array(Math.min(byteLength, 1 << 16)).fill(0xff);
-    for (let at = 0; at < byteLength; at += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, byteLength - at), at);
+    for (let at = 0; at < byteLength; at += chunk.length)
+      writeSync(fd, chunk, 0, Math.min(chunk.length, byteLength - at), at);
     fdatasyncSync(fd);
     renameSync(temp, path);
     // make the new name itself durable (POSIX; a directory cannot be opened on Windows, nor needs this)
@@ -168,7 +185,8 @@ export class FileFlash implements Flash {
     const n = bytes.length;
     this.#check(offset, n);
     const image = this.#image;
-    if (n > 32 && this.#erased(offset, n)) image.set(bytes, offset); // erased & x = x (memcpy)
+    if (n > 32 && this.#erased(offset, n))
+      image.set(bytes, offset); // erased & x = x (memcpy)
     else for (let i = 0; i < n; i++) image[offset + i]! &= bytes[i]!;
     this.#put(offset, n);
   }
@@ -224,7 +242,10 @@ export class FileFlash implements Flash {
     if (this.#fd === undefined) return;
     const fd = this.#fd;
     try {
-      if (this.#pending) clearImmediate(this.#pending), (this.#pending = undefined);
+      if (this.#pending) {
+        clearImmediate(this.#pending);
+        this.#pending = undefined;
+      }
       if (this.#mode === 'turn' && (this.#dirty || this.#running !== undefined)) this.#flush(fd);
     } finally {
       this.#fd = undefined;
@@ -237,9 +258,16 @@ export class FileFlash implements Flash {
   /** Reads the whole file into the image. */
   #load(): void {
     const out = this.#image;
-    for (let got = 0; got < out.length; ) {
+    for (let got = 0; got < out.length;) {
       const n = readSync(this.#fd!, out, got, out.length - got, got);
-      if (n <= 0) throw new UmqttError('UMQTT_FLASH_READ', `file flash: ${this.path} ended at ${got}`, undefined, undefined, 'flash');
+      if (n <= 0)
+        throw new UmqttError(
+          'UMQTT_FLASH_READ',
+          `file flash: ${this.path} ended at ${got}`,
+          undefined,
+          undefined,
+          'flash',
+        );
       got += n;
     }
     this.#stale = false;
@@ -257,7 +285,8 @@ export class FileFlash implements Flash {
     const fd = this.#fd!;
     this.#dirty = true;
     try {
-      for (let done = 0; done < length; this.#writes++) done += writeSync(fd, this.#image, offset + done, length - done, offset + done);
+      for (let done = 0; done < length; this.#writes++)
+        done += writeSync(fd, this.#image, offset + done, length - done, offset + done);
     } catch (e) {
       this.#stale = true;
       throw e;
@@ -271,15 +300,28 @@ export class FileFlash implements Flash {
   }
 
   #check(offset: number, length: number): number {
-    if (this.#fd === undefined) throw new UmqttError('UMQTT_FLASH_CLOSED', `file flash: ${this.path} is closed`, undefined, undefined, 'flash');
+    if (this.#fd === undefined)
+      throw new UmqttError('UMQTT_FLASH_CLOSED', `file flash: ${this.path} is closed`, undefined, undefined, 'flash');
     if (this.#error !== undefined) {
       const cause = this.#error;
       this.#error = undefined;
       this.#stale = true;
-      throw new UmqttError('UMQTT_FLASH_SYNC', `file flash: flushing ${this.path} to the disk failed: ${String(cause)}`, undefined, undefined, 'flash');
+      throw new UmqttError(
+        'UMQTT_FLASH_SYNC',
+        `file flash: flushing ${this.path} to the disk failed: ${String(cause)}`,
+        undefined,
+        undefined,
+        'flash',
+      );
     }
     if (this.#stale) this.#load();
-    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.byteLength))
+    if (!(
+      Number.isInteger(offset) &&
+      Number.isInteger(length) &&
+      offset >= 0 &&
+      length >= 0 &&
+      offset + length <= this.byteLength
+    ))
       throw invalid(`expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`);
     return this.#fd;
   }

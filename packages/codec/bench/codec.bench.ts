@@ -19,11 +19,18 @@ interface Case {
   mqttPacket?: () => unknown;
 }
 
-
 function publishCases(size: number, label: string, iterations: number): Case[] {
   const payload = new Uint8Array(size).map((_, i) => i);
   const packet: PublishPacket = { type: 3, topic, payload, qos: 1, id: 42 };
-  const theirPacket = { cmd: 'publish' as const, topic, payload: Buffer.from(payload), qos: 1 as const, messageId: 42, retain: false, dup: false };
+  const theirPacket = {
+    cmd: 'publish' as const,
+    topic,
+    payload: Buffer.from(payload),
+    qos: 1 as const,
+    messageId: 42,
+    retain: false,
+    dup: false,
+  };
   const wire = encodePublish(packet);
   const wireBuffer = Buffer.from(wire);
 
@@ -45,8 +52,14 @@ function publishCases(size: number, label: string, iterations: number): Case[] {
     name: `encode PUBLISH ${label}, 2 topics alternating`,
     bytes: wire.length,
     iterations,
-    umqtt: () => encodePublish((flip = !flip) ? packet : other),
-    mqttPacket: () => mqtt.generate((flip = !flip) ? theirPacket : theirOther),
+    umqtt: () => {
+      flip = !flip;
+      return encodePublish(flip ? packet : other);
+    },
+    mqttPacket: () => {
+      flip = !flip;
+      return mqtt.generate(flip ? theirPacket : theirOther);
+    },
   };
 
   return [
@@ -111,23 +124,41 @@ function measure(fs: Array<() => unknown>, iterations: number): number[] {
   return rates.map((x) => x.sort((a, b) => a - b)[ROUNDS >> 1]!);
 }
 
-const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
+const fmt = (n: number) =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0);
 const mbps = (ops: number, bytes: number) => ((ops * bytes) / 1e6).toFixed(0);
 
 const copy = copyCase(65536, '64 KiB', 2_000);
 const cases = [...publishCases(64, '64 B', 200_000), ...publishCases(65536, '64 KiB', 2_000)];
 
-console.log(`umqtt codec vs mqtt-packet 9.0.2 - Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
+console.log(
+  `umqtt codec vs mqtt-packet 9.0.2 - Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
+);
 console.log(`median of ${ROUNDS} interleaved rounds; "64 B" is the payload size (topic "${topic}", QoS 1)\n`);
 const measured: { name: string; bytes: number; umqtt: number; mqttPacket: number }[] = [];
-const rows: string[][] = [['case', 'packet bytes', 'umqtt ops/s', 'umqtt MB/s', 'mqtt-packet ops/s', 'mqtt-packet MB/s', 'umqtt / mqtt-packet']];
+const rows: string[][] = [
+  ['case', 'packet bytes', 'umqtt ops/s', 'umqtt MB/s', 'mqtt-packet ops/s', 'mqtt-packet MB/s', 'umqtt / mqtt-packet'],
+];
 for (const c of cases) {
   // The 64 KiB encode is timed together with the copy baseline.
   const withCopy = c.name === 'encode PUBLISH 64 KiB';
-  const [a, b, k] = measure([c.umqtt, c.mqttPacket!, ...(withCopy ? [copy.umqtt] : [])], c.iterations) as [number, number, number?];
+  const [a, b, k] = measure([c.umqtt, c.mqttPacket!, ...(withCopy ? [copy.umqtt] : [])], c.iterations) as [
+    number,
+    number,
+    number?,
+  ];
   measured.push({ name: c.name, bytes: c.bytes, umqtt: a, mqttPacket: b });
   rows.push([c.name, String(c.bytes), fmt(a), mbps(a, c.bytes), fmt(b), mbps(b, c.bytes), `${(a / b).toFixed(2)}x`]);
-  if (k !== undefined) rows.push([copy.name, String(copy.bytes), fmt(k), mbps(k, copy.bytes), '', '', `umqtt encode / copy: ${(a / k).toFixed(2)}`]);
+  if (k !== undefined)
+    rows.push([
+      copy.name,
+      String(copy.bytes),
+      fmt(k),
+      mbps(k, copy.bytes),
+      '',
+      '',
+      `umqtt encode / copy: ${(a / k).toFixed(2)}`,
+    ]);
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 for (const [i, r] of rows.entries()) {

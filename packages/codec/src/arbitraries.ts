@@ -7,10 +7,33 @@ export const packetId = fc.integer({ min: 1, max: 65535 });
 
 /** Any code point but U+0000 (and, for topic levels, but '/', '+', '#'). */
 const codePoint = (exclude: string) =>
-  fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom('a', 'B', '0', ' ', '$', '-', 'é', '€', '\u{1F600}', '\uFEFF', '\u007F', '\u0080', '\u07FF', '\u0800', '\uFFFF', '\u{10000}', '\u{10FFFF}') },
-    { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
-  ).filter((c) => c !== '\u0000' && !exclude.includes(c));
+  fc
+    .oneof(
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          'a',
+          'B',
+          '0',
+          ' ',
+          '$',
+          '-',
+          'é',
+          '€',
+          '\u{1F600}',
+          '\uFEFF',
+          '\u007F',
+          '\u0080',
+          '\u07FF',
+          '\u0800',
+          '\uFFFF',
+          '\u{10000}',
+          '\u{10FFFF}',
+        ),
+      },
+      { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+    )
+    .filter((c) => c !== '\u0000' && !exclude.includes(c));
 
 /** A valid MQTT UTF-8 string [MQTT-1.5.3]: any code points but U+0000, possibly empty. */
 export const mqttString = fc.string({ unit: codePoint(''), maxLength: 12 });
@@ -18,7 +41,10 @@ export const mqttString = fc.string({ unit: codePoint(''), maxLength: 12 });
 const level = fc.string({ unit: codePoint('/+#'), maxLength: 6 });
 
 /** A valid topic name: one or more levels (possibly empty), no wildcards, not empty. */
-export const topicName = fc.array(level, { minLength: 1, maxLength: 5 }).map((l) => l.join('/')).filter((t) => t.length > 0);
+export const topicName = fc
+  .array(level, { minLength: 1, maxLength: 5 })
+  .map((l) => l.join('/'))
+  .filter((t) => t.length > 0);
 
 /** A valid topic filter: levels, '+' levels, and maybe a final '#'. */
 export const topicFilter = fc
@@ -53,12 +79,25 @@ const connack = fc
 
 const publish = fc
   .record({ topic: topicName, payload, qos, retain: fc.boolean(), dup: fc.boolean(), id: packetId })
-  .map((p): Packet => ({ type: 3, topic: p.topic, payload: p.payload, qos: p.qos, retain: p.retain, dup: p.qos ? p.dup : false, id: p.qos ? p.id : undefined }));
+  .map((p): Packet => ({
+    type: 3,
+    topic: p.topic,
+    payload: p.payload,
+    qos: p.qos,
+    retain: p.retain,
+    dup: p.qos ? p.dup : false,
+    id: p.qos ? p.id : undefined,
+  }));
 
-const ack = fc.record({ type: fc.constantFrom(4, 5, 6, 7, 11) as fc.Arbitrary<4 | 5 | 6 | 7 | 11>, id: packetId }).map((p): Packet => p);
+const ack = fc
+  .record({ type: fc.constantFrom(4, 5, 6, 7, 11) as fc.Arbitrary<4 | 5 | 6 | 7 | 11>, id: packetId })
+  .map((p): Packet => p);
 
 const subscribe = fc
-  .record({ id: packetId, subscriptions: fc.array(fc.record({ topic: topicFilter, qos }), { minLength: 1, maxLength: 5 }) })
+  .record({
+    id: packetId,
+    subscriptions: fc.array(fc.record({ topic: topicFilter, qos }), { minLength: 1, maxLength: 5 }),
+  })
   .map((p): Packet => ({ type: 8, ...p }));
 
 const suback = fc
@@ -71,7 +110,16 @@ const unsubscribe = fc
 
 const empty = fc.constantFrom(12, 13, 14).map((type) => ({ type }) as Packet);
 
-export const packetByType: Record<string, fc.Arbitrary<Packet>> = { connect, connack, publish, ack, subscribe, suback, unsubscribe, empty };
+export const packetByType: Record<string, fc.Arbitrary<Packet>> = {
+  connect,
+  connack,
+  publish,
+  ack,
+  subscribe,
+  suback,
+  unsubscribe,
+  empty,
+};
 
 /** Any valid packet of the 14 types. */
 export const packet = fc.oneof(connect, connack, publish, ack, subscribe, suback, unsubscribe, empty);

@@ -13,7 +13,23 @@ import { decode, encode, type Packet } from './index.js';
 
 type MqttPacket = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CMDS = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect'];
+const CMDS = [
+  'reserved',
+  'connect',
+  'connack',
+  'publish',
+  'puback',
+  'pubrec',
+  'pubrel',
+  'pubcomp',
+  'subscribe',
+  'suback',
+  'unsubscribe',
+  'unsuback',
+  'pingreq',
+  'pingresp',
+  'disconnect',
+];
 const bytes = (b: Uint8Array | undefined) => (b === undefined ? undefined : Uint8Array.from(b)); // Buffer -> plain copy
 
 /** umqtt packet -> mqtt-packet object. */
@@ -30,12 +46,29 @@ function toMqtt(p: Packet): MqttPacket {
         keepalive: p.keepAlive,
         ...(p.username === undefined ? {} : { username: p.username }),
         ...(p.password === undefined ? {} : { password: Buffer.from(p.password) }),
-        ...(p.will ? { will: { topic: p.will.topic, payload: Buffer.from(p.will.payload), qos: p.will.qos ?? 0, retain: !!p.will.retain } } : {}),
+        ...(p.will
+          ? {
+              will: {
+                topic: p.will.topic,
+                payload: Buffer.from(p.will.payload),
+                qos: p.will.qos ?? 0,
+                retain: !!p.will.retain,
+              },
+            }
+          : {}),
       };
     case 2:
       return { cmd, sessionPresent: p.sessionPresent, returnCode: p.returnCode };
     case 3:
-      return { cmd, topic: p.topic, payload: Buffer.from(p.payload), qos: p.qos ?? 0, retain: !!p.retain, dup: !!p.dup, ...(p.qos ? { messageId: p.id } : {}) };
+      return {
+        cmd,
+        topic: p.topic,
+        payload: Buffer.from(p.payload),
+        qos: p.qos ?? 0,
+        retain: !!p.retain,
+        dup: !!p.dup,
+        ...(p.qos ? { messageId: p.id } : {}),
+      };
     case 8:
       return { cmd, messageId: p.id, subscriptions: p.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos })) };
     case 9:
@@ -63,14 +96,31 @@ function fromMqtt(m: MqttPacket): Packet {
         keepAlive: m.keepalive,
         username: m.username,
         password: bytes(m.password),
-        will: m.will && { topic: m.will.topic, payload: bytes(m.will.payload)!, qos: m.will.qos, retain: m.will.retain },
+        will: m.will && {
+          topic: m.will.topic,
+          payload: bytes(m.will.payload)!,
+          qos: m.will.qos,
+          retain: m.will.retain,
+        },
       };
     case 2:
       return { type, sessionPresent: m.sessionPresent, returnCode: m.returnCode };
     case 3:
-      return { type, topic: m.topic, payload: bytes(m.payload)!, qos: m.qos, retain: m.retain, dup: m.dup, id: m.qos ? m.messageId : undefined };
+      return {
+        type,
+        topic: m.topic,
+        payload: bytes(m.payload)!,
+        qos: m.qos,
+        retain: m.retain,
+        dup: m.dup,
+        id: m.qos ? m.messageId : undefined,
+      };
     case 8:
-      return { type, id: m.messageId, subscriptions: m.subscriptions.map((s: MqttPacket) => ({ topic: s.topic, qos: s.qos })) };
+      return {
+        type,
+        id: m.messageId,
+        subscriptions: m.subscriptions.map((s: MqttPacket) => ({ topic: s.topic, qos: s.qos })),
+      };
     case 9:
       return { type, id: m.messageId, granted: m.granted };
     case 10:
@@ -118,16 +168,19 @@ describe('umqtt and mqtt-packet agree on valid 3.1.1 packets', () => {
     );
   });
 
-  it.each(Object.keys(packetByType))('%s: mqtt-packet generates, umqtt decodes, and the bytes are identical', (name) => {
-    fc.assert(
-      fc.property(packetByType[name]!, (p) => {
-        const theirs = mqtt.generate(toMqtt(p) as mqtt.Packet, { protocolVersion: 4 });
-        expect(plain(decode(theirs))).toEqual(plain(p));
-        expect(hexOf(encode(p))).toBe(hexOf(theirs));
-      }),
-      { numRuns: 200 },
-    );
-  });
+  it.each(Object.keys(packetByType))(
+    '%s: mqtt-packet generates, umqtt decodes, and the bytes are identical',
+    (name) => {
+      fc.assert(
+        fc.property(packetByType[name]!, (p) => {
+          const theirs = mqtt.generate(toMqtt(p) as mqtt.Packet, { protocolVersion: 4 });
+          expect(plain(decode(theirs))).toEqual(plain(p));
+          expect(hexOf(encode(p))).toBe(hexOf(theirs));
+        }),
+        { numRuns: 200 },
+      );
+    },
+  );
 
   it('a stream of many packets cut in one place: both parsers agree', () => {
     fc.assert(

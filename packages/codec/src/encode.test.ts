@@ -37,7 +37,10 @@ describe('encodePublish last-topic memo', () => {
   it('an invalid topic throws every time, also right after a valid one', () => {
     const payload = Uint8Array.of(1);
     encodePublish({ type: 3, topic: 'a/b', payload });
-    for (let i = 0; i < 3; i++) expect(() => encodePublish({ type: 3, topic: 'a/+', payload })).toThrow(expect.objectContaining({ code: INVALID_TOPIC }));
+    for (let i = 0; i < 3; i++)
+      expect(() => encodePublish({ type: 3, topic: 'a/+', payload })).toThrow(
+        expect.objectContaining({ code: INVALID_TOPIC }),
+      );
     expect(() => encodePublish({ type: 3, topic: '', payload })).toThrow(UmqttError);
   });
 
@@ -51,9 +54,15 @@ describe('encodePublish last-topic memo', () => {
 
   it('will topics and other encoders are validated independently of the memo', () => {
     encodePublish({ type: 3, topic: 'w', payload: Uint8Array.of() });
-    expect(() => encodeConnect({ type: 1, clientId: 'c', clean: true, keepAlive: 0, will: { topic: 'w/#', payload: Uint8Array.of() } })).toThrow(
-      expect.objectContaining({ code: INVALID_TOPIC }),
-    );
+    expect(() =>
+      encodeConnect({
+        type: 1,
+        clientId: 'c',
+        clean: true,
+        keepAlive: 0,
+        will: { topic: 'w/#', payload: Uint8Array.of() },
+      }),
+    ).toThrow(expect.objectContaining({ code: INVALID_TOPIC }));
   });
 });
 
@@ -65,11 +74,21 @@ describe('encodePublish headerOnly', () => {
     return out;
   };
   // payload lengths at every width of the remaining length (1 to 4 bytes) and at its edges
-  const sizes = [0, 1, 100, 121, 122, 127, 128, 16_000, 16_377, 16_378, 16_384, 300_000, 2_097_140, 2_097_146, 2_100_000];
+  const sizes = [
+    0, 1, 100, 121, 122, 127, 128, 16_000, 16_377, 16_378, 16_384, 300_000, 2_097_140, 2_097_146, 2_100_000,
+  ];
   it.each(sizes)('header + payload (%i bytes) are exactly the whole packet, at each QoS', (n) => {
     const payload = new Uint8Array(n).map((_, i) => i * 7);
     for (const qos of [0, 1, 2] as const) {
-      const packet = { type: 3 as const, topic: 'a/ü', payload, qos, id: qos ? 513 : undefined, retain: n % 2 === 0, dup: qos > 0 };
+      const packet = {
+        type: 3 as const,
+        topic: 'a/ü',
+        payload,
+        qos,
+        id: qos ? 513 : undefined,
+        retain: n % 2 === 0,
+        dup: qos > 0,
+      };
       const head = encodePublish(packet, true);
       expect(head.length).toBeLessThanOrEqual(5 + 2 + 4 + 2); // no payload byte in it
       expect(join(head, payload)).toEqual(encodePublish(packet));
@@ -81,7 +100,11 @@ describe('encodePublish headerOnly', () => {
     const head = encodePublish({ type: 3, topic: 't', payload, qos: 0 }, true);
     expect(head.buffer).not.toBe(payload.buffer);
     expect(head.length).toBe(1 + 2 + 2 + 1);
-    expect(() => encodePublish({ type: 3, topic: 't/#', payload, qos: 0 }, true)).toThrow(expect.objectContaining({ code: INVALID_TOPIC }));
-    expect(() => encodePublish({ type: 3, topic: 't', payload: new Uint8Array(268_435_456), qos: 0 }, true)).toThrow(/at most 268435455 bytes/);
+    expect(() => encodePublish({ type: 3, topic: 't/#', payload, qos: 0 }, true)).toThrow(
+      expect.objectContaining({ code: INVALID_TOPIC }),
+    );
+    expect(() => encodePublish({ type: 3, topic: 't', payload: new Uint8Array(268_435_456), qos: 0 }, true)).toThrow(
+      /at most 268435455 bytes/,
+    );
   });
 });

@@ -23,7 +23,8 @@ import { utf8Length, writeUtf8 } from './utf8.js';
  */
 export const MAX_REMAINING_LENGTH = 268_435_455;
 
-const bad = (what: string, expected: unknown, got: unknown, clause?: string) => fail(INVALID_ARGUMENT, what, expected, got, clause);
+const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
+  fail(INVALID_ARGUMENT, what, expected, got, clause);
 
 /** A piece of a packet body: a number is one byte; a string is written with its 2-byte length; bytes as they are. */
 type Part = number | string | Uint8Array;
@@ -43,7 +44,10 @@ function alloc(first: number, rem: number, omit = 0): Uint8Array {
   let out: Uint8Array;
   if (n > 256) out = new Uint8Array(n);
   else {
-    if (used + n > POOL) (pool = new ArrayBuffer(POOL)), (used = 0);
+    if (used + n > POOL) {
+      pool = new ArrayBuffer(POOL);
+      used = 0;
+    }
     out = new Uint8Array(pool!, (used += n) - n, n);
   }
   out[0] = first;
@@ -69,7 +73,10 @@ function build(first: number, parts: Part[]): Uint8Array {
   for (const x of parts) {
     if (typeof x === 'number') out[o++] = x;
     else if (typeof x === 'string') o = writeField(out, o, x, utf8Length(x));
-    else out.set(x, o), (o += x.length);
+    else {
+      out.set(x, o);
+      o += x.length;
+    }
   }
   return out;
 }
@@ -80,7 +87,13 @@ function build(first: number, parts: Part[]): Uint8Array {
  */
 function field(v: unknown, what: string, bin?: 1): Part[] {
   const n = bin ? (v instanceof Uint8Array ? v.length : -1) : typeof v === 'string' ? utf8Length(v) : -1;
-  if (n < 0 || n > 65535) throw bad(what, `${bin ? 'a Uint8Array' : 'a string'} of at most 65535 bytes`, n < 0 ? typeof v : `${n} bytes`, '1.5.3');
+  if (n < 0 || n > 65535)
+    throw bad(
+      what,
+      `${bin ? 'a Uint8Array' : 'a string'} of at most 65535 bytes`,
+      n < 0 ? typeof v : `${n} bytes`,
+      '1.5.3',
+    );
   return bin ? [n >> 8, n, v as Uint8Array] : [v as string];
 }
 
@@ -181,7 +194,13 @@ export function encodeAck(p: AckPacket): Uint8Array {
 }
 
 /** SUBSCRIBE or UNSUBSCRIBE: a packet identifier and a list of topic filters (with QoS). */
-function encodeFilters(first: number, id: number, topics: string[], qos: number[] | undefined, clause: string): Uint8Array {
+function encodeFilters(
+  first: number,
+  id: number,
+  topics: string[],
+  qos: number[] | undefined,
+  clause: string,
+): Uint8Array {
   if (!topics.length) throw bad('topic filters', 'at least one', 'none', clause);
   const parts: Part[] = idOf(id);
   topics.forEach((t, i) => {
@@ -200,7 +219,13 @@ function encodeFilters(first: number, id: number, topics: string[], qos: number[
  */
 export function encodeSubscribe(p: SubscribePacket): Uint8Array {
   const subs = p.subscriptions;
-  return encodeFilters(0x82, p.id, subs.map((s) => s.topic), subs.map((s) => qosOf(s.qos, 'requested', '3.8.3-4')), '3.8.3-3');
+  return encodeFilters(
+    0x82,
+    p.id,
+    subs.map((s) => s.topic),
+    subs.map((s) => qosOf(s.qos, 'requested', '3.8.3-4')),
+    '3.8.3-3',
+  );
 }
 
 /**
@@ -222,7 +247,8 @@ export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
  */
 export function encodeSuback(p: SubackPacket): Uint8Array {
   const g = p.granted;
-  for (const c of g) if (c !== 0 && c !== 1 && c !== 2 && c !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
+  for (const c of g)
+    if (c !== 0 && c !== 1 && c !== 2 && c !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
   if (!g.length) throw bad('SUBACK return codes', 'at least one', 'none', '3.9.3-1');
   return build(0x90, [...idOf(p.id), ...g]);
 }

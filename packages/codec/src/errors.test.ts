@@ -84,7 +84,9 @@ describe('decoding errors', () => {
   it('an unexpected packet names its type', () => {
     const parser = new Parser(clientDecoders);
     parser.push(hex('e0 00'));
-    expect(caught(() => parser.read()).message).toBe('packet type: expected one this side receives, got 14 [MQTT-2.2.1]');
+    expect(caught(() => parser.read()).message).toBe(
+      'packet type: expected one this side receives, got 14 [MQTT-2.2.1]',
+    );
   });
 
   describe('maxPacketSize', () => {
@@ -141,9 +143,14 @@ describe('decoding errors', () => {
 });
 
 const payload = Uint8Array.of(1);
-const connect = (over: Partial<ConnectPacket>): Packet => ({ type: 1, clientId: 'c', clean: true, keepAlive: 60, ...over }) as Packet;
+const connect = (over: Partial<ConnectPacket>): Packet =>
+  ({ type: 1, clientId: 'c', clean: true, keepAlive: 60, ...over }) as Packet;
 const publish = (over: object): Packet => ({ type: 3, topic: 'a', payload, ...over }) as Packet;
-const subscribe = (...topics: string[]): Packet => ({ type: 8, id: 1, subscriptions: topics.map((topic) => ({ topic, qos: 0 })) });
+const subscribe = (...topics: string[]): Packet => ({
+  type: 8,
+  id: 1,
+  subscriptions: topics.map((topic) => ({ topic, qos: 0 })),
+});
 const any = (p: object) => p as Packet;
 
 /** Wrong encoder calls: [name, packet, code, clause]. */
@@ -176,8 +183,18 @@ const encodeErrors: Array<[string, Packet, string, string | undefined]> = [
   ['SUBSCRIBE empty filter', subscribe('a', ''), INVALID_TOPIC, 'MQTT-4.7.3-1'],
   ['SUBSCRIBE filter with a lone surrogate', subscribe('a/\udbff'), INVALID_UTF8, 'MQTT-1.5.3-1'],
   ['SUBSCRIBE without filters', subscribe(), INVALID_ARGUMENT, 'MQTT-3.8.3-3'],
-  ['SUBSCRIBE requested QoS 3', any({ type: 8, id: 1, subscriptions: [{ topic: 'a', qos: 3 }] }), INVALID_ARGUMENT, 'MQTT-3.8.3-4'],
-  ['SUBSCRIBE packet id 0', any({ type: 8, id: 0, subscriptions: [{ topic: 'a', qos: 0 }] }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
+  [
+    'SUBSCRIBE requested QoS 3',
+    any({ type: 8, id: 1, subscriptions: [{ topic: 'a', qos: 3 }] }),
+    INVALID_ARGUMENT,
+    'MQTT-3.8.3-4',
+  ],
+  [
+    'SUBSCRIBE packet id 0',
+    any({ type: 8, id: 0, subscriptions: [{ topic: 'a', qos: 0 }] }),
+    INVALID_ARGUMENT,
+    'MQTT-2.3.1-1',
+  ],
   ['UNSUBSCRIBE without filters', any({ type: 10, id: 1, topics: [] }), INVALID_ARGUMENT, 'MQTT-3.10.3-2'],
   ['UNSUBSCRIBE filter a/#/b', any({ type: 10, id: 1, topics: ['a/#/b'] }), INVALID_TOPIC, 'MQTT-4.7.1-2'],
   ['UNSUBSCRIBE packet id 65536', any({ type: 10, id: 65536, topics: ['a'] }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
@@ -187,23 +204,53 @@ const encodeErrors: Array<[string, Packet, string, string | undefined]> = [
   ['PUBREL packet id 65536', any({ type: 6, id: 65536 }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
   ['UNSUBACK without packet id', any({ type: 11 }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
   ['CONNACK return code 6', any({ type: 2, sessionPresent: false, returnCode: 6 }), INVALID_ARGUMENT, 'MQTT-3.2.2.3'],
-  ['CONNACK return code 1.5', any({ type: 2, sessionPresent: false, returnCode: 1.5 }), INVALID_ARGUMENT, 'MQTT-3.2.2.3'],
-  ['CONNACK refusing with session present', any({ type: 2, sessionPresent: true, returnCode: 5 }), INVALID_ARGUMENT, 'MQTT-3.2.2-4'],
+  [
+    'CONNACK return code 1.5',
+    any({ type: 2, sessionPresent: false, returnCode: 1.5 }),
+    INVALID_ARGUMENT,
+    'MQTT-3.2.2.3',
+  ],
+  [
+    'CONNACK refusing with session present',
+    any({ type: 2, sessionPresent: true, returnCode: 5 }),
+    INVALID_ARGUMENT,
+    'MQTT-3.2.2-4',
+  ],
   ['CONNECT password without user name', connect({ password: payload }), INVALID_ARGUMENT, 'MQTT-3.1.2-22'],
   ['CONNECT keepAlive 70000', connect({ keepAlive: 70000 }), INVALID_ARGUMENT, 'MQTT-3.1.2.10'],
   ['CONNECT keepAlive -1', connect({ keepAlive: -1 }), INVALID_ARGUMENT, 'MQTT-3.1.2.10'],
   ['CONNECT keepAlive 1.5', connect({ keepAlive: 1.5 }), INVALID_ARGUMENT, 'MQTT-3.1.2.10'],
-  ['CONNECT empty client id with clean false', connect({ clientId: '', clean: false }), INVALID_ARGUMENT, 'MQTT-3.1.3-7'],
+  [
+    'CONNECT empty client id with clean false',
+    connect({ clientId: '', clean: false }),
+    INVALID_ARGUMENT,
+    'MQTT-3.1.3-7',
+  ],
   ['CONNECT client id over 65535 bytes', connect({ clientId: 'x'.repeat(65536) }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
   ['CONNECT user name over 65535 bytes', connect({ username: '€'.repeat(21846) }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
-  ['CONNECT password over 65535 bytes', connect({ username: 'u', password: new Uint8Array(65536) }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
+  [
+    'CONNECT password over 65535 bytes',
+    connect({ username: 'u', password: new Uint8Array(65536) }),
+    INVALID_ARGUMENT,
+    'MQTT-1.5.3',
+  ],
   ['CONNECT password a string', connect({ username: 'u', password: 'p' as never }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
   ['CONNECT client id missing', connect({ clientId: undefined as never }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
   ['CONNECT client id with U+0000', connect({ clientId: 'a\u0000' }), INVALID_UTF8, 'MQTT-1.5.3-2'],
   ['CONNECT user name with a lone surrogate', connect({ username: '\ud800' }), INVALID_UTF8, 'MQTT-1.5.3-1'],
-  ['CONNECT will QoS 3', connect({ will: { topic: 't', payload, qos: 3 as never } }), INVALID_ARGUMENT, 'MQTT-3.1.2-14'],
+  [
+    'CONNECT will QoS 3',
+    connect({ will: { topic: 't', payload, qos: 3 as never } }),
+    INVALID_ARGUMENT,
+    'MQTT-3.1.2-14',
+  ],
   ['CONNECT will topic with wildcard', connect({ will: { topic: 't/#', payload } }), INVALID_TOPIC, 'MQTT-3.3.2-2'],
-  ['CONNECT will payload over 65535 bytes', connect({ will: { topic: 't', payload: new Uint8Array(65536) } }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
+  [
+    'CONNECT will payload over 65535 bytes',
+    connect({ will: { topic: 't', payload: new Uint8Array(65536) } }),
+    INVALID_ARGUMENT,
+    'MQTT-1.5.3',
+  ],
   ['CONNECT will payload missing', connect({ will: { topic: 't' } as never }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
   ['PINGREQ with an unknown type', any({ type: 15 }), INVALID_ARGUMENT, undefined],
   ['packet type 0', any({ type: 0 }), INVALID_ARGUMENT, undefined],
@@ -225,9 +272,13 @@ describe('encoder misuse', () => {
     expect(caught(() => encodePublish(publish({ qos: 3 }) as never)).clause).toBe('MQTT-3.3.1-4');
     expect(caught(() => encodeConnect(connect({ keepAlive: 70000 }) as never)).clause).toBe('MQTT-3.1.2.10');
     expect(caught(() => encodeSubscribe(subscribe() as never)).clause).toBe('MQTT-3.8.3-3');
-    expect(caught(() => encodeUnsubscribe(any({ type: 10, id: 1, topics: ['+a'] }) as never)).clause).toBe('MQTT-4.7.1-3');
+    expect(caught(() => encodeUnsubscribe(any({ type: 10, id: 1, topics: ['+a'] }) as never)).clause).toBe(
+      'MQTT-4.7.1-3',
+    );
     expect(caught(() => encodeSuback(any({ type: 9, id: 1, granted: [0x81] }) as never)).clause).toBe('MQTT-3.9.3-2');
-    expect(caught(() => encodeConnack(any({ type: 2, sessionPresent: false, returnCode: -1 }) as never)).clause).toBe('MQTT-3.2.2.3');
+    expect(caught(() => encodeConnack(any({ type: 2, sessionPresent: false, returnCode: -1 }) as never)).clause).toBe(
+      'MQTT-3.2.2.3',
+    );
   });
 
   it('largest strings and binaries fit: 65535 bytes', () => {

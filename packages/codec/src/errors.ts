@@ -94,6 +94,18 @@ export const INVALID_UTF8 = 'UMQTT_INVALID_UTF8';
  * The one message shape, `${what}: expected ${expected}, got ${got} [MQTT-${clause}]`.
  * `clause` is given without its `MQTT-` prefix ('3.3.2-2'); the error's `clause` has it.
  */
-export function fail(code: string, what: string, expected: unknown, got: unknown, clause?: string, reasonCode?: number): UmqttError {
-  return new UmqttError(code, `${what}: expected ${expected}, got ${String(got)}`, clause && 'MQTT-' + clause, reasonCode);
+export function fail(
+  code: string,
+  what: string,
+  expected: unknown,
+  got: unknown,
+  clause?: string,
+  reasonCode?: number,
+): UmqttError {
+  return new UmqttError(
+    code,
+    `${what}: expected ${expected}, got ${String(got)}`,
+    clause && 'MQTT-' + clause,
+    reasonCode,
+  );
 }

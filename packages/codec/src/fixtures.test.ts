@@ -2,7 +2,18 @@
 // bytes, and decode(encode(packet)) gives the packet back.
 import { describe, expect, it } from 'vitest';
 import { fixtures } from './fixtures.js';
-import { decode, encode, encodeAck, encodeConnack, encodeConnect, encodeEmpty, encodePublish, encodeSuback, encodeSubscribe, encodeUnsubscribe } from './index.js';
+import {
+  decode,
+  encode,
+  encodeAck,
+  encodeConnack,
+  encodeConnect,
+  encodeEmpty,
+  encodePublish,
+  encodeSuback,
+  encodeSubscribe,
+  encodeUnsubscribe,
+} from './index.js';
 import type { Packet } from './packets.js';
 
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
@@ -41,7 +52,9 @@ function encodeOne(p: Packet): Uint8Array {
 
 describe('fixtures', () => {
   it('cover all 14 packet types', () => {
-    expect(new Set(fixtures.map((f) => f.packet.type))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]));
+    expect(new Set(fixtures.map((f) => f.packet.type))).toEqual(
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
+    );
   });
 
   it('have unique names and at least one clause each', () => {
@@ -82,7 +95,12 @@ describe('decoded packets', () => {
 
   it('Uint8Array equality in these tests is by content (a test that could not fail would be a defect)', () => {
     expect(decode(Uint8Array.from([0x30, 4, 0, 1, 0x61, 1]))).not.toEqual({
-      type: 3, topic: 'a', payload: Uint8Array.from([2]), qos: 0, retain: false, dup: false,
+      type: 3,
+      topic: 'a',
+      payload: Uint8Array.from([2]),
+      qos: 0,
+      retain: false,
+      dup: false,
     });
   });
 
@@ -102,7 +120,13 @@ describe('encoder defaults', () => {
   });
 
   it('will without qos and retain is QoS 0, not retained', () => {
-    const bytes = encodeConnect({ type: 1, clientId: 'c', clean: true, keepAlive: 0, will: { topic: 't', payload: Uint8Array.of(1) } });
+    const bytes = encodeConnect({
+      type: 1,
+      clientId: 'c',
+      clean: true,
+      keepAlive: 0,
+      will: { topic: 't', payload: Uint8Array.of(1) },
+    });
     expect(toHex(bytes)).toBe('10 13 00 04 4d 51 54 54 04 06 00 00 00 01 63 00 01 74 00 01 01');
   });
 });

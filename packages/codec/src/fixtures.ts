@@ -77,7 +77,13 @@ export const fixtures: Fixture[] = [
   {
     name: 'CONNECT with will QoS 1 retained',
     clauses: ['MQTT-3.1.2-8', 'MQTT-3.1.2-9', 'MQTT-3.1.2-14', 'MQTT-3.1.2-17', 'MQTT-3.1.3-1', 'MQTT-3.1.3-10'],
-    packet: { type: 1, clientId: 'c', clean: true, keepAlive: 10, will: { topic: 'w/t', payload: ascii('bye'), qos: 1, retain: true } },
+    packet: {
+      type: 1,
+      clientId: 'c',
+      clean: true,
+      keepAlive: 10,
+      will: { topic: 'w/t', payload: ascii('bye'), qos: 1, retain: true },
+    },
     bytes: hex(`10 17 ${MQTT4} 2e 000a 0001 63 0003 772f74 0003 627965`),
   },
   {
@@ -204,7 +210,12 @@ export const fixtures: Fixture[] = [
   // ---- PUBACK, PUBREC, PUBREL, PUBCOMP (3.4-3.7) and UNSUBACK (3.11) ----
   { name: 'PUBACK', clauses: ['MQTT-2.3.1-6', 'MQTT-3.4'], packet: { type: 4, id: 1 }, bytes: hex('40 02 0001') },
   { name: 'PUBREC', clauses: ['MQTT-2.3.1-6', 'MQTT-3.5'], packet: { type: 5, id: 0x1234 }, bytes: hex('50 02 1234') },
-  { name: 'PUBREL (flags 0010)', clauses: ['MQTT-2.3.1-6', 'MQTT-3.6.1-1'], packet: { type: 6, id: 65535 }, bytes: hex('62 02 ffff') },
+  {
+    name: 'PUBREL (flags 0010)',
+    clauses: ['MQTT-2.3.1-6', 'MQTT-3.6.1-1'],
+    packet: { type: 6, id: 65535 },
+    bytes: hex('62 02 ffff'),
+  },
   { name: 'PUBCOMP', clauses: ['MQTT-2.3.1-6', 'MQTT-3.7'], packet: { type: 7, id: 7 }, bytes: hex('70 02 0007') },
   { name: 'UNSUBACK', clauses: ['MQTT-2.3.1-7', 'MQTT-3.11'], packet: { type: 11, id: 5 }, bytes: hex('b0 02 0005') },
 
@@ -272,8 +283,13 @@ export interface DecodeError {
 
 const MALFORMED = 'UMQTT_MALFORMED';
 const UTF8 = 'UMQTT_INVALID_UTF8';
-const e = (name: string, h: string, clause: string | undefined, code = MALFORMED, side?: 'client' | 'server'): DecodeError =>
-  side ? { name, bytes: hex(h), code, clause, side } : { name, bytes: hex(h), code, clause };
+const e = (
+  name: string,
+  h: string,
+  clause: string | undefined,
+  code = MALFORMED,
+  side?: 'client' | 'server',
+): DecodeError => (side ? { name, bytes: hex(h), code, clause, side } : { name, bytes: hex(h), code, clause });
 
 /** Invalid byte sequences, each with the error code and clause it must produce. */
 export const decodeErrors: DecodeError[] = [
@@ -374,8 +390,18 @@ export const decodeErrors: DecodeError[] = [
   e('CONNECT will retain without will flag', `10 0d ${MQTT4} 22 003c 0001 61`, 'MQTT-3.1.2-11'),
   e('CONNECT will QoS 3', `10 13 ${MQTT4} 1e 003c 0001 61 0001 74 0001 6d`, 'MQTT-3.1.2-14'),
   e('CONNECT reserved flag', `10 0d ${MQTT4} 03 003c 0001 61`, 'MQTT-3.1.2-3'),
-  e('CONNECT protocol name MQIsdp (3.1)', '10 0f 0006 4d5149736470 03 02 003c 0001 61', 'MQTT-3.1.2-1', 'UMQTT_UNSUPPORTED_PROTOCOL'),
-  e('CONNECT protocol name mqtt', '10 0d 0004 6d717474 04 02 003c 0001 61', 'MQTT-3.1.2-1', 'UMQTT_UNSUPPORTED_PROTOCOL'),
+  e(
+    'CONNECT protocol name MQIsdp (3.1)',
+    '10 0f 0006 4d5149736470 03 02 003c 0001 61',
+    'MQTT-3.1.2-1',
+    'UMQTT_UNSUPPORTED_PROTOCOL',
+  ),
+  e(
+    'CONNECT protocol name mqtt',
+    '10 0d 0004 6d717474 04 02 003c 0001 61',
+    'MQTT-3.1.2-1',
+    'UMQTT_UNSUPPORTED_PROTOCOL',
+  ),
   e('CONNECT protocol level 5', `10 0d 0004 4d515454 05 02 003c 0001 61`, 'MQTT-3.1.2-2', 'UMQTT_UNSUPPORTED_PROTOCOL'),
   e('CONNECT protocol level 3', `10 0d 0004 4d515454 03 02 003c 0001 61`, 'MQTT-3.1.2-2', 'UMQTT_UNSUPPORTED_PROTOCOL'),
   e('CONNECT trailing byte', `10 0e ${MQTT4} 02 003c 0001 61 00`, 'MQTT-2.2.3'),

@@ -48,7 +48,11 @@ function makeStream(random: () => number): Uint8Array {
         s = concat(s.subarray(0, at), fixture().subarray(int(4)), s.subarray(at));
         break;
       case 5: // insert an interesting byte run: continuation bytes, 0xff, a fixed header
-        s = concat(s.subarray(0, at), Uint8Array.from([[0x80, 0x80, 0x80, 0x80], [0xff, 0xff], [0x30, 0xff, 0xff, 0x03], [0x00]][int(4)]!), s.subarray(at));
+        s = concat(
+          s.subarray(0, at),
+          Uint8Array.from([[0x80, 0x80, 0x80, 0x80], [0xff, 0xff], [0x30, 0xff, 0xff, 0x03], [0x00]][int(4)]!),
+          s.subarray(at),
+        );
         break;
     }
   }
@@ -59,7 +63,7 @@ function makeStream(random: () => number): Uint8Array {
 function run(s: Uint8Array, parser: Parser, random: () => number): { packets: Packet[]; errors: number } {
   const packets: Packet[] = [];
   let errors = 0;
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const n = 1 + Math.floor(random() * (random() < 0.5 ? 4 : 64));
     parser.push(s.subarray(i, i + n));
     i += n;
@@ -101,7 +105,7 @@ function decodesValid(parser: Parser): void {
 
 describe('fuzz', () => {
   it(`random and mutated streams for ${TIME_BUDGET_MS} ms`, () => {
-    const seed = Number(process.env.FUZZ_SEED) || (Date.now() % 2 ** 31);
+    const seed = Number(process.env.FUZZ_SEED) || Date.now() % 2 ** 31;
     const random = prng(seed);
     const start = performance.now();
     let streams = 0;
@@ -128,7 +132,9 @@ describe('fuzz', () => {
         streams++;
       }
     } catch (e) {
-      throw new Error(`fuzz failed with FUZZ_SEED=${seed} after ${streams} streams: ${(e as Error).message}`, { cause: e });
+      throw new Error(`fuzz failed with FUZZ_SEED=${seed} after ${streams} streams: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     // The mutations must produce both outcomes, or the test checks little.
     expect(streams).toBeGreaterThan(100);

@@ -38,7 +38,7 @@ function prng(seed: number): () => number {
 
 function cut(bytes: Uint8Array, random: () => number, max: number): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const n = 1 + Math.floor(random() * max);
     out.push(bytes.slice(i, i + n));
     i += n;
@@ -136,7 +136,10 @@ describe('Parser', () => {
     const toServer = [1, 3, 4, 5, 6, 7, 8, 10, 12, 14];
     for (const f of smallFixtures) {
       const t = f.packet.type;
-      for (const [parser, accepts] of [[client, toClient], [server, toServer]] as const) {
+      for (const [parser, accepts] of [
+        [client, toClient],
+        [server, toServer],
+      ] as const) {
         parser.push(f.bytes);
         if (accepts.includes(t)) expect(parser.read()).toEqual(f.packet);
         else expect(() => parser.read()).toThrow(/expected one this side receives/);

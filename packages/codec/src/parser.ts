@@ -5,7 +5,8 @@ import type { Packet, QoS, Subscription } from './packets.js';
 import { checkFilter, checkName } from './topic.js';
 import { EMPTY, decodeUtf8 } from './utf8.js';
 
-const bad = (what: string, expected: unknown, got: unknown, clause?: string) => fail(MALFORMED, what, expected, got, clause);
+const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
+  fail(MALFORMED, what, expected, got, clause);
 
 // The cursor over one whole packet body: bytes B[P, E). Decoding is synchronous and calls no
 // user code, so one module-level cursor is safe and allocates nothing.
@@ -92,7 +93,15 @@ export const decodePublish: BodyDecoder = (_, flags) => {
   if (flags > 7 && !qos) throw bad('PUBLISH DUP', '0 at QoS 0', 1, '3.3.1-2');
   const t = checkName(str('topic'), MALFORMED);
   const pid = qos ? id() : undefined;
-  return { type: 3, topic: t, payload: B.subarray(P, (P = E)), qos: qos as QoS, retain: (flags & 1) > 0, dup: flags > 7, id: pid };
+  return {
+    type: 3,
+    topic: t,
+    payload: B.subarray(P, (P = E)),
+    qos: qos as QoS,
+    retain: (flags & 1) > 0,
+    dup: flags > 7,
+    id: pid,
+  };
 };
 
 /**
@@ -138,7 +147,14 @@ export const decodeConnect: BodyDecoder = () => {
   const name = str('protocol name');
   const level = u8('protocol level');
   if (name !== 'MQTT' || level !== 4)
-    throw fail(UNSUPPORTED_PROTOCOL, 'protocol', '"MQTT" level 4', `"${name}" level ${level}`, name !== 'MQTT' ? '3.1.2-1' : '3.1.2-2', 1);
+    throw fail(
+      UNSUPPORTED_PROTOCOL,
+      'protocol',
+      '"MQTT" level 4',
+      `"${name}" level ${level}`,
+      name !== 'MQTT' ? '3.1.2-1' : '3.1.2-2',
+      1,
+    );
   const f = u8('CONNECT flags');
   const hasWill = f & 4;
   if (f & 1) throw bad('CONNECT reserved flag', 0, 1, '3.1.2-3');
@@ -147,7 +163,14 @@ export const decodeConnect: BodyDecoder = () => {
   if ((f & 192) === 64) throw bad('password flag', '0 without a user name', 1, '3.1.2-22');
   const keepAlive = u16('keep alive');
   const clientId = str('client id');
-  const will = hasWill ? { topic: checkName(str('will topic'), MALFORMED), payload: bin('will message'), qos: ((f >> 3) & 3) as QoS, retain: (f & 32) > 0 } : undefined;
+  const will = hasWill
+    ? {
+        topic: checkName(str('will topic'), MALFORMED),
+        payload: bin('will message'),
+        qos: ((f >> 3) & 3) as QoS,
+        retain: (f & 32) > 0,
+      }
+    : undefined;
   const username = f & 128 ? str('user name') : undefined;
   const password = f & 64 ? bin('password') : undefined;
   end(1);
@@ -179,6 +202,7 @@ export const decodeFilters: BodyDecoder = (type) => {
   return type < 9 ? { type: 8, id: pid, subscriptions } : { type: 10, id: pid, topics };
 };
 
+/* eslint-disable no-sparse-arrays -- in the decoder tables a hole is a packet type that side never receives (it costs no bytes) */
 /**
  * What a client receives from a server: CONNACK, PUBLISH, acknowledgements, SUBACK, UNSUBACK,
  * PINGRESP.
@@ -187,7 +211,20 @@ export const decodeFilters: BodyDecoder = (type) => {
  * const parser = new Parser(clientDecoders);
  */
 export const clientDecoders: Decoders = /* @__PURE__ */ Object.freeze([
-  , , decodeConnack, decodePublish, decodeAck, decodeAck, decodeAck, decodeAck, , decodeSuback, , decodeAck, , decodeAck,
+  ,
+  ,
+  decodeConnack,
+  decodePublish,
+  decodeAck,
+  decodeAck,
+  decodeAck,
+  decodeAck,
+  ,
+  decodeSuback,
+  ,
+  decodeAck,
+  ,
+  decodeAck,
 ]);
 
 /**
@@ -198,7 +235,21 @@ export const clientDecoders: Decoders = /* @__PURE__ */ Object.freeze([
  * const parser = new Parser(serverDecoders); // in a broker or a test peer
  */
 export const serverDecoders: Decoders = /* @__PURE__ */ Object.freeze([
-  , decodeConnect, , decodePublish, decodeAck, decodeAck, decodeAck, decodeAck, decodeFilters, , decodeFilters, , decodeAck, , decodeAck,
+  ,
+  decodeConnect,
+  ,
+  decodePublish,
+  decodeAck,
+  decodeAck,
+  decodeAck,
+  decodeAck,
+  decodeFilters,
+  ,
+  decodeFilters,
+  ,
+  decodeAck,
+  ,
+  decodeAck,
 ]);
 
 /**
@@ -208,8 +259,23 @@ export const serverDecoders: Decoders = /* @__PURE__ */ Object.freeze([
  * const parser = new Parser(allDecoders); // a protocol analyser sees both directions
  */
 export const allDecoders: Decoders = /* @__PURE__ */ Object.freeze([
-  , decodeConnect, decodeConnack, decodePublish, decodeAck, decodeAck, decodeAck, decodeAck, decodeFilters, decodeSuback, decodeFilters, decodeAck, decodeAck, decodeAck, decodeAck,
+  ,
+  decodeConnect,
+  decodeConnack,
+  decodePublish,
+  decodeAck,
+  decodeAck,
+  decodeAck,
+  decodeAck,
+  decodeFilters,
+  decodeSuback,
+  decodeFilters,
+  decodeAck,
+  decodeAck,
+  decodeAck,
+  decodeAck,
 ]);
+/* eslint-enable no-sparse-arrays */
 
 /**
  * Options of {@link Parser} and {@link decode}.
@@ -297,7 +363,9 @@ export class Parser {
         const type = first >> 4;
         const flags = first & 15;
         if (!decoders[type])
-          throw type % 15 ? fail(UNEXPECTED_PACKET, 'packet type', 'one this side receives', type, '2.2.1') : bad('packet type', '1..14', type, '2.2.1');
+          throw type % 15
+            ? fail(UNEXPECTED_PACKET, 'packet type', 'one this side receives', type, '2.2.1')
+            : bad('packet type', '1..14', type, '2.2.1');
         // PUBLISH flags are its own; PUBREL, SUBSCRIBE, UNSUBSCRIBE have 0010; the others 0000 [MQTT-2.2.2-1].
         const reserved = ((0x540 >> type) & 1) * 2;
         if (type !== 3 && flags !== reserved) throw bad(`packet type ${type} flags`, reserved, flags, '2.2.2-2');
@@ -347,6 +415,12 @@ export function decode(bytes: Uint8Array, options?: ParserOptions): Packet {
   parser.push(bytes);
   const p = parser.read();
   const more = parser.buffered;
-  if (!p || more) throw bad('packet', `one whole packet in ${bytes.length} bytes`, p ? `${more} bytes more` : 'an incomplete one', '2.2.3');
+  if (!p || more)
+    throw bad(
+      'packet',
+      `one whole packet in ${bytes.length} bytes`,
+      p ? `${more} bytes more` : 'an incomplete one',
+      '2.2.3',
+    );
   return p;
 }

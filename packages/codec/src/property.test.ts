@@ -4,7 +4,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { packet, packetByType, topicFilter, topicName } from './arbitraries.js';
 import { concat } from './fixtures.js';
-import { Parser, allDecoders, decode, encode, topicMatches, validateTopicFilter, validateTopicName, type Packet } from './index.js';
+import {
+  Parser,
+  allDecoders,
+  decode,
+  encode,
+  topicMatches,
+  validateTopicFilter,
+  validateTopicName,
+  type Packet,
+} from './index.js';
 
 describe('round trip', () => {
   it.each(Object.keys(packetByType))('%s: decode(encode(p)) equals p, and re-encodes to the same bytes', (name) => {
@@ -21,7 +30,10 @@ describe('round trip', () => {
 
   it('covers all 14 packet types', () => {
     const seen = new Set<number>();
-    fc.assert(fc.property(packet, (p) => void seen.add(p.type)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(packet, (p) => void seen.add(p.type)),
+      { numRuns: 2000 },
+    );
     expect(seen.size).toBe(14);
   });
 });
@@ -29,20 +41,24 @@ describe('round trip', () => {
 describe('parser with arbitrary chunking', () => {
   it('yields the same packets for any cut of the stream', () => {
     fc.assert(
-      fc.property(fc.array(packet, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 30 }), (packets, cuts) => {
-        const bytes = concat(...packets.map(encode));
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-        const parser = new Parser(allDecoders);
-        const out: Packet[] = [];
-        let from = 0;
-        for (const to of [...points, bytes.length]) {
-          parser.push(bytes.subarray(from, to));
-          from = to;
-          for (let p = parser.read(); p; p = parser.read()) out.push(p);
-        }
-        expect(out).toEqual(packets);
-        expect(parser.buffered).toBe(0);
-      }),
+      fc.property(
+        fc.array(packet, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (packets, cuts) => {
+          const bytes = concat(...packets.map(encode));
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const parser = new Parser(allDecoders);
+          const out: Packet[] = [];
+          let from = 0;
+          for (const to of [...points, bytes.length]) {
+            parser.push(bytes.subarray(from, to));
+            from = to;
+            for (let p = parser.read(); p; p = parser.read()) out.push(p);
+          }
+          expect(out).toEqual(packets);
+          expect(parser.buffered).toBe(0);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -32,7 +32,8 @@ describe('size budgets (esbuild minify + gzip -9)', () => {
 
   it('the publisher bundle leaves out what it does not import', async () => {
     const code = new TextDecoder().decode(await bundle(PUBLISHER, here));
-    for (const absent of ['topic filter', 'protocol name', 'SUBACK return', 'requested QoS', 'UTF-8']) expect(code).not.toContain(absent);
+    for (const absent of ['topic filter', 'protocol name', 'SUBACK return', 'requested QoS', 'UTF-8'])
+      expect(code).not.toContain(absent);
     expect(code).toContain('3.3.2-2'); // but keeps topic-name validation
   });
 

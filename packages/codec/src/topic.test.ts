@@ -1,6 +1,13 @@
 // Topic names, filters and matching, from the examples of MQTT 3.1.1 section 4.7.
 import { describe, expect, it, vi } from 'vitest';
-import { INVALID_TOPIC, INVALID_UTF8, UmqttError, topicMatches, validateTopicFilter, validateTopicName } from './index.js';
+import {
+  INVALID_TOPIC,
+  INVALID_UTF8,
+  UmqttError,
+  topicMatches,
+  validateTopicFilter,
+  validateTopicName,
+} from './index.js';
 
 function error(f: () => unknown): UmqttError {
   try {

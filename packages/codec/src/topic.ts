@@ -14,7 +14,8 @@ function nonEmpty(t: string, code: string, what: string): string {
  * non-empty string without wildcards. Does not measure it (a wire string is known to fit).
  */
 export function checkName(t: string, code: string): string {
-  if (/[+#]/.test(nonEmpty(t, code, 'topic name'))) throw fail(code, 'topic name', 'no wildcards', quoted(t), '3.3.2-2');
+  if (/[+#]/.test(nonEmpty(t, code, 'topic name')))
+    throw fail(code, 'topic name', 'no wildcards', quoted(t), '3.3.2-2');
   return t;
 }
 
@@ -46,7 +47,10 @@ let lastNameLength = 0;
 export function validateTopicName(topic: string): number {
   // A publisher mostly publishes to the topic it published to last (and the robust client
   // validates before the encoder does): that one's validation is remembered.
-  if (topic !== lastName) (lastNameLength = measure(checkName(topic, INVALID_TOPIC), 'topic name')), (lastName = topic);
+  if (topic !== lastName) {
+    lastNameLength = measure(checkName(topic, INVALID_TOPIC), 'topic name');
+    lastName = topic;
+  }
   return lastNameLength;
 }
 
@@ -57,7 +61,8 @@ export function validateTopicName(topic: string): number {
  * validateTopicFilter('sensors/+/temp'); // 14
  * validateTopicFilter('sensors/#/temp'); // throws UmqttError INVALID_TOPIC [MQTT-4.7.1-2]
  */
-export const validateTopicFilter = (filter: string): number => measure(checkFilter(filter, INVALID_TOPIC), 'topic filter');
+export const validateTopicFilter = (filter: string): number =>
+  measure(checkFilter(filter, INVALID_TOPIC), 'topic filter');
 
 /**
  * Whether topic name `topic` matches topic filter `filter` (both assumed valid).

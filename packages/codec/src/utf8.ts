@@ -24,7 +24,8 @@ export function writeUtf8(s: string, out: Uint8Array, pos: number, allowNul?: bo
         if ((c & 0xf800) === 0xd800) {
           // A high surrogate and then a low one: one code point over U+FFFF, 4 bytes.
           const d = s.charCodeAt(i + 1);
-          if (c > 0xdbff || (d & 0xfc00) !== 0xdc00) throw fail(INVALID_UTF8, 'string', 'no lone surrogate', `U+${c.toString(16)} at ${i}`, '1.5.3-1');
+          if (c > 0xdbff || (d & 0xfc00) !== 0xdc00)
+            throw fail(INVALID_UTF8, 'string', 'no lone surrogate', `U+${c.toString(16)} at ${i}`, '1.5.3-1');
           c = 0x10000 + ((c & 1023) << 10) + (d & 1023);
           i++;
           out[pos++] = 240 | (c >> 18);
@@ -68,7 +69,7 @@ export function encodeUtf8(s: string): Uint8Array {
 export function decodeUtf8(bytes: Uint8Array, start = 0, end = bytes.length, allowNul?: boolean): string {
   let s = '';
   const codes: number[] = [];
-  for (let i = start; i < end; ) {
+  for (let i = start; i < end;) {
     const at = i;
     const lead = bytes[i++]!;
     let c = lead;
@@ -79,7 +80,13 @@ export function decodeUtf8(bytes: Uint8Array, start = 0, end = bytes.length, all
       c &= 63 >> n;
       for (let k = n; k--; i++) c = i < end && (bytes[i]! & 0xc0) === 0x80 ? (c << 6) | (bytes[i]! & 63) : -1;
       if (lead < 0xc2 || lead > 0xf4 || c < 1 << (5 * n + 1) || c > 0x10ffff || (c & 0xfff800) === 0xd800)
-        throw fail(INVALID_UTF8, 'UTF-8', 'well-formed UTF-8 (RFC 3629)', `0x${lead.toString(16)} at ${at - start}`, '1.5.3-1');
+        throw fail(
+          INVALID_UTF8,
+          'UTF-8',
+          'well-formed UTF-8 (RFC 3629)',
+          `0x${lead.toString(16)} at ${at - start}`,
+          '1.5.3-1',
+        );
       if (c > 0xffff) {
         codes.push(0xd7c0 + (c >> 10)); // the surrogate pair of U+10000..U+10FFFF
         c = 0xdc00 | (c & 1023);

@@ -4,7 +4,20 @@
 import { describe, expect, test } from 'vitest';
 import { settle } from '@umqtt/testkit';
 import { ArrayStore } from './array-store.test-support.js';
-import { runFor, seeded, T0, setup, accept, packets, pub, PUBACK, PUBREC, PUBREL, PUBCOMP, type Setup } from './harness.test-support.js';
+import {
+  runFor,
+  seeded,
+  T0,
+  setup,
+  accept,
+  packets,
+  pub,
+  PUBACK,
+  PUBREC,
+  PUBREL,
+  PUBCOMP,
+  type Setup,
+} from './harness.test-support.js';
 import { RELEASING, SENT, type FinalStatus } from './index.js';
 
 // ---- harness --------------------------------------------------------------------------------
@@ -19,7 +32,7 @@ function subscribed(p: string): string {
   const b = p.split(' ').map((x) => parseInt(x, 16));
   if (b[0] !== 0x82) return p;
   const out: string[] = [];
-  for (let i = 4; i < b.length; ) {
+  for (let i = 4; i < b.length;) {
     const n = (b[i]! << 8) | b[i + 1]!;
     out.push(`${new TextDecoder().decode(Uint8Array.from(b.slice(i + 2, i + 2 + n)))} q${b[i + 2 + n]}`);
     i += 3 + n;
@@ -47,7 +60,8 @@ describe('backoff', () => {
       await runFor(t.clock, 300_000, () => t.client.state === 'online');
       expect(t.client.state).toBe('online');
       expect(t.clock.now() - back).toBeLessThanOrEqual(300_000);
-      report[report.length - 1] += ` (online ${((t.clock.now() - back) / 1000).toFixed(1)} s after the broker came back)`;
+      report[report.length - 1] +=
+        ` (online ${((t.clock.now() - back) / 1000).toFixed(1)} s after the broker came back)`;
     }
     const fixed = setup({ backoff: { min: 1000, max: 1000, factor: 1 }, random: () => 1 }, 'down');
     fixed.client.start();
@@ -55,7 +69,9 @@ describe('backoff', () => {
     const n = fixed.client.counters.attempts;
     expect(n).toBeGreaterThanOrEqual(3500);
     expect(n).toBeLessThanOrEqual(3700);
-    console.log(`connection attempts in one hour of outage: default backoff ${report.join('; ')}; fixed 1 s retry: ${n}`);
+    console.log(
+      `connection attempts in one hour of outage: default backoff ${report.join('; ')}; fixed 1 s retry: ${n}`,
+    );
   });
 
   test('delays grow by the factor from min up to max, with jitter from random()', async () => {
@@ -153,7 +169,11 @@ async function lostWithInflight(t: Setup) {
   const k1 = t.client.publish('a', 'x', { qos: 1 });
   const k2 = t.client.publish('b', 'y', { qos: 2 });
   await settle();
-  expect(packets(sock.take())).toEqual(['82 08 00 01 00 03 73 2f 23 01', pub('a', 'x', { qos: 1, id: 2 }), pub('b', 'y', { qos: 2, id: 3 })]);
+  expect(packets(sock.take())).toEqual([
+    '82 08 00 01 00 03 73 2f 23 01',
+    pub('a', 'x', { qos: 1, id: 2 }),
+    pub('b', 'y', { qos: 2, id: 3 }),
+  ]);
   sock.send('90 03 00 01 01');
   sock.send(PUBREC(3));
   await settle();
@@ -190,7 +210,10 @@ describe('persistent session resend', () => {
     await accept(t, false);
     const written = packets(t.broker.socket.take());
     // the resends in their original order; the SUBSCRIBE (before or after them) with an id the session does not use
-    expect(written.filter((p) => !p.startsWith('82 '))).toEqual([pub('a', 'x', { qos: 1, id: 2, dup: true }), PUBREL(3)]);
+    expect(written.filter((p) => !p.startsWith('82 '))).toEqual([
+      pub('a', 'x', { qos: 1, id: 2, dup: true }),
+      PUBREL(3),
+    ]);
     const subs = written.filter((p) => p.startsWith('82 '));
     expect(subs.map(subscribed)).toEqual(['s/# q1']);
     expect([2, 3]).not.toContain(packetId(subs[0]!));
@@ -230,7 +253,14 @@ describe('persistent session resend', () => {
   // message stays RELEASING with no status on this connection.
   test('after a restart, a subscription made before start() does not steal the id of a stored in-flight message', async () => {
     const store = new ArrayStore();
-    const k = store.add({ topic: 'b', payload: new Uint8Array([0x79]), qos: 2, retain: false, priority: 0, expiresAt: 0 });
+    const k = store.add({
+      topic: 'b',
+      payload: new Uint8Array([0x79]),
+      qos: 2,
+      retain: false,
+      priority: 0,
+      expiresAt: 0,
+    });
     store.update(k, 1, RELEASING, 1);
     const t = setup({ store });
     t.client.subscribe('s/#', 1);
@@ -299,7 +329,10 @@ describe('persistent session resend', () => {
     t.broker.socket.send('90 04 00 01 01 80');
     await settle();
     expect(granted).toEqual([[1, 0x80]]);
-    expect(t.client.lastIssue).toMatchObject({ place: 'subscribe', error: { code: 'UMQTT_SUBSCRIBE_REFUSED', reasonCode: 0x80 } });
+    expect(t.client.lastIssue).toMatchObject({
+      place: 'subscribe',
+      error: { code: 'UMQTT_SUBSCRIBE_REFUSED', reasonCode: 0x80 },
+    });
   });
 });
 
@@ -495,14 +528,23 @@ describe('manual mode (autoReconnect: false, as robust2)', () => {
 describe('issues, state, counters', () => {
   test('each issue carries its place: connect, read, keepalive, reconnect', async () => {
     const logged: string[] = [];
-    const t = setup({ keepAlive: 10, random: () => 0, backoff: { maxAttempts: 2 }, logger: (i) => logged.push(`${i.place}:${i.error.code}`) });
+    const t = setup({
+      keepAlive: 10,
+      random: () => 0,
+      backoff: { maxAttempts: 2 },
+      logger: (i) => logged.push(`${i.place}:${i.error.code}`),
+    });
     t.client.start();
     // connect: CONNACK 3
     t.broker.socket.open();
     t.broker.socket.send('20 02 00 03');
     await settle();
     expect(t.client.state).toBe('offline');
-    expect(t.client.lastIssue).toMatchObject({ place: 'connect', time: T0, error: { code: 'UMQTT_CONNACK_UNAVAILABLE', reasonCode: 3 } });
+    expect(t.client.lastIssue).toMatchObject({
+      place: 'connect',
+      time: T0,
+      error: { code: 'UMQTT_CONNACK_UNAVAILABLE', reasonCode: 3 },
+    });
     await runFor(t.clock, 0);
     await accept(t);
     // read: the connection is reset
@@ -529,7 +571,11 @@ describe('issues, state, counters', () => {
     t.peer = 'down';
     await runFor(t.clock, 60_000);
     expect(t.client.state).toBe('closed');
-    expect(t.client.issues.slice(-3).map((i) => `${i.place}:${i.error.code}`)).toEqual(['connect:UMQTT_CONNECTION_LOST', 'connect:UMQTT_CONNECTION_LOST', 'reconnect:UMQTT_GAVE_UP']);
+    expect(t.client.issues.slice(-3).map((i) => `${i.place}:${i.error.code}`)).toEqual([
+      'connect:UMQTT_CONNECTION_LOST',
+      'connect:UMQTT_CONNECTION_LOST',
+      'reconnect:UMQTT_GAVE_UP',
+    ]);
     // every issue logged once, history oldest first
     const history = t.client.issues.map((i) => `${i.place}:${i.error.code}`);
     expect(logged).toEqual(history);
@@ -545,8 +591,21 @@ describe('issues, state, counters', () => {
     const times = t.client.issues.map((i) => i.time);
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(t.states).toEqual([
-      'connecting', 'offline', 'connecting', 'online', 'offline', 'connecting', 'online', 'offline',
-      'connecting', 'online', 'offline', 'connecting', 'offline', 'connecting', 'closed',
+      'connecting',
+      'offline',
+      'connecting',
+      'online',
+      'offline',
+      'connecting',
+      'online',
+      'offline',
+      'connecting',
+      'online',
+      'offline',
+      'connecting',
+      'offline',
+      'connecting',
+      'closed',
     ]);
     expect(t.client.counters).toMatchObject({ attempts: 6, reconnects: 2 });
   });
@@ -560,9 +619,17 @@ describe('issues, state, counters', () => {
   });
 
   test('a throwing callback or logger does not break the client', async () => {
-    const t = setup({ logger: () => { throw new Error('logger'); } });
-    t.client.onState = () => { throw new Error('state'); };
-    t.client.onStatus = () => { throw new Error('status'); };
+    const t = setup({
+      logger: () => {
+        throw new Error('logger');
+      },
+    });
+    t.client.onState = () => {
+      throw new Error('state');
+    };
+    t.client.onStatus = () => {
+      throw new Error('status');
+    };
     t.client.start();
     await accept(t);
     t.client.publish('a', 'x', { qos: 1 });
@@ -592,9 +659,18 @@ describe('issues, state, counters', () => {
     await runFor(t.clock, 500);
     await accept(t);
     await settle();
-    expect(t.client.counters).toEqual({ attempts: 2, reconnects: 1, delivered: 4, expired: 1, dropped: 1, rejected: 1 });
+    expect(t.client.counters).toEqual({
+      attempts: 2,
+      reconnects: 1,
+      delivered: 4,
+      expired: 1,
+      dropped: 1,
+      rejected: 1,
+    });
     const byStatus = (s: FinalStatus) => t.statuses.filter(([, x]) => x === s).length;
-    expect([byStatus('delivered'), byStatus('expired'), byStatus('dropped'), byStatus('rejected')]).toEqual([4, 1, 1, 1]);
+    expect([byStatus('delivered'), byStatus('expired'), byStatus('dropped'), byStatus('rejected')]).toEqual([
+      4, 1, 1, 1,
+    ]);
   });
 });
 
@@ -639,87 +715,92 @@ describe('exactly one final status per publish', () => {
     expect(early).toEqual([]);
   });
 
-  test.each([1, 2, 3, 4, 5])('seeded scenario %i: every key gets exactly one status, every 0 return one dropped/rejected', async (seed) => {
-    const r = seeded(seed);
-    const t = setup({ messageTimeout: 3000, keepAlive: 0, policy: { maxMessages: 8, maxBytes: 200 }, random: r });
-    const returned: number[] = [];
-    let ackProbability = 0.7;
-    /** The peer: answers what the client wrote (or not, at random). */
-    const answer = () => {
-      for (const s of t.broker.sockets) {
-        if (s.closed) continue;
-        for (const p of packets(s.take())) {
-          const b = p.split(' ').map((x) => parseInt(x, 16));
-          const type = b[0]! >> 4;
-          if (type === 1) continue; // CONNECT: answered below
-          const idAt = (tl: number) => (b[tl]! << 8) | b[tl + 1]!;
-          let reply: string | undefined;
-          if (type === 3 && (b[0]! & 6)) {
-            const tl = (b[2]! << 8) | b[3]!;
-            const id = idAt(4 + tl);
-            reply = (b[0]! & 6) === 2 ? PUBACK(id) : PUBREC(id);
-          } else if (type === 6) reply = PUBCOMP(idAt(2));
-          else if (type === 8) reply = `90 03 ${p.split(' ').slice(2, 4).join(' ')} 01`;
-          if (reply && r() < ackProbability) s.send(reply);
+  test.each([1, 2, 3, 4, 5])(
+    'seeded scenario %i: every key gets exactly one status, every 0 return one dropped/rejected',
+    async (seed) => {
+      const r = seeded(seed);
+      const t = setup({ messageTimeout: 3000, keepAlive: 0, policy: { maxMessages: 8, maxBytes: 200 }, random: r });
+      const returned: number[] = [];
+      let ackProbability = 0.7;
+      /** The peer: answers what the client wrote (or not, at random). */
+      const answer = () => {
+        for (const s of t.broker.sockets) {
+          if (s.closed) continue;
+          for (const p of packets(s.take())) {
+            const b = p.split(' ').map((x) => parseInt(x, 16));
+            const type = b[0]! >> 4;
+            if (type === 1) continue; // CONNECT: answered below
+            const idAt = (tl: number) => (b[tl]! << 8) | b[tl + 1]!;
+            let reply: string | undefined;
+            if (type === 3 && b[0]! & 6) {
+              const tl = (b[2]! << 8) | b[3]!;
+              const id = idAt(4 + tl);
+              reply = (b[0]! & 6) === 2 ? PUBACK(id) : PUBREC(id);
+            } else if (type === 6) reply = PUBCOMP(idAt(2));
+            else if (type === 8) reply = `90 03 ${p.split(' ').slice(2, 4).join(' ')} 01`;
+            if (reply && r() < ackProbability) s.send(reply);
+          }
         }
+      };
+      t.client.start();
+      for (let step = 0; step < 300; step++) {
+        const x = r();
+        if (x < 0.5) {
+          const qos = ((r() * 3) | 0) as 0 | 1 | 2;
+          returned.push(
+            t.client.publish(`t/${(r() * 4) | 0}`, 'p'.repeat((r() * 30) | 0), {
+              qos,
+              retain: r() < 0.2,
+              ttl: r() < 0.3 ? 1000 + ((r() * 5000) | 0) : 0,
+              priority: (r() * 3) | 0,
+              overflow: (['drop-oldest', 'drop-newest', 'reject'] as const)[(r() * 3) | 0],
+              noDuplicates: r() < 0.3,
+              queueQos0: r() < 0.7,
+              maxPerTopic: r() < 0.2 ? 2 : 0,
+            }),
+          );
+        } else if (x < 0.6) {
+          const s = t.broker.sockets.at(-1)!;
+          if (!s.closed) {
+            // a fresh socket is accepted (with or without session), an open one may fail
+            if (t.client.state === 'connecting') {
+              s.open();
+              s.send(r() < 0.7 ? '20 02 01 00' : '20 02 00 00');
+            } else if (r() < 0.3) s.fail();
+          }
+        } else if (x < 0.62) t.client.subscribe(`s/${(r() * 3) | 0}`, 1);
+        await runFor(t.clock, (r() * 2000) | 0);
+        answer();
+        await settle();
       }
-    };
-    t.client.start();
-    for (let step = 0; step < 300; step++) {
-      const x = r();
-      if (x < 0.5) {
-        const qos = ((r() * 3) | 0) as 0 | 1 | 2;
-        returned.push(
-          t.client.publish(`t/${(r() * 4) | 0}`, 'p'.repeat((r() * 30) | 0), {
-            qos,
-            retain: r() < 0.2,
-            ttl: r() < 0.3 ? 1000 + ((r() * 5000) | 0) : 0,
-            priority: (r() * 3) | 0,
-            overflow: (['drop-oldest', 'drop-newest', 'reject'] as const)[(r() * 3) | 0],
-            noDuplicates: r() < 0.3,
-            queueQos0: r() < 0.7,
-            maxPerTopic: r() < 0.2 ? 2 : 0,
-          }),
-        );
-      } else if (x < 0.6) {
+      // the end: the broker answers everything, then whatever is left is discarded
+      ackProbability = 1;
+      for (let i = 0; i < 50 && t.client.held; i++) {
         const s = t.broker.sockets.at(-1)!;
-        if (!s.closed) {
-          // a fresh socket is accepted (with or without session), an open one may fail
-          if (t.client.state === 'connecting') {
-            s.open();
-            s.send(r() < 0.7 ? '20 02 01 00' : '20 02 00 00');
-          } else if (r() < 0.3) s.fail();
+        if (t.client.state === 'connecting' && !s.closed) {
+          s.open();
+          s.send('20 02 01 00');
         }
-      } else if (x < 0.62) t.client.subscribe(`s/${(r() * 3) | 0}`, 1);
-      await runFor(t.clock, (r() * 2000) | 0);
-      answer();
-      await settle();
-    }
-    // the end: the broker answers everything, then whatever is left is discarded
-    ackProbability = 1;
-    for (let i = 0; i < 50 && t.client.held; i++) {
-      const s = t.broker.sockets.at(-1)!;
-      if (t.client.state === 'connecting' && !s.closed) {
-        s.open();
-        s.send('20 02 01 00');
+        await runFor(t.clock, 1000);
+        answer();
+        await settle();
       }
-      await runFor(t.clock, 1000);
-      answer();
+      t.client.discard();
       await settle();
-    }
-    t.client.discard();
-    await settle();
-    const counts = new Map<number, number>();
-    for (const [k] of t.statuses) counts.set(k, (counts.get(k) ?? 0) + 1);
-    for (const k of returned.filter((k) => k !== 0)) expect(counts.get(k), `key ${k}`).toBe(1);
-    const zeros = returned.filter((k) => k === 0).length;
-    expect(counts.get(0) ?? 0).toBe(zeros);
-    for (const [k, s] of t.statuses) if (k === 0) expect(['dropped', 'rejected']).toContain(s);
-    for (const [k, s] of t.statuses) if (k < 0) expect(s).toBe('delivered');
-    expect(t.statuses.length).toBe(returned.length); // nothing reported that publish did not return
-    const c = t.client.counters;
-    expect(c.delivered + c.expired + c.dropped + c.rejected).toBe(returned.length);
-    expect(t.client.held).toBe(0);
-    console.log(`seed ${seed}: ${returned.length} publishes, counters ${JSON.stringify(c)}, ${t.broker.sockets.length} connections`);
-  });
+      const counts = new Map<number, number>();
+      for (const [k] of t.statuses) counts.set(k, (counts.get(k) ?? 0) + 1);
+      for (const k of returned.filter((k) => k !== 0)) expect(counts.get(k), `key ${k}`).toBe(1);
+      const zeros = returned.filter((k) => k === 0).length;
+      expect(counts.get(0) ?? 0).toBe(zeros);
+      for (const [k, s] of t.statuses) if (k === 0) expect(['dropped', 'rejected']).toContain(s);
+      for (const [k, s] of t.statuses) if (k < 0) expect(s).toBe('delivered');
+      expect(t.statuses.length).toBe(returned.length); // nothing reported that publish did not return
+      const c = t.client.counters;
+      expect(c.delivered + c.expired + c.dropped + c.rejected).toBe(returned.length);
+      expect(t.client.held).toBe(0);
+      console.log(
+        `seed ${seed}: ${returned.length} publishes, counters ${JSON.stringify(c)}, ${t.broker.sockets.length} connections`,
+      );
+    },
+  );
 });

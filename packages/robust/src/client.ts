@@ -66,8 +66,10 @@ export interface Server {
  *   backoff: { max: 60_000 },
  * };
  */
-export interface RobustOptions
-  extends Omit<ClientOptions, 'socket' | 'timers' | 'host' | 'port' | 'logger' | 'maxQueued'> {
+export interface RobustOptions extends Omit<
+  ClientOptions,
+  'socket' | 'timers' | 'host' | 'port' | 'logger' | 'maxQueued'
+> {
   /** Opens the socket of each connection (see `@umqtt/simple`). */
   socket: SocketFactory;
   /** Clock and timers (see `@umqtt/simple`). */
@@ -216,7 +218,14 @@ export class RobustClient {
    * @param options - {@link RobustOptions}
    */
   constructor(options: RobustOptions) {
-    if (!options.servers.length) throw new UmqttError('UMQTT_INVALID_ARGUMENT', 'servers: expected at least one broker, got none', undefined, undefined, 'connect');
+    if (!options.servers.length)
+      throw new UmqttError(
+        'UMQTT_INVALID_ARGUMENT',
+        'servers: expected at least one broker, got none',
+        undefined,
+        undefined,
+        'connect',
+      );
     this.options = options;
     this.#t = options.timers;
     const p = options.policy;
@@ -316,7 +325,14 @@ export class RobustClient {
   publish(topic: string, payload: string | Uint8Array, opts: RobustPublishOptions = {}): number {
     validateTopicName(topic);
     const qos = opts.qos ?? 0;
-    if (qos !== 0 && qos !== 1 && qos !== 2) throw new UmqttError('UMQTT_INVALID_ARGUMENT', `QoS: expected 0, 1 or 2, got ${String(qos)}`, 'MQTT-3.3.1-4', undefined, 'publish');
+    if (qos !== 0 && qos !== 1 && qos !== 2)
+      throw new UmqttError(
+        'UMQTT_INVALID_ARGUMENT',
+        `QoS: expected 0, 1 or 2, got ${String(qos)}`,
+        'MQTT-3.3.1-4',
+        undefined,
+        'publish',
+      );
     const data = payloadBytes(payload);
     const retain = opts.retain ?? false;
     const pol = this.#policy;
@@ -345,11 +361,12 @@ export class RobustClient {
       this.#later(0, status, decision.reason);
       return 0;
     }
-    if (decision.drop) for (const key of decision.drop) {
-      const m = this.#queue.held.get(key);
-      const reason = key === decision.replaced ? 'replaced' : (decision.reason ?? 'overflow');
-      if (m && m.stage === QUEUED) this.#final(m, 'dropped', reason, true);
-    }
+    if (decision.drop)
+      for (const key of decision.drop) {
+        const m = this.#queue.held.get(key);
+        const reason = key === decision.replaced ? 'replaced' : (decision.reason ?? 'overflow');
+        if (m && m.stage === QUEUED) this.#final(m, 'dropped', reason, true);
+      }
     let m: StoredMessage;
     try {
       m = this.#queue.add(incoming);
@@ -374,7 +391,9 @@ export class RobustClient {
 
   /** Subscribes now if online, else when connected; remembered for resubscription. */
   subscribe(filters: string | string[] | Subscription[], qos: QoS = 0): void {
-    const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) => (typeof f === 'string' ? { topic: f, qos } : f));
+    const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) =>
+      typeof f === 'string' ? { topic: f, qos } : f,
+    );
     for (const s of list) validateTopicFilter(s.topic);
     for (const s of list) {
       this.#subs.set(s.topic, s.qos);
@@ -395,16 +414,23 @@ export class RobustClient {
 
   // ---- policy ----------------------------------------------------------------------------
 
-  #decide(incoming: Omit<StoredMessage, 'key' | 'id' | 'stage' | 'attempts'>, opts: RobustPublishOptions, online: boolean): Admission & { replaced?: number | undefined } {
+  #decide(
+    incoming: Omit<StoredMessage, 'key' | 'id' | 'stage' | 'attempts'>,
+    opts: RobustPublishOptions,
+    online: boolean,
+  ): Admission & { replaced?: number | undefined } {
     const q = this.#queue;
-    if (this.#admit) return this.#admit({ ...incoming, key: 0, id: 0, stage: QUEUED, attempts: 0 }, [...q.held.values()], online);
+    if (this.#admit)
+      return this.#admit({ ...incoming, key: 0, id: 0, stage: QUEUED, attempts: 0 }, [...q.held.values()], online);
     const pol = this.#policy;
     if (!incoming.qos && !online && !(opts.queueQos0 ?? pol.queueQos0)) return { accept: false, reason: 'offline' };
-    if ((opts.noDuplicates ?? pol.noDuplicates) && q.duplicateOf(incoming)) return { accept: false, reason: 'duplicate' };
+    if ((opts.noDuplicates ?? pol.noDuplicates) && q.duplicateOf(incoming))
+      return { accept: false, reason: 'duplicate' };
     const size = messageBytes(incoming);
     const maxBytes = Math.min(pol.maxBytes, this.options.store.capacity);
     if (size > maxBytes) return { accept: false, status: 'rejected', reason: 'too large for the queue' };
-    const replaced = incoming.retain && (opts.latestRetained ?? pol.latestRetained) ? q.retainedFor(incoming.topic) : undefined;
+    const replaced =
+      incoming.retain && (opts.latestRetained ?? pol.latestRetained) ? q.retainedFor(incoming.topic) : undefined;
     const perTopic = opts.maxPerTopic ?? 0;
     const topicFull = perTopic > 0 && q.countFor(incoming.topic) >= perTopic;
     // the common case allocates nothing: room for it, nothing it replaces
@@ -422,7 +448,10 @@ export class RobustClient {
     const exclude = new Set(drop);
     while (count + 1 > pol.maxMessages || bytes + size > maxBytes) {
       const v = this.#victim(incoming.priority, overflow === 'drop-oldest', exclude);
-      if (!v) return overflow === 'reject' ? { accept: false, status: 'rejected', reason: 'full' } : { accept: false, reason: 'overflow' };
+      if (!v)
+        return overflow === 'reject'
+          ? { accept: false, status: 'rejected', reason: 'full' }
+          : { accept: false, reason: 'overflow' };
       exclude.add(v.key);
       drop.push(v.key);
       count--;
@@ -437,7 +466,12 @@ export class RobustClient {
     const v = q.victim(priority, samePriority);
     if (!v || !exclude.has(v.key)) return v;
     for (const m of q.held.values())
-      if (m.stage === QUEUED && !exclude.has(m.key) && (m.priority < priority || (samePriority && m.priority === priority))) return m;
+      if (
+        m.stage === QUEUED &&
+        !exclude.has(m.key) &&
+        (m.priority < priority || (samePriority && m.priority === priority))
+      )
+        return m;
     return undefined;
   }
 
@@ -460,7 +494,17 @@ export class RobustClient {
     this.#server = (this.#server + 1) % this.options.servers.length;
     const max = this.#backoff.maxAttempts;
     if (max && this.#failures >= max) {
-      this.#record({ time: this.#t.now(), place: 'reconnect', error: new UmqttError('UMQTT_GAVE_UP', `gave up after ${this.#failures} failed attempts`, undefined, undefined, 'reconnect') });
+      this.#record({
+        time: this.#t.now(),
+        place: 'reconnect',
+        error: new UmqttError(
+          'UMQTT_GAVE_UP',
+          `gave up after ${this.#failures} failed attempts`,
+          undefined,
+          undefined,
+          'reconnect',
+        ),
+      });
       return this.#set('closed');
     }
     // Through the servers without waiting; after a whole failed round, back off.
@@ -471,9 +515,13 @@ export class RobustClient {
   #offline(backoff: boolean): void {
     this.#set('offline');
     if (this.options.autoReconnect === false) return;
-    this.#timer('retry', backoff ? backoffDelay(this.#round++, this.#backoff, this.options.random ?? Math.random) : 0, () => {
-      if (this.#state === 'offline') this.#attempt();
-    });
+    this.#timer(
+      'retry',
+      backoff ? backoffDelay(this.#round++, this.#backoff, this.options.random ?? Math.random) : 0,
+      () => {
+        if (this.#state === 'offline') this.#attempt();
+      },
+    );
   }
 
   #online(sessionPresent: boolean): void {
@@ -569,7 +617,13 @@ export class RobustClient {
     let id: number;
     try {
       // copy: false, a large payload is written as it is: the held copy is ours and never changes
-      id = mqtt.publish(m.topic, payload, { qos: m.qos, retain: m.retain, dup, id: dup ? m.id : undefined, copy: false });
+      id = mqtt.publish(m.topic, payload, {
+        qos: m.qos,
+        retain: m.retain,
+        dup,
+        id: dup ? m.id : undefined,
+        copy: false,
+      });
     } catch (e) {
       // Its old id went to another message of this connection: send it afresh.
       if (!dup || (e as UmqttError).code !== 'UMQTT_INVALID_ARGUMENT') throw e;
@@ -586,10 +640,25 @@ export class RobustClient {
       this.#subIds.delete(id);
       if (status === 'timeout' || status === 'aborted')
         // robust2: back to sub_to_send (unless unsubscribed or queued again meanwhile)
-        this.#unsent.push(...subs.filter((s) => this.#subs.has(s.topic) && !this.#unsent.some((u) => u.topic === s.topic)));
+        this.#unsent.push(
+          ...subs.filter((s) => this.#subs.has(s.topic) && !this.#unsent.some((u) => u.topic === s.topic)),
+        );
       else if (granted) this.onSubscribed?.(subs, granted);
       if (status === 'refused')
-        this.#record({ time: this.#t.now(), place: 'subscribe', error: new UmqttError('UMQTT_SUBSCRIBE_REFUSED', `broker refused ${subs.filter((_, i) => granted?.[i] === 0x80).map((s) => s.topic).join(', ')}`, undefined, 0x80, 'subscribe') });
+        this.#record({
+          time: this.#t.now(),
+          place: 'subscribe',
+          error: new UmqttError(
+            'UMQTT_SUBSCRIBE_REFUSED',
+            `broker refused ${subs
+              .filter((_, i) => granted?.[i] === 0x80)
+              .map((s) => s.topic)
+              .join(', ')}`,
+            undefined,
+            0x80,
+            'subscribe',
+          ),
+        });
       return;
     }
     const m = this.#byId.get(id);
@@ -606,7 +675,17 @@ export class RobustClient {
       // message stays in flight with its id: a late acknowledgement still delivers it, and if
       // the connection ends first the reconnect resends it with its id and DUP. The timeout
       // frees its place in the window and is recorded.
-      this.#record({ time: this.#t.now(), place: 'publish', error: new UmqttError('UMQTT_ACK_TIMEOUT', `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`, undefined, undefined, 'publish') });
+      this.#record({
+        time: this.#t.now(),
+        place: 'publish',
+        error: new UmqttError(
+          'UMQTT_ACK_TIMEOUT',
+          `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
+          undefined,
+          undefined,
+          'publish',
+        ),
+      });
       this.#pump();
     } else if (status === 'unknown') {
       // the late final acknowledgement of a message that had timed out: delivered after all
@@ -670,7 +749,17 @@ export class RobustClient {
     try {
       fn();
     } catch (e) {
-      this.#record({ time: this.#t.now(), place: 'callback', error: new UmqttError('UMQTT_CALLBACK_ERROR', `a callback threw: ${String(e)}`, undefined, undefined, 'callback') });
+      this.#record({
+        time: this.#t.now(),
+        place: 'callback',
+        error: new UmqttError(
+          'UMQTT_CALLBACK_ERROR',
+          `a callback threw: ${String(e)}`,
+          undefined,
+          undefined,
+          'callback',
+        ),
+      });
     }
   }
 
@@ -701,6 +790,9 @@ export class RobustClient {
 
   #clear(name: TimerName): void {
     const handle = this.#timers[name];
-    if (handle !== undefined) this.#t.clearTimeout(handle), (this.#timers[name] = undefined);
+    if (handle !== undefined) {
+      this.#t.clearTimeout(handle);
+      this.#timers[name] = undefined;
+    }
   }
 }

@@ -90,7 +90,15 @@ export function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual
       });
     return s;
   };
-  t.client = new RobustClient({ socket, timers: clock, servers: [{ host: 'a' }], clientId: 'c1', store, random: () => 0.5, ...options });
+  t.client = new RobustClient({
+    socket,
+    timers: clock,
+    servers: [{ host: 'a' }],
+    clientId: 'c1',
+    store,
+    random: () => 0.5,
+    ...options,
+  });
   t.client.onStatus = (key, status, reason) => t.statuses.push([key, status, reason]);
   t.client.onState = (state) => t.states.push(state);
   return t;

@@ -40,7 +40,10 @@ import { createTcpSocketFactory, nodeTimers } from '../../../apps/node/src/trans
 import { RobustClient, type FinalStatus, type RobustOptions, type RobustState, type Server } from './index.js';
 
 const skipMosquitto = mosquittoOrSkip();
-const BASE_SEED = process.env['UMQTT_SEED'] !== undefined ? Number(process.env['UMQTT_SEED']) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const BASE_SEED =
+  process.env['UMQTT_SEED'] !== undefined
+    ? Number(process.env['UMQTT_SEED']) >>> 0
+    : (Date.now() ^ (process.pid << 16)) >>> 0;
 
 // ---- small things ------------------------------------------------------------------------------
 
@@ -201,7 +204,16 @@ async function stoppableMosquitto(): Promise<TestBroker> {
     await rm(dir, { recursive: true, force: true });
   };
   cleanups.push(close);
-  return { kind: 'mosquitto', host: '127.0.0.1', port, restart: async () => (await stop(), await start()), stop, start, close, log: () => log };
+  return {
+    kind: 'mosquitto',
+    host: '127.0.0.1',
+    port,
+    restart: async () => (await stop(), await start()),
+    stop,
+    start,
+    close,
+    log: () => log,
+  };
 }
 
 /**
@@ -257,7 +269,8 @@ class Trace {
       const seen = (dir: '<' | '>', bytes: Uint8Array) => {
         try {
           parsers[dir].push(bytes.slice());
-          for (let p = parsers[dir].read(); p; p = parsers[dir].read()) this.lines.push(`${Math.round(performance.now())} ${this.who}#${conn} ${dir} ${show(p)}`);
+          for (let p = parsers[dir].read(); p; p = parsers[dir].read())
+            this.lines.push(`${Math.round(performance.now())} ${this.who}#${conn} ${dir} ${show(p)}`);
         } catch (e) {
           this.lines.push(`${Math.round(performance.now())} ${this.who}#${conn} ${dir} unparsable: ${String(e)}`);
         }
@@ -294,10 +307,36 @@ class Trace {
   }
 }
 
-const NAMES = ['', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT'];
+const NAMES = [
+  '',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+];
 function show(p: Packet): string {
-  const q = p as Packet & { id?: number; qos?: number; dup?: boolean; topic?: string; payload?: Uint8Array; sessionPresent?: boolean; returnCode?: number; clean?: boolean };
-  if (p.type === 3) return `PUBLISH q${q.qos ?? 0}${q.dup ? ' dup' : ''} id=${q.id ?? '-'} ${q.topic}=${decoder.decode(q.payload)}`;
+  const q = p as Packet & {
+    id?: number;
+    qos?: number;
+    dup?: boolean;
+    topic?: string;
+    payload?: Uint8Array;
+    sessionPresent?: boolean;
+    returnCode?: number;
+    clean?: boolean;
+  };
+  if (p.type === 3)
+    return `PUBLISH q${q.qos ?? 0}${q.dup ? ' dup' : ''} id=${q.id ?? '-'} ${q.topic}=${decoder.decode(q.payload)}`;
   if (p.type === 2) return `CONNACK sp=${q.sessionPresent} rc=${q.returnCode}`;
   if (p.type === 1) return `CONNECT clean=${q.clean}`;
   return `${NAMES[p.type]}${q.id !== undefined ? ` id=${q.id}` : ''}`;
@@ -323,7 +362,16 @@ class Subscriber {
     clientId = unique('sub'),
     socket: SocketFactory = createTcpSocketFactory(),
   ) {
-    this.client = new MqttClient({ socket, timers: nodeTimers, host: broker.host, port: broker.port, clientId, clean: false, keepAlive: 5, connectTimeout: 2000 });
+    this.client = new MqttClient({
+      socket,
+      timers: nodeTimers,
+      host: broker.host,
+      port: broker.port,
+      clientId,
+      clean: false,
+      keepAlive: 5,
+      connectTimeout: 2000,
+    });
     this.client.onMessage = (m) => {
       let list = this.got.get(m.topic);
       if (!list) this.got.set(m.topic, (list = []));
@@ -403,7 +451,14 @@ interface Recorded {
 
 function publisher(servers: Server[], options: Partial<RobustOptions> = {}): Recorded {
   const t0 = performance.now();
-  const r: Recorded = { client: undefined as unknown as RobustClient, statuses: new Map(), issues: [], states: [], drops: 0, t0 };
+  const r: Recorded = {
+    client: undefined as unknown as RobustClient,
+    statuses: new Map(),
+    issues: [],
+    states: [],
+    drops: 0,
+    t0,
+  };
   const client = new RobustClient({
     socket: createTcpSocketFactory(),
     timers: nodeTimers,
@@ -416,7 +471,13 @@ function publisher(servers: Server[], options: Partial<RobustOptions> = {}): Rec
     connectTimeout: 2000,
     backoff: { min: 50, max: 500 },
     policy: { maxMessages: 20_000, maxBytes: 8 << 20 },
-    logger: (issue: Issue) => r.issues.push({ at: Math.round(performance.now() - t0), code: issue.error.code, place: issue.place, message: issue.error.message }),
+    logger: (issue: Issue) =>
+      r.issues.push({
+        at: Math.round(performance.now() - t0),
+        code: issue.error.code,
+        place: issue.place,
+        message: issue.error.message,
+      }),
     ...options,
   });
   r.client = client;
@@ -440,7 +501,8 @@ function badStatuses(r: Recorded, keys: number[]): string[] {
   const bad: string[] = [];
   for (const k of keys) {
     const s = r.statuses.get(k) ?? [];
-    if (s.length !== 1 || s[0]!.status !== 'delivered') bad.push(`${k}:${s.map((x) => `${x.status}(${x.reason ?? ''})`).join(',') || 'none'}`);
+    if (s.length !== 1 || s[0]!.status !== 'delivered')
+      bad.push(`${k}:${s.map((x) => `${x.status}(${x.reason ?? ''})`).join(',') || 'none'}`);
   }
   return bad;
 }
@@ -459,7 +521,10 @@ function duplicates(list: { seq: number; dup: boolean; at: number }[], t0: numbe
     l.push(`#${i} ${Math.round(r.at - t0)}ms${r.dup ? ' dup' : ''}`);
     by.set(r.seq, l);
   });
-  return [...by].filter(([, l]) => l.length > 1).map(([seq, l]) => `  ${seq}: ${l.join(', ')}`).join('\n');
+  return [...by]
+    .filter(([, l]) => l.length > 1)
+    .map(([seq, l]) => `  ${seq}: ${l.join(', ')}`)
+    .join('\n');
 }
 
 /** The first receipt of each sequence number, in receipt order; and where it goes backwards. */
@@ -486,24 +551,22 @@ const brokers: [string, () => Promise<TestBroker>, boolean][] = [
 // the window (maxInflight, 16), nothing but a new publish() resumes it.
 
 describe('aedes: baseline', () => {
-  test(
-    'a queue longer than the in-flight window drains without further publishes',
-    async () => {
-      const broker = await testkitAedes();
-      const pub = publisher([{ host: broker.host, port: broker.port }]);
-      const c = pub.client;
-      const keys = Array.from({ length: 40 }, (_, i) => c.publish('w/1', String(i), { qos: 1 }));
-      c.start();
-      try {
-        await waitFor(() => pub.statuses.size === 40, { timeout: 3000, message: '40 statuses' });
-      } catch (e) {
-        console.log(`[baseline] stalled: statuses=${pub.statuses.size}/40 state=${c.state} held=${c.held} queued=${c.queued}`);
-        throw e;
-      }
-      expect(badStatuses(pub, keys)).toEqual([]);
-    },
-    10_000,
-  );
+  test('a queue longer than the in-flight window drains without further publishes', async () => {
+    const broker = await testkitAedes();
+    const pub = publisher([{ host: broker.host, port: broker.port }]);
+    const c = pub.client;
+    const keys = Array.from({ length: 40 }, (_, i) => c.publish('w/1', String(i), { qos: 1 }));
+    c.start();
+    try {
+      await waitFor(() => pub.statuses.size === 40, { timeout: 3000, message: '40 statuses' });
+    } catch (e) {
+      console.log(
+        `[baseline] stalled: statuses=${pub.statuses.size}/40 state=${c.state} held=${c.held} queued=${c.queued}`,
+      );
+      throw e;
+    }
+    expect(badStatuses(pub, keys)).toEqual([]);
+  }, 10_000);
 });
 
 // ---- 1. a stream through chaos -----------------------------------------------------------------
@@ -513,123 +576,138 @@ const MIN_RESETS = 10;
 
 for (const [name, startBroker, skip] of brokers) {
   describe.skipIf(skip)(`${name}: stream through chaos`, () => {
-    test(
-      `${N} QoS 1 + ${N} QoS 2 through resets and a broker restart: QoS 1 at least once, QoS 2 exactly once, in order, one status each`,
-      async () => {
-        const seed = (BASE_SEED + (name === 'aedes' ? 1 : 0)) >>> 0;
-        console.log(`[chaos ${name}] seed=${seed} (replay: UMQTT_SEED=${BASE_SEED})`);
-        const rng = prng(seed);
-        const broker = await startBroker();
-        const proxy = await proxyTo(broker);
-        const subTrace = new Trace('sub');
-        const pubTrace = new Trace('pub');
-        const sub = new Subscriber(broker, 't/#', unique('sub'), subTrace.factory());
-        await sub.start();
+    test(`${N} QoS 1 + ${N} QoS 2 through resets and a broker restart: QoS 1 at least once, QoS 2 exactly once, in order, one status each`, async () => {
+      const seed = (BASE_SEED + (name === 'aedes' ? 1 : 0)) >>> 0;
+      console.log(`[chaos ${name}] seed=${seed} (replay: UMQTT_SEED=${BASE_SEED})`);
+      const rng = prng(seed);
+      const broker = await startBroker();
+      const proxy = await proxyTo(broker);
+      const subTrace = new Trace('sub');
+      const pubTrace = new Trace('pub');
+      const sub = new Subscriber(broker, 't/#', unique('sub'), subTrace.factory());
+      await sub.start();
 
-        const pub = publisher([{ host: proxy.host, port: proxy.port }], { random: prng(seed ^ 0x5eed), socket: pubTrace.factory() });
-        const c = pub.client;
-        c.start();
-        await waitFor(() => c.state === 'online', { timeout: 5000, message: 'publisher online' });
+      const pub = publisher([{ host: proxy.host, port: proxy.port }], {
+        random: prng(seed ^ 0x5eed),
+        socket: pubTrace.factory(),
+      });
+      const c = pub.client;
+      c.start();
+      await waitFor(() => c.state === 'online', { timeout: 5000, message: 'publisher online' });
 
-        // the chaos loop: a reset at a random byte offset in a random direction, again and again
-        let publishing = true;
-        const resets: string[] = [];
-        const chaos = (async () => {
-          const deadline = performance.now() + 40_000;
-          while (publishing && performance.now() < deadline) {
-            await waitFor(() => c.state === 'online' || !publishing, { timeout: 10_000 }).catch(() => undefined);
-            if (!publishing) break;
-            await sleep(rng.int(100, 500));
-            const direction: Direction = rng() < 0.5 ? 'up' : 'down';
-            const offset = rng.int(0, direction === 'up' ? 1500 : 600);
-            const before = pub.drops;
-            resets.push(`${direction}@${offset}`);
-            proxy.resetAfter(offset, direction);
-            await waitFor(() => pub.drops > before || !publishing, { timeout: 2000 }).catch(() => undefined);
-            // sometimes leave the fault on a while: new connections are cut at the same offset from their start
-            if (rng() < 0.3) await sleep(rng.int(50, 400));
-            proxy.heal();
-          }
+      // the chaos loop: a reset at a random byte offset in a random direction, again and again
+      let publishing = true;
+      const resets: string[] = [];
+      const chaos = (async () => {
+        const deadline = performance.now() + 40_000;
+        while (publishing && performance.now() < deadline) {
+          await waitFor(() => c.state === 'online' || !publishing, { timeout: 10_000 }).catch(() => undefined);
+          if (!publishing) break;
+          await sleep(rng.int(100, 500));
+          const direction: Direction = rng() < 0.5 ? 'up' : 'down';
+          const offset = rng.int(0, direction === 'up' ? 1500 : 600);
+          const before = pub.drops;
+          resets.push(`${direction}@${offset}`);
+          proxy.resetAfter(offset, direction);
+          await waitFor(() => pub.drops > before || !publishing, { timeout: 2000 }).catch(() => undefined);
+          // sometimes leave the fault on a while: new connections are cut at the same offset from their start
+          if (rng() < 0.3) await sleep(rng.int(50, 400));
           proxy.heal();
-        })();
-
-        // the stream: bursts on both topics, paced; the broker restarts halfway
-        const keys1: number[] = [];
-        const keys2: number[] = [];
-        let restart: Promise<void> | undefined;
-        let restartedAt = -1;
-        for (let seq = 0; seq < N; ) {
-          for (let k = 0; k < 3 && seq < N; k++, seq++) {
-            keys1.push(c.publish('t/1', String(seq), { qos: 1 }));
-            keys2.push(c.publish('t/2', String(seq), { qos: 2 }));
-          }
-          if (!restart && seq >= N / 2) {
-            restartedAt = Math.round(performance.now() - pub.t0);
-            restart = broker.restart();
-          }
-          await sleep(25);
         }
-        await restart;
-        const publishedAt = Math.round(performance.now() - pub.t0);
-        // keep the chaos going until it did its share (bounded by its own deadline)
-        await waitFor(() => pub.drops >= MIN_RESETS + 1, { timeout: 15_000 }).catch(() => undefined);
-        publishing = false;
-        await chaos;
+        proxy.heal();
+      })();
 
-        const keys = [...keys1, ...keys2];
-        // Where exactly-once and order are judged. Mosquitto: at the subscriber. aedes: at the
-        // broker ('publish' events: one per PUBLISH it accepted as new), because aedes's own
-        // QoS 2 leg to a persistent subscriber is broken (aedes-persistence 11's outgoingUpdate
-        // stores PUBREL objects without brokerId/brokerCounter, so the next PUBREC rewrites the
-        // previous stored PUBREL's id: PUBREL goes to the wrong ids, some never). That leg is
-        // reported below, not asserted.
-        const atBroker = broker.published;
-        const oracle = (t: string): { seq: number; dup: boolean; at: number }[] =>
-          atBroker ? (atBroker.get(t) ?? []).map((r) => ({ ...r, dup: false })) : (sub.got.get(t) ?? []);
-        const distinct = (t: string) => new Set(oracle(t).map((r) => r.seq));
-        const where = atBroker ? 'broker' : 'subscriber';
-        const summary = () =>
-          [
-            `seed=${seed} drops=${pub.drops} resets=${resets.length} [${resets.join(' ')}] restartAt=${restartedAt}ms publishedAt=${publishedAt}ms`,
-            `attempts=${c.counters.attempts} reconnects=${c.counters.reconnects} counters=${JSON.stringify(c.counters)} state=${c.state} held=${c.held} queued=${c.queued}`,
-            `statuses=${pub.statuses.size}/${keys.length}; at the ${where}: t/1 ${oracle('t/1').length} (${distinct('t/1').size} distinct), t/2 ${oracle('t/2').length} (${distinct('t/2').size} distinct)` +
-              (atBroker ? `; subscriber (not asserted): t/1 ${sub.count('t/1')} (${sub.distinct('t/1').size} distinct), t/2 ${sub.count('t/2')} (${sub.distinct('t/2').size} distinct)` : '') +
-              `; sub connects=${sub.connects}`,
-            `missing at the ${where}: t/1 ${missing(distinct('t/1'), N).join(',') || 'none'}; t/2 ${missing(distinct('t/2'), N).join(',') || 'none'}`,
-            `sub states (absolute ms; publisher t0=${Math.round(pub.t0)}): ${sub.log.join(' ')}`,
-            `issues (last 40): ${pub.issues.slice(-40).map((i) => `${i.at}ms ${i.place} ${i.code}: ${i.message}`).join('\n  ')}`,
-          ].join('\n');
-        const traces = async () => `${await subTrace.save(`${name}-sub`)} ${await pubTrace.save(`${name}-pub`)}`;
-        try {
-          await waitFor(() => pub.statuses.size === keys.length && c.held === 0, { timeout: 25_000, message: 'a final status for every publish' });
-          await waitFor(() => distinct('t/1').size >= N && distinct('t/2').size >= N, { timeout: 10_000, message: `every message at the ${where}` });
-          await sleep(200); // late duplicates, if any, show up in the counts
-        } catch (e) {
-          console.log(`[chaos ${name}] FAILED\n${summary()}\nbroker log tail:\n${broker.log().slice(-3000)}`);
-          console.log(`[chaos ${name}] packet traces: ${await traces()}`);
-          throw e;
+      // the stream: bursts on both topics, paced; the broker restarts halfway
+      const keys1: number[] = [];
+      const keys2: number[] = [];
+      let restart: Promise<void> | undefined;
+      let restartedAt = -1;
+      for (let seq = 0; seq < N;) {
+        for (let k = 0; k < 3 && seq < N; k++, seq++) {
+          keys1.push(c.publish('t/1', String(seq), { qos: 1 }));
+          keys2.push(c.publish('t/2', String(seq), { qos: 2 }));
         }
-        console.log(`[chaos ${name}] ${summary().split('\n').slice(0, 3).join('\n')}`);
+        if (!restart && seq >= N / 2) {
+          restartedAt = Math.round(performance.now() - pub.t0);
+          restart = broker.restart();
+        }
+        await sleep(25);
+      }
+      await restart;
+      const publishedAt = Math.round(performance.now() - pub.t0);
+      // keep the chaos going until it did its share (bounded by its own deadline)
+      await waitFor(() => pub.drops >= MIN_RESETS + 1, { timeout: 15_000 }).catch(() => undefined);
+      publishing = false;
+      await chaos;
 
-        expect(pub.drops, 'connections lost to the chaos').toBeGreaterThanOrEqual(MIN_RESETS);
-        expect(keys.every((k) => k > 0), 'every publish was held').toBe(true);
-        expect(badStatuses(pub, keys), 'exactly one status, delivered').toEqual([]);
-        expect(c.counters.dropped + c.counters.expired + c.counters.rejected).toBe(0);
-        const t1 = oracle('t/1');
-        const t2 = oracle('t/2');
-        expect(missing(distinct('t/1'), N), 'QoS 1: every message at least once').toEqual([]);
-        expect(missing(distinct('t/2'), N), 'QoS 2: every message').toEqual([]);
-        const twice = t2.length - distinct('t/2').size;
-        if (twice) {
-          console.log(`[chaos ${name}] QoS 2 twice at the ${where}:\n${duplicates(t2, pub.t0)}\nstates: ${pub.states.map((x) => `${x.at}:${x.state}`).join(' ')}\nrestart at ${restartedAt} ms`);
-          console.log(`[chaos ${name}] packet traces: ${await traces()}`);
-        }
-        expect(twice, 'QoS 2: no message twice').toBe(0);
-        expect(firstReceiptInversions(t1), 't/1: first receipts in order').toEqual([]);
-        expect(firstReceiptInversions(t2), 't/2: first receipts in order').toEqual([]);
-      },
-      60_000,
-    );
+      const keys = [...keys1, ...keys2];
+      // Where exactly-once and order are judged. Mosquitto: at the subscriber. aedes: at the
+      // broker ('publish' events: one per PUBLISH it accepted as new), because aedes's own
+      // QoS 2 leg to a persistent subscriber is broken (aedes-persistence 11's outgoingUpdate
+      // stores PUBREL objects without brokerId/brokerCounter, so the next PUBREC rewrites the
+      // previous stored PUBREL's id: PUBREL goes to the wrong ids, some never). That leg is
+      // reported below, not asserted.
+      const atBroker = broker.published;
+      const oracle = (t: string): { seq: number; dup: boolean; at: number }[] =>
+        atBroker ? (atBroker.get(t) ?? []).map((r) => ({ ...r, dup: false })) : (sub.got.get(t) ?? []);
+      const distinct = (t: string) => new Set(oracle(t).map((r) => r.seq));
+      const where = atBroker ? 'broker' : 'subscriber';
+      const summary = () =>
+        [
+          `seed=${seed} drops=${pub.drops} resets=${resets.length} [${resets.join(' ')}] restartAt=${restartedAt}ms publishedAt=${publishedAt}ms`,
+          `attempts=${c.counters.attempts} reconnects=${c.counters.reconnects} counters=${JSON.stringify(c.counters)} state=${c.state} held=${c.held} queued=${c.queued}`,
+          `statuses=${pub.statuses.size}/${keys.length}; at the ${where}: t/1 ${oracle('t/1').length} (${distinct('t/1').size} distinct), t/2 ${oracle('t/2').length} (${distinct('t/2').size} distinct)` +
+            (atBroker
+              ? `; subscriber (not asserted): t/1 ${sub.count('t/1')} (${sub.distinct('t/1').size} distinct), t/2 ${sub.count('t/2')} (${sub.distinct('t/2').size} distinct)`
+              : '') +
+            `; sub connects=${sub.connects}`,
+          `missing at the ${where}: t/1 ${missing(distinct('t/1'), N).join(',') || 'none'}; t/2 ${missing(distinct('t/2'), N).join(',') || 'none'}`,
+          `sub states (absolute ms; publisher t0=${Math.round(pub.t0)}): ${sub.log.join(' ')}`,
+          `issues (last 40): ${pub.issues
+            .slice(-40)
+            .map((i) => `${i.at}ms ${i.place} ${i.code}: ${i.message}`)
+            .join('\n  ')}`,
+        ].join('\n');
+      const traces = async () => `${await subTrace.save(`${name}-sub`)} ${await pubTrace.save(`${name}-pub`)}`;
+      try {
+        await waitFor(() => pub.statuses.size === keys.length && c.held === 0, {
+          timeout: 25_000,
+          message: 'a final status for every publish',
+        });
+        await waitFor(() => distinct('t/1').size >= N && distinct('t/2').size >= N, {
+          timeout: 10_000,
+          message: `every message at the ${where}`,
+        });
+        await sleep(200); // late duplicates, if any, show up in the counts
+      } catch (e) {
+        console.log(`[chaos ${name}] FAILED\n${summary()}\nbroker log tail:\n${broker.log().slice(-3000)}`);
+        console.log(`[chaos ${name}] packet traces: ${await traces()}`);
+        throw e;
+      }
+      console.log(`[chaos ${name}] ${summary().split('\n').slice(0, 3).join('\n')}`);
+
+      expect(pub.drops, 'connections lost to the chaos').toBeGreaterThanOrEqual(MIN_RESETS);
+      expect(
+        keys.every((k) => k > 0),
+        'every publish was held',
+      ).toBe(true);
+      expect(badStatuses(pub, keys), 'exactly one status, delivered').toEqual([]);
+      expect(c.counters.dropped + c.counters.expired + c.counters.rejected).toBe(0);
+      const t1 = oracle('t/1');
+      const t2 = oracle('t/2');
+      expect(missing(distinct('t/1'), N), 'QoS 1: every message at least once').toEqual([]);
+      expect(missing(distinct('t/2'), N), 'QoS 2: every message').toEqual([]);
+      const twice = t2.length - distinct('t/2').size;
+      if (twice) {
+        console.log(
+          `[chaos ${name}] QoS 2 twice at the ${where}:\n${duplicates(t2, pub.t0)}\nstates: ${pub.states.map((x) => `${x.at}:${x.state}`).join(' ')}\nrestart at ${restartedAt} ms`,
+        );
+        console.log(`[chaos ${name}] packet traces: ${await traces()}`);
+      }
+      expect(twice, 'QoS 2: no message twice').toBe(0);
+      expect(firstReceiptInversions(t1), 't/1: first receipts in order').toEqual([]);
+      expect(firstReceiptInversions(t2), 't/2: first receipts in order').toEqual([]);
+    }, 60_000);
   });
 }
 
@@ -637,43 +715,51 @@ for (const [name, startBroker, skip] of brokers) {
 
 for (const [name, startBroker, skip] of brokers) {
   describe.skipIf(skip)(`${name}: half-open connection`, () => {
-    test(
-      'keepalive finds a blackholed connection; after heal the messages published meanwhile are delivered',
-      async () => {
-        const broker = await startBroker();
-        const proxy = await proxyTo(broker);
-        const sub = new Subscriber(broker, 'h/#');
-        await sub.start();
-        const pub = publisher([{ host: proxy.host, port: proxy.port }], { keepAlive: 1, messageTimeout: 10_000, connectTimeout: 2000 });
-        const c = pub.client;
-        c.start();
-        await waitFor(() => c.state === 'online', { timeout: 5000 });
-        // something just received: the keepalive clock starts now
-        const k0 = c.publish('h/1', '0', { qos: 1 });
-        await waitFor(() => pub.statuses.has(k0), { timeout: 3000 });
-        proxy.blackhole();
-        const t0 = performance.now();
-        const keys = [] as number[];
-        for (let i = 1; i <= 20; i++) keys.push(c.publish(i % 2 ? 'h/1' : 'h/2', String(i), { qos: i % 2 ? 1 : 2 }));
-        const issue = await waitFor(() => c.issues.find((i) => i.error.code === 'UMQTT_KEEPALIVE_TIMEOUT'), { timeout: 8000, message: 'keepalive timeout' });
-        const detected = performance.now() - t0;
-        expect(issue.place).toBe('keepalive');
-        expect(issue.error.place).toBe('keepalive');
-        await waitFor(() => c.state !== 'online', { timeout: 2000 });
-        expect(pub.drops).toBe(1);
-        expect(detected).toBeGreaterThanOrEqual(1000);
-        expect(detected).toBeLessThanOrEqual(5000); // 1.5 s nominal; slack for a loaded CI machine
-        expect(pub.statuses.size).toBe(1); // nothing reported while the fate of the 20 is unknown
-        proxy.heal();
-        await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 10_000, message: 'statuses after heal' });
-        expect(badStatuses(pub, [k0, ...keys])).toEqual([]);
-        await waitFor(() => sub.distinct('h/1').size === 11 && sub.distinct('h/2').size === 10, { timeout: 5000, message: 'at the subscriber' });
-        await sleep(100);
-        expect(sub.count('h/2')).toBe(10); // QoS 2 once
-        console.log(`[half-open ${name}] detected after ${Math.round(detected)} ms; attempts=${c.counters.attempts}; issues: ${pub.issues.map((i) => `${i.at}ms ${i.code}`).join(', ')}`);
-      },
-      30_000,
-    );
+    test('keepalive finds a blackholed connection; after heal the messages published meanwhile are delivered', async () => {
+      const broker = await startBroker();
+      const proxy = await proxyTo(broker);
+      const sub = new Subscriber(broker, 'h/#');
+      await sub.start();
+      const pub = publisher([{ host: proxy.host, port: proxy.port }], {
+        keepAlive: 1,
+        messageTimeout: 10_000,
+        connectTimeout: 2000,
+      });
+      const c = pub.client;
+      c.start();
+      await waitFor(() => c.state === 'online', { timeout: 5000 });
+      // something just received: the keepalive clock starts now
+      const k0 = c.publish('h/1', '0', { qos: 1 });
+      await waitFor(() => pub.statuses.has(k0), { timeout: 3000 });
+      proxy.blackhole();
+      const t0 = performance.now();
+      const keys = [] as number[];
+      for (let i = 1; i <= 20; i++) keys.push(c.publish(i % 2 ? 'h/1' : 'h/2', String(i), { qos: i % 2 ? 1 : 2 }));
+      const issue = await waitFor(() => c.issues.find((i) => i.error.code === 'UMQTT_KEEPALIVE_TIMEOUT'), {
+        timeout: 8000,
+        message: 'keepalive timeout',
+      });
+      const detected = performance.now() - t0;
+      expect(issue.place).toBe('keepalive');
+      expect(issue.error.place).toBe('keepalive');
+      await waitFor(() => c.state !== 'online', { timeout: 2000 });
+      expect(pub.drops).toBe(1);
+      expect(detected).toBeGreaterThanOrEqual(1000);
+      expect(detected).toBeLessThanOrEqual(5000); // 1.5 s nominal; slack for a loaded CI machine
+      expect(pub.statuses.size).toBe(1); // nothing reported while the fate of the 20 is unknown
+      proxy.heal();
+      await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 10_000, message: 'statuses after heal' });
+      expect(badStatuses(pub, [k0, ...keys])).toEqual([]);
+      await waitFor(() => sub.distinct('h/1').size === 11 && sub.distinct('h/2').size === 10, {
+        timeout: 5000,
+        message: 'at the subscriber',
+      });
+      await sleep(100);
+      expect(sub.count('h/2')).toBe(10); // QoS 2 once
+      console.log(
+        `[half-open ${name}] detected after ${Math.round(detected)} ms; attempts=${c.counters.attempts}; issues: ${pub.issues.map((i) => `${i.at}ms ${i.code}`).join(', ')}`,
+      );
+    }, 30_000);
   });
 }
 
@@ -681,74 +767,71 @@ for (const [name, startBroker, skip] of brokers) {
 
 for (const [name, startBroker, skip] of brokers) {
   describe.skipIf(skip)(`${name}: failover`, () => {
-    test(
-      'broker A stops after the client connected: the client moves to B and delivers its queue there',
-      async () => {
-        const a = await startBroker();
-        const b = await startBroker();
-        const pa = await proxyTo(a);
-        const pb = await proxyTo(b);
-        const subB = new Subscriber(b, 'f/#');
-        await subB.start();
-        const pub = publisher([
-          { host: pa.host, port: pa.port },
-          { host: pb.host, port: pb.port },
-        ]);
-        const c = pub.client;
-        c.start();
-        await waitFor(() => c.state === 'online', { timeout: 5000 });
-        expect(pa.counters.connections).toBe(1);
-        expect(pb.counters.connections).toBe(0);
-        const k0 = c.publish('f/a', 'on A', { qos: 1 });
-        await waitFor(() => pub.statuses.has(k0), { timeout: 3000 });
-        await a.close();
-        const keys: number[] = [];
-        for (let i = 0; i < 30; i++) keys.push(c.publish(i % 2 ? 'f/1' : 'f/2', String(i), { qos: i % 2 ? 1 : 2 }));
-        await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 10_000, message: 'delivered on B' });
-        expect(badStatuses(pub, [k0, ...keys])).toEqual([]);
-        expect(pb.counters.connections).toBeGreaterThanOrEqual(1);
-        expect(c.counters.reconnects).toBe(1);
-        await waitFor(() => subB.distinct('f/1').size === 15 && subB.distinct('f/2').size === 15, { timeout: 5000, message: 'at the subscriber on B' });
-        await sleep(100);
-        expect(subB.count('f/2')).toBe(15);
-        expect(subB.count('f/a')).toBe(0);
-        console.log(`[failover ${name}] attempts=${c.counters.attempts} A connections=${pa.counters.connections} B connections=${pb.counters.connections}`);
-      },
-      30_000,
-    );
+    test('broker A stops after the client connected: the client moves to B and delivers its queue there', async () => {
+      const a = await startBroker();
+      const b = await startBroker();
+      const pa = await proxyTo(a);
+      const pb = await proxyTo(b);
+      const subB = new Subscriber(b, 'f/#');
+      await subB.start();
+      const pub = publisher([
+        { host: pa.host, port: pa.port },
+        { host: pb.host, port: pb.port },
+      ]);
+      const c = pub.client;
+      c.start();
+      await waitFor(() => c.state === 'online', { timeout: 5000 });
+      expect(pa.counters.connections).toBe(1);
+      expect(pb.counters.connections).toBe(0);
+      const k0 = c.publish('f/a', 'on A', { qos: 1 });
+      await waitFor(() => pub.statuses.has(k0), { timeout: 3000 });
+      await a.close();
+      const keys: number[] = [];
+      for (let i = 0; i < 30; i++) keys.push(c.publish(i % 2 ? 'f/1' : 'f/2', String(i), { qos: i % 2 ? 1 : 2 }));
+      await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 10_000, message: 'delivered on B' });
+      expect(badStatuses(pub, [k0, ...keys])).toEqual([]);
+      expect(pb.counters.connections).toBeGreaterThanOrEqual(1);
+      expect(c.counters.reconnects).toBe(1);
+      await waitFor(() => subB.distinct('f/1').size === 15 && subB.distinct('f/2').size === 15, {
+        timeout: 5000,
+        message: 'at the subscriber on B',
+      });
+      await sleep(100);
+      expect(subB.count('f/2')).toBe(15);
+      expect(subB.count('f/a')).toBe(0);
+      console.log(
+        `[failover ${name}] attempts=${c.counters.attempts} A connections=${pa.counters.connections} B connections=${pb.counters.connections}`,
+      );
+    }, 30_000);
 
-    test(
-      'A refuses from the start: the first connection lands on B',
-      async () => {
-        const a = await startBroker();
-        const b = await startBroker();
-        const pa = await proxyTo(a);
-        const pb = await proxyTo(b);
-        pa.refuse();
-        const subB = new Subscriber(b, 'f/#');
-        await subB.start();
-        const pub = publisher([
-          { host: pa.host, port: pa.port },
-          { host: pb.host, port: pb.port },
-        ]);
-        const c = pub.client;
-        const keys = [1, 2, 3].map((i) => c.publish('f/1', String(i), { qos: 1 }));
-        const t0 = performance.now();
-        c.start();
-        await waitFor(() => c.state === 'online', { timeout: 5000 });
-        const took = performance.now() - t0;
-        expect(pa.counters.refused).toBe(1);
-        expect(pa.counters.connections).toBe(0);
-        expect(pb.counters.connections).toBe(1);
-        expect(c.counters.attempts).toBe(2);
-        expect(c.counters.reconnects).toBe(0);
-        expect(took).toBeLessThan(1000); // no backoff before trying the next server
-        await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 5000 });
-        expect(badStatuses(pub, keys)).toEqual([]);
-        await waitFor(() => subB.distinct('f/1').size === 3, { timeout: 5000 });
-      },
-      30_000,
-    );
+    test('A refuses from the start: the first connection lands on B', async () => {
+      const a = await startBroker();
+      const b = await startBroker();
+      const pa = await proxyTo(a);
+      const pb = await proxyTo(b);
+      pa.refuse();
+      const subB = new Subscriber(b, 'f/#');
+      await subB.start();
+      const pub = publisher([
+        { host: pa.host, port: pa.port },
+        { host: pb.host, port: pb.port },
+      ]);
+      const c = pub.client;
+      const keys = [1, 2, 3].map((i) => c.publish('f/1', String(i), { qos: 1 }));
+      const t0 = performance.now();
+      c.start();
+      await waitFor(() => c.state === 'online', { timeout: 5000 });
+      const took = performance.now() - t0;
+      expect(pa.counters.refused).toBe(1);
+      expect(pa.counters.connections).toBe(0);
+      expect(pb.counters.connections).toBe(1);
+      expect(c.counters.attempts).toBe(2);
+      expect(c.counters.reconnects).toBe(0);
+      expect(took).toBeLessThan(1000); // no backoff before trying the next server
+      await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 5000 });
+      expect(badStatuses(pub, keys)).toEqual([]);
+      await waitFor(() => subB.distinct('f/1').size === 3, { timeout: 5000 });
+    }, 30_000);
   });
 }
 
@@ -761,47 +844,49 @@ const stoppable: [string, () => Promise<TestBroker>, boolean][] = [
 
 for (const [name, startBroker, skip] of stoppable) {
   describe.skipIf(skip)(`${name}: broker down for a while`, () => {
-    test(
-      'QoS 1 published while the broker is down is queued, retried with backoff, and delivered when it is back',
-      async () => {
-        const broker = await startBroker();
-        const sub = new Subscriber(broker, 'd/#');
-        await sub.start();
-        const pub = publisher([{ host: broker.host, port: broker.port }]);
-        const c = pub.client;
-        c.start();
-        await waitFor(() => c.state === 'online', { timeout: 5000 });
-        const k0 = c.publish('d/1', '0', { qos: 1 });
-        await waitFor(() => pub.statuses.has(k0), { timeout: 3000 });
+    test('QoS 1 published while the broker is down is queued, retried with backoff, and delivered when it is back', async () => {
+      const broker = await startBroker();
+      const sub = new Subscriber(broker, 'd/#');
+      await sub.start();
+      const pub = publisher([{ host: broker.host, port: broker.port }]);
+      const c = pub.client;
+      c.start();
+      await waitFor(() => c.state === 'online', { timeout: 5000 });
+      const k0 = c.publish('d/1', '0', { qos: 1 });
+      await waitFor(() => pub.statuses.has(k0), { timeout: 3000 });
 
-        await broker.stop();
-        await waitFor(() => c.state === 'offline' || c.state === 'connecting', { timeout: 5000, message: 'publisher offline' });
-        const attempts0 = c.counters.attempts;
-        const keys: number[] = [];
-        for (let i = 1; i <= 50; i++) {
-          keys.push(c.publish('d/1', String(i), { qos: 1 }));
-          if (i % 10 === 0) await sleep(300);
-        }
-        await sleep(1000);
-        expect(c.state === 'offline' || c.state === 'connecting').toBe(true);
-        expect(keys.every((k) => k > 0)).toBe(true);
-        expect(c.held).toBe(50);
-        expect(c.queued).toBe(50);
-        expect(pub.statuses.size).toBe(1);
-        const attemptsWhileDown = c.counters.attempts - attempts0;
-        expect(attemptsWhileDown).toBeGreaterThanOrEqual(2);
-        expect(attemptsWhileDown).toBeLessThanOrEqual(40); // backed off, not a busy loop
+      await broker.stop();
+      await waitFor(() => c.state === 'offline' || c.state === 'connecting', {
+        timeout: 5000,
+        message: 'publisher offline',
+      });
+      const attempts0 = c.counters.attempts;
+      const keys: number[] = [];
+      for (let i = 1; i <= 50; i++) {
+        keys.push(c.publish('d/1', String(i), { qos: 1 }));
+        if (i % 10 === 0) await sleep(300);
+      }
+      await sleep(1000);
+      expect(c.state === 'offline' || c.state === 'connecting').toBe(true);
+      expect(keys.every((k) => k > 0)).toBe(true);
+      expect(c.held).toBe(50);
+      expect(c.queued).toBe(50);
+      expect(pub.statuses.size).toBe(1);
+      const attemptsWhileDown = c.counters.attempts - attempts0;
+      expect(attemptsWhileDown).toBeGreaterThanOrEqual(2);
+      expect(attemptsWhileDown).toBeLessThanOrEqual(40); // backed off, not a busy loop
 
-        await broker.start();
-        await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 10_000, message: 'delivered after the broker is back' });
-        expect(badStatuses(pub, [k0, ...keys])).toEqual([]);
-        expect(c.held).toBe(0);
-        await waitFor(() => sub.distinct('d/1').size === 51, { timeout: 5000, message: 'at the subscriber' });
-        expect(firstReceiptInversions(sub.got.get('d/1')!)).toEqual([]);
-        console.log(`[down ${name}] attempts while down=${attemptsWhileDown}, sub connects=${sub.connects}`);
-      },
-      30_000,
-    );
+      await broker.start();
+      await waitFor(() => keys.every((k) => pub.statuses.has(k)), {
+        timeout: 10_000,
+        message: 'delivered after the broker is back',
+      });
+      expect(badStatuses(pub, [k0, ...keys])).toEqual([]);
+      expect(c.held).toBe(0);
+      await waitFor(() => sub.distinct('d/1').size === 51, { timeout: 5000, message: 'at the subscriber' });
+      expect(firstReceiptInversions(sub.got.get('d/1')!)).toEqual([]);
+      console.log(`[down ${name}] attempts while down=${attemptsWhileDown}, sub connects=${sub.connects}`);
+    }, 30_000);
   });
 }
 
@@ -809,35 +894,47 @@ for (const [name, startBroker, skip] of stoppable) {
 
 for (const [name, startBroker, skip] of brokers) {
   describe.skipIf(skip)(`${name}: slow network`, () => {
-    test(
-      'acknowledgements later than messageTimeout: resends with DUP, one delivered status each, QoS 2 once, the connection stays up',
-      async () => {
-        const broker = await startBroker();
-        const proxy = await proxyTo(broker);
-        const sub = new Subscriber(broker, 's/#');
-        await sub.start();
-        const trace = new Trace('pub');
-        const pub = publisher([{ host: proxy.host, port: proxy.port }], { keepAlive: 10, messageTimeout: 500, connectTimeout: 5000, socket: trace.factory() });
-        const c = pub.client;
-        c.start();
-        await waitFor(() => c.state === 'online', { timeout: 5000 });
-        proxy.delay(600); // each way: a round trip of 1.2 s, over twice messageTimeout
-        const keys: number[] = [];
-        for (let i = 0; i < 20; i++) keys.push(c.publish(i % 2 ? 's/1' : 's/2', String(i), { qos: i % 2 ? 1 : 2 }));
-        await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 20_000, message: 'a status for each' });
-        await sleep(3000); // the late acknowledgements of every resend arrive
-        const issues = pub.issues.map((i) => `${i.at}ms ${i.place} ${i.code}: ${i.message}`);
-        console.log(`[slow ${name}] drops=${pub.drops} attempts=${c.counters.attempts} issues:\n  ${issues.join('\n  ')}`);
-        if (pub.drops) console.log(`[slow ${name}] packet trace: ${await trace.save(`slow-${name}`)}\nbroker log tail:\n${broker.log().slice(-2500)}`);
-        expect(badStatuses(pub, keys)).toEqual([]);
-        const at = broker.published;
-        const seqs = (t: string) => (at ? (at.get(t) ?? []).map((r) => r.seq) : (sub.got.get(t) ?? []).map((r) => r.seq));
-        await waitFor(() => new Set(seqs('s/1')).size === 10 && new Set(seqs('s/2')).size === 10, { timeout: 5000, message: 'all arrived' });
-        expect(seqs('s/2').length, 'QoS 2 once').toBe(10);
-        expect(issues.filter((i) => i.includes('UMQTT_PROTOCOL_ERROR')), 'no protocol error for a late acknowledgement').toEqual([]);
-        expect(pub.drops, 'a slow connection is not a broken one').toBe(0);
-      },
-      40_000,
-    );
+    test('acknowledgements later than messageTimeout: resends with DUP, one delivered status each, QoS 2 once, the connection stays up', async () => {
+      const broker = await startBroker();
+      const proxy = await proxyTo(broker);
+      const sub = new Subscriber(broker, 's/#');
+      await sub.start();
+      const trace = new Trace('pub');
+      const pub = publisher([{ host: proxy.host, port: proxy.port }], {
+        keepAlive: 10,
+        messageTimeout: 500,
+        connectTimeout: 5000,
+        socket: trace.factory(),
+      });
+      const c = pub.client;
+      c.start();
+      await waitFor(() => c.state === 'online', { timeout: 5000 });
+      proxy.delay(600); // each way: a round trip of 1.2 s, over twice messageTimeout
+      const keys: number[] = [];
+      for (let i = 0; i < 20; i++) keys.push(c.publish(i % 2 ? 's/1' : 's/2', String(i), { qos: i % 2 ? 1 : 2 }));
+      await waitFor(() => keys.every((k) => pub.statuses.has(k)), { timeout: 20_000, message: 'a status for each' });
+      await sleep(3000); // the late acknowledgements of every resend arrive
+      const issues = pub.issues.map((i) => `${i.at}ms ${i.place} ${i.code}: ${i.message}`);
+      console.log(
+        `[slow ${name}] drops=${pub.drops} attempts=${c.counters.attempts} issues:\n  ${issues.join('\n  ')}`,
+      );
+      if (pub.drops)
+        console.log(
+          `[slow ${name}] packet trace: ${await trace.save(`slow-${name}`)}\nbroker log tail:\n${broker.log().slice(-2500)}`,
+        );
+      expect(badStatuses(pub, keys)).toEqual([]);
+      const at = broker.published;
+      const seqs = (t: string) => (at ? (at.get(t) ?? []).map((r) => r.seq) : (sub.got.get(t) ?? []).map((r) => r.seq));
+      await waitFor(() => new Set(seqs('s/1')).size === 10 && new Set(seqs('s/2')).size === 10, {
+        timeout: 5000,
+        message: 'all arrived',
+      });
+      expect(seqs('s/2').length, 'QoS 2 once').toBe(10);
+      expect(
+        issues.filter((i) => i.includes('UMQTT_PROTOCOL_ERROR')),
+        'no protocol error for a late acknowledgement',
+      ).toEqual([]);
+      expect(pub.drops, 'a slow connection is not a broken one').toBe(0);
+    }, 40_000);
   });
 }

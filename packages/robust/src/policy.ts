@@ -77,9 +77,21 @@ export const DEFAULT_POLICY: Readonly<QueuePolicy> = /* @__PURE__ */ Object.free
  */
 export const PRESETS = /* @__PURE__ */ Object.freeze({
   /** Readings: QoS 0, at most 10 kept per topic while offline, no identical duplicates, lowest priority. */
-  temperature: /* @__PURE__ */ Object.freeze({ qos: 0 as const, maxPerTopic: 10, overflow: 'drop-oldest' as const, queueQos0: true, noDuplicates: true, priority: 0 }),
+  temperature: /* @__PURE__ */ Object.freeze({
+    qos: 0 as const,
+    maxPerTopic: 10,
+    overflow: 'drop-oldest' as const,
+    queueQos0: true,
+    noDuplicates: true,
+    priority: 0,
+  }),
   /** Button presses: QoS 1, stale after 15 s, middle priority. */
-  button: /* @__PURE__ */ Object.freeze({ qos: 1 as const, ttl: 15_000, overflow: 'drop-oldest' as const, priority: 5 }),
+  button: /* @__PURE__ */ Object.freeze({
+    qos: 1 as const,
+    ttl: 15_000,
+    overflow: 'drop-oldest' as const,
+    priority: 5,
+  }),
   /** Alarms: QoS 2, never expire, highest priority, refused (status rejected) rather than displacing an older alarm. */
   alarm: /* @__PURE__ */ Object.freeze({ qos: 2 as const, ttl: 0, overflow: 'reject' as const, priority: 10 }),
 });
@@ -116,4 +128,8 @@ export interface Admission {
  * });
  * const client = new RobustClient({ ...options, policy: latestOnly });
  */
-export type AdmissionPolicy = (incoming: Readonly<StoredMessage>, held: readonly Readonly<StoredMessage>[], online: boolean) => Admission;
+export type AdmissionPolicy = (
+  incoming: Readonly<StoredMessage>,
+  held: readonly Readonly<StoredMessage>[],
+  online: boolean,
+) => Admission;

@@ -63,7 +63,11 @@ export class SendQueue {
     this.held.set(m.key, m);
     this.#bytes += messageBytes(m);
     if (m.stage === QUEUED) this.#enqueue(m);
-    if (this.#lean) this.#lean.set(m.key, messageBytes(m)), (m.payload = NONE); // read back when sent
+    if (this.#lean) {
+      // read back when sent
+      this.#lean.set(m.key, messageBytes(m));
+      m.payload = NONE;
+    }
   }
 
   /** What a held message counts for in byte limits. */
@@ -82,7 +86,8 @@ export class SendQueue {
     const b = this.#buckets;
     while (i < b.length && b[i]!.priority > m.priority) i++;
     let bucket = b[i];
-    if (!bucket || bucket.priority !== m.priority) b.splice(i, 0, (bucket = { priority: m.priority, keys: [], head: 0 }));
+    if (!bucket || bucket.priority !== m.priority)
+      b.splice(i, 0, (bucket = { priority: m.priority, keys: [], head: 0 }));
     const keys = bucket.keys;
     if (!keys.length || keys[keys.length - 1]! < m.key) keys.push(m.key);
     else {

@@ -38,7 +38,9 @@ const BUDGET = 11520;
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
     const size = await measureBundle(DEVICE, here);
-    console.log(`robust device bundle: ${size.minified} B minified, ${size.gzipped} B gzipped (budget ${BUDGET}, issue target ${ISSUE_TARGET})`);
+    console.log(
+      `robust device bundle: ${size.minified} B minified, ${size.gzipped} B gzipped (budget ${BUDGET}, issue target ${ISSUE_TARGET})`,
+    );
     expect(size.gzipped).toBeLessThanOrEqual(BUDGET);
     expect(size.gzipped).toBeGreaterThan(4096); // the measurement measured something
   });
@@ -46,7 +48,16 @@ describe('size budget (esbuild minify + gzip -9)', () => {
   test('the device bundle uses no platform API: no Node modules, Buffer, process, TextEncoder, global timers', async () => {
     const code = new TextDecoder().decode(await bundle(DEVICE, here));
     expect(code).not.toMatch(/\bimport\b|\brequire\(/); // self-contained
-    for (const name of ['Buffer', 'process', 'setImmediate', 'TextEncoder', 'TextDecoder', 'queueMicrotask', 'console', 'globalThis'])
+    for (const name of [
+      'Buffer',
+      'process',
+      'setImmediate',
+      'TextEncoder',
+      'TextDecoder',
+      'queueMicrotask',
+      'console',
+      'globalThis',
+    ])
       expect(code, name).not.toMatch(new RegExp(`\\b${name}\\b`));
     // timers only through the injected Timers object (a member call, never the global)
     expect(code).not.toMatch(/(^|[^.\w#])setTimeout\(/);

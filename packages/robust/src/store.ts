@@ -129,6 +129,9 @@ let lastTopicBytes = 0;
  */
 export function messageBytes(m: { topic: string; payload: Uint8Array }): number {
   // counted several times per message, and mostly for the topic counted last: remembered
-  if (m.topic !== lastTopic) (lastTopicBytes = utf8Length(m.topic, true)), (lastTopic = m.topic);
+  if (m.topic !== lastTopic) {
+    lastTopicBytes = utf8Length(m.topic, true);
+    lastTopic = m.topic;
+  }
   return lastTopicBytes + m.payload.length;
 }

@@ -159,7 +159,10 @@ describe('publish', () => {
     await settle();
     expect(sock.take()).toBe('62 02 00 01');
     sock.send('70 02 00 01');
-    expect(statuses).toEqual([[1, 'received'], [1, 'delivered']]);
+    expect(statuses).toEqual([
+      [1, 'received'],
+      [1, 'delivered'],
+    ]);
     expect(client.inflight).toBe(0);
   });
 
@@ -171,24 +174,37 @@ describe('publish', () => {
     expect(sock.take()).toBe('3a 07 00 01 61 00 4d 68 69 62 02 00 4e');
     expect(() => client.publish('a', 'x', { qos: 1, id: 77 })).toThrow(/in use/);
     sock.send('40 02 00 4d 70 02 00 4e');
-    expect(statuses).toEqual([[77, 'delivered'], [78, 'delivered']]);
+    expect(statuses).toEqual([
+      [77, 'delivered'],
+      [78, 'delivered'],
+    ]);
   });
 
   test('misuse throws at once with a clear error', async () => {
     const { client } = await connected({ maxPacketSize: 100 });
-    expect(() => client.publish('a/+', 'x')).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_TOPIC', place: 'publish' }));
+    expect(() => client.publish('a/+', 'x')).toThrow(
+      expect.objectContaining({ code: 'UMQTT_INVALID_TOPIC', place: 'publish' }),
+    );
     expect(() => client.publish('a/#', 'x')).toThrow(/MQTT-3.3.2-2/);
     expect(() => client.publish('', 'x')).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_TOPIC' }));
-    expect(() => client.publish('a', 'x', { qos: 3 as 0 })).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_ARGUMENT', clause: 'MQTT-3.3.1-4' }));
-    expect(() => client.publish('a', new Uint8Array(101))).toThrow(expect.objectContaining({ code: 'UMQTT_PAYLOAD_TOO_LARGE' }));
+    expect(() => client.publish('a', 'x', { qos: 3 as 0 })).toThrow(
+      expect.objectContaining({ code: 'UMQTT_INVALID_ARGUMENT', clause: 'MQTT-3.3.1-4' }),
+    );
+    expect(() => client.publish('a', new Uint8Array(101))).toThrow(
+      expect.objectContaining({ code: 'UMQTT_PAYLOAD_TOO_LARGE' }),
+    );
     expect(() => client.publish('a', 42 as unknown as string)).toThrow(/payload must be/);
-    expect(() => client.subscribe('a/#/b')).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_TOPIC', clause: 'MQTT-4.7.1-2' }));
+    expect(() => client.subscribe('a/#/b')).toThrow(
+      expect.objectContaining({ code: 'UMQTT_INVALID_TOPIC', clause: 'MQTT-4.7.1-2' }),
+    );
     expect(client.inflight + client.queued).toBe(0); // nothing half-registered
   });
 
   test('calls before connect and after close fail clearly', async () => {
     const t = setup();
-    expect(() => t.client.publish('a', 'x')).toThrow(expect.objectContaining({ code: 'UMQTT_NOT_CONNECTED', place: 'publish' }));
+    expect(() => t.client.publish('a', 'x')).toThrow(
+      expect.objectContaining({ code: 'UMQTT_NOT_CONNECTED', place: 'publish' }),
+    );
     expect(() => t.client.subscribe('a')).toThrow(/needs a connection; the client is idle/);
     const { client } = await connected();
     client.disconnect();
@@ -227,7 +243,9 @@ describe('payload ownership (copy option, Socket.write contract)', () => {
     payload.fill(0);
     await settle();
     expect(writes.map(([bytes]) => bytes)).not.toContain(payload);
-    expect(sock.take()).toBe(toHex(encodePublish({ type: 3, topic: 'a', payload: new Uint8Array(5000).fill(7), qos: 1, id: 1 })));
+    expect(sock.take()).toBe(
+      toHex(encodePublish({ type: 3, topic: 'a', payload: new Uint8Array(5000).fill(7), qos: 1, id: 1 })),
+    );
   });
 
   test.each([
@@ -238,18 +256,26 @@ describe('payload ownership (copy option, Socket.write contract)', () => {
     [16379, 2, false, 1], // 16384: 3 bytes
     [4096, 1, true, 200], // its PUBLISH without payload already needs 2 bytes
     [2_097_152 - 206, 2, false, 200], // 2,097,152: 4 bytes
-  ] as const)('copy: false, %i B payload, QoS %i, retain %s, topic of %i B: sent without a copy, the same bytes as a copy', async (size, qos, retain, topicLength) => {
-    const { client, sock, statuses } = await connected({ maxPacketSize: 4 << 20 });
-    const topic = 't'.repeat(topicLength);
-    const writes = recordWrites(sock);
-    const payload = Uint8Array.from({ length: size }, (_, i) => i * 7);
-    const id = client.publish(topic, payload, { qos: qos as QoS, retain, copy: false });
-    await settle();
-    expect(firstDifference(concat(writes.map(([bytes]) => bytes)), encodePublish({ type: 3, topic, payload, qos, retain, id: id || undefined }))).toBe(-1);
-    expect(writes.some(([bytes]) => bytes === payload)).toBe(size >= 4096);
-    if (qos) sock.send(qos === 1 ? '40 02 00 01' : '50 02 00 01 70 02 00 01');
-    expect(statuses.at(-1)).toEqual(qos ? [1, 'delivered'] : undefined);
-  });
+  ] as const)(
+    'copy: false, %i B payload, QoS %i, retain %s, topic of %i B: sent without a copy, the same bytes as a copy',
+    async (size, qos, retain, topicLength) => {
+      const { client, sock, statuses } = await connected({ maxPacketSize: 4 << 20 });
+      const topic = 't'.repeat(topicLength);
+      const writes = recordWrites(sock);
+      const payload = Uint8Array.from({ length: size }, (_, i) => i * 7);
+      const id = client.publish(topic, payload, { qos: qos as QoS, retain, copy: false });
+      await settle();
+      expect(
+        firstDifference(
+          concat(writes.map(([bytes]) => bytes)),
+          encodePublish({ type: 3, topic, payload, qos, retain, id: id || undefined }),
+        ),
+      ).toBe(-1);
+      expect(writes.some(([bytes]) => bytes === payload)).toBe(size >= 4096);
+      if (qos) sock.send(qos === 1 ? '40 02 00 01' : '50 02 00 01 70 02 00 01');
+      expect(statuses.at(-1)).toEqual(qos ? [1, 'delivered'] : undefined);
+    },
+  );
 
   test('copy: false with DUP and a packet id, and behind the in-flight window', async () => {
     const { client, sock } = await connected({ maxInflight: 1 });
@@ -259,19 +285,26 @@ describe('payload ownership (copy option, Socket.write contract)', () => {
     client.publish('a', first, { qos: 1, copy: false });
     client.publish('b', second, { qos: 1, id: 300, dup: true, copy: false });
     await settle();
-    expect(concat(writes.map(([bytes]) => bytes))).toEqual(encodePublish({ type: 3, topic: 'a', payload: first, qos: 1, id: 1 }));
+    expect(concat(writes.map(([bytes]) => bytes))).toEqual(
+      encodePublish({ type: 3, topic: 'a', payload: first, qos: 1, id: 1 }),
+    );
     expect(client.queued).toBe(1);
     writes.length = 0;
     sock.send('40 02 00 01');
     await settle();
-    expect(concat(writes.map(([bytes]) => bytes))).toEqual(encodePublish({ type: 3, topic: 'b', payload: second, qos: 1, id: 300, dup: true }));
+    expect(concat(writes.map(([bytes]) => bytes))).toEqual(
+      encodePublish({ type: 3, topic: 'b', payload: second, qos: 1, id: 300, dup: true }),
+    );
     expect(writes.map(([bytes]) => bytes)).toContain(second);
   });
 
   test('copy: false counts the header in maxPacketSize, and never sends a packet over the protocol limit', async () => {
     const { client } = await connected({ maxPacketSize: 5000 });
     expect(() => client.publish('a', new Uint8Array(4995), { copy: false })).toThrow(
-      expect.objectContaining({ code: 'UMQTT_PAYLOAD_TOO_LARGE', message: 'packet of 5001 bytes is over maxPacketSize 5000' }),
+      expect.objectContaining({
+        code: 'UMQTT_PAYLOAD_TOO_LARGE',
+        message: 'packet of 5001 bytes is over maxPacketSize 5000',
+      }),
     );
     client.publish('a', new Uint8Array(4994), { copy: false }); // 1 + 2 + 2 + 1 + 4994: exactly 5000
     // Asked for more than MQTT allows, the codec keeps to 268,435,455 bytes after the fixed
@@ -280,7 +313,11 @@ describe('payload ownership (copy option, Socket.write contract)', () => {
     const huge = new Uint8Array(268_435_455 - 2); // with 'a' (3 bytes), one byte too many
     for (const copy of [false, true])
       expect(() => big.client.publish('a', huge, { copy })).toThrow(
-        expect.objectContaining({ code: 'UMQTT_INVALID_ARGUMENT', place: 'publish', message: expect.stringMatching(/packet body: expected at most 268435455 bytes/) }),
+        expect.objectContaining({
+          code: 'UMQTT_INVALID_ARGUMENT',
+          place: 'publish',
+          message: expect.stringMatching(/packet body: expected at most 268435455 bytes/),
+        }),
       );
     expect(big.client.inflight + big.client.queued).toBe(0);
   });
@@ -360,7 +397,12 @@ describe('flow control', () => {
     expect(writable).toEqual([1]);
     expect(client.writable).toBe(true);
     sock.send('40 02 00 03');
-    expect(statuses.map(([id, s]) => `${id}:${s}`)).toEqual(['1:delivered', '2:received', '2:delivered', '3:delivered']);
+    expect(statuses.map(([id, s]) => `${id}:${s}`)).toEqual([
+      '1:delivered',
+      '2:received',
+      '2:delivered',
+      '3:delivered',
+    ]);
   });
 
   test('maxQueued bounds the local queue', async () => {
@@ -419,7 +461,11 @@ describe('flow control', () => {
     t.client.onWritable = () => told++;
     const writes = sock.writes;
     let n = 0;
-    while (t.client.writable && n < 1000) t.client.publish('a', new Uint8Array(20)), n++; // 25-byte packets
+    // 25-byte packets
+    while (t.client.writable && n < 1000) {
+      t.client.publish('a', new Uint8Array(20));
+      n++;
+    }
     expect(n).toBe(4); // 4 x 25 = the socket's 100 bytes, not an endless loop into memory
     expect(told).toBe(0);
     await settle();
@@ -435,7 +481,10 @@ describe('flow control', () => {
     await settle();
     expect(t.client.writable).toBe(true);
     let more = 0;
-    while (t.client.writable && more < 1000) t.client.publish('a', new Uint8Array(20)), more++;
+    while (t.client.writable && more < 1000) {
+      t.client.publish('a', new Uint8Array(20));
+      more++;
+    }
     expect(more).toBe(6); // 160 - 25 = 135 bytes of room: the sixth packet reaches it
   });
 
@@ -480,7 +529,12 @@ describe('flow control', () => {
 describe('subscribe and receive', () => {
   test('several filters with a QoS each; a refused filter is reported for that filter', async () => {
     const { client, sock, statuses } = await connected();
-    expect(client.subscribe([{ topic: 'a/#', qos: 1 }, { topic: 'b', qos: 0 }])).toBe(1);
+    expect(
+      client.subscribe([
+        { topic: 'a/#', qos: 1 },
+        { topic: 'b', qos: 0 },
+      ]),
+    ).toBe(1);
     await settle();
     expect(sock.take()).toBe('82 0c 00 01 00 03 61 2f 23 01 00 01 62 00');
     sock.send('90 04 00 01 01 80');
@@ -542,11 +596,17 @@ describe('timeouts and keepalive (fake clock)', () => {
     clock.advance(4999);
     expect(statuses).toEqual([]);
     clock.advance(1);
-    expect(statuses).toEqual([[1, 'timeout'], [2, 'timeout']]);
+    expect(statuses).toEqual([
+      [1, 'timeout'],
+      [2, 'timeout'],
+    ]);
     expect(client.inflight).toBe(0);
     sock.send('40 02 00 01');
     sock.send('90 03 00 02 00');
-    expect(statuses.slice(2)).toEqual([[1, 'unknown'], [2, 'unknown']]);
+    expect(statuses.slice(2)).toEqual([
+      [1, 'unknown'],
+      [2, 'unknown'],
+    ]);
     expect(client.state).toBe('connected');
     expect(client.publish('a', 'y', { qos: 1 })).toBe(3);
   });

@@ -118,7 +118,8 @@ export interface ClientOptions {
    * (a topic name), `payload` (a string, sent as UTF-8, or bytes), `qos` (default 0) and
    * `retain` (default false).
    */
-  will?: { topic: string; payload: string | Uint8Array; qos?: QoS | undefined; retain?: boolean | undefined } | undefined;
+  will?:
+    { topic: string; payload: string | Uint8Array; qos?: QoS | undefined; retain?: boolean | undefined } | undefined;
   /** Milliseconds to wait for CONNACK. Default 10000. */
   connectTimeout?: number | undefined;
   /** Milliseconds after which an unacknowledged publish, subscribe or unsubscribe times out. 0 = never. Default 30000. */
@@ -290,7 +291,12 @@ export class MqttClient {
    */
   get writable(): boolean {
     return (
-      this.#state === 'connected' && !this.#closing && !this.#waiting.length && this.#window < this.#max() && !this.#blockedSince && this.#pending < this.#room
+      this.#state === 'connected' &&
+      !this.#closing &&
+      !this.#waiting.length &&
+      this.#window < this.#max() &&
+      !this.#blockedSince &&
+      this.#pending < this.#room
     );
   }
 
@@ -344,7 +350,13 @@ export class MqttClient {
         },
         onError: (e?: unknown) =>
           this.#sock === sock &&
-          this.#fail(error(CONNECTION_LOST, `connection lost: ${describe(e)}`, this.#state === 'connecting' ? 'connect' : 'read')),
+          this.#fail(
+            error(
+              CONNECTION_LOST,
+              `connection lost: ${describe(e)}`,
+              this.#state === 'connecting' ? 'connect' : 'read',
+            ),
+          ),
       });
       this.#sock = sock;
     });
@@ -359,9 +371,14 @@ export class MqttClient {
     this.#need('publish');
     const qos = opts?.qos ?? 0;
     const data = payloadBytes(payload);
-    if (data.length > this.#maxPacket()) throw error(TOO_LARGE, `payload of ${data.length} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
+    if (data.length > this.#maxPacket())
+      throw error(TOO_LARGE, `payload of ${data.length} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
     if (qos && this.#waiting.length >= (this.options.maxQueued ?? 1000))
-      throw error(QUEUE_FULL, `${this.#waiting.length} messages already wait for the in-flight window (maxQueued)`, 'publish');
+      throw error(
+        QUEUE_FULL,
+        `${this.#waiting.length} messages already wait for the in-flight window (maxQueued)`,
+        'publish',
+      );
     const id = qos ? this.#id(opts?.id, 'publish') : undefined;
     // A large payload handed over (copy: false) is written after its header as it is:
     // copying it costs more than all the rest of publish().
@@ -373,7 +390,8 @@ export class MqttClient {
       throw placed(e, 'publish');
     }
     const size = bytes.length + (tail?.length ?? 0);
-    if (size > this.#maxPacket()) throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
+    if (size > this.#maxPacket())
+      throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
     if (!id) {
       this.#send(bytes, tail);
       return 0;
@@ -399,7 +417,9 @@ export class MqttClient {
    */
   subscribe(filters: string | string[] | Subscription[], qos: QoS = 0): number {
     this.#need('subscribe');
-    const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) => (typeof f === 'string' ? { topic: f, qos } : f));
+    const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) =>
+      typeof f === 'string' ? { topic: f, qos } : f,
+    );
     return this.#control(SUB, 'subscribe', list.length, (id) => encodeSubscribe({ type: 8, id, subscriptions: list }));
   }
 
@@ -446,7 +466,8 @@ export class MqttClient {
   }
 
   #need(place: string): void {
-    if (this.#state !== 'connected' || this.#closing) throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
+    if (this.#state !== 'connected' || this.#closing)
+      throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
   }
 
   /** A free packet id (or checks a requested one). */
@@ -500,7 +521,10 @@ export class MqttClient {
   #send(bytes: Uint8Array, tail?: Uint8Array): void {
     this.#out.push(bytes);
     this.#pending += bytes.length;
-    if (tail) this.#out.push(tail), (this.#pending += tail.length);
+    if (tail) {
+      this.#out.push(tail);
+      this.#pending += tail.length;
+    }
     if (this.#pending >= this.#room) this.#wasFull = true; // onWritable once the socket took it
     if (!this.#flushing) {
       this.#flushing = true;
@@ -577,10 +601,16 @@ export class MqttClient {
 
   #handle(p: Packet): void {
     if (this.#state === 'connecting') {
-      if (p.type !== 2) throw error(PROTOCOL_ERROR, `expected CONNACK first, got packet type ${p.type} [MQTT-3.2.0-1]`, 'connect');
+      if (p.type !== 2)
+        throw error(PROTOCOL_ERROR, `expected CONNACK first, got packet type ${p.type} [MQTT-3.2.0-1]`, 'connect');
       if (p.returnCode) {
         const code = CONNACK_CODES[p.returnCode]!;
-        throw error(code, `broker refused the connection: return code ${p.returnCode} (${code.slice(14).toLowerCase().replace('_', ' ')})`, 'connect', p.returnCode);
+        throw error(
+          code,
+          `broker refused the connection: return code ${p.returnCode} (${code.slice(14).toLowerCase().replace('_', ' ')})`,
+          'connect',
+          p.returnCode,
+        );
       }
       this.#state = 'connected';
       const c = this.#connect!;
@@ -598,7 +628,10 @@ export class MqttClient {
           if (seen) return; // a resend before PUBREL: delivered once already
           this.#inbound2.add(id!);
         }
-        this.#call(() => this.onMessage?.({ topic: p.topic, payload: p.payload, qos: qos!, retain: p.retain!, dup: p.dup! }), 'message');
+        this.#call(
+          () => this.onMessage?.({ topic: p.topic, payload: p.payload, qos: qos!, retain: p.retain!, dup: p.dup! }),
+          'message',
+        );
         if (qos === 1) this.#send(encodeAck({ type: 4, id: id! }));
         return;
       }
@@ -620,7 +653,8 @@ export class MqttClient {
 
   #ack(type: number, id: number, granted: number[] | undefined): void {
     const e = this.#ids.get(id);
-    const expect = !e || e.sentAt < 0 ? 0 : e.kind === SUB ? 9 : e.kind === UNSUB ? 11 : e.qos === 1 ? 4 : e.stage ? 7 : 5;
+    const expect =
+      !e || e.sentAt < 0 ? 0 : e.kind === SUB ? 9 : e.kind === UNSUB ? 11 : e.qos === 1 ? 4 : e.stage ? 7 : 5;
     if (type === 5 && e && e.kind === PUB && e.qos === 2 && e.stage === 1 && e.sentAt >= 0) {
       this.#send(encodeAck({ type: 6, id })); // a repeated PUBREC: repeat PUBREL
       return;
@@ -634,7 +668,11 @@ export class MqttClient {
         this.#status(id, type === 5 ? 'received' : 'unknown');
         return;
       }
-      throw error(PROTOCOL_ERROR, `acknowledgement (packet type ${type}) for packet id ${id}, which ${e ? 'awaits another' : 'was never sent'}`, 'read');
+      throw error(
+        PROTOCOL_ERROR,
+        `acknowledgement (packet type ${type}) for packet id ${id}, which ${e ? 'awaits another' : 'was never sent'}`,
+        'read',
+      );
     }
     if (type === 5) {
       e!.stage = 1;
@@ -643,7 +681,11 @@ export class MqttClient {
       return;
     }
     if (type === 9 && granted!.length !== e!.stage)
-      throw error(PROTOCOL_ERROR, `SUBACK for ${e!.stage} filter(s) has ${granted!.length} return code(s) [MQTT-3.9.3-1]`, 'subscribe');
+      throw error(
+        PROTOCOL_ERROR,
+        `SUBACK for ${e!.stage} filter(s) has ${granted!.length} return code(s) [MQTT-3.9.3-1]`,
+        'subscribe',
+      );
     this.#complete(e!, type === 9 && granted!.includes(0x80) ? 'refused' : 'delivered', granted);
   }
 
@@ -743,7 +785,8 @@ export class MqttClient {
     const now = this.#now();
     let due = Infinity;
     if (this.#state === 'connecting') due = this.#connectBy;
-    if (this.#blockedSince && this.#state === 'connected') due = Math.min(due, this.#blockedSince + (this.options.socketTimeout ?? 30_000));
+    if (this.#blockedSince && this.#state === 'connected')
+      due = Math.min(due, this.#blockedSince + (this.options.socketTimeout ?? 30_000));
     const ka = (this.options.keepAlive ?? 60) * 1000;
     if (ka && this.#state === 'connected') {
       due = Math.min(due, this.#lastRecv + ka * 1.5);
@@ -760,7 +803,10 @@ export class MqttClient {
     this.#timerDue = Infinity;
     const now = this.#now();
     const state = this.#state;
-    if (state === 'connecting' && now >= this.#connectBy) return this.#fail(error(CONNECT_TIMEOUT, `no CONNACK within ${this.options.connectTimeout ?? 10_000} ms`, 'connect'));
+    if (state === 'connecting' && now >= this.#connectBy)
+      return this.#fail(
+        error(CONNECT_TIMEOUT, `no CONNACK within ${this.options.connectTimeout ?? 10_000} ms`, 'connect'),
+      );
     if (state !== 'connected') return;
     const socketTimeout = this.options.socketTimeout ?? 30_000;
     if (this.#blockedSince && now - this.#blockedSince >= socketTimeout)
@@ -768,7 +814,13 @@ export class MqttClient {
     const ka = (this.options.keepAlive ?? 60) * 1000;
     if (ka) {
       if (now - this.#lastRecv >= ka * 1.5)
-        return this.#fail(error(KEEPALIVE_TIMEOUT, `nothing received for ${now - this.#lastRecv} ms (1.5 x keepAlive ${ka / 1000} s)`, 'keepalive'));
+        return this.#fail(
+          error(
+            KEEPALIVE_TIMEOUT,
+            `nothing received for ${now - this.#lastRecv} ms (1.5 x keepAlive ${ka / 1000} s)`,
+            'keepalive',
+          ),
+        );
       if (!this.#pingAt && (now - this.#lastSent >= ka || now - this.#lastRecv >= ka)) this.#ping();
     }
     const timeout = this.options.messageTimeout ?? 30_000;
@@ -804,6 +856,7 @@ function placed(e: unknown, place: string): UmqttError {
 }
 
 function describe(e: unknown): string {
-  if (e instanceof Error) return (e as Error & { code?: string }).code ? `${(e as Error & { code?: string }).code}: ${e.message}` : e.message;
+  if (e instanceof Error)
+    return (e as Error & { code?: string }).code ? `${(e as Error & { code?: string }).code}: ${e.message}` : e.message;
   return e === undefined ? 'closed' : String(e);
 }

@@ -23,6 +23,15 @@
  *
  * @module @umqtt/simple
  */
-export { MqttClient, payloadBytes, type ClientOptions, type PublishOptions, type Message, type Status, type State, type Issue } from './client.js';
+export {
+  MqttClient,
+  payloadBytes,
+  type ClientOptions,
+  type PublishOptions,
+  type Message,
+  type Status,
+  type State,
+  type Issue,
+} from './client.js';
 export * from './errors.js';
 export type { Socket, SocketFactory, SocketOptions, Timers } from './platform.js';

@@ -46,7 +46,8 @@ function median(xs: number[]): number {
 const dir = mkdtempSync(join(tmpdir(), 'umqtt-flash-bench-'));
 try {
   const rows: string[][] = [];
-  const file = (sync: boolean | 'turn') => () => new FileFlash(join(dir, `${Math.random()}.flash`), { byteLength: 64 * 4096, sync });
+  const file = (sync: boolean | 'turn') => () =>
+    new FileFlash(join(dir, `${Math.random()}.flash`), { byteLength: 64 * 4096, sync });
   const cases: [string, () => Flash, number][] = [
     ['simulated flash, 64 x 4 KiB', () => new SimulatedFlash({ blockSize: 4096, blocks: 64 }), 50_000],
     ['file, fdatasync per store call', file(true), 2_000],
@@ -66,7 +67,13 @@ try {
       median(rounds.map((r) => r.perPublish)).toFixed(2),
     ]);
   }
-  const header = ['flash', 'QoS 1 publishes/s (add+update+remove)', 'mount ms (100 held)', 'erase counts min..max', 'fdatasync per publish'];
+  const header = [
+    'flash',
+    'QoS 1 publishes/s (add+update+remove)',
+    'mount ms (100 held)',
+    'erase counts min..max',
+    'fdatasync per publish',
+  ];
   console.log([header, ...rows].map((r) => r.map((c, i) => c.padEnd(i ? 14 : 30)).join(' | ')).join('\n'));
 } finally {
   rmSync(dir, { recursive: true, force: true });

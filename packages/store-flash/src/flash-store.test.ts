@@ -3,7 +3,16 @@
 // README quotes.
 import { describe, expect, test } from 'vitest';
 import { QUEUED, RELEASING, SENT, type NewMessage } from '@umqtt/robust';
-import { FlashStore, INDEX_BYTES_PER_MESSAGE, RECORD_OVERHEAD, SimulatedFlash, moddableFlash, type Flash, type FlashStoreOptions, type ModdableFlash } from './index.js';
+import {
+  FlashStore,
+  INDEX_BYTES_PER_MESSAGE,
+  RECORD_OVERHEAD,
+  SimulatedFlash,
+  moddableFlash,
+  type Flash,
+  type FlashStoreOptions,
+  type ModdableFlash,
+} from './index.js';
 import { crc32 } from './crc32.js';
 import { prng } from './workload.test-support.js';
 
@@ -18,7 +27,11 @@ const msg = (topic: string, payload: Uint8Array | string = '', over: Partial<New
   ...over,
 });
 const full = expect.objectContaining({ name: 'UmqttError', code: 'UMQTT_STORE_FULL', place: 'store' });
-const view = (s: FlashStore) => ({ count: s.count, bytes: s.bytes, messages: s.messages().map((m) => ({ ...m, payload: Array.from(m.payload) })) });
+const view = (s: FlashStore) => ({
+  count: s.count,
+  bytes: s.bytes,
+  messages: s.messages().map((m) => ({ ...m, payload: Array.from(m.payload) })),
+});
 
 describe('layout and limits', () => {
   test('capacity: the partition minus the blocks compaction needs, minus RECORD_OVERHEAD per record', () => {
@@ -32,15 +45,22 @@ describe('layout and limits', () => {
     const d = new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 16 }));
     expect(d.maxRecords).toBe(Math.floor((12 * 4068 - 32) / 128));
     // bigger messages need more free blocks
-    expect(new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 32 }), { maxMessageBytes: 20_000 }).stats.reserveBlocks).toBe(2 + 5);
+    expect(
+      new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 32 }), { maxMessageBytes: 20_000 }).stats
+        .reserveBlocks,
+    ).toBe(2 + 5);
   });
 
   test('a flash too small for its options is refused at once', () => {
     const invalid = expect.objectContaining({ code: 'UMQTT_INVALID_ARGUMENT' });
     expect(() => new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 4 }))).toThrow(invalid);
     expect(() => new FlashStore(new SimulatedFlash({ blockSize: 64, blocks: 100 }))).toThrow(invalid);
-    expect(() => new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 16 }), { maxRecords: 5000 })).toThrow(invalid);
-    expect(() => new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 16 }), { maxMessageBytes: 60_000 })).toThrow(invalid);
+    expect(() => new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 16 }), { maxRecords: 5000 })).toThrow(
+      invalid,
+    );
+    expect(
+      () => new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 16 }), { maxMessageBytes: 60_000 }),
+    ).toThrow(invalid);
   });
 
   test('full: by record count, by capacity, by message size and by flash, each leaves store and flash unchanged', () => {
@@ -53,7 +73,10 @@ describe('layout and limits', () => {
       expect(flash.operations).toBe(ops);
       expect(flash.snapshot()).toEqual(bytes);
     };
-    const s = new FlashStore(new SimulatedFlash({ blockSize: 512, blocks: 16 }), { maxRecords: 4, maxMessageBytes: 1000 });
+    const s = new FlashStore(new SimulatedFlash({ blockSize: 512, blocks: 16 }), {
+      maxRecords: 4,
+      maxMessageBytes: 1000,
+    });
     refused(s, msg('big', new Uint8Array(1001 - 3)), /at most 1000 bytes/);
     for (let i = 0; i < 4; i++) s.add(msg(`t/${i}`, new Uint8Array(100)));
     refused(s, msg('x'), /fewer than 4 messages/);
@@ -99,7 +122,9 @@ describe('rotation and wear', () => {
     const options: FlashStoreOptions = { maxRecords: 24 };
     let s = new FlashStore(flash, options);
     // messages that never leave: compaction must carry them along, not pin their block
-    const statics = [0, 1, 2, 3, 4].map((i) => s.add(msg(`static/${i}`, new Uint8Array(150).fill(i), { qos: 2, priority: i })));
+    const statics = [0, 1, 2, 3, 4].map((i) =>
+      s.add(msg(`static/${i}`, new Uint8Array(150).fill(i), { qos: 2, priority: i })),
+    );
     s.update(statics[0]!, 9, SENT, 1);
     s.update(statics[0]!, 9, RELEASING, 1);
     const r = prng(3);
@@ -114,8 +139,12 @@ describe('rotation and wear', () => {
     expect(s.stats.eraseCounts).toEqual(counts); // the headers record the true counts
     expect(new FlashStore(flash.clone(), options).stats.eraseCounts).toEqual(counts);
     const held = s.messages().filter((m) => m.topic.startsWith('static/'));
-    expect(held.map((m) => [m.key, m.priority, m.payload[0], m.stage])).toEqual(statics.map((k, i) => [k, i, i, i ? QUEUED : RELEASING]));
-    console.log(`wear: ${s.stats.compactions} compactions, erase counts ${Math.min(...counts)}..${Math.max(...counts)} over ${counts.length} blocks`);
+    expect(held.map((m) => [m.key, m.priority, m.payload[0], m.stage])).toEqual(
+      statics.map((k, i) => [k, i, i, i ? QUEUED : RELEASING]),
+    );
+    console.log(
+      `wear: ${s.stats.compactions} compactions, erase counts ${Math.min(...counts)}..${Math.max(...counts)} over ${counts.length} blocks`,
+    );
   });
 
   test('messages larger than a block run across blocks and survive compaction and remount', () => {
@@ -127,7 +156,9 @@ describe('rotation and wear', () => {
     for (let i = 0; i < 300; i++) s.remove(s.add(msg(`small/${i}`, new Uint8Array(100)))); // forces compactions
     expect(s.stats.compactions).toBeGreaterThan(20);
     const again = new FlashStore(flash.clone(), options);
-    expect(again.messages().map((m) => [m.key, Array.from(m.payload)])).toEqual(keys.map((k, i) => [k, Array.from(big(i))]));
+    expect(again.messages().map((m) => [m.key, Array.from(m.payload)])).toEqual(
+      keys.map((k, i) => [k, Array.from(big(i))]),
+    );
   });
 });
 
@@ -135,7 +166,10 @@ describe('mount', () => {
   test('a blank partition, and one full of foreign bytes, mount empty and are formatted as used', () => {
     const r = prng(11);
     const junk = new Uint8Array(512 * 16).map(() => (r() * 256) | 0);
-    for (const flash of [new SimulatedFlash({ blockSize: 512, blocks: 16 }), new SimulatedFlash({ blockSize: 512, blocks: 16, bytes: junk })]) {
+    for (const flash of [
+      new SimulatedFlash({ blockSize: 512, blocks: 16 }),
+      new SimulatedFlash({ blockSize: 512, blocks: 16, bytes: junk }),
+    ]) {
       const s = new FlashStore(flash);
       expect([s.count, s.bytes]).toEqual([0, 0]);
       const k = s.add(msg('a/b', 'hello'));
@@ -299,7 +333,8 @@ describe('figures (quoted in README.md)', () => {
     const payload = new Uint8Array(64);
     s.add(msg('warm/up')); // the first add also writes the first block's headers
     // one add: the record is written, then committed
-    let [w, e, live] = [flash.writes, flash.erases, s.stats.liveBytes];
+    const live = s.stats.liveBytes;
+    let [w, e] = [flash.writes, flash.erases];
     const k1 = s.add(msg(topic, payload));
     const addWrites = flash.writes - w;
     const recordBytes = s.stats.liveBytes - live;
@@ -387,6 +422,10 @@ describe("a flash's own speed-ups (FileFlash's: Flash.unordered, Flash.crc32)", 
     expect(crcCalls).toBeGreaterThan(1000);
     expect(view(b)).toEqual(view(a));
     expect(sim.snapshot()).toEqual(plain.snapshot()); // same format: either mounts the other's
-    expect(view(new FlashStore(new SimulatedFlash({ blockSize: 512, blocks: 16, bytes: sim.snapshot() }), { maxRecords: 20 }))).toEqual(view(a));
+    expect(
+      view(
+        new FlashStore(new SimulatedFlash({ blockSize: 512, blocks: 16, bytes: sim.snapshot() }), { maxRecords: 20 }),
+      ),
+    ).toEqual(view(a));
   });
 });

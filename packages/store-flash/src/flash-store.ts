@@ -58,7 +58,8 @@ const SLACK = 32;
 
 const ZEROS = /* @__PURE__ */ new Uint8Array(16);
 
-const get32 = (a: Uint8Array, i: number): number => (a[i]! | (a[i + 1]! << 8) | (a[i + 2]! << 16) | (a[i + 3]! << 24)) >>> 0;
+const get32 = (a: Uint8Array, i: number): number =>
+  (a[i]! | (a[i + 1]! << 8) | (a[i + 2]! << 16) | (a[i + 3]! << 24)) >>> 0;
 const get16 = (a: Uint8Array, i: number): number => a[i]! | (a[i + 1]! << 8);
 function put32(a: Uint8Array, i: number, v: number): void {
   a[i] = v;
@@ -213,7 +214,12 @@ export class FlashStore implements Store {
     this.#budget = (N - this.#reserve - 1) * C - SLACK;
     this.maxRecords = options.maxRecords ?? Math.max(1, Math.min(1000, Math.floor(this.#budget / 128)));
     this.capacity = this.#budget - this.maxRecords * RECORD_OVERHEAD;
-    if (!(C >= 64 && this.maxMessageBytes > 0 && this.#budget >= this.maxMessageBytes + RECORD_OVERHEAD && this.capacity > 0))
+    if (!(
+      C >= 64 &&
+      this.maxMessageBytes > 0 &&
+      this.#budget >= this.maxMessageBytes + RECORD_OVERHEAD &&
+      this.capacity > 0
+    ))
       throw new UmqttError(
         'UMQTT_INVALID_ARGUMENT',
         `flash store: expected room for ${this.maxRecords} messages of up to ${this.maxMessageBytes} bytes, got ${N} blocks of ${B} bytes (${this.#reserve} kept for compaction)`,
@@ -257,14 +263,19 @@ export class FlashStore implements Store {
     const topic = encodeUtf8(m.topic);
     const size = topic.length + m.payload.length; // messageBytes(m), from the bytes at hand
     if (this.#n >= this.maxRecords) throw full(`expected fewer than ${this.maxRecords} messages, got ${this.#n}`);
-    if (this.#bytes + size > this.capacity) throw full(`expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`);
-    if (size > this.maxMessageBytes || topic.length > 0xffff) throw full(`expected a message of at most ${this.maxMessageBytes} bytes (topic in UTF-8 + payload), got ${size}`);
+    if (this.#bytes + size > this.capacity)
+      throw full(`expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`);
+    if (size > this.maxMessageBytes || topic.length > 0xffff)
+      throw full(`expected a message of at most ${this.maxMessageBytes} bytes (topic in UTF-8 + payload), got ${size}`);
     const hasP = !Object.is(m.priority, 0);
     const hasE = !Object.is(m.expiresAt, 0);
     let p = MSG_FIXED - 2 + (hasP ? 8 : 0) + (hasE ? 8 : 0);
     const rec = new Uint8Array(p + 2 + size);
     // capacity keeps RECORD_OVERHEAD aside per record, so this only holds if that reckoning is wrong
-    if (this.#live + rec.length > this.#budget) throw full(`expected room for a ${rec.length}-byte record, got ${this.#budget - this.#live} of ${this.#budget} bytes of flash free`);
+    if (this.#live + rec.length > this.#budget)
+      throw full(
+        `expected room for a ${rec.length}-byte record, got ${this.#budget - this.#live} of ${this.#budget} bytes of flash free`,
+      );
     this.#ensure(rec.length);
     const key = this.#nextKey++;
     if (key > 0xffffffff) throw full('keys used up');
@@ -274,7 +285,10 @@ export class FlashStore implements Store {
     rec[17] = m.qos | (m.retain ? 4 : 0) | (hasP ? 8 : 0) | (hasE ? 16 : 0);
     const f = this.#f64;
     p = 22;
-    for (const [has, v] of [[hasP, m.priority], [hasE, m.expiresAt]] as const)
+    for (const [has, v] of [
+      [hasP, m.priority],
+      [hasE, m.expiresAt],
+    ] as const)
       if (has) {
         f.setFloat64(0, v, true);
         for (let i = 0; i < 8; i++) rec[p++] = f.getUint8(i);
@@ -447,7 +461,7 @@ export class FlashStore implements Store {
     const at = this.#head * B + HEADER + this.#wp;
     r[0] = this.flash.unordered ? 0 : 0xff;
     put32(r, 6, this.#crc(r, this.#seq[this.#head]!, this.#wp));
-    for (let done = 0; ; ) {
+    for (let done = 0; ;) {
       const n = Math.min(r.length - done, C - this.#wp);
       const chunk = r.subarray(done, (done += n));
       const to = this.#head * B + HEADER + this.#wp;
@@ -513,7 +527,10 @@ export class FlashStore implements Store {
 
   /** For a count lost with its header (a cut right after an erase): the lowest known, since blocks are erased in turn. */
   #estimate(): number {
-    return Math.max(0, this.#erases.reduce((x, y) => (y >= 0 && (x < 0 || y < x) ? y : x), -1));
+    return Math.max(
+      0,
+      this.#erases.reduce((x, y) => (y >= 0 && (x < 0 || y < x) ? y : x), -1),
+    );
   }
 
   /** Asks a flash that buffers its writes to make them durable (see `Flash.sync`). */
@@ -542,7 +559,7 @@ export class FlashStore implements Store {
   #read(at: number, len: number): Uint8Array {
     const B = this.#B;
     const out = new Uint8Array(len);
-    for (let got = 0; got < len; ) {
+    for (let got = 0; got < len;) {
       const b = Math.floor(at / B);
       const n = Math.min(len - got, B - (at - b * B));
       const cache = this.#cache;
@@ -553,7 +570,11 @@ export class FlashStore implements Store {
           cache.set(b, (d = this.#io(() => bytesOf(this.flash.read(b * B, B)))));
         }
         out.set(d.subarray(at - b * B, at - b * B + n), got);
-      } else out.set(this.#io(() => bytesOf(this.flash.read(at, n))), got);
+      } else
+        out.set(
+          this.#io(() => bytesOf(this.flash.read(at, n))),
+          got,
+        );
       got += n;
       at = ((b + 1) % this.#N) * B + HEADER;
     }
@@ -598,7 +619,7 @@ export class FlashStore implements Store {
       seq[b] = get32(h, 24) === crc32(h, 12, 24, MAGIC ^ b) ? get32(h, 12) : 0;
       first[b] = get32(h, 16);
       keys[b] = get32(h, 20);
-      if (seq[b]! > top) top = seq[head = b]!;
+      if (seq[b]! > top) top = seq[(head = b)]!;
     }
     // the log: the newest block and the consecutive ones before it
     let tail = head;
@@ -683,7 +704,8 @@ export class FlashStore implements Store {
     const h = this.#read(at, REC);
     const len = get32(h, 2);
     const type = h[1];
-    if (len > left || (type === MSG ? len < MSG_FIXED : len !== (type === UPD ? UPD_LEN : type === DEL ? DEL_LEN : -1))) return 0;
+    if (len > left || (type === MSG ? len < MSG_FIXED : len !== (type === UPD ? UPD_LEN : type === DEL ? DEL_LEN : -1)))
+      return 0;
     const r = this.#read(at, len);
     let ok = r[0] === 0 && get32(r, 6) === this.#crc(r, this.#seq[b]!, off);
     if (ok && type === MSG) {

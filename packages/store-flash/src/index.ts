@@ -20,6 +20,12 @@
  *
  * @module @umqtt/store-flash
  */
-export { FlashStore, RECORD_OVERHEAD, INDEX_BYTES_PER_MESSAGE, type FlashStoreOptions, type FlashStoreStats } from './flash-store.js';
+export {
+  FlashStore,
+  RECORD_OVERHEAD,
+  INDEX_BYTES_PER_MESSAGE,
+  type FlashStoreOptions,
+  type FlashStoreStats,
+} from './flash-store.js';
 export { moddableFlash, type Flash, type FlashSync, type ModdableFlash } from './flash.js';
 export { SimulatedFlash, PowerLoss, type SimulatedFlashOptions, type Cut } from './simulated-flash.js';

@@ -22,7 +22,17 @@ function recorder(inner: SimulatedFlash, kinds: Kind[]): Flash {
     read: (o, n) => inner.read(o, n),
     write(o, bytes) {
       const at = o % B;
-      kinds.push(bytes.length === 1 ? 'commit' : at === 0 && bytes.length === 12 ? 'block header A' : at === 12 && bytes.length === 16 ? (bytes.every((x) => x === 0) ? 'retire' : 'block header B') : 'record');
+      kinds.push(
+        bytes.length === 1
+          ? 'commit'
+          : at === 0 && bytes.length === 12
+            ? 'block header A'
+            : at === 12 && bytes.length === 16
+              ? bytes.every((x) => x === 0)
+                ? 'retire'
+                : 'block header B'
+              : 'record',
+      );
       inner.write(o, bytes);
     },
     erase(b) {
@@ -56,7 +66,9 @@ describe('power cut at every step', () => {
       const total = flash.operations;
       expect(total).toBe(kinds.length);
       expect(store.stats.compactions).toBeGreaterThan(10);
-      console.log(`workload seed ${seed}: ${STEPS} calls, ${total} flash operations, ${store.stats.compactions} compactions, ${w.full} adds refused as full`);
+      console.log(
+        `workload seed ${seed}: ${STEPS} calls, ${total} flash operations, ${store.stats.compactions} compactions, ${w.full} adds refused as full`,
+      );
       // now cut at each of them, with two seeds for how the cut operation tears
       for (let cut = 0; cut < total; cut++)
         for (const tear of [cut * 2 + 1, cut * 2 + 2]) {
@@ -74,7 +86,9 @@ describe('power cut at every step', () => {
             expect(run.run(again, 20)).toBeUndefined();
             run.check(new FlashStore(rebooted.clone(), OPTIONS));
           } catch (e) {
-            throw new Error(`workload seed ${seed}, cut after ${cut} operations, tear seed ${tear} (${kinds[cut]}, ${JSON.stringify(f.cut)}): ${(e as Error).message}`);
+            throw new Error(
+              `workload seed ${seed}, cut after ${cut} operations, tear seed ${tear} (${kinds[cut]}, ${JSON.stringify(f.cut)}): ${(e as Error).message}`,
+            );
           }
           trials++;
           coverage[kinds[cut]!] = (coverage[kinds[cut]!] ?? 0) + 1;
@@ -88,7 +102,14 @@ describe('power cut at every step', () => {
       `power cuts: ${trials} remounts checked in ${Date.now() - started} ms; cut operation kinds ${JSON.stringify(coverage)}; ${inCompaction} inside calls that compacted; ` +
         `interrupted call durable ${applied.yes} / not ${applied.no}; QoS 2 RELEASING checks ${releasing}`,
     );
-    expect(Object.keys(coverage).sort()).toEqual(['block header A', 'block header B', 'commit', 'erase', 'record', 'retire']);
+    expect(Object.keys(coverage).sort()).toEqual([
+      'block header A',
+      'block header B',
+      'commit',
+      'erase',
+      'record',
+      'retire',
+    ]);
     expect(applied.yes).toBeGreaterThan(0);
     expect(applied.no).toBeGreaterThan(0);
     expect(releasing).toBeGreaterThan(100);

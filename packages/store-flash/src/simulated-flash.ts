@@ -118,7 +118,10 @@ export class SimulatedFlash implements Flash {
     const blockSize = options.blockSize ?? 4096;
     const blocks = options.blocks ?? 16;
     if (!(blockSize > 0 && Number.isInteger(blockSize) && blocks > 0 && Number.isInteger(blocks)))
-      throw new UmqttError('UMQTT_INVALID_ARGUMENT', `flash geometry: expected whole positive blockSize and blocks, got ${blockSize} x ${blocks}`);
+      throw new UmqttError(
+        'UMQTT_INVALID_ARGUMENT',
+        `flash geometry: expected whole positive blockSize and blocks, got ${blockSize} x ${blocks}`,
+      );
     this.blockSize = blockSize;
     this.byteLength = blockSize * blocks;
     this.eraseCounts = new Uint32Array(blocks);
@@ -158,7 +161,10 @@ export class SimulatedFlash implements Flash {
 
   erase(block: number): void {
     if (!(Number.isInteger(block) && block >= 0 && block * this.blockSize < this.byteLength))
-      throw new UmqttError('UMQTT_INVALID_ARGUMENT', `erase: expected a block from 0 to ${this.byteLength / this.blockSize - 1}, got ${block}`);
+      throw new UmqttError(
+        'UMQTT_INVALID_ARGUMENT',
+        `erase: expected a block from 0 to ${this.byteLength / this.blockSize - 1}, got ${block}`,
+      );
     const torn = this.#spend();
     const start = block * this.blockSize;
     const part = this.#mem.subarray(start, start + this.blockSize);
@@ -172,11 +178,12 @@ export class SimulatedFlash implements Flash {
     const how = (['untouched', 'prefix', 'suffix', 'mixed', 'erased', 'random'] as const)[Math.floor(r() * 6)]!;
     if (how === 'prefix') part.fill(0xff, 0, Math.floor(r() * part.length));
     else if (how === 'suffix') part.fill(0xff, Math.floor(r() * part.length));
-    else if (how === 'mixed') for (let i = 0; i < part.length; i++) {
-      const x = r();
-      if (x < 0.4) part[i] = 0xff;
-      else if (x < 0.6) part[i] = (r() * 256) | 0;
-    }
+    else if (how === 'mixed')
+      for (let i = 0; i < part.length; i++) {
+        const x = r();
+        if (x < 0.4) part[i] = 0xff;
+        else if (x < 0.6) part[i] = (r() * 256) | 0;
+      }
     else if (how === 'erased') part.fill(0xff);
     else if (how === 'random') for (let i = 0; i < part.length; i++) part[i] = (r() * 256) | 0;
     this.cut = { op: 'erase', offset: start, length: this.blockSize, kept: how };
@@ -190,7 +197,12 @@ export class SimulatedFlash implements Flash {
 
   /** A powered flash with the same geometry, bytes and erase counts (the device after a reboot). */
   clone(seed = this.#seed): SimulatedFlash {
-    const copy = new SimulatedFlash({ blockSize: this.blockSize, blocks: this.byteLength / this.blockSize, seed, bytes: this.#mem });
+    const copy = new SimulatedFlash({
+      blockSize: this.blockSize,
+      blocks: this.byteLength / this.blockSize,
+      seed,
+      bytes: this.#mem,
+    });
     copy.eraseCounts.set(this.eraseCounts);
     return copy;
   }
@@ -209,7 +221,16 @@ export class SimulatedFlash implements Flash {
 
   #check(offset: number, length: number): void {
     if (!this.powered) throw new PowerLoss('the power is off');
-    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.byteLength))
-      throw new UmqttError('UMQTT_INVALID_ARGUMENT', `flash access: expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`);
+    if (!(
+      Number.isInteger(offset) &&
+      Number.isInteger(length) &&
+      offset >= 0 &&
+      length >= 0 &&
+      offset + length <= this.byteLength
+    ))
+      throw new UmqttError(
+        'UMQTT_INVALID_ARGUMENT',
+        `flash access: expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`,
+      );
   }
 }

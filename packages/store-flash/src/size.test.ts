@@ -30,7 +30,9 @@ describe('size budget (esbuild minify + gzip -9)', () => {
   test(`FlashStore adds ≤ ${ADDED_BUDGET} B gzipped to RobustClient; together ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
     const [device, robust] = [await measureBundle(DEVICE, here), await measureBundle(ROBUST, here)];
     const added = device.gzipped - robust.gzipped;
-    console.log(`robust + store-flash: ${device.minified} B minified, ${device.gzipped} B gzipped; store-flash adds ${added} B gzipped (budget ${ADDED_BUDGET}); issue target ${ISSUE_TARGET}`);
+    console.log(
+      `robust + store-flash: ${device.minified} B minified, ${device.gzipped} B gzipped; store-flash adds ${added} B gzipped (budget ${ADDED_BUDGET}); issue target ${ISSUE_TARGET}`,
+    );
     expect(added).toBeLessThanOrEqual(ADDED_BUDGET);
     expect(device.gzipped).toBeLessThanOrEqual(BUDGET);
     expect(added).toBeGreaterThan(1024); // the measurement measured something
@@ -39,7 +41,16 @@ describe('size budget (esbuild minify + gzip -9)', () => {
   test('the device bundle uses no platform API and does not carry the simulator', async () => {
     const code = new TextDecoder().decode(await bundle(DEVICE, here));
     expect(code).not.toMatch(/\bimport\b|\brequire\(/);
-    for (const name of ['Buffer', 'process', 'setImmediate', 'TextEncoder', 'TextDecoder', 'queueMicrotask', 'console', 'globalThis'])
+    for (const name of [
+      'Buffer',
+      'process',
+      'setImmediate',
+      'TextEncoder',
+      'TextDecoder',
+      'queueMicrotask',
+      'console',
+      'globalThis',
+    ])
       expect(code, name).not.toMatch(new RegExp(`\\b${name}\\b`));
     expect(code).toContain('UMQTT_STORE_FULL');
     expect(code).not.toContain('UMQTT_POWER_LOSS');

@@ -21,7 +21,13 @@ describe.skipIf(skip)('FlashStore with RobustClient and Mosquitto', () => {
 
   /** A QoS 2 subscriber counting each payload it receives. */
   async function subscriber(topic: string) {
-    const sub = new MqttClient({ socket: createTcpSocketFactory(), timers: nodeTimers, host: broker.host, port: broker.port, clientId: `sub-${topic}` });
+    const sub = new MqttClient({
+      socket: createTcpSocketFactory(),
+      timers: nodeTimers,
+      host: broker.host,
+      port: broker.port,
+      clientId: `sub-${topic}`,
+    });
     const got = new Map<string, number>();
     sub.onMessage = (m) => {
       const p = new TextDecoder().decode(m.payload);
@@ -35,7 +41,15 @@ describe.skipIf(skip)('FlashStore with RobustClient and Mosquitto', () => {
   }
 
   function device(store: Store, clientId: string, port = broker.port) {
-    const client = new RobustClient({ socket: createTcpSocketFactory(), timers: nodeTimers, servers: [{ host: broker.host, port }], clientId, clean: false, store, backoff: { min: 50, max: 200 } });
+    const client = new RobustClient({
+      socket: createTcpSocketFactory(),
+      timers: nodeTimers,
+      servers: [{ host: broker.host, port }],
+      clientId,
+      clean: false,
+      store,
+      backoff: { min: 50, max: 200 },
+    });
     const statuses = new Map<number, FinalStatus>();
     client.onStatus = (key, status) => statuses.set(key, status);
     return { client, statuses };
@@ -46,7 +60,8 @@ describe.skipIf(skip)('FlashStore with RobustClient and Mosquitto', () => {
     const flash = new SimulatedFlash(GEOMETRY);
     const before = device(new FlashStore(flash, OPTIONS), 'dev-reboot');
     const sent = Array.from({ length: 40 }, (_, i) => `m${i}`);
-    for (const [i, p] of sent.entries()) expect(before.client.publish(`reboot/${i % 2 ? 'q2' : 'q1'}`, p, { qos: i % 2 ? 2 : 1 })).toBeGreaterThan(0);
+    for (const [i, p] of sent.entries())
+      expect(before.client.publish(`reboot/${i % 2 ? 'q2' : 'q1'}`, p, { qos: i % 2 ? 2 : 1 })).toBeGreaterThan(0);
     expect(before.client.queued).toBe(40);
     // the device reboots before it ever connects: a new client on what the flash holds
     const after = device(new FlashStore(flash.clone(), OPTIONS), 'dev-reboot');
@@ -109,7 +124,9 @@ describe.skipIf(skip)('FlashStore with RobustClient and Mosquitto', () => {
     const q2 = sent.filter((_, i) => i % 2);
     expect(q2.map((p) => [p, got.get(p)])).toEqual(q2.map((p) => [p, 1]));
     const duplicates = sent.filter((p) => got.get(p)! > 1).length;
-    console.log(`power cut mid-stream: ${delivered} delivered before the cut, ${held} resumed from flash after it, ${duplicates} QoS 1 duplicates, no QoS 2 duplicate`);
+    console.log(
+      `power cut mid-stream: ${delivered} delivered before the cut, ${held} resumed from flash after it, ${duplicates} QoS 1 duplicates, no QoS 2 duplicate`,
+    );
     after.client.stop();
     sub.disconnect();
     await proxy.close();

@@ -112,7 +112,8 @@ export class Workload {
     const e = this.model.get(key)!;
     let next: [number, number, number] | undefined;
     if (e.stage === QUEUED) next = e.message.qos ? [1 + ((r() * 65535) | 0), SENT, e.attempts + 1] : undefined;
-    else if (e.stage === SENT) next = e.message.qos === 2 ? [e.id, RELEASING, e.attempts] : r() < 0.3 ? [e.id, QUEUED, e.attempts] : undefined;
+    else if (e.stage === SENT)
+      next = e.message.qos === 2 ? [e.id, RELEASING, e.attempts] : r() < 0.3 ? [e.id, QUEUED, e.attempts] : undefined;
     if (next) {
       const [id, stage, attempts] = next;
       this.pending = { op: 'update', key, id, stage, attempts };

@@ -12,7 +12,10 @@ const GEOMETRY = { blockSize: 256, blocks: 14 };
 const OPTIONS: FlashStoreOptions = { maxRecords: 10, maxMessageBytes: 400 };
 const STEPS = 160;
 /** Each suite runs twice: records committed by a second write, and (`Flash.unordered`, as FileFlash) written committed. */
-const MODES = [false, true].map((unordered) => ({ unordered, title: unordered ? ', unordered: records written committed' : '' }));
+const MODES = [false, true].map((unordered) => ({
+  unordered,
+  title: unordered ? ', unordered: records written committed' : '',
+}));
 
 describe.each(MODES)('power cut on a write-back flash (one sync per store call)$title', ({ unordered }) => {
   for (const sector of [16, 1])
@@ -31,7 +34,9 @@ describe.each(MODES)('power cut on a write-back flash (one sync per store call)$
         expect(store.stats.compactions).toBeGreaterThan(10);
         // fewer flushes than writes: a call's record and commit byte share one
         if (!unordered) expect(flash.flushes).toBeLessThan(flash.writes * 0.6);
-        console.log(`write-back seed ${seed}: ${STEPS} calls, ${flash.writes} writes and erases, ${flash.flushes} syncs, ${store.stats.compactions} compactions`);
+        console.log(
+          `write-back seed ${seed}: ${STEPS} calls, ${flash.writes} writes and erases, ${flash.flushes} syncs, ${store.stats.compactions} compactions`,
+        );
         for (let cut = 0; cut < flash.operations; cut++)
           for (const image of [1, 2, 3]) {
             const f = new WriteBackFlash(geometry);
@@ -47,12 +52,16 @@ describe.each(MODES)('power cut on a write-back flash (one sync per store call)$
               expect(run.run(again, 20)).toBeUndefined();
               run.check(new FlashStore(crashed.crash(0), OPTIONS));
             } catch (e) {
-              throw new Error(`workload seed ${seed}, cut after ${cut} operations, crash image ${cut * 3 + image}: ${(e as Error).message}`);
+              throw new Error(
+                `workload seed ${seed}, cut after ${cut} operations, crash image ${cut * 3 + image}: ${(e as Error).message}`,
+              );
             }
             trials++;
           }
       }
-      console.log(`write-back power cuts (${sector}-byte sectors): ${trials} remounts checked; interrupted call durable ${applied.yes} / not ${applied.no}`);
+      console.log(
+        `write-back power cuts (${sector}-byte sectors): ${trials} remounts checked; interrupted call durable ${applied.yes} / not ${applied.no}`,
+      );
       // with whole 16-byte sectors some interrupted calls got all their writes through; byte by byte, none did
       if (sector === 16) expect(applied.yes).toBeGreaterThan(0);
       expect(applied.no).toBeGreaterThan(0);
@@ -122,14 +131,21 @@ class Turn {
   check(store: FlashStore): void {
     const got = store.messages();
     const { w } = this;
-    const text = (x: NewMessage) => JSON.stringify([x.topic, Array.from(x.payload), x.qos, x.retain, x.priority, x.expiresAt]);
+    const text = (x: NewMessage) =>
+      JSON.stringify([x.topic, Array.from(x.payload), x.qos, x.retain, x.priority, x.expiresAt]);
     let extra = 0;
     for (const m of got) {
       const want = this.#messages.get(m.key);
       if (this.#baseRemoved.has(m.key)) throw new Error(`message ${m.key}, removed before the turn, came back`);
       if (!want) {
         const p = w.pending;
-        if (!(p?.op === 'add' && !extra++ && m.key > Math.max(w.maxKey, this.#baseMax) && text(m) === text(p.message) && Turn.state(m) === '0,0,0'))
+        if (!(
+          p?.op === 'add' &&
+          !extra++ &&
+          m.key > Math.max(w.maxKey, this.#baseMax) &&
+          text(m) === text(p.message) &&
+          Turn.state(m) === '0,0,0'
+        ))
           throw new Error(`message ${m.key} was never added`);
         this.#messages.set(m.key, p.message);
         continue;
@@ -137,14 +153,19 @@ class Turn {
       if (text(m) !== text(want)) throw new Error(`content of message ${m.key}`);
       const s = Turn.state(m);
       if (s !== this.#base.get(m.key) && !this.#states.get(m.key)?.has(s))
-        throw new Error(`message ${m.key} at ${s}: neither its state when the turn began (${this.#base.get(m.key)}) nor one of this turn (${[...(this.#states.get(m.key) ?? [])].join(' ')})`);
+        throw new Error(
+          `message ${m.key} at ${s}: neither its state when the turn began (${this.#base.get(m.key)}) nor one of this turn (${[...(this.#states.get(m.key) ?? [])].join(' ')})`,
+        );
     }
     const present = new Set(got.map((m) => m.key));
-    for (const k of this.#base.keys()) if (!present.has(k) && !this.#mayVanish.has(k)) throw new Error(`message ${k}, durable before the turn, was lost`);
+    for (const k of this.#base.keys())
+      if (!present.has(k) && !this.#mayVanish.has(k))
+        throw new Error(`message ${k}, durable before the turn, was lost`);
     expect([store.count, store.bytes]).toEqual([got.length, got.reduce((n, m) => n + messageBytes(m), 0)]);
     // adopt: the model is what survived
     for (const k of [...w.model.keys()]) if (!present.has(k)) w.model.delete(k);
-    for (const m of got) w.model.set(m.key, { message: this.#messages.get(m.key)!, id: m.id, stage: m.stage, attempts: m.attempts });
+    for (const m of got)
+      w.model.set(m.key, { message: this.#messages.get(m.key)!, id: m.id, stage: m.stage, attempts: m.attempts });
     w.removed.clear();
     for (const k of this.#baseRemoved) w.removed.add(k);
     for (const k of this.#base.keys()) if (!present.has(k)) w.removed.add(k);
@@ -154,59 +175,66 @@ class Turn {
   }
 }
 
-describe.each(MODES)("power cut on a write-back flash with sync: 'turn' (one sync per turn of calls)$title", ({ unordered }) => {
-  test('every operation of a 160-call workload in turns of 1 to 12 calls, 3 crash images each: at most the last turn is undone, the rest is intact', () => {
-    let trials = 0;
-    let undone = 0;
-    for (const seed of [1, 2, 3]) {
-      const turnOf = (i: number) => 1 + ((i * 7 + seed) % 12); // calls per turn, varying
-      const drive = (flash: WriteBackFlash, store: FlashStore, w: Workload, turn: Turn, steps: number) => {
-        for (let i = 0, left = turnOf(0); i < steps; i++) {
-          try {
-            w.step(store);
-          } finally {
-            turn.note();
+describe.each(MODES)(
+  "power cut on a write-back flash with sync: 'turn' (one sync per turn of calls)$title",
+  ({ unordered }) => {
+    test('every operation of a 160-call workload in turns of 1 to 12 calls, 3 crash images each: at most the last turn is undone, the rest is intact', () => {
+      let trials = 0;
+      let undone = 0;
+      for (const seed of [1, 2, 3]) {
+        const turnOf = (i: number) => 1 + ((i * 7 + seed) % 12); // calls per turn, varying
+        const drive = (flash: WriteBackFlash, store: FlashStore, w: Workload, turn: Turn, steps: number) => {
+          for (let i = 0, left = turnOf(0); i < steps; i++) {
+            try {
+              w.step(store);
+            } finally {
+              turn.note();
+            }
+            if (--left === 0) {
+              flash.endTurn();
+              turn.start();
+              left = turnOf(i + 1);
+            }
           }
-          if (--left === 0) {
-            flash.endTurn();
-            turn.start();
-            left = turnOf(i + 1);
+          flash.endTurn();
+          turn.start();
+        };
+        const uncut = new WriteBackFlash({ ...GEOMETRY, turn: true, unordered });
+        const w0 = new Workload(seed);
+        drive(uncut, new FlashStore(uncut, OPTIONS), w0, new Turn(w0), STEPS);
+        expect(uncut.flushes).toBeLessThan(uncut.writes * (unordered ? 0.6 : 0.35)); // far fewer syncs than with one per call
+        for (let cut = 0; cut < uncut.operations; cut++)
+          for (const image of [1, 2, 3]) {
+            const f = new WriteBackFlash({ ...GEOMETRY, turn: true, unordered });
+            f.cutPowerAfter(cut);
+            const w = new Workload(seed);
+            const turn = new Turn(w);
+            try {
+              drive(f, new FlashStore(f, OPTIONS), w, turn, STEPS);
+              throw new Error(`cut ${cut} did not happen`);
+            } catch (e) {
+              if (!(e instanceof PowerLoss)) throw e;
+            }
+            const crashed = f.crash(cut * 3 + image);
+            try {
+              const before = w.model.size;
+              const again = new FlashStore(crashed, OPTIONS);
+              turn.check(again);
+              if (w.model.size !== before) undone++;
+              drive(crashed, again, w, turn, 20);
+              w.check(new FlashStore(crashed.crash(0), OPTIONS));
+            } catch (e) {
+              throw new Error(
+                `workload seed ${seed}, cut after ${cut} operations, crash image ${cut * 3 + image}: ${(e as Error).message}`,
+              );
+            }
+            trials++;
           }
-        }
-        flash.endTurn();
-        turn.start();
-      };
-      const uncut = new WriteBackFlash({ ...GEOMETRY, turn: true, unordered });
-      const w0 = new Workload(seed);
-      drive(uncut, new FlashStore(uncut, OPTIONS), w0, new Turn(w0), STEPS);
-      expect(uncut.flushes).toBeLessThan(uncut.writes * (unordered ? 0.6 : 0.35)); // far fewer syncs than with one per call
-      for (let cut = 0; cut < uncut.operations; cut++)
-        for (const image of [1, 2, 3]) {
-          const f = new WriteBackFlash({ ...GEOMETRY, turn: true, unordered });
-          f.cutPowerAfter(cut);
-          const w = new Workload(seed);
-          const turn = new Turn(w);
-          try {
-            drive(f, new FlashStore(f, OPTIONS), w, turn, STEPS);
-            throw new Error(`cut ${cut} did not happen`);
-          } catch (e) {
-            if (!(e instanceof PowerLoss)) throw e;
-          }
-          const crashed = f.crash(cut * 3 + image);
-          try {
-            const before = w.model.size;
-            const again = new FlashStore(crashed, OPTIONS);
-            turn.check(again);
-            if (w.model.size !== before) undone++;
-            drive(crashed, again, w, turn, 20);
-            w.check(new FlashStore(crashed.crash(0), OPTIONS));
-          } catch (e) {
-            throw new Error(`workload seed ${seed}, cut after ${cut} operations, crash image ${cut * 3 + image}: ${(e as Error).message}`);
-          }
-          trials++;
-        }
-    }
-    console.log(`turn-mode power cuts: ${trials} remounts checked, ${undone} of them lost or brought back messages of the last turn`);
-    expect(undone).toBeGreaterThan(100);
-  });
-});
+      }
+      console.log(
+        `turn-mode power cuts: ${trials} remounts checked, ${undone} of them lost or brought back messages of the last turn`,
+      );
+      expect(undone).toBeGreaterThan(100);
+    });
+  },
+);

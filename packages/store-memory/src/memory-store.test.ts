@@ -9,7 +9,14 @@ const capacity = 256 * 1024;
 storeContract('MemoryStore', () => new MemoryStore({ capacity }));
 storeContract('MemoryStore (default capacity)', () => new MemoryStore());
 
-const msg = (topic: string, payload = new Uint8Array(0)) => ({ topic, payload, qos: 1 as const, retain: false, priority: 0, expiresAt: 0 });
+const msg = (topic: string, payload = new Uint8Array(0)) => ({
+  topic,
+  payload,
+  qos: 1 as const,
+  retain: false,
+  priority: 0,
+  expiresAt: 0,
+});
 
 describe('MemoryStore', () => {
   test('default capacity is 1 MiB', () => {
@@ -28,7 +35,9 @@ describe('MemoryStore', () => {
     const s = new MemoryStore({ capacity });
     const k = s.add(msg('a', new Uint8Array([1, 2])));
     s.close();
-    expect(() => s.add(msg('b'))).toThrow(expect.objectContaining({ name: 'UmqttError', code: 'UMQTT_STORE_CLOSED', place: 'store' }));
+    expect(() => s.add(msg('b'))).toThrow(
+      expect.objectContaining({ name: 'UmqttError', code: 'UMQTT_STORE_CLOSED', place: 'store' }),
+    );
     expect(s.count).toBe(1);
     expect(s.bytes).toBe(3);
     expect(s.messages().map((m) => m.key)).toEqual([k]);

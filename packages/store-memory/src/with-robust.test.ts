@@ -12,17 +12,31 @@ beforeAll(async () => {
 afterAll(() => broker.close());
 
 test('queued while offline, delivered after connect, one final status each', async () => {
-  const sub = new MqttClient({ socket: createTcpSocketFactory(), timers: nodeTimers, host: broker.host, port: broker.port, clientId: 'sub' });
+  const sub = new MqttClient({
+    socket: createTcpSocketFactory(),
+    timers: nodeTimers,
+    host: broker.host,
+    port: broker.port,
+    clientId: 'sub',
+  });
   const got: string[] = [];
   sub.onMessage = (m) => got.push(new TextDecoder().decode(m.payload));
   await sub.connect();
   sub.subscribe('t/#', 2);
   await waitFor(() => sub.inflight === 0 && sub.state === 'connected');
   await new Promise((r) => setTimeout(r, 50));
-  const client = new RobustClient({ socket: createTcpSocketFactory(), timers: nodeTimers, servers: [{ host: broker.host, port: broker.port }], clientId: 'pub', store: new MemoryStore() });
+  const client = new RobustClient({
+    socket: createTcpSocketFactory(),
+    timers: nodeTimers,
+    servers: [{ host: broker.host, port: broker.port }],
+    clientId: 'pub',
+    store: new MemoryStore(),
+  });
   const statuses = new Map<number, FinalStatus>();
   client.onStatus = (key, status) => statuses.set(key, status);
-  const keys = [0, 1, 2].flatMap((qos) => [1, 2, 3].map((i) => client.publish(`t/${qos}`, `${qos}-${i}`, { qos: qos as 0 })));
+  const keys = [0, 1, 2].flatMap((qos) =>
+    [1, 2, 3].map((i) => client.publish(`t/${qos}`, `${qos}-${i}`, { qos: qos as 0 })),
+  );
   expect(client.queued).toBe(9);
   client.start();
   await waitFor(() => statuses.size === 9, { timeout: 5000 });

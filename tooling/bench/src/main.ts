@@ -21,7 +21,18 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMosquitto } from '../../testkit/src/mosquitto.js';
-import { WINDOW, median, percentile, type Broker, type LatencyResult, type OfflineResult, type QoS, type RssResult, type Task, type ThroughputResult } from './common.js';
+import {
+  WINDOW,
+  median,
+  percentile,
+  type Broker,
+  type LatencyResult,
+  type OfflineResult,
+  type QoS,
+  type RssResult,
+  type Task,
+  type ThroughputResult,
+} from './common.js';
 import { KIND_IDS, loadKind } from './kinds/index.js';
 import { renderReport, type CodecCase, type Results } from './report.js';
 
@@ -54,7 +65,10 @@ const THROUGHPUT: [number, QoS, number][] = [
 /** The file flash store syncs every store operation to the disk: it runs fewer messages (and says so). */
 /** Messages for the file flash columns, which run far slower than the others at QoS 1/2 (syncs). */
 const flashCount = (id: string, size: number, qos: QoS, count: number) =>
-  Math.min(count, (!qos ? 20_000 : size <= 64 ? 1_000 : size <= 16_384 ? 300 : 40) * (id === 'robust-flash-turn' ? 10 : 1));
+  Math.min(
+    count,
+    (!qos ? 20_000 : size <= 64 ? 1_000 : size <= 16_384 ? 300 : 40) * (id === 'robust-flash-turn' ? 10 : 1),
+  );
 const FLASH_RSS = 20_000;
 const FLASH_OFFLINE = 5_000;
 const config = {
@@ -87,8 +101,17 @@ class Session {
 
   constructor(kind: string, broker: Broker, task: Task) {
     const name = [kind, ...Object.values(task)].join('-');
-    const execArgv = ['--import', tsx, '--expose-gc', ...nodeArgs, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`] : [])];
-    this.#child = fork(worker, [kind, JSON.stringify(broker), JSON.stringify(task)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const execArgv = [
+      '--import',
+      tsx,
+      '--expose-gc',
+      ...nodeArgs,
+      ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`] : []),
+    ];
+    this.#child = fork(worker, [kind, JSON.stringify(broker), JSON.stringify(task)], {
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.#child.on('message', (m: Reply<unknown>) => {
       const w = this.#waiting;
       this.#waiting = undefined;
@@ -135,7 +158,13 @@ function runWorker<T>(kind: string, broker: Broker, task: Task, timeoutMs = 240_
  * then `repeats` rounds, each running every client once (rotating the order), so that background
  * load on the machine is shared alike. The median of the rounds counts.
  */
-async function throughputCase(ids: string[], broker: Broker, size: number, qos: QoS, count: number): Promise<Record<string, Cell<ThroughputResult>>> {
+async function throughputCase(
+  ids: string[],
+  broker: Broker,
+  size: number,
+  qos: QoS,
+  count: number,
+): Promise<Record<string, Cell<ThroughputResult>>> {
   const out: Record<string, Cell<ThroughputResult>> = {};
   const sessions = new Map<string, Session>();
   const counts = new Map<string, number>();
@@ -180,7 +209,9 @@ async function throughputCase(ids: string[], broker: Broker, size: number, qos: 
     const rs = rates.get(id)!;
     const rate = median(rs);
     out[id] = { count: counts.get(id)!, rates: rs, rate, mbps: (rate * size) / 1e6, stalls: stalls.get(id)! };
-    process.stderr.write(`  ${id}: ${rs.map((x) => Math.round(x)).join(', ')} msg/s${stalls.get(id) ? ` (${stalls.get(id)} stalls)` : ''}\n`);
+    process.stderr.write(
+      `  ${id}: ${rs.map((x) => Math.round(x)).join(', ')} msg/s${stalls.get(id) ? ` (${stalls.get(id)} stalls)` : ''}\n`,
+    );
   }
   return out;
 }
@@ -199,7 +230,12 @@ async function latencyCase(ids: string[], broker: Broker): Promise<Record<string
     sessions.delete(id);
   };
   for (const id of ids) {
-    const s = new Session(id, broker, { task: 'latency', rate: L.rate, seconds: L.seconds, warmupSeconds: L.warmupSeconds });
+    const s = new Session(id, broker, {
+      task: 'latency',
+      rate: L.rate,
+      seconds: L.seconds,
+      warmupSeconds: L.warmupSeconds,
+    });
     sessions.set(id, s);
     pooled.set(id, { sent: 0, samples: [] });
     try {
@@ -217,7 +253,13 @@ async function latencyCase(ids: string[], broker: Broker): Promise<Record<string
         const p = pooled.get(id)!;
         p.sent += x.sent;
         p.samples.push(...x.samples);
-        if (process.env['BENCH_DEBUG']) process.stderr.write(`    round ${r} ${id}: p50 ${percentile([...x.samples].sort((a, b) => a - b), 50).toFixed(3)} ms\n`);
+        if (process.env['BENCH_DEBUG'])
+          process.stderr.write(
+            `    round ${r} ${id}: p50 ${percentile(
+              [...x.samples].sort((a, b) => a - b),
+              50,
+            ).toFixed(3)} ms\n`,
+          );
       } catch (e) {
         failed(id, e);
       }
@@ -226,8 +268,16 @@ async function latencyCase(ids: string[], broker: Broker): Promise<Record<string
     await s.next({ end: true }, 10_000).catch(() => s.kill());
     const { sent, samples } = pooled.get(id)!;
     samples.sort((a, b) => a - b);
-    out[id] = { sent, received: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples[samples.length - 1] ?? NaN };
-    process.stderr.write(`  ${id}: p50 ${percentile(samples, 50).toFixed(3)} ms, p99 ${percentile(samples, 99).toFixed(3)} ms, ${samples.length} of ${sent} received\n`);
+    out[id] = {
+      sent,
+      received: samples.length,
+      p50: percentile(samples, 50),
+      p99: percentile(samples, 99),
+      max: samples[samples.length - 1] ?? NaN,
+    };
+    process.stderr.write(
+      `  ${id}: p50 ${percentile(samples, 50).toFixed(3)} ms, p99 ${percentile(samples, 99).toFixed(3)} ms, ${samples.length} of ${sent} received\n`,
+    );
   }
   return out;
 }
@@ -255,15 +305,28 @@ function machine() {
       return String((e as { stdout?: string }).stdout ?? '').split('\n')[0] || 'mosquitto (version unknown)';
     }
   })();
-  const model = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  const mqttVersion = (JSON.parse(readFileSync(join(benchDir, 'node_modules/mqtt/package.json'), 'utf8')) as { version: string }).version;
-  return { cores: cpus().length, cpu: model.trim(), memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, mosquitto: version.replace(/^mosquitto version /, ''), mqttjs: mqttVersion };
+  const model =
+    readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  const mqttVersion = (
+    JSON.parse(readFileSync(join(benchDir, 'node_modules/mqtt/package.json'), 'utf8')) as { version: string }
+  ).version;
+  return {
+    cores: cpus().length,
+    cpu: model.trim(),
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    mosquitto: version.replace(/^mosquitto version /, ''),
+    mqttjs: mqttVersion,
+  };
 }
 
 /** The codec benchmark's own table, and its figures (the last line it prints with --json). */
 function runCodecBench(): Promise<{ table: string; cases: CodecCase[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, '--expose-gc', 'bench/codec.bench.ts', '--json'], { cwd: join(root, 'packages/codec'), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', tsx, '--expose-gc', 'bench/codec.bench.ts', '--json'], {
+      cwd: join(root, 'packages/codec'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('exit', (code) => {
@@ -276,22 +339,36 @@ function runCodecBench(): Promise<{ table: string; cases: CodecCase[] }> {
 
 async function main(): Promise<void> {
   for (const pkg of ['codec', 'simple', 'robust', 'store-memory'])
-    if (!existsSync(join(root, 'packages', pkg, 'dist/index.js'))) throw new Error(`packages/${pkg} is not built: run pnpm build (pnpm bench does)`);
+    if (!existsSync(join(root, 'packages', pkg, 'dist/index.js')))
+      throw new Error(`packages/${pkg} is not built: run pnpm build (pnpm bench does)`);
   const started = performance.now();
   const m = machine();
-  const results: Results = { date: new Date().toISOString(), machine: m, config, kinds: {}, throughput: [], latency: {}, rss: {}, offline: {} };
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: m,
+    config,
+    kinds: {},
+    throughput: [],
+    latency: {},
+    rss: {},
+    offline: {},
+  };
   for (const id of kinds) {
     const k = await loadKind(id);
     results.kinds[id] = { label: k.label, ...(k.unavailable ? { unavailable: k.unavailable } : {}) };
   }
-  console.error(`umqtt bench${quick ? ' --quick' : ''}: ${m.cores} x ${m.cpu}, Node ${m.node}, Mosquitto ${m.mosquitto}, MQTT.js ${m.mqttjs}`);
+  console.error(
+    `umqtt bench${quick ? ' --quick' : ''}: ${m.cores} x ${m.cpu}, Node ${m.node}, Mosquitto ${m.mosquitto}, MQTT.js ${m.mqttjs}`,
+  );
   const broker = await startMosquitto({ extraConfig: [`max_inflight_messages ${config.window}`] });
   const b: Broker = { host: broker.host, port: broker.port };
   console.error(`mosquitto on ${broker.url}`);
   const live = (id: string) => !results.kinds[id]!.unavailable;
   try {
     if (parts.has('throughput'))
-      for (const [size, qos, n] of THROUGHPUT.filter(([size, qos]) => (!sizes || sizes.includes(size)) && (!qoss || qoss.includes(qos)))) {
+      for (const [size, qos, n] of THROUGHPUT.filter(
+        ([size, qos]) => (!sizes || sizes.includes(size)) && (!qoss || qoss.includes(qos)),
+      )) {
         const count = Math.max(20, Math.round(n * config.scale));
         const row: Results['throughput'][number] = { size, qos, count, results: {} };
         results.throughput.push(row);
@@ -300,18 +377,31 @@ async function main(): Promise<void> {
       }
     if (parts.has('latency')) {
       const L = config.latency;
-      console.error(`latency: ${L.rate} msg/s, QoS 1, publisher and subscriber of each client; ${L.rounds} interleaved rounds of ${L.seconds} s`);
+      console.error(
+        `latency: ${L.rate} msg/s, QoS 1, publisher and subscriber of each client; ${L.rounds} interleaved rounds of ${L.seconds} s`,
+      );
       results.latency = await latencyCase(kinds.filter(live), b);
     }
     if (parts.has('rss')) {
       console.error(`memory: ${config.rssCount} QoS 1 messages of 64 B through the window`);
       for (const id of kinds.filter(live))
-        results.rss[id] = await attempt(id, () => runWorker<RssResult>(id, b, { task: 'rss', count: id.startsWith('robust-flash') ? Math.min(config.rssCount, FLASH_RSS) : config.rssCount }));
+        results.rss[id] = await attempt(id, () =>
+          runWorker<RssResult>(id, b, {
+            task: 'rss',
+            count: id.startsWith('robust-flash') ? Math.min(config.rssCount, FLASH_RSS) : config.rssCount,
+          }),
+        );
     }
     if (parts.has('offline')) {
       console.error(`offline queue: ${config.offlineCount} QoS 1 messages of 64 B held, then drained`);
-      for (const id of kinds.filter(live).filter((k) => k !== 'simple')) // simple keeps no messages while offline
-        results.offline[id] = await attempt(id, () => runWorker<OfflineResult>(id, b, { task: 'offline', count: id.startsWith('robust-flash') ? Math.min(config.offlineCount, FLASH_OFFLINE) : config.offlineCount }));
+      for (const id of kinds.filter(live).filter((k) => k !== 'simple'))
+        // simple keeps no messages while offline
+        results.offline[id] = await attempt(id, () =>
+          runWorker<OfflineResult>(id, b, {
+            task: 'offline',
+            count: id.startsWith('robust-flash') ? Math.min(config.offlineCount, FLASH_OFFLINE) : config.offlineCount,
+          }),
+        );
     }
   } finally {
     await broker.stop();

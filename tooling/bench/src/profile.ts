@@ -30,7 +30,9 @@ const total = p.endTime - p.startTime;
 
 const name = (n: Node) => {
   const f = n.callFrame;
-  const where = f.url ? `${f.url.replace(/^file:\/\//, '').replace(/.*\/(node_modules|packages|apps|tooling)\//, '$1/')}:${f.lineNumber + 1}` : '';
+  const where = f.url
+    ? `${f.url.replace(/^file:\/\//, '').replace(/.*\/(node_modules|packages|apps|tooling)\//, '$1/')}:${f.lineNumber + 1}`
+    : '';
   return `${f.functionName || '(anonymous)'} ${where}`.trim();
 };
 const self = new Map<string, number>();

@@ -8,7 +8,14 @@ export interface Results {
   date: string;
   seconds?: number;
   machine: { cores: number; cpu: string; memoryGB: number; node: string; mosquitto: string; mqttjs: string };
-  config: Record<string, unknown> & { maxInflight: number; window: number; repeats: number; latency: { rate: number; seconds: number; rounds: number }; rssCount: number; offlineCount: number };
+  config: Record<string, unknown> & {
+    maxInflight: number;
+    window: number;
+    repeats: number;
+    latency: { rate: number; seconds: number; rounds: number };
+    rssCount: number;
+    offlineCount: number;
+  };
   kinds: Record<string, { label: string; unavailable?: string }>;
   throughput: { size: number; qos: QoS; count: number; results: Record<string, Cell<ThroughputResult>> }[];
   latency: Record<string, Cell<LatencyResult>>;
@@ -36,7 +43,13 @@ const ok = <T>(c: Cell<T> | undefined): c is T => c !== undefined && !(c as { er
 const UMQTT = ['simple', 'robust-memory', 'robust-flash', 'robust-flash-turn'];
 
 function rate(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(2)}k` : n.toFixed(0);
+  return n >= 1e6
+    ? `${(n / 1e6).toFixed(2)}M`
+    : n >= 1e4
+      ? `${(n / 1e3).toFixed(1)}k`
+      : n >= 1e3
+        ? `${(n / 1e3).toFixed(2)}k`
+        : n.toFixed(0);
 }
 const size = (n: number) => (n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -59,14 +72,16 @@ function cell(row: Row, id: string, kinds: Results['kinds']): string {
   const err = row.errors[id];
   if (err) return `failed: ${err.slice(0, 60)}`;
   const v = row.values[id];
-  if (v === undefined || Number.isNaN(v)) return row.label.startsWith('offline') && id === 'simple' ? 'n/a (no offline queue)' : '-';
+  if (v === undefined || Number.isNaN(v))
+    return row.label.startsWith('offline') && id === 'simple' ? 'n/a (no offline queue)' : '-';
   let s = row.fmt(v);
   const raw = row.values['raw'];
   const js = row.values['mqttjs'];
   const ratios: string[] = [];
   if (row.noRatio) {
     // differences near zero: a ratio would mean nothing
-  } else if (id !== 'raw' && raw) ratios.push(row.higherBetter ? `${Math.round((v / raw) * 100)}% raw` : `${(v / raw).toFixed(2)}x raw`);
+  } else if (id !== 'raw' && raw)
+    ratios.push(row.higherBetter ? `${Math.round((v / raw) * 100)}% raw` : `${(v / raw).toFixed(2)}x raw`);
   if (!row.noRatio && id !== 'raw' && id !== 'mqttjs' && js) ratios.push(`${(v / js).toFixed(2)}x MQTT.js`);
   if (ratios.length) s += ` (${ratios.join(', ')})`;
   if (row.extra?.[id]) s += ` ${row.extra[id]}`;
@@ -76,13 +91,23 @@ function cell(row: Row, id: string, kinds: Results['kinds']): string {
 function table(header: string[], rows: string[][]): string {
   const w = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
-  return [line(header), `|${w.map((n, i) => (i ? '-'.repeat(n + 1) + ':' : '-'.repeat(n + 2))).join('|')}|`, ...rows.map(line)].join('\n');
+  return [
+    line(header),
+    `|${w.map((n, i) => (i ? '-'.repeat(n + 1) + ':' : '-'.repeat(n + 2))).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 function rowsOf(r: Results): Row[] {
   const rows: Row[] = [];
   const ids = Object.keys(r.kinds);
-  const mk = (label: string, higherBetter: boolean, fmt: (n: number) => string, get: (id: string) => Cell<number> | undefined, extra?: (id: string) => string | undefined): Row => {
+  const mk = (
+    label: string,
+    higherBetter: boolean,
+    fmt: (n: number) => string,
+    get: (id: string) => Cell<number> | undefined,
+    extra?: (id: string) => string | undefined,
+  ): Row => {
     const row: Row = { label, values: {}, errors: {}, fmt, higherBetter, extra: {} };
     for (const id of ids) {
       const c = get(id);
@@ -94,23 +119,47 @@ function rowsOf(r: Results): Row[] {
     }
     return row;
   };
-  const pick = <T>(c: Cell<T> | undefined, f: (t: T) => number): Cell<number> | undefined => (c === undefined ? undefined : ok(c) ? f(c) : (c as { error: string }));
+  const pick = <T>(c: Cell<T> | undefined, f: (t: T) => number): Cell<number> | undefined =>
+    c === undefined ? undefined : ok(c) ? f(c) : (c as { error: string });
   for (const t of r.throughput)
     rows.push(
-      mk(`publish ${size(t.size)} QoS ${t.qos}, msg/s (${rate(t.count)} msgs)`, true, (n) => (t.size >= 16384 ? `${rate(n)} (${((n * t.size) / 1e6).toFixed(0)} MB/s)` : rate(n)), (id) => pick(t.results[id], (x) => x.rate), (id) => {
-        const x = t.results[id];
-        if (!ok(x)) return undefined;
-        const notes = [x.count !== t.count ? `${rate(x.count)} msgs` : '', x.stalls ? `stalled ${x.stalls}x: writable again without onWritable` : ''].filter(Boolean);
-        return notes.length ? `[${notes.join('; ')}]` : undefined;
-      }),
+      mk(
+        `publish ${size(t.size)} QoS ${t.qos}, msg/s (${rate(t.count)} msgs)`,
+        true,
+        (n) => (t.size >= 16384 ? `${rate(n)} (${((n * t.size) / 1e6).toFixed(0)} MB/s)` : rate(n)),
+        (id) => pick(t.results[id], (x) => x.rate),
+        (id) => {
+          const x = t.results[id];
+          if (!ok(x)) return undefined;
+          const notes = [
+            x.count !== t.count ? `${rate(x.count)} msgs` : '',
+            x.stalls ? `stalled ${x.stalls}x: writable again without onWritable` : '',
+          ].filter(Boolean);
+          return notes.length ? `[${notes.join('; ')}]` : undefined;
+        },
+      ),
     );
   const L = r.config.latency;
   if (Object.keys(r.latency).length) {
-    rows.push(mk(`latency p50, ms (QoS 1, ${L.rate} msg/s, ${L.rounds} x ${L.seconds} s)`, false, ms, (id) => pick(r.latency[id], (x) => x.p50)));
-    rows.push(mk(`latency p99, ms`, false, ms, (id) => pick(r.latency[id], (x) => x.p99), (id) => {
-      const x = r.latency[id];
-      return ok(x) && x.received < x.sent ? `[${x.sent - x.received} of ${x.sent} later than 0.5 s: cannot keep up]` : undefined;
-    }));
+    rows.push(
+      mk(`latency p50, ms (QoS 1, ${L.rate} msg/s, ${L.rounds} x ${L.seconds} s)`, false, ms, (id) =>
+        pick(r.latency[id], (x) => x.p50),
+      ),
+    );
+    rows.push(
+      mk(
+        `latency p99, ms`,
+        false,
+        ms,
+        (id) => pick(r.latency[id], (x) => x.p99),
+        (id) => {
+          const x = r.latency[id];
+          return ok(x) && x.received < x.sent
+            ? `[${x.sent - x.received} of ${x.sent} later than 0.5 s: cannot keep up]`
+            : undefined;
+        },
+      ),
+    );
   }
   if (Object.keys(r.rss).length) {
     const n = rate(r.config.rssCount);
@@ -118,9 +167,35 @@ function rowsOf(r: Results): Row[] {
       const x = r.rss[id];
       return ok(x) && x.count !== r.config.rssCount ? `[${rate(x.count)} msgs]` : undefined;
     };
-    rows.push(mk(`${n} QoS 1: peak RSS, MB`, false, (v) => v.toFixed(0), (id) => pick(r.rss[id], (x) => x.peakMB), fewer));
-    rows.push({ ...mk(`${n} QoS 1: RSS growth, 2nd half over 1st half, MB`, false, (v) => v.toFixed(1), (id) => pick(r.rss[id], (x) => x.growthMB), fewer), noRatio: true });
-    rows.push({ ...mk(`${n} QoS 1: heap retained after GC, MB`, false, (v) => v.toFixed(1), (id) => pick(r.rss[id], (x) => x.retainedGrowthMB), fewer), noRatio: true });
+    rows.push(
+      mk(
+        `${n} QoS 1: peak RSS, MB`,
+        false,
+        (v) => v.toFixed(0),
+        (id) => pick(r.rss[id], (x) => x.peakMB),
+        fewer,
+      ),
+    );
+    rows.push({
+      ...mk(
+        `${n} QoS 1: RSS growth, 2nd half over 1st half, MB`,
+        false,
+        (v) => v.toFixed(1),
+        (id) => pick(r.rss[id], (x) => x.growthMB),
+        fewer,
+      ),
+      noRatio: true,
+    });
+    rows.push({
+      ...mk(
+        `${n} QoS 1: heap retained after GC, MB`,
+        false,
+        (v) => v.toFixed(1),
+        (id) => pick(r.rss[id], (x) => x.retainedGrowthMB),
+        fewer,
+      ),
+      noRatio: true,
+    });
     rows.push(mk(`${n} QoS 1: msg/s`, true, rate, (id) => pick(r.rss[id], (x) => x.rate), fewer));
   }
   if (Object.keys(r.offline).length) {
@@ -131,10 +206,36 @@ function rowsOf(r: Results): Row[] {
       if (x.delivered < x.count) return `[${rate(x.delivered)} of ${rate(x.count)} delivered]`;
       return x.count !== r.config.offlineCount ? `[${rate(x.count)} msgs]` : undefined;
     };
-    rows.push(mk(`offline ${n} QoS 1: time to queue, ms`, false, ms, (id) => pick(r.offline[id], (x) => x.enqueueMs), note));
-    rows.push(mk(`offline ${n} QoS 1: bytes per queued message`, false, (v) => v.toFixed(0), (id) => pick(r.offline[id], (x) => x.bytesPerMessage), note));
-    rows.push(mk(`offline ${n} QoS 1: RSS growth, MB`, false, (v) => v.toFixed(1), (id) => pick(r.offline[id], (x) => x.rssGrowthMB), note));
-    rows.push(mk(`offline ${n} QoS 1: time to drain after connect, ms`, false, ms, (id) => pick(r.offline[id], (x) => x.drainMs), note));
+    rows.push(
+      mk(`offline ${n} QoS 1: time to queue, ms`, false, ms, (id) => pick(r.offline[id], (x) => x.enqueueMs), note),
+    );
+    rows.push(
+      mk(
+        `offline ${n} QoS 1: bytes per queued message`,
+        false,
+        (v) => v.toFixed(0),
+        (id) => pick(r.offline[id], (x) => x.bytesPerMessage),
+        note,
+      ),
+    );
+    rows.push(
+      mk(
+        `offline ${n} QoS 1: RSS growth, MB`,
+        false,
+        (v) => v.toFixed(1),
+        (id) => pick(r.offline[id], (x) => x.rssGrowthMB),
+        note,
+      ),
+    );
+    rows.push(
+      mk(
+        `offline ${n} QoS 1: time to drain after connect, ms`,
+        false,
+        ms,
+        (id) => pick(r.offline[id], (x) => x.drainMs),
+        note,
+      ),
+    );
   }
   // The codec (every umqtt client uses it) against mqtt-packet, the codec inside MQTT.js: in the
   // MQTT.js column, and in the umqtt simple column with the ratio
@@ -172,9 +273,12 @@ function targets(r: Results): string[] {
     const lat = r.latency[id];
     const jsLat = r.latency['mqttjs'];
     let latency = 'latency: not measured';
-    if (ok(lat) && ok(jsLat)) latency = `latency p99 ${ms(lat.p99)} ms vs MQTT.js ${ms(jsLat.p99)} ms: ${lat.p99 <= jsLat.p99 ? 'met' : 'MISSED'}`;
+    if (ok(lat) && ok(jsLat))
+      latency = `latency p99 ${ms(lat.p99)} ms vs MQTT.js ${ms(jsLat.p99)} ms: ${lat.p99 <= jsLat.p99 ? 'met' : 'MISSED'}`;
     const mem = r.rss[id];
-    const memory = ok(mem) ? `memory: ${mem.growthMB <= FLAT_MB ? 'flat' : 'NOT FLAT'} (${mem.growthMB >= 0 ? '+' : ''}${mem.growthMB.toFixed(1)} MB in the second half, peak ${mem.peakMB.toFixed(0)} MB, ${mem.retainedGrowthMB.toFixed(1)} MB retained after GC)` : 'memory: not measured';
+    const memory = ok(mem)
+      ? `memory: ${mem.growthMB <= FLAT_MB ? 'flat' : 'NOT FLAT'} (${mem.growthMB >= 0 ? '+' : ''}${mem.growthMB.toFixed(1)} MB in the second half, peak ${mem.peakMB.toFixed(0)} MB, ${mem.retainedGrowthMB.toFixed(1)} MB retained after GC)`
+      : 'memory: not measured';
     out.push(
       `- ${k.label}: throughput >= ${TARGET_OF_RAW * 100}% of raw: ${miss.length ? `MISSED at ${miss.join(', ')}` : 'met'}${met.length ? ` (met: ${met.join(', ')})` : ''}; ${latency}; ${memory}`,
     );
@@ -199,7 +303,8 @@ export function renderReport(r: Results): string {
     'Targets (issue 8):',
     ...targets(r),
   ];
-  for (const id of ids) if (r.kinds[id]!.unavailable) lines.push(`- ${r.kinds[id]!.label} column: ${r.kinds[id]!.unavailable}`);
+  for (const id of ids)
+    if (r.kinds[id]!.unavailable) lines.push(`- ${r.kinds[id]!.label} column: ${r.kinds[id]!.unavailable}`);
   if (r.codec) lines.push('', 'Codec (packages/codec/bench/codec.bench.ts, same run):', '', r.codec.trim());
   return lines.join('\n');
 }

@@ -44,7 +44,9 @@ async function throughput(kind: Kind, broker: Broker, t: Extract<Task, { task: '
         const rate = t.count / ((performance.now() - t0) / 1000);
         process.send!({ ok: true, result: { rate, stalls: progress.stalls } });
       } catch (e) {
-        process.send!({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }, () => process.exit(1));
+        process.send!({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }, () =>
+          process.exit(1),
+        );
       }
     })();
   });
@@ -101,7 +103,9 @@ async function latency(kind: Kind, broker: Broker, t: Extract<Task, { task: 'lat
         measuring = false;
         process.send!({ ok: true, result: { sent, samples } });
       } catch (e) {
-        process.send!({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }, () => process.exit(1));
+        process.send!({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }, () =>
+          process.exit(1),
+        );
       }
     })();
   });
@@ -129,7 +133,8 @@ async function rss(kind: Kind, broker: Broker, t: Extract<Task, { task: 'rss' }>
   gc();
   const retainedGrowthMB = (heapAndExternal() - heap0) / MB;
   await conn.close();
-  const peak = (from: number, to: number) => Math.max(0, ...samples.filter((s) => s.sent >= from && s.sent <= to).map((s) => s.rss));
+  const peak = (from: number, to: number) =>
+    Math.max(0, ...samples.filter((s) => s.sent >= from && s.sent <= to).map((s) => s.rss));
   const tenths = Array.from({ length: 10 }, (_, k) => peak((k * t.count) / 10, ((k + 1) * t.count) / 10) / MB);
   const earlyPeakMB = peak(0, t.count / 2) / MB;
   const latePeakMB = peak(t.count / 2, t.count) / MB;

@@ -24,7 +24,10 @@ beforeAll(async () => {
     }),
   );
   writeFileSync(join(dir, 'dist/index.js'), 'export const x = 1;\n//# sourceMappingURL=index.js.map\n');
-  writeFileSync(join(dir, 'dist/index.js.map'), JSON.stringify({ version: 3, sources: ['../../outside.ts'], mappings: '' }));
+  writeFileSync(
+    join(dir, 'dist/index.js.map'),
+    JSON.stringify({ version: 3, sources: ['../../outside.ts'], mappings: '' }),
+  );
   writeFileSync(join(dir, 'src/index.ts'), 'export const x = 1;\n');
   writeFileSync(join(dir, 'src/index.test.ts'), 'test\n');
   mkdirSync(join(tmp.dir, 'out'));

@@ -103,7 +103,9 @@ interface AttwReport {
  * (types) and dist/index.js (code) for both.
  */
 export async function attwProblems(tarball: string): Promise<string[]> {
-  const result = await run(BIN.attw, [tarball, '--profile', 'esm-only', '--format', 'json', '--no-color'], { timeoutMs: 30_000 });
+  const result = await run(BIN.attw, [tarball, '--profile', 'esm-only', '--format', 'json', '--no-color'], {
+    timeoutMs: 30_000,
+  });
   let report: AttwReport;
   try {
     report = JSON.parse(result.stdout) as AttwReport;
@@ -122,7 +124,9 @@ export async function attwProblems(tarball: string): Promise<string[]> {
       problems.push(`${kind}: types resolve to ${r?.resolution?.fileName ?? 'nothing'}, not dist/index.d.ts`);
     }
     if (r?.implementationResolution?.fileName !== `/node_modules/${name}/dist/index.js`) {
-      problems.push(`${kind}: code resolves to ${r?.implementationResolution?.fileName ?? 'nothing'}, not dist/index.js`);
+      problems.push(
+        `${kind}: code resolves to ${r?.implementationResolution?.fileName ?? 'nothing'}, not dist/index.js`,
+      );
     }
   }
   if (result.code !== 0 && !problems.length) problems.push(`attw exited with ${result.code}: ${result.stderr}`);

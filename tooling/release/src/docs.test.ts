@@ -25,9 +25,14 @@ let project: Reflection | undefined;
 
 it('builds the API reference from every package src/index.ts without a warning (all exports documented)', async () => {
   const out = join(tmp.dir, 'api.json');
-  const result = await run(BIN.typedoc, ['--options', join(ROOT, 'typedoc.json'), '--json', out, '--logLevel', 'Warn'], {
-    timeoutMs: 60_000,
-  });
+  const result = await run(
+    BIN.typedoc,
+    ['--options', join(ROOT, 'typedoc.json'), '--json', out, '--logLevel', 'Warn'],
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  // eslint-disable-next-line no-control-regex -- the escape starts the terminal's colour codes
   const log = `${result.stdout}\n${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
   const warnings = log.split('\n').filter((l) => /\[(warning|error)\]/.test(l));
   expect(warnings, 'TypeDoc warnings and errors').toEqual([]);
@@ -50,7 +55,8 @@ it('gives every exported class, function, constant, interface and type a short @
     for (const item of module.children ?? []) {
       if (item.kind === KIND.Reference) continue; // re-export of something documented elsewhere
       const comments = [item.comment, ...(item.signatures ?? []).map((s) => s.comment)];
-      if (!comments.some((c) => c?.blockTags?.some((t) => t.tag === '@example'))) missing.push(`${module.name}: ${item.name}`);
+      if (!comments.some((c) => c?.blockTags?.some((t) => t.tag === '@example')))
+        missing.push(`${module.name}: ${item.name}`);
     }
   }
   expect(missing, 'exports without @example').toEqual([]);

@@ -25,7 +25,16 @@ beforeAll(async () => {
   // No registry: the tarballs have no runtime dependencies outside themselves.
   const install = await run(
     'npm',
-    ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--cache', join(tmp.dir, 'npm-cache'), ...tarballs.values()],
+    [
+      'install',
+      '--offline',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--cache',
+      join(tmp.dir, 'npm-cache'),
+      ...tarballs.values(),
+    ],
     { cwd: project, timeoutMs: 60_000, env: cleanEnv({ npm_config_userconfig: join(tmp.dir, 'npmrc') }) },
   );
   expectSuccess(install, 'npm install of the packed tarballs');
@@ -44,7 +53,13 @@ it('installs every published package from its tarball, with its dist, outside th
   }
   // Nothing else came along: no runtime dependencies beyond the five.
   expect(readdirSync(join(project, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@umqtt']);
-  expect(readdirSync(join(project, 'node_modules/@umqtt')).sort()).toEqual(['codec', 'robust', 'simple', 'store-flash', 'store-memory']);
+  expect(readdirSync(join(project, 'node_modules/@umqtt')).sort()).toEqual([
+    'codec',
+    'robust',
+    'simple',
+    'store-flash',
+    'store-memory',
+  ]);
 });
 
 it('publishes and receives a message through aedes with @umqtt/simple and @umqtt/codec from the tarballs', async () => {
@@ -60,26 +75,30 @@ it('publishes and receives a message through aedes with @umqtt/simple and @umqtt
   });
 }, 30_000);
 
-it.each(['node16', 'bundler'] as const)('type-checks a consumer against the installed packages (moduleResolution %s)', async (resolution) => {
-  const config = {
-    compilerOptions: {
-      noEmit: true,
-      strict: true,
-      exactOptionalPropertyTypes: true,
-      skipLibCheck: false,
-      target: 'ES2022',
-      lib: ['ES2022'],
-      types: [],
-      module: resolution === 'node16' ? 'node16' : 'esnext',
-      moduleResolution: resolution,
-    },
-    files: ['consumer.ts'],
-  };
-  writeFileSync(join(project, `tsconfig.${resolution}.json`), JSON.stringify(config, null, 2));
-  const args = ['-p', `tsconfig.${resolution}.json`];
-  const result = await run(BIN.tsc, args, { cwd: project, timeoutMs: 30_000 });
-  expectSuccess(result, `tsc (${resolution})`);
-}, 40_000);
+it.each(['node16', 'bundler'] as const)(
+  'type-checks a consumer against the installed packages (moduleResolution %s)',
+  async (resolution) => {
+    const config = {
+      compilerOptions: {
+        noEmit: true,
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        skipLibCheck: false,
+        target: 'ES2022',
+        lib: ['ES2022'],
+        types: [],
+        module: resolution === 'node16' ? 'node16' : 'esnext',
+        moduleResolution: resolution,
+      },
+      files: ['consumer.ts'],
+    };
+    writeFileSync(join(project, `tsconfig.${resolution}.json`), JSON.stringify(config, null, 2));
+    const args = ['-p', `tsconfig.${resolution}.json`];
+    const result = await run(BIN.tsc, args, { cwd: project, timeoutMs: 30_000 });
+    expectSuccess(result, `tsc (${resolution})`);
+  },
+  40_000,
+);
 
 /** The first program of a new user on Node: an inline node:net adapter, two clients, one message. */
 const PUBSUB_SCRIPT = String.raw`

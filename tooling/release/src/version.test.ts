@@ -108,12 +108,16 @@ it('changeset version turns the pending changesets into versions and CHANGELOG e
     const expected = bumped(before.get(name)!, bump);
     expect(after, name).toBe(expected);
     const changelog = readFileSync(join(copy, pkg.dir, 'CHANGELOG.md'), 'utf8');
-    expect(changelog, `${name} CHANGELOG`).toMatch(new RegExp(`^# ${name.replace('/', '\\/')}\\n\\n## ${expected.replace(/\./g, '\\.')}\\n`));
+    expect(changelog, `${name} CHANGELOG`).toMatch(
+      new RegExp(`^# ${name.replace('/', '\\/')}\\n\\n## ${expected.replace(/\./g, '\\.')}\\n`),
+    );
     expect(changelog).toMatch(new RegExp(`### ${bump[0]!.toUpperCase()}${bump.slice(1)} Changes`));
   }
   // Each changeset's text ends up in a CHANGELOG, and the changeset file is consumed.
   for (const file of pendingChangesets) {
-    const body = readFileSync(join(ROOT, '.changeset', file), 'utf8').replace(/^---[\s\S]*?---\s*/, '').trim();
+    const body = readFileSync(join(ROOT, '.changeset', file), 'utf8')
+      .replace(/^---[\s\S]*?---\s*/, '')
+      .trim();
     const firstLine = body.split('\n')[0]!;
     const found = published.some((p) => {
       const changelog = join(copy, p.dir, 'CHANGELOG.md');
@@ -145,7 +149,9 @@ it('a later minor change of @umqtt/codec bumps its dependents and their publishe
 
   const codec = manifestIn('packages/codec').version;
   expect(codec).toBe(bumped(base.get('@umqtt/codec')!, 'minor'));
-  expect(readFileSync(join(copy, 'packages/codec/CHANGELOG.md'), 'utf8')).toContain(`## ${codec}\n\n### Minor Changes\n\n- A new codec feature.`);
+  expect(readFileSync(join(copy, 'packages/codec/CHANGELOG.md'), 'utf8')).toContain(
+    `## ${codec}\n\n### Minor Changes\n\n- A new codec feature.`,
+  );
   const dependents = published.filter((p) => p.manifest.dependencies?.['@umqtt/codec']);
   expect(dependents.length).toBeGreaterThan(0);
   for (const pkg of dependents) {

@@ -118,7 +118,8 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
         if (error) {
           const e = error as NodeJS.ErrnoException & { code?: unknown; killed?: boolean; signal?: string };
           code = typeof e.code === 'number' ? e.code : 1;
-          if (e.killed || e.signal) stderr += `\n[killed by ${e.signal ?? 'timeout'} after ${options.timeoutMs ?? 30_000} ms]`;
+          if (e.killed || e.signal)
+            stderr += `\n[killed by ${e.signal ?? 'timeout'} after ${options.timeoutMs ?? 30_000} ms]`;
           else if (typeof e.code === 'string') stderr += `\n[${e.code}: ${e.message}]`;
         }
         resolve({ code, stdout, stderr });
@@ -146,7 +147,8 @@ export async function pack(packageDir: string, dest: string): Promise<string> {
   const result = await run('pnpm', ['pack', '--pack-destination', dest], { cwd: packageDir, timeoutMs: 30_000 });
   expectSuccess(result, `pnpm pack in ${packageDir}`);
   const created = readdirSync(dest).filter((f) => f.endsWith('.tgz') && !before.has(f));
-  if (created.length !== 1) throw new Error(`pnpm pack in ${packageDir} made ${created.length} tarballs: ${created.join(', ')}`);
+  if (created.length !== 1)
+    throw new Error(`pnpm pack in ${packageDir} made ${created.length} tarballs: ${created.join(', ')}`);
   return join(dest, created[0]!);
 }
 

@@ -49,18 +49,67 @@ export async function generateCertificates(dir?: string): Promise<Certificates> 
   await writeFile(config, CONFIG);
 
   const makeCa = (name: string, cn: string) =>
-    run(openssl, ['req', '-x509', ...KEY, ...DAYS, '-config', config, '-extensions', 'ca_ext',
-      '-subj', `/CN=${cn}`, '-keyout', file(`${name}.key`), '-out', file(`${name}.crt`)]);
+    run(openssl, [
+      'req',
+      '-x509',
+      ...KEY,
+      ...DAYS,
+      '-config',
+      config,
+      '-extensions',
+      'ca_ext',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.crt`),
+    ]);
   await Promise.all([makeCa('ca', 'umqtt test CA'), makeCa('other-ca', 'umqtt unrelated CA')]);
-  await run(openssl, ['req', '-new', ...KEY, '-config', config, '-subj', '/CN=localhost',
-    '-keyout', file('server.key'), '-out', file('server.csr')]);
+  await run(openssl, [
+    'req',
+    '-new',
+    ...KEY,
+    '-config',
+    config,
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    file('server.key'),
+    '-out',
+    file('server.csr'),
+  ]);
   const serial = `0x${randomBytes(8).toString('hex')}`;
-  await run(openssl, ['x509', '-req', ...DAYS, '-in', file('server.csr'), '-set_serial', serial,
-    '-CA', file('ca.crt'), '-CAkey', file('ca.key'),
-    '-extfile', config, '-extensions', 'server_ext', '-out', file('server.crt')]);
+  await run(openssl, [
+    'x509',
+    '-req',
+    ...DAYS,
+    '-in',
+    file('server.csr'),
+    '-set_serial',
+    serial,
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-extfile',
+    config,
+    '-extensions',
+    'server_ext',
+    '-out',
+    file('server.crt'),
+  ]);
 
-  const generated = ['openssl.cnf', 'ca.key', 'ca.crt', 'other-ca.key', 'other-ca.crt',
-    'server.key', 'server.csr', 'server.crt'];
+  const generated = [
+    'openssl.cnf',
+    'ca.key',
+    'ca.crt',
+    'other-ca.key',
+    'other-ca.crt',
+    'server.key',
+    'server.csr',
+    'server.crt',
+  ];
   return {
     dir: target,
     caFile: file('ca.crt'),

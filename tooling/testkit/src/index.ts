@@ -1,12 +1,7 @@
 export { startAedes, type AedesHandle, type AedesStartOptions } from './aedes.js';
 export { generateCertificates, type Certificates } from './certs.js';
 export { FakeClock, type Timers } from './fake-clock.js';
-export {
-  startFaultProxy,
-  type Direction,
-  type FaultCounters,
-  type FaultProxy,
-} from './fault-proxy.js';
+export { startFaultProxy, type Direction, type FaultCounters, type FaultProxy } from './fault-proxy.js';
 export {
   mosquittoOrSkip,
   mosquittoPath,
@@ -22,14 +17,7 @@ export {
   type ExchangeOptions,
   type RawConnectOptions,
 } from './raw-mqtt.js';
-export {
-  hex,
-  ScriptedBroker,
-  ScriptedSocket,
-  settle,
-  toHex,
-  type ScriptedSocketOptions,
-} from './scripted-socket.js';
+export { hex, ScriptedBroker, ScriptedSocket, settle, toHex, type ScriptedSocketOptions } from './scripted-socket.js';
 export { freePort, once, waitFor, type Truthy, type WaitOptions } from './wait.js';
 export {
   storeContract,

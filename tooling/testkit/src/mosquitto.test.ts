@@ -56,9 +56,7 @@ describe.skipIf(skip !== undefined)('startMosquitto', () => {
     const started = await startMosquitto();
     await started.stop();
     await expect(access(started.dir)).rejects.toThrow();
-    await expect(startMosquitto({ extraConfig: ['no_such_option 1'] })).rejects.toThrow(
-      /no_such_option/,
-    );
+    await expect(startMosquitto({ extraConfig: ['no_such_option 1'] })).rejects.toThrow(/no_such_option/);
   });
 });
 
@@ -92,8 +90,8 @@ describe.skipIf(skip !== undefined)('startMosquitto with TLS (generateCertificat
   });
 
   it('is rejected for a name the certificate does not carry', async () => {
-    await expect(
-      exchange(broker, { tls: { ca: certs.caCert, servername: 'example.com' } }),
-    ).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    await expect(exchange(broker, { tls: { ca: certs.caCert, servername: 'example.com' } })).rejects.toMatchObject({
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
   });
 });

@@ -59,7 +59,8 @@ const RELEASING = 2;
 const KiB = 1024;
 
 /** What the byte limits count: topic UTF-8 bytes plus payload length (robust's messageBytes). */
-const size = (m: { topic: string; payload: Uint8Array }): number => new TextEncoder().encode(m.topic).length + m.payload.length;
+const size = (m: { topic: string; payload: Uint8Array }): number =>
+  new TextEncoder().encode(m.topic).length + m.payload.length;
 
 /** A small deterministic PRNG (mulberry32), so a failing interleaving can be replayed. */
 function prng(seed: number): () => number {
@@ -94,7 +95,18 @@ function msg(topic: string, payload: Uint8Array | string = '', over: Partial<New
 
 /** A stored message as the contract expects to read it back. */
 function stored(key: number, m: NewMessage, id = 0, stage = QUEUED, attempts = 0): StoredMessage {
-  return { key, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, priority: m.priority, expiresAt: m.expiresAt, id, stage, attempts };
+  return {
+    key,
+    topic: m.topic,
+    payload: m.payload,
+    qos: m.qos,
+    retain: m.retain,
+    priority: m.priority,
+    expiresAt: m.expiresAt,
+    id,
+    stage,
+    attempts,
+  };
 }
 
 /** The observable fields of a store's messages, in a form toEqual compares exactly. */
@@ -125,7 +137,12 @@ function variety(): NewMessage[] {
     msg('sensors/küche/température', all, { qos: 1, retain: true, priority: 5, expiresAt: 1_700_000_000_123 }),
     msg('日本/温度/🌡', bytes(64 * KiB, 7), { qos: 2, priority: -3, expiresAt: 1 }),
     msg('t/empty-retained', new Uint8Array(0), { qos: 1, retain: true, priority: 2 ** 31 - 1 }),
-    msg('t/ends-with-nul\u0000x', new Uint8Array([0, 0, 0xff, 0xfe]), { qos: 2, retain: false, priority: 0, expiresAt: 2 ** 52 }),
+    msg('t/ends-with-nul\u0000x', new Uint8Array([0, 0, 0xff, 0xfe]), {
+      qos: 2,
+      retain: false,
+      priority: 0,
+      expiresAt: 2 ** 52,
+    }),
   ];
 }
 
@@ -140,7 +157,11 @@ function variety(): NewMessage[] {
  * storeContract('MemoryStore', () => new MemoryStore({ capacity: 256 * 1024 }));
  * storeContract('FlashStore', () => new FlashStore(new RamFlash()), { reopen: (s) => new FlashStore((s as FlashStore).flash) });
  */
-export function storeContract(name: string, open: () => Store | Promise<Store>, options: StoreContractOptions = {}): void {
+export function storeContract(
+  name: string,
+  open: () => Store | Promise<Store>,
+  options: StoreContractOptions = {},
+): void {
   const { reopen } = options;
 
   describe(`Store contract: ${name}`, () => {
@@ -194,7 +215,9 @@ export function storeContract(name: string, open: () => Store | Promise<Store>, 
       s.update(kb, 65535, RELEASING, 1); // QoS 2 reached PUBREC
       s.update(kc, 7, SENT, 3);
       s.update(kc, 7, QUEUED, 3); // requeued after a timeout: keeps its id for the resend
-      expect(view(s.messages())).toEqual(view([stored(ka, a, 1, SENT, 1), stored(kb, b, 65535, RELEASING, 1), stored(kc, c, 7, QUEUED, 3)]));
+      expect(view(s.messages())).toEqual(
+        view([stored(ka, a, 1, SENT, 1), stored(kb, b, 65535, RELEASING, 1), stored(kc, c, 7, QUEUED, 3)]),
+      );
       expect(s.count).toBe(3);
       expect(s.bytes).toBe(size(a) + size(b) + size(c));
       s.close();
@@ -280,7 +303,9 @@ export function storeContract(name: string, open: () => Store | Promise<Store>, 
       expect(() => s.add(msg('x'))).toThrow(expect.objectContaining({ name: 'UmqttError', code: 'UMQTT_STORE_FULL' }));
       // nor does a larger one, nor one larger than the whole capacity
       expect(() => s.add(msg('y', bytes(100)))).toThrow(expect.objectContaining({ code: 'UMQTT_STORE_FULL' }));
-      expect(() => s.add(msg('z', new Uint8Array(capacity + 1)))).toThrow(expect.objectContaining({ code: 'UMQTT_STORE_FULL' }));
+      expect(() => s.add(msg('z', new Uint8Array(capacity + 1)))).toThrow(
+        expect.objectContaining({ code: 'UMQTT_STORE_FULL' }),
+      );
       expect(snapshot(s)).toEqual(before);
       // room made by a remove can be used again, and keys keep increasing
       const first = s.messages()[0]!;

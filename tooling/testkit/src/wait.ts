@@ -39,10 +39,7 @@ export function once<T = void>(
   { timeout = 5000, message = 'callback' }: Omit<WaitOptions, 'interval'> = {},
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`once: ${message} not called within ${timeout} ms`)),
-      timeout,
-    );
+    const timer = setTimeout(() => reject(new Error(`once: ${message} not called within ${timeout} ms`)), timeout);
     register((value) => {
       clearTimeout(timer);
       resolve(value);

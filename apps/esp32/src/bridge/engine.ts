@@ -25,15 +25,39 @@ const app: Record<string, (arg: any) => unknown> = {
   exports: () => Object.keys(U).sort(),
 
   /** Creates the client the bundle offers, on the device glue, and starts connecting. */
-  open(o: { host: string; port: number; clientId: string; keepAlive?: number; backoff?: Json; flash?: Json; clean?: boolean }) {
+  open(o: {
+    host: string;
+    port: number;
+    clientId: string;
+    keepAlive?: number;
+    backoff?: Json;
+    flash?: Json;
+    clean?: boolean;
+  }) {
     const socket = U.tcpSocketFactory(TCP, new Resolver({ servers: ['192.0.2.53'], socket: {} }));
     const t = (clock = U.moddableTimers(Timer, Time));
-    const common = { socket, timers: t, clientId: o.clientId, keepAlive: o.keepAlive ?? 30, connectTimeout: 5000, messageTimeout: 10_000 };
+    const common = {
+      socket,
+      timers: t,
+      clientId: o.clientId,
+      keepAlive: o.keepAlive ?? 30,
+      connectTimeout: 5000,
+      messageTimeout: 10_000,
+    };
     if (U.RobustClient) {
-      store = U.FlashStore ? new U.FlashStore(U.moddableFlash(new Flash('storage')), o.flash ?? {}) : new U.MemoryStore({ capacity: 64 * 1024 });
-      client = new U.RobustClient({ ...common, servers: [{ host: o.host, port: o.port }], store, backoff: o.backoff, clean: o.clean });
+      store = U.FlashStore
+        ? new U.FlashStore(U.moddableFlash(new Flash('storage')), o.flash ?? {})
+        : new U.MemoryStore({ capacity: 64 * 1024 });
+      client = new U.RobustClient({
+        ...common,
+        servers: [{ host: o.host, port: o.port }],
+        store,
+        backoff: o.backoff,
+        clean: o.clean,
+      });
       client.onState = (state: string) => report({ type: 'state', state });
-      client.onStatus = (key: number, status: string, reason?: string) => report({ type: 'status', key, status, reason });
+      client.onStatus = (key: number, status: string, reason?: string) =>
+        report({ type: 'status', key, status, reason });
       client.onSubscribed = (_subs: unknown, granted: number[]) => report({ type: 'subscribed', granted });
       client.onMessage = onMessage;
       const held = client.held;
@@ -41,7 +65,8 @@ const app: Record<string, (arg: any) => unknown> = {
       return { held };
     }
     client = new U.MqttClient({ ...common, host: o.host, port: o.port, clean: o.clean ?? true });
-    client.onStatus = (id: number, status: string, granted?: number[]) => report({ type: 'status', key: id, status, granted });
+    client.onStatus = (id: number, status: string, granted?: number[]) =>
+      report({ type: 'status', key: id, status, granted });
     client.onClose = (e?: { code: string }) => report({ type: 'closed', code: e?.code });
     client.onMessage = onMessage;
     client.connect().then(
@@ -59,7 +84,8 @@ const app: Record<string, (arg: any) => unknown> = {
   /** Publishes `count` messages of `bytes` bytes to topic + a 3-digit number. */
   fill({ topic, count, bytes, qos }: { topic: string; count: number; bytes: number; qos: number }) {
     const keys: number[] = [];
-    for (let i = 0; i < count; i++) keys.push(client.publish(topic + String(i).padStart(3, '0'), new Uint8Array(bytes).fill(0x62), { qos }));
+    for (let i = 0; i < count; i++)
+      keys.push(client.publish(topic + String(i).padStart(3, '0'), new Uint8Array(bytes).fill(0x62), { qos }));
     return keys;
   },
 
@@ -85,6 +111,5 @@ const app: Record<string, (arg: any) => unknown> = {
 function onMessage(m: { topic: string; payload: Uint8Array; qos: number; dup: boolean; retain: boolean }) {
   report({ type: 'message', topic: m.topic, payload: bytesOf(m.payload), qos: m.qos, dup: m.dup, retain: m.retain });
 }
-
 
 serve(app);

@@ -39,18 +39,38 @@ const MODDABLE: Record<string, string> = {
  * Writes a harness that runs `mainFile` (the firmware's main.js) with `bundleFile` as its
  * "umqtt" module and `config` as "mc/config".
  */
-export async function buildMainHarness(bundleFile: string, mainFile: string, outFile: string, config: object): Promise<string> {
+export async function buildMainHarness(
+  bundleFile: string,
+  mainFile: string,
+  outFile: string,
+  config: object,
+): Promise<string> {
   const moddable: Plugin = {
     name: 'moddable-stand-ins',
     setup(b) {
       b.onResolve({ filter: /^natives$/ }, () => ({ path: `${here}natives.ts` }));
       b.onResolve({ filter: /^moddable-globals$/ }, () => ({ path: 'globals', namespace: 'moddable' }));
-      b.onResolve({ filter: /^(mc\/config|timer|time|flash|net|embedded:.*)$/ }, (a) => ({ path: a.path, namespace: 'moddable' }));
+      b.onResolve({ filter: /^(mc\/config|timer|time|flash|net|embedded:.*)$/ }, (a) => ({
+        path: a.path,
+        namespace: 'moddable',
+      }));
       b.onLoad({ filter: /.*/, namespace: 'moddable' }, (a) => {
-        if (a.path === 'globals') return { contents: 'import { installModdableGlobals } from "natives"; installModdableGlobals();', loader: 'js', resolveDir: here };
-        if (a.path === 'mc/config') return { contents: `export default Object.freeze(${JSON.stringify(config)});`, loader: 'js', resolveDir: here };
+        if (a.path === 'globals')
+          return {
+            contents: 'import { installModdableGlobals } from "natives"; installModdableGlobals();',
+            loader: 'js',
+            resolveDir: here,
+          };
+        if (a.path === 'mc/config')
+          return {
+            contents: `export default Object.freeze(${JSON.stringify(config)});`,
+            loader: 'js',
+            resolveDir: here,
+          };
         const contents = MODDABLE[a.path];
-        return contents ? { contents, loader: 'js', resolveDir: here } : { errors: [{ text: `no stand-in for the Moddable module ${a.path}` }] };
+        return contents
+          ? { contents, loader: 'js', resolveDir: here }
+          : { errors: [{ text: `no stand-in for the Moddable module ${a.path}` }] };
       });
     },
   };

@@ -133,7 +133,8 @@ export class BridgeHost {
         if (!s || s.closed) throw new Error(`write on socket ${f.id}, which is closed`);
         if (s.failed) return P.ok(); // the ERROR event is on its way
         const n = f.data.length;
-        if (n > this.#sendBuffer - s.pending) throw new Error(`socket ${f.id}: ${n} bytes written, only ${this.#sendBuffer - s.pending} free`);
+        if (n > this.#sendBuffer - s.pending)
+          throw new Error(`socket ${f.id}: ${n} bytes written, only ${this.#sendBuffer - s.pending} free`);
         s.pending += n;
         this.written.bytes += n;
         if (n > this.written.largest) this.written.largest = n;
@@ -218,7 +219,9 @@ export class BridgeHost {
     this.#sockets.set(id, s);
     const live = () => !s.closed && this.#sockets.get(id) === s;
     sock.on('connect', () => this.#writable(id, s));
-    sock.on('data', (chunk: Buffer) => this.#enqueue({ make: () => (live() ? P.frame(P.READABLE, id, 0, chunk) : undefined) }));
+    sock.on('data', (chunk: Buffer) =>
+      this.#enqueue({ make: () => (live() ? P.frame(P.READABLE, id, 0, chunk) : undefined) }),
+    );
     const fail = (e?: Error) => {
       if (s.failed) return;
       s.failed = true;

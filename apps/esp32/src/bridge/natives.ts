@@ -64,7 +64,10 @@ export class TCP {
     for (const b of list) n += b.length;
     const out = new Uint8Array(n);
     n = 0;
-    for (const b of list) out.set(b, n), (n += b.length);
+    for (const b of list) {
+      out.set(b, n);
+      n += b.length;
+    }
     this.#buffers = [];
     if (this.#error) later(() => this.#fireError());
     return out.buffer;
@@ -73,7 +76,10 @@ export class TCP {
   write(buffer: ArrayBuffer | ArrayBufferView): number | undefined {
     if (!this.#ready) throw new Error('not ready');
     if (this.#error || this.#closed) return undefined;
-    const bytes = buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    const bytes =
+      buffer instanceof ArrayBuffer
+        ? new Uint8Array(buffer)
+        : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     if (bytes.length > this.#writable) throw new Error('would block');
     request(P.WRITE, this.#id, 0, bytes);
     this.#writable -= bytes.length;
@@ -114,7 +120,10 @@ export class TCP {
   }
 }
 
-const lookups = new Map<number, { host: string; onResolved(host: string, address: string): void; onError(host: string): void }>();
+const lookups = new Map<
+  number,
+  { host: string; onResolved(host: string, address: string): void; onError(host: string): void }
+>();
 let nextLookup = 1;
 
 export class Resolver {
@@ -170,7 +179,8 @@ export class Flash {
     return request(P.FLASH_READ, offset, byteLength).slice().buffer as ArrayBuffer;
   }
   write(offset: number, byteLength: number, buffer: ArrayBuffer): void {
-    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < byteLength) throw new TypeError('flash.write: expected an ArrayBuffer of byteLength bytes');
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < byteLength)
+      throw new TypeError('flash.write: expected an ArrayBuffer of byteLength bytes');
     request(P.FLASH_WRITE, offset, 0, new Uint8Array(buffer, 0, byteLength));
   }
   erase(sector: number): void {

@@ -135,14 +135,21 @@ export function utf8(s: string): Uint8Array {
 /** The string of UTF-8 bytes (bad sequences become U+FFFD). */
 export function text(a: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < a.length; ) {
+  for (let i = 0; i < a.length;) {
     const b = a[i++]!;
     let c = b;
     let more = 0;
     if (b >= 0x80 && (b < 0xc0 || b >= 0xf8)) c = 0xfffd;
-    else if (b >= 0xf0) (c = b & 7), (more = 3);
-    else if (b >= 0xe0) (c = b & 15), (more = 2);
-    else if (b >= 0xc0) (c = b & 31), (more = 1);
+    else if (b >= 0xf0) {
+      c = b & 7;
+      more = 3;
+    } else if (b >= 0xe0) {
+      c = b & 15;
+      more = 2;
+    } else if (b >= 0xc0) {
+      c = b & 31;
+      more = 1;
+    }
     for (; more; more--) {
       const n = a[i];
       if (n === undefined || (n & 0xc0) !== 0x80) {

@@ -21,7 +21,11 @@ export interface QuickJsDriver extends EngineDriver {
 }
 
 /** Starts a QuickJS runtime, loads `harnessFile` and attaches it to `host`. */
-export async function startQuickJs(host: BridgeHost, harnessFile: string, options: QuickJsOptions = {}): Promise<QuickJsDriver> {
+export async function startQuickJs(
+  host: BridgeHost,
+  harnessFile: string,
+  options: QuickJsOptions = {},
+): Promise<QuickJsDriver> {
   const QuickJS = await getQuickJS();
   const rt: QuickJSRuntime = QuickJS.newRuntime();
   rt.setMemoryLimit(options.memoryLimit ?? 4 * 1024 * 1024);

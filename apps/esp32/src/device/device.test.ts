@@ -107,12 +107,26 @@ describe('tcpSocketFactory', () => {
 describe('moddableTimers', () => {
   test('now() keeps counting where the 32-bit tick counter wraps (unsigned or signed)', () => {
     let ticks = 2 ** 32 - 10;
-    const t = moddableTimers({ set: () => 0, clear: () => {} }, { get ticks() { return ticks; } });
+    const t = moddableTimers(
+      { set: () => 0, clear: () => {} },
+      {
+        get ticks() {
+          return ticks;
+        },
+      },
+    );
     expect(t.now()).toBe(2 ** 32 - 10);
     ticks = 5;
     expect(t.now()).toBe(2 ** 32 + 5);
     let signed = 2 ** 31 - 3;
-    const s = moddableTimers({ set: () => 0, clear: () => {} }, { get ticks() { return signed; } });
+    const s = moddableTimers(
+      { set: () => 0, clear: () => {} },
+      {
+        get ticks() {
+          return signed;
+        },
+      },
+    );
     expect(s.now()).toBe(2 ** 31 - 3);
     signed = -(2 ** 31) + 4;
     expect(s.now()).toBe(2 ** 31 + 4);
@@ -121,10 +135,16 @@ describe('moddableTimers', () => {
   test('timers are Timer.set and Timer.clear', () => {
     const calls: unknown[] = [];
     const handle = { id: 7 };
-    const t = moddableTimers({ set: (cb, ms) => (calls.push(['set', ms]), cb(), handle), clear: (h) => calls.push(['clear', h]) }, { ticks: 0 });
+    const t = moddableTimers(
+      { set: (cb, ms) => (calls.push(['set', ms]), cb(), handle), clear: (h) => calls.push(['clear', h]) },
+      { ticks: 0 },
+    );
     let fired = 0;
     t.clearTimeout(t.setTimeout(() => fired++, 25));
-    expect(calls).toEqual([['set', 25], ['clear', handle]]);
+    expect(calls).toEqual([
+      ['set', 25],
+      ['clear', handle],
+    ]);
     expect(fired).toBe(1);
   });
 });

@@ -10,29 +10,29 @@
 //
 // UNTESTED ON HARDWARE: this file and the device glue were only run against stand-ins of the
 // Moddable modules, inside XS and QuickJS (apps/esp32/src/*.test.ts).
-import config from "mc/config";
-import Timer from "timer";
-import Time from "time";
-import Flash from "flash";
-import Net from "net";
-import TCP from "embedded:io/socket/tcp";
-import UDP from "embedded:io/socket/udp";
-import Resolver from "embedded:network/dns/resolver/udp";
+import config from 'mc/config';
+import Timer from 'timer';
+import Time from 'time';
+import Flash from 'flash';
+import Net from 'net';
+import TCP from 'embedded:io/socket/tcp';
+import UDP from 'embedded:io/socket/udp';
+import Resolver from 'embedded:network/dns/resolver/udp';
 // dist/robust-flash.js (the "umqtt" module of manifest.json)
-import { RobustClient, PRESETS, FlashStore, moddableFlash, tcpSocketFactory, moddableTimers } from "umqtt";
+import { RobustClient, PRESETS, FlashStore, moddableFlash, tcpSocketFactory, moddableTimers } from 'umqtt';
 
-const topic = config.topic ?? "umqtt/esp32";
-const dns = new Resolver({ socket: { io: UDP }, servers: Net.get("DNS") ?? ["1.1.1.1", "8.8.8.8"] });
+const topic = config.topic ?? 'umqtt/esp32';
+const dns = new Resolver({ socket: { io: UDP }, servers: Net.get('DNS') ?? ['1.1.1.1', '8.8.8.8'] });
 
 // The queue and the in-flight state live in the flash partition: a power cut at any moment
 // loses nothing that publish() accepted.
-const store = new FlashStore(moddableFlash(new Flash(config.partition ?? "storage")), { maxRecords: 200 });
+const store = new FlashStore(moddableFlash(new Flash(config.partition ?? 'storage')), { maxRecords: 200 });
 
 const client = new RobustClient({
   socket: tcpSocketFactory(TCP, dns),
   timers: moddableTimers(Timer, Time),
   servers: [{ host: config.broker, port: Number(config.port ?? 1883) }],
-  clientId: config.clientId ?? "umqtt-esp32",
+  clientId: config.clientId ?? 'umqtt-esp32',
   keepAlive: 60,
   store,
   policy: { maxMessages: 200 },
@@ -40,7 +40,7 @@ const client = new RobustClient({
 
 const text = (bytes) => String.fromArrayBuffer(bytes.slice().buffer);
 client.onState = (state) => trace(`mqtt: ${state}\n`);
-client.onStatus = (key, status, reason) => trace(`message ${key}: ${status}${reason ? ` (${reason})` : ""}\n`);
+client.onStatus = (key, status, reason) => trace(`message ${key}: ${status}${reason ? ` (${reason})` : ''}\n`);
 client.onMessage = (m) => trace(`${m.topic} (QoS ${m.qos}): ${text(m.payload)}\n`);
 
 trace(`umqtt: ${store.count} message(s) kept in flash from before the restart\n`);

@@ -37,7 +37,11 @@ export type TCPConstructor = new (options: TCPOptions) => TCP;
  * `new Resolver({ servers: [...], socket: { io: UDP } })`).
  */
 export interface Resolver {
-  resolve(request: { host: string; onResolved(host: string, address: string): void; onError(host: string): void }): void;
+  resolve(request: {
+    host: string;
+    onResolved(host: string, address: string): void;
+    onError(host: string): void;
+  }): void;
 }
 
 /** Moddable's `timer` module (`import Timer from "timer"`). */

@@ -43,7 +43,10 @@ export function tcpSocketFactory(TCPSocket: TCPConstructor, dns?: Resolver): Soc
         const bytes = queue[0]!;
         const n = bytes.length < room ? bytes.length : room;
         // An exact ArrayBuffer suits every ECMA-419 implementation: partial or offset views are copied.
-        const part = n < bytes.length || bytes.byteOffset || bytes.byteLength !== bytes.buffer.byteLength ? bytes.slice(0, n) : bytes;
+        const part =
+          n < bytes.length || bytes.byteOffset || bytes.byteLength !== bytes.buffer.byteLength
+            ? bytes.slice(0, n)
+            : bytes;
         const left = tcp.write(part.buffer as ArrayBuffer);
         if (n < bytes.length) queue[0] = bytes.subarray(n);
         else queue.shift();

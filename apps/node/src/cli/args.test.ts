@@ -22,7 +22,14 @@ const target = { host: 'broker.example', port: 8883, tls: true };
 
 describe('connection options', () => {
   it('defaults to 127.0.0.1:1883, clean session, keepalive 60, no TLS', () => {
-    expect(config()).toMatchObject({ host: '127.0.0.1', port: 1883, tls: false, clean: true, keepAlive: 60, clientId: '' });
+    expect(config()).toMatchObject({
+      host: '127.0.0.1',
+      port: 1883,
+      tls: false,
+      clean: true,
+      keepAlive: 60,
+      clientId: '',
+    });
   });
 
   it('takes a URL with credentials; -u/-P override them; the password never shows', () => {
@@ -37,7 +44,22 @@ describe('connection options', () => {
   });
 
   it('will, keepalive, persistent session', () => {
-    expect(config('-i', 'dev', '-c', '-k', '5', '--will-topic', 'w', '--will-message', 'gone', '--will-qos', '1', '--will-retain')).toMatchObject({
+    expect(
+      config(
+        '-i',
+        'dev',
+        '-c',
+        '-k',
+        '5',
+        '--will-topic',
+        'w',
+        '--will-message',
+        'gone',
+        '--will-qos',
+        '1',
+        '--will-retain',
+      ),
+    ).toMatchObject({
       clientId: 'dev',
       clean: false,
       keepAlive: 5,
@@ -65,7 +87,12 @@ describe('connection options', () => {
 
 describe('pub and sub plans', () => {
   it('pub needs a topic without wildcards and exactly one message source', () => {
-    expect(planPub(['-t', 'a/b', '-m', 'x', '-q', '2', '-r'])).toMatchObject({ topic: 'a/b', qos: 2, retain: true, store: undefined });
+    expect(planPub(['-t', 'a/b', '-m', 'x', '-q', '2', '-r'])).toMatchObject({
+      topic: 'a/b',
+      qos: 2,
+      retain: true,
+      store: undefined,
+    });
     expect(planPub(['--help'])).toBe('help');
     expect(usageOf(() => planPub(['-m', 'x']))).toMatch(/missing topic/);
     expect(usageOf(() => planPub(['-t', 'a']))).toMatch(/missing message/);
@@ -92,11 +119,17 @@ describe('pub and sub plans', () => {
 describe('message output', () => {
   const m = (payload: Uint8Array) => ({ topic: 't', payload, qos: 1 as const, retain: true });
   it('json: UTF-8 text as is, anything else base64 with a flag', () => {
-    expect(formatMessage(m(new TextEncoder().encode('hé "x"\n')), 'json')).toBe('{"topic":"t","payload":"hé \\"x\\"\\n","qos":1,"retain":true}');
-    expect(formatMessage(m(new Uint8Array([0xff, 0])), 'json')).toBe('{"topic":"t","payload":"/wA=","base64":true,"qos":1,"retain":true}');
+    expect(formatMessage(m(new TextEncoder().encode('hé "x"\n')), 'json')).toBe(
+      '{"topic":"t","payload":"hé \\"x\\"\\n","qos":1,"retain":true}',
+    );
+    expect(formatMessage(m(new Uint8Array([0xff, 0])), 'json')).toBe(
+      '{"topic":"t","payload":"/wA=","base64":true,"qos":1,"retain":true}',
+    );
   });
   it('raw payload bytes, or topic and payload', () => {
-    expect(Buffer.from(formatMessage(m(new Uint8Array([0xff, 0x41])), 'payload') as Uint8Array)).toEqual(Buffer.from([0xff, 0x41]));
+    expect(Buffer.from(formatMessage(m(new Uint8Array([0xff, 0x41])), 'payload') as Uint8Array)).toEqual(
+      Buffer.from([0xff, 0x41]),
+    );
     expect(Buffer.from(formatMessage(m(new TextEncoder().encode('v')), 'topic') as Uint8Array).toString()).toBe('t v');
   });
 });
@@ -122,29 +155,39 @@ describe('error mapping', () => {
   });
 
   it('a peer that closes before CONNACK', () => {
-    expect(explainSocketError(new SocketClosedError(), { ...target, tls: false })!.message).toMatch(/closed the connection before answering CONNECT.*mqtts:\/\//);
+    expect(explainSocketError(new SocketClosedError(), { ...target, tls: false })!.message).toMatch(
+      /closed the connection before answering CONNECT.*mqtts:\/\//,
+    );
   });
 
   it('CONNACK refusals are exit 4, naming the credentials', () => {
-    const refused = (code: string, rc: number) => explain(new UmqttError(code, 'refused', undefined, rc, 'connect'), target);
+    const refused = (code: string, rc: number) =>
+      explain(new UmqttError(code, 'refused', undefined, rc, 'connect'), target);
     expect(refused('UMQTT_CONNACK_CREDENTIALS', 4)).toMatchObject({ exitCode: EXIT.REFUSED });
-    expect(refused('UMQTT_CONNACK_CREDENTIALS', 4).message).toMatch(/bad user name or password \(CONNACK 4\); check -u\/-P/);
+    expect(refused('UMQTT_CONNACK_CREDENTIALS', 4).message).toMatch(
+      /bad user name or password \(CONNACK 4\); check -u\/-P/,
+    );
     expect(refused('UMQTT_CONNACK_NOT_AUTHORIZED', 5).message).toMatch(/not authorized \(CONNACK 5\)/);
     expect(refused('UMQTT_CONNACK_IDENTIFIER', 2).message).toMatch(/client id rejected.*-i/);
   });
 
   it('connection lost while connecting uses the socket error; after connecting it is exit 1', () => {
-    const lost = (place: string) => new UmqttError('UMQTT_CONNECTION_LOST', 'connection lost: ECONNREFUSED', undefined, undefined, place);
+    const lost = (place: string) =>
+      new UmqttError('UMQTT_CONNECTION_LOST', 'connection lost: ECONNREFUSED', undefined, undefined, place);
     expect(explain(lost('connect'), target, sock('ECONNREFUSED')).exitCode).toBe(EXIT.CANNOT_CONNECT);
     const after = explain(lost('read'), target, new SocketClosedError());
     expect(after.exitCode).toBe(EXIT.FAILED);
     expect(after.message).toMatch(/connection to broker.example:8883 lost/);
-    expect(explain(new UmqttError('UMQTT_CONNECT_TIMEOUT', 'no CONNACK within 10000 ms'), target).exitCode).toBe(EXIT.TIMEOUT);
+    expect(explain(new UmqttError('UMQTT_CONNECT_TIMEOUT', 'no CONNACK within 10000 ms'), target).exitCode).toBe(
+      EXIT.TIMEOUT,
+    );
   });
 
   it('anything else is exit 1 and one line', () => {
     const e = explain(new Error('boom\nsecond line'), undefined);
     expect(e.exitCode).toBe(EXIT.FAILED);
-    expect(errorLine('pub', e)).toBe('umqtt pub: unexpected error: boom second line; run with --verbose for the stack trace, and please report it');
+    expect(errorLine('pub', e)).toBe(
+      'umqtt pub: unexpected error: boom second line; run with --verbose for the stack trace, and please report it',
+    );
   });
 });

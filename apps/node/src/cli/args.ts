@@ -33,7 +33,12 @@ export const CONNECTION_OPTIONS = {
 } as const satisfies Options;
 
 /** parseArgs, with its errors turned into usage errors that say where to look. */
-export function parse(command: string, args: string[], options: Options, positionals = false): { values: Values; positionals: string[] } {
+export function parse(
+  command: string,
+  args: string[],
+  options: Options,
+  positionals = false,
+): { values: Values; positionals: string[] } {
   try {
     const r = parseArgs({ args, options, strict: true, allowPositionals: positionals });
     return { values: r.values as Values, positionals: r.positionals };
@@ -44,11 +49,17 @@ export function parse(command: string, args: string[], options: Options, positio
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usage(message.replace(/^Unknown/, 'unknown'), help);
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       const what = /'([^']*)'/.exec(message)?.[1] ?? '';
-      throw usage(`unexpected argument "${what}"`, command === 'pub' ? 'give the message with -m TEXT (quote it if it has spaces)' : help);
+      throw usage(
+        `unexpected argument "${what}"`,
+        command === 'pub' ? 'give the message with -m TEXT (quote it if it has spaces)' : help,
+      );
     }
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       if (/ambiguous/.test((e as Error).message))
-        throw usage(`${message.replace(/^Option/, 'option')} (it starts with "-")`, 'write it as --option=-value, e.g. --message=-5');
+        throw usage(
+          `${message.replace(/^Option/, 'option')} (it starts with "-")`,
+          'write it as --option=-value, e.g. --message=-5',
+        );
       throw usage(message.replace(/^Option/, 'option'), help);
     }
     throw usage(message, help);
@@ -70,7 +81,11 @@ export function int(name: string, text: string | undefined, min: number, max: nu
 /** A QoS option: 0, 1 or 2. */
 export function qos(name: string, text: string | undefined, fallback: QoS = 0): QoS {
   if (text === undefined) return fallback;
-  if (!/^[012]$/.test(text.trim())) throw usage(`QoS (${name}) must be 0, 1 or 2, got "${text}"`, 'MQTT has three QoS levels: 0 at most once, 1 at least once, 2 exactly once');
+  if (!/^[012]$/.test(text.trim()))
+    throw usage(
+      `QoS (${name}) must be 0, 1 or 2, got "${text}"`,
+      'MQTT has three QoS levels: 0 at most once, 1 at least once, 2 exactly once',
+    );
   return Number(text) as QoS;
 }
 
@@ -78,7 +93,10 @@ export function qos(name: string, text: string | undefined, fallback: QoS = 0): 
 export function topicName(topic: string, what = 'topic'): string {
   if (topic === '') throw usage(`the ${what} is empty`, 'give a topic such as sensors/kitchen/temperature');
   if (/[+#]/.test(topic))
-    throw usage(`${what} "${topic}" contains a wildcard (+ or #)`, 'messages are published to one exact topic; wildcards are for subscribing (umqtt sub)');
+    throw usage(
+      `${what} "${topic}" contains a wildcard (+ or #)`,
+      'messages are published to one exact topic; wildcards are for subscribing (umqtt sub)',
+    );
   try {
     validateTopicName(topic);
   } catch (e) {
@@ -89,7 +107,8 @@ export function topicName(topic: string, what = 'topic'): string {
 
 /** A topic filter to subscribe to. */
 export function topicFilter(filter: string): string {
-  if (filter === '') throw usage('the topic filter is empty', 'give a filter such as sensors/# or sensors/+/temperature');
+  if (filter === '')
+    throw usage('the topic filter is empty', 'give a filter such as sensors/# or sensors/+/temperature');
   try {
     validateTopicFilter(filter);
   } catch (e) {
@@ -105,7 +124,10 @@ function readPem(option: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (e) {
-    throw usage(`cannot read ${option} "${file}" (${(e as { code?: string }).code ?? (e as Error).message})`, 'check the file name');
+    throw usage(
+      `cannot read ${option} "${file}" (${(e as { code?: string }).code ?? (e as Error).message})`,
+      'check the file name',
+    );
   }
 }
 
@@ -140,9 +162,13 @@ export function connectionConfig(v: Values): ConnectionConfig {
     try {
       address = parseBrokerUrl(url);
     } catch (e) {
-      throw usage(`invalid URL: ${(e as Error).message}`, 'expected e.g. mqtt://host:1883, mqtts://host:8883 or mqtt://user:password@host');
+      throw usage(
+        `invalid URL: ${(e as Error).message}`,
+        'expected e.g. mqtt://host:1883, mqtts://host:8883 or mqtt://user:password@host',
+      );
     }
-    if (tlsOptionGiven && !address.tls) throw usage(`TLS options given with the plain URL "${url}"`, 'use mqtts:// for TLS');
+    if (tlsOptionGiven && !address.tls)
+      throw usage(`TLS options given with the plain URL "${url}"`, 'use mqtts:// for TLS');
     ({ host, port, tls } = address);
     username = address.username;
     password = address.password;
@@ -150,7 +176,10 @@ export function connectionConfig(v: Values): ConnectionConfig {
     const h = str(v, 'host');
     if (h !== undefined) {
       if (h === '' || /[\s/@]/.test(h) || h.includes('://'))
-        throw usage(`invalid host "${h}"`, 'give a host name or IP address with -h, or a whole URL with -L mqtt://host:port');
+        throw usage(
+          `invalid host "${h}"`,
+          'give a host name or IP address with -h, or a whole URL with -L mqtt://host:port',
+        );
       host = h.replace(/^\[(.*)\]$/, '$1');
     }
     port = int('port (-p)', str(v, 'port'), 1, 65535, tls ? 8883 : 1883);
@@ -158,7 +187,10 @@ export function connectionConfig(v: Values): ConnectionConfig {
   username = str(v, 'username') ?? username;
   password = str(v, 'password') ?? password;
   if (password !== undefined && username === undefined)
-    throw usage('a password was given without a user name', 'MQTT 3.1.1 needs a user name with a password: add -u NAME');
+    throw usage(
+      'a password was given without a user name',
+      'MQTT 3.1.1 needs a user name with a password: add -u NAME',
+    );
 
   const clean = !flag(v, 'no-clean');
   const clientId = str(v, 'id') ?? '';
@@ -207,4 +239,3 @@ export function describeTarget(c: ConnectionConfig): string {
   const host = c.host.includes(':') ? `[${c.host}]` : c.host;
   return `${c.tls ? 'mqtts' : 'mqtt'}://${c.username !== undefined ? `${encodeURIComponent(c.username)}@` : ''}${host}:${c.port}`;
 }
-

@@ -20,7 +20,8 @@ export async function broker(args: string[], io: Io): Promise<number> {
     return EXIT.OK;
   }
   const host = str(v, 'host') ?? '127.0.0.1';
-  if (host === '' || /[\s/@]/.test(host)) throw usage(`invalid address "${host}"`, 'give an IP address or host name to listen on, e.g. -H 127.0.0.1');
+  if (host === '' || /[\s/@]/.test(host))
+    throw usage(`invalid address "${host}"`, 'give an IP address or host name to listen on, e.g. -H 127.0.0.1');
   const port = int('port (-p)', str(v, 'port'), 0, 65535, 1883);
   const persistence = flag(v, 'persistence');
   const verbose = flag(v, 'verbose');

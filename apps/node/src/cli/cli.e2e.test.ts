@@ -60,7 +60,10 @@ async function umqtt(args: string[], input = ''): Promise<{ code: number | strin
 /** A `umqtt sub` that has its subscription acknowledged (it logs that with -V). */
 async function subscribed(args: string[]): Promise<Running> {
   const r = start(['sub', '-V', ...args]);
-  await waitFor(() => r.stderr.includes('subscribed:') || r.child.exitCode !== null, { timeout: 10_000, message: 'sub subscribed' });
+  await waitFor(() => r.stderr.includes('subscribed:') || r.child.exitCode !== null, {
+    timeout: 10_000,
+    message: 'sub subscribed',
+  });
   expect(r.stderr).toContain('subscribed:');
   return r;
 }
@@ -68,10 +71,16 @@ async function subscribed(args: string[]): Promise<Running> {
 /** `umqtt broker -p 0`: resolves with its port once it prints the address. */
 async function umqttBroker(extra: string[] = []): Promise<{ r: Running; port: number }> {
   const r = start(['broker', '-p', '0', ...extra]);
-  const port = await waitFor(() => (r.stdout.includes('stop with Ctrl-C') && Number(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(r.stdout)?.[1])) || (r.child.exitCode !== null && -1), {
-    timeout: 10_000,
-    message: 'umqtt broker listening',
-  });
+  const port = await waitFor(
+    () =>
+      (r.stdout.includes('stop with Ctrl-C') &&
+        Number(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(r.stdout)?.[1])) ||
+      (r.child.exitCode !== null && -1),
+    {
+      timeout: 10_000,
+      message: 'umqtt broker listening',
+    },
+  );
   expect(port).toBeGreaterThan(0);
   return { r, port };
 }
@@ -131,10 +140,22 @@ describe('umqtt --help and usage', () => {
 
 describe('bad input: one line naming the problem, exit 2, nothing connects', () => {
   const cases: [string, string[], RegExp][] = [
-    ['an invalid URL (scheme)', ['pub', '-L', 'http://127.0.0.1', '-t', 'a', '-m', 'x'], /invalid URL.*unsupported scheme.*mqtt:\/\//],
-    ['an invalid URL (port)', ['pub', '-L', 'mqtt://127.0.0.1:70000', '-t', 'a', '-m', 'x'], /invalid URL.*bad port "70000"/],
+    [
+      'an invalid URL (scheme)',
+      ['pub', '-L', 'http://127.0.0.1', '-t', 'a', '-m', 'x'],
+      /invalid URL.*unsupported scheme.*mqtt:\/\//,
+    ],
+    [
+      'an invalid URL (port)',
+      ['pub', '-L', 'mqtt://127.0.0.1:70000', '-t', 'a', '-m', 'x'],
+      /invalid URL.*bad port "70000"/,
+    ],
     ['a URL without scheme', ['sub', '-L', '127.0.0.1:1883', '-t', 'a'], /invalid URL.*no scheme/],
-    ['a wildcard topic given to pub (#)', ['pub', '-t', 'sensors/#', '-m', 'x'], /topic "sensors\/#" contains a wildcard.*umqtt sub/],
+    [
+      'a wildcard topic given to pub (#)',
+      ['pub', '-t', 'sensors/#', '-m', 'x'],
+      /topic "sensors\/#" contains a wildcard.*umqtt sub/,
+    ],
     ['a wildcard topic given to pub (+)', ['pub', '-t', 'sensors/+/t', '-m', 'x'], /wildcard/],
     ['QoS 3', ['pub', '-t', 'a', '-m', 'x', '-q', '3'], /QoS \(-q\) must be 0, 1 or 2, got "3"/],
     ['QoS -1', ['sub', '-t', 'a', '--qos=-1'], /QoS \(-q\) must be 0, 1 or 2, got "-1"/],
@@ -145,9 +166,21 @@ describe('bad input: one line naming the problem, exit 2, nothing connects', () 
     ['a bad port', ['pub', '-p', 'http', '-t', 'a', '-m', 'x'], /port \(-p\) must be a whole number from 1 to 65535/],
     ['-c without -i', ['sub', '-t', 'a', '-c'], /-c .* needs a client id.*-i ID/],
     ['a password without user', ['pub', '-P', 'pw', '-t', 'a', '-m', 'x'], /password was given without a user name/],
-    ['a missing CA file', ['pub', '--cafile', '/nonexistent/ca.pem', '-t', 'a', '-m', 'x'], /cannot read --cafile "\/nonexistent\/ca.pem" \(ENOENT\)/],
-    ['a missing -f file', ['pub', '-f', '/nonexistent/msg', '-t', 'a'], /cannot read -f "\/nonexistent\/msg" \(ENOENT\)/],
-    ['TLS options with mqtt://', ['pub', '-L', 'mqtt://127.0.0.1', '--insecure', '-t', 'a', '-m', 'x'], /TLS options given with the plain URL.*mqtts:\/\//],
+    [
+      'a missing CA file',
+      ['pub', '--cafile', '/nonexistent/ca.pem', '-t', 'a', '-m', 'x'],
+      /cannot read --cafile "\/nonexistent\/ca.pem" \(ENOENT\)/,
+    ],
+    [
+      'a missing -f file',
+      ['pub', '-f', '/nonexistent/msg', '-t', 'a'],
+      /cannot read -f "\/nonexistent\/msg" \(ENOENT\)/,
+    ],
+    [
+      'TLS options with mqtt://',
+      ['pub', '-L', 'mqtt://127.0.0.1', '--insecure', '-t', 'a', '-m', 'x'],
+      /TLS options given with the plain URL.*mqtts:\/\//,
+    ],
     ['a positional message', ['pub', '-t', 'a', 'hello'], /unexpected argument "hello".*-m TEXT/],
   ];
   it.each(cases)('%s', async (_name, args, expected) => {
@@ -163,14 +196,20 @@ describe('cannot connect: exit 3', () => {
   it('unknown host (a name under .invalid never resolves)', async () => {
     const { code, stderr } = await umqtt(['pub', '-h', 'no-such-broker.invalid', '-t', 'a', '-m', 'x']);
     expect(code).toBe(3);
-    expect(oneLine(stderr)).toMatch(/cannot resolve host "no-such-broker\.invalid" \((ENOTFOUND|EAI_AGAIN)\); check the host name/);
+    expect(oneLine(stderr)).toMatch(
+      /cannot resolve host "no-such-broker\.invalid" \((ENOTFOUND|EAI_AGAIN)\); check the host name/,
+    );
   });
 
   it('refused connection (a free port with nothing listening), in a URL too', async () => {
     const port = await freePort();
     const pub = await umqtt(['pub', '-p', String(port), '-t', 'a', '-m', 'x']);
     expect(pub.code).toBe(3);
-    expect(oneLine(pub.stderr)).toMatch(new RegExp(`connection refused by 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); is a broker running there\\?.*umqtt broker -p ${port}`));
+    expect(oneLine(pub.stderr)).toMatch(
+      new RegExp(
+        `connection refused by 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); is a broker running there\\?.*umqtt broker -p ${port}`,
+      ),
+    );
     const sub = await umqtt(['sub', '-L', `mqtt://127.0.0.1:${port}`, '-t', 'a']);
     expect(sub.code).toBe(3);
     expect(oneLine(sub.stderr)).toMatch(/connection refused/);
@@ -199,7 +238,9 @@ function pubSubSuite(url: () => string, brokerName: string) {
 
   it(`a retained message reaches a subscriber that comes later (${brokerName})`, async () => {
     const topic = uniqueTopic('retained');
-    expect(await umqtt(['pub', '-L', url(), '-t', topic, '-q', '1', '-r', '-m', 'door open'])).toMatchObject({ code: 0 });
+    expect(await umqtt(['pub', '-L', url(), '-t', topic, '-q', '1', '-r', '-m', 'door open'])).toMatchObject({
+      code: 0,
+    });
     const sub = await umqtt(['sub', '-L', url(), '-t', topic, '-q', '1', '-C', '1', '--json', '-W', '10']);
     expect(sub.code).toBe(0);
     expect(JSON.parse(sub.stdout)).toEqual({ topic, payload: 'door open', qos: 1, retain: true });
@@ -228,10 +269,15 @@ function pubSubSuite(url: () => string, brokerName: string) {
       await writeFile(join(dir, 'blob'), bytes);
       const topic = uniqueTopic('binary');
       const sub = await subscribed(['-L', url(), '-t', topic, '-q', '1', '-C', '2', '--json']);
-      expect(await umqtt(['pub', '-L', url(), '-t', topic, '-q', '1', '-f', join(dir, 'blob')])).toMatchObject({ code: 0 });
+      expect(await umqtt(['pub', '-L', url(), '-t', topic, '-q', '1', '-f', join(dir, 'blob')])).toMatchObject({
+        code: 0,
+      });
       expect(await umqtt(['pub', '-L', url(), '-t', topic, '-q', '1', '-m', '{"t":21.5}'])).toMatchObject({ code: 0 });
       expect(await sub.exited).toBe(0);
-      const [binary, text] = sub.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+      const [binary, text] = sub.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(binary).toEqual({ topic, payload: bytes.toString('base64'), base64: true, qos: 1, retain: false });
       expect(Buffer.from(binary.payload, 'base64')).toEqual(bytes);
       expect(text).toEqual({ topic, payload: '{"t":21.5}', qos: 1, retain: false });
@@ -293,7 +339,9 @@ describe('umqtt broker', () => {
     const id = `e2e-${process.pid}-${topicSeq}`;
     // Subscribe with a kept session, then leave (the -W timeout ends it: exit 5).
     expect((await umqtt(['sub', '-L', url, '-t', topic, '-q', '1', '-c', '-i', id, '-W', '1'])).code).toBe(5);
-    expect(await umqtt(['pub', '-L', url, '-t', topic, '-q', '1', '-m', 'while you were away'])).toMatchObject({ code: 0 });
+    expect(await umqtt(['pub', '-L', url, '-t', topic, '-q', '1', '-m', 'while you were away'])).toMatchObject({
+      code: 0,
+    });
     const back = await umqtt(['sub', '-L', url, '-t', topic, '-q', '1', '-c', '-i', id, '-C', '1', '-W', '10']);
     expect(back).toMatchObject({ code: 0, stdout: 'while you were away\n' });
   });
@@ -320,7 +368,9 @@ describe('umqtt broker', () => {
     expect(await b.exited).toBe(0);
     expect(await second.exited).toBe(1);
     // (-V: the stack trace follows the line)
-    expect(second.stderr).toMatch(new RegExp(`^umqtt sub: connection to 127\\.0\\.0\\.1:${port} lost: .*; run again`, 'm'));
+    expect(second.stderr).toMatch(
+      new RegExp(`^umqtt sub: connection to 127\\.0\\.0\\.1:${port} lost: .*; run again`, 'm'),
+    );
   });
 
   it('the last will: published when a client dies, not after a normal exit', async () => {
@@ -329,7 +379,9 @@ describe('umqtt broker', () => {
     const watcher = await subscribed(['-p', String(port), '-t', will, '-q', '1', '-C', '1', '-v']);
     const willOptions = ['--will-topic', will, '--will-message', 'gone', '--will-qos', '1'];
     // A pub that ends normally sends DISCONNECT: no will.
-    expect(await umqtt(['pub', '-p', String(port), '-t', 'x', '-m', 'y', '-q', '1', ...willOptions])).toMatchObject({ code: 0 });
+    expect(await umqtt(['pub', '-p', String(port), '-t', 'x', '-m', 'y', '-q', '1', ...willOptions])).toMatchObject({
+      code: 0,
+    });
     // A sub that is killed does not: the broker publishes its will.
     const victim = await subscribed(['-p', String(port), '-t', 'x', ...willOptions]);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -343,7 +395,9 @@ describe('umqtt broker', () => {
     const { port } = await umqttBroker();
     const busy = await umqtt(['broker', '-p', String(port)]);
     expect(busy.code).toBe(3);
-    expect(oneLine(busy.stderr)).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} is already in use; choose another port with -p`));
+    expect(oneLine(busy.stderr)).toMatch(
+      new RegExp(`127\\.0\\.0\\.1:${port} is already in use; choose another port with -p`),
+    );
     const bad = await umqtt(['broker', '-p', '65536']);
     expect(bad.code).toBe(2);
     expect(oneLine(bad.stderr)).toMatch(/port \(-p\) must be a whole number from 0 to 65535/);
@@ -368,7 +422,10 @@ describe('pub --store: lines piped in while the broker is down are delivered lat
     const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), 'umqtt-e2e-store-'));
     try {
-      const pub = start(['pub', '-p', String(port), '-t', topic, '-q', '1', '-s', '--store', dir], `${lines.join('\n')}\n`);
+      const pub = start(
+        ['pub', '-p', String(port), '-t', topic, '-q', '1', '-s', '--store', dir],
+        `${lines.join('\n')}\n`,
+      );
       await waitFor(() => pub.stderr.includes('waiting for the broker'), { timeout: 10_000, message: 'pub waiting' });
       expect(pub.stderr).toMatch(/waiting for the broker: connection refused by 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
       await new Promise((resolve) => setTimeout(resolve, 300)); // the lines are read meanwhile
@@ -405,7 +462,9 @@ describe('pub --store: lines piped in while the broker is down are delivered lat
       expect(oneLine(second.stderr)).toMatch(/is in use by another umqtt \(pid \d+\)/);
       pub.child.kill('SIGINT');
       expect(await pub.exited).toBe(130);
-      expect(pub.stderr.trimEnd().split('\n').at(-1)).toMatch(/interrupted: 2 of 2 message\(s\) not delivered yet, kept in .*queue\.flash/);
+      expect(pub.stderr.trimEnd().split('\n').at(-1)).toMatch(
+        /interrupted: 2 of 2 message\(s\) not delivered yet, kept in .*queue\.flash/,
+      );
 
       const { port } = await umqttBroker();
       const sub = await subscribed(['-p', String(port), '-t', topic, '-q', '1', '-C', '3']);
@@ -430,17 +489,53 @@ describe.skipIf(mosquittoOrSkip() !== undefined)('refused by the broker: exit 4'
   });
 
   it('the right user name and password connect', async () => {
-    const ok = await umqtt(['pub', '-L', `mqtt://alice:wonderland@127.0.0.1:${broker.port}`, '-t', 'a', '-m', 'x', '-q', '1']);
+    const ok = await umqtt([
+      'pub',
+      '-L',
+      `mqtt://alice:wonderland@127.0.0.1:${broker.port}`,
+      '-t',
+      'a',
+      '-m',
+      'x',
+      '-q',
+      '1',
+    ]);
     expect(ok).toMatchObject({ code: 0, stderr: '' });
-    const flags = await umqtt(['pub', '-p', String(broker.port), '-u', 'alice', '-P', 'wonderland', '-t', 'a', '-m', 'x']);
+    const flags = await umqtt([
+      'pub',
+      '-p',
+      String(broker.port),
+      '-u',
+      'alice',
+      '-P',
+      'wonderland',
+      '-t',
+      'a',
+      '-m',
+      'x',
+    ]);
     expect(flags).toMatchObject({ code: 0, stderr: '' });
   });
 
   it('a wrong password is refused (CONNACK 4 or 5), naming the credentials', async () => {
-    const { code, stderr } = await umqtt(['pub', '-p', String(broker.port), '-u', 'alice', '-P', 'wrong', '-t', 'a', '-m', 'x']);
+    const { code, stderr } = await umqtt([
+      'pub',
+      '-p',
+      String(broker.port),
+      '-u',
+      'alice',
+      '-P',
+      'wrong',
+      '-t',
+      'a',
+      '-m',
+      'x',
+    ]);
     expect(code).toBe(4);
     // Mosquitto answers a wrong password with 5 (not authorized), others with 4.
-    expect(oneLine(stderr)).toMatch(/refused the connection: (bad user name or password \(CONNACK 4\)|not authorized \(CONNACK 5\)); .*(-u\/-P|user name and password)/);
+    expect(oneLine(stderr)).toMatch(
+      /refused the connection: (bad user name or password \(CONNACK 4\)|not authorized \(CONNACK 5\)); .*(-u\/-P|user name and password)/,
+    );
   });
 
   it('no credentials are refused', async () => {
@@ -452,7 +547,23 @@ describe.skipIf(mosquittoOrSkip() !== undefined)('refused by the broker: exit 4'
   it('pub --store does not retry a refusal forever', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'umqtt-e2e-store-'));
     try {
-      const { code, stderr } = await umqtt(['pub', '-p', String(broker.port), '-u', 'alice', '-P', 'wrong', '-t', 'a', '-m', 'x', '-q', '1', '--store', dir]);
+      const { code, stderr } = await umqtt([
+        'pub',
+        '-p',
+        String(broker.port),
+        '-u',
+        'alice',
+        '-P',
+        'wrong',
+        '-t',
+        'a',
+        '-m',
+        'x',
+        '-q',
+        '1',
+        '--store',
+        dir,
+      ]);
       expect(code).toBe(4);
       expect(oneLine(stderr)).toMatch(/refused the connection.*1 of 1 message\(s\) not delivered yet, kept in/);
     } finally {
@@ -476,7 +587,19 @@ describe.skipIf(mosquittoOrSkip() !== undefined)('TLS', () => {
   it('connects and delivers with the right CA (mqtts:// URL and --cafile)', async () => {
     const topic = uniqueTopic('tls');
     const sub = await subscribed(['-L', broker.url, '--cafile', certs.caFile, '-t', topic, '-q', '1', '-C', '1']);
-    const pub = await umqtt(['pub', '-p', String(broker.port), '--cafile', certs.caFile, '-t', topic, '-q', '1', '-m', 'secret']);
+    const pub = await umqtt([
+      'pub',
+      '-p',
+      String(broker.port),
+      '--cafile',
+      certs.caFile,
+      '-t',
+      topic,
+      '-q',
+      '1',
+      '-m',
+      'secret',
+    ]);
     expect(pub).toMatchObject({ code: 0, stderr: '' });
     expect(await sub.exited).toBe(0);
     expect(sub.stdout).toBe('secret\n');
@@ -488,11 +611,23 @@ describe.skipIf(mosquittoOrSkip() !== undefined)('TLS', () => {
   ])('a certificate that fails verification: %s (exit 3)', async (_name, extra) => {
     const { code, stderr } = await umqtt(['pub', '-L', broker.url, ...extra(), '-t', 'a', '-m', 'x']);
     expect(code).toBe(3);
-    expect(oneLine(stderr)).toMatch(/TLS: the broker's certificate failed verification \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: .*\); .*--cafile FILE.*--insecure/);
+    expect(oneLine(stderr)).toMatch(
+      /TLS: the broker's certificate failed verification \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: .*\); .*--cafile FILE.*--insecure/,
+    );
   });
 
   it('a name the certificate does not carry', async () => {
-    const { code, stderr } = await umqtt(['pub', '-L', `mqtts://127.0.0.2:${broker.port}`, '--cafile', certs.caFile, '-t', 'a', '-m', 'x']);
+    const { code, stderr } = await umqtt([
+      'pub',
+      '-L',
+      `mqtts://127.0.0.2:${broker.port}`,
+      '--cafile',
+      certs.caFile,
+      '-t',
+      'a',
+      '-m',
+      'x',
+    ]);
     // 127.0.0.2 is loopback on Linux; elsewhere the connection may be refused instead.
     expect(code).toBe(3);
     expect(oneLine(stderr)).toMatch(/does not carry the name "127\.0\.0\.2"|connection refused/);

@@ -46,7 +46,15 @@ export interface Target {
 /** Resolver error codes: the host name does not resolve (now). */
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
 /** The network path fails. */
-const UNREACHABLE = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EPIPE', 'EADDRNOTAVAIL']);
+const UNREACHABLE = new Set([
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EPIPE',
+  'EADDRNOTAVAIL',
+]);
 /** Certificate verification failures reported by node:tls (OpenSSL's X509 errors). */
 const CERT = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -68,10 +76,16 @@ const CERT = new Set([
 
 const CONNACK: Readonly<Record<string, [string, string]>> = {
   UMQTT_CONNACK_PROTOCOL: ['unacceptable protocol version (CONNACK 1)', 'the broker does not speak MQTT 3.1.1'],
-  UMQTT_CONNACK_IDENTIFIER: ['client id rejected (CONNACK 2)', 'choose another client id with -i (at most 23 letters and digits is always accepted)'],
+  UMQTT_CONNACK_IDENTIFIER: [
+    'client id rejected (CONNACK 2)',
+    'choose another client id with -i (at most 23 letters and digits is always accepted)',
+  ],
   UMQTT_CONNACK_UNAVAILABLE: ['server unavailable (CONNACK 3)', 'try again later'],
   UMQTT_CONNACK_CREDENTIALS: ['bad user name or password (CONNACK 4)', 'check -u/-P or the user:password in the URL'],
-  UMQTT_CONNACK_NOT_AUTHORIZED: ['not authorized (CONNACK 5)', 'give a user name and password the broker accepts (-u/-P), or ask its administrator for access'],
+  UMQTT_CONNACK_NOT_AUTHORIZED: [
+    'not authorized (CONNACK 5)',
+    'give a user name and password the broker accepts (-u/-P), or ask its administrator for access',
+  ],
 };
 
 function codeOf(e: unknown): string | undefined {
@@ -95,7 +109,12 @@ export function explainSocketError(raw: unknown, t: Target): CliError | undefine
   const at = address(t);
   const detail = `${code}: ${messageOf(raw)}`;
   if (DNS.has(code))
-    return new CliError(EXIT.CANNOT_CONNECT, `cannot resolve host "${t.host}" (${code})`, 'check the host name given with -h or in the URL', raw);
+    return new CliError(
+      EXIT.CANNOT_CONNECT,
+      `cannot resolve host "${t.host}" (${code})`,
+      'check the host name given with -h or in the URL',
+      raw,
+    );
   if (code === 'ECONNREFUSED')
     return new CliError(
       EXIT.CANNOT_CONNECT,
@@ -121,22 +140,36 @@ export function explainSocketError(raw: unknown, t: Target): CliError | undefine
     return new CliError(
       EXIT.CANNOT_CONNECT,
       `TLS handshake with ${at} failed (${detail})`,
-      t.tls ? 'is it a TLS port? Plain MQTT is mqtt:// (usually port 1883), TLS is mqtts:// (usually 8883)' : 'check the TLS options',
+      t.tls
+        ? 'is it a TLS port? Plain MQTT is mqtt:// (usually port 1883), TLS is mqtts:// (usually 8883)'
+        : 'check the TLS options',
       raw,
     );
   if (code === 'UMQTT_SOCKET_CLOSED' || code === 'ECONNRESET')
     return new CliError(
       EXIT.CANNOT_CONNECT,
       `${at} ${code === 'ECONNRESET' ? 'reset' : 'closed'} the connection before answering CONNECT${code === 'ECONNRESET' ? ' (ECONNRESET)' : ''}`,
-      t.tls ? 'is it an MQTT broker with TLS on that port?' : 'is it an MQTT broker? If it expects TLS, use mqtts:// or --cafile',
+      t.tls
+        ? 'is it an MQTT broker with TLS on that port?'
+        : 'is it an MQTT broker? If it expects TLS, use mqtts:// or --cafile',
       raw,
     );
   if (UNREACHABLE.has(code))
-    return new CliError(EXIT.CANNOT_CONNECT, `cannot reach ${at} (${detail})`, 'check the host, the port and the network', raw);
+    return new CliError(
+      EXIT.CANNOT_CONNECT,
+      `cannot reach ${at} (${detail})`,
+      'check the host, the port and the network',
+      raw,
+    );
   if (code === 'EADDRINUSE')
     return new CliError(EXIT.CANNOT_CONNECT, `address ${at} is already in use`, 'choose another port with -p', raw);
   if (code === 'EACCES' || code === 'EPERM')
-    return new CliError(EXIT.CANNOT_CONNECT, `not allowed to use ${at} (${code})`, 'ports below 1024 need privileges: choose another with -p', raw);
+    return new CliError(
+      EXIT.CANNOT_CONNECT,
+      `not allowed to use ${at} (${code})`,
+      'ports below 1024 need privileges: choose another with -p',
+      raw,
+    );
   return undefined;
 }
 
@@ -148,32 +181,74 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown): CliEr
   if (e instanceof CliError) return e;
   if (e instanceof UmqttError) {
     const refused = CONNACK[e.code];
-    if (refused) return new CliError(EXIT.REFUSED, `the broker${t ? ` at ${address(t)}` : ''} refused the connection: ${refused[0]}`, refused[1], e);
+    if (refused)
+      return new CliError(
+        EXIT.REFUSED,
+        `the broker${t ? ` at ${address(t)}` : ''} refused the connection: ${refused[0]}`,
+        refused[1],
+        e,
+      );
     if (e.code === 'UMQTT_CONNECT_TIMEOUT')
       return new CliError(
         EXIT.TIMEOUT,
         `no answer to CONNECT from ${t ? address(t) : 'the broker'} in time (${e.message})`,
-        t?.tls ? 'is it an MQTT broker with TLS on that port?' : 'is it an MQTT broker? If it expects TLS, use mqtts://',
+        t?.tls
+          ? 'is it an MQTT broker with TLS on that port?'
+          : 'is it an MQTT broker? If it expects TLS, use mqtts://',
         e,
       );
     if (e.code === 'UMQTT_CONNECTION_LOST' && t) {
       const known = explainSocketError(raw, t);
-      if (e.place === 'connect') return known ?? new CliError(EXIT.CANNOT_CONNECT, `cannot connect to ${address(t)}: ${e.message}`, 'check the host, the port and the network', e);
-      return new CliError(EXIT.FAILED, `connection to ${address(t)} lost: ${known?.problem ?? e.message}`, 'run again when the broker is back (pub --store waits for it)', e);
+      if (e.place === 'connect')
+        return (
+          known ??
+          new CliError(
+            EXIT.CANNOT_CONNECT,
+            `cannot connect to ${address(t)}: ${e.message}`,
+            'check the host, the port and the network',
+            e,
+          )
+        );
+      return new CliError(
+        EXIT.FAILED,
+        `connection to ${address(t)} lost: ${known?.problem ?? e.message}`,
+        'run again when the broker is back (pub --store waits for it)',
+        e,
+      );
     }
     if (e.code === 'UMQTT_KEEPALIVE_TIMEOUT' || e.code === 'UMQTT_WRITE_TIMEOUT')
-      return new CliError(EXIT.FAILED, `connection${t ? ` to ${address(t)}` : ''} died: ${e.message}`, 'check the network; a longer -k keepalive may help on slow links', e);
-    if (e.code === 'UMQTT_INVALID_TOPIC' || e.code === 'UMQTT_INVALID_ARGUMENT' || e.code === 'UMQTT_INVALID_UTF8' || e.code === 'UMQTT_PAYLOAD_TOO_LARGE')
+      return new CliError(
+        EXIT.FAILED,
+        `connection${t ? ` to ${address(t)}` : ''} died: ${e.message}`,
+        'check the network; a longer -k keepalive may help on slow links',
+        e,
+      );
+    if (
+      e.code === 'UMQTT_INVALID_TOPIC' ||
+      e.code === 'UMQTT_INVALID_ARGUMENT' ||
+      e.code === 'UMQTT_INVALID_UTF8' ||
+      e.code === 'UMQTT_PAYLOAD_TOO_LARGE'
+    )
       return new CliError(EXIT.USAGE, e.message, 'see --help', e);
     if (e.code === 'UMQTT_PROTOCOL_ERROR' || e.code === 'UMQTT_MALFORMED' || e.code === 'UMQTT_UNEXPECTED_PACKET')
-      return new CliError(EXIT.FAILED, `the broker broke the MQTT protocol: ${e.message}`, 'is it an MQTT 3.1.1 broker?', e);
+      return new CliError(
+        EXIT.FAILED,
+        `the broker broke the MQTT protocol: ${e.message}`,
+        'is it an MQTT 3.1.1 broker?',
+        e,
+      );
     return new CliError(EXIT.FAILED, `${e.code}: ${e.message}`, 'run with --verbose for details', e);
   }
   if (t) {
     const known = explainSocketError(e, t);
     if (known) return known;
   }
-  return new CliError(EXIT.FAILED, `unexpected error: ${messageOf(e)}`, 'run with --verbose for the stack trace, and please report it', e);
+  return new CliError(
+    EXIT.FAILED,
+    `unexpected error: ${messageOf(e)}`,
+    'run with --verbose for the stack trace, and please report it',
+    e,
+  );
 }
 
 /** The one line printed for a failure (problem and what to do, newlines flattened). */

@@ -69,7 +69,11 @@ export function createConnector(c: ConnectionConfig, log?: (line: string) => voi
  * Sends DISCONNECT once every byte before it was handed to the operating system, waits (at
  * most `ms`) for the client to close and the socket to drain: the process may exit after.
  */
-export async function closeGracefully(client: { disconnect(): void; readonly state: string }, connector: Connector, ms = 5000): Promise<void> {
+export async function closeGracefully(
+  client: { disconnect(): void; readonly state: string },
+  connector: Connector,
+  ms = 5000,
+): Promise<void> {
   if (client.state !== 'connected') return;
   await connector.drained(ms);
   client.disconnect();

@@ -65,8 +65,14 @@ export function planPub(args: string[]): PubPlan | 'help' {
   const file = str(v, 'file');
   const lines = flag(v, 'stdin') || flag(v, 'lines');
   const empty = flag(v, 'null-message');
-  const given = [message !== undefined && '-m', file !== undefined && '-f', lines && '-s', empty && '-n'].filter(Boolean);
-  if (given.length === 0) throw usage('missing message: give one of -m TEXT, -f FILE, -s (lines of stdin) or -n (empty)', 'see: umqtt pub --help');
+  const given = [message !== undefined && '-m', file !== undefined && '-f', lines && '-s', empty && '-n'].filter(
+    Boolean,
+  );
+  if (given.length === 0)
+    throw usage(
+      'missing message: give one of -m TEXT, -f FILE, -s (lines of stdin) or -n (empty)',
+      'see: umqtt pub --help',
+    );
   if (given.length > 1) throw usage(`give only one message source, got ${given.join(' and ')}`);
   const plan: PubPlan = {
     topic: topicName(topic),
@@ -82,7 +88,10 @@ export function planPub(args: string[]): PubPlan | 'help' {
     try {
       data = new Uint8Array(readFileSync(file));
     } catch (e) {
-      throw usage(`cannot read -f "${file}" (${(e as { code?: string }).code ?? (e as Error).message})`, 'check the file name');
+      throw usage(
+        `cannot read -f "${file}" (${(e as { code?: string }).code ?? (e as Error).message})`,
+        'check the file name',
+      );
     }
     plan.source = () => fixed(data);
   } else if (lines) {
@@ -113,7 +122,10 @@ export async function pub(args: string[], io: Io): Promise<number> {
   }
   const c = plan.config;
   const say = printer(io, 'pub');
-  if (c.insecure) say.warn("--insecure: the broker's certificate is NOT verified; anyone on the network path can pretend to be the broker");
+  if (c.insecure)
+    say.warn(
+      "--insecure: the broker's certificate is NOT verified; anyone on the network path can pretend to be the broker",
+    );
   const log = c.verbose ? say.note : undefined;
   const connector = createConnector(c, log);
   return plan.store === undefined ? pubOnce(plan, io, connector, log) : pubRobust(plan, io, connector, log);
@@ -177,9 +189,14 @@ async function pubOnce(plan: PubPlan, io: Io, connector: Connector, log?: (line:
     while (pending.size && client.state === 'connected' && !interrupted) await changed.wait();
     const unconfirmed = () => `${pending.size + (tally.aborted ?? 0)} of ${total} message(s) without confirmation`;
     if (interrupted) throw new CliError(EXIT.INTERRUPTED, `interrupted: ${unconfirmed()}`);
-    if (closed) throw new CliError(closed.exitCode, `${closed.problem}; ${unconfirmed()}`, closed.hint, closed.original);
+    if (closed)
+      throw new CliError(closed.exitCode, `${closed.problem}; ${unconfirmed()}`, closed.hint, closed.original);
     if (tally.timeout)
-      throw new CliError(EXIT.TIMEOUT, `${tally.timeout} of ${total} message(s) were not acknowledged in time`, 'the broker may be overloaded; try again');
+      throw new CliError(
+        EXIT.TIMEOUT,
+        `${tally.timeout} of ${total} message(s) were not acknowledged in time`,
+        'the broker may be overloaded; try again',
+      );
     log?.(`${total} message(s) ${plan.qos ? 'acknowledged' : 'written'}; disconnecting`);
     await closeGracefully(client, connector);
     return EXIT.OK;
@@ -216,7 +233,11 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
   client.onStatus = (_key, status, reason) => {
     finished++;
     tally[status] = (tally[status] ?? 0) + 1;
-    if (status !== 'delivered') reasons.set(`${status}${reason ? ` (${reason})` : ''}`, (reasons.get(`${status}${reason ? ` (${reason})` : ''}`) ?? 0) + 1);
+    if (status !== 'delivered')
+      reasons.set(
+        `${status}${reason ? ` (${reason})` : ''}`,
+        (reasons.get(`${status}${reason ? ` (${reason})` : ''}`) ?? 0) + 1,
+      );
     changed.fire();
   };
   client.onState = (state) => {
@@ -258,7 +279,8 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
         throw explain(e, c);
       }
       published++;
-      while ((client.held >= HOLD_LIMIT || store.bytes >= store.capacity / 2) && !fatal && !interrupted) await changed.wait();
+      while ((client.held >= HOLD_LIMIT || store.bytes >= store.capacity / 2) && !fatal && !interrupted)
+        await changed.wait();
     }
     while (finished < published && !fatal && !interrupted) await changed.wait();
     const open = published - finished;
@@ -268,7 +290,11 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
     const failed = published - (tally.delivered ?? 0);
     if (failed) {
       const why = [...reasons].map(([r, n]) => `${n} ${r}`).join(', ');
-      throw new CliError(EXIT.FAILED, `${failed} of ${published} message(s) not delivered: ${why}`, 'see umqtt pub --help for the queue limits');
+      throw new CliError(
+        EXIT.FAILED,
+        `${failed} of ${published} message(s) not delivered: ${why}`,
+        'see umqtt pub --help for the queue limits',
+      );
     }
     log?.(`${published} message(s) delivered; disconnecting`);
     await connector.drained();

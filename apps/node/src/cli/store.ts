@@ -43,7 +43,10 @@ function lock(file: string): void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
-        throw usage(`the queue in ${file.replace(/[/\\][^/\\]*$/, '')} is in use by another umqtt (pid ${pid})`, 'give each running umqtt pub its own --store DIR');
+        throw usage(
+          `the queue in ${file.replace(/[/\\][^/\\]*$/, '')} is in use by another umqtt (pid ${pid})`,
+          'give each running umqtt pub its own --store DIR',
+        );
       rmSync(file, { force: true }); // left behind by a umqtt that did not exit cleanly
     }
   }
@@ -58,7 +61,10 @@ export function openQueue(dir: string): OpenedStore {
     lock(lockFile);
   } catch (e) {
     if ((e as { exitCode?: number }).exitCode) throw e;
-    throw usage(`cannot use --store "${dir}" (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'give a directory umqtt may create and write');
+    throw usage(
+      `cannot use --store "${dir}" (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      'give a directory umqtt may create and write',
+    );
   }
   let flash: FileFlash | undefined;
   try {
@@ -78,6 +84,9 @@ export function openQueue(dir: string): OpenedStore {
   } catch (e) {
     flash?.close();
     rmSync(lockFile, { force: true });
-    throw usage(`cannot open the queue file ${file}: ${(e as Error).message}`, 'remove it (its messages are lost) or give another --store DIR');
+    throw usage(
+      `cannot open the queue file ${file}: ${(e as Error).message}`,
+      'remove it (its messages are lost) or give another --store DIR',
+    );
   }
 }

@@ -45,8 +45,10 @@ export function planSub(args: string[]): SubPlan | 'help' {
   const { values: v } = parse('sub', args, OPTIONS);
   if (flag(v, 'help')) return 'help';
   const filters = list(v, 'topic');
-  if (!filters.length) throw usage('missing topic: give at least one filter with -t FILTER', 'e.g. -t "sensors/#"; see: umqtt sub --help');
-  if (flag(v, 'json') && flag(v, 'print-topic')) throw usage('--json and -v do not go together', '--json already includes the topic');
+  if (!filters.length)
+    throw usage('missing topic: give at least one filter with -t FILTER', 'e.g. -t "sensors/#"; see: umqtt sub --help');
+  if (flag(v, 'json') && flag(v, 'print-topic'))
+    throw usage('--json and -v do not go together', '--json already includes the topic');
   return {
     filters: filters.map(topicFilter),
     qos: qos('-q', str(v, 'qos')),
@@ -60,7 +62,10 @@ export function planSub(args: string[]): SubPlan | 'help' {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** One line of output for a message (without the newline). */
-export function formatMessage(m: Pick<Message, 'topic' | 'payload' | 'qos' | 'retain'>, format: SubPlan['format']): Uint8Array | string {
+export function formatMessage(
+  m: Pick<Message, 'topic' | 'payload' | 'qos' | 'retain'>,
+  format: SubPlan['format'],
+): Uint8Array | string {
   if (format === 'json') {
     let text: string | undefined;
     try {
@@ -68,8 +73,15 @@ export function formatMessage(m: Pick<Message, 'topic' | 'payload' | 'qos' | 're
     } catch {
       text = undefined;
     }
-    const payload = text ?? Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).toString('base64');
-    return JSON.stringify({ topic: m.topic, payload, ...(text === undefined && { base64: true }), qos: m.qos, retain: m.retain });
+    const payload =
+      text ?? Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).toString('base64');
+    return JSON.stringify({
+      topic: m.topic,
+      payload,
+      ...(text === undefined && { base64: true }),
+      qos: m.qos,
+      retain: m.retain,
+    });
   }
   const payload = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
   return format === 'topic' ? Buffer.concat([Buffer.from(`${m.topic} `), payload]) : payload;
@@ -83,7 +95,10 @@ export async function sub(args: string[], io: Io): Promise<number> {
   }
   const c = plan.config;
   const say = printer(io, 'sub');
-  if (c.insecure) say.warn("--insecure: the broker's certificate is NOT verified; anyone on the network path can pretend to be the broker");
+  if (c.insecure)
+    say.warn(
+      "--insecure: the broker's certificate is NOT verified; anyone on the network path can pretend to be the broker",
+    );
   const log = c.verbose ? say.note : undefined;
   const connector = createConnector(c, log);
   const client = new MqttClient({
@@ -99,7 +114,13 @@ export async function sub(args: string[], io: Io): Promise<number> {
   if (plan.timeout)
     timer = setTimeout(() => {
       const got = plan.count ? `${received} of ${plan.count} message(s)` : `${received} message(s)`;
-      finish(new CliError(EXIT.TIMEOUT, `timed out after ${plan.timeout / 1000} s with ${got}`, plan.count ? 'is anyone publishing to the topic? A longer -W may help' : undefined));
+      finish(
+        new CliError(
+          EXIT.TIMEOUT,
+          `timed out after ${plan.timeout / 1000} s with ${got}`,
+          plan.count ? 'is anyone publishing to the topic? A longer -W may help' : undefined,
+        ),
+      );
     }, plan.timeout);
   const stopSignals = io.onSignal(() => finish(EXIT.OK));
   const onStdoutError = (e: NodeJS.ErrnoException) => finish(e.code === 'EPIPE' ? EXIT.OK : explain(e, undefined));
@@ -115,13 +136,23 @@ export async function sub(args: string[], io: Io): Promise<number> {
   };
   client.onStatus = (id, status, granted) => {
     if (id !== subscription) return;
-    if (status === 'timeout') finish(new CliError(EXIT.TIMEOUT, 'the broker did not acknowledge the subscription in time'));
+    if (status === 'timeout')
+      finish(new CliError(EXIT.TIMEOUT, 'the broker did not acknowledge the subscription in time'));
     else if (status === 'delivered' || status === 'refused') {
       const refused = plan.filters.filter((_, i) => granted?.[i] === 0x80);
-      log?.(`subscribed: ${plan.filters.map((f, i) => `${f} (${granted?.[i] === 0x80 ? 'refused' : `QoS ${granted?.[i]}`})`).join(', ')}`);
+      log?.(
+        `subscribed: ${plan.filters.map((f, i) => `${f} (${granted?.[i] === 0x80 ? 'refused' : `QoS ${granted?.[i]}`})`).join(', ')}`,
+      );
       if (refused.length === plan.filters.length)
-        finish(new CliError(EXIT.REFUSED, `the broker refused the subscription to ${refused.join(', ')}`, 'this user may not read those topics: check the broker\'s access control or -u/-P'));
-      else if (refused.length) say.warn(`the broker refused the subscription to ${refused.join(', ')}; listening to the others`);
+        finish(
+          new CliError(
+            EXIT.REFUSED,
+            `the broker refused the subscription to ${refused.join(', ')}`,
+            "this user may not read those topics: check the broker's access control or -u/-P",
+          ),
+        );
+      else if (refused.length)
+        say.warn(`the broker refused the subscription to ${refused.join(', ')}; listening to the others`);
     }
   };
   client.onClose = (e) => finish(explain(e ?? new Error('closed'), c, connector.lastError()));

@@ -63,7 +63,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
   // The subscriber: a persistent session, so it also gets what arrives while it reconnects.
   const received = new Map<string, number>(); // "kind/seq" -> times received
-  const sub = new RobustClient({ socket, timers: nodeTimers, servers: [server], clientId: 'demo-subscriber', clean: false, keepAlive: 2, store: new MemoryStore(), backoff: { min: 100, max: 1_000 } });
+  const sub = new RobustClient({
+    socket,
+    timers: nodeTimers,
+    servers: [server],
+    clientId: 'demo-subscriber',
+    clean: false,
+    keepAlive: 2,
+    store: new MemoryStore(),
+    backoff: { min: 100, max: 1_000 },
+  });
   sub.onMessage = (m) => {
     const text = new TextDecoder().decode(m.payload);
     const key = `${m.topic.slice(5)}/${text.split(':')[0]}`;
@@ -76,9 +85,20 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   // would outlive a restart of the process.
   // (fdatasync on every write is what a power cut needs; the demo's temp file does not, and
   // skipping it keeps the run quick on slow disks.)
-  const flash = options.store ? undefined : new FileFlash(join(dir, 'queue.flash'), { byteLength: 256 * 1024, sync: false });
+  const flash = options.store
+    ? undefined
+    : new FileFlash(join(dir, 'queue.flash'), { byteLength: 256 * 1024, sync: false });
   const store = options.store ? options.store(dir) : new FlashStore(flash!);
-  const pub = new RobustClient({ socket, timers: nodeTimers, servers: [server], clientId: 'demo-publisher', clean: false, keepAlive: 2, store, backoff: { min: 200, max: 2_000 } });
+  const pub = new RobustClient({
+    socket,
+    timers: nodeTimers,
+    servers: [server],
+    clientId: 'demo-publisher',
+    clean: false,
+    keepAlive: 2,
+    store,
+    backoff: { min: 200, max: 2_000 },
+  });
   const sent = new Map<number, Sent>();
   const refused: Sent[] = [];
   const events: string[] = [];
@@ -133,7 +153,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   await sleep(t.publishUntil);
   timers.forEach(clearInterval);
   const deadline = now() + t.settleWithin;
-  while (now() < deadline && ([...sent.values()].some((s) => !s.status) || !allAlarmsReceived(sent, received))) await sleep(100);
+  while (now() < deadline && ([...sent.values()].some((s) => !s.status) || !allAlarmsReceived(sent, received)))
+    await sleep(100);
   clearInterval(view);
   clearTimeout(outage);
   draw();
@@ -150,17 +171,27 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 }
 
 function allAlarmsReceived(sent: Map<number, Sent>, received: Map<string, number>): boolean {
-  for (const s of sent.values()) if (s.kind === 'alarm' && s.status === 'delivered' && !received.has(`alarm/${s.seq}`)) return false;
+  for (const s of sent.values())
+    if (s.kind === 'alarm' && s.status === 'delivered' && !received.has(`alarm/${s.seq}`)) return false;
   return true;
 }
 
 function count(sent: Map<number, Sent>, kind: Kind, status?: FinalStatus | 'pending'): number {
   let n = 0;
-  for (const s of sent.values()) if (s.kind === kind && (status === undefined || (s.status ?? 'pending') === status)) n++;
+  for (const s of sent.values())
+    if (s.kind === kind && (status === undefined || (s.status ?? 'pending') === status)) n++;
   return n;
 }
 
-function render(at: number, state: RobustState, brokerUp: boolean, pub: RobustClient, sent: Map<number, Sent>, received: Map<string, number>, refused: Sent[]): string[] {
+function render(
+  at: number,
+  state: RobustState,
+  brokerUp: boolean,
+  pub: RobustClient,
+  sent: Map<number, Sent>,
+  received: Map<string, number>,
+  refused: Sent[],
+): string[] {
   const c = pub.counters;
   const rows = KINDS.map(
     (k) =>
@@ -173,7 +204,12 @@ function render(at: number, state: RobustState, brokerUp: boolean, pub: RobustCl
   ];
 }
 
-function summarize(sent: Map<number, Sent>, received: Map<string, number>, refused: Sent[], events: string[]): { lines: string[]; ok: boolean } {
+function summarize(
+  sent: Map<number, Sent>,
+  received: Map<string, number>,
+  refused: Sent[],
+  events: string[],
+): { lines: string[]; ok: boolean } {
   const all = [...sent.values()];
   const alarms = all.filter((s) => s.kind === 'alarm');
   const buttons = all.filter((s) => s.kind === 'button');
@@ -184,9 +220,18 @@ function summarize(sent: Map<number, Sent>, received: Map<string, number>, refus
   const expiredLate = expired.filter((b) => b.statusAt! - b.at >= 15_000 - 50).length;
   const deliveredFresh = buttons.filter((b) => b.status === 'delivered').length;
   const checks: [boolean, string][] = [
-    [alarms.length > 0 && alarmOnce === alarms.length && refused.every((r) => r.kind !== 'alarm'), `every alarm delivered exactly once: ${alarmOnce} of ${alarms.length}`],
-    [expired.length > 0 && expiredLate === expired.length, `button presses older than 15 s expired and reported: ${expired.length} (the other ${deliveredFresh} delivered)`],
-    [pending.length === 0, `nothing lost without a status: ${all.length + refused.length} published, ${all.length - pending.length + refused.length} final statuses, ${pending.length} without`],
+    [
+      alarms.length > 0 && alarmOnce === alarms.length && refused.every((r) => r.kind !== 'alarm'),
+      `every alarm delivered exactly once: ${alarmOnce} of ${alarms.length}`,
+    ],
+    [
+      expired.length > 0 && expiredLate === expired.length,
+      `button presses older than 15 s expired and reported: ${expired.length} (the other ${deliveredFresh} delivered)`,
+    ],
+    [
+      pending.length === 0,
+      `nothing lost without a status: ${all.length + refused.length} published, ${all.length - pending.length + refused.length} final statuses, ${pending.length} without`,
+    ],
   ];
   const lines = [
     '',

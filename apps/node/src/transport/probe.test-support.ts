@@ -3,9 +3,7 @@ import type { Socket, SocketFactory } from '@umqtt/simple';
 import { waitFor } from '@umqtt/testkit';
 
 export type ProbeEvent =
-  | { type: 'writable'; count: number }
-  | { type: 'readable'; count: number }
-  | { type: 'error'; error: unknown };
+  { type: 'writable'; count: number } | { type: 'readable'; count: number } | { type: 'error'; error: unknown };
 
 export interface Probe {
   socket: Socket;
@@ -18,15 +16,10 @@ export interface Probe {
   receivedAtLeast(count: number): Promise<Uint8Array>;
 }
 
-const toBytes = (chunk: ArrayBuffer | Uint8Array) =>
-  chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
+const toBytes = (chunk: ArrayBuffer | Uint8Array) => (chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk));
 
 /** With `autoRead` (default) every onReadable is answered with read(). */
-export function probe(
-  factory: SocketFactory,
-  target: { host: string; port: number },
-  { autoRead = true } = {},
-): Probe {
+export function probe(factory: SocketFactory, target: { host: string; port: number }, { autoRead = true } = {}): Probe {
   const events: ProbeEvent[] = [];
   const chunks: Uint8Array[] = [];
   let inFactory = true;

@@ -181,7 +181,7 @@ describe('TCP socket reading and writing', () => {
     }
   });
 
-  it('a packet larger than Node\'s 16 KiB high-water mark does not make the socket full', async () => {
+  it("a packet larger than Node's 16 KiB high-water mark does not make the socket full", async () => {
     const { stop, port } = await serve((socket) => socket.resume());
     try {
       const client = open({ host: '127.0.0.1', port });

@@ -4,6 +4,5 @@ import { adaptNodeSocket } from './adapt.js';
 
 /** Plain TCP sockets over node:net, with Nagle off. */
 export function createTcpSocketFactory(): SocketFactory {
-  return (options) =>
-    adaptNodeSocket(connect({ host: options.host, port: options.port }), options, 'connect');
+  return (options) => adaptNodeSocket(connect({ host: options.host, port: options.port }), options, 'connect');
 }

@@ -4,9 +4,7 @@ import { nodeTimers } from './timers.js';
 describe('nodeTimers', () => {
   it('fires a timeout after its delay, on a monotonic clock', async () => {
     const start = nodeTimers.now();
-    const firedAt = await new Promise<number>((resolve) =>
-      nodeTimers.setTimeout(() => resolve(nodeTimers.now()), 20),
-    );
+    const firedAt = await new Promise<number>((resolve) => nodeTimers.setTimeout(() => resolve(nodeTimers.now()), 20));
     expect(firedAt - start).toBeGreaterThanOrEqual(19);
   });
 

@@ -26,9 +26,5 @@ export function createTlsSocketFactory(tlsOptions: TlsOptions = {}): SocketFacto
   if (tlsOptions.key !== undefined) base.key = pem(tlsOptions.key);
   if (tlsOptions.servername !== undefined) base.servername = tlsOptions.servername;
   return (options) =>
-    adaptNodeSocket(
-      connect({ ...base, host: options.host, port: options.port }),
-      options,
-      'secureConnect',
-    );
+    adaptNodeSocket(connect({ ...base, host: options.host, port: options.port }), options, 'secureConnect');
 }

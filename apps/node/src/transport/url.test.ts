@@ -12,10 +12,7 @@ describe('parseBrokerUrl', () => {
     ['mqtt://[::1]:1999', { host: '::1', port: 1999, tls: false }],
     ['mqtt://[::1]', { host: '::1', port: 1883, tls: false }],
     ['mqtt://alice@h', { host: 'h', port: 1883, tls: false, username: 'alice' }],
-    [
-      'mqtts://al%40ce:p%3Ass%2Fw@h:8884',
-      { host: 'h', port: 8884, tls: true, username: 'al@ce', password: 'p:ss/w' },
-    ],
+    ['mqtts://al%40ce:p%3Ass%2Fw@h:8884', { host: 'h', port: 8884, tls: true, username: 'al@ce', password: 'p:ss/w' }],
   ])('%s', (url, expected) => {
     expect(parseBrokerUrl(url)).toStrictEqual(expected);
   });

@@ -63,7 +63,10 @@ class MqttJsConn implements Conn {
             sent++;
             c.publish(TOPIC, data, { qos }, onDone);
             if ((bytes += data.length) >= TURN_BYTES) {
-              if (!scheduled) (scheduled = true), setImmediate(fill);
+              if (!scheduled) {
+                scheduled = true;
+                setImmediate(fill);
+              }
               break;
             }
           }
@@ -149,7 +152,10 @@ export const mqttjs: Kind = {
     clearInterval(quiet);
     const drainMs = (delivered === count ? performance.now() : last) - t1;
     await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
-    const note = delivered === count ? error || undefined : `only ${delivered} of ${count} acknowledged${error ? `; ${error}` : ''} (packet ids repeat after 65,535 queued messages; the store keeps one message per id)`;
+    const note =
+      delivered === count
+        ? error || undefined
+        : `only ${delivered} of ${count} acknowledged${error ? `; ${error}` : ''} (packet ids repeat after 65,535 queued messages; the store keeps one message per id)`;
     return { count, enqueueMs, bytesPerMessage, rssGrowthMB, drainMs, delivered, ...(note ? { note } : {}) };
   },
 };

@@ -39,7 +39,8 @@ function online(c: RobustClient): Promise<void> {
   const d = deferred<void>();
   c.onState = (s) => {
     if (s === 'online') d.resolve();
-    else if (s === 'offline' || s === 'closed') d.reject(new Error(`robust: ${s}: ${c.lastIssue?.error.message ?? ''}`));
+    else if (s === 'offline' || s === 'closed')
+      d.reject(new Error(`robust: ${s}: ${c.lastIssue?.error.message ?? ''}`));
   };
   c.start();
   return d.promise.finally(() => (c.onState = undefined));
@@ -80,7 +81,8 @@ class RobustConn implements Conn {
           if (markerDone && finals === count) done.resolve();
         };
         c.onWritable = fill;
-        c.onState = (s) => s !== 'online' && done.reject(new Error(`robust went ${s}: ${c.lastIssue?.error.message ?? ''}`));
+        c.onState = (s) =>
+          s !== 'online' && done.reject(new Error(`robust went ${s}: ${c.lastIssue?.error.message ?? ''}`));
         // Watchdog: if the client becomes writable without calling onWritable, or leaves messages
         // in its queue without sending them, the burst would stall (until a keepalive PINGREQ
         // makes it flush). Count such stalls and resume: fill(), or an extra QoS 0 message (not
@@ -168,4 +170,8 @@ export function robustKind(id: string, label: string, makeStore: (count: number)
   };
 }
 
-export const robustMemory: Kind = robustKind('robust-memory', 'umqtt robust (memory store)', () => new MemoryStore({ capacity: CAPACITY }));
+export const robustMemory: Kind = robustKind(
+  'robust-memory',
+  'umqtt robust (memory store)',
+  () => new MemoryStore({ capacity: CAPACITY }),
+);

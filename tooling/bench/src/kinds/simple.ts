@@ -2,7 +2,18 @@
 // counts `onStatus(id, 'delivered')`.
 import { MqttClient, type ClientOptions } from '@umqtt/simple';
 import { createTcpSocketFactory, nodeTimers } from '../../../../apps/node/src/transport/index.js';
-import { DONE_TOPIC, STALL_MS, TOPIC, WINDOW, deferred, type Burst, type Conn, type Kind, type Progress, type QoS } from '../common.js';
+import {
+  DONE_TOPIC,
+  STALL_MS,
+  TOPIC,
+  WINDOW,
+  deferred,
+  type Burst,
+  type Conn,
+  type Kind,
+  type Progress,
+  type QoS,
+} from '../common.js';
 
 /**
  * Options every umqtt client gets in the benchmark: the same in-flight window as the raw
