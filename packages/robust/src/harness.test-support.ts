@@ -1,6 +1,6 @@
 // Test support (not built into dist): RobustClient on a fake clock against a byte-level
 // scripted peer, shared by client.test.ts and policy.test.ts.
-import { FakeClock, ScriptedBroker, clockHabitsFromEnv, settle, toHex } from '@umqtt/testkit';
+import { FakeClock, ScriptedBroker, clockHabitsFromEnv, settle, toHex, type ClockHabits } from '@umqtt/testkit';
 import type { SocketOptions } from '@umqtt/simple';
 import { expect } from 'vitest';
 import { ArrayStore } from './array-store.test-support.js';
@@ -11,8 +11,8 @@ import { RobustClient, type FinalStatus, type RobustOptions, type RobustState, t
  * can jump from timer to timer) with the timer habits a vitest project chose (UMQTT_CLOCK).
  */
 export class Clock extends FakeClock {
-  constructor(start = 0) {
-    super(start, clockHabitsFromEnv());
+  constructor(start = 0, habits: ClockHabits = clockHabitsFromEnv()) {
+    super(start, habits);
   }
 }
 
@@ -60,8 +60,8 @@ export interface Setup {
   peer: Peer;
 }
 
-export function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual'): Setup {
-  const clock = new Clock(T0);
+export function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual', habits?: ClockHabits): Setup {
+  const clock = new Clock(T0, habits);
   const broker = new ScriptedBroker();
   const store = options.store ?? new ArrayStore();
   const t = { clock, broker, store, statuses: [], states: [], opened: [], peer } as unknown as Setup;
