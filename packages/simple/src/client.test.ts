@@ -4,7 +4,6 @@ import { describe, expect, test } from 'vitest';
 import { Parser, encodeAck, encodePublish, encodeSuback, serverDecoders, type QoS } from '@umqtt/codec';
 import { settle, toHex } from '@umqtt/testkit';
 import { CONNECT_C1, SLACK, connected, setup } from './client.test-support.js';
-import { MqttClient, type ClientOptions, type Message, type Status } from './index.js';
 
 describe('connect', () => {
   test('sends CONNECT only once the socket is open, and resolves on CONNACK', async () => {
