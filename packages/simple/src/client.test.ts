@@ -2,7 +2,7 @@
 // exact bytes in (whole, 1-byte cuts), every flow and failure.
 import { describe, expect, test } from 'vitest';
 import { Parser, encodeAck, encodePublish, encodeSuback, serverDecoders, type QoS } from '@umqtt/codec';
-import { settle, toHex } from '@umqtt/testkit';
+import { settle, toHex, type ScriptedSocket } from '@umqtt/testkit';
 import { CONNECT_C1, SLACK, connected, setup } from './client.test-support.js';
 
 describe('connect', () => {
