@@ -28,11 +28,12 @@ const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
  * Raised for the hostile-peer fixes (deadlines checked as armed so early timers re-arm, PINGREQ
  * answered or the connection ends, owed acknowledgements bounded, every platform callback
  * guarded, CONNACK's followers deferred, acknowledgements for unknown ids ignored, session
- * present on a clean connect refused, options resolved once): 7,074 -> 7,478 B gzipped
- * (18,263 B minified), so 7,488.
+ * present on a clean connect refused, options resolved once), and the codec's (the parser's
+ * buffer grows with the bytes that arrive, encoders check malformed packet objects):
+ * 7,074 -> 7,622 B gzipped (18,662 B minified), so 7,648.
  */
 const ISSUE_TARGET = 4096;
-const BUDGET = 7488;
+const BUDGET = 7648;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
