@@ -190,7 +190,7 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
           ...WAIT,
           message: 'queued messages after reconnect',
         });
-        await waitFor(() => keys.every((k) => statusOf(host, k).some((s) => FINAL_OK.includes(s.status))), {
+        await waitFor(() => keys.every((k) => statusOf(host, k).some((s) => FINAL_OK.includes(String(s.status)))), {
           ...WAIT,
           message: 'final statuses',
         });
@@ -273,10 +273,13 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
           .sort(),
       ).toEqual(['kept 0', 'kept 1', 'kept 2']);
       // the keys the first engine handed out get their final status from the second
-      await waitFor(() => keys.every((k) => statusOf(second.host, k).some((s) => FINAL_OK.includes(s.status))), {
-        ...WAIT,
-        message: 'final statuses',
-      });
+      await waitFor(
+        () => keys.every((k) => statusOf(second.host, k).some((s) => FINAL_OK.includes(String(s.status)))),
+        {
+          ...WAIT,
+          message: 'final statuses',
+        },
+      );
       const info = await second.host.call<{ held: number; stored: number }>('info');
       expect(info).toMatchObject({ held: 0, stored: 0 });
       noErrors(second.host);
