@@ -279,6 +279,27 @@ describe('persistent session resend', () => {
     ]);
   });
 
+  test('a store that throws while the session resumes (in a promise reaction): recorded, nothing escapes', async () => {
+    class FailingStore extends ArrayStore {
+      failing = false;
+      override remove(key: number): void {
+        if (this.failing) throw new Error('flash write failed');
+        super.remove(key);
+      }
+    }
+    const store = new FailingStore();
+    const t = setup({ store });
+    t.client.start();
+    await accept(t);
+    t.client.publish('a', 'x', { qos: 1, ttl: 1000 });
+    await settle();
+    t.broker.socket.fail(); // in flight, unacknowledged
+    await runFor(t.clock, 2000); // its time runs out while offline; the retry comes
+    store.failing = true;
+    await accept(t, true); // the expiry on resume hits the failing store: an unhandled rejection would fail the run
+    expect(t.client.issues.some((i) => /flash write failed/.test(i.error.message))).toBe(true);
+  });
+
   test('the store carries the session over a restart: a new client resends with the same ids', async () => {
     const store = new ArrayStore();
     const first = setup({ store });

@@ -507,9 +507,11 @@ export class RobustClient {
     this.#set('connecting');
     this.counters.attempts++;
     const server = this.options.servers[this.#server]!;
+    // A promise reaction is the platform's: what throws inside (a store that fails while the
+    // session resumes) is recorded, never left as an unhandled rejection.
     this.#mqtt.connect(server).then(
-      (sessionPresent) => this.#online(sessionPresent),
-      (e: UmqttError) => this.#failed(e),
+      (sessionPresent) => this.#try('connect', () => this.#online(sessionPresent)),
+      (e: UmqttError) => this.#try('connect', () => this.#failed(e)),
     );
   }
 
@@ -720,8 +722,8 @@ export class RobustClient {
       // is what breaks brokers (Mosquitto drops a client that sends one QoS 2 id a third time
       // before PUBREL), and MQTT requires resends only on reconnect [MQTT-4.4.0-1]. So the
       // message stays in flight with its id: a late acknowledgement still delivers it, and if
-      // the connection ends first the reconnect resends it with its id and DUP. The timeout
-      // frees its place in the window and is recorded.
+      // the connection ends first the reconnect resends it with its id and DUP. The timeout is
+      // recorded; the message keeps its place in simple's window (the broker still counts it).
       this.#record({
         time: this.#t.now(),
         place: 'publish',

@@ -266,7 +266,12 @@ export class MqttClient {
   #waiting: Entry[] = [];
   #window = 0;
   #nextId = 0;
-  #expired = new Set<number>();
+  /**
+   * Ids that timed out, the broker may still acknowledge them. A publish keeps its place in the
+   * window (true) until its final acknowledgement or the end of the connection: the broker still
+   * counts it against its in-flight quota, and past that quota Mosquitto drops what comes next.
+   */
+  #expired = new Map<number, boolean>();
   /** Inbound QoS 2 ids acknowledged with PUBREC, awaiting PUBREL: part of the session. */
   #inbound2 = new Set<number>();
   // keepalive
@@ -795,11 +800,16 @@ export class MqttClient {
     if (expect !== type) {
       if (this.#expired.has(id)) {
         // A late acknowledgement of a message that timed out: its final one reports "unknown
-        // id", as in simple2 (a late PUBREC is answered with PUBREL and reported `received`).
-        // The id stays reserved until the connection ends: more late copies may still come.
-        if (type === PUBREC) this.#owe(encodeAck({ type: PUBREL, id }));
-        this.#status(id, type === PUBREC ? 'received' : 'unknown');
-        return;
+        // id", as in simple2, and frees its place in the window (a late PUBREC is answered with
+        // PUBREL and reported `received`; PUBCOMP is still to come).
+        if (type === PUBREC) {
+          this.#owe(encodeAck({ type: PUBREL, id }));
+          return this.#status(id, 'received');
+        }
+        if (this.#expired.get(id)) this.#window--;
+        this.#expired.delete(id);
+        this.#status(id, 'unknown');
+        return this.#pump();
       }
       if (!e || e.sentAt < 0) {
         // An acknowledgement for an id we do not track: brokers repeat PUBREC and PUBCOMP, and
@@ -1002,8 +1012,9 @@ export class MqttClient {
         const expired: Entry[] = [];
         for (const e of this.#ids.values()) if (e.sentAt >= 0 && now >= e.sentAt + timeout) expired.push(e);
         for (const e of expired) {
-          this.#expired.add(e.id);
-          this.#complete(e, 'timeout');
+          this.#ids.delete(e.id);
+          this.#expired.set(e.id, e.kind === PUB); // a publish keeps its place in the window
+          this.#status(e.id, 'timeout');
         }
       }
     }
