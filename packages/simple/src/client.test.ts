@@ -647,7 +647,7 @@ describe('hostile or broken broker', () => {
   test.each([
     ['malformed bytes', '3f 00', 'UMQTT_MALFORMED'],
     ['a packet a client never receives (SUBSCRIBE)', '82 06 00 01 00 01 61 00', 'UMQTT_UNEXPECTED_PACKET'],
-    ['PUBCOMP for a QoS 1 message (an id awaiting PUBACK)', '70 02 00 01', 'UMQTT_PROTOCOL_ERROR'],
+    ['SUBACK for a QoS 1 message (an id awaiting PUBACK)', '90 03 00 01 00', 'UMQTT_PROTOCOL_ERROR'],
     ['a second CONNACK', '20 02 00 00', 'UMQTT_PROTOCOL_ERROR'],
     ['oversized packet (announced)', '30 ff ff ff 7f', 'UMQTT_PACKET_TOO_LARGE'],
   ])('%s: protocol error, connection closed, in-flight aborted, no throw', async (_, bytes, code) => {

@@ -429,7 +429,8 @@ export class MqttClient {
         this.#fail(error(CONNECTION_LOST, `the socket could not be opened: ${describe(e)}`, 'connect'));
         return;
       }
-      this.#sock = sock;
+      if (this.#state === 'connecting') this.#sock = sock;
+      else sock.close(); // it failed before the factory returned (a factory that broke the contract)
     });
   }
 
@@ -515,8 +516,8 @@ export class MqttClient {
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
     if (this.#state === 'connected' && !this.#closing) {
-      this.#closing = true;
       this.#send(encodeEmpty({ type: DISCONNECT }));
+      this.#closing = true;
       this.#flush(); // at once: the flush #send scheduled then finds nothing to do
       // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
       if (this.#out.length) return;
@@ -588,6 +589,7 @@ export class MqttClient {
   }
 
   #send(bytes: Uint8Array, tail?: Uint8Array): void {
+    if (this.#closing) return; // nothing goes out after DISCONNECT [MQTT-3.14.4-2]
     this.#out.push(bytes);
     this.#pending += bytes.length;
     if (tail) {
@@ -608,6 +610,7 @@ export class MqttClient {
    * without end.
    */
   #owe(bytes: Uint8Array): void {
+    if (this.#closing) return;
     if (this.#owed + bytes.length > MAX_OWED_BYTES)
       throw error(
         SLOW_READER,
@@ -700,7 +703,8 @@ export class MqttClient {
           void Promise.resolve().then(() => {
             if (this.#sock !== sock) return;
             this.#deferred = false;
-            this.#drain();
+            this.#flush(); // what the awaiter published goes to the socket before anything can end it
+            if (this.#sock === sock) this.#drain();
           });
           return;
         }
@@ -811,10 +815,11 @@ export class MqttClient {
         this.#status(id, 'unknown');
         return this.#pump();
       }
-      if (!e || e.sentAt < 0) {
-        // An acknowledgement for an id we do not track: brokers repeat PUBREC and PUBCOMP, and
-        // ack what an earlier connection sent. As libmosquitto and MQTT.js do, PUBREC is answered
-        // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored.
+      // An acknowledgement for an id we do not track: brokers repeat PUBREC and PUBCOMP, and
+      // ack what an earlier connection sent. As libmosquitto and MQTT.js do, PUBREC is answered
+      // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored. A
+      // repeated PUBCOMP may also arrive after its id went to a new message: ignored the same way.
+      if (!e || e.sentAt < 0 || type === PUBCOMP) {
         if (type === PUBREC) this.#owe(encodeAck({ type: PUBREL, id }));
         this.#record(
           error(
@@ -949,23 +954,36 @@ export class MqttClient {
     this.#timer = this.#t.setTimeout(() => this.#tick(), Math.max(0, due - this.#now()));
   }
 
-  /** Keepalive: when a PINGREQ is due (none outstanding), or Infinity. */
+  // Each deadline, as one expression (Infinity when it does not apply).
+  /** The socket refused our bytes this long ago: dead. */
+  #socketDue(): number {
+    return this.#blockedSince ? this.#blockedSince + this.#socketTimeout : Infinity;
+  }
+  /** No whole packet for 1.5 x keepAlive: the peer is dead (half-open, or trickling). */
+  #deadDue(): number {
+    return this.#keepAlive ? this.#lastRecv + this.#keepAlive * DEAD_PEER_FACTOR : Infinity;
+  }
+  /** A PINGREQ unanswered for keepAlive. */
+  #pongDue(): number {
+    return this.#keepAlive && this.#pingAt ? this.#pingAt + this.#keepAlive : Infinity;
+  }
+  /** Keepalive: when a PINGREQ is due (none outstanding, not closing). */
   #pingDue(): number {
-    return this.#pingAt ? Infinity : Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive;
+    return this.#keepAlive && !this.#pingAt && !this.#closing
+      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive
+      : Infinity;
+  }
+  /** When an entry in flight times out. */
+  #timeoutDue(e: Entry): number {
+    return this.#messageTimeout && e.sentAt >= 0 ? e.sentAt + this.#messageTimeout : Infinity;
   }
 
   #rearm(): void {
     let due = Infinity;
     if (this.#state === 'connecting') due = this.#connectBy;
     else if (this.#state === 'connected') {
-      if (this.#blockedSince) due = this.#blockedSince + this.#socketTimeout;
-      const ka = this.#keepAlive;
-      if (ka) {
-        due = Math.min(due, this.#lastRecv + ka * DEAD_PEER_FACTOR, this.#pingDue());
-        if (this.#pingAt) due = Math.min(due, this.#pingAt + ka);
-      }
-      const timeout = this.#messageTimeout;
-      if (timeout) for (const e of this.#ids.values()) if (e.sentAt >= 0) due = Math.min(due, e.sentAt + timeout);
+      due = Math.min(this.#socketDue(), this.#deadDue(), this.#pongDue(), this.#pingDue());
+      for (const e of this.#ids.values()) due = Math.min(due, this.#timeoutDue(e));
     }
     this.#timerDue = Infinity;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
@@ -989,33 +1007,27 @@ export class MqttClient {
     if (this.#state === 'connecting' && now >= this.#connectBy)
       return this.#fail(error(CONNECT_TIMEOUT, `no CONNACK within ${this.#connectTimeout} ms`, 'connect'));
     if (this.#state === 'connected') {
-      if (this.#blockedSince && now >= this.#blockedSince + this.#socketTimeout)
+      const ka = this.#keepAlive / 1000;
+      if (now >= this.#socketDue())
         return this.#fail(error(WRITE_TIMEOUT, `the socket took no bytes for ${this.#socketTimeout} ms`, 'write'));
-      const ka = this.#keepAlive;
-      if (ka) {
-        if (now >= this.#lastRecv + ka * DEAD_PEER_FACTOR)
-          return this.#fail(
-            error(
-              KEEPALIVE_TIMEOUT,
-              `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka / 1000} s)`,
-              'keepalive',
-            ),
-          );
-        if (this.#pingAt && now >= this.#pingAt + ka)
-          return this.#fail(
-            error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka / 1000} s) of PINGREQ`, 'keepalive'),
-          );
-        if (now >= this.#pingDue()) this.#ping();
-      }
-      const timeout = this.#messageTimeout;
-      if (timeout) {
-        const expired: Entry[] = [];
-        for (const e of this.#ids.values()) if (e.sentAt >= 0 && now >= e.sentAt + timeout) expired.push(e);
-        for (const e of expired) {
-          this.#ids.delete(e.id);
-          this.#expired.set(e.id, e.kind === PUB); // a publish keeps its place in the window
-          this.#status(e.id, 'timeout');
-        }
+      if (now >= this.#deadDue())
+        return this.#fail(
+          error(
+            KEEPALIVE_TIMEOUT,
+            `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka} s)`,
+            'keepalive',
+          ),
+        );
+      if (now >= this.#pongDue())
+        return this.#fail(error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive'));
+      if (now >= this.#pingDue()) this.#ping();
+      const expired: Entry[] = [];
+      for (const e of this.#ids.values()) if (now >= this.#timeoutDue(e)) expired.push(e);
+      for (const e of expired) {
+        if (this.#ids.get(e.id) !== e) continue; // a status callback ended or renewed the connection
+        this.#ids.delete(e.id);
+        this.#expired.set(e.id, e.kind === PUB); // a publish keeps its place in the window
+        this.#status(e.id, 'timeout');
       }
     }
     this.#rearm();
