@@ -663,27 +663,27 @@ describe('issues, state, counters', () => {
       time: T0,
       error: { code: 'UMQTT_CONNACK_UNAVAILABLE', reasonCode: 3 },
     });
-    await runFor(t.clock, 0);
+    await runFor(t.clock, 20); // the retry (random 0; on a coarse tick, the next one)
     await accept(t);
-    await runFor(t.clock, 1);
+    await runFor(t.clock, 20); // healthy (stableAfter 1 ms; 20 ms for a coarse tick)
     // read: the connection is reset
     t.broker.socket.fail(new Error('ECONNRESET'));
     await settle();
     expect(t.client.lastIssue).toMatchObject({ place: 'read', error: { code: 'UMQTT_CONNECTION_LOST' } });
     expect(t.client.lastIssue!.error.message).toMatch(/ECONNRESET/);
-    await runFor(t.clock, 0);
+    await runFor(t.clock, 20); // the retry (random 0; on a coarse tick, the next one)
     await accept(t);
     // keepalive: the broker goes silent; PINGREQ at 10 s, dead at 15 s
     const sock = t.broker.socket;
     await runFor(t.clock, 10_000);
     expect(sock.take()).toBe('c0 00');
-    await runFor(t.clock, 5000);
+    await runFor(t.clock, 5020); // dead at 15 s; the retry at once (on a coarse tick, the next one)
     expect(t.states.slice(-2)).toEqual(['offline', 'connecting']); // lost, and retried at once (random 0)
     expect(t.client.lastIssue).toMatchObject({ place: 'keepalive', error: { code: 'UMQTT_KEEPALIVE_TIMEOUT' } });
     // read: a protocol error from the broker (a second CONNACK)
     await runFor(t.clock, 1000);
     await accept(t);
-    await runFor(t.clock, 1);
+    await runFor(t.clock, 20); // healthy (stableAfter 1 ms; 20 ms for a coarse tick)
     t.broker.socket.send('20 02 00 00');
     await settle();
     expect(t.client.lastIssue).toMatchObject({ place: 'read', error: { code: 'UMQTT_PROTOCOL_ERROR' } });
