@@ -39,6 +39,16 @@ describe('connection options', () => {
     expect(config('-L', 'mqtt://a:b@h:1', '-u', 'x', '-P', 'y')).toMatchObject({ username: 'x', password: 'y' });
   });
 
+  it('takes ws:// and wss:// URLs: WebSocket at the path, default ports 80 and 443', () => {
+    const ws = config('-L', 'ws://h/mqtt?a=1');
+    expect(ws).toMatchObject({ scheme: 'ws', host: 'h', port: 80, tls: false, websocket: true, path: '/mqtt?a=1' });
+    expect(describeTarget(ws)).toBe('ws://h:80/mqtt?a=1');
+    const wss = config('-L', 'wss://u@h:8443', '--insecure');
+    expect(wss).toMatchObject({ scheme: 'wss', port: 8443, tls: true, websocket: true, path: '/', insecure: true });
+    expect(describeTarget(wss)).toBe('wss://u@h:8443/');
+    expect(config('-L', 'mqtt://h/x')).toMatchObject({ scheme: 'mqtt', websocket: false });
+  });
+
   it('TLS options turn TLS on with -h, defaulting to port 8883', () => {
     expect(config('-h', 'b', '--insecure')).toMatchObject({ host: 'b', port: 8883, tls: true, insecure: true });
   });
@@ -69,7 +79,8 @@ describe('connection options', () => {
 
   it.each([
     [['-L', 'mqtt://h', '-p', '1'], /either as -L URL or as -h HOST/],
-    [['-L', 'ws://h'], /invalid URL.*unsupported scheme/],
+    [['-L', 'http://h'], /invalid URL.*unsupported scheme "http:".*ws:\/\//],
+    [['-L', 'ws://h', '--cafile', 'ca.crt'], /TLS options given with the plain URL "ws:\/\/h".*wss:\/\//],
     [['-h', 'mqtt://h'], /invalid host/],
     [['-p', '0'], /port \(-p\) must be a whole number from 1 to 65535, got "0"/],
     [['-k', '-1'], /argument is ambiguous|keepalive/],

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { validateTopicFilter, validateTopicName, type QoS } from '@umqtt/codec';
-import { parseBrokerUrl } from '../transport/url.js';
+import { parseBrokerUrl, type BrokerAddress } from '../transport/url.js';
 import { usage, type Target } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -132,6 +132,12 @@ function readPem(option: string, file: string): Buffer {
 }
 
 export interface ConnectionConfig extends Target {
+  /** mqtt, mqtts, ws or wss. */
+  scheme: BrokerAddress['scheme'];
+  /** MQTT over WebSocket (a ws:// or wss:// URL), at `path`. */
+  websocket: boolean;
+  /** The WebSocket endpoint's path and query (from the URL). */
+  path: string;
   clientId: string;
   username?: string | undefined;
   password?: string | undefined;
@@ -153,6 +159,8 @@ export function connectionConfig(v: Values): ConnectionConfig {
   let host = '127.0.0.1';
   let port: number | undefined;
   let tls = tlsOptionGiven;
+  let websocket = false;
+  let path = '/';
   let username: string | undefined;
   let password: string | undefined;
   if (url !== undefined) {
@@ -164,12 +172,12 @@ export function connectionConfig(v: Values): ConnectionConfig {
     } catch (e) {
       throw usage(
         `invalid URL: ${(e as Error).message}`,
-        'expected e.g. mqtt://host:1883, mqtts://host:8883 or mqtt://user:password@host',
+        'expected e.g. mqtt://host:1883, mqtts://host:8883, ws://host:8080/mqtt or mqtt://user:password@host',
       );
     }
     if (tlsOptionGiven && !address.tls)
-      throw usage(`TLS options given with the plain URL "${url}"`, 'use mqtts:// for TLS');
-    ({ host, port, tls } = address);
+      throw usage(`TLS options given with the plain URL "${url}"`, 'use mqtts:// (or wss://) for TLS');
+    ({ host, port, tls, websocket, path } = address);
     username = address.username;
     password = address.password;
   } else {
@@ -217,9 +225,12 @@ export function connectionConfig(v: Values): ConnectionConfig {
     throw usage('--cert and --key go together', 'a client certificate needs its private key (and the other way round)');
   const cafile = str(v, 'cafile');
   return {
+    scheme: websocket ? (tls ? 'wss' : 'ws') : tls ? 'mqtts' : 'mqtt',
     host,
     port: port!,
     tls,
+    websocket,
+    path,
     clientId,
     username,
     password,
@@ -237,5 +248,6 @@ export function connectionConfig(v: Values): ConnectionConfig {
 /** How the target is shown in messages (never with the password). */
 export function describeTarget(c: ConnectionConfig): string {
   const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return `${c.tls ? 'mqtts' : 'mqtt'}://${c.username !== undefined ? `${encodeURIComponent(c.username)}@` : ''}${host}:${c.port}`;
+  const user = c.username !== undefined ? `${encodeURIComponent(c.username)}@` : '';
+  return `${c.scheme}://${user}${host}:${c.port}${c.websocket ? c.path : ''}`;
 }

@@ -5,6 +5,8 @@ import { EXIT, explain, usage } from './errors.js';
 import { BROKER_HELP } from './help.js';
 import type { Io } from './io.js';
 
+type Client = { id: string };
+
 const OPTIONS = {
   port: { type: 'string', short: 'p' },
   host: { type: 'string', short: 'H' },
@@ -34,20 +36,15 @@ export async function broker(args: string[], io: Io): Promise<number> {
       port,
       // Without --persistence every session is clean: a client asking to keep its session
       // (clean session off) gets a fresh one, which ends when it disconnects.
-      ...(!persistence && {
-        preConnect: (_client, packet, callback) => {
-          packet.clean = true;
-          callback(null, true);
-        },
-      }),
+      cleanSessionsOnly: !persistence,
     });
   } catch (e) {
     throw explain(e, { host, port, tls: false });
   }
   if (verbose) {
-    b.broker.on('client', (c) => log(`client connected: ${c.id}`));
-    b.broker.on('clientDisconnect', (c) => log(`client disconnected: ${c.id}`));
-    b.broker.on('clientError', (c, e) => log(`client error: ${c.id}: ${e.message}`));
+    b.broker.on('client', (c: Client) => log(`client connected: ${c.id}`));
+    b.broker.on('clientDisconnect', (c: Client) => log(`client disconnected: ${c.id}`));
+    b.broker.on('clientError', (c: Client, e: Error) => log(`client error: ${c.id}: ${e.message}`));
   }
   log(`umqtt broker listening on ${b.url}`);
   log(

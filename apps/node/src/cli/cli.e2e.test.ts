@@ -1,4 +1,4 @@
-// End to end: the BUILT command (dist/umqtt.mjs, made by scripts/build.mjs in beforeAll),
+// End to end: the command bundled from sources (by scripts/bundle-cli.mjs in beforeAll),
 // spawned as a user would run it, against Mosquitto and against `umqtt broker`.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const app = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(app, 'dist', 'umqtt.mjs');
+const bin = join(app, 'node_modules', '.cache', 'umqtt-cli', 'umqtt.mjs');
 const RUN_LIMIT_MS = 15_000;
 
 interface Running {
@@ -98,8 +98,11 @@ const uniqueTopic = (name: string) => `umqtt-e2e/${process.pid}/${Date.now()}/${
 
 beforeAll(async () => {
   await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [join(app, 'scripts', 'build.mjs')], { timeout: 60_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`build failed: ${error.message}\n${stderr}`)) : resolve(),
+    execFile(
+      process.execPath,
+      [join(app, 'scripts', 'bundle-cli.mjs'), bin],
+      { timeout: 60_000 },
+      (error, _stdout, stderr) => (error ? reject(new Error(`build failed: ${error.message}\n${stderr}`)) : resolve()),
     ),
   );
 }, 60_000);
