@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { connect, type ConnectionOptions } from 'node:tls';
 import type { SocketFactory } from '@umqtt/simple';
 import { adaptNodeSocket, type NodeSocket } from './adapt.js';
@@ -57,6 +58,10 @@ export function tlsConnectionOptions(tls: TlsOptions): ConnectionOptions {
  */
 export function createTlsSocketFactory(tlsOptions: TlsOptions = {}): SocketFactory {
   const base = tlsConnectionOptions(tlsOptions);
-  return (options): NodeSocket =>
-    adaptNodeSocket(connect({ ...base, host: options.host, port: options.port }), options, 'secureConnect');
+  return (options): NodeSocket => {
+    // node:tls sends no SNI unless told (unlike https): the host name, as mosquitto_pub does.
+    const servername = base.servername ?? (isIP(options.host) ? undefined : options.host);
+    const socket = connect({ ...base, host: options.host, port: options.port, ...(servername && { servername }) });
+    return adaptNodeSocket(socket, options, 'secureConnect');
+  };
 }
