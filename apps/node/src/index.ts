@@ -44,5 +44,17 @@ export {
   type AedesInstance,
   type EmbeddedBroker,
   type EmbeddedBrokerOptions,
+  type WebSocketListener,
 } from './broker/embedded-broker.js';
-export * from './errors.js';
+export {
+  ABORTED,
+  ACK_TIMEOUT,
+  AEDES_MISSING,
+  CLIENT_ENDED,
+  DROPPED,
+  EXPIRED,
+  INVALID_URL,
+  REJECTED,
+  SUBSCRIBE_REFUSED,
+  WEBSOCKET_PROTOCOL,
+} from './errors.js';

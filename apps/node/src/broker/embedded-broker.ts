@@ -24,8 +24,8 @@ export interface EmbeddedBrokerOptions {
   host?: string | undefined;
   /** TCP port. Default 0: a free port (read it from `port` afterwards). */
   port?: number | undefined;
-  /** Also accept MQTT over WebSocket on this port (0: a free one), at `path` (default: any path). */
-  ws?: { port?: number | undefined; path?: string | undefined } | undefined;
+  /** Also accept MQTT over WebSocket. */
+  ws?: WebSocketListener | undefined;
   /** Every session is clean: a client asking to keep its session gets a fresh one, gone when it disconnects. */
   cleanSessionsOnly?: boolean | undefined;
   /** Accept or refuse a CONNECT; a refusal answers CONNACK return code 4 (bad user name or password). */
@@ -33,6 +33,19 @@ export interface EmbeddedBrokerOptions {
     ((client: { id: string }, username: string | undefined, password: Buffer | undefined) => boolean) | undefined;
   /** Further aedes options passed as they are (`authorizePublish`, `authorizeSubscribe`, `persistence`, ...). */
   aedes?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Where {@link startEmbeddedBroker} accepts MQTT over WebSocket.
+ *
+ * @example
+ * const broker = await startEmbeddedBroker({ ws: { port: 8080, path: '/mqtt' } }); // ws://127.0.0.1:8080/mqtt
+ */
+export interface WebSocketListener {
+  /** Port (on the broker's host). Default 0: a free one (read it from `wsPort` afterwards). */
+  port?: number | undefined;
+  /** The only path accepted, e.g. `/mqtt`. Default: any path. */
+  path?: string | undefined;
 }
 
 /**

@@ -2,6 +2,7 @@
 // (a UmqttError, a Node socket or TLS error) to one line that names the problem and says what
 // to do about it.
 import { UmqttError } from '@umqtt/codec';
+import { AEDES_MISSING } from '../errors.js';
 
 /** Exit codes of every umqtt command (documented in apps/node/README.md and `umqtt --help`). */
 export const EXIT = Object.freeze({
@@ -230,6 +231,13 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown): CliEr
       e.code === 'UMQTT_PAYLOAD_TOO_LARGE'
     )
       return new CliError(EXIT.USAGE, e.message, 'see --help', e);
+    if (e.code === AEDES_MISSING)
+      return new CliError(
+        EXIT.FAILED,
+        'the broker needs the aedes package, an optional dependency of @umqtt/node, which is not installed',
+        'install it beside umqtt: npm install aedes (npm install -g aedes for a global umqtt)',
+        e,
+      );
     if (e.code === 'UMQTT_PROTOCOL_ERROR' || e.code === 'UMQTT_MALFORMED' || e.code === 'UMQTT_UNEXPECTED_PACKET')
       return new CliError(
         EXIT.FAILED,
