@@ -1,7 +1,8 @@
 // The --help texts. Kept beside each other so they stay consistent; README.md repeats them.
 
 const CONNECTION = `Broker:
-  -L, --url URL            mqtt://[user[:password]@]host[:port] or mqtts://... (TLS)
+  -L, --url URL            mqtt://[user[:password]@]host[:port] or mqtts://... (TLS);
+                           ws://host[:port]/path or wss://... (MQTT over WebSocket)
   -h, --host HOST          broker host (default 127.0.0.1)
   -p, --port PORT          broker port (default 1883, or 8883 with TLS)
   -i, --id ID              client id (default: the broker assigns one)
@@ -14,7 +15,7 @@ const CONNECTION = `Broker:
       --will-message TEXT    its payload (default empty)
       --will-qos 0|1|2       its QoS (default 0)
       --will-retain          retain it
-TLS (any of these, or an mqtts:// URL, turns TLS on):
+TLS (any of these, or an mqtts:// or wss:// URL, turns TLS on):
       --cafile FILE        trust the CA certificate(s) in FILE (PEM) to verify the broker
       --cert FILE          client certificate (PEM), with --key
       --key FILE           client private key (PEM), with --cert
