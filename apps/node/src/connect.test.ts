@@ -3,20 +3,13 @@
 import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import { freePort, startAedes, waitFor, type AedesHandle } from '@umqtt/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeClient } from './connect.js';
+import { clientTracker } from './clients.test-support.js';
 import { connect } from './connect.js';
 
 let broker: AedesHandle;
-const clients: NodeClient[] = [];
 let seq = 0;
 const topic = (name: string) => `connect-test/${process.pid}/${seq++}/${name}`;
-
-/** connect(), remembered so afterEach ends it. */
-const open: typeof connect = ((url: string, options?: Parameters<typeof connect>[1]) => {
-  const client = connect(url, options);
-  clients.push(client);
-  return client;
-}) as typeof connect;
+const { open, endAll } = clientTracker();
 
 beforeAll(async () => {
   broker = await startAedes({
@@ -24,9 +17,7 @@ beforeAll(async () => {
   });
 });
 afterAll(() => broker.close());
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end(true).catch(() => {})));
-});
+afterEach(endAll);
 
 /** A subscriber that collects the messages of `filter`. */
 async function listen(filter: string) {

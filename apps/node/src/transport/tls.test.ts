@@ -12,7 +12,7 @@ import {
 } from '@umqtt/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { connect, type NodeClient } from '../connect.js';
+import { clientTracker } from '../clients.test-support.js';
 import { probe, type Probe } from './probe.test-support.js';
 import { createTlsSocketFactory, type TlsOptions } from './tls.js';
 
@@ -94,14 +94,12 @@ interface Hello {
 
 describe('what the client offers in the TLS handshake (SNI, ALPN), seen by a node:tls server', () => {
   let certs: Certificates;
-  const clients: NodeClient[] = [];
+  const { open, endAll } = clientTracker();
   const closers: (() => Promise<void>)[] = [];
   beforeAll(async () => {
     certs = await generateCertificates();
   });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.end(true).catch(() => {})));
-  });
+  afterEach(endAll);
   afterAll(async () => {
     await Promise.all(closers.map((close) => close()));
     await certs?.remove();
@@ -148,12 +146,6 @@ describe('what the client offers in the TLS handshake (SNI, ALPN), seen by a nod
     const address = server.address();
     return { port: typeof address === 'object' && address ? address.port : 0, hellos };
   }
-
-  const open = (url: string, options: Parameters<typeof connect>[1]) => {
-    const client = connect(url, options);
-    clients.push(client);
-    return client;
-  };
 
   it('mqtts:// sends the servername as SNI and offers the ALPN protocols in order', async () => {
     const { port, hellos } = await tlsBroker();
@@ -209,7 +201,7 @@ describe('what the client offers in the TLS handshake (SNI, ALPN), seen by a nod
 describe.skipIf(mosquittoOrSkip() !== undefined)('client certificates against Mosquitto (require_certificate)', () => {
   let certs: Certificates;
   let broker: MosquittoHandle;
-  const clients: NodeClient[] = [];
+  const { open, endAll } = clientTracker();
   beforeAll(async () => {
     certs = await generateCertificates();
     broker = await startMosquitto({
@@ -222,18 +214,11 @@ describe.skipIf(mosquittoOrSkip() !== undefined)('client certificates against Mo
       websockets: true,
     });
   });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.end(true).catch(() => {})));
-  });
+  afterEach(endAll);
   afterAll(async () => {
     await broker?.stop();
     await certs?.remove();
   });
-  const open = (url: string, options: Parameters<typeof connect>[1]) => {
-    const client = connect(url, options);
-    clients.push(client);
-    return client;
-  };
   const identity = async (which: 'client' | 'otherClient') => ({
     ca: certs.caCert,
     cert: await readFile(which === 'client' ? certs.clientCertFile : certs.otherClientCertFile),

@@ -17,19 +17,13 @@ import {
 } from '@umqtt/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import { connect, type NodeClient } from '../connect.js';
+import { clientTracker } from '../clients.test-support.js';
+import type { NodeClient } from '../connect.js';
 import { probe } from './probe.test-support.js';
 import { createWebSocketFactory } from './ws.js';
 
-const clients: NodeClient[] = [];
-const open: typeof connect = ((url: string, options?: Parameters<typeof connect>[1]) => {
-  const client = connect(url, options);
-  clients.push(client);
-  return client;
-}) as typeof connect;
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end(true).catch(() => {})));
-});
+const { open, endAll } = clientTracker();
+afterEach(endAll);
 
 /** Publishes through `from` and resolves with what `to` (subscribed to the topic first) receives. */
 async function roundTrip(from: NodeClient, to: NodeClient, topic: string, text: string) {
