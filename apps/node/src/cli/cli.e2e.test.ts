@@ -59,7 +59,7 @@ async function umqtt(args: string[], input = ''): Promise<{ code: number | strin
 
 /** A `umqtt sub` that has its subscription acknowledged (it logs that with -V). */
 async function subscribed(args: string[]): Promise<Running> {
-  const r = start(['sub', '-V', ...args]);
+  const r = start(['sub', '-d', ...args]);
   await waitFor(() => r.stderr.includes('subscribed:') || r.child.exitCode !== null, {
     timeout: 10_000,
     message: 'sub subscribed',
@@ -218,9 +218,9 @@ describe('cannot connect: exit 3', () => {
     expect(oneLine(sub.stderr)).toMatch(/connection refused/);
   });
 
-  it('--verbose adds connection details and the stack trace', async () => {
+  it('-d (--debug) adds connection details and the stack trace', async () => {
     const port = await freePort();
-    const { code, stderr } = await umqtt(['pub', '-V', '-p', String(port), '-t', 'a', '-m', 'x']);
+    const { code, stderr } = await umqtt(['pub', '-d', '-p', String(port), '-t', 'a', '-m', 'x']);
     expect(code).toBe(3);
     expect(stderr).toContain(`connecting to mqtt://127.0.0.1:${port}`);
     expect(stderr).toContain('connection refused');
@@ -259,7 +259,7 @@ function pubSubSuite(url: () => string, brokerName: string) {
     const topic = uniqueTopic('lines');
     const lines = ['first line', 'second: with spaces', '', 'ünïcødé ✓', 'last'];
     const sub = await subscribed(['-L', url(), '-t', `${topic}/#`, '-q', String(q), '-C', String(lines.length), '-v']);
-    const pub = await umqtt(['pub', '-L', url(), '-t', `${topic}/x`, '-q', String(q), '-s'], `${lines.join('\n')}\n`);
+    const pub = await umqtt(['pub', '-L', url(), '-t', `${topic}/x`, '-q', String(q), '-l'], `${lines.join('\n')}\n`);
     expect(pub).toMatchObject({ code: 0, stderr: '' });
     expect(await sub.exited).toBe(0);
     expect(sub.stdout).toBe(lines.map((l) => `${topic}/x ${l}\n`).join(''));
@@ -426,7 +426,7 @@ describe('pub --store: lines piped in while the broker is down are delivered lat
     const dir = await mkdtemp(join(tmpdir(), 'umqtt-e2e-store-'));
     try {
       const pub = start(
-        ['pub', '-p', String(port), '-t', topic, '-q', '1', '-s', '--store', dir],
+        ['pub', '-p', String(port), '-t', topic, '-q', '1', '-l', '--store', dir],
         `${lines.join('\n')}\n`,
       );
       await waitFor(() => pub.stderr.includes('waiting for the broker'), { timeout: 10_000, message: 'pub waiting' });
@@ -456,7 +456,7 @@ describe('pub --store: lines piped in while the broker is down are delivered lat
     try {
       const topic = uniqueTopic('leftover');
       const down = await freePort();
-      const pub = start(['pub', '-p', String(down), '-t', topic, '-q', '1', '-s', '--store', dir], 'a\nb\n');
+      const pub = start(['pub', '-p', String(down), '-t', topic, '-q', '1', '-l', '--store', dir], 'a\nb\n');
       await waitFor(() => pub.stderr.includes('waiting for the broker'), { timeout: 10_000, message: 'pub waiting' });
       await new Promise((resolve) => setTimeout(resolve, 300)); // the lines are read meanwhile
       // A second umqtt on the same queue is turned away while the first runs.

@@ -16,6 +16,7 @@ import {
 } from './args.js';
 import { CliError, EXIT, explain, usage } from './errors.js';
 import { SUB_HELP } from './help.js';
+import { parseFormat, type Formatter } from './format.js';
 import { printer, type Io } from './io.js';
 import { closeGracefully, createConnector, sessionOptions } from './net.js';
 import type { QoS } from '@umqtt/codec';
@@ -26,6 +27,9 @@ const OPTIONS = {
   qos: { type: 'string', short: 'q' },
   'print-topic': { type: 'boolean', short: 'v' },
   json: { type: 'boolean' },
+  format: { type: 'string', short: 'F' },
+  'no-newline': { type: 'boolean', short: 'N' },
+  'no-retained': { type: 'boolean', short: 'R' },
   count: { type: 'string', short: 'C' },
   timeout: { type: 'string', short: 'W' },
 } as const;
@@ -34,7 +38,11 @@ export interface SubPlan {
   config: ConnectionConfig;
   filters: string[];
   qos: QoS;
-  format: 'payload' | 'topic' | 'json';
+  format: 'payload' | 'topic' | 'json' | Formatter;
+  /** Write a newline after each message (not with -N). */
+  newline: boolean;
+  /** Skip messages with the retain flag (stale ones), as mosquitto_sub -R. */
+  skipRetained: boolean;
   /** 0 = no limit. */
   count: number;
   /** Milliseconds, 0 = none. */
@@ -44,18 +52,33 @@ export interface SubPlan {
 export function planSub(args: string[]): SubPlan | 'help' {
   const { values: v } = parse('sub', args, OPTIONS);
   if (flag(v, 'help')) return 'help';
-  const filters = list(v, 'topic');
+  const config = connectionConfig(v);
+  const filters = [...list(v, 'topic'), ...(config.urlTopic === undefined ? [] : [config.urlTopic])];
   if (!filters.length)
-    throw usage('missing topic: give at least one filter with -t FILTER', 'e.g. -t "sensors/#"; see: umqtt sub --help');
-  if (flag(v, 'json') && flag(v, 'print-topic'))
-    throw usage('--json and -v do not go together', '--json already includes the topic');
+    throw usage(
+      'missing topic: give at least one filter with -t FILTER (or in the URL: -L mqtt://host/FILTER)',
+      'e.g. -t "sensors/#"; see: umqtt sub --help',
+    );
+  const formats = [flag(v, 'json') && '--json', flag(v, 'print-topic') && '-v', str(v, 'format') !== undefined && '-F'];
+  const chosen = formats.filter(Boolean);
+  if (chosen.length > 1) throw usage(`${chosen.join(' and ')} do not go together`, 'each sets the output format');
+  const custom = str(v, 'format');
   return {
     filters: filters.map(topicFilter),
     qos: qos('-q', str(v, 'qos')),
-    format: flag(v, 'json') ? 'json' : flag(v, 'print-topic') ? 'topic' : 'payload',
+    format:
+      custom !== undefined
+        ? parseFormat(custom)
+        : flag(v, 'json')
+          ? 'json'
+          : flag(v, 'print-topic')
+            ? 'topic'
+            : 'payload',
+    newline: !flag(v, 'no-newline'),
+    skipRetained: flag(v, 'no-retained'),
     count: int('count (-C)', str(v, 'count'), 1, Number.MAX_SAFE_INTEGER, 0),
     timeout: int('timeout (-W)', str(v, 'timeout'), 1, 2_147_483, 0) * 1000,
-    config: connectionConfig(v),
+    config,
   };
 }
 
@@ -65,7 +88,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function formatMessage(
   m: Pick<Message, 'topic' | 'payload' | 'qos' | 'retain'>,
   format: SubPlan['format'],
-): Uint8Array | string {
+  now = new Date(),
+): Uint8Array | string | { error: string } {
+  if (typeof format === 'function') return format(m, now);
   if (format === 'json') {
     let text: string | undefined;
     try {
@@ -129,9 +154,14 @@ export async function sub(args: string[], io: Io): Promise<number> {
   let subscription = -1;
   client.onMessage = (m) => {
     if (plan.count && received >= plan.count) return;
+    if (plan.skipRetained && m.retain) return; // stale: not printed, not counted (as mosquitto_sub -R)
     received++;
-    io.stdout.write(formatMessage(m, plan.format));
-    io.stdout.write('\n');
+    const line = formatMessage(m, plan.format);
+    if (typeof line === 'object' && !(line instanceof Uint8Array)) say.warn(line.error);
+    else {
+      io.stdout.write(line);
+      if (plan.newline) io.stdout.write('\n');
+    }
     if (plan.count && received >= plan.count) finish(EXIT.OK);
   };
   client.onStatus = (id, status, granted) => {
@@ -155,7 +185,7 @@ export async function sub(args: string[], io: Io): Promise<number> {
         say.warn(`the broker refused the subscription to ${refused.join(', ')}; listening to the others`);
     }
   };
-  client.onClose = (e) => finish(explain(e ?? new Error('closed'), c, connector.lastError()));
+  client.onClose = (e) => finish(explain(e ?? new Error('closed'), c, connector.lastError(), received));
 
   try {
     log?.(`connecting to ${describeTarget(c)}${c.clientId ? ` as "${c.clientId}"` : ''}`);
