@@ -68,6 +68,24 @@ export function mosquittoPath(): string | undefined {
   return findExecutable('mosquitto');
 }
 
+/** mosquitto_pub and mosquitto_sub (Debian's mosquitto-clients), or undefined when missing. */
+export function mosquittoClients(): { pub: string; sub: string } | undefined {
+  const pub = findExecutable('mosquitto_pub');
+  const sub = findExecutable('mosquitto_sub');
+  return pub && sub ? { pub, sub } : undefined;
+}
+
+/**
+ * For `describe.skipIf(mosquittoClientsOrSkip())`: a reason to skip when mosquitto_pub/sub are
+ * missing, undefined when they are there. In CI (`CI` set) a missing one throws.
+ */
+export function mosquittoClientsOrSkip(): string | undefined {
+  if (mosquittoClients() !== undefined) return mosquittoOrSkip();
+  const reason = 'mosquitto_pub/mosquitto_sub are not installed (Debian: apt-get install mosquitto-clients)';
+  if (process.env['CI']) throw new Error(`${reason}; CI is set, so tests may not skip`);
+  return reason;
+}
+
 /**
  * For `describe.skipIf(mosquittoOrSkip())`: a reason to skip when Mosquitto is missing,
  * undefined when it is there. In CI (`CI` set) a missing Mosquitto throws: nothing may skip.
