@@ -190,6 +190,21 @@ describe.skipIf(mosquittoClientsOrSkip() !== undefined)('side by side with mosqu
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 
+  it('--store: a successful run says nothing; a message larger than the queue takes is a store refusal, not a wait', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'umqtt-store-'));
+    try {
+      const ok = await umqttPub(['-t', uniqueTopic('store'), '-m', 'x', '-q', '1', '--store', dir]);
+      expect(ok).toMatchObject({ code: 0, stderr: '' });
+      const big = await umqttPub(['-t', uniqueTopic('store'), '-s', '-q', '1', '--store', dir], 'x'.repeat(300_000));
+      expect(big.code).toBe(1);
+      expect(oneLine(big.stderr)).toMatch(
+        /1 of 1 message\(s\) not delivered: 1 rejected \(the queue file refused it: store: expected a message of at most 262144 bytes/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a 70,000-byte topic is not echoed whole', async () => {
     const r = await umqttPub(['-t', `${'t'.repeat(70_000)}/#`, '-m', 'x']);
     expect(r.code).toBe(2);
