@@ -1,3 +1,3 @@
 import { packageProject } from '../../tooling/config/vitest.shared.ts';
 
-export default packageProject('app-node');
+export default packageProject('node');

@@ -13,6 +13,7 @@ export const sourceAliases = {
   '@umqtt/robust': `${root}packages/robust/src/index.ts`,
   '@umqtt/store-memory': `${root}packages/store-memory/src/index.ts`,
   '@umqtt/store-flash': `${root}packages/store-flash/src/index.ts`,
+  '@umqtt/node': `${root}apps/node/src/index.ts`,
   '@umqtt/testkit': `${root}tooling/testkit/src/index.ts`,
 };
 

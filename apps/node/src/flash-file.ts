@@ -24,6 +24,13 @@ import * as zlib from 'node:zlib';
 import { UmqttError } from '@umqtt/codec';
 import type { Flash, FlashSync } from '@umqtt/store-flash';
 
+/**
+ * Options of {@link FileFlash}: the block size and byte length of a new partition, and when
+ * writes are flushed to the disk.
+ *
+ * @example
+ * const options: FileFlashOptions = { byteLength: 64 << 20, blockSize: 1 << 20, sync: 'turn' };
+ */
 export interface FileFlashOptions {
   /**
    * Bytes per erase block. Default 4096 (a file made with it keeps it: with another block size
@@ -77,6 +84,7 @@ const invalid = (what: string) =>
  * // ... new RobustClient({ ..., store }); at exit: client.stop(); store.close(); flash.close();
  */
 export class FileFlash implements Flash {
+  /** The file that holds the partition. */
   readonly path: string;
   readonly blockSize: number;
   readonly byteLength: number;

@@ -1,14 +1,18 @@
 // What a new user does first: `npm install` the packages into a project of their own (here: a
-// temporary directory outside the workspace, from the packed tarballs, offline), write a small
-// socket adapter for Node, and publish/subscribe against a broker. Also type-checks a consumer
-// with TypeScript's node16 and bundler resolution against the installed packages.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+// temporary directory outside the workspace, from the packed tarballs, offline), then either
+// `import { connect } from '@umqtt/node'` in plain JavaScript, or the libraries with a socket
+// adapter of their own, and publish/subscribe against a broker; also the `umqtt` command the
+// install puts in node_modules/.bin. Type-checks consumers with TypeScript's node16 and bundler
+// resolution against the installed packages.
+import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAedes, type AedesHandle } from '@umqtt/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BIN, cleanEnv, expectSuccess, packPublished, ROOT, run, tempDir } from './workspace.js';
 
 const tmp = tempDir('scratch');
+/** The workspace's installed copy of ws (a dependency of @umqtt/node). */
+const WS_DIR = join(ROOT, 'apps/node/node_modules/ws');
 const project = join(tmp.dir, 'project');
 let broker: AedesHandle | undefined;
 
@@ -18,6 +22,13 @@ beforeAll(async () => {
   mkdirSync(tarballDir);
   mkdirSync(project);
   const tarballs = await packPublished(tarballDir);
+  // The one registry dependency (@umqtt/node's `ws`) comes from the workspace's installed copy,
+  // packed as the registry serves it, so the install needs no network.
+  const ws = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', tarballDir, realpathSync(WS_DIR)], {
+    cwd: tmp.dir,
+    timeoutMs: 30_000,
+  });
+  expectSuccess(ws, 'npm pack of the workspace copy of ws');
   writeFileSync(
     join(project, 'package.json'),
     JSON.stringify({ name: 'umqtt-scratch', version: '1.0.0', private: true, type: 'module' }, null, 2),
@@ -34,12 +45,15 @@ beforeAll(async () => {
       '--cache',
       join(tmp.dir, 'npm-cache'),
       ...tarballs.values(),
+      join(tarballDir, ws.stdout.trim().split('\n').pop()!),
     ],
     { cwd: project, timeoutMs: 60_000, env: cleanEnv({ npm_config_userconfig: join(tmp.dir, 'npmrc') }) },
   );
   expectSuccess(install, 'npm install of the packed tarballs');
   writeFileSync(join(project, 'pubsub.mjs'), PUBSUB_SCRIPT);
+  writeFileSync(join(project, 'node-example.mjs'), NODE_EXAMPLE);
   writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
+  writeFileSync(join(project, 'consumer-node.ts'), CONSUMER_NODE_TS);
 }, 90_000);
 
 afterAll(async () => {
@@ -48,22 +62,54 @@ afterAll(async () => {
 });
 
 it('installs every published package from its tarball, with its dist, outside the workspace', () => {
-  for (const name of ['codec', 'simple', 'robust', 'store-memory', 'store-flash']) {
+  for (const name of ['codec', 'simple', 'robust', 'store-memory', 'store-flash', 'node']) {
     expect(existsSync(join(project, 'node_modules/@umqtt', name, 'dist/index.js')), name).toBe(true);
   }
-  // Nothing else came along: no runtime dependencies beyond the five.
-  expect(readdirSync(join(project, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@umqtt']);
+  // Nothing else came along: the six, and ws for @umqtt/node (aedes is an optional peer).
+  expect(readdirSync(join(project, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@umqtt', 'ws']);
   expect(readdirSync(join(project, 'node_modules/@umqtt')).sort()).toEqual([
     'codec',
+    'node',
     'robust',
     'simple',
     'store-flash',
     'store-memory',
   ]);
+  expect(existsSync(join(project, 'node_modules/.bin/umqtt'))).toBe(true);
 });
 
+it('runs a plain-JavaScript program that imports @umqtt/node: connect, publish QoS 1, receive, end', async () => {
+  broker ??= await startAedes();
+  const result = await run(process.execPath, ['node-example.mjs', broker.url], { cwd: project, timeoutMs: 20_000 });
+  expectSuccess(result, 'node node-example.mjs');
+  expect(JSON.parse(result.stdout.trim().split('\n').pop()!)).toEqual({
+    kind: 'simple',
+    granted: [1],
+    status: 'delivered',
+    received: { topic: 'scratch/node/greeting', payload: 'hello from @umqtt/node', qos: 1, isBuffer: true },
+    state: 'closed',
+    exports: { FileFlash: 'function', nodeTimers: 'object', parseBrokerUrl: 8883, startEmbeddedBroker: 'function' },
+  });
+}, 30_000);
+
+it('runs the installed umqtt command: pub to the broker; broker says it needs aedes', async () => {
+  broker ??= await startAedes();
+  const umqtt = join(project, 'node_modules/.bin/umqtt');
+  const pub = await run(umqtt, ['pub', '-L', broker.url, '-t', 'scratch/cli', '-m', 'hi', '-q', '1'], {
+    cwd: project,
+    timeoutMs: 20_000,
+  });
+  expectSuccess(pub, 'umqtt pub');
+  const help = await run(umqtt, ['--help'], { cwd: project });
+  expectSuccess(help, 'umqtt --help');
+  expect(help.stdout).toMatch(/umqtt pub/);
+  const brokerRun = await run(umqtt, ['broker', '-p', '0'], { cwd: project, timeoutMs: 20_000 });
+  expect(brokerRun.code).not.toBe(0);
+  expect(brokerRun.stderr).toContain('npm install aedes');
+}, 60_000);
+
 it('publishes and receives a message through aedes with @umqtt/simple and @umqtt/codec from the tarballs', async () => {
-  broker = await startAedes();
+  broker ??= await startAedes();
   const result = await run(process.execPath, ['pubsub.mjs', String(broker.port)], { cwd: project, timeoutMs: 20_000 });
   expectSuccess(result, 'node pubsub.mjs');
   const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
@@ -76,28 +122,34 @@ it('publishes and receives a message through aedes with @umqtt/simple and @umqtt
 }, 30_000);
 
 it.each(['node16', 'bundler'] as const)(
-  'type-checks a consumer against the installed packages (moduleResolution %s)',
+  'type-checks consumers against the installed packages (moduleResolution %s)',
   async (resolution) => {
-    const config = {
-      compilerOptions: {
-        noEmit: true,
-        strict: true,
-        exactOptionalPropertyTypes: true,
-        skipLibCheck: false,
-        target: 'ES2022',
-        lib: ['ES2022'],
-        types: [],
-        module: resolution === 'node16' ? 'node16' : 'esnext',
-        moduleResolution: resolution,
-      },
-      files: ['consumer.ts'],
+    const compilerOptions = {
+      noEmit: true,
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck: false,
+      target: 'ES2022',
+      lib: ['ES2022'],
+      types: [] as string[],
+      module: resolution === 'node16' ? 'node16' : 'esnext',
+      moduleResolution: resolution,
     };
-    writeFileSync(join(project, `tsconfig.${resolution}.json`), JSON.stringify(config, null, 2));
-    const args = ['-p', `tsconfig.${resolution}.json`];
-    const result = await run(BIN.tsc, args, { cwd: project, timeoutMs: 30_000 });
-    expectSuccess(result, `tsc (${resolution})`);
+    // The libraries need no Node types; @umqtt/node's consumer has them (the workspace's @types/node).
+    const configs = {
+      [`tsconfig.${resolution}.json`]: { compilerOptions, files: ['consumer.ts'] },
+      [`tsconfig.node.${resolution}.json`]: {
+        compilerOptions: { ...compilerOptions, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] },
+        files: ['consumer-node.ts'],
+      },
+    };
+    for (const [file, config] of Object.entries(configs)) {
+      writeFileSync(join(project, file), JSON.stringify(config, null, 2));
+      const result = await run(BIN.tsc, ['-p', file], { cwd: project, timeoutMs: 30_000 });
+      expectSuccess(result, `tsc -p ${file}`);
+    }
   },
-  40_000,
+  60_000,
 );
 
 /** The first program of a new user on Node: an inline node:net adapter, two clients, one message. */
@@ -234,4 +286,55 @@ const status: FinalStatus = 'delivered';
 const error: UmqttError | undefined = undefined as UmqttError | undefined;
 const unused: Socket | undefined = undefined;
 export { bytes, parser, packet, matches, client, flash, robust, status, error, unused };
+`;
+
+/** What a new user writes after `npm install @umqtt/node`: plain JavaScript, nothing copied. */
+const NODE_EXAMPLE = String.raw`
+import { connect, FileFlash, nodeTimers, parseBrokerUrl, startEmbeddedBroker } from '@umqtt/node';
+
+const deadline = setTimeout(() => {
+  console.error('not done within 10 s');
+  process.exit(2);
+}, 10_000);
+
+const client = connect(process.argv[2], { clientId: 'scratch-node' });
+const received = new Promise((resolve) => {
+  client.onMessage = ({ topic, payload, qos }) =>
+    resolve({ topic, payload: payload.toString(), qos, isBuffer: Buffer.isBuffer(payload) });
+});
+const granted = await client.subscribe('scratch/node/#', 1);
+const status = await client.publish('scratch/node/greeting', 'hello from @umqtt/node', { qos: 1 });
+const message = await received;
+await client.end();
+clearTimeout(deadline);
+console.log(
+  JSON.stringify({
+    kind: client.kind,
+    granted,
+    status,
+    received: message,
+    state: client.client.state,
+    exports: {
+      FileFlash: typeof FileFlash,
+      nodeTimers: typeof nodeTimers,
+      parseBrokerUrl: parseBrokerUrl('mqtts://h').port,
+      startEmbeddedBroker: typeof startEmbeddedBroker,
+    },
+  }),
+);
+`;
+
+/** A TypeScript consumer of @umqtt/node: its types resolve without aedes or @types/ws installed. */
+const CONSUMER_NODE_TS = String.raw`
+import { connect, FileFlash, startEmbeddedBroker, type ConnectOptions, type NodeClient, type NodeMessage, type PublishResult, type RobustNodeClient, type SimpleNodeClient } from '@umqtt/node';
+import { FlashStore } from '@umqtt/store-flash';
+
+const options: ConnectOptions = { clientId: 'typed', keepAlive: 30, alpn: ['mqtt'], reconnect: process.env['R'] === '1' };
+const either: NodeClient = connect('mqtts://localhost', options);
+const simple: SimpleNodeClient = connect('mqtt://localhost', { clientId: 'typed', keepAlive: 30 });
+const robust: RobustNodeClient = connect('wss://localhost/mqtt', { store: new FlashStore(new FileFlash('q.flash')) });
+simple.onMessage = (m: NodeMessage) => void m.payload.toString('utf8');
+const result: Promise<PublishResult> = robust.publish('a', Buffer.from('b'), { qos: 1, ttl: 1000 });
+const broker = startEmbeddedBroker({ port: 0, ws: { port: 0 } }).then((b) => b.wsUrl);
+export { result, broker, either };
 `;

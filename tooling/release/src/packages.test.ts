@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attwProblems, packedManifest, publintProblems, tarballProblems } from './checks.js';
 import {
   DEPENDENCY_FIELDS,
+  isLibrary,
   packPublished,
   publishedPackages,
   readTarball,
@@ -27,9 +28,10 @@ function tarball(name: string): string {
   return file;
 }
 
-it('finds the five published packages', () => {
+it('finds the six published packages: five libraries and the Node package', () => {
   expect(published.map((p) => p.manifest.name).sort()).toEqual([
     '@umqtt/codec',
+    '@umqtt/node',
     '@umqtt/robust',
     '@umqtt/simple',
     '@umqtt/store-flash',
@@ -46,7 +48,9 @@ describe.each(published.map((p) => [p.manifest.name, p] as const))('%s', (name, 
     expect(m.repository).toMatchObject({ type: 'git', directory: pkg.dir });
     expect(String((m.repository as { url: string }).url)).toMatch(/^git\+https:\/\/.+\.git$/);
     expect(m.homepage).toMatch(/^https:\/\//);
-    expect(m.keywords).toEqual(expect.arrayContaining(['mqtt', 'iot', 'esp32', 'moddable', 'embedded']));
+    expect(m.keywords).toEqual(
+      expect.arrayContaining(isLibrary(pkg) ? ['mqtt', 'iot', 'esp32', 'moddable', 'embedded'] : ['mqtt', 'iot']),
+    );
     expect((m.engines as Record<string, string> | undefined)?.node).toMatch(/^>=\d+/);
     expect(m.files).toEqual(['dist', 'CHANGELOG.md']);
     expect(Object.keys(m.exports as object)).toEqual(['.', './package.json']);
@@ -76,9 +80,14 @@ describe.each(published.map((p) => [p.manifest.name, p] as const))('%s', (name, 
         }
       }
     }
-    // A library has no runtime dependencies outside the workspace.
+    // A library has no runtime dependencies outside the workspace; @umqtt/node only `ws`, and
+    // aedes (for the embedded broker) as an optional peer, so a client-only install stays small.
     const external = Object.keys(manifest.dependencies ?? {}).filter((d) => !versions.has(d));
-    expect(external).toEqual([]);
+    expect(external).toEqual(isLibrary(pkg) ? [] : ['ws']);
+    if (!isLibrary(pkg)) {
+      expect(manifest.peerDependencies).toEqual({ aedes: expect.any(String) });
+      expect(manifest.peerDependenciesMeta).toEqual({ aedes: { optional: true } });
+    }
   });
 
   it('passes publint (strict: warnings count as errors)', async () => {

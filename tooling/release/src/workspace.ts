@@ -58,10 +58,13 @@ export function workspacePackages(root = ROOT): WorkspacePackage[] {
   return found;
 }
 
-/** The packages users install from the registry: packages/* that are not private. */
+/** The packages users install from the registry: packages/* and apps/* that are not private (the libraries and @umqtt/node). */
 export function publishedPackages(root = ROOT): WorkspacePackage[] {
-  return workspacePackages(root).filter((p) => p.dir.startsWith('packages/') && !p.manifest.private);
+  return workspacePackages(root).filter((p) => !p.dir.startsWith('tooling/') && !p.manifest.private);
 }
+
+/** Libraries: the published packages under packages/ (no platform code, no runtime dependencies outside the workspace). */
+export const isLibrary = (pkg: WorkspacePackage): boolean => pkg.dir.startsWith('packages/');
 
 /** Throws a message that says what to do when a package has not been built. */
 export function requireDist(pkg: WorkspacePackage): void {

@@ -1,5 +1,6 @@
 // Test certificates made with the openssl command (OpenSSL 3): a CA, a server
-// certificate for localhost / 127.0.0.1 signed by it, and an unrelated second CA.
+// certificate for localhost / 127.0.0.1 signed by it, a client certificate signed by it, an
+// unrelated second CA and a client certificate signed by that one.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +14,14 @@ export interface Certificates {
   caCert: string;
   serverCertFile: string;
   serverKeyFile: string;
-  /** A CA that signed nothing here: trusting only it must fail verification. */
+  /** A CA that signed only `otherClient*`: trusting only it must fail verification. */
   otherCaFile: string;
+  /** A client certificate (CN umqtt-client, clientAuth) signed by the CA, and its key. */
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** A client certificate signed by the other CA, and its key: a broker trusting the CA refuses it. */
+  otherClientCertFile: string;
+  otherClientKeyFile: string;
   /** Removes the generated files (and the directory when it was created here). */
   remove(): Promise<void>;
 }
@@ -33,6 +40,11 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1
+authorityKeyIdentifier = keyid
+[client_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
 authorityKeyIdentifier = keyid
 `;
 
@@ -66,38 +78,45 @@ export async function generateCertificates(dir?: string): Promise<Certificates> 
       file(`${name}.crt`),
     ]);
   await Promise.all([makeCa('ca', 'umqtt test CA'), makeCa('other-ca', 'umqtt unrelated CA')]);
-  await run(openssl, [
-    'req',
-    '-new',
-    ...KEY,
-    '-config',
-    config,
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    file('server.key'),
-    '-out',
-    file('server.csr'),
-  ]);
-  const serial = `0x${randomBytes(8).toString('hex')}`;
-  await run(openssl, [
-    'x509',
-    '-req',
-    ...DAYS,
-    '-in',
-    file('server.csr'),
-    '-set_serial',
-    serial,
-    '-CA',
-    file('ca.crt'),
-    '-CAkey',
-    file('ca.key'),
-    '-extfile',
-    config,
-    '-extensions',
-    'server_ext',
-    '-out',
-    file('server.crt'),
+  /** A key and a certificate for `cn`, signed by the CA `ca` with the extensions `ext`. */
+  const issue = async (name: string, cn: string, ca: string, ext: string) => {
+    await run(openssl, [
+      'req',
+      '-new',
+      ...KEY,
+      '-config',
+      config,
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.csr`),
+    ]);
+    await run(openssl, [
+      'x509',
+      '-req',
+      ...DAYS,
+      '-in',
+      file(`${name}.csr`),
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-CA',
+      file(`${ca}.crt`),
+      '-CAkey',
+      file(`${ca}.key`),
+      '-extfile',
+      config,
+      '-extensions',
+      ext,
+      '-out',
+      file(`${name}.crt`),
+    ]);
+  };
+  await Promise.all([
+    issue('server', 'localhost', 'ca', 'server_ext'),
+    issue('client', 'umqtt-client', 'ca', 'client_ext'),
+    issue('other-client', 'umqtt-other-client', 'other-ca', 'client_ext'),
   ]);
 
   const generated = [
@@ -106,9 +125,7 @@ export async function generateCertificates(dir?: string): Promise<Certificates> 
     'ca.crt',
     'other-ca.key',
     'other-ca.crt',
-    'server.key',
-    'server.csr',
-    'server.crt',
+    ...['server', 'client', 'other-client'].flatMap((name) => [`${name}.key`, `${name}.csr`, `${name}.crt`]),
   ];
   return {
     dir: target,
@@ -117,6 +134,10 @@ export async function generateCertificates(dir?: string): Promise<Certificates> 
     serverCertFile: file('server.crt'),
     serverKeyFile: file('server.key'),
     otherCaFile: file('other-ca.crt'),
+    clientCertFile: file('client.crt'),
+    clientKeyFile: file('client.key'),
+    otherClientCertFile: file('other-client.crt'),
+    otherClientKeyFile: file('other-client.key'),
     async remove() {
       if (dir === undefined) await rm(target, { recursive: true, force: true });
       else await Promise.all(generated.map((name) => rm(file(name), { force: true })));

@@ -3,6 +3,8 @@ export { generateCertificates, type Certificates } from './certs.js';
 export { CLOCK_HABITS, clockHabitsFromEnv, FakeClock, type ClockHabits, type Timers } from './fake-clock.js';
 export { startFaultProxy, type Direction, type FaultCounters, type FaultProxy } from './fault-proxy.js';
 export {
+  mosquittoClients,
+  mosquittoClientsOrSkip,
   mosquittoOrSkip,
   mosquittoPath,
   startMosquitto,

@@ -14,8 +14,17 @@ export interface MosquittoOptions {
   allowAnonymous?: boolean;
   /** Keep sessions and queued messages in the temp dir, across restart(). */
   persistence?: boolean;
-  /** Makes the listener a TLS listener (the url is then mqtts://). */
-  tls?: { certFile: string; keyFile: string; caFile?: string };
+  /**
+   * Makes the listener a TLS listener (the url is then mqtts://). `caFile` is the CA that client
+   * certificates are verified against; with `requireCertificate` a client without a certificate
+   * signed by it is refused in the handshake.
+   */
+  tls?: { certFile: string; keyFile: string; caFile?: string; requireCertificate?: boolean };
+  /**
+   * A second listener, on another free port, speaking MQTT over WebSocket (with the same TLS
+   * settings when `tls` is given: wss://). Its address is `wsPort` / `wsUrl`.
+   */
+  websockets?: boolean;
   /** Lines appended to the config as they are. */
   extraConfig?: string[];
 }
@@ -24,6 +33,10 @@ export interface MosquittoHandle {
   host: '127.0.0.1';
   port: number;
   url: string;
+  /** The WebSocket listener's port (with `websockets`). */
+  wsPort: number | undefined;
+  /** ws://127.0.0.1:PORT/ or wss://... (with `websockets`). */
+  wsUrl: string | undefined;
   /** Temp dir with the config, password file and persistence; removed by stop(). */
   dir: string;
   /** Stops the broker (SIGTERM, so persistence is saved) and removes the temp dir. */
@@ -55,6 +68,24 @@ export function mosquittoPath(): string | undefined {
   return findExecutable('mosquitto');
 }
 
+/** mosquitto_pub and mosquitto_sub (Debian's mosquitto-clients), or undefined when missing. */
+export function mosquittoClients(): { pub: string; sub: string } | undefined {
+  const pub = findExecutable('mosquitto_pub');
+  const sub = findExecutable('mosquitto_sub');
+  return pub && sub ? { pub, sub } : undefined;
+}
+
+/**
+ * For `describe.skipIf(mosquittoClientsOrSkip())`: a reason to skip when mosquitto_pub/sub are
+ * missing, undefined when they are there. In CI (`CI` set) a missing one throws.
+ */
+export function mosquittoClientsOrSkip(): string | undefined {
+  if (mosquittoClients() !== undefined) return mosquittoOrSkip();
+  const reason = 'mosquitto_pub/mosquitto_sub are not installed (Debian: apt-get install mosquitto-clients)';
+  if (process.env['CI']) throw new Error(`${reason}; CI is set, so tests may not skip`);
+  return reason;
+}
+
 /**
  * For `describe.skipIf(mosquittoOrSkip())`: a reason to skip when Mosquitto is missing,
  * undefined when it is there. In CI (`CI` set) a missing Mosquitto throws: nothing may skip.
@@ -66,19 +97,34 @@ export function mosquittoOrSkip(): string | undefined {
   return reason;
 }
 
-async function writeConfig(dir: string, port: number, options: MosquittoOptions): Promise<string> {
+async function writeConfig(
+  dir: string,
+  port: number,
+  wsPort: number | undefined,
+  options: MosquittoOptions,
+): Promise<string> {
   const users = Object.entries(options.users ?? {});
+  const tls = options.tls;
+  // Settings after a `listener` line belong to that listener.
+  const tlsLines = tls
+    ? [
+        `certfile ${tls.certFile}`,
+        `keyfile ${tls.keyFile}`,
+        ...(tls.caFile !== undefined ? [`cafile ${tls.caFile}`] : []),
+        ...(tls.requireCertificate ? ['require_certificate true'] : []),
+      ]
+    : [];
   const lines = [
     // As root, mosquitto drops to user "mosquitto", which cannot write the temp dir.
     ...(process.getuid?.() === 0 ? ['user root'] : []),
-    `listener ${port} 127.0.0.1`,
     `allow_anonymous ${options.allowAnonymous ?? users.length === 0}`,
     'log_dest stderr',
+    `listener ${port} 127.0.0.1`,
+    ...tlsLines,
   ];
-  if (options.tls) {
-    lines.push(`certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`);
-    if (options.tls.caFile !== undefined) lines.push(`cafile ${options.tls.caFile}`);
-  }
+  // Debian's build (libwebsockets) opens the WebSocket listener on IPv6 unless told otherwise.
+  if (wsPort !== undefined)
+    lines.push(`listener ${wsPort} 127.0.0.1`, 'protocol websockets', 'socket_domain ipv4', ...tlsLines);
   if (users.length > 0) {
     const passwd = findExecutable('mosquitto_passwd');
     if (passwd === undefined) throw new Error('startMosquitto: mosquitto_passwd not found');
@@ -113,6 +159,7 @@ class Broker {
     readonly executable: string,
     readonly config: string,
     readonly port: number,
+    readonly wsPort?: number,
   ) {}
 
   log(): string {
@@ -148,7 +195,7 @@ class Broker {
 
     const deadline = performance.now() + START_TIMEOUT_MS;
     while (!exited && performance.now() < deadline) {
-      if (await canConnect(this.port)) return;
+      if ((await canConnect(this.port)) && (this.wsPort === undefined || (await canConnect(this.wsPort)))) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await this.stop();
@@ -177,7 +224,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   let broker: Broker | undefined;
   for (let attempt = 1; broker === undefined; attempt++) {
     const port = await freePort();
-    const candidate = new Broker(executable, await writeConfig(dir, port, options), port);
+    const wsPort = options.websockets ? await freePort() : undefined;
+    const candidate = new Broker(executable, await writeConfig(dir, port, wsPort, options), port, wsPort);
     try {
       await candidate.start();
       broker = candidate;
@@ -191,11 +239,14 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   }
   const started = broker;
   const scheme = options.tls ? 'mqtts' : 'mqtt';
+  const wsPort = started.wsPort;
   let stopped = false;
   return {
     host: '127.0.0.1',
     port: started.port,
     url: `${scheme}://127.0.0.1:${started.port}`,
+    wsPort,
+    wsUrl: wsPort === undefined ? undefined : `${options.tls ? 'wss' : 'ws'}://127.0.0.1:${wsPort}/`,
     dir,
     log: () => started.log(),
     async stop() {

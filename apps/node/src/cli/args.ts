@@ -1,10 +1,11 @@
 // Command-line parsing with node:util's parseArgs: the options every connecting command shares
 // (broker address, identity, session, will, TLS), checked here so that bad input is reported
 // before any connection is attempted.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { validateTopicFilter, validateTopicName, type QoS } from '@umqtt/codec';
-import { parseBrokerUrl } from '../transport/url.js';
+import { parseBrokerUrl, type BrokerAddress } from '../transport/url.js';
 import { usage, type Target } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -25,12 +26,38 @@ export const CONNECTION_OPTIONS = {
   'will-qos': { type: 'string' },
   'will-retain': { type: 'boolean' },
   cafile: { type: 'string' },
+  capath: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
   insecure: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'V' },
+  'protocol-version': { type: 'string', short: 'V' },
+  debug: { type: 'boolean', short: 'd' },
+  verbose: { type: 'boolean' }, // umqtt's earlier name for -d
+  quiet: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const satisfies Options;
+
+/**
+ * As mosquitto_pub/sub do, the argument after an option that takes a value is that value even
+ * when it starts with "-" (`-m -5`): it is handed to parseArgs as `--name=value`.
+ */
+function valuesAttached(args: string[], options: Options): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue;
+    takesValue.set(`--${name}`, name);
+    if (o.short) takesValue.set(`-${o.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return [...out, ...args.slice(i)];
+    const name = takesValue.get(arg);
+    if (name !== undefined && i + 1 < args.length) out.push(`--${name}=${args[++i]}`);
+    else out.push(arg);
+  }
+  return out;
+}
 
 /** parseArgs, with its errors turned into usage errors that say where to look. */
 export function parse(
@@ -40,7 +67,7 @@ export function parse(
   positionals = false,
 ): { values: Values; positionals: string[] } {
   try {
-    const r = parseArgs({ args, options, strict: true, allowPositionals: positionals });
+    const r = parseArgs({ args: valuesAttached(args, options), options, strict: true, allowPositionals: positionals });
     return { values: r.values as Values, positionals: r.positionals };
   } catch (e) {
     const code = (e as { code?: string }).code;
@@ -54,14 +81,7 @@ export function parse(
         command === 'pub' ? 'give the message with -m TEXT (quote it if it has spaces)' : help,
       );
     }
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      if (/ambiguous/.test((e as Error).message))
-        throw usage(
-          `${message.replace(/^Option/, 'option')} (it starts with "-")`,
-          'write it as --option=-value, e.g. --message=-5',
-        );
-      throw usage(message.replace(/^Option/, 'option'), help);
-    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw usage(message.replace(/^Option/, 'option'), help);
     throw usage(message, help);
   }
 }
@@ -120,6 +140,43 @@ export function topicFilter(filter: string): string {
   return filter;
 }
 
+/** -V: the protocol version, as mosquitto names it; umqtt speaks MQTT 3.1.1. */
+function protocolVersion(text: string | undefined): void {
+  if (text === undefined || /^(mqttv)?311$/i.test(text)) return;
+  if (/^(mqttv)?5$/i.test(text))
+    throw usage('MQTT 5 (-V 5) is not supported yet: umqtt speaks MQTT 3.1.1', 'leave -V out, or give -V 311');
+  if (/^(mqttv)?31$/i.test(text))
+    throw usage('MQTT 3.1 (-V 31) is not supported: umqtt speaks MQTT 3.1.1', 'leave -V out, or give -V 311');
+  throw usage(`-V (protocol version) must be 311 or mqttv311, got "${text}"`, 'umqtt speaks MQTT 3.1.1');
+}
+
+/** --capath: every certificate (PEM) in the files of a directory, as mosquitto's --capath. */
+function readCaPath(dir: string): Buffer {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (e) {
+    throw usage(`cannot read --capath "${dir}" (${(e as { code?: string }).code ?? (e as Error).message})`);
+  }
+  const pems: Buffer[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      if (!statSync(file).isFile()) continue;
+      const text = readFileSync(file);
+      if (text.includes('-----BEGIN CERTIFICATE-----')) pems.push(text, Buffer.from('\n'));
+    } catch {
+      // unreadable entries are not certificates for us
+    }
+  }
+  if (!pems.length)
+    throw usage(
+      `--capath "${dir}" holds no PEM certificate`,
+      'give a directory of CA certificates (PEM), or --cafile FILE',
+    );
+  return Buffer.concat(pems);
+}
+
 function readPem(option: string, file: string): Buffer {
   try {
     return readFileSync(file);
@@ -132,6 +189,12 @@ function readPem(option: string, file: string): Buffer {
 }
 
 export interface ConnectionConfig extends Target {
+  /** mqtt, mqtts, ws or wss. */
+  scheme: BrokerAddress['scheme'];
+  /** MQTT over WebSocket (a ws:// or wss:// URL), at `path`. */
+  websocket: boolean;
+  /** The WebSocket endpoint's path and query (from the URL). */
+  path: string;
   clientId: string;
   username?: string | undefined;
   password?: string | undefined;
@@ -140,6 +203,8 @@ export interface ConnectionConfig extends Target {
   will?: { topic: string; payload: string; qos: QoS; retain: boolean } | undefined;
   /** TLS material (PEM) and verification. */
   ca?: Buffer | undefined;
+  /** A topic in the URL's path (`-L mqtt://host/topic`), as mosquitto takes it. */
+  urlTopic?: string | undefined;
   cert?: Buffer | undefined;
   key?: Buffer | undefined;
   insecure: boolean;
@@ -149,10 +214,15 @@ export interface ConnectionConfig extends Target {
 /** The connection settings from the shared options; throws a usage error naming a bad one. */
 export function connectionConfig(v: Values): ConnectionConfig {
   const url = str(v, 'url');
-  const tlsOptionGiven = ['cafile', 'cert', 'key'].some((o) => str(v, o) !== undefined) || flag(v, 'insecure');
+  const tlsOptionGiven =
+    ['cafile', 'capath', 'cert', 'key'].some((o) => str(v, o) !== undefined) || flag(v, 'insecure');
+  protocolVersion(str(v, 'protocol-version'));
   let host = '127.0.0.1';
   let port: number | undefined;
   let tls = tlsOptionGiven;
+  let websocket = false;
+  let path = '/';
+  let urlTopic: string | undefined;
   let username: string | undefined;
   let password: string | undefined;
   if (url !== undefined) {
@@ -164,12 +234,15 @@ export function connectionConfig(v: Values): ConnectionConfig {
     } catch (e) {
       throw usage(
         `invalid URL: ${(e as Error).message}`,
-        'expected e.g. mqtt://host:1883, mqtts://host:8883 or mqtt://user:password@host',
+        'expected e.g. mqtt://host:1883, mqtts://host:8883, ws://host:8080/mqtt or mqtt://user:password@host',
       );
     }
     if (tlsOptionGiven && !address.tls)
-      throw usage(`TLS options given with the plain URL "${url}"`, 'use mqtts:// for TLS');
-    ({ host, port, tls } = address);
+      throw usage(`TLS options given with the plain URL "${url}"`, 'use mqtts:// (or wss://) for TLS');
+    ({ host, port, tls, websocket, path } = address);
+    // mqtt://host/topic names a topic; in ws://host/path the path is the WebSocket endpoint.
+    const topic = websocket ? '' : decodeURIComponent(path.replace(/[?#].*$/, '').slice(1));
+    if (topic !== '') urlTopic = topic;
     username = address.username;
     password = address.password;
   } else {
@@ -216,26 +289,34 @@ export function connectionConfig(v: Values): ConnectionConfig {
   if ((cert === undefined) !== (key === undefined))
     throw usage('--cert and --key go together', 'a client certificate needs its private key (and the other way round)');
   const cafile = str(v, 'cafile');
+  const capath = str(v, 'capath');
+  const cas = [cafile === undefined ? undefined : readPem('--cafile', cafile), capath && readCaPath(capath)];
+  const ca = cas.filter((b): b is Buffer => b !== undefined && b !== '');
   return {
+    scheme: websocket ? (tls ? 'wss' : 'ws') : tls ? 'mqtts' : 'mqtt',
     host,
     port: port!,
     tls,
+    websocket,
+    path,
     clientId,
     username,
     password,
     keepAlive: int('keepalive (-k)', str(v, 'keepalive'), 0, 65535, 60),
     clean,
     will,
-    ca: cafile === undefined ? undefined : readPem('--cafile', cafile),
+    ca: ca.length ? Buffer.concat(ca) : undefined,
+    urlTopic,
     cert: cert === undefined ? undefined : readPem('--cert', cert),
     key: key === undefined ? undefined : readPem('--key', key),
     insecure: flag(v, 'insecure'),
-    verbose: flag(v, 'verbose'),
+    verbose: flag(v, 'debug') || flag(v, 'verbose'),
   };
 }
 
 /** How the target is shown in messages (never with the password). */
 export function describeTarget(c: ConnectionConfig): string {
   const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return `${c.tls ? 'mqtts' : 'mqtt'}://${c.username !== undefined ? `${encodeURIComponent(c.username)}@` : ''}${host}:${c.port}`;
+  const user = c.username !== undefined ? `${encodeURIComponent(c.username)}@` : '';
+  return `${c.scheme}://${user}${host}:${c.port}${c.websocket ? c.path : ''}`;
 }

@@ -5,11 +5,16 @@ import { EXIT, explain, usage } from './errors.js';
 import { BROKER_HELP } from './help.js';
 import type { Io } from './io.js';
 
+type Client = { id: string };
+
 const OPTIONS = {
   port: { type: 'string', short: 'p' },
   host: { type: 'string', short: 'H' },
   persistence: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'V' },
+  'ws-port': { type: 'string' },
+  'ws-path': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  quiet: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
 
@@ -24,6 +29,12 @@ export async function broker(args: string[], io: Io): Promise<number> {
     throw usage(`invalid address "${host}"`, 'give an IP address or host name to listen on, e.g. -H 127.0.0.1');
   const port = int('port (-p)', str(v, 'port'), 0, 65535, 1883);
   const persistence = flag(v, 'persistence');
+  const wsPortText = str(v, 'ws-port');
+  const wsPath = str(v, 'ws-path');
+  if (wsPath !== undefined && wsPortText === undefined)
+    throw usage('--ws-path needs --ws-port', 'e.g. --ws-port 8080 --ws-path /mqtt');
+  if (wsPath !== undefined && !wsPath.startsWith('/')) throw usage(`--ws-path must start with "/", got "${wsPath}"`);
+  const ws = wsPortText === undefined ? undefined : { port: int('--ws-port', wsPortText, 0, 65535, 0), path: wsPath };
   const verbose = flag(v, 'verbose');
   const log = (line: string) => void io.stdout.write(`${line}\n`);
 
@@ -34,22 +45,19 @@ export async function broker(args: string[], io: Io): Promise<number> {
       port,
       // Without --persistence every session is clean: a client asking to keep its session
       // (clean session off) gets a fresh one, which ends when it disconnects.
-      ...(!persistence && {
-        preConnect: (_client, packet, callback) => {
-          packet.clean = true;
-          callback(null, true);
-        },
-      }),
+      cleanSessionsOnly: !persistence,
+      ws,
     });
   } catch (e) {
     throw explain(e, { host, port, tls: false });
   }
   if (verbose) {
-    b.broker.on('client', (c) => log(`client connected: ${c.id}`));
-    b.broker.on('clientDisconnect', (c) => log(`client disconnected: ${c.id}`));
-    b.broker.on('clientError', (c, e) => log(`client error: ${c.id}: ${e.message}`));
+    b.broker.on('client', (c: Client) => log(`client connected: ${c.id}`));
+    b.broker.on('clientDisconnect', (c: Client) => log(`client disconnected: ${c.id}`));
+    b.broker.on('clientError', (c: Client, e: Error) => log(`client error: ${c.id}: ${e.message}`));
   }
   log(`umqtt broker listening on ${b.url}`);
+  if (b.wsUrl) log(`umqtt broker listening on ${b.wsUrl} (MQTT over WebSocket)`);
   log(
     persistence
       ? 'sessions: persistent sessions and retained messages are kept in memory while the broker runs (not on disk: gone when it stops)'

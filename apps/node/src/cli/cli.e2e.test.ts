@@ -1,11 +1,9 @@
-// End to end: the BUILT command (dist/umqtt.mjs, made by scripts/build.mjs in beforeAll),
-// spawned as a user would run it, against Mosquitto and against `umqtt broker`.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+// End to end: the command bundled from sources, spawned as a user would run it (see
+// cli.test-support.ts), against Mosquitto and against `umqtt broker`.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   freePort,
   generateCertificates,
@@ -16,100 +14,19 @@ import {
   type MosquittoHandle,
 } from '@umqtt/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  keep,
+  oneLine,
+  start,
+  subscribed,
+  umqtt,
+  umqttBroker,
+  uniqueTopic,
+  useCli,
+  type Running,
+} from './cli.test-support.js';
 
-const app = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(app, 'dist', 'umqtt.mjs');
-const RUN_LIMIT_MS = 15_000;
-
-interface Running {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  /** Resolves with the exit code (or the signal's name). */
-  exited: Promise<number | string>;
-}
-
-const running = new Set<Running>();
-
-/** Starts `umqtt ...args`; killed after RUN_LIMIT_MS and in afterEach if still running. */
-function start(args: string[], input?: string): Running {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const r: Running = { child, stdout: '', stderr: '', exited: undefined as never };
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (r.stdout += s));
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (r.stderr += s));
-  const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-  r.exited = new Promise((resolve) =>
-    child.on('exit', (code, signal) => {
-      clearTimeout(limit);
-      running.delete(r);
-      resolve(code ?? signal ?? -1);
-    }),
-  );
-  running.add(r);
-  if (input !== undefined) child.stdin!.end(input);
-  return r;
-}
-
-/** Runs `umqtt ...args` to the end. */
-async function umqtt(args: string[], input = ''): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const r = start(args, input);
-  const code = await r.exited;
-  return { code, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A `umqtt sub` that has its subscription acknowledged (it logs that with -V). */
-async function subscribed(args: string[]): Promise<Running> {
-  const r = start(['sub', '-V', ...args]);
-  await waitFor(() => r.stderr.includes('subscribed:') || r.child.exitCode !== null, {
-    timeout: 10_000,
-    message: 'sub subscribed',
-  });
-  expect(r.stderr).toContain('subscribed:');
-  return r;
-}
-
-/** `umqtt broker -p 0`: resolves with its port once it prints the address. */
-async function umqttBroker(extra: string[] = []): Promise<{ r: Running; port: number }> {
-  const r = start(['broker', '-p', '0', ...extra]);
-  const port = await waitFor(
-    () =>
-      (r.stdout.includes('stop with Ctrl-C') &&
-        Number(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(r.stdout)?.[1])) ||
-      (r.child.exitCode !== null && -1),
-    {
-      timeout: 10_000,
-      message: 'umqtt broker listening',
-    },
-  );
-  expect(port).toBeGreaterThan(0);
-  return { r, port };
-}
-
-/** One line on stderr, no stack trace. */
-function oneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(stderr).not.toMatch(/^\s+at /m);
-  return lines[0]!;
-}
-
-let topicSeq = 0;
-const uniqueTopic = (name: string) => `umqtt-e2e/${process.pid}/${Date.now()}/${topicSeq++}/${name}`;
-
-beforeAll(async () => {
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [join(app, 'scripts', 'build.mjs')], { timeout: 60_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`build failed: ${error.message}\n${stderr}`)) : resolve(),
-    ),
-  );
-}, 60_000);
-
-afterEach(async () => {
-  for (const r of [...running]) {
-    r.child.kill('SIGKILL');
-    await r.exited;
-  }
-});
+useCli('cli-e2e');
 
 describe('umqtt --help and usage', () => {
   it.each([['pub'], ['sub'], ['broker'], ['demo']])('umqtt %s --help prints its usage and exits 0', async (command) => {
@@ -215,9 +132,9 @@ describe('cannot connect: exit 3', () => {
     expect(oneLine(sub.stderr)).toMatch(/connection refused/);
   });
 
-  it('--verbose adds connection details and the stack trace', async () => {
+  it('-d (--debug) adds connection details and the stack trace', async () => {
     const port = await freePort();
-    const { code, stderr } = await umqtt(['pub', '-V', '-p', String(port), '-t', 'a', '-m', 'x']);
+    const { code, stderr } = await umqtt(['pub', '-d', '-p', String(port), '-t', 'a', '-m', 'x']);
     expect(code).toBe(3);
     expect(stderr).toContain(`connecting to mqtt://127.0.0.1:${port}`);
     expect(stderr).toContain('connection refused');
@@ -256,7 +173,7 @@ function pubSubSuite(url: () => string, brokerName: string) {
     const topic = uniqueTopic('lines');
     const lines = ['first line', 'second: with spaces', '', 'ünïcødé ✓', 'last'];
     const sub = await subscribed(['-L', url(), '-t', `${topic}/#`, '-q', String(q), '-C', String(lines.length), '-v']);
-    const pub = await umqtt(['pub', '-L', url(), '-t', `${topic}/x`, '-q', String(q), '-s'], `${lines.join('\n')}\n`);
+    const pub = await umqtt(['pub', '-L', url(), '-t', `${topic}/x`, '-q', String(q), '-l'], `${lines.join('\n')}\n`);
     expect(pub).toMatchObject({ code: 0, stderr: '' });
     expect(await sub.exited).toBe(0);
     expect(sub.stdout).toBe(lines.map((l) => `${topic}/x ${l}\n`).join(''));
@@ -311,7 +228,7 @@ describe('through umqtt broker', () => {
   beforeAll(async () => {
     // Started here, not per test: afterEach kills what each test started, so start it outside that set.
     broker = await umqttBroker();
-    running.delete(broker.r);
+    keep(broker.r);
     url = `mqtt://127.0.0.1:${broker.port}`;
   });
   afterAll(async () => {
@@ -336,7 +253,7 @@ describe('umqtt broker', () => {
     const { port } = await umqttBroker(['--persistence']);
     const url = `mqtt://127.0.0.1:${port}`;
     const topic = uniqueTopic('session');
-    const id = `e2e-${process.pid}-${topicSeq}`;
+    const id = `e2e-${process.pid}-${Date.now()}`;
     // Subscribe with a kept session, then leave (the -W timeout ends it: exit 5).
     expect((await umqtt(['sub', '-L', url, '-t', topic, '-q', '1', '-c', '-i', id, '-W', '1'])).code).toBe(5);
     expect(await umqtt(['pub', '-L', url, '-t', topic, '-q', '1', '-m', 'while you were away'])).toMatchObject({
@@ -358,7 +275,7 @@ describe('umqtt broker', () => {
     expect(back).toMatchObject({ code: 5, stdout: '' });
   });
 
-  it('sub exits 0 on SIGINT, and 1 naming the lost connection when the broker stops', async () => {
+  it('sub exits 0 on SIGINT; when the broker stops it says so and keeps trying, as mosquitto_sub', async () => {
     const { r: b, port } = await umqttBroker();
     const first = await subscribed(['-p', String(port), '-t', 'a']);
     first.child.kill('SIGINT');
@@ -366,11 +283,16 @@ describe('umqtt broker', () => {
     const second = await subscribed(['-p', String(port), '-t', 'a']);
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
-    expect(await second.exited).toBe(1);
-    // (-V: the stack trace follows the line)
+    await waitFor(() => /reconnecting/.test(second.stderr), { message: 'sub says it reconnects' });
     expect(second.stderr).toMatch(
-      new RegExp(`^umqtt sub: connection to 127\\.0\\.0\\.1:${port} lost: .*; run again`, 'm'),
+      new RegExp(
+        `^umqtt sub: connection to 127\\.0\\.0\\.1:${port} lost after 0 message\\(s\\): the broker closed the connection; reconnecting`,
+        'm',
+      ),
     );
+    expect(second.child.exitCode).toBe(null);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
   });
 
   it('the last will: published when a client dies, not after a normal exit', async () => {
@@ -423,7 +345,7 @@ describe('pub --store: lines piped in while the broker is down are delivered lat
     const dir = await mkdtemp(join(tmpdir(), 'umqtt-e2e-store-'));
     try {
       const pub = start(
-        ['pub', '-p', String(port), '-t', topic, '-q', '1', '-s', '--store', dir],
+        ['pub', '-p', String(port), '-t', topic, '-q', '1', '-l', '--store', dir],
         `${lines.join('\n')}\n`,
       );
       await waitFor(() => pub.stderr.includes('waiting for the broker'), { timeout: 10_000, message: 'pub waiting' });
@@ -453,7 +375,7 @@ describe('pub --store: lines piped in while the broker is down are delivered lat
     try {
       const topic = uniqueTopic('leftover');
       const down = await freePort();
-      const pub = start(['pub', '-p', String(down), '-t', topic, '-q', '1', '-s', '--store', dir], 'a\nb\n');
+      const pub = start(['pub', '-p', String(down), '-t', topic, '-q', '1', '-l', '--store', dir], 'a\nb\n');
       await waitFor(() => pub.stderr.includes('waiting for the broker'), { timeout: 10_000, message: 'pub waiting' });
       await new Promise((resolve) => setTimeout(resolve, 300)); // the lines are read meanwhile
       // A second umqtt on the same queue is turned away while the first runs.

@@ -2,6 +2,7 @@
 // (a UmqttError, a Node socket or TLS error) to one line that names the problem and says what
 // to do about it.
 import { UmqttError } from '@umqtt/codec';
+import { AEDES_MISSING } from '../errors.js';
 
 /** Exit codes of every umqtt command (documented in apps/node/README.md and `umqtt --help`). */
 export const EXIT = Object.freeze({
@@ -173,11 +174,20 @@ export function explainSocketError(raw: unknown, t: Target): CliError | undefine
   return undefined;
 }
 
+/** How an established connection ended, in words, from the socket's own error. */
+function lost(raw: unknown): string | undefined {
+  const code = codeOf(raw);
+  if (code === 'UMQTT_SOCKET_CLOSED') return 'the broker closed the connection';
+  if (code === 'ECONNRESET') return 'the connection was reset (ECONNRESET)';
+  return undefined;
+}
+
 /**
  * Maps anything thrown or reported by a command to a CliError. `raw` is the last error the
- * socket itself reported (the client wraps it in UMQTT_CONNECTION_LOST, keeping only its text).
+ * socket itself reported (the client wraps it in UMQTT_CONNECTION_LOST, keeping only its text);
+ * `messages`, how many flowed before an established connection was lost.
  */
-export function explain(e: unknown, t: Target | undefined, raw?: unknown): CliError {
+export function explain(e: unknown, t: Target | undefined, raw?: unknown, messages?: number): CliError {
   if (e instanceof CliError) return e;
   if (e instanceof UmqttError) {
     const refused = CONNACK[e.code];
@@ -211,7 +221,7 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown): CliEr
         );
       return new CliError(
         EXIT.FAILED,
-        `connection to ${address(t)} lost: ${known?.problem ?? e.message}`,
+        `connection to ${address(t)} lost${messages === undefined ? '' : ` after ${messages} message(s)`}: ${lost(raw) ?? known?.problem ?? e.message}`,
         'run again when the broker is back (pub --store waits for it)',
         e,
       );
@@ -230,6 +240,13 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown): CliEr
       e.code === 'UMQTT_PAYLOAD_TOO_LARGE'
     )
       return new CliError(EXIT.USAGE, e.message, 'see --help', e);
+    if (e.code === AEDES_MISSING)
+      return new CliError(
+        EXIT.FAILED,
+        'the broker needs the aedes package, an optional dependency of @umqtt/node, which is not installed',
+        'install it beside umqtt: npm install aedes (npm install -g aedes for a global umqtt)',
+        e,
+      );
     if (e.code === 'UMQTT_PROTOCOL_ERROR' || e.code === 'UMQTT_MALFORMED' || e.code === 'UMQTT_UNEXPECTED_PACKET')
       return new CliError(
         EXIT.FAILED,
@@ -251,9 +268,20 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown): CliEr
   );
 }
 
-/** The one line printed for a failure (problem and what to do, newlines flattened). */
+/** Longest quoted value shown whole in a message; longer ones are cut, saying their length. */
+const SHOWN = 80;
+
+/** Cuts quoted values ("...") longer than 80 characters: a 70,000-byte topic is not echoed whole. */
+export function cutLong(text: string): string {
+  return text.replace(
+    new RegExp(`"([^"]{${SHOWN + 1},})"`, 'g'),
+    (_, value: string) => `"${value.slice(0, SHOWN)}..." (${value.length} characters)`,
+  );
+}
+
+/** The one line printed for a failure (problem and what to do, newlines flattened, long values cut). */
 export function errorLine(command: string, e: CliError): string {
-  return `umqtt${command ? ` ${command}` : ''}: ${e.message.replace(/\s*\n\s*/g, ' ')}`;
+  return `umqtt${command ? ` ${command}` : ''}: ${cutLong(e.message.replace(/\s*\n\s*/g, ' '))}`;
 }
 
 /** The stack traces printed with --verbose: the CliError's original and the socket error. */

@@ -1,7 +1,8 @@
 // The --help texts. Kept beside each other so they stay consistent; README.md repeats them.
 
 const CONNECTION = `Broker:
-  -L, --url URL            mqtt://[user[:password]@]host[:port] or mqtts://... (TLS)
+  -L, --url URL            mqtt://[user[:password]@]host[:port] or mqtts://... (TLS);
+                           ws://host[:port]/path or wss://... (MQTT over WebSocket)
   -h, --host HOST          broker host (default 127.0.0.1)
   -p, --port PORT          broker port (default 1883, or 8883 with TLS)
   -i, --id ID              client id (default: the broker assigns one)
@@ -14,15 +15,21 @@ const CONNECTION = `Broker:
       --will-message TEXT    its payload (default empty)
       --will-qos 0|1|2       its QoS (default 0)
       --will-retain          retain it
-TLS (any of these, or an mqtts:// URL, turns TLS on):
+TLS (any of these, or an mqtts:// or wss:// URL, turns TLS on):
       --cafile FILE        trust the CA certificate(s) in FILE (PEM) to verify the broker
+      --capath DIR         trust the CA certificates (PEM) in the files of DIR
       --cert FILE          client certificate (PEM), with --key
       --key FILE           client private key (PEM), with --cert
       --insecure           do NOT verify the broker's certificate (anyone on the path can
                            pretend to be the broker): for testing only
-Output:
-  -V, --verbose            connection details on stderr, stack traces with errors
-      --help               this help`;
+Protocol and output:
+  -V, --protocol-version V 311 or mqttv311, the only one umqtt speaks (5 and 31 are refused)
+  -d, --debug              connection details on stderr, stack traces with errors (also
+                           --verbose)
+      --quiet              print nothing on stderr: the exit code says what happened
+      --version            the version of umqtt
+      --help               this help
+An option's value is the next argument even when it starts with "-" (-m -5), as in mosquitto.`;
 
 const EXIT_CODES = `Exit codes:
   0  done                  3  cannot connect: unknown host, refused, TLS failure
@@ -45,21 +52,24 @@ Examples:
   umqtt broker &
   umqtt sub -t 'sensors/#' -v &
   umqtt pub -t sensors/kitchen -m 21.5 -q 1
-  tail -f app.log | umqtt pub -t logs/app -s --store ./queue
+  tail -f app.log | umqtt pub -t logs/app -l --store ./queue
 
 ${EXIT_CODES}
 `;
 
-export const PUB_HELP = `Usage: umqtt pub -t TOPIC (-m MESSAGE | -f FILE | -s | -n) [options]
+export const PUB_HELP = `Usage: umqtt pub -t TOPIC (-m MESSAGE | -f FILE | -s | -l | -n) [options]
 
 Publishes one message, or one message per line of standard input, and exits when the broker
 has acknowledged every one (QoS 1 and 2) or it was written (QoS 0).
 
 Message:
-  -t, --topic TOPIC        topic to publish to (no wildcards + or #)
+  -t, --topic TOPIC        topic to publish to (no wildcards + or #); or in the URL:
+                           -L mqtt://host/TOPIC
   -m, --message TEXT       the message
-  -f, --file FILE          the whole file as one message (binary is fine)
-  -s, --stdin              each line of standard input is one message (also -l)
+  -f, --file FILE          the whole file as one message (binary is fine); -f - reads
+                           standard input
+  -s, --stdin              all of standard input is one message (binary is fine)
+  -l, --lines              each line of standard input is one message
   -n, --null-message       an empty message (e.g. with -r to clear a retained message)
   -q, --qos 0|1|2          QoS (default 0)
   -r, --retain             the broker keeps the message for later subscribers
@@ -78,7 +88,8 @@ ${EXIT_CODES}
 Examples:
   umqtt pub -t home/door -m open -q 1 -r
   umqtt pub -L mqtts://user:secret@broker.example:8883 -t a/b -m hi --cafile ca.pem
-  sensor-reader | umqtt pub -t sensors/t1 -s -q 1 --store /var/lib/umqtt
+  sensor-reader | umqtt pub -t sensors/t1 -l -q 1 --store /var/lib/umqtt
+  umqtt pub -L ws://127.0.0.1:8080/mqtt -t a/b -m hi
 `;
 
 export const SUB_HELP = `Usage: umqtt sub -t FILTER [-t FILTER...] [options]
@@ -87,11 +98,18 @@ Subscribes and prints every message it receives, one per line, until -C messages
 -W seconds passed, or Ctrl-C.
 
 Subscription and output:
-  -t, --topic FILTER       topic filter, wildcards allowed (a/+/c, a/#); repeatable
+  -t, --topic FILTER       topic filter, wildcards allowed (a/+/c, a/#); repeatable; or in
+                           the URL: -L mqtt://host/FILTER
   -q, --qos 0|1|2          QoS to subscribe with (default 0)
   -v, --print-topic        print "topic payload" instead of the payload alone
       --json               one JSON object per line: {"topic","payload","qos","retain"};
                            a payload that is not UTF-8 text is base64 with "base64":true
+  -F, --format FORMAT      mosquitto_sub's output format: %t topic, %p payload, %q QoS,
+                           %r retained, %l length, %x/%X hex, %I ISO time, %U Unix time,
+                           %j/%J JSON, %%; flags and widths (%-20.20t); @Y @m @d @H @M @S
+                           @N (strftime); escapes \\n \\t \\\\ \\0 \\e
+  -N, --no-newline         no newline after each message
+  -R, --no-retained        skip stale messages (those with the retain flag); not counted by -C
   -C, --count N            exit 0 after N messages
   -W, --timeout SECONDS    give up after SECONDS: exit 5 unless -C messages arrived
 
@@ -102,9 +120,10 @@ ${EXIT_CODES}
 Examples:
   umqtt sub -t 'sensors/#' -v
   umqtt sub -t home/door -C 1 -W 10 --json
+  umqtt sub -t 'sensors/#' -F '%I %t %p'
 `;
 
-export const BROKER_HELP = `Usage: umqtt broker [-p PORT] [-H HOST] [--persistence]
+export const BROKER_HELP = `Usage: umqtt broker [-p PORT] [-H HOST] [--ws-port PORT] [--persistence]
 
 Runs an MQTT 3.1.1 broker (aedes) for local use, until Ctrl-C (SIGINT) or SIGTERM; then exits 0.
 Anyone who can reach the address can use it: there is no authentication.
@@ -119,10 +138,16 @@ Options:
                            session is clean. Retained messages are always kept.
                            Everything is in memory only, NOT on disk: it is gone when the
                            broker stops.
-  -V, --verbose            log clients connecting and disconnecting
+      --ws-port PORT       also accept MQTT over WebSocket on PORT (0 = any free port)
+      --ws-path PATH       only at PATH, e.g. /mqtt (default: any path)
+  -v, --verbose            log clients connecting and disconnecting
+      --quiet              print nothing on stderr
       --help               this help
 
-Exit codes: 0 stopped by a signal, 2 bad option, 3 cannot listen (port in use, no permission).
+Needs the aedes package beside umqtt (npm install aedes).
+
+Exit codes: 0 stopped by a signal, 1 aedes is not installed, 2 bad option, 3 cannot listen
+(port in use, no permission).
 `;
 
 export const DEMO_HELP = `Usage: umqtt demo [--plain]

@@ -1,6 +1,7 @@
 // What a command touches outside itself: standard streams and signals. main.ts passes the
 // process's; the commands never reach for `process` themselves.
 import type { Readable, Writable } from 'node:stream';
+import { cutLong } from './errors.js';
 
 export interface Io {
   stdin: Readable;
@@ -46,10 +47,10 @@ export class Signal {
   }
 }
 
-/** A line printer for stderr, prefixed with the command. */
+/** A line printer for stderr, prefixed with the command (long quoted values cut). */
 export function printer(io: Io, command: string) {
   return {
-    warn: (text: string) => void io.stderr.write(`umqtt ${command}: warning: ${text}\n`),
-    note: (text: string) => void io.stderr.write(`umqtt ${command}: ${text}\n`),
+    warn: (text: string) => void io.stderr.write(`umqtt ${command}: warning: ${cutLong(text)}\n`),
+    note: (text: string) => void io.stderr.write(`umqtt ${command}: ${cutLong(text)}\n`),
   };
 }

@@ -1,4 +1,5 @@
-// Entry point of the `umqtt` executable (bundled to dist/umqtt.mjs by scripts/build.mjs).
+#!/usr/bin/env node
+// Entry point of the `umqtt` executable (`pnpm build`: dist/cli/main.js; the tests bundle it with scripts/bundle-cli.mjs).
 import { processIo } from './io.js';
 import { run } from './run.js';
 

@@ -1,11 +1,11 @@
-// Sockets for the command line: the transport's node:net / node:tls adapter, plus what a
-// command needs around it: the raw error of the last failed socket (the client keeps only its
-// text) and a way to wait until every byte was handed to the operating system before closing.
-import { connect as netConnect, type Socket as NetSocket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+// Sockets for the command line: the package's TCP, TLS and WebSocket transports (chosen from
+// the URL), plus what a command needs around them: the raw error of the last failed socket (the
+// client keeps only its text) and a way to wait until every byte was handed to the operating
+// system before closing.
 import type { Issue, SocketFactory } from '@umqtt/simple';
+import { socketFactoryFor } from '../connect.js';
+import { drained, type NodeSocket } from '../transport/adapt.js';
 import { nodeTimers } from '../transport/timers.js';
-import { adaptNodeSocket } from '../transport/adapt.js';
 import type { ConnectionConfig } from './args.js';
 
 export interface Connector {
@@ -18,50 +18,33 @@ export interface Connector {
 }
 
 export function createConnector(c: ConnectionConfig, log?: (line: string) => void): Connector {
-  let current: NetSocket | undefined;
+  let current: NodeSocket | undefined;
   let last: unknown;
-  const tlsBase: ConnectionOptions = { rejectUnauthorized: !c.insecure };
-  if (c.ca) tlsBase.ca = c.ca;
-  if (c.cert) tlsBase.cert = c.cert;
-  if (c.key) tlsBase.key = c.key;
+  const open = socketFactoryFor(
+    { scheme: c.scheme, tls: c.tls, websocket: c.websocket, path: c.path },
+    { ca: c.ca, cert: c.cert, key: c.key, rejectUnauthorized: c.tls ? !c.insecure : undefined },
+  );
+  const kind = c.websocket ? (c.tls ? 'WebSocket (TLS)' : 'WebSocket') : c.tls ? 'TLS' : 'TCP';
 
   const factory: SocketFactory = (options) => {
     last = undefined;
-    log?.(`opening ${c.tls ? 'TLS' : 'TCP'} connection to ${options.host}:${options.port}`);
-    const socket = c.tls
-      ? tlsConnect({ ...tlsBase, host: options.host, port: options.port })
-      : netConnect({ host: options.host, port: options.port });
-    current = socket;
-    return adaptNodeSocket(
-      socket,
-      {
-        ...options,
-        onError(error) {
-          last = error;
-          if (current === socket) current = undefined;
-          options.onError(error);
-        },
+    log?.(`opening ${kind} connection to ${options.host}:${options.port}${c.websocket ? c.path : ''}`);
+    const socket = open({
+      ...options,
+      onError(error) {
+        last = error;
+        if (current === socket) current = undefined;
+        options.onError(error);
       },
-      c.tls ? 'secureConnect' : 'connect',
-    );
+    }) as NodeSocket;
+    current = socket;
+    return socket;
   };
 
   return {
     factory,
     lastError: () => last,
-    drained(ms = 5000) {
-      const socket = current;
-      if (!socket || socket.destroyed || socket.writableLength === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(done, ms);
-        const poll = setInterval(() => (socket.destroyed || socket.writableLength === 0) && done(), 5);
-        function done() {
-          clearTimeout(timer);
-          clearInterval(poll);
-          resolve();
-        }
-      });
-    },
+    drained: (ms) => drained(current, ms),
   };
 }
 

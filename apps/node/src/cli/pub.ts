@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { QoS } from '@umqtt/codec';
 import { RobustClient, type FinalStatus } from '@umqtt/robust';
-import { MqttClient, type Status } from '@umqtt/simple';
+import { MqttClient, type Issue, type Status } from '@umqtt/simple';
 import {
   CONNECTION_OPTIONS,
   connectionConfig,
@@ -29,8 +29,8 @@ const OPTIONS = {
   topic: { type: 'string', short: 't' },
   message: { type: 'string', short: 'm' },
   file: { type: 'string', short: 'f' },
-  stdin: { type: 'boolean', short: 's' },
-  lines: { type: 'boolean', short: 'l' }, // mosquitto_pub's name for -s
+  stdin: { type: 'boolean', short: 's' }, // the whole of standard input, one message (as mosquitto_pub)
+  lines: { type: 'boolean', short: 'l' }, // one message per line of standard input (as mosquitto_pub)
   'null-message': { type: 'boolean', short: 'n' },
   qos: { type: 'string', short: 'q' },
   retain: { type: 'boolean', short: 'r' },
@@ -59,18 +59,25 @@ interface PubPlan {
 export function planPub(args: string[]): PubPlan | 'help' {
   const { values: v } = parse('pub', args, OPTIONS);
   if (flag(v, 'help')) return 'help';
-  const topic = str(v, 'topic');
-  if (topic === undefined) throw usage('missing topic: give it with -t TOPIC', 'see: umqtt pub --help');
+  const config = connectionConfig(v);
+  const topic = str(v, 'topic') ?? config.urlTopic;
+  if (topic === undefined)
+    throw usage('missing topic: give it with -t TOPIC (or in the URL: -L mqtt://host/TOPIC)', 'see: umqtt pub --help');
   const message = str(v, 'message');
   const file = str(v, 'file');
-  const lines = flag(v, 'stdin') || flag(v, 'lines');
+  const whole = flag(v, 'stdin') || file === '-';
+  const lines = flag(v, 'lines');
   const empty = flag(v, 'null-message');
-  const given = [message !== undefined && '-m', file !== undefined && '-f', lines && '-s', empty && '-n'].filter(
-    Boolean,
-  );
+  const given = [
+    message !== undefined && '-m',
+    file !== undefined && '-f',
+    flag(v, 'stdin') && '-s',
+    lines && '-l',
+    empty && '-n',
+  ].filter(Boolean);
   if (given.length === 0)
     throw usage(
-      'missing message: give one of -m TEXT, -f FILE, -s (lines of stdin) or -n (empty)',
+      'missing message: give one of -m TEXT, -f FILE, -s (all of stdin), -l (each line of stdin) or -n (empty)',
       'see: umqtt pub --help',
     );
   if (given.length > 1) throw usage(`give only one message source, got ${given.join(' and ')}`);
@@ -79,11 +86,13 @@ export function planPub(args: string[]): PubPlan | 'help' {
     qos: qos('-q', str(v, 'qos')),
     retain: flag(v, 'retain'),
     store: str(v, 'store'),
-    config: connectionConfig(v),
+    config,
     source: () => fixed(message ?? ''),
   };
   if (plan.store === '') throw usage('--store needs a directory', 'e.g. --store ./umqtt-queue');
-  if (file !== undefined) {
+  if (whole) {
+    plan.source = (io) => stdinWhole(io);
+  } else if (file !== undefined) {
     let data: Uint8Array;
     try {
       data = new Uint8Array(readFileSync(file));
@@ -106,6 +115,23 @@ function fixed(payload: string | Uint8Array): Source {
       yield payload;
     })(),
     close() {},
+  };
+}
+
+/** All of standard input as one message (binary is fine), once it ends. */
+function stdinWhole(io: Io): Source {
+  const chunks: Buffer[] = [];
+  return {
+    messages: (async function* () {
+      try {
+        for await (const chunk of io.stdin) chunks.push(chunk as Buffer);
+      } catch (e) {
+        if (io.stdin.destroyed) return; // closed by us (a signal): nothing to send
+        throw e;
+      }
+      yield new Uint8Array(Buffer.concat(chunks));
+    })(),
+    close: () => io.stdin.destroy(),
   };
 }
 
@@ -207,6 +233,22 @@ async function pubOnce(plan: PubPlan, io: Io, connector: Connector, log?: (line:
   }
 }
 
+/** Where a robust client records the problems of a connection (not those of the queue file). */
+const CONNECTION_PLACES = new Set(['connect', 'read', 'write', 'keepalive', 'ping', 'disconnect', 'reconnect']);
+
+/** The latest problem of the connection, not of the queue: what the robust client waits out. */
+function connectionIssue(issues: readonly Issue[]): Issue | undefined {
+  for (let i = issues.length - 1; i >= 0; i--) if (CONNECTION_PLACES.has(issues[i]!.place)) return issues[i];
+  return undefined;
+}
+
+/** A store's refusal in words (the queue file's own message), instead of its code alone. */
+function storeReason(reason: string, issues: readonly Issue[]): string {
+  if (!reason.startsWith('UMQTT_STORE')) return reason;
+  const issue = [...issues].reverse().find((i) => i.error.code === reason);
+  return issue ? `the queue file refused it: ${issue.error.message}` : `the queue file refused it (${reason})`;
+}
+
 /** Robust mode: messages wait in the store while the broker is away; each ends with one final status. */
 async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (line: string) => void): Promise<number> {
   const c = plan.config;
@@ -233,11 +275,10 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
   client.onStatus = (_key, status, reason) => {
     finished++;
     tally[status] = (tally[status] ?? 0) + 1;
-    if (status !== 'delivered' && status !== 'sent')
-      reasons.set(
-        `${status}${reason ? ` (${reason})` : ''}`,
-        (reasons.get(`${status}${reason ? ` (${reason})` : ''}`) ?? 0) + 1,
-      );
+    if (status !== 'delivered' && status !== 'sent') {
+      const why = `${status}${reason ? ` (${storeReason(reason, client.issues)})` : ''}`;
+      reasons.set(why, (reasons.get(why) ?? 0) + 1);
+    }
     changed.fire();
   };
   client.onState = (state) => {
@@ -246,8 +287,9 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
       if (lastProblem) say.note(`connected to ${describeTarget(c)}; sending ${client.held} queued message(s)`);
       lastProblem = '';
     }
-    if (state !== 'offline' && state !== 'closed') return;
-    const issue = client.lastIssue;
+    // 'closed' comes only from our stop(): nothing to wait for then.
+    if (state !== 'offline') return;
+    const issue = connectionIssue(client.issues);
     if (!issue) return;
     const why = explain(issue.error, c, connector.lastError());
     // A refusal or a certificate problem does not go away by retrying.

@@ -1,11 +1,13 @@
 // The `umqtt` dispatcher: picks the command, runs it, and turns any failure into one line on
 // stderr (the stack traces too with --verbose) and an exit code.
+import { Writable } from 'node:stream';
 import { runDemo } from '../demo/index.js';
 import { broker } from './broker.js';
 import { CliError, EXIT, details, errorLine, explain, usage } from './errors.js';
 import { DEMO_HELP, MAIN_HELP } from './help.js';
 import { parse, flag } from './args.js';
 import type { Io } from './io.js';
+import { version } from './version.js';
 import { pub } from './pub.js';
 import { sub } from './sub.js';
 
@@ -29,11 +31,20 @@ async function demo(args: string[], io: Io): Promise<number> {
 }
 
 /** Runs `umqtt ARGS...`; resolves with the exit code. Never throws. */
-export async function run(argv: string[], io: Io): Promise<number> {
+export async function run(argv: string[], processIo: Io): Promise<number> {
   const [name, ...args] = argv;
-  const verbose = argv.includes('-V') || argv.includes('--verbose');
+  const verbose = argv.some((a) => a === '-d' || a === '--debug' || a === '--verbose');
+  // --quiet, as mosquitto's: nothing on stderr, the exit code says what happened.
+  const quiet = argv.includes('--quiet');
+  const io: Io = quiet
+    ? { ...processIo, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) }
+    : processIo;
   let command = '';
   try {
+    if (name === '--version' || (name !== undefined && args.includes('--version'))) {
+      io.stdout.write(`umqtt ${version()} (@umqtt/node), MQTT 3.1.1\n`);
+      return EXIT.OK;
+    }
     if (name === undefined || name === '--help' || name === 'help') {
       const topic = name === 'help' ? args[0] : undefined;
       if (topic !== undefined && COMMANDS[topic]) return await COMMANDS[topic]!(['--help'], io);

@@ -3,7 +3,7 @@
 // of umqtt and are sent first by the next `umqtt pub --store DIR`. One umqtt at a time per
 // DIR: a lock file holds the owner's pid.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Store } from '@umqtt/robust';
 import { FlashStore } from '@umqtt/store-flash';
 import { FileFlash } from '../flash-file.js';
@@ -53,11 +53,25 @@ function lock(file: string): void {
   throw usage(`cannot lock ${file}`, 'remove it if no umqtt is running');
 }
 
+/**
+ * Creates `dir` and its missing parents one at a time. Not `mkdirSync(dir, { recursive: true })`:
+ * on Node 20 that retries forever where a parent exists but cannot hold a directory (`/proc/x`:
+ * 40,000 mkdir calls a second, never returning).
+ */
+function makeDir(dir: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const d of missing) mkdirSync(d);
+}
+
 export function openQueue(dir: string): OpenedStore {
   const file = join(dir, 'queue.flash');
   const lockFile = join(dir, 'queue.lock');
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     lock(lockFile);
   } catch (e) {
     if ((e as { exitCode?: number }).exitCode) throw e;

@@ -1,6 +1,8 @@
 // `umqtt sub`: subscribe and print each message, one per line, until a count, a timeout or a
 // signal.
-import { MqttClient, type Message } from '@umqtt/simple';
+import { RobustClient } from '@umqtt/robust';
+import type { Message } from '@umqtt/simple';
+import { MemoryStore } from '@umqtt/store-memory';
 import {
   CONNECTION_OPTIONS,
   connectionConfig,
@@ -16,8 +18,9 @@ import {
 } from './args.js';
 import { CliError, EXIT, explain, usage } from './errors.js';
 import { SUB_HELP } from './help.js';
+import { parseFormat, type Formatter } from './format.js';
 import { printer, type Io } from './io.js';
-import { closeGracefully, createConnector, sessionOptions } from './net.js';
+import { createConnector, sessionOptions } from './net.js';
 import type { QoS } from '@umqtt/codec';
 
 const OPTIONS = {
@@ -26,6 +29,9 @@ const OPTIONS = {
   qos: { type: 'string', short: 'q' },
   'print-topic': { type: 'boolean', short: 'v' },
   json: { type: 'boolean' },
+  format: { type: 'string', short: 'F' },
+  'no-newline': { type: 'boolean', short: 'N' },
+  'no-retained': { type: 'boolean', short: 'R' },
   count: { type: 'string', short: 'C' },
   timeout: { type: 'string', short: 'W' },
 } as const;
@@ -34,7 +40,11 @@ export interface SubPlan {
   config: ConnectionConfig;
   filters: string[];
   qos: QoS;
-  format: 'payload' | 'topic' | 'json';
+  format: 'payload' | 'topic' | 'json' | Formatter;
+  /** Write a newline after each message (not with -N). */
+  newline: boolean;
+  /** Skip messages with the retain flag (stale ones), as mosquitto_sub -R. */
+  skipRetained: boolean;
   /** 0 = no limit. */
   count: number;
   /** Milliseconds, 0 = none. */
@@ -44,18 +54,33 @@ export interface SubPlan {
 export function planSub(args: string[]): SubPlan | 'help' {
   const { values: v } = parse('sub', args, OPTIONS);
   if (flag(v, 'help')) return 'help';
-  const filters = list(v, 'topic');
+  const config = connectionConfig(v);
+  const filters = [...list(v, 'topic'), ...(config.urlTopic === undefined ? [] : [config.urlTopic])];
   if (!filters.length)
-    throw usage('missing topic: give at least one filter with -t FILTER', 'e.g. -t "sensors/#"; see: umqtt sub --help');
-  if (flag(v, 'json') && flag(v, 'print-topic'))
-    throw usage('--json and -v do not go together', '--json already includes the topic');
+    throw usage(
+      'missing topic: give at least one filter with -t FILTER (or in the URL: -L mqtt://host/FILTER)',
+      'e.g. -t "sensors/#"; see: umqtt sub --help',
+    );
+  const formats = [flag(v, 'json') && '--json', flag(v, 'print-topic') && '-v', str(v, 'format') !== undefined && '-F'];
+  const chosen = formats.filter(Boolean);
+  if (chosen.length > 1) throw usage(`${chosen.join(' and ')} do not go together`, 'each sets the output format');
+  const custom = str(v, 'format');
   return {
     filters: filters.map(topicFilter),
     qos: qos('-q', str(v, 'qos')),
-    format: flag(v, 'json') ? 'json' : flag(v, 'print-topic') ? 'topic' : 'payload',
+    format:
+      custom !== undefined
+        ? parseFormat(custom)
+        : flag(v, 'json')
+          ? 'json'
+          : flag(v, 'print-topic')
+            ? 'topic'
+            : 'payload',
+    newline: !flag(v, 'no-newline'),
+    skipRetained: flag(v, 'no-retained'),
     count: int('count (-C)', str(v, 'count'), 1, Number.MAX_SAFE_INTEGER, 0),
     timeout: int('timeout (-W)', str(v, 'timeout'), 1, 2_147_483, 0) * 1000,
-    config: connectionConfig(v),
+    config,
   };
 }
 
@@ -65,7 +90,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function formatMessage(
   m: Pick<Message, 'topic' | 'payload' | 'qos' | 'retain'>,
   format: SubPlan['format'],
-): Uint8Array | string {
+  now = new Date(),
+): Uint8Array | string | { error: string } {
+  if (typeof format === 'function') return format(m, now);
   if (format === 'json') {
     let text: string | undefined;
     try {
@@ -101,10 +128,14 @@ export async function sub(args: string[], io: Io): Promise<number> {
     );
   const log = c.verbose ? say.note : undefined;
   const connector = createConnector(c, log);
-  const client = new MqttClient({
+  // A session that survives the broker (as mosquitto_sub): reconnects with backoff and
+  // subscribes again when the broker kept no session. Nothing is published: the store stays empty.
+  const client = new RobustClient({
     ...sessionOptions(c, connector, log),
-    host: c.host,
-    port: c.port,
+    clean: c.clean,
+    servers: [{ host: c.host, port: c.port }],
+    store: new MemoryStore({ capacity: 1024 }),
+    backoff: { min: 500, max: 10_000 },
   });
 
   let received = 0;
@@ -126,56 +157,75 @@ export async function sub(args: string[], io: Io): Promise<number> {
   const onStdoutError = (e: NodeJS.ErrnoException) => finish(e.code === 'EPIPE' ? EXIT.OK : explain(e, undefined));
   io.stdout.on('error', onStdoutError);
 
-  let subscription = -1;
   client.onMessage = (m) => {
     if (plan.count && received >= plan.count) return;
+    if (plan.skipRetained && m.retain) return; // stale: not printed, not counted (as mosquitto_sub -R)
     received++;
-    io.stdout.write(formatMessage(m, plan.format));
-    io.stdout.write('\n');
+    const line = formatMessage(m, plan.format);
+    if (typeof line === 'object' && !(line instanceof Uint8Array)) say.warn(line.error);
+    else {
+      io.stdout.write(line);
+      if (plan.newline) io.stdout.write('\n');
+    }
     if (plan.count && received >= plan.count) finish(EXIT.OK);
   };
-  client.onStatus = (id, status, granted) => {
-    if (id !== subscription) return;
-    if (status === 'timeout')
-      finish(new CliError(EXIT.TIMEOUT, 'the broker did not acknowledge the subscription in time'));
-    else if (status === 'delivered' || status === 'refused') {
-      const refused = plan.filters.filter((_, i) => granted?.[i] === 0x80);
-      log?.(
-        `subscribed: ${plan.filters.map((f, i) => `${f} (${granted?.[i] === 0x80 ? 'refused' : `QoS ${granted?.[i]}`})`).join(', ')}`,
+  let subscribedOnce = false;
+  client.onSubscribed = (list, granted) => {
+    log?.(
+      `subscribed: ${list.map((s, i) => `${s.topic} (${granted[i] === 0x80 ? 'refused' : `QoS ${granted[i]}`})`).join(', ')}`,
+    );
+    if (subscribedOnce) return;
+    subscribedOnce = true;
+    const refused = list.filter((_, i) => granted[i] === 0x80).map((s) => s.topic);
+    if (refused.length === list.length)
+      finish(
+        new CliError(
+          EXIT.REFUSED,
+          `the broker refused the subscription to ${refused.join(', ')}`,
+          "this user may not read those topics: check the broker's access control or -u/-P",
+        ),
       );
-      if (refused.length === plan.filters.length)
-        finish(
-          new CliError(
-            EXIT.REFUSED,
-            `the broker refused the subscription to ${refused.join(', ')}`,
-            "this user may not read those topics: check the broker's access control or -u/-P",
-          ),
-        );
-      else if (refused.length)
-        say.warn(`the broker refused the subscription to ${refused.join(', ')}; listening to the others`);
+    else if (refused.length)
+      say.warn(`the broker refused the subscription to ${refused.join(', ')}; listening to the others`);
+  };
+  let online = false;
+  let lost = '';
+  client.onState = (state) => {
+    if (state === 'online') {
+      log?.(`connected to ${describeTarget(c)}`);
+      if (lost) say.note(`connected to ${describeTarget(c)} again`);
+      online = true;
+      lost = '';
+      return;
+    }
+    if (state !== 'offline') return;
+    const issue = client.lastIssue;
+    const why = explain(issue?.error ?? new Error('closed'), c, connector.lastError(), online ? received : undefined);
+    // The first connection, a refusal, or a certificate problem: retrying would not help.
+    if (!online && !lost) return finish(why);
+    if (why.exitCode === EXIT.REFUSED || /^TLS/.test(why.problem)) return finish(why);
+    if (online) {
+      online = false;
+      lost = why.problem;
+      say.note(`${why.problem}; reconnecting, the subscription is kept (Ctrl-C to stop)`);
     }
   };
-  client.onClose = (e) => finish(explain(e ?? new Error('closed'), c, connector.lastError()));
 
   try {
     log?.(`connecting to ${describeTarget(c)}${c.clientId ? ` as "${c.clientId}"` : ''}`);
-    const connected = client.connect().then(
-      (present) => {
-        log?.(`connected (session present: ${present ? 'yes' : 'no'})`);
-        subscription = client.subscribe(plan.filters.map((topic) => ({ topic, qos: plan.qos })));
-      },
-      (e: unknown) => finish(explain(e, c, connector.lastError())),
-    );
-    void connected;
+    client.subscribe(plan.filters.map((topic) => ({ topic, qos: plan.qos })));
+    client.start();
     const outcome = await done;
     if (timer) clearTimeout(timer);
-    await closeGracefully(client, connector);
+    await connector.drained();
+    client.stop();
+    await connector.drained();
     if (outcome instanceof CliError) throw outcome;
     return outcome;
   } finally {
     if (timer) clearTimeout(timer);
     stopSignals();
     io.stdout.off('error', onStdoutError);
-    if (client.state === 'connected' || client.state === 'connecting') client.close();
+    client.stop();
   }
 }

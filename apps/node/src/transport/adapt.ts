@@ -7,14 +7,68 @@ import type { Socket, SocketOptions } from '@umqtt/simple';
  * Bytes the adapter lets wait in Node before write() reports the socket full: larger than one
  * large packet, so a publisher of 16-256 KiB messages is not stopped after each one.
  */
-const WRITE_BUFFER = 256 * 1024;
+export const WRITE_BUFFER = 256 * 1024;
 
-/** The error given to onError when the peer closes the connection without an error. */
+/**
+ * A socket of this package: the ECMA-419 style `Socket` of `@umqtt/simple`, plus how many bytes
+ * it accepted that are not yet handed to the operating system (a process that exits before
+ * they are loses them).
+ *
+ * @example
+ * const socket = createTcpSocketFactory()(options) as NodeSocket;
+ * if (socket.pending === 0) process.exit(0);
+ */
+export interface NodeSocket extends Socket {
+  /** Bytes accepted by write() and still waiting in Node. */
+  readonly pending: number;
+}
+
+/**
+ * The error given to onError when the peer closes the connection without an error.
+ *
+ * @example
+ * client.onClose = (e) => e?.message.includes('UMQTT_SOCKET_CLOSED') && console.log('the broker closed the connection');
+ */
 export class SocketClosedError extends Error {
+  /** Always `UMQTT_SOCKET_CLOSED`. */
   readonly code = 'UMQTT_SOCKET_CLOSED';
-  constructor() {
-    super('connection closed by the peer');
+  /** @param detail - what the transport knows about the close (a WebSocket close code) */
+  constructor(detail?: string) {
+    super(detail ? `connection closed by the peer (${detail})` : 'connection closed by the peer');
     this.name = 'SocketClosedError';
+  }
+}
+
+/**
+ * Resolves once a socket of this package has handed every byte it accepted to the operating
+ * system (at most `ms`), so a process may exit without cutting its last bytes (DISCONNECT) off.
+ * A socket without `pending` (not one of this package's) resolves at once.
+ */
+export async function drained(socket: Socket | undefined, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (socket && ((socket as Partial<NodeSocket>).pending ?? 0) > 0 && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** Bytes received and not yet read: `take()` hands them over as one array (no copy for one chunk). */
+export class Inbox {
+  #chunks: Uint8Array[] = [];
+  #bytes = 0;
+  /** Adds a chunk; returns the bytes now waiting. */
+  push(chunk: Uint8Array): number {
+    this.#chunks.push(chunk);
+    return (this.#bytes += chunk.byteLength);
+  }
+  take(): Uint8Array | undefined {
+    const chunks = this.#chunks;
+    if (chunks.length === 0) return undefined;
+    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#bytes);
+    this.clear();
+    return bytes;
+  }
+  clear(): void {
+    this.#chunks = [];
+    this.#bytes = 0;
   }
 }
 
@@ -26,9 +80,8 @@ export function adaptNodeSocket(
   socket: NetSocket,
   options: SocketOptions,
   connectedEvent: 'connect' | 'secureConnect',
-): Socket {
-  const chunks: Uint8Array[] = [];
-  let pending = 0;
+): NodeSocket {
+  const inbox = new Inbox();
   let done = false; // onError was called, or close() was called: no more callbacks
 
   // Room is counted against WRITE_BUFFER, not Node's default high-water mark (16 KiB, which
@@ -55,22 +108,17 @@ export function adaptNodeSocket(
   });
   socket.on('data', (chunk: Buffer) => {
     if (done) return;
-    chunks.push(chunk);
-    pending += chunk.byteLength;
-    options.onReadable(pending);
+    options.onReadable(inbox.push(chunk));
   });
   socket.on('error', fail);
   socket.on('end', () => fail(new SocketClosedError()));
   socket.on('close', () => fail(new SocketClosedError()));
 
   return {
-    read() {
-      if (chunks.length === 0) return undefined;
-      const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, pending);
-      chunks.length = 0;
-      pending = 0;
-      return bytes;
+    get pending() {
+      return socket.destroyed ? 0 : socket.writableLength;
     },
+    read: () => inbox.take(),
     write(bytes) {
       // The writes of one turn (a client's flush) leave in one writev, uncorked after it.
       if (!corked) {
@@ -84,8 +132,7 @@ export function adaptNodeSocket(
     },
     close() {
       done = true;
-      chunks.length = 0;
-      pending = 0;
+      inbox.clear();
       // Bytes already accepted by write() still go out (a DISCONNECT, the last publish),
       // then FIN; a peer that does not take them within 5 s gets the connection destroyed.
       if (!socket.writableLength || socket.destroyed) socket.destroy();

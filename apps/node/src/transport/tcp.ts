@@ -1,8 +1,14 @@
 import { connect } from 'node:net';
 import type { SocketFactory } from '@umqtt/simple';
-import { adaptNodeSocket } from './adapt.js';
+import { adaptNodeSocket, type NodeSocket } from './adapt.js';
 
-/** Plain TCP sockets over node:net, with Nagle off. */
+/**
+ * Plain TCP sockets over node:net (Nagle off) for `@umqtt/simple` and `@umqtt/robust`.
+ *
+ * @example
+ * const client = new MqttClient({ socket: createTcpSocketFactory(), timers: nodeTimers, host: 'localhost' });
+ */
 export function createTcpSocketFactory(): SocketFactory {
-  return (options) => adaptNodeSocket(connect({ host: options.host, port: options.port }), options, 'connect');
+  return (options): NodeSocket =>
+    adaptNodeSocket(connect({ host: options.host, port: options.port }), options, 'connect');
 }

@@ -1,4 +1,4 @@
-// @umqtt/robust over @umqtt/store-flash on a file (apps/node/src/flash-file.ts), in two columns:
+// @umqtt/robust over @umqtt/store-flash on a file (@umqtt/node's FileFlash), in two columns:
 // FileFlash's default (one fdatasync per store call: what add() returned is on the disk) and
 // its opt-in `sync: 'turn'` (one fdatasync per event-loop turn: a machine crash may undo the
 // store calls of the last turn).
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Store } from '@umqtt/robust';
 import { FlashStore } from '@umqtt/store-flash';
-import { FileFlash } from '../../../../apps/node/src/flash-file.js';
+import { FileFlash } from '@umqtt/node';
 import type { Kind } from '../common.js';
 import { robustKind } from './robust.js';
 

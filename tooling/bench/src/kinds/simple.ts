@@ -1,7 +1,7 @@
 // @umqtt/simple under test: publishes while `client.writable`, resumes on `onWritable`,
 // counts `onStatus(id, 'delivered')`.
 import { MqttClient, type ClientOptions } from '@umqtt/simple';
-import { createTcpSocketFactory, nodeTimers } from '../../../../apps/node/src/transport/index.js';
+import { createTcpSocketFactory, nodeTimers } from '@umqtt/node';
 import {
   DONE_TOPIC,
   STALL_MS,

@@ -1,13 +1,16 @@
-// Bundles the `umqtt` command line: src/cli/main.ts -> dist/umqtt.mjs, one executable ES
-// module for Node 20. The @umqtt/* workspace packages are bundled from their sources (so the
-// build never uses a stale dist/); aedes stays external: it is a dependency of this package.
+// Bundles the `umqtt` command line from sources for the end-to-end tests: src/cli/main.ts ->
+// node_modules/.cache/umqtt-cli/umqtt.mjs (or the path given as the first argument), one ES
+// module for Node 20. The @umqtt/* workspace packages are bundled from their sources, so the
+// tests never run a stale dist/ of a library; aedes and ws stay external (this package's
+// dependencies, resolved from its node_modules). The published command is the tsc build
+// (`pnpm build`: dist/cli/main.js), which imports the libraries as installed packages.
 import { chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const app = fileURLToPath(new URL('../', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const outfile = `${app}dist/umqtt.mjs`;
+const outfile = process.argv[2] ?? `${app}node_modules/.cache/umqtt-cli/umqtt.mjs`;
 
 /** @umqtt/<name> -> packages/<name>/src/index.ts */
 const workspaceSources = {
@@ -19,20 +22,17 @@ const workspaceSources = {
   },
 };
 
-const result = await build({
+await build({
   entryPoints: [`${app}src/cli/main.ts`],
   outfile,
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  banner: { js: '#!/usr/bin/env node' },
-  external: ['aedes'],
+  external: ['aedes', 'ws'],
   plugins: [workspaceSources],
   legalComments: 'none',
   logLevel: 'warning',
-  metafile: true,
 });
 await chmod(outfile, 0o755);
-const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]].bytes;
-console.log(`built ${outfile} (${(bytes / 1024).toFixed(1)} KiB)`);
+console.log(outfile);
