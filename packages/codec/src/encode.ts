@@ -23,11 +23,11 @@ import { utf8Length, writeUtf8 } from './utf8.js';
  */
 export const MAX_REMAINING_LENGTH = 268_435_455;
 
-const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
+export const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
   fail(INVALID_ARGUMENT, what, expected, got, clause);
 
 /** A piece of a packet body: a number is one byte; a string is written with its 2-byte length; bytes as they are. */
-type Part = number | string | Uint8Array;
+export type Part = number | string | Uint8Array;
 
 // Packets of up to 256 bytes are carved from a shared 2 KiB ArrayBuffer, as Node carves small
 // Buffers from its pool: allocating a separate buffer for each is several times slower than
@@ -38,7 +38,7 @@ let pool: ArrayBuffer | undefined;
 let used = POOL; // no pool yet: the first small packet makes one
 
 /** Allocates a packet of body size `rem` and writes its fixed header; the body starts at `out.length - rem`. */
-function alloc(first: number, rem: number, omit = 0): Uint8Array {
+export function alloc(first: number, rem: number, omit = 0): Uint8Array {
   if (rem > MAX_REMAINING_LENGTH) throw bad('packet body', `at most ${MAX_REMAINING_LENGTH} bytes`, rem, '2.2.3');
   const n = rem - omit + (rem > 2097151 ? 5 : rem > 16383 ? 4 : rem > 127 ? 3 : 2);
   let out: Uint8Array;
@@ -58,14 +58,14 @@ function alloc(first: number, rem: number, omit = 0): Uint8Array {
 }
 
 /** Writes string `s` of UTF-8 length `n` with its 2-byte length at `o`; returns the position after it. */
-function writeField(out: Uint8Array, o: number, s: string, n: number): number {
+export function writeField(out: Uint8Array, o: number, s: string, n: number): number {
   out[o] = n >> 8;
   out[o + 1] = n;
   return writeUtf8(s, out, o + 2);
 }
 
 /** The packet with first byte `first` and the body made of `parts`. */
-function build(first: number, parts: Part[]): Uint8Array {
+export function build(first: number, parts: Part[]): Uint8Array {
   let rem = 0;
   for (const x of parts) rem += typeof x === 'number' ? 1 : typeof x === 'string' ? 2 + utf8Length(x) : x.length;
   const out = alloc(first, rem);
@@ -85,7 +85,7 @@ function build(first: number, parts: Part[]): Uint8Array {
  * A string field (or, if `bin`, a Uint8Array field) as parts: it must be one, of at most
  * 65535 bytes [MQTT-1.5.3]. A binary field's parts are its 2-byte length and its bytes.
  */
-function field(v: unknown, what: string, bin?: 1): Part[] {
+export function field(v: unknown, what: string, bin?: 1): Part[] {
   const n = bin ? (v instanceof Uint8Array ? v.length : -1) : typeof v === 'string' ? utf8Length(v) : -1;
   if (n < 0 || n > 65535)
     throw bad(
@@ -102,19 +102,19 @@ export const isUint = (v: unknown, max: number): v is number =>
   Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
 
 /** `v` if it is an array of at least one element; throws otherwise [MQTT-`clause`]. */
-function nonEmpty<T>(v: T[], what: string, clause: string): T[] {
+export function nonEmpty<T>(v: T[], what: string, clause: string): T[] {
   if (!Array.isArray(v) || !v.length)
     throw bad(what, 'an array of at least one', Array.isArray(v) ? 'none' : typeof v, clause);
   return v;
 }
 
-function qosOf(qos: unknown, what: string, clause: string): number {
+export function qosOf(qos: unknown, what: string, clause: string): number {
   if (qos !== 0 && qos !== 1 && qos !== 2) throw bad(`${what} QoS`, '0, 1 or 2', qos, clause);
   return qos;
 }
 
 /** A packet identifier as its 2 bytes. */
-function idOf(id: unknown): number[] {
+export function idOf(id: unknown): number[] {
   if (!id || !isUint(id, 65535)) throw bad('packet id', '1..65535', id, '2.3.1-1');
   return [id >> 8, id]; // a Uint8Array keeps the low 8 bits
 }

@@ -13,64 +13,77 @@ import type { Packet, QoS, Subscription } from './packets.js';
 import { checkFilter, checkName } from './topic.js';
 import { EMPTY, decodeUtf8 } from './utf8.js';
 
-const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
+export const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
   fail(MALFORMED, what, expected, got, clause);
 
 // The cursor over one whole packet body: bytes B[P, E). Decoding is synchronous and calls no
-// user code, so one module-level cursor is safe and allocates nothing.
+// user code, so one module-level cursor is safe and allocates nothing. The helpers below are
+// exported for the MQTT 5 body decoders (v5/decode.ts), not from the package: a bundle that
+// does not use them leaves them out.
 let B: Uint8Array = EMPTY;
 let P = 0;
 let E = 0;
 
 /** Moves the cursor past `n` bytes of field `what`; returns where they start. */
-function take(n: number, what: string): number {
+export function take(n: number, what: string): number {
   if (P + n > E) throw bad(what, `${n} bytes`, `${E - P} left`, '2.2.3');
   return (P += n) - n;
 }
-function u8(what: string): number {
+export function u8(what: string): number {
   return B[take(1, what)]!;
 }
-function u16(what: string): number {
+export function u16(what: string): number {
   const p = take(2, what);
   return (B[p]! << 8) | B[p + 1]!;
 }
-function id(): number {
+export function id(): number {
   const v = u16('packet id');
   if (!v) throw bad('packet id', '1..65535', 0, '2.3.1-1');
   return v;
 }
 /** A length-prefixed UTF-8 string. */
-function str(what: string): string {
+export function str(what: string): string {
   const p = take(u16(what), what);
   return decodeUtf8(B, p, P);
 }
 /** A length-prefixed binary field, as a view (no copy). */
-function bin(what: string): Uint8Array {
+export function bin(what: string): Uint8Array {
   const p = take(u16(what), what);
   return B.subarray(p, P);
 }
+/** A four byte integer. */
+export function u32(what: string): number {
+  return u16(what) * 65536 + u16(what);
+}
+/** The rest of the packet body, as a view (no copy). */
+export const rest = (): Uint8Array => B.subarray(P, (P = E));
+/** Bytes of the body not yet read. */
+export const left = (): number => E - P;
+/** The cursor's position in the body's bytes (to compare with where a field ends). */
+export const at = (): number => P;
 
-function end(type: number): void {
+export function end(type: number): void {
   if (P < E) throw bad(`packet type ${type}`, 'no more bytes', `${E - P} more`, '2.2.3');
 }
 
 /**
  * Decodes the body of one packet type (between the module cursor's P and E) with its fixed header
- * flags.
+ * flags; `header` is the fixed header's size in bytes (1 + the remaining length's bytes), which
+ * MQTT 5 decoders use to reject a remaining length not written in its fewest bytes.
  *
  * @example
  * // A client that receives only CONNACK, PUBLISH and PUBACK (QoS 0/1, no subscriptions acks):
  * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish, decodeAck]);
  * const parser = new Parser(decoders);
  */
-export type BodyDecoder = (type: number, flags: number) => Packet;
+export type BodyDecoder<P = Packet> = (type: number, flags: number, header: number) => P;
 /**
  * Body decoders indexed by packet type; a missing entry is a packet this side never receives.
  *
  * @example
  * const parser = new Parser(clientDecoders); // or serverDecoders, allDecoders, or a table of your own
  */
-export type Decoders = ReadonlyArray<BodyDecoder | undefined>;
+export type Decoders<P = Packet> = ReadonlyArray<BodyDecoder<P> | undefined>;
 
 /**
  * Body decoder of CONNACK, for a {@link Decoders} table.
@@ -301,8 +314,9 @@ export interface ParserOptions {
 }
 
 /**
- * Incremental MQTT 3.1.1 parser. `push()` chunks as they arrive, cut anywhere; `read()`
- * returns the next whole packet, or `undefined` until more bytes arrive.
+ * Incremental MQTT parser (3.1.1 with these decoder tables; `@umqtt/codec/v5` has a subclass for
+ * MQTT 5's). `push()` chunks as they arrive, cut anywhere; `read()` returns the next whole
+ * packet, or `undefined` until more bytes arrive.
  *
  * `decoders` says which packets this side accepts: `clientDecoders` in a client,
  * `serverDecoders` in a broker, `allDecoders` in tools. Another type is rejected with
@@ -319,11 +333,11 @@ export interface ParserOptions {
  * parser.push(chunk);
  * for (let p = parser.read(); p; p = parser.read()) handle(p);
  */
-export class Parser {
+export class Parser<P = Packet> {
   /** Adds bytes from the wire. */
   declare readonly push: (chunk: Uint8Array) => void;
   /** The next whole packet, or `undefined` when more bytes are needed. Throws only UmqttError. */
-  declare readonly read: () => Packet | undefined;
+  declare readonly read: () => P | undefined;
   /** Drops all buffered bytes. */
   declare readonly reset: () => void;
   readonly #buffered: () => number;
@@ -332,7 +346,7 @@ export class Parser {
    * @param decoders - the packets this side accepts, e.g. {@link clientDecoders}
    * @param options - {@link ParserOptions}
    */
-  constructor(decoders: Decoders, options?: ParserOptions) {
+  constructor(decoders: Decoders<P>, options?: ParserOptions) {
     // State in closure variables (smaller and faster than fields): bytes buf[pos, len) are
     // pushed and unread; `need` is the size of the packet at pos once its header is known;
     // `own` says buf is a buffer of ours (not a pushed chunk), where later chunks may be copied.
@@ -414,7 +428,7 @@ export class Parser {
         B = buf;
         P = pos + i;
         E = pos += total;
-        const packet = decoders[type]!(type, flags);
+        const packet = decoders[type]!(type, flags, i);
         // Let go of what is read: of the buffer when nothing is left, of a buffer of ours
         // that is mostly read (the rest moves to one its size, so a large packet's buffer
         // lives only as long as the packet does).
@@ -446,8 +460,11 @@ export class Parser {
  * @example
  * const packet = decode(new Uint8Array([0x40, 2, 0, 7])); // { type: PUBACK, id: 7 }
  */
-export function decode(bytes: Uint8Array, options?: ParserOptions): Packet {
-  const parser = new Parser(allDecoders, options);
+export const decode = (bytes: Uint8Array, options?: ParserOptions): Packet =>
+  decodeOne(new Parser(allDecoders, options), bytes);
+
+/** The one whole packet `bytes` hold, read with `parser`. */
+export function decodeOne<P>(parser: Parser<P>, bytes: Uint8Array): P {
   parser.push(bytes);
   const p = parser.read();
   const more = parser.buffered;

@@ -23,9 +23,12 @@ const CODEC = `export * from '@umqtt/codec'`;
 // its packet is read; push() throws only UmqttError (a chunk that is not bytes, memory that
 // cannot be had); encoders check malformed packet objects (not an object, arrays that are not
 // arrays, ids and numbers that are not integers) instead of failing with a TypeError.
+// The MQTT 5 hook (issue 17): the parser hands body decoders the fixed header's size (MQTT 5
+// rejects a remaining length not in its fewest bytes) and decode() shares its body with the v5
+// one: publisher +0, codec +9 bytes (4882). MQTT 5 itself is `@umqtt/codec/v5`, outside both.
 const budgets: Array<[name: string, entry: string, gzipped: number]> = [
   ['publisher', PUBLISHER, 2853],
-  ['codec', CODEC, 4875],
+  ['codec', CODEC, 4884],
 ];
 
 describe('size budgets (esbuild minify + gzip -9)', () => {

@@ -40,6 +40,7 @@ it('builds the API reference from every package src/index.ts without a warning (
   project = JSON.parse(readFileSync(out, 'utf8')) as Reflection;
   expect(project.children?.map((m) => m.name).sort()).toEqual([
     '@umqtt/codec',
+    '@umqtt/codec/v5', // the MQTT 5 entry of @umqtt/codec
     '@umqtt/robust',
     '@umqtt/simple',
     '@umqtt/store-flash',
