@@ -267,7 +267,7 @@ export const decodeDisconnect: BodyDecoder<Packet> = (type, _, header): Disconne
     reasonCode = checkReason(type, u8('reason code'), MALFORMED, NAMES[type]!);
     // DISCONNECT: a remaining length under 2 has no property length; AUTH always has one.
     if (left() || type > 14) properties = readProperties(type);
-    if (type > 14 && !properties?.authenticationMethod)
+    if (type > 14 && properties?.authenticationMethod === undefined)
       throw protocolError('AUTH properties', 'an authenticationMethod', 'none', '3.15.2.2');
   }
   end(type);

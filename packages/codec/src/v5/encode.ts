@@ -233,7 +233,7 @@ export const encodeDisconnect: (p: DisconnectPacket) => Uint8Array = /* @__PURE_
 export const encodeAuth: (p: AuthPacket) => Uint8Array = /* @__PURE__ */ v5((p: AuthPacket) => {
   if (p?.type !== 15) throw bad('AUTH type', 15, p?.type, '2.1.2');
   const body = tail(15, p.reasonCode, p.properties);
-  if (body.length && !p.properties?.authenticationMethod)
+  if (body.length && p.properties?.authenticationMethod === undefined)
     throw bad('AUTH properties', 'an authenticationMethod', 'none', '3.15.2.2');
   return build(0xf0, body);
 });

@@ -253,7 +253,7 @@ export function readProperties(type: number): Record<string, unknown> | undefine
     else out[name] = v;
   } while (at() < stop);
   if (at() > stop) throw malformed('property length', n, `${n + at() - stop} bytes of properties`, '2.2.2.1');
-  if (out.authenticationData && !out.authenticationMethod)
+  if ('authenticationData' in out && !('authenticationMethod' in out))
     throw protocolError('authenticationData', 'an authenticationMethod with it', 'none', where);
   return out;
 }
