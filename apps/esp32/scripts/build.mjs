@@ -29,23 +29,26 @@ export const BUDGETS = Object.freeze({
   // with the zero-copy path for large payloads (publish copy: false); then 7,535 B (`writable`
   // counts what a turn published against the socket's room); then 7,706 B, budget raised by the
   // measured 166 B (issue 13: the parser's buffer grows with the bytes that arrive and is let go
-  // after its packet, push() throws only UmqttError, encoders check malformed packet objects)
-  'simple-client': { budget: 7718, target: 4096 },
+  // after its packet, push() throws only UmqttError, encoders check malformed packet objects);
+  // then 7,708 B, raised by the measured 2 B of the MQTT 5 hook in the codec's parser (issue 17)
+  'simple-client': { budget: 7720, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B
   // (RobustClient's writable/onWritable); then 11,922 B (the last topic's validation and UTF-8
   // length remembered: robust at 64 B QoS 1 +35% messages per CPU second); then 12,106 B, budget
-  // raised by the measured 160 B (issue 13's codec items, as for simple-client)
-  'robust-memory': { budget: 12128, target: 8192 },
+  // raised by the measured 160 B (issue 13's codec items, as for simple-client); then 12,108 B,
+  // raised by the measured 2 B of the MQTT 5 hook (issue 17)
+  'robust-memory': { budget: 12130, target: 8192 },
   // measured 14,862 B; then 15,052 B (the same, and the flash store's one sync per store call);
   // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message);
   // then 15,260 B (simple's `writable` counts what a turn published against the socket's room);
   // then 15,340 B (the flash store's one write per record and CRC hook on a file; RobustClient's
   // writable/onWritable); then 15,378 B (a block checked 4 KiB at a time before the log enters
   // it, not read whole: 4 MiB of RAM per block with a file's large blocks); then 15,581 B, budget
-  // raised by the measured 159 B (issue 13's codec items, as for simple-client)
-  'robust-flash': { budget: 15583, target: 10240 },
+  // raised by the measured 159 B (issue 13's codec items, as for simple-client); then 15,584 B,
+  // raised by the measured 3 B of the MQTT 5 hook (issue 17)
+  'robust-flash': { budget: 15586, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */
