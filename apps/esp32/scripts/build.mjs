@@ -47,8 +47,10 @@ export const BUDGETS = Object.freeze({
   // writable/onWritable); then 15,378 B (a block checked 4 KiB at a time before the log enters
   // it, not read whole: 4 MiB of RAM per block with a file's large blocks); then 15,581 B, budget
   // raised by the measured 159 B (issue 13's codec items, as for simple-client); then 15,584 B,
-  // raised by the measured 3 B of the MQTT 5 hook (issue 17)
-  'robust-flash': { budget: 15586, target: 10240 },
+  // raised by the measured 3 B of the MQTT 5 hook (issue 17); then 15,591 B, raised by the
+  // measured 7 B of the codec's named constants for packet types and flags (issue 15: inlined by
+  // esbuild, the same code; the minifier's names shift what gzip finds)
+  'robust-flash': { budget: 15593, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */

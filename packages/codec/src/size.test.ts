@@ -29,14 +29,16 @@ const CODEC5 = `export * from '@umqtt/codec/v5'`;
 // The MQTT 5 hook (issue 17): the parser hands body decoders the fixed header's size (MQTT 5
 // rejects a remaining length not in its fewest bytes) and decode() shares its body with the v5
 // one: publisher +0, codec +9 bytes (4882). MQTT 5 itself is `@umqtt/codec/v5`, outside both.
-// MQTT 5 has budgets of its own: the measured sizes (5745 and 8197) rounded up to 16 bytes. What
+// Named constants for packet types and flag bits instead of numbers (issue 15; esbuild inlines
+// them, the code is the same, but the minifier's names shift): publisher -2 (2836), codec +6 (4888).
+// MQTT 5 has budgets of its own: the measured sizes (5753 and 8214) rounded up to 16 bytes. What
 // they hold: the 27 properties' table, their reading and writing with every check, the reason code
 // tables, the MQTT 5 decoders and the clause mapping of the shared 3.1.1 code.
 const budgets: Array<[name: string, entry: string, gzipped: number]> = [
   ['publisher', PUBLISHER, 2853],
-  ['codec', CODEC, 4884],
+  ['codec', CODEC, 4890],
   ['MQTT 5 publisher', PUBLISHER5, 5760],
-  ['MQTT 5 codec', CODEC5, 8208],
+  ['MQTT 5 codec', CODEC5, 8224],
 ];
 
 describe('size budgets (esbuild minify + gzip -9)', () => {

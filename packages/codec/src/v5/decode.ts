@@ -17,6 +17,26 @@ import {
   type Decoders,
   type ParserOptions,
 } from '../parser.js';
+import {
+  CLEAN,
+  CONNECT_RESERVED,
+  DUP,
+  LEVEL_5,
+  NO_LOCAL,
+  OPTIONS_RESERVED,
+  PASSWORD,
+  QOS_SHIFT,
+  RETAIN,
+  RETAIN_AS_PUBLISHED,
+  RETAIN_HANDLING_SHIFT,
+  SESSION_PRESENT,
+  USERNAME,
+  WILL as WILL_FLAG,
+  WILL_QOS,
+  WILL_QOS_SHIFT,
+  WILL_RETAIN,
+} from '../flags.js';
+import { CONNACK, CONNECT, DISCONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE } from '../packets.js';
 import { checkFilter, checkName } from '../topic.js';
 import type {
   AckPacket,
@@ -57,7 +77,7 @@ export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket
   head(header);
   const name = str('protocol name');
   const level = u8('protocol version');
-  if (name !== 'MQTT' || level !== 5)
+  if (name !== 'MQTT' || level !== LEVEL_5)
     throw fail(
       UNSUPPORTED_PROTOCOL,
       'protocol',
@@ -67,13 +87,14 @@ export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket
       0x84,
     );
   const f = u8('CONNECT flags');
-  const hasWill = f & 4;
-  if (f & 1) throw malformed('CONNECT reserved flag', 0, 1, '3.1.2-3');
-  if ((f & 24) === 24) throw malformed('will QoS', '0, 1 or 2', 3, '3.1.2-12');
-  if (!hasWill && f & 24) throw malformed('will QoS', '0 without a will', (f >> 3) & 3, '3.1.2-11');
-  if (!hasWill && f & 32) throw malformed('will retain', '0 without a will', 1, '3.1.2-13');
+  const hasWill = f & WILL_FLAG;
+  const willQoS = (f >> WILL_QOS_SHIFT) & 3;
+  if (f & CONNECT_RESERVED) throw malformed('CONNECT reserved flag', 0, 1, '3.1.2-3');
+  if (willQoS === 3) throw malformed('will QoS', '0, 1 or 2', 3, '3.1.2-12');
+  if (!hasWill && f & WILL_QOS) throw malformed('will QoS', '0 without a will', willQoS, '3.1.2-11');
+  if (!hasWill && f & WILL_RETAIN) throw malformed('will retain', '0 without a will', 1, '3.1.2-13');
   const keepAlive = u16('keep alive');
-  const properties = readProperties(1);
+  const properties = readProperties(CONNECT);
   const clientId = str('client id');
   let will: ConnectPacket['will'];
   if (hasWill) {
@@ -81,15 +102,15 @@ export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket
     will = {
       topic: checkName(str('will topic'), MALFORMED),
       payload: bin('will payload'),
-      qos: ((f >> 3) & 3) as QoS,
-      retain: (f & 32) > 0,
+      qos: willQoS as QoS,
+      retain: (f & WILL_RETAIN) > 0,
       properties: wp,
     };
   }
-  const username = f & 128 ? str('user name') : undefined;
-  const password = f & 64 ? bin('password') : undefined;
-  end(1);
-  return { type: 1, clientId, clean: (f & 2) > 0, keepAlive, username, password, will, properties };
+  const username = f & USERNAME ? str('user name') : undefined;
+  const password = f & PASSWORD ? bin('password') : undefined;
+  end(CONNECT);
+  return { type: CONNECT, clientId, clean: (f & CLEAN) > 0, keepAlive, username, password, will, properties };
 };
 
 /**
@@ -101,13 +122,13 @@ export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket
 export const decodeConnack: BodyDecoder<Packet> = (_, __, header): ConnackPacket => {
   head(header);
   const f = u8('CONNACK flags');
-  const reasonCode = checkReason(2, u8('CONNACK reason code'), MALFORMED, 'CONNACK');
-  if (f > 1) throw malformed('CONNACK flags', '0 or 1', f, '3.2.2-1');
+  const reasonCode = checkReason(CONNACK, u8('CONNACK reason code'), MALFORMED, 'CONNACK');
+  if (f > SESSION_PRESENT) throw malformed('CONNACK flags', '0 or 1', f, '3.2.2-1');
   if (reasonCode && f)
     throw protocolError('CONNACK session present', 'false with a failing reason code', true, '3.2.2-6');
-  const properties = readProperties(2);
-  end(2);
-  return { type: 2, sessionPresent: f > 0, reasonCode, properties };
+  const properties = readProperties(CONNACK);
+  end(CONNACK);
+  return { type: CONNACK, sessionPresent: f > 0, reasonCode, properties };
 };
 
 /**
@@ -118,21 +139,21 @@ export const decodeConnack: BodyDecoder<Packet> = (_, __, header): ConnackPacket
  * const decoders: Decoders<Packet> = [, , decodeConnack, decodePublish]; // CONNACK and PUBLISH only
  */
 export const decodePublish: BodyDecoder<Packet> = (_, flags, header): PublishPacket => {
-  const qos = (flags >> 1) & 3;
+  const qos = (flags >> QOS_SHIFT) & 3;
   if (qos > 2) throw malformed('PUBLISH QoS', '0, 1 or 2', 3, '3.3.1-4');
-  if (flags > 7 && !qos) throw malformed('PUBLISH DUP', '0 at QoS 0', 1, '3.3.1-2');
+  if (flags >= DUP && !qos) throw malformed('PUBLISH DUP', '0 at QoS 0', 1, '3.3.1-2');
   head(header);
   const topic = str('topic');
   const pid = qos ? id() : undefined;
-  const properties = readProperties(3);
+  const properties = readProperties(PUBLISH);
   if (topic || !properties?.topicAlias) checkName(topic, MALFORMED); // '' stands for the alias's topic [MQTT-3.3.2.3.4]
   return {
-    type: 3,
+    type: PUBLISH,
     topic,
     payload: rest(),
     qos: qos as QoS,
-    retain: (flags & 1) > 0,
-    dup: flags > 7,
+    retain: (flags & RETAIN) > 0,
+    dup: flags >= DUP,
     id: pid,
     properties,
   };
@@ -198,26 +219,28 @@ export const decodeSuback: BodyDecoder<Packet> = (type, _, header): SubackPacket
 export const decodeSubscribe: BodyDecoder<Packet> = (_, __, header): SubscribePacket => {
   head(header);
   const pid = id();
-  const properties = readProperties(8);
+  const properties = readProperties(SUBSCRIBE);
   const subscriptions: Subscription[] = [];
   while (left()) {
     const topic = checkFilter(str('topic filter'), MALFORMED);
     const shared = isShared(topic, malformed);
     const o = u8('subscription options');
-    if (o & 0xc0) throw malformed('subscription options', 'reserved bits 0', o, '3.8.3-5');
-    if ((o & 3) === 3) throw protocolError('maximum QoS', '0, 1 or 2', 3, '3.8.3.1');
-    if ((o & 0x30) === 0x30) throw protocolError('retain handling', '0, 1 or 2', 3, '3.8.3.1');
-    if (shared && o & 4) throw protocolError('no local', '0 on a shared subscription', 1, '3.8.3-4');
+    const qos = o & 3;
+    const retainHandling = (o >> RETAIN_HANDLING_SHIFT) & 3;
+    if (o & OPTIONS_RESERVED) throw malformed('subscription options', 'reserved bits 0', o, '3.8.3-5');
+    if (qos === 3) throw protocolError('maximum QoS', '0, 1 or 2', 3, '3.8.3.1');
+    if (retainHandling === 3) throw protocolError('retain handling', '0, 1 or 2', 3, '3.8.3.1');
+    if (shared && o & NO_LOCAL) throw protocolError('no local', '0 on a shared subscription', 1, '3.8.3-4');
     subscriptions.push({
       topic,
-      qos: (o & 3) as QoS,
-      noLocal: (o & 4) > 0,
-      retainAsPublished: (o & 8) > 0,
-      retainHandling: ((o >> 4) & 3) as 0 | 1 | 2,
+      qos: qos as QoS,
+      noLocal: (o & NO_LOCAL) > 0,
+      retainAsPublished: (o & RETAIN_AS_PUBLISHED) > 0,
+      retainHandling: retainHandling as 0 | 1 | 2,
     });
   }
   if (!subscriptions.length) throw protocolError('topic filters', 'at least one', 'none', '3.8.3-2');
-  return { type: 8, id: pid, subscriptions, properties };
+  return { type: SUBSCRIBE, id: pid, subscriptions, properties };
 };
 
 /**
@@ -229,7 +252,7 @@ export const decodeSubscribe: BodyDecoder<Packet> = (_, __, header): SubscribePa
 export const decodeUnsubscribe: BodyDecoder<Packet> = (_, __, header): UnsubscribePacket => {
   head(header);
   const pid = id();
-  const properties = readProperties(10);
+  const properties = readProperties(UNSUBSCRIBE);
   const topics: string[] = [];
   while (left()) {
     const t = checkFilter(str('topic filter'), MALFORMED);
@@ -237,7 +260,7 @@ export const decodeUnsubscribe: BodyDecoder<Packet> = (_, __, header): Unsubscri
     topics.push(t);
   }
   if (!topics.length) throw protocolError('topic filters', 'at least one', 'none', '3.10.3-2');
-  return { type: 10, id: pid, topics, properties };
+  return { type: UNSUBSCRIBE, id: pid, topics, properties };
 };
 
 /**
@@ -266,8 +289,8 @@ export const decodeDisconnect: BodyDecoder<Packet> = (type, _, header): Disconne
   if (left()) {
     reasonCode = checkReason(type, u8('reason code'), MALFORMED, NAMES[type]!);
     // DISCONNECT: a remaining length under 2 has no property length; AUTH always has one.
-    if (left() || type > 14) properties = readProperties(type);
-    if (type > 14 && properties?.authenticationMethod === undefined)
+    if (left() || type > DISCONNECT) properties = readProperties(type);
+    if (type > DISCONNECT && properties?.authenticationMethod === undefined)
       throw protocolError('AUTH properties', 'an authenticationMethod', 'none', '3.15.2.2');
   }
   end(type);

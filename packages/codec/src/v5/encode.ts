@@ -15,19 +15,50 @@ import {
   isUint,
   type Part,
 } from '../encode.js';
+import {
+  CLEAN,
+  DUP,
+  LEVEL_5,
+  NO_LOCAL,
+  PASSWORD,
+  QOS_SHIFT,
+  RETAIN,
+  RETAIN_AS_PUBLISHED,
+  RETAIN_HANDLING_SHIFT,
+  SESSION_PRESENT,
+  TYPE_SHIFT,
+  USERNAME,
+  WILL as WILL_FLAG,
+  WILL_QOS_SHIFT,
+  WILL_RETAIN,
+} from '../flags.js';
+import {
+  CONNACK,
+  CONNECT,
+  DISCONNECT,
+  PINGREQ,
+  PINGRESP,
+  PUBLISH,
+  PUBREL,
+  SUBACK,
+  SUBSCRIBE,
+  UNSUBACK,
+  UNSUBSCRIBE,
+} from '../packets.js';
 import { validateTopicFilter, validateTopicName } from '../topic.js';
-import type {
-  AckPacket,
-  AuthPacket,
-  ConnackPacket,
-  ConnectPacket,
-  DisconnectPacket,
-  Packet,
-  PingPacket,
-  PublishPacket,
-  SubackPacket,
-  SubscribePacket,
-  UnsubscribePacket,
+import {
+  AUTH,
+  type AckPacket,
+  type AuthPacket,
+  type ConnackPacket,
+  type ConnectPacket,
+  type DisconnectPacket,
+  type Packet,
+  type PingPacket,
+  type PublishPacket,
+  type SubackPacket,
+  type SubscribePacket,
+  type UnsubscribePacket,
 } from './packets.js';
 import { NAMES, WILL, binary, isShared, propertyParts, put, size, v5Error } from './properties.js';
 import { checkReason } from './reasons.js';
@@ -54,25 +85,25 @@ export const encodeConnect: (p: ConnectPacket) => Uint8Array = /* @__PURE__ */ v
   const { will, username, password, clientId, keepAlive: k } = p ?? ({} as ConnectPacket); // k is checked first
   if (!isUint(k, 65535)) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
   // "MQTT", version 5, the flags (set below), keep alive, properties [MQTT-3.1.2-1, 3.1.2-2]
-  const parts: Part[] = [0, 4, 77, 81, 84, 84, 5, 0, k >> 8, k, ...propertyParts(1, p.properties)];
+  const parts: Part[] = [0, 4, 77, 81, 84, 84, LEVEL_5, 0, k >> 8, k, ...propertyParts(CONNECT, p.properties)];
   parts.push(...field(clientId, 'client id'));
-  let flags = p.clean ? 2 : 0;
+  let flags = p.clean ? CLEAN : 0;
   if (will) {
-    flags |= 4 | (qosOf(will.qos ?? 0, 'will', '3.1.2-12') << 3) | (will.retain ? 32 : 0);
+    flags |= WILL_FLAG | (qosOf(will.qos ?? 0, 'will', '3.1.2-12') << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
     parts.push(...propertyParts(WILL, will.properties));
     validateTopicName(will.topic);
     parts.push(will.topic, ...binary(will.payload, 'will payload'));
   }
   if (username !== undefined) {
-    flags |= 128;
+    flags |= USERNAME;
     parts.push(...field(username, 'user name'));
   }
   if (password !== undefined) {
-    flags |= 64;
+    flags |= PASSWORD;
     parts.push(...binary(password, 'password'));
   }
   parts[7] = flags;
-  return build(16, parts);
+  return build(CONNECT << TYPE_SHIFT, parts);
 });
 
 /**
@@ -83,9 +114,13 @@ export const encodeConnect: (p: ConnectPacket) => Uint8Array = /* @__PURE__ */ v
  * encodeConnack({ type: CONNACK, sessionPresent: false, reasonCode: 0, properties: { receiveMaximum: 20 } });
  */
 export const encodeConnack: (p: ConnackPacket) => Uint8Array = /* @__PURE__ */ v5((p: ConnackPacket) => {
-  const rc = checkReason(2, p?.reasonCode, INVALID_ARGUMENT, 'CONNACK');
+  const rc = checkReason(CONNACK, p?.reasonCode, INVALID_ARGUMENT, 'CONNACK');
   if (rc && p.sessionPresent) throw bad('CONNACK session present', 'false with a failing reason code', true, '3.2.2-6');
-  return build(32, [p.sessionPresent ? 1 : 0, rc, ...propertyParts(2, p.properties)]);
+  return build(CONNACK << TYPE_SHIFT, [
+    p.sessionPresent ? SESSION_PRESENT : 0,
+    rc,
+    ...propertyParts(CONNACK, p.properties),
+  ]);
 });
 
 /** The property length 0: a packet without properties. */
@@ -107,10 +142,14 @@ export const encodePublish: (p: PublishPacket, headerOnly?: boolean) => Uint8Arr
     const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
     if (!qos && p.dup) throw bad('DUP', 'false at QoS 0', true, '3.3.1-2');
     const n = topic === '' && properties?.topicAlias ? 0 : validateTopicName(topic); // '' with an alias [MQTT-3.3.2.3.4]
-    const props = properties === undefined ? NONE : propertyParts(3, properties);
+    const props = properties === undefined ? NONE : propertyParts(PUBLISH, properties);
     const rem = 2 + n + (qos ? 2 : 0) + size(props) + payload.length;
     const omit = headerOnly ? payload.length : 0;
-    const out = alloc(48 | (p.dup ? 8 : 0) | (qos << 1) | (p.retain ? 1 : 0), rem, omit);
+    const out = alloc(
+      (PUBLISH << TYPE_SHIFT) | (p.dup ? DUP : 0) | (qos << QOS_SHIFT) | (p.retain ? RETAIN : 0),
+      rem,
+      omit,
+    );
     let o = writeField(out, out.length - rem + omit, topic, n);
     if (qos) {
       out.set(idOf(id), o);
@@ -139,8 +178,9 @@ function tail(type: number, reasonCode: unknown, properties: object | undefined)
  */
 export const encodeAck: (p: AckPacket) => Uint8Array = /* @__PURE__ */ v5((p: AckPacket) => {
   const t = p?.type;
-  if (!(t > 3 && t < 8)) throw bad('acknowledgement type', '4..7', t, '2.1.2');
-  return build((t << 4) | (t === 6 ? 2 : 0), [...idOf(p.id), ...tail(t, p.reasonCode, p.properties)]);
+  if (!(t > PUBLISH && t < SUBSCRIBE)) throw bad('acknowledgement type', '4..7', t, '2.1.2');
+  const first = (t << TYPE_SHIFT) | (t === PUBREL ? 2 : 0); // PUBREL's flags are 0010
+  return build(first, [...idOf(p.id), ...tail(t, p.reasonCode, p.properties)]);
 });
 
 /**
@@ -154,7 +194,7 @@ export const encodeAck: (p: AckPacket) => Uint8Array = /* @__PURE__ */ v5((p: Ac
  */
 export const encodeSubscribe: (p: SubscribePacket) => Uint8Array = /* @__PURE__ */ v5((p: SubscribePacket) => {
   const subs = nonEmpty(p?.subscriptions, 'subscriptions', '3.8.3-2');
-  const parts: Part[] = [...idOf(p.id), ...propertyParts(8, p.properties)];
+  const parts: Part[] = [...idOf(p.id), ...propertyParts(SUBSCRIBE, p.properties)];
   for (const s of subs) {
     const topic = s?.topic;
     const qos = qosOf(s?.qos, 'maximum', '3.8.3.1');
@@ -162,9 +202,10 @@ export const encodeSubscribe: (p: SubscribePacket) => Uint8Array = /* @__PURE__ 
     if (rh !== 0 && rh !== 1 && rh !== 2) throw bad('retainHandling', '0, 1 or 2', rh, '3.8.3.1');
     validateTopicFilter(topic);
     if (isShared(topic, bad) && s.noLocal) throw bad('noLocal', 'false on a shared subscription', true, '3.8.3-4');
-    parts.push(topic, qos | (s.noLocal ? 4 : 0) | (s.retainAsPublished ? 8 : 0) | (rh << 4));
+    const options = qos | (s.noLocal ? NO_LOCAL : 0) | (s.retainAsPublished ? RETAIN_AS_PUBLISHED : 0);
+    parts.push(topic, options | (rh << RETAIN_HANDLING_SHIFT));
   }
-  return build(0x82, parts);
+  return build((SUBSCRIBE << TYPE_SHIFT) | 2, parts); // flags 0010
 });
 
 /**
@@ -175,13 +216,13 @@ export const encodeSubscribe: (p: SubscribePacket) => Uint8Array = /* @__PURE__ 
  */
 export const encodeUnsubscribe: (p: UnsubscribePacket) => Uint8Array = /* @__PURE__ */ v5((p: UnsubscribePacket) => {
   const topics = nonEmpty(p?.topics, 'topic filters', '3.10.3-2');
-  const parts: Part[] = [...idOf(p.id), ...propertyParts(10, p.properties)];
+  const parts: Part[] = [...idOf(p.id), ...propertyParts(UNSUBSCRIBE, p.properties)];
   for (const t of topics) {
     validateTopicFilter(t);
     isShared(t, bad);
     parts.push(t);
   }
-  return build(0xa2, parts);
+  return build((UNSUBSCRIBE << TYPE_SHIFT) | 2, parts); // flags 0010
 });
 
 /**
@@ -192,10 +233,10 @@ export const encodeUnsubscribe: (p: UnsubscribePacket) => Uint8Array = /* @__PUR
  */
 export const encodeSuback: (p: SubackPacket) => Uint8Array = /* @__PURE__ */ v5((p: SubackPacket) => {
   const t = p?.type;
-  if (t !== 9 && t !== 11) throw bad('SUBACK or UNSUBACK type', '9 or 11', t, '2.1.2');
+  if (t !== SUBACK && t !== UNSUBACK) throw bad('SUBACK or UNSUBACK type', '9 or 11', t, '2.1.2');
   const codes = nonEmpty(p.reasonCodes, `${NAMES[t]} reason codes`, `3.${t}.3`);
   for (const c of codes) checkReason(t, c, INVALID_ARGUMENT, NAMES[t]!);
-  return build(t << 4, [...idOf(p.id), ...propertyParts(t, p.properties), ...codes]);
+  return build(t << TYPE_SHIFT, [...idOf(p.id), ...propertyParts(t, p.properties), ...codes]);
 });
 
 /**
@@ -205,7 +246,7 @@ export const encodeSuback: (p: SubackPacket) => Uint8Array = /* @__PURE__ */ v5(
  * socket.write(encodeEmpty({ type: PINGREQ })); // Uint8Array [0xc0, 0]
  */
 export const encodeEmpty: (p: PingPacket) => Uint8Array = /* @__PURE__ */ v5((p: PingPacket) => {
-  if (p?.type !== 12 && p?.type !== 13) throw bad('PINGREQ or PINGRESP type', '12 or 13', p?.type, '2.1.2');
+  if (p?.type !== PINGREQ && p?.type !== PINGRESP) throw bad('PINGREQ or PINGRESP type', '12 or 13', p?.type, '2.1.2');
   return encodeEmpty311(p);
 });
 
@@ -218,8 +259,8 @@ export const encodeEmpty: (p: PingPacket) => Uint8Array = /* @__PURE__ */ v5((p:
  * encodeDisconnect({ type: DISCONNECT, reasonCode: 0x81 }); // malformed packet: [0xe0, 1, 0x81]
  */
 export const encodeDisconnect: (p: DisconnectPacket) => Uint8Array = /* @__PURE__ */ v5((p: DisconnectPacket) => {
-  if (p?.type !== 14) throw bad('DISCONNECT type', 14, p?.type, '2.1.2');
-  return build(0xe0, tail(14, p.reasonCode, p.properties));
+  if (p?.type !== DISCONNECT) throw bad('DISCONNECT type', 14, p?.type, '2.1.2');
+  return build(DISCONNECT << TYPE_SHIFT, tail(DISCONNECT, p.reasonCode, p.properties));
 });
 
 /**
@@ -231,11 +272,11 @@ export const encodeDisconnect: (p: DisconnectPacket) => Uint8Array = /* @__PURE_
  * encodeAuth({ type: AUTH, reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-1', authenticationData } });
  */
 export const encodeAuth: (p: AuthPacket) => Uint8Array = /* @__PURE__ */ v5((p: AuthPacket) => {
-  if (p?.type !== 15) throw bad('AUTH type', 15, p?.type, '2.1.2');
-  const body = tail(15, p.reasonCode, p.properties);
+  if (p?.type !== AUTH) throw bad('AUTH type', 15, p?.type, '2.1.2');
+  const body = tail(AUTH, p.reasonCode, p.properties);
   if (body.length && p.properties?.authenticationMethod === undefined)
     throw bad('AUTH properties', 'an authenticationMethod', 'none', '3.15.2.2');
-  return build(0xf0, body);
+  return build(AUTH << TYPE_SHIFT, body);
 });
 
 /**
@@ -247,25 +288,25 @@ export const encodeAuth: (p: AuthPacket) => Uint8Array = /* @__PURE__ */ v5((p: 
  */
 export function encode(p: Packet): Uint8Array {
   switch (p?.type) {
-    case 1:
+    case CONNECT:
       return encodeConnect(p);
-    case 2:
+    case CONNACK:
       return encodeConnack(p);
-    case 3:
+    case PUBLISH:
       return encodePublish(p);
-    case 8:
+    case SUBSCRIBE:
       return encodeSubscribe(p);
-    case 9:
-    case 11:
+    case SUBACK:
+    case UNSUBACK:
       return encodeSuback(p);
-    case 10:
+    case UNSUBSCRIBE:
       return encodeUnsubscribe(p);
-    case 12:
-    case 13:
+    case PINGREQ:
+    case PINGRESP:
       return encodeEmpty(p);
-    case 14:
+    case DISCONNECT:
       return encodeDisconnect(p);
-    case 15:
+    case AUTH:
       return encodeAuth(p);
   }
   return encodeAck(p as AckPacket);
