@@ -31,9 +31,12 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * 11,425 B gzipped, budget 11,456 (11,453 B with the last topic's UTF-8 length remembered).
  * Raised for onWritable owed to whoever read `writable` false (a producer that checked it
  * before going online was never told): 30,734 B minified, 11,477 B gzipped, budget 11,520.
+ * Raised by the codec's measured growth, 11,477 -> 11,646 B gzipped (31,163 B minified), budget
+ * 11,689: +162 for issue 13's codec items (as for @umqtt/simple), +1 for the MQTT 5 hook (issue
+ * 17), +6 for named constants (issue 15).
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11520;
+const BUDGET = 11689;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

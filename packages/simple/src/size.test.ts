@@ -25,9 +25,14 @@ const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
  * gzipped (16,901 B minified), so 7,040. Raised for `writable` counting the bytes a turn has
  * published against the socket's room (a `while (client.writable) publish()` loop at QoS 0 used
  * to run on into memory without end): 7,017 -> 7,074 B gzipped (17,066 B minified), so 7,104.
+ * Raised by the codec's measured growth, 7,083 -> 7,243 B gzipped (17,511 B minified), so
+ * 7,264: +151 for issue 13 (the parser's buffer grows with the bytes that arrive and is let go
+ * after its packet, push() throws only UmqttError, encoders check malformed packet objects), +2
+ * for the MQTT 5 hook in the parser (issue 17), +7 for named constants (issue 15: the same code,
+ * the minifier's names shift).
  */
 const ISSUE_TARGET = 4096;
-const BUDGET = 7104;
+const BUDGET = 7264;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
