@@ -31,7 +31,7 @@ const CODEC5 = `export * from '@umqtt/codec/v5'`;
 // one: publisher +0, codec +9 bytes (4882). MQTT 5 itself is `@umqtt/codec/v5`, outside both.
 // Named constants for packet types and flag bits instead of numbers (issue 15; esbuild inlines
 // them, the code is the same, but the minifier's names shift): publisher -2 (2836), codec +6 (4888).
-// MQTT 5 has budgets of its own: the measured sizes (5753 and 8214) rounded up to 16 bytes. What
+// MQTT 5 has budgets of its own: the measured sizes (5753 and 8215) rounded up to 16 bytes. What
 // they hold: the 27 properties' table, their reading and writing with every check, the reason code
 // tables, the MQTT 5 decoders and the clause mapping of the shared 3.1.1 code.
 const budgets: Array<[name: string, entry: string, gzipped: number]> = [

@@ -31,7 +31,7 @@ import {
   RETAIN_HANDLING_SHIFT,
   SESSION_PRESENT,
   USERNAME,
-  WILL as WILL_FLAG,
+  WILL,
   WILL_QOS,
   WILL_QOS_SHIFT,
   WILL_RETAIN,
@@ -53,7 +53,7 @@ import type {
   Subscription,
   UnsubscribePacket,
 } from './packets.js';
-import { NAMES, WILL, isShared, malformed, protocolError, readProperties, v5Error } from './properties.js';
+import { NAMES, WILL_PROPERTIES, isShared, malformed, protocolError, readProperties, v5Error } from './properties.js';
 import { checkReason } from './reasons.js';
 
 /**
@@ -87,7 +87,7 @@ export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket
       0x84,
     );
   const f = u8('CONNECT flags');
-  const hasWill = f & WILL_FLAG;
+  const hasWill = f & WILL;
   const willQoS = (f >> WILL_QOS_SHIFT) & 3;
   if (f & CONNECT_RESERVED) throw malformed('CONNECT reserved flag', 0, 1, '3.1.2-3');
   if (willQoS === 3) throw malformed('will QoS', '0, 1 or 2', 3, '3.1.2-12');
@@ -98,7 +98,7 @@ export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket
   const clientId = str('client id');
   let will: ConnectPacket['will'];
   if (hasWill) {
-    const wp = readProperties(WILL);
+    const wp = readProperties(WILL_PROPERTIES);
     will = {
       topic: checkName(str('will topic'), MALFORMED),
       payload: bin('will payload'),

@@ -28,7 +28,7 @@ import {
   SESSION_PRESENT,
   TYPE_SHIFT,
   USERNAME,
-  WILL as WILL_FLAG,
+  WILL,
   WILL_QOS_SHIFT,
   WILL_RETAIN,
 } from '../flags.js';
@@ -60,7 +60,7 @@ import {
   type SubscribePacket,
   type UnsubscribePacket,
 } from './packets.js';
-import { NAMES, WILL, binary, isShared, propertyParts, put, size, v5Error } from './properties.js';
+import { NAMES, WILL_PROPERTIES, binary, isShared, propertyParts, put, size, v5Error } from './properties.js';
 import { checkReason } from './reasons.js';
 
 /** `f`, whose errors carry MQTT 5 clauses, and which throws only UmqttError. */
@@ -89,8 +89,8 @@ export const encodeConnect: (p: ConnectPacket) => Uint8Array = /* @__PURE__ */ v
   parts.push(...field(clientId, 'client id'));
   let flags = p.clean ? CLEAN : 0;
   if (will) {
-    flags |= WILL_FLAG | (qosOf(will.qos ?? 0, 'will', '3.1.2-12') << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
-    parts.push(...propertyParts(WILL, will.properties));
+    flags |= WILL | (qosOf(will.qos ?? 0, 'will', '3.1.2-12') << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
+    parts.push(...propertyParts(WILL_PROPERTIES, will.properties));
     validateTopicName(will.topic);
     parts.push(will.topic, ...binary(will.payload, 'will payload'));
   }

@@ -5,7 +5,10 @@
 // names to their MQTT 5 numbers.
 import { MALFORMED, UmqttError, fail } from '../errors.js';
 import { bad, field, isUint, writeField, type Part } from '../encode.js';
+import { CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK } from '../packets.js';
+import { SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from '../packets.js';
 import { at, bin, left, str, u16, u8 } from '../parser.js';
+import { AUTH } from './packets.js';
 import { utf8Length } from '../utf8.js';
 
 /** Data types [MQTT-1.5]: 0/1 as a boolean, a byte 0/1 as a number, then as their names say. */
@@ -19,18 +22,18 @@ export const BINARY = 6;
 export const PAIR = 7;
 
 /** Where a property may be: bit `type` of a mask for packet `type`, bit 0 for a will's properties. */
-export const WILL = 0;
-const C = 1 << 1; // CONNECT
-const CA = 1 << 2; // CONNACK
-const PB = 1 << 3; // PUBLISH
-const W = 1 << WILL;
-const ACKS = 0xf0; // PUBACK, PUBREC, PUBREL, PUBCOMP
-const S = 1 << 8; // SUBSCRIBE
-const SA = 1 << 9; // SUBACK
-const U = 1 << 10; // UNSUBSCRIBE
-const UA = 1 << 11; // UNSUBACK
-const D = 1 << 14; // DISCONNECT
-const A = 1 << 15; // AUTH
+export const WILL_PROPERTIES = 0;
+const C = 1 << CONNECT;
+const CA = 1 << CONNACK;
+const PB = 1 << PUBLISH;
+const W = 1 << WILL_PROPERTIES;
+const ACKS = (1 << PUBACK) | (1 << PUBREC) | (1 << PUBREL) | (1 << PUBCOMP);
+const S = 1 << SUBSCRIBE;
+const SA = 1 << SUBACK;
+const U = 1 << UNSUBSCRIBE;
+const UA = 1 << UNSUBACK;
+const D = 1 << DISCONNECT;
+const A = 1 << AUTH;
 
 /**
  * A property: its name (the key in a packet's `properties`); its data type (0 a byte 0/1 read as
@@ -128,7 +131,7 @@ export const NAMES = [
 
 /** The section that holds the rules of packet `type`'s properties (0: a will's) [MQTT-3.x]. */
 export const section = (type: number): string =>
-  type === WILL
+  type === WILL_PROPERTIES
     ? '3.1.3.2'
     : type === 1
       ? '3.1.2.11'
