@@ -8,6 +8,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Tests import workspace packages from their sources, so no build is needed to test. */
 export const sourceAliases = {
+  '@umqtt/codec/v5': `${root}packages/codec/src/v5/index.ts`, // before '@umqtt/codec', which would match it as a prefix
   '@umqtt/codec': `${root}packages/codec/src/index.ts`,
   '@umqtt/simple': `${root}packages/simple/src/index.ts`,
   '@umqtt/robust': `${root}packages/robust/src/index.ts`,

@@ -1,6 +1,7 @@
 // Bundle-size measurement shared by the packages' size-budget tests: an entry snippet is
 // bundled from TypeScript sources with esbuild (bundle, minify, tree-shaking, ESM, ES2022),
-// then gzipped at level 9. Workspace imports (`@umqtt/<name>`) resolve to `src/index.ts`, so
+// then gzipped at level 9. Workspace imports (`@umqtt/<name>`) resolve to `src/index.ts` (and a
+// subpath `@umqtt/<name>/<sub>` to `src/<sub>/index.ts`), so
 // no build is needed and the measured code is exactly what a device bundler would keep.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +13,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const workspaceSources: Plugin = {
   name: 'umqtt-workspace-sources',
   setup(b) {
-    b.onResolve({ filter: /^@umqtt\/[\w.-]+$/ }, (args) => {
-      const name = args.path.slice('@umqtt/'.length);
+    // `@umqtt/<name>` and a subpath export `@umqtt/<name>/<sub>` (src/<sub>/index.ts)
+    b.onResolve({ filter: /^@umqtt\/[\w.-]+(\/[\w.-]+)?$/ }, (args) => {
+      const [name, sub] = args.path.slice('@umqtt/'.length).split('/');
       for (const dir of ['packages', 'tooling']) {
-        const path = `${root}${dir}/${name}/src/index.ts`;
+        const path = `${root}${dir}/${name}/src/${sub ? `${sub}/` : ''}index.ts`;
         if (existsSync(path)) return { path };
       }
       return undefined;

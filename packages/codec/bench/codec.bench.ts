@@ -7,6 +7,7 @@
 import { cpus } from 'node:os';
 import * as mqtt from 'mqtt-packet';
 import { Parser, clientDecoders, encodePublish, type Packet, type PublishPacket } from '../src/index.js';
+import * as v5 from '../src/v5/index.js';
 
 const ROUNDS = 11;
 const topic = 'sensors/kitchen/temperature';
@@ -91,6 +92,68 @@ function publishCases(size: number, label: string, iterations: number): Case[] {
   ];
 }
 
+/** MQTT 5 PUBLISH at QoS 1, without properties and with three (expiry, content type, a user property). */
+function v5Cases(size: number, label: string, iterations: number): Case[] {
+  const payload = new Uint8Array(size).map((_, i) => i);
+  const out: Case[] = [];
+  for (const withProperties of [false, true]) {
+    const properties = withProperties
+      ? { messageExpiryInterval: 60, contentType: 'text/plain', userProperties: [['unit', 'C']] as [string, string][] }
+      : undefined;
+    const packet: v5.PublishPacket = { type: 3, topic, payload, qos: 1, id: 42, ...(properties ? { properties } : {}) };
+    const theirPacket = {
+      cmd: 'publish' as const,
+      topic,
+      payload: Buffer.from(payload),
+      qos: 1 as const,
+      messageId: 42,
+      retain: false,
+      dup: false,
+      ...(properties
+        ? { properties: { messageExpiryInterval: 60, contentType: 'text/plain', userProperties: { unit: 'C' } } }
+        : {}),
+    };
+    const opts = { protocolVersion: 5 as const };
+    const wire = v5.encodePublish(packet);
+    const wireBuffer = Buffer.from(wire);
+    const ours = new v5.Parser(v5.clientDecoders);
+    const theirs = mqtt.parser(opts);
+    let theirLast: unknown;
+    theirs.on('packet', (p: unknown) => (theirLast = p));
+    theirs.on('error', (e: Error) => {
+      throw e;
+    });
+    const name = `${label}${withProperties ? ' + 3 properties' : ''}`;
+    out.push(
+      {
+        name: `MQTT 5 encode PUBLISH ${name}`,
+        bytes: wire.length,
+        iterations,
+        umqtt: () => v5.encodePublish(packet),
+        mqttPacket: () => mqtt.generate(theirPacket, opts),
+      },
+      {
+        name: `MQTT 5 decode PUBLISH ${name}`,
+        bytes: wire.length,
+        iterations,
+        umqtt: () => {
+          ours.push(wire);
+          const p = ours.read();
+          if (!p) throw new Error('umqtt decoded nothing');
+          return p;
+        },
+        mqttPacket: () => {
+          theirLast = undefined;
+          theirs.parse(wireBuffer);
+          if (!theirLast) throw new Error('mqtt-packet decoded nothing');
+          return theirLast;
+        },
+      },
+    );
+  }
+  return out;
+}
+
 function copyCase(size: number, label: string, iterations: number): Case {
   const payload = new Uint8Array(size).map((_, i) => i);
   const total = encodePublish({ type: 3, topic, payload, qos: 1, id: 42 }).length;
@@ -129,12 +192,19 @@ const fmt = (n: number) =>
 const mbps = (ops: number, bytes: number) => ((ops * bytes) / 1e6).toFixed(0);
 
 const copy = copyCase(65536, '64 KiB', 2_000);
-const cases = [...publishCases(64, '64 B', 200_000), ...publishCases(65536, '64 KiB', 2_000)];
+const cases = [
+  ...publishCases(64, '64 B', 200_000),
+  ...publishCases(65536, '64 KiB', 2_000),
+  ...v5Cases(64, '64 B', 200_000),
+  ...v5Cases(65536, '64 KiB', 2_000).filter((c) => !c.name.includes('properties')),
+];
 
 console.log(
   `umqtt codec vs mqtt-packet 9.0.2 - Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
 );
-console.log(`median of ${ROUNDS} interleaved rounds; "64 B" is the payload size (topic "${topic}", QoS 1)\n`);
+console.log(
+  `median of ${ROUNDS} interleaved rounds; "64 B" is the payload size (topic "${topic}", QoS 1); MQTT 5 rows: mqtt-packet with protocolVersion 5\n`,
+);
 const measured: { name: string; bytes: number; umqtt: number; mqttPacket: number }[] = [];
 const rows: string[][] = [
   ['case', 'packet bytes', 'umqtt ops/s', 'umqtt MB/s', 'mqtt-packet ops/s', 'mqtt-packet MB/s', 'umqtt / mqtt-packet'],

@@ -1,6 +1,35 @@
 // Packet encoders: one function per packet shape, so a bundle keeps only those it calls.
 // Each checks its input against the 3.1.1 rules and allocates the exact output once.
 import { INVALID_ARGUMENT, fail } from './errors.js';
+import {
+  CLEAN,
+  DUP,
+  FAILURE,
+  LEVEL_311,
+  MORE,
+  PASSWORD,
+  QOS_SHIFT,
+  RETAIN,
+  SESSION_PRESENT,
+  TYPE_SHIFT,
+  USERNAME,
+  WILL,
+  WILL_QOS_SHIFT,
+  WILL_RETAIN,
+} from './flags.js';
+import {
+  CONNACK,
+  CONNECT,
+  DISCONNECT,
+  PINGREQ,
+  PINGRESP,
+  PUBLISH,
+  PUBREL,
+  SUBACK,
+  SUBSCRIBE,
+  UNSUBACK,
+  UNSUBSCRIBE,
+} from './packets.js';
 import type {
   AckPacket,
   ConnackPacket,
@@ -23,11 +52,11 @@ import { utf8Length, writeUtf8 } from './utf8.js';
  */
 export const MAX_REMAINING_LENGTH = 268_435_455;
 
-const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
+export const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
   fail(INVALID_ARGUMENT, what, expected, got, clause);
 
 /** A piece of a packet body: a number is one byte; a string is written with its 2-byte length; bytes as they are. */
-type Part = number | string | Uint8Array;
+export type Part = number | string | Uint8Array;
 
 // Packets of up to 256 bytes are carved from a shared 2 KiB ArrayBuffer, as Node carves small
 // Buffers from its pool: allocating a separate buffer for each is several times slower than
@@ -38,7 +67,7 @@ let pool: ArrayBuffer | undefined;
 let used = POOL; // no pool yet: the first small packet makes one
 
 /** Allocates a packet of body size `rem` and writes its fixed header; the body starts at `out.length - rem`. */
-function alloc(first: number, rem: number, omit = 0): Uint8Array {
+export function alloc(first: number, rem: number, omit = 0): Uint8Array {
   if (rem > MAX_REMAINING_LENGTH) throw bad('packet body', `at most ${MAX_REMAINING_LENGTH} bytes`, rem, '2.2.3');
   const n = rem - omit + (rem > 2097151 ? 5 : rem > 16383 ? 4 : rem > 127 ? 3 : 2);
   let out: Uint8Array;
@@ -52,20 +81,20 @@ function alloc(first: number, rem: number, omit = 0): Uint8Array {
   }
   out[0] = first;
   for (let o = 1; ; rem >>>= 7) {
-    out[o++] = rem > 127 ? rem | 128 : rem; // remaining length: 7 bits a byte, least significant first [MQTT-2.2.3]
-    if (rem < 128) return out;
+    out[o++] = rem < MORE ? rem : rem | MORE; // remaining length: 7 bits a byte, least significant first [MQTT-2.2.3]
+    if (rem < MORE) return out;
   }
 }
 
 /** Writes string `s` of UTF-8 length `n` with its 2-byte length at `o`; returns the position after it. */
-function writeField(out: Uint8Array, o: number, s: string, n: number): number {
+export function writeField(out: Uint8Array, o: number, s: string, n: number): number {
   out[o] = n >> 8;
   out[o + 1] = n;
   return writeUtf8(s, out, o + 2);
 }
 
 /** The packet with first byte `first` and the body made of `parts`. */
-function build(first: number, parts: Part[]): Uint8Array {
+export function build(first: number, parts: Part[]): Uint8Array {
   let rem = 0;
   for (const x of parts) rem += typeof x === 'number' ? 1 : typeof x === 'string' ? 2 + utf8Length(x) : x.length;
   const out = alloc(first, rem);
@@ -85,7 +114,7 @@ function build(first: number, parts: Part[]): Uint8Array {
  * A string field (or, if `bin`, a Uint8Array field) as parts: it must be one, of at most
  * 65535 bytes [MQTT-1.5.3]. A binary field's parts are its 2-byte length and its bytes.
  */
-function field(v: unknown, what: string, bin?: 1): Part[] {
+export function field(v: unknown, what: string, bin?: 1): Part[] {
   const n = bin ? (v instanceof Uint8Array ? v.length : -1) : typeof v === 'string' ? utf8Length(v) : -1;
   if (n < 0 || n > 65535)
     throw bad(
@@ -102,19 +131,19 @@ export const isUint = (v: unknown, max: number): v is number =>
   Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
 
 /** `v` if it is an array of at least one element; throws otherwise [MQTT-`clause`]. */
-function nonEmpty<T>(v: T[], what: string, clause: string): T[] {
+export function nonEmpty<T>(v: T[], what: string, clause: string): T[] {
   if (!Array.isArray(v) || !v.length)
     throw bad(what, 'an array of at least one', Array.isArray(v) ? 'none' : typeof v, clause);
   return v;
 }
 
-function qosOf(qos: unknown, what: string, clause: string): number {
+export function qosOf(qos: unknown, what: string, clause: string): number {
   if (qos !== 0 && qos !== 1 && qos !== 2) throw bad(`${what} QoS`, '0, 1 or 2', qos, clause);
   return qos;
 }
 
 /** A packet identifier as its 2 bytes. */
-function idOf(id: unknown): number[] {
+export function idOf(id: unknown): number[] {
   if (!id || !isUint(id, 65535)) throw bad('packet id', '1..65535', id, '2.3.1-1');
   return [id >> 8, id]; // a Uint8Array keeps the low 8 bits
 }
@@ -130,26 +159,26 @@ function idOf(id: unknown): number[] {
 export function encodeConnect(p: ConnectPacket): Uint8Array {
   const { will, username, password, clientId, keepAlive: k } = p ?? ({} as ConnectPacket); // k is checked first
   if (!isUint(k, 65535)) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
-  // "MQTT", level 4, the flags (set below), keepalive [MQTT-3.1.2-1, 3.1.2-2]
-  const parts: Part[] = [0, 4, 77, 81, 84, 84, 4, 0, k >> 8, k, ...field(clientId, 'client id')];
-  let flags = p.clean ? 2 : 0;
+  // "MQTT" (with its length), level 4, the flags (set below), keepalive [MQTT-3.1.2-1, 3.1.2-2]
+  const parts: Part[] = [0, 4, 77, 81, 84, 84, LEVEL_311, 0, k >> 8, k, ...field(clientId, 'client id')];
+  let flags = p.clean ? CLEAN : 0;
   if (!clientId && !p.clean) throw bad('clean', 'true with an empty client id', false, '3.1.3-7');
   if (will) {
-    flags |= 4 | (qosOf(will.qos ?? 0, 'will', '3.1.2-14') << 3) | (will.retain ? 32 : 0);
+    flags |= WILL | (qosOf(will.qos ?? 0, 'will', '3.1.2-14') << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
     validateTopicName(will.topic);
     parts.push(will.topic, ...field(will.payload, 'will payload', 1));
   }
   if (username !== undefined) {
-    flags |= 128;
+    flags |= USERNAME;
     parts.push(...field(username, 'user name'));
   }
   if (password !== undefined) {
     if (username === undefined) throw bad('password', 'a user name with it', 'none', '3.1.2-22');
-    flags |= 64;
+    flags |= PASSWORD;
     parts.push(...field(password, 'password', 1));
   }
   parts[7] = flags;
-  return build(16, parts);
+  return build(CONNECT << TYPE_SHIFT, parts);
 }
 
 /**
@@ -162,7 +191,7 @@ export function encodeConnack(p: ConnackPacket): Uint8Array {
   const rc = p?.returnCode;
   if (!isUint(rc, 5)) throw bad('CONNACK return code', '0..5', rc, '3.2.2.3');
   if (rc && p.sessionPresent) throw bad('refusing CONNACK session present', 'false', true, '3.2.2-4');
-  return build(32, [p.sessionPresent ? 1 : 0, rc]);
+  return build(CONNACK << TYPE_SHIFT, [p.sessionPresent ? SESSION_PRESENT : 0, rc]);
 }
 
 /**
@@ -186,7 +215,11 @@ export function encodePublish(p: PublishPacket, headerOnly?: boolean): Uint8Arra
   const n = validateTopicName(topic);
   const rem = 2 + n + (qos ? 2 : 0) + payload.length;
   const omit = headerOnly ? payload.length : 0;
-  const out = alloc(48 | (p.dup ? 8 : 0) | (qos << 1) | (p.retain ? 1 : 0), rem, omit);
+  const out = alloc(
+    (PUBLISH << TYPE_SHIFT) | (p.dup ? DUP : 0) | (qos << QOS_SHIFT) | (p.retain ? RETAIN : 0),
+    rem,
+    omit,
+  );
   const o = writeField(out, out.length - rem + omit, topic, n);
   if (qos) out.set(idOf(id), o);
   if (!omit) out.set(payload, o + (qos ? 2 : 0));
@@ -201,8 +234,8 @@ export function encodePublish(p: PublishPacket, headerOnly?: boolean): Uint8Arra
  */
 export function encodeAck(p: AckPacket): Uint8Array {
   const t = p?.type;
-  if (!(t > 3 && t < 8) && t !== 11) throw bad('acknowledgement type', '4..7 or 11', t, '2.2.1');
-  return build((t << 4) | (t === 6 ? 2 : 0), idOf(p.id));
+  if (!(t > PUBLISH && t < SUBSCRIBE) && t !== UNSUBACK) throw bad('acknowledgement type', '4..7 or 11', t, '2.2.1');
+  return build((t << TYPE_SHIFT) | (t === PUBREL ? 2 : 0), idOf(p.id)); // PUBREL's flags are 0010
 }
 
 /** SUBSCRIBE or UNSUBSCRIBE: a packet identifier and a list of topic filters (with QoS). */
@@ -225,7 +258,7 @@ function encodeFilters(first: number, id: number, topics: string[], qos?: number
 export function encodeSubscribe(p: SubscribePacket): Uint8Array {
   const subs = nonEmpty(p?.subscriptions, 'subscriptions', '3.8.3-3');
   return encodeFilters(
-    0x82,
+    (SUBSCRIBE << TYPE_SHIFT) | 2, // flags 0010
     p.id,
     subs.map((s) => s?.topic),
     subs.map((s) => qosOf(s?.qos, 'requested', '3.8.3-4')),
@@ -239,7 +272,7 @@ export function encodeSubscribe(p: SubscribePacket): Uint8Array {
  * encodeUnsubscribe({ type: UNSUBSCRIBE, id: 2, topics: ['home/+/temp'] });
  */
 export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
-  return encodeFilters(0xa2, p?.id, nonEmpty(p?.topics, 'topic filters', '3.10.3-2'));
+  return encodeFilters((UNSUBSCRIBE << TYPE_SHIFT) | 2, p?.id, nonEmpty(p?.topics, 'topic filters', '3.10.3-2'));
 }
 
 /**
@@ -252,8 +285,9 @@ export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
 export function encodeSuback(p: SubackPacket): Uint8Array {
   const g = nonEmpty(p?.granted, 'SUBACK return codes', '3.9.3-1');
   for (const c of g)
-    if (c !== 0 && c !== 1 && c !== 2 && c !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
-  return build(0x90, [...idOf(p.id), ...g]);
+    if (c !== 0 && c !== 1 && c !== 2 && c !== FAILURE)
+      throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
+  return build(SUBACK << TYPE_SHIFT, [...idOf(p.id), ...g]);
 }
 
 /**
@@ -264,8 +298,9 @@ export function encodeSuback(p: SubackPacket): Uint8Array {
  */
 export function encodeEmpty(p: EmptyPacket): Uint8Array {
   const t = p?.type;
-  if (t !== 12 && t !== 13 && t !== 14) throw bad('PINGREQ, PINGRESP or DISCONNECT type', '12..14', t, '2.2.1');
-  return build(t << 4, []);
+  if (t !== PINGREQ && t !== PINGRESP && t !== DISCONNECT)
+    throw bad('PINGREQ, PINGRESP or DISCONNECT type', '12..14', t, '2.2.1');
+  return build(t << TYPE_SHIFT, []);
 }
 
 /**
@@ -277,18 +312,18 @@ export function encodeEmpty(p: EmptyPacket): Uint8Array {
  */
 export function encode(p: Packet): Uint8Array {
   switch (p?.type) {
-    case 1:
+    case CONNECT:
       return encodeConnect(p);
-    case 2:
+    case CONNACK:
       return encodeConnack(p);
-    case 3:
+    case PUBLISH:
       return encodePublish(p);
-    case 8:
+    case SUBSCRIBE:
       return encodeSubscribe(p);
-    case 9:
+    case SUBACK:
       return encodeSuback(p);
-    case 10:
+    case UNSUBSCRIBE:
       return encodeUnsubscribe(p);
   }
-  return p?.type > 11 ? encodeEmpty(p as EmptyPacket) : encodeAck(p as AckPacket);
+  return p?.type > UNSUBACK ? encodeEmpty(p as EmptyPacket) : encodeAck(p as AckPacket);
 }

@@ -1,8 +1,9 @@
-// @umqtt/codec: MQTT 3.1.1 bytes <-> packets. No platform dependencies.
+// @umqtt/codec: MQTT 3.1.1 bytes <-> packets (MQTT 5: ./v5/index.ts). No platform dependencies.
 /**
  * MQTT 3.1.1 bytes <-> packets on `Uint8Array`: one encoder per packet shape, an incremental
  * parser with per-side decoder tables and a size limit, errors that name the spec clause,
  * topic validation and matching, strict UTF-8 without TextEncoder. No platform dependencies.
+ * MQTT 5 is the separate entry `@umqtt/codec/v5`, which a 3.1.1 bundle never contains.
  *
  * ```sh
  * npm install @umqtt/codec

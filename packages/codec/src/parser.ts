@@ -9,68 +9,113 @@ import {
   UmqttError,
   fail,
 } from './errors.js';
-import type { Packet, QoS, Subscription } from './packets.js';
+import {
+  CLEAN,
+  CONNECT_RESERVED,
+  DIGIT,
+  DUP,
+  FAILURE,
+  FLAGS_0010,
+  FLAGS_MASK,
+  LEVEL_311,
+  MORE,
+  PASSWORD,
+  QOS_SHIFT,
+  RETAIN,
+  SESSION_PRESENT,
+  TYPE_SHIFT,
+  USERNAME,
+  WILL,
+  WILL_QOS,
+  WILL_QOS_SHIFT,
+  WILL_RETAIN,
+} from './flags.js';
+import {
+  CONNACK,
+  CONNECT,
+  PINGREQ,
+  PUBLISH,
+  SUBACK,
+  SUBSCRIBE,
+  UNSUBSCRIBE,
+  type Packet,
+  type QoS,
+  type Subscription,
+} from './packets.js';
 import { checkFilter, checkName } from './topic.js';
 import { EMPTY, decodeUtf8 } from './utf8.js';
 
-const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
+export const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
   fail(MALFORMED, what, expected, got, clause);
 
 // The cursor over one whole packet body: bytes B[P, E). Decoding is synchronous and calls no
-// user code, so one module-level cursor is safe and allocates nothing.
+// user code, so one module-level cursor is safe and allocates nothing. The helpers below are
+// exported for the MQTT 5 body decoders (v5/decode.ts), not from the package: a bundle that
+// does not use them leaves them out.
 let B: Uint8Array = EMPTY;
 let P = 0;
 let E = 0;
 
 /** Moves the cursor past `n` bytes of field `what`; returns where they start. */
-function take(n: number, what: string): number {
+export function take(n: number, what: string): number {
   if (P + n > E) throw bad(what, `${n} bytes`, `${E - P} left`, '2.2.3');
   return (P += n) - n;
 }
-function u8(what: string): number {
+export function u8(what: string): number {
   return B[take(1, what)]!;
 }
-function u16(what: string): number {
+export function u16(what: string): number {
   const p = take(2, what);
   return (B[p]! << 8) | B[p + 1]!;
 }
-function id(): number {
+export function id(): number {
   const v = u16('packet id');
   if (!v) throw bad('packet id', '1..65535', 0, '2.3.1-1');
   return v;
 }
 /** A length-prefixed UTF-8 string. */
-function str(what: string): string {
+export function str(what: string): string {
   const p = take(u16(what), what);
   return decodeUtf8(B, p, P);
 }
 /** A length-prefixed binary field, as a view (no copy). */
-function bin(what: string): Uint8Array {
+export function bin(what: string): Uint8Array {
   const p = take(u16(what), what);
   return B.subarray(p, P);
 }
+/** A four byte integer. */
+export function u32(what: string): number {
+  return u16(what) * 65536 + u16(what);
+}
+/** The rest of the packet body, as a view (no copy). */
+export const rest = (): Uint8Array => B.subarray(P, (P = E));
+/** Bytes of the body not yet read. */
+export const left = (): number => E - P;
+/** The cursor's position in the body's bytes (to compare with where a field ends). */
+export const at = (): number => P;
 
-function end(type: number): void {
+export function end(type: number): void {
   if (P < E) throw bad(`packet type ${type}`, 'no more bytes', `${E - P} more`, '2.2.3');
 }
 
 /**
  * Decodes the body of one packet type (between the module cursor's P and E) with its fixed header
- * flags.
+ * flags; `header` is the fixed header's size in bytes (1 + the remaining length's bytes), which
+ * MQTT 5 decoders use to reject a remaining length not written in its fewest bytes.
  *
  * @example
  * // A client that receives only CONNACK, PUBLISH and PUBACK (QoS 0/1, no subscriptions acks):
  * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish, decodeAck]);
  * const parser = new Parser(decoders);
  */
-export type BodyDecoder = (type: number, flags: number) => Packet;
+export type BodyDecoder<P = Packet> = (type: number, flags: number, header: number) => P;
 /**
  * Body decoders indexed by packet type; a missing entry is a packet this side never receives.
  *
  * @example
  * const parser = new Parser(clientDecoders); // or serverDecoders, allDecoders, or a table of your own
  */
-export type Decoders = ReadonlyArray<BodyDecoder | undefined>;
+export type Decoders<P = Packet> = ReadonlyArray<BodyDecoder<P> | undefined>;
 
 /**
  * Body decoder of CONNACK, for a {@link Decoders} table.
@@ -81,11 +126,11 @@ export type Decoders = ReadonlyArray<BodyDecoder | undefined>;
 export const decodeConnack: BodyDecoder = () => {
   const f = u8('CONNACK flags');
   const returnCode = u8('CONNACK return code');
-  if (f > 1) throw bad('CONNACK flags', '0 or 1', f, '3.2.2.1');
+  if (f > SESSION_PRESENT) throw bad('CONNACK flags', '0 or 1', f, '3.2.2.1');
   if (returnCode > 5) throw bad('CONNACK return code', '0..5', returnCode, '3.2.2.3');
   if (returnCode && f) throw bad('refusing CONNACK session present', 0, 1, '3.2.2-4');
-  end(2);
-  return { type: 2, sessionPresent: f > 0, returnCode };
+  end(CONNACK);
+  return { type: CONNACK, sessionPresent: f > 0, returnCode };
 };
 
 /**
@@ -96,18 +141,18 @@ export const decodeConnack: BodyDecoder = () => {
  * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish]); // CONNACK and PUBLISH only
  */
 export const decodePublish: BodyDecoder = (_, flags) => {
-  const qos = (flags >> 1) & 3;
+  const qos = (flags >> QOS_SHIFT) & 3;
   if (qos > 2) throw bad('PUBLISH QoS', '0, 1 or 2', 3, '3.3.1-4');
-  if (flags > 7 && !qos) throw bad('PUBLISH DUP', '0 at QoS 0', 1, '3.3.1-2');
+  if (flags >= DUP && !qos) throw bad('PUBLISH DUP', '0 at QoS 0', 1, '3.3.1-2');
   const t = checkName(str('topic'), MALFORMED);
   const pid = qos ? id() : undefined;
   return {
-    type: 3,
+    type: PUBLISH,
     topic: t,
     payload: B.subarray(P, (P = E)),
     qos: qos as QoS,
-    retain: (flags & 1) > 0,
-    dup: flags > 7,
+    retain: (flags & RETAIN) > 0,
+    dup: flags >= DUP, // the top flag bit
     id: pid,
   };
 };
@@ -120,7 +165,7 @@ export const decodePublish: BodyDecoder = (_, flags) => {
  * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish, decodeAck]);
  */
 export const decodeAck: BodyDecoder = (type) => {
-  const p = (type < 12 ? { type, id: id() } : { type }) as Packet;
+  const p = (type < PINGREQ ? { type, id: id() } : { type }) as Packet;
   end(type);
   return p;
 };
@@ -137,11 +182,11 @@ export const decodeSuback: BodyDecoder = () => {
   const granted: number[] = [];
   while (P < E) {
     const g = B[P++]!;
-    if (g > 2 && g !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', g, '3.9.3-2');
+    if (g > 2 && g !== FAILURE) throw bad('SUBACK return code', '0, 1, 2 or 0x80', g, '3.9.3-2');
     granted.push(g);
   }
   if (!granted.length) throw bad('SUBACK return codes', 'at least one', 'none', '3.9.3-1');
-  return { type: 9, id: pid, granted };
+  return { type: SUBACK, id: pid, granted };
 };
 
 /**
@@ -154,7 +199,7 @@ export const decodeSuback: BodyDecoder = () => {
 export const decodeConnect: BodyDecoder = () => {
   const name = str('protocol name');
   const level = u8('protocol level');
-  if (name !== 'MQTT' || level !== 4)
+  if (name !== 'MQTT' || level !== LEVEL_311)
     throw fail(
       UNSUPPORTED_PROTOCOL,
       'protocol',
@@ -164,25 +209,26 @@ export const decodeConnect: BodyDecoder = () => {
       1,
     );
   const f = u8('CONNECT flags');
-  const hasWill = f & 4;
-  if (f & 1) throw bad('CONNECT reserved flag', 0, 1, '3.1.2-3');
-  if ((f & 24) === 24) throw bad('will QoS', '0, 1 or 2', 3, '3.1.2-14');
-  if (!hasWill && f & 56) throw bad('will QoS and retain', '0 without a will', f & 56, '3.1.2-11');
-  if ((f & 192) === 64) throw bad('password flag', '0 without a user name', 1, '3.1.2-22');
+  const hasWill = f & WILL;
+  if (f & CONNECT_RESERVED) throw bad('CONNECT reserved flag', 0, 1, '3.1.2-3');
+  if ((f & WILL_QOS) === WILL_QOS) throw bad('will QoS', '0, 1 or 2', 3, '3.1.2-14');
+  if (!hasWill && f & (WILL_QOS | WILL_RETAIN))
+    throw bad('will QoS and retain', '0 without a will', f & (WILL_QOS | WILL_RETAIN), '3.1.2-11');
+  if ((f & (USERNAME | PASSWORD)) === PASSWORD) throw bad('password flag', '0 without a user name', 1, '3.1.2-22');
   const keepAlive = u16('keep alive');
   const clientId = str('client id');
   const will = hasWill
     ? {
         topic: checkName(str('will topic'), MALFORMED),
         payload: bin('will message'),
-        qos: ((f >> 3) & 3) as QoS,
-        retain: (f & 32) > 0,
+        qos: ((f >> WILL_QOS_SHIFT) & 3) as QoS,
+        retain: (f & WILL_RETAIN) > 0,
       }
     : undefined;
-  const username = f & 128 ? str('user name') : undefined;
-  const password = f & 64 ? bin('password') : undefined;
-  end(1);
-  return { type: 1, clientId, clean: (f & 2) > 0, keepAlive, username, password, will };
+  const username = f & USERNAME ? str('user name') : undefined;
+  const password = f & PASSWORD ? bin('password') : undefined;
+  end(CONNECT);
+  return { type: CONNECT, clientId, clean: (f & CLEAN) > 0, keepAlive, username, password, will };
 };
 
 /**
@@ -200,14 +246,15 @@ export const decodeFilters: BodyDecoder = (type) => {
   while (P < E) {
     const t = checkFilter(str('topic filter'), MALFORMED);
     topics.push(t);
-    if (type < 9) {
+    if (type < SUBACK) {
       const qos = u8('requested QoS');
       if (qos > 2) throw bad('requested QoS', '0, 1 or 2', qos, '3.8.3-4');
       subscriptions.push({ topic: t, qos: qos as QoS });
     }
   }
-  if (!topics.length) throw bad('topic filters', 'at least one', 'none', type < 9 ? '3.8.3-3' : '3.10.3-2');
-  return type < 9 ? { type: 8, id: pid, subscriptions } : { type: 10, id: pid, topics };
+  // SUBSCRIBE is the one of the two below SUBACK
+  if (!topics.length) throw bad('topic filters', 'at least one', 'none', type < SUBACK ? '3.8.3-3' : '3.10.3-2');
+  return type < SUBACK ? { type: SUBSCRIBE, id: pid, subscriptions } : { type: UNSUBSCRIBE, id: pid, topics };
 };
 
 /* eslint-disable no-sparse-arrays -- in the decoder tables a hole is a packet type that side never receives (it costs no bytes) */
@@ -301,8 +348,9 @@ export interface ParserOptions {
 }
 
 /**
- * Incremental MQTT 3.1.1 parser. `push()` chunks as they arrive, cut anywhere; `read()`
- * returns the next whole packet, or `undefined` until more bytes arrive.
+ * Incremental MQTT parser (3.1.1 with these decoder tables; `@umqtt/codec/v5` has a subclass for
+ * MQTT 5's). `push()` chunks as they arrive, cut anywhere; `read()` returns the next whole
+ * packet, or `undefined` until more bytes arrive.
  *
  * `decoders` says which packets this side accepts: `clientDecoders` in a client,
  * `serverDecoders` in a broker, `allDecoders` in tools. Another type is rejected with
@@ -319,11 +367,11 @@ export interface ParserOptions {
  * parser.push(chunk);
  * for (let p = parser.read(); p; p = parser.read()) handle(p);
  */
-export class Parser {
+export class Parser<P = Packet> {
   /** Adds bytes from the wire. */
   declare readonly push: (chunk: Uint8Array) => void;
   /** The next whole packet, or `undefined` when more bytes are needed. Throws only UmqttError. */
-  declare readonly read: () => Packet | undefined;
+  declare readonly read: () => P | undefined;
   /** Drops all buffered bytes. */
   declare readonly reset: () => void;
   readonly #buffered: () => number;
@@ -332,7 +380,7 @@ export class Parser {
    * @param decoders - the packets this side accepts, e.g. {@link clientDecoders}
    * @param options - {@link ParserOptions}
    */
-  constructor(decoders: Decoders, options?: ParserOptions) {
+  constructor(decoders: Decoders<P>, options?: ParserOptions) {
     // State in closure variables (smaller and faster than fields): bytes buf[pos, len) are
     // pushed and unread; `need` is the size of the packet at pos once its header is known;
     // `own` says buf is a buffer of ours (not a pushed chunk), where later chunks may be copied.
@@ -386,23 +434,23 @@ export class Parser {
       try {
         if (pos >= len) return undefined;
         const first = buf[pos]!;
-        const type = first >> 4;
-        const flags = first & 15;
+        const type = first >> TYPE_SHIFT;
+        const flags = first & FLAGS_MASK;
         if (!decoders[type])
           throw type % 15
             ? fail(UNEXPECTED_PACKET, 'packet type', 'one this side receives', type, '2.2.1')
             : bad('packet type', '1..14', type, '2.2.1');
         // PUBLISH flags are its own; PUBREL, SUBSCRIBE, UNSUBSCRIBE have 0010; the others 0000 [MQTT-2.2.2-1].
-        const reserved = ((0x540 >> type) & 1) * 2;
-        if (type !== 3 && flags !== reserved) throw bad(`packet type ${type} flags`, reserved, flags, '2.2.2-2');
+        const reserved = ((FLAGS_0010 >> type) & 1) * 2;
+        if (type !== PUBLISH && flags !== reserved) throw bad(`packet type ${type} flags`, reserved, flags, '2.2.2-2');
         // Remaining length: 1 to 4 bytes, 7 bits each, least significant first.
         let i = 1;
         let rem = 0;
-        for (let d = 128, m = 1; d > 127; m *= 128) {
+        for (let d = MORE, m = 1; d & MORE; m *= MORE) {
           if (i > 4) throw bad('remaining length', 'at most 4 bytes', 'more', '2.2.3');
           if (pos + i >= len) return undefined;
           d = buf[pos + i++]!;
-          rem += (d & 127) * m;
+          rem += (d & DIGIT) * m;
         }
         const total = i + rem;
         if (total > max) throw fail(PACKET_TOO_LARGE, 'packet size', `at most ${max} bytes`, total);
@@ -414,7 +462,7 @@ export class Parser {
         B = buf;
         P = pos + i;
         E = pos += total;
-        const packet = decoders[type]!(type, flags);
+        const packet = decoders[type]!(type, flags, i);
         // Let go of what is read: of the buffer when nothing is left, of a buffer of ours
         // that is mostly read (the rest moves to one its size, so a large packet's buffer
         // lives only as long as the packet does).
@@ -446,8 +494,11 @@ export class Parser {
  * @example
  * const packet = decode(new Uint8Array([0x40, 2, 0, 7])); // { type: PUBACK, id: 7 }
  */
-export function decode(bytes: Uint8Array, options?: ParserOptions): Packet {
-  const parser = new Parser(allDecoders, options);
+export const decode = (bytes: Uint8Array, options?: ParserOptions): Packet =>
+  decodeOne(new Parser(allDecoders, options), bytes);
+
+/** The one whole packet `bytes` hold, read with `parser`. */
+export function decodeOne<P>(parser: Parser<P>, bytes: Uint8Array): P {
   parser.push(bytes);
   const p = parser.read();
   const more = parser.buffered;

@@ -264,6 +264,7 @@ console.log(JSON.stringify(result));
 /** A consumer's TypeScript: every package's main types, resolved from node_modules. */
 const CONSUMER_TS = String.raw`
 import { encodePublish, Parser, clientDecoders, topicMatches, UmqttError, type Packet, type QoS } from '@umqtt/codec';
+import * as v5 from '@umqtt/codec/v5';
 import { MqttClient, type ClientOptions, type Socket, type SocketFactory, type Status, type Timers } from '@umqtt/simple';
 import { RobustClient, PRESETS, type FinalStatus, type Store } from '@umqtt/robust';
 import { MemoryStore } from '@umqtt/store-memory';
@@ -274,6 +275,9 @@ declare const socket: SocketFactory;
 const qos: QoS = 1;
 const bytes: Uint8Array = encodePublish({ type: 3, topic: 'a/b', payload: new Uint8Array([1]), qos, id: 1 });
 const parser = new Parser(clientDecoders);
+const bytes5: Uint8Array = v5.encodePublish({ type: 3, topic: 'a/b', payload: bytes, qos, id: 1, properties: { messageExpiryInterval: 60 } });
+const parser5 = new v5.Parser(v5.clientDecoders);
+const packet5: v5.Packet | undefined = parser5.read();
 const packet: Packet | undefined = undefined;
 const matches: boolean = topicMatches('a/+', 'a/b');
 const options: ClientOptions = { socket, timers, host: 'localhost' };
@@ -285,7 +289,7 @@ const robust = new RobustClient({ socket, timers, servers: [{ host: 'localhost' 
 const status: FinalStatus = 'delivered';
 const error: UmqttError | undefined = undefined as UmqttError | undefined;
 const unused: Socket | undefined = undefined;
-export { bytes, parser, packet, matches, client, flash, robust, status, error, unused };
+export { bytes, parser, packet, matches, client, flash, robust, status, error, unused, bytes5, packet5 };
 `;
 
 /** What a new user writes after `npm install @umqtt/node`: plain JavaScript, nothing copied. */
