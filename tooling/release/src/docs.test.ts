@@ -40,8 +40,8 @@ it('builds the API reference from the src/index.ts of every published package wi
   project = JSON.parse(readFileSync(out, 'utf8')) as Reflection;
   expect(project.children?.map((m) => m.name).sort()).toEqual([
     '@umqtt/codec',
-      '@umqtt/codec/v5', // the MQTT 5 entry of @umqtt/codec
-      '@umqtt/node',
+    '@umqtt/codec/v5', // the MQTT 5 entry of @umqtt/codec
+    '@umqtt/node',
     '@umqtt/robust',
     '@umqtt/simple',
     '@umqtt/store-flash',
