@@ -444,7 +444,7 @@ export class RobustNodeClient {
 
   /**
    * Publishes through the queue (while offline too, as the policy allows); resolves with
-   * `delivered` (`sent` at QoS 0) at the message's final status, rejects with
+   * `delivered` (`sent` at QoS 0: written, no acknowledgement exists) at the message's final status, rejects with
    * `UMQTT_EXPIRED`, `UMQTT_DROPPED` or `UMQTT_REJECTED`. The options are those of
    * `@umqtt/robust`'s publish: QoS, retain, ttl, priority and the policy's overrides.
    *
@@ -520,8 +520,7 @@ export class RobustNodeClient {
     const held = key ? this.#held.get(key) : this.#refused.shift();
     this.#held.delete(key);
     if (held) {
-      // robust says `sent` for QoS 0 (no acknowledgement) and `delivered` only after the broker's
-      if (status === 'delivered' || status === 'sent') held.d.resolve(status);
+      if (status === 'delivered' || status === 'sent') held.d.resolve(held.qos ? 'delivered' : 'sent');
       else
         held.d.reject(nodeError(STATUS_CODES[status], `message ${status}${reason ? ` (${reason})` : ''}`, 'publish'));
     }

@@ -53,6 +53,8 @@ export async function program(
 /** Starts any program as `start()` does the command. */
 export function startProgram(file: string, args: string[], input?: string): Running {
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // A program that exits without reading its input (mosquitto_sub) closes the pipe: EPIPE is no failure here.
+  child.stdin!.on('error', () => {});
   const r: Running = { child, stdout: '', stderr: '', exited: undefined as never };
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (r.stdout += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (r.stderr += s));
