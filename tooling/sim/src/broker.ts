@@ -39,6 +39,7 @@ import {
   type Packet,
   type QoS,
 } from '@umqtt/codec';
+import { enabled } from './exclusions.js';
 import type { Random } from './random.js';
 import type { Listener, ServerEnd } from './network.js';
 import type { World } from './world.js';
@@ -125,6 +126,8 @@ export class BrokerState {
   readonly retained = new Map<string, StoredMessage>();
   /** Bumped on every loss of state. */
   generation = 0;
+  /** When the broker last answered a clean connect of a client id with session present (a fault). */
+  readonly lies = new Map<string, number>();
 
   constructor(readonly ledger: Ledger) {}
 
@@ -252,6 +255,8 @@ class Conn {
   clientId = '?';
   /** A hostile peer now (fault): no keepalive, no answers. */
   trickling = false;
+  /** Answered a clean connect with session present (fault): the client must not go on with it. */
+  lied = false;
 
   constructor(
     readonly node: BrokerNode,
@@ -323,6 +328,11 @@ class Conn {
       if (p.type !== 1) return this.drop('first packet is not CONNECT', false);
       return this.#connect(p);
     }
+    if (this.lied && p.type !== 14 && enabled('session-present-on-clean'))
+      this.node.world.fail(
+        'protocol-strict',
+        `${this.clientId} went on (packet type ${p.type}) after CONNACK said session present to its clean connect`,
+      );
     const s = this.session!;
     switch (p.type) {
       case 1:
@@ -403,6 +413,8 @@ class Conn {
     if (p.clean && node.faults.sessionPresentOnClean && r.chance(node.faults.sessionPresentOnClean)) {
       node.note(this.clientId, 'fault: session present on a clean connect');
       sp = true;
+      this.lied = true;
+      state.lies.set(this.clientId, node.world.now);
     }
     this.send(encodeConnack({ type: 2, sessionPresent: sp, returnCode: 0 }));
     writeQueued(session);

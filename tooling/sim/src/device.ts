@@ -45,6 +45,8 @@ export interface DeviceSpec {
   subscriptions: Subscription[];
   /** Flash geometry of a flash device. */
   flashBlocks: number;
+  /** Clean session (the robust client's default is a persistent one). */
+  clean: boolean;
 }
 
 /** One publish as the application made it, and what became of it. */
@@ -188,6 +190,8 @@ export class Device {
   /** Listeners of the scenario (workloads waiting for onWritable). */
   onWritable: (() => void) | undefined;
   onBoot: (() => void) | undefined;
+  /** The client ended a connection with a protocol error (the scenario judges whether the broker earned it). */
+  onProtocolError: ((message: string) => void) | undefined;
   #cutTimer: ReturnType<World['after']> | undefined;
 
   constructor(world: World, net: Network, spec: DeviceSpec, random: Random, plan: FaultPlan) {
@@ -253,7 +257,11 @@ export class Device {
       backoff: spec.backoff,
       policy: spec.policy,
       random: () => this.random.next(),
-      logger: (issue) => this.note(`issue ${issue.place} ${issue.error.code}: ${issue.error.message}`),
+      clean: spec.clean,
+      logger: (issue) => {
+        this.note(`issue ${issue.place} ${issue.error.code}: ${issue.error.message}`);
+        if (issue.error.code === 'UMQTT_PROTOCOL_ERROR' && boot.alive) this.onProtocolError?.(issue.error.message);
+      },
     });
     boot.client = client;
     client.onStatus = (key, status, reason) => this.#status(boot, key, status, reason);

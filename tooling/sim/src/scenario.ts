@@ -69,11 +69,19 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   }
   const observerSpec = drawSpec(r, 'sub', hosts);
   observerSpec.store = 'memory';
+  observerSpec.clean = false;
   observerSpec.subscriptions = [{ topic: 'dev/#', qos: 2 }];
   observerSpec.policy = { maxMessages: 1000 };
   const observer = new Device(world, net, observerSpec, r.fork(), plan);
   const everyone = [...devices, observer];
   world.steps.push(stepChecks(world, everyone));
+  for (const d of everyone)
+    d.onProtocolError = (message) => {
+      // only a broker that broke the protocol earns one: a CONNACK with session present to a clean connect
+      const lied = state.lies.get(d.spec.clientId);
+      if (lied !== undefined && world.now - lied < 10_000) return;
+      world.fail('no-protocol-error', `${d.spec.name} ended a connection with a protocol error: ${message}`);
+    };
   for (const d of everyone) watchStates(world, d);
 
   // the subscriber starts first; the devices a moment later
@@ -200,6 +208,8 @@ function drawSpec(r: Random, name: string, hosts: string[]): DeviceSpec {
     },
     subscriptions: [{ topic: `cmd/${name}`, qos: r.pick([1, 2] as const) }],
     flashBlocks: r.pick([8, 16, 32]),
+    // a clean session loses QoS 2 past PUBREC at every reconnect: only once issue 13 resends them
+    clean: r.chance(0.2) && enabled('qos2-session-lost'),
   };
 }
 
@@ -356,7 +366,6 @@ function scheduleFaults(
     const frozen = rr.chance(0.5);
     const conns = [...n.conns];
     const c = conns.length ? rr.pick(conns) : undefined;
-    if (!enabled('broker-stops-reading')) return;
     if (frozen) {
       note(`${n.name} freezes for ${ms.toFixed(0)} ms`);
       n.freeze(true);
