@@ -4,6 +4,7 @@
 //   pnpm sim --seeds N [--from S]   N seeds from S, with a progress line
 //   pnpm sim --seed S [--full]      one seed with its trace (the whole trace with --full)
 //   pnpm sim day [--seed S]         a virtual day of a device, and its table
+//   pnpm sim aedes                  the scripted exchange against Mosquitto and aedes: where they differ
 import { runDay, renderDay } from './day.js';
 import { explain, replayCommand } from './explain.js';
 import { runSeed } from './scenario.js';
@@ -45,12 +46,36 @@ async function seeds(from: number, count: number): Promise<number> {
   return failed.length ? 1 : 0;
 }
 
+/** Plays the parity script against a real Mosquitto and an embedded aedes; prints the steps that differ. */
+async function compareAedes(): Promise<number> {
+  const { startAedes, startMosquitto } = await import('@umqtt/testkit');
+  const { SCRIPT, describeStep, play, tcpRunner } = await import('./parity.js');
+  const mosquitto = await startMosquitto();
+  const aedes = await startAedes();
+  try {
+    const m = await play(tcpRunner(mosquitto.port));
+    const a = await play(tcpRunner(aedes.port));
+    let differ = 0;
+    for (let i = 0; i < SCRIPT.length; i++) {
+      if (JSON.stringify(m[i]) === JSON.stringify(a[i])) continue;
+      differ++;
+      console.log(`${describeStep(i)}\n  mosquitto ${JSON.stringify(m[i])}\n  aedes     ${JSON.stringify(a[i])}`);
+    }
+    console.log(`${differ} of ${SCRIPT.length} steps differ`);
+  } finally {
+    await mosquitto.stop();
+    await aedes.close();
+  }
+  return 0;
+}
+
 async function main(): Promise<number> {
   if (process.argv.includes('day')) {
     const seed = Number(arg('seed') ?? 1);
     console.log(renderDay(await runDay(seed)));
     return 0;
   }
+  if (process.argv.includes('aedes')) return compareAedes();
   const one = arg('seed');
   if (one !== undefined) {
     const result = await runSeed(Number(one), { trace: true });
