@@ -226,14 +226,19 @@ export class BrokerNode implements Listener {
     this.#world.trace?.note(this.#world.now, this.name, `${who}: ${text}`);
   }
 
-  /** Mosquitto's keepalive check: every 5 s or so, close connections silent for more than 1.5 x keepAlive. */
+  /**
+   * Mosquitto's keepalive check (src/keepalive.c): its loop wakes at least once a second and checks
+   * once `last_keepalive_check + 5 < now` (whole seconds), so every 6 s; a connection with nothing
+   * complete received for more than keepAlive * 3 / 2 seconds (integer division) is closed.
+   */
   #tick(): void {
     if (this.#ticking) return;
     this.#ticking = true;
-    this.#world.after(1000, () => {
+    const next = Math.max(this.#lastKeepaliveCheck + 6, Math.floor(this.#world.now / 1000) + 1);
+    this.#world.at(next * 1000, () => {
       this.#ticking = false;
       const now = Math.floor(this.#world.now / 1000);
-      if (!this.frozen && this.#lastKeepaliveCheck + 5 < now) {
+      if (!this.frozen) {
         this.#lastKeepaliveCheck = now;
         for (const c of [...this.conns])
           if (c.keepAlive && !c.trickling && now - c.lastIn > Math.floor((c.keepAlive * 3) / 2))

@@ -16,7 +16,8 @@ import {
   type Store,
 } from '@umqtt/robust';
 import { MemoryStore } from '@umqtt/store-memory';
-import { FlashStore, PowerLoss, SimulatedFlash } from '@umqtt/store-flash';
+import { FlashStore, PowerLoss, SimulatedFlash, type Flash } from '@umqtt/store-flash';
+import { enabled } from './exclusions.js';
 import { PlatformClock, type ClockHabit } from './clock.js';
 import type { ConnectionFaults, DeviceHooks, LinkProfile, Network } from './network.js';
 import type { Random } from './random.js';
@@ -102,6 +103,10 @@ export function msgIdOf(payload: Uint8Array): string {
 /** One boot of a device: the hooks the network and clock call, alive until the power fails. */
 class Boot implements DeviceHooks {
   dead = false;
+  /** > 0 while a platform callback or application code runs on the device (not a promise reaction). */
+  depth = 0;
+  /** Keys the client asked its store to remove in this boot (its decision reached the store). */
+  readonly removed = new Set<number>();
   readonly clock: PlatformClock;
   /** Keys of this boot's statuses that come as 0 (refused), in publish order. */
   readonly refused: PubRecord[] = [];
@@ -109,6 +114,7 @@ class Boot implements DeviceHooks {
   client!: RobustClient;
   store!: Store;
   flash: SimulatedFlash | undefined;
+  gate: GatedFlash | undefined;
 
   constructor(
     readonly device: Device,
@@ -144,7 +150,9 @@ class Boot implements DeviceHooks {
   /** Runs a platform callback into the device: a dead device gets none, an exception is a violation. */
   guard(what: string, fn: () => void): void {
     if (!this.alive) return;
+    this.device.world.touch();
     this.clock.touch();
+    this.depth++;
     try {
       fn();
     } catch (e) {
@@ -155,9 +163,77 @@ class Boot implements DeviceHooks {
           `${this.name}: ${what} callback threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
         );
       }
+    } finally {
+      this.depth--;
     }
     this.device.afterCallback(this);
   }
+}
+
+/**
+ * The flash as the store sees it: the device's SimulatedFlash, with the power cut counted here so
+ * that it lands in a flash operation of a platform callback or of application code, never in one
+ * of a promise reaction inside the client (see the exclusion 'cut-in-promise-reaction').
+ */
+class GatedFlash implements Flash {
+  /** Write and erase operations left before the cut (Infinity: none pending). */
+  budget = Infinity;
+  constructor(
+    readonly inner: SimulatedFlash,
+    readonly boot: Boot,
+    readonly seed: number,
+  ) {}
+  get blockSize(): number {
+    return this.inner.blockSize;
+  }
+  get byteLength(): number {
+    return this.inner.byteLength;
+  }
+  read(offset: number, length: number): Uint8Array {
+    return this.inner.read(offset, length);
+  }
+  write(offset: number, bytes: Uint8Array): void {
+    this.#spend();
+    this.inner.write(offset, bytes);
+  }
+  erase(block: number): void {
+    this.#spend();
+    this.inner.erase(block);
+  }
+  #spend(): void {
+    if (this.budget === Infinity) return;
+    if (this.budget > 0) this.budget--;
+    else if (this.boot.depth > 0 || enabled('cut-in-promise-reaction')) {
+      this.budget = Infinity;
+      this.inner.cutPowerAfter(0, this.seed); // this operation is the one torn
+    }
+  }
+}
+
+/** The store as the client sees it: the real one, with its removals recorded for the checker. */
+function recorded(store: Store, removed: Set<number>): Store {
+  const wrapper: Store = {
+    add: (m) => store.add(m),
+    update: (key, id, stage, attempts) => store.update(key, id, stage, attempts),
+    remove: (key) => {
+      removed.add(key);
+      store.remove(key);
+    },
+    messages: () => store.messages(),
+    get count() {
+      return store.count;
+    },
+    get bytes() {
+      return store.bytes;
+    },
+    get capacity() {
+      return store.capacity;
+    },
+    close: () => store.close(),
+  };
+  if (store.get) wrapper.get = (key) => store.get!(key);
+  if (store.payload) wrapper.payload = (key) => store.payload!(key);
+  return wrapper;
 }
 
 export class Device {
@@ -173,6 +249,8 @@ export class Device {
   readonly wire = { up: 0, down: 0 };
   boot!: Boot;
   boots = 0;
+  /** Every boot so far, by index (1-based). */
+  readonly #history: Boot[] = [];
   /** Power cuts so far. */
   cuts = 0;
   #serial = 0;
@@ -193,6 +271,9 @@ export class Device {
   /** The client ended a connection with a protocol error (the scenario judges whether the broker earned it). */
   onProtocolError: ((message: string) => void) | undefined;
   #cutTimer: ReturnType<World['after']> | undefined;
+  /** Set between a power cut and the boot after it: how long the power stays off. */
+  #offFor: number | undefined;
+  #rebootTimer: ReturnType<World['after']> | undefined;
 
   constructor(world: World, net: Network, spec: DeviceSpec, random: Random, plan: FaultPlan) {
     this.world = world;
@@ -226,7 +307,8 @@ export class Device {
       const flash = index === 1 ? this.#flashBytes! : this.#flashBytes!.clone(this.random.u32());
       this.#flashBytes = flash;
       boot.flash = flash;
-      store = new FlashStore(flash);
+      boot.gate = new GatedFlash(flash, boot, this.random.u32());
+      store = new FlashStore(boot.gate);
       // what the flash gave back: the checker learns each message's key of this boot
       for (const m of store.messages()) {
         const rec = this.records.find((r) => r.msgId === msgIdOf(m.payload));
@@ -238,6 +320,7 @@ export class Device {
       }
     } else store = new MemoryStore();
     boot.store = store;
+    store = recorded(store, boot.removed);
     const factory = this.net.factory(boot);
     const client = new RobustClient({
       socket: (o) => {
@@ -287,11 +370,12 @@ export class Device {
     client.onWritable = () => boot.alive && this.onWritable?.();
     for (const s of spec.subscriptions) client.subscribe([s]);
     this.boot = boot;
+    this.#history[index] = boot;
     this.state = 'idle';
     this.stateSince = this.world.now;
     if (index > 1) this.note(`boots (${index}), ${store.count} messages held on ${spec.store}`);
-    if (this.started) this.#run(() => client.start());
     this.onBoot?.();
+    if (this.started) this.#run(() => client.start());
   }
 
   #origin(): number {
@@ -308,6 +392,14 @@ export class Device {
     }
   }
 
+  /** Whether the client of boot `index` told its store to remove the message `rec`. */
+  removedIn(index: number, rec: PubRecord): boolean {
+    const boot = this.#history[index];
+    if (!boot) return false;
+    for (const [key, r] of boot.byKey) if (r === rec) return boot.removed.has(key);
+    return false;
+  }
+
   start(): void {
     this.started = true;
     this.#run(() => this.client.start());
@@ -317,12 +409,15 @@ export class Device {
   #run<T>(fn: () => T): T | undefined {
     const boot = this.boot;
     if (!boot.alive) return undefined;
+    this.world.touch();
+    boot.depth++;
     try {
       return fn();
     } catch (e) {
       if (!(e instanceof PowerLoss)) throw e;
       return undefined;
     } finally {
+      boot.depth--;
       this.afterCallback(boot);
     }
   }
@@ -357,14 +452,17 @@ export class Device {
       recovered: [],
     };
     this.records.push(rec);
+    this.world.touch();
     let key: number | undefined;
     let threw = false;
+    boot.depth++;
     try {
       key = boot.client.publish(topic, payload, opts);
     } catch (e) {
       threw = true;
       if (!(e instanceof PowerLoss)) throw e;
     } finally {
+      boot.depth--;
       this.afterCallback(boot);
     }
     if (threw || !boot.alive) {
@@ -373,6 +471,7 @@ export class Device {
       return rec;
     }
     rec.key = key;
+    if (this.world.trace) this.note(`publish ${msgId} ${topic} q${rec.qos} -> key ${key}`);
     if (key === 0) boot.refused.push(rec);
     else boot.byKey.set(key!, rec);
     return rec;
@@ -401,19 +500,29 @@ export class Device {
   }
 
   /**
-   * The power fails. A flash device: the next few flash operations may still run, the one after
-   * is torn (if none comes within `within` ms, the power just goes). A memory device: now.
+   * The power fails and comes back `offFor` ms later. A flash device: the next few flash
+   * operations may still run, the one after is torn (if none comes within `within` ms, the power
+   * just goes). A memory device, or `within` 0: now.
    */
-  powerCut(within: number): void {
+  powerCut(within: number, offFor: number): void {
     const boot = this.boot;
-    if (!boot.alive) return;
+    if (!boot.alive || this.#offFor !== undefined) return;
     this.cuts++;
-    if (boot.flash && within > 0) {
+    this.#offFor = offFor;
+    if (boot.gate && within > 0) {
       const ops = this.random.int(0, 12);
       this.note(`power fails within ${ops} flash operations or ${within.toFixed(0)} ms`);
-      boot.flash.cutPowerAfter(ops, this.random.u32());
+      boot.gate.budget = ops;
       this.#cutTimer = this.world.after(within, () => boot === this.boot && boot.alive && this.#die('at an instant'));
     } else this.#die('at an instant');
+  }
+
+  /** The faults stop: no power cut pending, and a dead device boots now. */
+  calm(): void {
+    this.world.cancel(this.#cutTimer);
+    if (this.boot.gate) this.boot.gate.budget = Infinity;
+    if (this.boot.alive) this.#offFor = undefined;
+    else this.#reboot();
   }
 
   #die(how: string): void {
@@ -434,11 +543,12 @@ export class Device {
     }
     this.state = 'idle';
     this.stateSince = this.world.now;
+    this.#rebootTimer = this.world.after(this.#offFor ?? 0, () => this.#reboot());
   }
 
-  /** Boots again (after a power cut). */
-  reboot(): void {
-    if (this.boot.alive) return;
-    this.#boot();
+  #reboot(): void {
+    this.world.cancel(this.#rebootTimer);
+    this.#offFor = undefined;
+    if (!this.boot.alive) this.#boot();
   }
 }

@@ -33,6 +33,10 @@ export const EXCLUDED = {
     "found #1: a message that times out frees its in-flight slot while the broker still holds it, so on a slow link the client exceeds Mosquitto's in-flight quota of 20 and QoS 2 messages are acknowledged (PUBREC 0x97), dropped, and reported delivered (seed 24); turns off messageTimeout (devices use 0, never)",
   'stale-incoming-ids':
     'found #2: after CONNACK session present = 0 on a persistent session (a broker that lost its state), incoming QoS 2 ids awaiting PUBREL are kept, so a new message that reuses one of those ids is acknowledged and never delivered (seed 38); turns off broker crashes that lose state while QoS 2 messages to a client are in flight',
+  'memory-reboot-qos2':
+    "found #3: a RobustClient that starts with an empty MemoryStore (after a reboot) resumes the broker's persistent session, whose QoS 2 messages awaiting PUBREL it can never release; Mosquitto counts them against its in-flight quota for good, and past it acknowledges every new QoS 2 PUBLISH (0x97) and drops it, reported delivered (seed 1388); turns off power cuts of a memory device while the broker holds QoS 2 messages from it",
+  'cut-in-promise-reaction':
+    'found #4: robust resends and expires messages after a reconnect inside a promise reaction (connect().then): a store that throws there (a flash write error; in the simulation, the flash losing power) becomes an unhandled rejection, an exception escaping into the platform; turns off power cuts landing in a flash operation of a promise reaction (they land in the next one of a callback)',
   // ---- issue 16 (one session core, persisted both ways) ----
   'incoming-qos2-reboot':
     'issue 16: incoming QoS 2 ids live only in RAM, so a device that reboots between PUBREC and PUBREL gets the message twice; turns off the at-most-once check for messages a device received across one of its reboots',

@@ -139,14 +139,14 @@ class Pipe {
     this.pump();
   }
 
-  /** Takes the next `n` queued bytes. */
-  take(n: number): Uint8Array {
-    const out = new Uint8Array(n);
+  /** Takes the next `n` queued bytes (views of the written arrays: the writer handed them over). */
+  take(n: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
     let o = 0;
     while (o < n) {
       const c = this.chunks[0]!;
       const k = Math.min(c.length, n - o);
-      out.set(k === c.length ? c : c.subarray(0, k), o);
+      out.push(k === c.length ? c : c.subarray(0, k));
       o += k;
       if (k === c.length) this.chunks.shift();
       else this.chunks[0] = c.subarray(k);
@@ -157,7 +157,7 @@ class Pipe {
 
   pump(): void {
     const conn = this.conn;
-    if (this.busy || conn.state !== 'open' || conn.stalled) return;
+    if (this.busy || conn.state !== 'open' || conn.stalled || conn.resetting) return;
     const net = conn.net;
     const world = net.world;
     if (!this.queued) {
@@ -183,7 +183,7 @@ class Pipe {
     this.lastArrival = at;
     if (bytes) {
       this.inFlight += n;
-      const parts = r.chance(link.fragment) && n > 1 ? split(bytes, r.int(1, n - 1)) : [bytes];
+      const parts = r.chance(link.fragment) && n > 1 ? split(bytes, r.int(1, n - 1)) : bytes;
       world.at(at, () => {
         this.inFlight -= n;
         for (const part of parts) conn.arrive(this.up, part);
@@ -192,6 +192,8 @@ class Pipe {
     }
     if (cut) {
       conn.net.note(conn, `fault: reset after ${this.resetAt} bytes ${this.up ? 'up' : 'down'}`);
+      this.resetAt = Infinity;
+      conn.resetting = true;
       world.at(at, () => conn.reset('fault'));
       return;
     }
@@ -210,8 +212,15 @@ class Pipe {
   }
 }
 
-function split(b: Uint8Array, at: number): Uint8Array[] {
-  return [b.subarray(0, at), b.subarray(at)];
+/** Cuts a segment (a list of views) in two at byte `at`. */
+function split(parts: Uint8Array[], at: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of parts) {
+    if (at > 0 && at < p.length) out.push(p.subarray(0, at), p.subarray(at));
+    else out.push(p);
+    at -= p.length;
+  }
+  return out;
 }
 
 /** One TCP connection between a device and a broker node. */
@@ -222,6 +231,8 @@ class Connection {
   readonly down: Pipe;
   /** Partitioned or half-open: nothing moves. */
   stalled = false;
+  /** A reset is on its way (fault): nothing more is sent. */
+  resetting = false;
   halfOpen = false;
   serverUnread = 0;
   serverQueue: Uint8Array[] = [];

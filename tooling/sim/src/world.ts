@@ -1,7 +1,8 @@
 // The world's heart: virtual time and one queue of events. Nothing in a run uses real time, real
 // sockets or real randomness; the only real thing is the JavaScript job queue, which the loop
-// drains after every event (as a platform runs every microtask before its next callback), so the
-// clients' promise-based flushes and deferred statuses run exactly where they would on a device.
+// drains after every event that ran device code (as a platform runs every microtask before its
+// next callback), so the clients' promise-based flushes and deferred statuses run exactly where
+// they would on a device.
 import { Random } from './random.js';
 import type { Trace } from './trace.js';
 
@@ -48,6 +49,8 @@ export class World {
   violation: Violation | undefined;
   /** Run-wide cap on events (a guard against a world that never calms down). */
   maxEvents = 3_000_000;
+  /** Device code ran since the last drain (only then can jobs be queued). */
+  #dirty = false;
   #heap: Event[] = [];
   #seq = 0;
   #sameAt = -1;
@@ -56,6 +59,11 @@ export class World {
   constructor(seed: number, trace?: Trace) {
     this.random = new Random(seed);
     this.trace = trace;
+  }
+
+  /** Device code is about to run: drain the job queue after this event. */
+  touch(): void {
+    this.#dirty = true;
   }
 
   /** Runs `fn` after `delay` ms of virtual time (0: at this instant, after what is already due now). */
@@ -130,8 +138,11 @@ export class World {
           this.#sameCount = 0;
         }
         fn();
-        await drain();
-        for (const step of this.steps) step();
+        if (this.#dirty) {
+          this.#dirty = false;
+          await drain();
+          for (const step of this.steps) step();
+        }
       }
       if (until > this.now) this.now = until;
       return !this.violation;
