@@ -107,7 +107,21 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
     for (const d of devices) d.calm();
   });
   const end = faultPhase + settleBound(everyone);
-  const ok = await world.run(end);
+  // a promise of the client rejected with nobody to catch it: an exception escaped into the platform
+  const rejected = (reason: unknown) => {
+    world.violation ??= {
+      invariant: 'no-exception-into-platform',
+      detail: `unhandled rejection: ${reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)}`,
+      time: world.now,
+    };
+  };
+  process.on('unhandledRejection', rejected);
+  let ok: boolean;
+  try {
+    ok = await world.run(end);
+  } finally {
+    process.off('unhandledRejection', rejected);
+  }
   let summary: Summary | undefined;
   if (ok) {
     try {
