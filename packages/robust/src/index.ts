@@ -40,4 +40,5 @@ export {
   type AdmissionPolicy,
 } from './policy.js';
 export { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
+export { ACK_TIMEOUT, GAVE_UP, SUBSCRIBE_REFUSED } from './errors.js';
 export { QUEUED, SENT, RELEASING, messageBytes, type Store, type StoredMessage, type NewMessage } from './store.js';

@@ -697,7 +697,17 @@ for (const [name, startBroker, skip] of brokers) {
       const t2 = oracle('t/2');
       expect(missing(distinct('t/1'), N), 'QoS 1: every message at least once').toEqual([]);
       expect(missing(distinct('t/2'), N), 'QoS 2: every message').toEqual([]);
-      const twice = t2.length - distinct('t/2').size;
+      // A QoS 2 message the broker had acknowledged with PUBREC in a session it then reported
+      // gone (CONNACK session present 0: aedes reports it for a client without subscriptions)
+      // is published again, at least once beats lost; its status says so. Only those may come twice.
+      const resent = new Set(
+        keys2.flatMap((k, seq) =>
+          (pub.statuses.get(k) ?? []).some((x) => x.reason === 'resent after the session was lost') ? [seq] : [],
+        ),
+      );
+      const twice =
+        t2.filter((r) => !resent.has(r.seq)).length - [...distinct('t/2')].filter((q) => !resent.has(q)).length;
+      if (resent.size) console.log(`[chaos ${name}] ${resent.size} QoS 2 message(s) resent after the session was lost`);
       if (twice) {
         console.log(
           `[chaos ${name}] QoS 2 twice at the ${where}:\n${duplicates(t2, pub.t0)}\nstates: ${pub.states.map((x) => `${x.at}:${x.state}`).join(' ')}\nrestart at ${restartedAt} ms`,

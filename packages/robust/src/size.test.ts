@@ -31,9 +31,13 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * 11,425 B gzipped, budget 11,456 (11,453 B with the last topic's UTF-8 length remembered).
  * Raised for onWritable owed to whoever read `writable` false (a producer that checked it
  * before going online was never told): 30,734 B minified, 11,477 B gzipped, budget 11,520.
+ * Raised for the hostile-peer fixes in simple (about 400 B, see its size test) and, here, the
+ * backoff by failed attempts with the healthy-connection rule, the `sent` status for QoS 0 and
+ * QoS 2 republished after a lost session, with the codec's hostile-input checks: 32,524 B minified,
+ * 12,139 B gzipped, budget 12,160.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11520;
+const BUDGET = 12160;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -24,7 +24,7 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  */
 const ISSUE_TARGET = 10240;
 const ADDED_BUDGET = 3776;
-const BUDGET = 11520 + ADDED_BUDGET;
+const BUDGET = 12160 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`FlashStore adds ≤ ${ADDED_BUDGET} B gzipped to RobustClient; together ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
