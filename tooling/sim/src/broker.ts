@@ -39,8 +39,8 @@ import {
   type Packet,
   type QoS,
 } from '@umqtt/codec';
-import { enabled } from './exclusions.js';
 import type { Random } from './random.js';
+import { msgIdOf } from './trace.js';
 import type { Listener, ServerEnd } from './network.js';
 import type { World } from './world.js';
 
@@ -130,17 +130,6 @@ export class BrokerState {
   readonly lies = new Map<string, number>();
 
   constructor(readonly ledger: Ledger) {}
-
-  /** QoS 2 in flight: held from a client awaiting PUBREL, or sent to a client and not completed. */
-  qos2InFlight(): { incoming: boolean; outgoing: boolean } {
-    let incoming = false;
-    let outgoing = false;
-    for (const s of this.sessions.values()) {
-      if (s.incoming.size) incoming = true;
-      if (s.inflight.some((m) => m.qos === 2 && m.dup)) outgoing = true;
-    }
-    return { incoming, outgoing };
-  }
 
   /** Everything is gone (a crash without persistence, a store wiped). */
   lose(): void {
@@ -333,7 +322,7 @@ class Conn {
       if (p.type !== 1) return this.drop('first packet is not CONNECT', false);
       return this.#connect(p);
     }
-    if (this.lied && p.type !== 14 && enabled('session-present-on-clean'))
+    if (this.lied && p.type !== 14)
       this.node.world.fail(
         'protocol-strict',
         `${this.clientId} went on (packet type ${p.type}) after CONNACK said session present to its clean connect`,
@@ -453,14 +442,15 @@ class Conn {
     }
     const held = s.incoming.get(id);
     if (held && !same(held, msg)) {
-      node.note(s.id, `reused message id ${id}: the held message is cleared`);
+      if (node.world.trace) node.note(s.id, `reused message id ${id}: the held "${msgIdOf(held.payload)}" is cleared`);
       s.incoming.delete(id);
     } else if (held) {
       this.#pubrec(null, id);
       return;
     }
     if (s.inQuota <= 0) {
-      node.note(s.id, `PUBLISH #${id} past the incoming quota: PUBREC (0x97), dropped`);
+      if (node.world.trace)
+        node.note(s.id, `PUBLISH #${id} "${msgIdOf(msg.payload)}" past the incoming quota: PUBREC (0x97), dropped`);
       this.ledger.quotaDropped(s.id, msg.payload);
       this.#pubrec(null, id);
       return;

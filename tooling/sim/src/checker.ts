@@ -3,7 +3,8 @@
 import type { QoS } from '@umqtt/codec';
 import { DEFAULT_BACKOFF } from '@umqtt/robust';
 import type { Ledger } from './broker.js';
-import { msgIdOf, type Device, type PubRecord } from './device.js';
+import type { Device, PubRecord } from './device.js';
+import { msgIdOf } from './trace.js';
 import { enabled } from './exclusions.js';
 import type { World } from './world.js';
 
@@ -133,15 +134,18 @@ export function watchStates(world: World, d: Device): void {
           if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline')
             world.fail('keeps-trying', `${spec.name}: offline for ${max + lateness} ms without a new attempt`);
         });
-        const healthy = onlineSince >= 0 && world.now - onlineSince >= 10_000;
-        if (healthy && enabled('backoff-after-success')) {
+        // the rule robust documents: a connection that stayed up `stableAfter` is healthy (an
+        // acknowledged exchange makes it healthy sooner), and losing a healthy one retries within `min`
+        const stable = spec.backoff.stableAfter ?? DEFAULT_BACKOFF.stableAfter;
+        const lasted = onlineSince >= 0 ? world.now - onlineSince : 0;
+        if (lasted >= stable + lateness) {
           const min = spec.backoff.min ?? DEFAULT_BACKOFF.min;
-          const bound = 2 * min + lateness;
+          const bound = min + lateness;
           world.after(bound, () => {
             if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline')
               world.fail(
                 'quick-return',
-                `${spec.name}: a connection that was healthy for ${((world.now - bound - onlineSince) / 1000).toFixed(1)} s dropped and no new attempt came within ${bound} ms`,
+                `${spec.name}: a connection that was up for ${(lasted / 1000).toFixed(1)} s (healthy after ${stable} ms) dropped and no new attempt came within ${bound} ms`,
               );
           });
         }
@@ -189,6 +193,7 @@ export function finalChecks(
     list.push({ qos: r.qos, at: r.at, retain: r.retain });
   }
   const everyone = [...devices, observer];
+  const byName = new Map(everyone.map((d) => [d.spec.name, d]));
   for (const d of everyone) {
     summary.powerCuts += d.cuts;
     summary.attempts += d.attempts;
@@ -206,9 +211,12 @@ export function finalChecks(
       'liveness',
       () => `${d.spec.name} still holds ${d.client.held} messages at the end`,
     );
-    for (const rec of d.records) checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer);
-    checkReceived(world, d);
+    for (const rec of d.records)
+      checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer, byName);
   }
+  const published = new Map<string, PubRecord>();
+  for (const d of everyone) for (const r of d.records) published.set(r.msgId, r);
+  for (const d of everyone) checkReceived(world, ledger, d, published, byName);
   checkOrder(world, ledger, devices, observer);
   return summary;
 }
@@ -221,6 +229,7 @@ function checkRecord(
   summary: Summary,
   got: Map<string, { qos: QoS; at: number; retain: boolean }[]>,
   observer: Device | null,
+  byName: Map<string, Device>,
 ): void {
   summary.published++;
   const id = rec.msgId;
@@ -256,7 +265,7 @@ function checkRecord(
   const status = finals[0]!;
   summary[status.status as 'delivered' | 'sent' | 'expired' | 'dropped' | 'rejected']++;
   if (rec.qos === 0) {
-    if (enabled('qos0-sent') && status.status === 'delivered')
+    if (status.status === 'delivered')
       world.fail(
         'honest-status',
         `${id} (QoS 0) reported delivered: QoS 0 has no acknowledgement, its status is 'sent'`,
@@ -280,12 +289,8 @@ function checkRecord(
   if (!receipts.length) {
     const routedToObserver = e?.routed.filter((x) => x.to.includes(observer.spec.clientId)) ?? [];
     if (!e?.routed.length) {
-      // QoS 2 held at PUBREC when the broker lost its state: must be resent as new (issue 13)
+      // (a QoS 2 message held at PUBREC when the broker lost its state must have been published again)
       const lost = ledger.lostBetween(rec.at, status.at);
-      if (lost && rec.qos === 2 && !enabled('qos2-session-lost')) {
-        summary.brokerLost++;
-        return;
-      }
       world.fail(
         'no-loss',
         `${id} (QoS ${rec.qos}) reported delivered, but the broker never routed it${lost ? ' (the broker lost its state meanwhile)' : ''}`,
@@ -303,19 +308,39 @@ function checkRecord(
     }
     world.fail('no-loss', `${id} (QoS ${rec.qos}) was delivered and routed to the subscriber, which never got it`);
   }
-  // QoS 2 at most once (a broker that lost its state may have it twice: resent as new)
+  // QoS 2 at most once, unless a session was lost past PUBREC and the client published it again as
+  // a new message, as its status says (at least once beats lost, robust's documented rule)
   const twice = receipts.filter((x) => x.qos === 2).length;
-  if (twice > 1 && !ledger.lostBetween(rec.at, world.now))
+  if (twice > 1 && !republished(rec, byName) && !ledger.lostBetween(rec.at, world.now))
     world.fail('qos2-once', `${id} (QoS 2) reached the subscriber ${twice} times`);
 }
 
-/** What a device received: QoS 2 at most once (per boot while issue 16 is open). */
-function checkReceived(world: World, d: Device): void {
+/**
+ * Published again as a new message after a session was lost past PUBREC, as its status says (or,
+ * while found #5 is open, by a clean-session device that rebooted while holding it).
+ */
+function republished(rec: PubRecord | undefined, devices: Map<string, Device>): boolean {
+  if (!rec) return false;
+  if (rec.statuses.some((s) => /session was lost/.test(s.reason ?? ''))) return true;
+  const d = devices.get(rec.msgId.split('/')[0]!);
+  return !enabled('republished-reboot') && !!d?.spec.clean && rec.recovered.length > 0;
+}
+
+/** What a client received: QoS 2 at most once (per boot while issue 16 is open). */
+function checkReceived(
+  world: World,
+  ledger: BrokerLedger,
+  d: Device,
+  published: Map<string, PubRecord>,
+  byName: Map<string, Device>,
+): void {
   const seen = new Map<string, number>();
   for (const r of d.received) {
     if (r.qos !== 2) continue;
     const prev = seen.get(r.msgId);
-    if (prev !== undefined && (prev === r.boot || enabled('incoming-qos2-reboot')))
+    const rec = published.get(r.msgId);
+    const excused = republished(rec, byName) || (rec !== undefined && ledger.lostBetween(rec.at, r.at));
+    if (prev !== undefined && !excused && (prev === r.boot || enabled('incoming-qos2-reboot')))
       world.fail(
         'qos2-once',
         `${d.spec.name} received ${r.msgId} (QoS 2) twice${prev !== r.boot ? ' across a reboot' : ''}`,

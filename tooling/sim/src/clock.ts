@@ -19,7 +19,6 @@
 //
 // Every callback runs inside a guard: an exception escaping into the platform is a violation
 // (unless it is the device's own power loss), and callbacks per virtual second are counted.
-import { enabled } from './exclusions.js';
 import type { Random } from './random.js';
 import type { Event, World } from './world.js';
 
@@ -42,8 +41,6 @@ export interface ClockOptions {
   /** Runs a platform callback: the device's guard (power, exceptions). */
   guard: (what: string, fn: () => void) => void;
 }
-
-const FRACTIONAL = enabled('fractional-times');
 
 /** Callbacks per virtual second above which the clock's owner storms. */
 export const STORM_PER_SECOND = 1000;
@@ -80,7 +77,7 @@ export class PlatformClock implements Timers {
 
   now(): number {
     const t = this.#world.now + this.origin;
-    return this.habit === 'moddable' || !FRACTIONAL ? Math.floor(t) : t;
+    return this.habit === 'moddable' ? Math.floor(t) : t;
   }
 
   setTimeout(callback: () => void, ms: number): number {

@@ -17,10 +17,10 @@ import {
 } from '@umqtt/robust';
 import { MemoryStore } from '@umqtt/store-memory';
 import { FlashStore, PowerLoss, SimulatedFlash, type Flash } from '@umqtt/store-flash';
-import { enabled } from './exclusions.js';
 import { PlatformClock, type ClockHabit } from './clock.js';
 import type { ConnectionFaults, DeviceHooks, LinkProfile, Network } from './network.js';
 import type { Random } from './random.js';
+import { msgIdOf } from './trace.js';
 import type { World } from './world.js';
 
 export interface DeviceSpec {
@@ -91,20 +91,11 @@ export interface FaultPlan {
   faults(host: string, random: Random): ConnectionFaults;
 }
 
-const decoder = new TextDecoder();
-
-/** The identity at the start of a payload: everything before the first space. */
-export function msgIdOf(payload: Uint8Array): string {
-  let end = payload.indexOf(32);
-  if (end < 0) end = Math.min(payload.length, 40);
-  return decoder.decode(payload.subarray(0, end));
-}
+export { msgIdOf } from './trace.js';
 
 /** One boot of a device: the hooks the network and clock call, alive until the power fails. */
 class Boot implements DeviceHooks {
   dead = false;
-  /** > 0 while a platform callback or application code runs on the device (not a promise reaction). */
-  depth = 0;
   /** Keys the client asked its store to remove in this boot (its decision reached the store). */
   readonly removed = new Set<number>();
   readonly clock: PlatformClock;
@@ -152,7 +143,6 @@ class Boot implements DeviceHooks {
     if (!this.alive) return;
     this.device.world.touch();
     this.clock.touch();
-    this.depth++;
     try {
       fn();
     } catch (e) {
@@ -163,24 +153,17 @@ class Boot implements DeviceHooks {
           `${this.name}: ${what} callback threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
         );
       }
-    } finally {
-      this.depth--;
     }
     this.device.afterCallback(this);
   }
 }
 
-/**
- * The flash as the store sees it: the device's SimulatedFlash, with the power cut counted here so
- * that it lands in a flash operation of a platform callback or of application code, never in one
- * of a promise reaction inside the client (see the exclusion 'cut-in-promise-reaction').
- */
+/** The flash as the store sees it: the device's SimulatedFlash, with the power cut counted here. */
 class GatedFlash implements Flash {
   /** Write and erase operations left before the cut (Infinity: none pending). */
   budget = Infinity;
   constructor(
     readonly inner: SimulatedFlash,
-    readonly boot: Boot,
     readonly seed: number,
   ) {}
   get blockSize(): number {
@@ -203,7 +186,7 @@ class GatedFlash implements Flash {
   #spend(): void {
     if (this.budget === Infinity) return;
     if (this.budget > 0) this.budget--;
-    else if (this.boot.depth > 0 || enabled('cut-in-promise-reaction')) {
+    else {
       this.budget = Infinity;
       this.inner.cutPowerAfter(0, this.seed); // this operation is the one torn
     }
@@ -307,7 +290,7 @@ export class Device {
       const flash = index === 1 ? this.#flashBytes! : this.#flashBytes!.clone(this.random.u32());
       this.#flashBytes = flash;
       boot.flash = flash;
-      boot.gate = new GatedFlash(flash, boot, this.random.u32());
+      boot.gate = new GatedFlash(flash, this.random.u32());
       store = new FlashStore(boot.gate);
       // what the flash gave back: the checker learns each message's key of this boot
       for (const m of store.messages()) {
@@ -410,14 +393,12 @@ export class Device {
     const boot = this.boot;
     if (!boot.alive) return undefined;
     this.world.touch();
-    boot.depth++;
     try {
       return fn();
     } catch (e) {
       if (!(e instanceof PowerLoss)) throw e;
       return undefined;
     } finally {
-      boot.depth--;
       this.afterCallback(boot);
     }
   }
@@ -455,14 +436,12 @@ export class Device {
     this.world.touch();
     let key: number | undefined;
     let threw = false;
-    boot.depth++;
     try {
       key = boot.client.publish(topic, payload, opts);
     } catch (e) {
       threw = true;
       if (!(e instanceof PowerLoss)) throw e;
     } finally {
-      boot.depth--;
       this.afterCallback(boot);
     }
     if (threw || !boot.alive) {

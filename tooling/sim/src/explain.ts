@@ -21,8 +21,22 @@ export function explain(result: RunResult, lastLines = 60): string {
   const ids = [...new Set(v.detail.match(/\b[a-z]+\d*\/\d+\b/g) ?? [])];
   for (const id of ids) {
     const re = new RegExp(`"${id.replace('/', '\\/')} |\\b${id.replace('/', '\\/')}\\b`);
-    const story = lines.filter((l) => re.test(l));
-    if (story.length) out.push('', `${id}, every line about it:`, ...story.slice(0, 60));
+    // the lines naming it, and the acknowledgements of the packet ids it went out with
+    const packets = new Set<string>();
+    for (const l of lines)
+      if (re.test(l)) {
+        const m = /\s(\S+)>(\S+)\s+PUBLISH .* #(\d+)/.exec(l);
+        if (m) packets.add(`${m[1]}>${m[2]} #${m[3]}`).add(`${m[2]}>${m[1]} #${m[3]}`);
+      }
+    let started = false;
+    const about = (l: string) => {
+      if (re.test(l)) return (started = true);
+      if (!started) return false;
+      const m = /\s(\S+>\S+)\s+(?:PUBACK|PUBREC|PUBREL|PUBCOMP) #(\d+)$/.exec(l);
+      return !!m && packets.has(`${m[1]} #${m[2]}`);
+    };
+    const story = lines.filter(about);
+    if (story.length) out.push('', `${id}, every line about it (and its packet ids):`, ...story.slice(0, 80));
   }
   const faults = lines.filter((l) => / fault[: ]|crash|partition|power |unreachable|freezes|stops /.test(l));
   if (faults.length)

@@ -115,3 +115,12 @@ export class WireTap {
     }
   }
 }
+
+const decoder = new TextDecoder();
+
+/** A message's identity: the start of its payload, everything before the first space (`d1/17`). */
+export function msgIdOf(payload: Uint8Array): string {
+  let end = payload.indexOf(32);
+  if (end < 0) end = Math.min(payload.length, 40);
+  return decoder.decode(payload.subarray(0, end));
+}
