@@ -32,15 +32,6 @@ const PORT = 1883;
 /** How often faults come: 0 is a calm seed; 3 is a storm. */
 type Chaos = number;
 
-export interface World3 {
-  world: World;
-  net: Network;
-  ledger: BrokerLedger;
-  nodes: BrokerNode[];
-  devices: Device[];
-  observer: Device;
-}
-
 /** Runs one seed and checks it. */
 export async function runSeed(seed: number, options: RunOptions = {}): Promise<RunResult> {
   const world = new World(seed, options.trace ? new Trace(200000) : undefined);
