@@ -21,7 +21,7 @@ export const EXCLUDED = {
     'found #6: a repeated PUBCOMP (a broker answering a repeated PUBREL) that arrives after its packet id was reused by a resent message ends the connection with a protocol error (seed 1626); turns off the no-protocol-error check for that one case',
   // ---- issue 16 (one session core, persisted both ways) ----
   'incoming-qos2-reboot':
-    'issue 16: incoming QoS 2 ids live only in RAM, so a device that reboots between PUBREC and PUBREL gets the message twice; turns off the at-most-once check for messages a device received across one of its reboots',
+    'issue 16: incoming QoS 2 ids live only in RAM, so a device that reboots between PUBREC and PUBREL gets the message twice (seed 630); turns off the at-most-once check for messages a device received across one of its reboots',
 } as const;
 
 export type FaultClass = keyof typeof EXCLUDED;
