@@ -30,25 +30,27 @@ export const BUDGETS = Object.freeze({
   // counts what a turn published against the socket's room); then 8,085 B (the hostile-peer
   // fixes: deadlines checked as armed, PINGRESP awaited, owed acknowledgements bounded, guarded
   // platform callbacks, unknown acknowledgements ignored; and the codec's: the parser's buffer
-  // grows with the bytes that arrive, encoders check malformed packet objects)
-  'simple-client': { budget: 8096, target: 4096 },
+  // grows with the bytes that arrive, encoders check malformed packet objects); then 8,113 B (a
+  // timed-out message keeps its place in the window, found by the simulation); then 8,152 B (review
+  // fixes: nothing after DISCONNECT, one final status when a callback closes, deadlines as helpers)
+  'simple-client': { budget: 8160, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B
   // (RobustClient's writable/onWritable); then 11,922 B (the last topic's validation and UTF-8
-  // length remembered: robust at 64 B QoS 1 +35% messages per CPU second); then 12,604 B (the
+  // length remembered: robust at 64 B QoS 1 +35% messages per CPU second); then 12,728 B (the
   // hostile-peer fixes in simple and the codec, backoff by failed attempts, `sent`, QoS 2 after a
   // lost session)
-  'robust-memory': { budget: 12608, target: 8192 },
+  'robust-memory': { budget: 12736, target: 8192 },
   // measured 14,862 B; then 15,052 B (the same, and the flash store's one sync per store call);
   // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message);
   // then 15,260 B (simple's `writable` counts what a turn published against the socket's room);
   // then 15,340 B (the flash store's one write per record and CRC hook on a file; RobustClient's
   // writable/onWritable); then 15,378 B (a block checked 4 KiB at a time before the log enters
-  // it, not read whole: 4 MiB of RAM per block with a file's large blocks); then 16,104 B (the
+  // it, not read whole: 4 MiB of RAM per block with a file's large blocks); then 16,240 B (the
   // hostile-peer fixes in simple and the codec, backoff by failed attempts, `sent`, QoS 2 after a
   // lost session)
-  'robust-flash': { budget: 16128, target: 10240 },
+  'robust-flash': { budget: 16256, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */

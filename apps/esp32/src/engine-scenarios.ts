@@ -147,8 +147,10 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
     test('simple-client: resolves a host name through the DNS resolver, writes through a tiny send buffer', async () => {
       // 'localhost' is not an IP address: the glue asks the resolver first. A 16-byte send
       // buffer makes every packet wait in the glue and go out in pieces on onWritable.
-      // The tick counter starts 50 ms before it wraps at 2^32: the glue's clock keeps counting.
-      const r = await launch('simple-client', { sendBuffer: 16, ticksStart: 2 ** 32 - 50 });
+      // The tick counter starts 3 s before it wraps at 2^32: the glue's clock keeps counting.
+      // (50 ms was too little on a loaded machine: the client could start after the wrap, and a
+      // clock first read after it has nothing to count from.)
+      const r = await launch('simple-client', { sendBuffer: 16, ticksStart: 2 ** 32 - 3000 });
       await pubSubRoundTrip(r, { ...broker, host: 'localhost' } as AedesHandle, `${engine}-dns`, false);
       expect(r.host.requests.get(7 /* RESOLVE */)).toBe(1);
       expect(r.host.written.largest).toBe(16); // CONNECT alone is 20 bytes: packets went out in pieces

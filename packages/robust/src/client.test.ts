@@ -103,16 +103,60 @@ describe('backoff', () => {
     t.broker.socket.fail();
     await runFor(t.clock, 400_000, () => t.client.state === 'online');
     expect(t.opened.at(-1)![1] - lostAt).toBe(500);
-    // healthy at once when the broker acknowledges an exchange: lost 10 ms after a PUBACK
+    // healthy sooner when the broker acknowledges an exchange: lost 1 s (backoff.min) after a PUBACK
     t.client.publish('a', 'x', { qos: 1 });
     await settle();
     t.broker.socket.send(PUBACK(1));
-    await runFor(t.clock, 10);
+    await runFor(t.clock, 1000);
     lostAt = t.clock.now();
     t.broker.socket.fail();
     await runFor(t.clock, 400_000, () => t.client.state === 'online');
     expect(t.opened.at(-1)![1] - lostAt).toBe(500);
     expect(t.client.counters.reconnects).toBe(3);
+  });
+
+  test('a broker that answers SUBACK and drops us at once is not hammered, and maxAttempts still gives up', async () => {
+    const t = setup({ random: () => 0.5, backoff: { maxAttempts: 5 } }, 'up');
+    t.client.subscribe('s/#', 1);
+    t.client.start();
+    for (let i = 0; i < 20 && t.client.state !== 'closed'; i++) {
+      await runFor(t.clock, 600_000, () => t.client.state === 'online' || t.client.state === 'closed');
+      if (t.client.state !== 'online') break;
+      await settle();
+      const sub = packets(t.broker.socket.take()).find((p) => p.startsWith('82 '));
+      if (sub) t.broker.socket.send(`90 03 ${sub.split(' ').slice(2, 4).join(' ')} 01`);
+      await runFor(t.clock, 50);
+      t.broker.socket.fail(); // 50 ms after CONNACK and SUBACK
+    }
+    expect(t.client.state).toBe('closed');
+    expect(t.client.counters.attempts).toBe(5);
+    expect(t.client.lastIssue?.error.code).toBe('UMQTT_GAVE_UP');
+  });
+
+  test("stop() and start() while a connect is under way: the old attempt's outcome is ignored", async () => {
+    const t = setup({ random: () => 0.5 });
+    t.client.start();
+    t.client.stop(); // the first connect ends: its rejection must not count against the new start
+    t.client.start();
+    await settle();
+    expect(t.states).toEqual(['connecting', 'closed', 'connecting']);
+    await accept(t);
+    expect(t.client.state).toBe('online');
+    expect(t.client.counters.attempts).toBe(2);
+  });
+
+  test('sent means handed to the socket: a QoS 0 message resumed on CONNACK is written before a fatal packet that came with it', async () => {
+    const t = setup();
+    const k = t.client.publish('a', 'x', { queueQos0: true });
+    t.client.start();
+    const sock = t.broker.socket;
+    sock.open();
+    await settle();
+    sock.take();
+    sock.send('20 02 00 00 3f 00'); // CONNACK, then malformed bytes in the same chunk
+    await settle();
+    expect(packets(sock.take())).toEqual([pub('a', 'x')]);
+    expect(t.statuses).toEqual([[k, 'sent', undefined]]);
   });
 
   test('a link that drops healthy connections every 2 s costs about a second each time, not minutes', async () => {
@@ -277,6 +321,27 @@ describe('persistent session resend', () => {
       pub('a', 'x', { qos: 1, id: 2, dup: true }),
       pub('b', 'y', { qos: 2, id: 4 }),
     ]);
+  });
+
+  test('a store that throws while the session resumes (in a promise reaction): recorded, nothing escapes', async () => {
+    class FailingStore extends ArrayStore {
+      failing = false;
+      override remove(key: number): void {
+        if (this.failing) throw new Error('flash write failed');
+        super.remove(key);
+      }
+    }
+    const store = new FailingStore();
+    const t = setup({ store });
+    t.client.start();
+    await accept(t);
+    t.client.publish('a', 'x', { qos: 1, ttl: 1000 });
+    await settle();
+    t.broker.socket.fail(); // in flight, unacknowledged
+    await runFor(t.clock, 2000); // its time runs out while offline; the retry comes
+    store.failing = true;
+    await accept(t, true); // the expiry on resume hits the failing store: an unhandled rejection would fail the run
+    expect(t.client.issues.some((i) => /flash write failed/.test(i.error.message))).toBe(true);
   });
 
   test('the store carries the session over a restart: a new client resends with the same ids', async () => {
@@ -598,27 +663,27 @@ describe('issues, state, counters', () => {
       time: T0,
       error: { code: 'UMQTT_CONNACK_UNAVAILABLE', reasonCode: 3 },
     });
-    await runFor(t.clock, 0);
+    await runFor(t.clock, 20); // the retry (random 0; on a coarse tick, the next one)
     await accept(t);
-    await runFor(t.clock, 1);
+    await runFor(t.clock, 20); // healthy (stableAfter 1 ms; 20 ms for a coarse tick)
     // read: the connection is reset
     t.broker.socket.fail(new Error('ECONNRESET'));
     await settle();
     expect(t.client.lastIssue).toMatchObject({ place: 'read', error: { code: 'UMQTT_CONNECTION_LOST' } });
     expect(t.client.lastIssue!.error.message).toMatch(/ECONNRESET/);
-    await runFor(t.clock, 0);
+    await runFor(t.clock, 20); // the retry (random 0; on a coarse tick, the next one)
     await accept(t);
     // keepalive: the broker goes silent; PINGREQ at 10 s, dead at 15 s
     const sock = t.broker.socket;
     await runFor(t.clock, 10_000);
     expect(sock.take()).toBe('c0 00');
-    await runFor(t.clock, 5000);
+    await runFor(t.clock, 5020); // dead at 15 s; the retry at once (on a coarse tick, the next one)
     expect(t.states.slice(-2)).toEqual(['offline', 'connecting']); // lost, and retried at once (random 0)
     expect(t.client.lastIssue).toMatchObject({ place: 'keepalive', error: { code: 'UMQTT_KEEPALIVE_TIMEOUT' } });
     // read: a protocol error from the broker (a second CONNACK)
     await runFor(t.clock, 1000);
     await accept(t);
-    await runFor(t.clock, 1);
+    await runFor(t.clock, 20); // healthy (stableAfter 1 ms; 20 ms for a coarse tick)
     t.broker.socket.send('20 02 00 00');
     await settle();
     expect(t.client.lastIssue).toMatchObject({ place: 'read', error: { code: 'UMQTT_PROTOCOL_ERROR' } });

@@ -213,6 +213,11 @@ export class RobustClient {
   #failures = 0;
   /** The current connection has proven itself (see #proven). */
   #healthy = false;
+  /** When the current connection came up, and whether the broker has acknowledged anything on it. */
+  #onlineAt = 0;
+  #acked = false;
+  /** Counts connection attempts: the outcome of an attempt that is no longer current is ignored. */
+  #attemptSeq = 0;
   #connectedOnce = false;
   /** Keys of messages published again because the broker lost the session that had them past PUBREC. */
   #resentAfterLoss = new Set<number>();
@@ -331,6 +336,7 @@ export class RobustClient {
 
   /** Disconnects and stops reconnecting. Held messages stay in the store (a persistent store resends them after a restart). */
   stop(): void {
+    this.#attemptSeq++; // the outcome of a connect still under way no longer counts
     this.#clear('retry');
     this.#clear('stable');
     this.#set('closed');
@@ -507,9 +513,12 @@ export class RobustClient {
     this.#set('connecting');
     this.counters.attempts++;
     const server = this.options.servers[this.#server]!;
+    // A promise reaction is the platform's: what throws inside (a store that fails while the
+    // session resumes) is recorded, never left as an unhandled rejection.
+    const attempt = ++this.#attemptSeq; // stop() and start() meanwhile make it stale
     this.#mqtt.connect(server).then(
-      (sessionPresent) => this.#online(sessionPresent),
-      (e: UmqttError) => this.#failed(e),
+      (sessionPresent) => attempt === this.#attemptSeq && this.#try('connect', () => this.#online(sessionPresent)),
+      (e: UmqttError) => attempt === this.#attemptSeq && this.#try('connect', () => this.#failed(e)),
     );
   }
 
@@ -552,7 +561,7 @@ export class RobustClient {
     });
   }
 
-  /** The connection proved itself (it lasted `stableAfter`, or the broker acknowledged an exchange). */
+  /** The connection lasted `stableAfter`: healthy, the failures in a row start over. */
   #proven(): void {
     if (this.#healthy || this.#state !== 'online') return;
     this.#healthy = true;
@@ -560,11 +569,22 @@ export class RobustClient {
     this.#clear('stable');
   }
 
+  /**
+   * Whether the connection now ending was healthy: it lasted `stableAfter`, or the broker
+   * acknowledged an exchange on it and it lasted `backoff.min` (or `stableAfter`, if smaller), so
+   * a broker that answers and drops us at once still counts as failing.
+   */
+  #wasHealthy(): boolean {
+    const b = this.#backoff;
+    return this.#healthy || (this.#acked && this.#t.now() - this.#onlineAt >= Math.min(b.stableAfter, b.min));
+  }
+
   #online(sessionPresent: boolean): void {
     if (this.#state === 'closed') return this.#mqtt.disconnect();
     if (this.#connectedOnce) this.counters.reconnects++;
     this.#connectedOnce = true;
-    this.#healthy = false;
+    this.#healthy = this.#acked = false;
+    this.#onlineAt = this.#t.now();
     this.#set('online');
     this.#timer('stable', this.#backoff.stableAfter, () => this.#proven());
     // Subscriptions: resent when the broker kept no session.
@@ -609,7 +629,7 @@ export class RobustClient {
     if (this.#state === 'closed') return;
     // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
     // failed attempt, so a flapping broker is not hammered; a healthy one retries soon.
-    if (!this.#healthy) return this.#failed(e, 'read');
+    if (!this.#wasHealthy()) return this.#failed(e, 'read');
     if (e) this.#record({ time: this.#t.now(), place: e.place ?? 'read', error: e });
     this.#failures = 0;
     this.#offline();
@@ -682,7 +702,7 @@ export class RobustClient {
 
   #onStatus(id: number, status: SimpleStatus, granted?: number[]): void {
     const subs = this.#subIds.get(id);
-    if (status !== 'timeout' && status !== 'aborted') this.#proven(); // the broker answered
+    if (status !== 'timeout' && status !== 'aborted') this.#acked = true; // the broker answered
     if (subs) {
       this.#subIds.delete(id);
       if (status === 'timeout' || status === 'aborted')
@@ -720,8 +740,8 @@ export class RobustClient {
       // is what breaks brokers (Mosquitto drops a client that sends one QoS 2 id a third time
       // before PUBREL), and MQTT requires resends only on reconnect [MQTT-4.4.0-1]. So the
       // message stays in flight with its id: a late acknowledgement still delivers it, and if
-      // the connection ends first the reconnect resends it with its id and DUP. The timeout
-      // frees its place in the window and is recorded.
+      // the connection ends first the reconnect resends it with its id and DUP. The timeout is
+      // recorded; the message keeps its place in simple's window (the broker still counts it).
       this.#record({
         time: this.#t.now(),
         place: 'publish',
@@ -824,6 +844,7 @@ export class RobustClient {
   }
 
   #timer(name: TimerName, ms: number, fn: () => void): void {
+    this.#clear(name);
     this.#timers[name] = this.#t.setTimeout(() => {
       this.#timers[name] = undefined;
       fn();

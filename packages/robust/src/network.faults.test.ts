@@ -894,7 +894,17 @@ for (const [name, startBroker, skip] of stoppable) {
       expect(badStatuses(pub, [k0, ...keys])).toEqual([]);
       expect(c.held).toBe(0);
       await waitFor(() => sub.distinct('d/1').size === 51, { timeout: 5000, message: 'at the subscriber' });
-      expect(firstReceiptInversions(sub.got.get('d/1')!)).toEqual([]);
+      // The order the publisher kept is judged where the broker received it. At an aedes
+      // subscriber that reconnects after the publisher, aedes interleaves the messages it stored
+      // for the subscriber's session with live ones (seen as '2 after 32'), which says nothing
+      // about the client; Mosquitto keeps the order, so there it is judged at the subscriber.
+      const order = broker.published?.get('d/1') ?? sub.got.get('d/1')!;
+      expect(firstReceiptInversions(order)).toEqual([]);
+      if (broker.published) {
+        const atSubscriber = firstReceiptInversions(sub.got.get('d/1')!);
+        if (atSubscriber.length)
+          console.log(`[down ${name}] aedes reordered at the subscriber: ${atSubscriber.length}`);
+      }
       console.log(`[down ${name}] attempts while down=${attemptsWhileDown}, sub connects=${sub.connects}`);
     }, 30_000);
   });

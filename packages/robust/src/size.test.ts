@@ -34,10 +34,12 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * Raised for the hostile-peer fixes in simple (about 400 B, see its size test) and, here, the
  * backoff by failed attempts with the healthy-connection rule, the `sent` status for QoS 0 and
  * QoS 2 republished after a lost session, with the codec's hostile-input checks: 32,524 B minified,
- * 12,139 B gzipped, budget 12,160.
+ * 12,139 B gzipped, budget 12,160; then 12,178 B (simple's window keeps timed-out messages; a
+ * failing store inside connect()'s promise reaction recorded), budget 12,224; then 12,259 B (a
+ * healthy connection needs an acknowledgement and backoff.min; stale attempts ignored), budget 12,288.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 12160;
+const BUDGET = 12288;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -198,6 +198,64 @@ describe('acknowledgements for ids we do not track (as libmosquitto and MQTT.js)
   });
 });
 
+test('a repeated PUBCOMP that arrives after its id went to a new message is ignored (found by the simulation, seed 1626)', async () => {
+  const { client, sock, statuses, closes } = await connected();
+  client.publish('a', 'x', { qos: 2 });
+  sock.send('50 02 00 01');
+  sock.send('70 02 00 01'); // id 1 is free again
+  await settle();
+  client.publish('a', 'y', { qos: 1, id: 1 }); // and reused
+  sock.send('70 02 00 01'); // the broker repeats its PUBCOMP
+  sock.send('40 02 00 01');
+  await settle();
+  expect(closes).toEqual([]);
+  expect(statuses).toEqual([
+    [1, 'received'],
+    [1, 'delivered'],
+    [1, 'delivered'],
+  ]);
+  expect(client.issues.map((i) => i.error.code)).toEqual(['UMQTT_UNKNOWN_ID']);
+});
+
+test('a status callback that closes the client: each id still gets exactly one final status', async () => {
+  const t = await connected({ messageTimeout: 1000, keepAlive: 0 });
+  t.client.publish('a', '1', { qos: 1 });
+  t.client.publish('a', '2', { qos: 1 });
+  t.client.onStatus = (id, status) => {
+    t.statuses.push([id, status]);
+    if (status === 'timeout') t.client.close();
+  };
+  t.clock.advance(1000 + SLACK);
+  expect(t.statuses).toEqual([
+    [1, 'timeout'],
+    [2, 'aborted'],
+  ]);
+});
+
+test('nothing is written after DISCONNECT, not even an acknowledgement the broker asked for', async () => {
+  const t = setup({ keepAlive: 10 });
+  t.broker.capacity = 20; // CONNECT fits, the next publish fills the socket
+  const done = t.client.connect();
+  t.broker.socket.open();
+  await settle();
+  t.broker.socket.send('20 02 00 00');
+  await done;
+  const sock = t.broker.socket;
+  sock.take();
+  t.client.publish('a', 'xxxxxxxx');
+  await settle();
+  sock.take(); // the publish went out and filled the socket
+  t.client.disconnect(); // DISCONNECT waits for the socket to drain
+  sock.send(encodePublish({ type: PUBLISH, topic: 't', payload: new Uint8Array(1), qos: 1, id: 5 }));
+  t.clock.advance(12_000); // a PINGREQ would be due at 10 s: none after DISCONNECT either
+  sock.drain();
+  await settle();
+  const written = sock.take();
+  expect(written.endsWith('e0 00')).toBe(true);
+  expect(written).not.toContain('40 02 00 05');
+  expect(written).not.toContain('c0 00');
+});
+
 test('CONNECT bytes are unchanged by the hostile-peer work', async () => {
   const { connect } = await connected();
   expect(connect).toBe(CONNECT_C1);

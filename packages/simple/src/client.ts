@@ -266,7 +266,12 @@ export class MqttClient {
   #waiting: Entry[] = [];
   #window = 0;
   #nextId = 0;
-  #expired = new Set<number>();
+  /**
+   * Ids that timed out, the broker may still acknowledge them. A publish keeps its place in the
+   * window (true) until its final acknowledgement or the end of the connection: the broker still
+   * counts it against its in-flight quota, and past that quota Mosquitto drops what comes next.
+   */
+  #expired = new Map<number, boolean>();
   /** Inbound QoS 2 ids acknowledged with PUBREC, awaiting PUBREL: part of the session. */
   #inbound2 = new Set<number>();
   // keepalive
@@ -424,7 +429,8 @@ export class MqttClient {
         this.#fail(error(CONNECTION_LOST, `the socket could not be opened: ${describe(e)}`, 'connect'));
         return;
       }
-      this.#sock = sock;
+      if (this.#state === 'connecting') this.#sock = sock;
+      else sock.close(); // it failed before the factory returned (a factory that broke the contract)
     });
   }
 
@@ -510,8 +516,8 @@ export class MqttClient {
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
     if (this.#state === 'connected' && !this.#closing) {
-      this.#closing = true;
       this.#send(encodeEmpty({ type: DISCONNECT }));
+      this.#closing = true;
       this.#flush(); // at once: the flush #send scheduled then finds nothing to do
       // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
       if (this.#out.length) return;
@@ -583,6 +589,7 @@ export class MqttClient {
   }
 
   #send(bytes: Uint8Array, tail?: Uint8Array): void {
+    if (this.#closing) return; // nothing goes out after DISCONNECT [MQTT-3.14.4-2]
     this.#out.push(bytes);
     this.#pending += bytes.length;
     if (tail) {
@@ -603,6 +610,7 @@ export class MqttClient {
    * without end.
    */
   #owe(bytes: Uint8Array): void {
+    if (this.#closing) return;
     if (this.#owed + bytes.length > MAX_OWED_BYTES)
       throw error(
         SLOW_READER,
@@ -695,7 +703,8 @@ export class MqttClient {
           void Promise.resolve().then(() => {
             if (this.#sock !== sock) return;
             this.#deferred = false;
-            this.#drain();
+            this.#flush(); // what the awaiter published goes to the socket before anything can end it
+            if (this.#sock === sock) this.#drain();
           });
           return;
         }
@@ -795,16 +804,22 @@ export class MqttClient {
     if (expect !== type) {
       if (this.#expired.has(id)) {
         // A late acknowledgement of a message that timed out: its final one reports "unknown
-        // id", as in simple2 (a late PUBREC is answered with PUBREL and reported `received`).
-        // The id stays reserved until the connection ends: more late copies may still come.
-        if (type === PUBREC) this.#owe(encodeAck({ type: PUBREL, id }));
-        this.#status(id, type === PUBREC ? 'received' : 'unknown');
-        return;
+        // id", as in simple2, and frees its place in the window (a late PUBREC is answered with
+        // PUBREL and reported `received`; PUBCOMP is still to come).
+        if (type === PUBREC) {
+          this.#owe(encodeAck({ type: PUBREL, id }));
+          return this.#status(id, 'received');
+        }
+        if (this.#expired.get(id)) this.#window--;
+        this.#expired.delete(id);
+        this.#status(id, 'unknown');
+        return this.#pump();
       }
-      if (!e || e.sentAt < 0) {
-        // An acknowledgement for an id we do not track: brokers repeat PUBREC and PUBCOMP, and
-        // ack what an earlier connection sent. As libmosquitto and MQTT.js do, PUBREC is answered
-        // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored.
+      // An acknowledgement for an id we do not track: brokers repeat PUBREC and PUBCOMP, and
+      // ack what an earlier connection sent. As libmosquitto and MQTT.js do, PUBREC is answered
+      // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored. A
+      // repeated PUBCOMP may also arrive after its id went to a new message: ignored the same way.
+      if (!e || e.sentAt < 0 || type === PUBCOMP) {
         if (type === PUBREC) this.#owe(encodeAck({ type: PUBREL, id }));
         this.#record(
           error(
@@ -939,23 +954,36 @@ export class MqttClient {
     this.#timer = this.#t.setTimeout(() => this.#tick(), Math.max(0, due - this.#now()));
   }
 
-  /** Keepalive: when a PINGREQ is due (none outstanding), or Infinity. */
+  // Each deadline, as one expression (Infinity when it does not apply).
+  /** The socket refused our bytes this long ago: dead. */
+  #socketDue(): number {
+    return this.#blockedSince ? this.#blockedSince + this.#socketTimeout : Infinity;
+  }
+  /** No whole packet for 1.5 x keepAlive: the peer is dead (half-open, or trickling). */
+  #deadDue(): number {
+    return this.#keepAlive ? this.#lastRecv + this.#keepAlive * DEAD_PEER_FACTOR : Infinity;
+  }
+  /** A PINGREQ unanswered for keepAlive. */
+  #pongDue(): number {
+    return this.#keepAlive && this.#pingAt ? this.#pingAt + this.#keepAlive : Infinity;
+  }
+  /** Keepalive: when a PINGREQ is due (none outstanding, not closing). */
   #pingDue(): number {
-    return this.#pingAt ? Infinity : Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive;
+    return this.#keepAlive && !this.#pingAt && !this.#closing
+      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive
+      : Infinity;
+  }
+  /** When an entry in flight times out. */
+  #timeoutDue(e: Entry): number {
+    return this.#messageTimeout && e.sentAt >= 0 ? e.sentAt + this.#messageTimeout : Infinity;
   }
 
   #rearm(): void {
     let due = Infinity;
     if (this.#state === 'connecting') due = this.#connectBy;
     else if (this.#state === 'connected') {
-      if (this.#blockedSince) due = this.#blockedSince + this.#socketTimeout;
-      const ka = this.#keepAlive;
-      if (ka) {
-        due = Math.min(due, this.#lastRecv + ka * DEAD_PEER_FACTOR, this.#pingDue());
-        if (this.#pingAt) due = Math.min(due, this.#pingAt + ka);
-      }
-      const timeout = this.#messageTimeout;
-      if (timeout) for (const e of this.#ids.values()) if (e.sentAt >= 0) due = Math.min(due, e.sentAt + timeout);
+      due = Math.min(this.#socketDue(), this.#deadDue(), this.#pongDue(), this.#pingDue());
+      for (const e of this.#ids.values()) due = Math.min(due, this.#timeoutDue(e));
     }
     this.#timerDue = Infinity;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
@@ -979,32 +1007,27 @@ export class MqttClient {
     if (this.#state === 'connecting' && now >= this.#connectBy)
       return this.#fail(error(CONNECT_TIMEOUT, `no CONNACK within ${this.#connectTimeout} ms`, 'connect'));
     if (this.#state === 'connected') {
-      if (this.#blockedSince && now >= this.#blockedSince + this.#socketTimeout)
+      const ka = this.#keepAlive / 1000;
+      if (now >= this.#socketDue())
         return this.#fail(error(WRITE_TIMEOUT, `the socket took no bytes for ${this.#socketTimeout} ms`, 'write'));
-      const ka = this.#keepAlive;
-      if (ka) {
-        if (now >= this.#lastRecv + ka * DEAD_PEER_FACTOR)
-          return this.#fail(
-            error(
-              KEEPALIVE_TIMEOUT,
-              `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka / 1000} s)`,
-              'keepalive',
-            ),
-          );
-        if (this.#pingAt && now >= this.#pingAt + ka)
-          return this.#fail(
-            error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka / 1000} s) of PINGREQ`, 'keepalive'),
-          );
-        if (now >= this.#pingDue()) this.#ping();
-      }
-      const timeout = this.#messageTimeout;
-      if (timeout) {
-        const expired: Entry[] = [];
-        for (const e of this.#ids.values()) if (e.sentAt >= 0 && now >= e.sentAt + timeout) expired.push(e);
-        for (const e of expired) {
-          this.#expired.add(e.id);
-          this.#complete(e, 'timeout');
-        }
+      if (now >= this.#deadDue())
+        return this.#fail(
+          error(
+            KEEPALIVE_TIMEOUT,
+            `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka} s)`,
+            'keepalive',
+          ),
+        );
+      if (now >= this.#pongDue())
+        return this.#fail(error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive'));
+      if (now >= this.#pingDue()) this.#ping();
+      const expired: Entry[] = [];
+      for (const e of this.#ids.values()) if (now >= this.#timeoutDue(e)) expired.push(e);
+      for (const e of expired) {
+        if (this.#ids.get(e.id) !== e) continue; // a status callback ended or renewed the connection
+        this.#ids.delete(e.id);
+        this.#expired.set(e.id, e.kind === PUB); // a publish keeps its place in the window
+        this.#status(e.id, 'timeout');
       }
     }
     this.#rearm();

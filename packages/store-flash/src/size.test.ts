@@ -20,11 +20,13 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * RobustClient's writable). Raised to 3,776 when
  * RobustClient got `writable`/`onWritable`: FlashStore unchanged, the difference of the two
  * gzipped bundles moved from 3,710 to 3,719 B (how they compress together); then 3,757 B with
- * a block checked for blankness 4 KiB at a time instead of read whole.
+ * a block checked for blankness 4 KiB at a time instead of read whole. Raised to 3,808 when
+ * RobustClient grew (issue 13): FlashStore unchanged, the difference of the two gzipped bundles
+ * moved from 3,767 to 3,780 B (how they compress together).
  */
 const ISSUE_TARGET = 10240;
-const ADDED_BUDGET = 3776;
-const BUDGET = 12160 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
+const ADDED_BUDGET = 3808;
+const BUDGET = 12288 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`FlashStore adds ≤ ${ADDED_BUDGET} B gzipped to RobustClient; together ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
