@@ -6,7 +6,7 @@ import { runSeed } from './scenario.js';
 
 /**
  * Seeds that caught a bug, kept as regression cases: each failed on the libraries before the fix
- * named beside it (checked by running the seeds on the code before issue 13 landed) and passes now.
+ * named beside it (checked by running the seeds on the code before the fix) and passes now.
  */
 export const REGRESSIONS: { seed: number; caught: string }[] = [
   { seed: 2, caught: 'issue 13: a repeated PUBCOMP (for an id already completed) ended the connection' },
@@ -19,6 +19,12 @@ export const REGRESSIONS: { seed: number; caught: string }[] = [
   { seed: 38, caught: "issue 13: QoS 2 past PUBREC reported 'delivered' after the session was lost, never routed" },
   { seed: 257, caught: 'issue 13: the same, when the broker crashed and lost its state' },
   { seed: 70, caught: 'issue 13: a peer trickling a byte every few seconds kept a dead connection alive' },
+  {
+    seed: 94,
+    caught:
+      "found #1: a timed-out QoS 2 message freed its window slot; Mosquitto's quota overrun, a loss reported delivered",
+  },
+  { seed: 1626, caught: 'found #6: a repeated PUBCOMP after its id went to a resent message ended the connection' },
 ];
 
 const FROM = Number(process.env['SIM_FROM'] ?? 1);
