@@ -1,0 +1,688 @@
+// A broker model on the simulated network: MQTT 3.1.1 as Eclipse Mosquitto 2.0.11 in its default
+// configuration does it, read from its sources (src/handle_publish.c, src/database.c,
+// src/handle_connect.c, src/handle_subscribe.c, src/retain.c, src/keepalive.c,
+// lib/handle_pubackcomp.c, lib/handle_pubrec.c, lib/handle_pubrel.c) and checked byte for byte
+// against the real one (parity.test.ts):
+//
+// - persistent sessions (clean session 0 lives until a clean connect), session present, takeover
+//   of a connected client id (the old connection closed);
+// - QoS 0/1/2 both ways; incoming QoS 2 held until PUBREL and routed then; a resent PUBLISH with
+//   an id still held is acknowledged and not routed again; one with the same id and different
+//   content replaces it ("Reused message ID");
+// - the incoming quota (max_inflight_messages 20): every QoS 2 message taken costs one, every
+//   PUBCOMP sent (for a known id or not) gives one back, a reconnect starts from 20 less the held
+//   ones; past it a QoS 2 PUBLISH is answered PUBREC (with reason 0x97, which a 3.1.1 client never
+//   sees) and dropped;
+// - outgoing: at most 20 QoS 1/2 in flight per client, up to 1000 more queued (then dropped),
+//   QoS 0 for an offline client dropped, in-flight messages resent with DUP (and PUBREL for those
+//   past PUBREC) on reconnect, before the queued ones; packet ids from a per-session counter;
+// - retained messages (an empty payload clears), sent after SUBACK with the retain flag;
+// - acknowledgements for unknown ids: PUBACK/PUBCOMP ignored, PUBREC answered with PUBREL,
+//   PUBREL answered with PUBCOMP; a PUBCOMP or PUBACK of the wrong kind ends the connection;
+// - keepalive: the connection is closed once nothing complete arrived for 1.5 x keepAlive,
+//   checked every 5 seconds or so;
+// - restarts that keep the state (persistence, clean shutdown) or lose it (a crash without it).
+//
+// Hostile habits are faults a scenario switches on: duplicate PUBREC/PUBCOMP, acknowledgements for
+// ids never used, session present on a clean connect, CONNACK 3 (server unavailable), a frozen
+// process (TCP accepts, nothing answers), slow reading, a trickling peer.
+import {
+  Parser,
+  UmqttError,
+  encodeAck,
+  encodeConnack,
+  encodeEmpty,
+  encodePublish,
+  encodeSuback,
+  serverDecoders,
+  topicMatches,
+  type Packet,
+  type QoS,
+} from '@umqtt/codec';
+import type { Random } from './random.js';
+import { msgIdOf } from './trace.js';
+import type { Listener, ServerEnd } from './network.js';
+import type { World } from './world.js';
+
+/** Mosquitto's defaults (mosquitto.conf(5)): max_inflight_messages, max_queued_messages. */
+export const MAX_INFLIGHT = 20;
+export const MAX_QUEUED = 1000;
+
+/** A message as the broker keeps it. */
+export interface StoredMessage {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+  /** Client id of the publisher. */
+  from: string;
+}
+
+type OutState = 'queued' | 'publish' | 'wait_puback' | 'wait_pubrec' | 'wait_pubcomp' | 'resend_pubrel';
+
+interface ClientMsg {
+  mid: number;
+  qos: QoS;
+  retain: boolean;
+  msg: StoredMessage;
+  state: OutState;
+  dup: boolean;
+}
+
+interface Session {
+  id: string;
+  /** The connection that owns it was a clean one: the session ends with it. */
+  clean: boolean;
+  subs: Map<string, QoS>;
+  inflight: ClientMsg[];
+  queued: ClientMsg[];
+  /** Incoming QoS 2 held until PUBREL, by packet id. */
+  incoming: Map<number, StoredMessage>;
+  inQuota: number;
+  outQuota: number;
+  lastMid: number;
+  conn: Conn | undefined;
+}
+
+/** What the broker did, for the checker: acknowledgements, drops, routing, lost state. */
+export interface Ledger {
+  /** It took responsibility for a message: PUBACK sent (QoS 1), PUBREC sent for a held message (QoS 2), routed (QoS 0). */
+  accepted(from: string, payload: Uint8Array, qos: QoS): void;
+  /** A QoS 2 PUBLISH answered past the incoming quota: acknowledged, then dropped. */
+  quotaDropped(from: string, payload: Uint8Array): void;
+  /** The message was routed to the subscriptions (`to`: the client ids it was queued for). */
+  routed(from: string, payload: Uint8Array, to: string[]): void;
+  /** A message for `to` was dropped: offline QoS 0, queue full. */
+  outDropped(to: string, payload: Uint8Array, why: string): void;
+  /** The broker lost every session and retained message. */
+  lostState(): void;
+}
+
+/** Hostile habits of the broker, as chances per occasion (0: never). */
+export interface BrokerFaults {
+  /** A PUBREC is sent twice. */
+  dupPubrec: number;
+  /** A PUBCOMP is sent twice. */
+  dupPubcomp: number;
+  /** After a packet from a client, an acknowledgement for an id the client never used. */
+  unknownAck: number;
+  /** CONNACK says session present to a clean connect. */
+  sessionPresentOnClean: number;
+  /** CONNACK refuses with 3 (server unavailable). */
+  refuse: number;
+}
+
+export const NO_FAULTS: Readonly<BrokerFaults> = Object.freeze({
+  dupPubrec: 0,
+  dupPubcomp: 0,
+  unknownAck: 0,
+  sessionPresentOnClean: 0,
+  refuse: 0,
+});
+
+/** Sessions and retained messages: kept by one node, or shared by the nodes of a cluster. */
+export class BrokerState {
+  readonly sessions = new Map<string, Session>();
+  readonly retained = new Map<string, StoredMessage>();
+  /** Bumped on every loss of state. */
+  generation = 0;
+  /** When the broker last answered a clean connect of a client id with session present (a fault). */
+  readonly lies = new Map<string, number>();
+
+  constructor(readonly ledger: Ledger) {}
+
+  /** Everything is gone (a crash without persistence, a store wiped). */
+  lose(): void {
+    for (const s of this.sessions.values()) s.conn?.end.reset();
+    this.sessions.clear();
+    this.retained.clear();
+    this.generation++;
+    this.ledger.lostState();
+  }
+}
+
+/** One broker process listening on the network. */
+export class BrokerNode implements Listener {
+  readonly name: string;
+  readonly state: BrokerState;
+  faults: BrokerFaults = NO_FAULTS;
+  /** The process is frozen: TCP still accepts, nothing is read or answered. */
+  frozen = false;
+  /** Packets handled (for the day's bytes). */
+  packets = 0;
+  readonly #world: World;
+  readonly #random: Random;
+  readonly conns = new Set<Conn>();
+  #lastKeepaliveCheck = 0;
+  #ticking = false;
+
+  constructor(world: World, random: Random, name: string, state: BrokerState) {
+    this.#world = world;
+    this.#random = random;
+    this.name = name;
+    this.state = state;
+  }
+
+  get world(): World {
+    return this.#world;
+  }
+  get random(): Random {
+    return this.#random;
+  }
+
+  accept(end: ServerEnd): void {
+    const conn = new Conn(this, end);
+    this.conns.add(conn);
+    if (this.frozen) end.pause();
+    this.#tick();
+  }
+
+  /** The process freezes (TCP still accepts and buffers, nothing is read or answered) or thaws. */
+  freeze(on: boolean): void {
+    this.frozen = on;
+    for (const c of this.conns) if (!c.trickling) on ? c.end.pause() : c.end.resume();
+  }
+
+  /**
+   * Fault: a hostile peer on one connection: it stops reading and answering, and trickles a byte of
+   * a packet that never completes every few seconds (its own keepalive does not apply to it).
+   */
+  trickle(): boolean {
+    const list = [...this.conns].filter((c) => c.state === 'active' && !c.trickling);
+    if (!list.length) return false;
+    const conn = this.#random.pick(list);
+    conn.trickling = true;
+    conn.end.pause();
+    this.note(conn.clientId, 'fault: trickles a byte every few seconds, answers nothing');
+    // PUBLISH announcing 16384 bytes: topic length, topic, then payload bytes one at a time
+    const bytes = [0x30, 0x80, 0x80, 0x01, 0x00, 0x03, 0x74, 0x2f, 0x74];
+    let i = 0;
+    const next = () => {
+      if (conn.state === 'closed') return;
+      conn.send(Uint8Array.of(bytes[i++] ?? 0x2e));
+      if (i < 16000) this.#world.after(this.#random.float(1000, 5000), next);
+    };
+    next();
+    return true;
+  }
+
+  /** The process stops: every connection is reset (the kernel answers RST for a dead process). */
+  stop(): void {
+    for (const c of [...this.conns]) c.drop('node stopped', true);
+  }
+
+  note(who: string, text: string): void {
+    this.#world.trace?.note(this.#world.now, this.name, `${who}: ${text}`);
+  }
+
+  /**
+   * Mosquitto's keepalive check (src/keepalive.c): its loop wakes at least once a second and checks
+   * once `last_keepalive_check + 5 < now` (whole seconds), so every 6 s; a connection with nothing
+   * complete received for more than keepAlive * 3 / 2 seconds (integer division) is closed.
+   */
+  #tick(): void {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    const next = Math.max(this.#lastKeepaliveCheck + 6, Math.floor(this.#world.now / 1000) + 1);
+    this.#world.at(next * 1000, () => {
+      this.#ticking = false;
+      const now = Math.floor(this.#world.now / 1000);
+      if (!this.frozen) {
+        this.#lastKeepaliveCheck = now;
+        for (const c of [...this.conns])
+          if (c.keepAlive && !c.trickling && now - c.lastIn > Math.floor((c.keepAlive * 3) / 2))
+            c.drop('keepalive: nothing for 1.5 x keepAlive', false);
+      }
+      if (this.conns.size) this.#tick();
+    });
+  }
+}
+
+/** One client connection on a node. */
+class Conn {
+  readonly parser = new Parser(serverDecoders);
+  state: 'new' | 'active' | 'closed' = 'new';
+  session: Session | undefined;
+  keepAlive = 0;
+  /** Mosquitto's `last_msg_in`, whole seconds, updated per complete packet. */
+  lastIn: number;
+  clientId = '?';
+  /** A hostile peer now (fault): no keepalive, no answers. */
+  trickling = false;
+  /** Answered a clean connect with session present (fault): the client must not go on with it. */
+  lied = false;
+
+  constructor(
+    readonly node: BrokerNode,
+    readonly end: ServerEnd,
+  ) {
+    this.lastIn = Math.floor(node.world.now / 1000);
+    end.onData = (bytes) => this.#data(bytes);
+    end.onClose = (how) => this.#closed(how);
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get ledger(): Ledger {
+    return this.node.state.ledger;
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.state !== 'closed') this.end.write(bytes);
+  }
+
+  /** Ends the connection from the broker's side: FIN (or RST when `reset`). */
+  drop(why: string, reset: boolean): void {
+    if (this.state === 'closed') return;
+    this.node.note(this.clientId, `closes the connection: ${why}`);
+    this.#detach();
+    if (reset) this.end.reset();
+    else this.end.close();
+  }
+
+  #closed(how: string): void {
+    if (this.state === 'closed') return;
+    this.node.note(this.clientId, `connection ${how} by the client side`);
+    this.#detach();
+  }
+
+  #detach(): void {
+    const was = this.state;
+    this.state = 'closed';
+    this.node.conns.delete(this);
+    const s = this.session;
+    if (was !== 'active' || !s || s.conn !== this) return;
+    s.conn = undefined;
+    // context__disconnect: a clean session ends with its connection
+    if (s.clean) this.node.state.sessions.delete(s.id);
+  }
+
+  #data(bytes: Uint8Array): void {
+    if (this.state === 'closed') return;
+    const parser = this.parser;
+    try {
+      parser.push(bytes);
+      for (let p = parser.read(); p; p = parser.read()) {
+        this.lastIn = Math.floor(this.node.world.now / 1000);
+        this.node.packets++;
+        this.#handle(p);
+        if (this.closed) return;
+        if (this.node.faults.unknownAck && this.state === 'active') this.#unknownAck();
+      }
+    } catch (e) {
+      if (!(e instanceof UmqttError)) throw e;
+      this.drop(`malformed or unexpected packet: ${e.code}`, false);
+    }
+  }
+
+  #handle(p: Packet): void {
+    if (this.state === 'new') {
+      if (p.type !== 1) return this.drop('first packet is not CONNECT', false);
+      return this.#connect(p);
+    }
+    if (this.lied && p.type !== 14)
+      this.node.world.fail(
+        'protocol-strict',
+        `${this.clientId} went on (packet type ${p.type}) after CONNACK said session present to its clean connect`,
+      );
+    const s = this.session!;
+    switch (p.type) {
+      case 1:
+        return this.drop('second CONNECT', false);
+      case 3:
+        return this.#publish(s, p);
+      case 4:
+        return this.#ackOut(s, p.id, 1);
+      case 5:
+        return this.#pubrec(s, p.id);
+      case 6:
+        return this.#pubrel(s, p.id);
+      case 7:
+        return this.#ackOut(s, p.id, 2);
+      case 8: {
+        const granted = p.subscriptions.map((x) => x.qos);
+        for (const sub of p.subscriptions) s.subs.set(sub.topic, sub.qos);
+        const retained: [StoredMessage, QoS][] = [];
+        for (const sub of p.subscriptions)
+          for (const m of this.node.state.retained.values())
+            if (topicMatches(sub.topic, m.topic)) retained.push([m, Math.min(m.qos, sub.qos) as QoS]);
+        for (const [m, qos] of retained) insertOut(this.node, s, m, qos, true, false);
+        this.send(encodeSuback({ type: 9, id: p.id, granted }));
+        writeQueued(s);
+        writeLatest(s);
+        return;
+      }
+      case 10:
+        for (const t of p.topics) s.subs.delete(t);
+        this.send(encodeAck({ type: 11, id: p.id }));
+        return;
+      case 12:
+        this.send(encodeEmpty({ type: 13 }));
+        return;
+      case 14:
+        return this.drop('DISCONNECT', false);
+    }
+  }
+
+  #connect(p: Packet & { type: 1 }): void {
+    const node = this.node;
+    const state = node.state;
+    const r = node.random;
+    this.clientId = p.clientId || `auto-${this.end.id}`;
+    this.end.label = this.clientId;
+    this.keepAlive = p.keepAlive;
+    if (!p.clientId && !p.clean) {
+      this.send(encodeConnack({ type: 2, sessionPresent: false, returnCode: 2 }));
+      return this.drop('empty client id without clean session', false);
+    }
+    if (node.faults.refuse && r.chance(node.faults.refuse)) {
+      node.note(this.clientId, 'fault: CONNACK 3 (server unavailable)');
+      this.send(encodeConnack({ type: 2, sessionPresent: false, returnCode: 3 }));
+      return this.drop('refused', false);
+    }
+    const found = state.sessions.get(this.clientId);
+    let session: Session;
+    let present = false;
+    if (found && !p.clean && !found.clean) {
+      present = true;
+      session = found;
+    } else session = newSession(this.clientId);
+    session.clean = p.clean;
+    if (found) {
+      const old = found.conn;
+      if (old && old !== this) {
+        found.conn = undefined;
+        old.drop('client id taken over by a new connection', false);
+      }
+      if (!present) state.sessions.delete(found.id);
+    }
+    state.sessions.set(session.id, session);
+    session.conn = this;
+    this.session = session;
+    this.state = 'active';
+    if (present) reconnectReset(session);
+    let sp = present;
+    if (p.clean && node.faults.sessionPresentOnClean && r.chance(node.faults.sessionPresentOnClean)) {
+      node.note(this.clientId, 'fault: session present on a clean connect');
+      sp = true;
+      this.lied = true;
+      state.lies.set(this.clientId, node.world.now);
+    }
+    this.send(encodeConnack({ type: 2, sessionPresent: sp, returnCode: 0 }));
+    writeQueued(session);
+    writeAll(session);
+  }
+
+  #publish(s: Session, p: Packet & { type: 3 }): void {
+    const node = this.node;
+    const qos = p.qos ?? 0;
+    const msg: StoredMessage = {
+      topic: p.topic,
+      payload: p.payload.slice(),
+      qos,
+      retain: !!p.retain,
+      from: s.id,
+    };
+    if (qos === 0) {
+      this.#route(msg);
+      this.ledger.accepted(s.id, msg.payload, 0);
+      return;
+    }
+    const id = p.id!;
+    if (qos === 1) {
+      // util__decrement_receive_quota, then send__puback gives it back
+      s.inQuota = Math.max(0, s.inQuota - 1);
+      this.#route(msg);
+      this.ledger.accepted(s.id, msg.payload, 1);
+      s.inQuota = Math.min(MAX_INFLIGHT, s.inQuota + 1);
+      this.send(encodeAck({ type: 4, id }));
+      return;
+    }
+    const held = s.incoming.get(id);
+    if (held && !same(held, msg)) {
+      if (node.world.trace) node.note(s.id, `reused message id ${id}: the held "${msgIdOf(held.payload)}" is cleared`);
+      s.incoming.delete(id);
+    } else if (held) {
+      this.#pubrec(null, id);
+      return;
+    }
+    if (s.inQuota <= 0) {
+      if (node.world.trace)
+        node.note(s.id, `PUBLISH #${id} "${msgIdOf(msg.payload)}" past the incoming quota: PUBREC (0x97), dropped`);
+      this.ledger.quotaDropped(s.id, msg.payload);
+      this.#pubrec(null, id);
+      return;
+    }
+    s.inQuota--;
+    s.incoming.set(id, msg);
+    this.ledger.accepted(s.id, msg.payload, 2);
+    this.#pubrec(null, id);
+  }
+
+  /** Sends PUBREC for an incoming QoS 2 id (s = null), or handles one from the client (s given). */
+  #pubrec(s: Session | null, id: number): void {
+    if (s === null) {
+      this.send(encodeAck({ type: 5, id }));
+      if (this.node.faults.dupPubrec && this.node.random.chance(this.node.faults.dupPubrec)) {
+        this.node.note(this.clientId, `fault: PUBREC #${id} twice`);
+        this.send(encodeAck({ type: 5, id }));
+      }
+      return;
+    }
+    // lib/handle_pubrec.c: update to wait_for_pubcomp (a QoS mismatch is a protocol error), PUBREL anyway
+    const m = s.inflight.find((x) => x.mid === id);
+    if (m) {
+      if (m.qos !== 2) return this.drop(`PUBREC for QoS ${m.qos} message ${id}`, false);
+      m.state = 'wait_pubcomp';
+    } else this.node.note(s.id, `PUBREC for unknown packet id ${id}`);
+    this.send(encodeAck({ type: 6, id }));
+  }
+
+  #pubrel(s: Session, id: number): void {
+    const m = s.incoming.get(id);
+    if (m) {
+      s.incoming.delete(id);
+      this.#route(m);
+    }
+    // PUBCOMP even for an unknown id ("could be due to a repeated PUBREL after a client has reconnected")
+    s.inQuota = Math.min(MAX_INFLIGHT, s.inQuota + 1);
+    this.send(encodeAck({ type: 7, id }));
+    if (this.node.faults.dupPubcomp && this.node.random.chance(this.node.faults.dupPubcomp)) {
+      this.node.note(this.clientId, `fault: PUBCOMP #${id} twice`);
+      this.send(encodeAck({ type: 7, id }));
+    }
+  }
+
+  /** PUBACK (qos 1) or PUBCOMP (qos 2) from the client: db__message_delete_outgoing. */
+  #ackOut(s: Session, id: number, qos: 1 | 2): void {
+    s.outQuota = Math.min(MAX_INFLIGHT, s.outQuota + 1);
+    const i = s.inflight.findIndex((x) => x.mid === id);
+    if (i < 0) {
+      this.node.note(s.id, `${qos === 1 ? 'PUBACK' : 'PUBCOMP'} for unknown packet id ${id}`);
+      return;
+    }
+    const m = s.inflight[i]!;
+    if (m.qos !== qos || (qos === 2 && m.state !== 'wait_pubcomp'))
+      return this.drop(`${qos === 1 ? 'PUBACK' : 'PUBCOMP'} for packet id ${id} in state ${m.state}`, false);
+    s.inflight.splice(i, 1);
+    let index = s.inflight.length;
+    while (s.queued.length && index < MAX_INFLIGHT) {
+      index++;
+      const q = s.queued.shift()!;
+      q.state = 'publish';
+      s.inflight.push(q);
+      if (s.outQuota > 0) s.outQuota--;
+    }
+    writeLatest(s);
+  }
+
+  #route(msg: StoredMessage): void {
+    const state = this.node.state;
+    if (msg.retain) {
+      if (msg.payload.length) state.retained.set(msg.topic, msg);
+      else state.retained.delete(msg.topic);
+    }
+    const to: string[] = [];
+    for (const s of state.sessions.values()) {
+      let best = -1;
+      for (const [filter, qos] of s.subs) if (qos > best && topicMatches(filter, msg.topic)) best = qos;
+      if (best < 0) continue;
+      to.push(s.id);
+      insertOut(this.node, s, msg, Math.min(best, msg.qos) as QoS, false, true);
+    }
+    this.ledger.routed(msg.from, msg.payload, to);
+  }
+
+  /** Fault: an acknowledgement for a packet id this client never used. */
+  #unknownAck(): void {
+    const node = this.node;
+    const r = node.random;
+    if (!r.chance(node.faults.unknownAck)) return;
+    const type = r.pick([4, 5, 7, 9, 11] as const);
+    const id = r.int(40000, 65535);
+    node.note(this.clientId, `fault: ${ACK_NAMES[type]} #${id} for an id never used`);
+    this.send(type === 9 ? encodeSuback({ type, id, granted: [0] }) : encodeAck({ type, id }));
+  }
+}
+
+const ACK_NAMES: Record<number, string> = { 4: 'PUBACK', 5: 'PUBREC', 7: 'PUBCOMP', 9: 'SUBACK', 11: 'UNSUBACK' };
+
+function newSession(id: string): Session {
+  return {
+    id,
+    clean: true,
+    subs: new Map(),
+    inflight: [],
+    queued: [],
+    incoming: new Map(),
+    inQuota: MAX_INFLIGHT,
+    outQuota: MAX_INFLIGHT,
+    lastMid: 0,
+    conn: undefined,
+  };
+}
+
+function same(a: StoredMessage, b: StoredMessage): boolean {
+  if (a.qos !== b.qos || a.topic !== b.topic || a.payload.length !== b.payload.length) return false;
+  for (let i = 0; i < a.payload.length; i++) if (a.payload[i] !== b.payload[i]) return false;
+  return true;
+}
+
+function midOf(s: Session): number {
+  s.lastMid = (s.lastMid + 1) & 0xffff;
+  if (!s.lastMid) s.lastMid = 1;
+  return s.lastMid;
+}
+
+function count12(s: Session): number {
+  let n = 0;
+  for (const m of s.inflight) if (m.qos) n++;
+  for (const m of s.queued) if (m.qos) n++;
+  return n;
+}
+
+/** db__message_insert for an outgoing message (`retain`: a retained message on subscribe). */
+function insertOut(node: BrokerNode, s: Session, msg: StoredMessage, qos: QoS, retain: boolean, update: boolean): void {
+  const ledger = node.state.ledger;
+  const online = s.conn !== undefined;
+  const mid = qos ? midOf(s) : 0;
+  let state: OutState;
+  if (!online) {
+    if (qos === 0) return ledger.outDropped(s.id, msg.payload, 'QoS 0 for an offline client');
+    if (count12(s) >= MAX_QUEUED) return ledger.outDropped(s.id, msg.payload, 'queue full');
+    state = 'queued';
+  } else if (qos === 0 || s.outQuota > 0) state = 'publish';
+  else if (count12(s) - MAX_INFLIGHT < MAX_QUEUED) state = 'queued';
+  else return ledger.outDropped(s.id, msg.payload, 'queue full');
+  const m: ClientMsg = { mid, qos, retain, msg, state, dup: false };
+  if (state === 'queued') s.queued.push(m);
+  else s.inflight.push(m);
+  if (qos && s.outQuota > 0) s.outQuota--;
+  if (update) {
+    writeLatest(s);
+    writeQueued(s);
+  }
+}
+
+/** db__message_write_inflight_out_single. */
+function writeOne(s: Session, m: ClientMsg): void {
+  const conn = s.conn!;
+  switch (m.state) {
+    case 'publish': {
+      conn.send(
+        encodePublish({
+          type: 3,
+          topic: m.msg.topic,
+          payload: m.msg.payload,
+          qos: m.qos,
+          retain: m.retain,
+          dup: m.dup,
+          id: m.qos ? m.mid : undefined,
+        }),
+      );
+      if (m.qos === 0) s.inflight.splice(s.inflight.indexOf(m), 1);
+      else {
+        m.dup = true;
+        m.state = m.qos === 1 ? 'wait_puback' : 'wait_pubrec';
+      }
+      return;
+    }
+    case 'resend_pubrel':
+      conn.send(encodeAck({ type: 6, id: m.mid }));
+      m.state = 'wait_pubcomp';
+      return;
+    default:
+      return;
+  }
+}
+
+const isPublish = (m: ClientMsg) => m.state === 'publish';
+
+function writeAll(s: Session): void {
+  if (!s.conn) return;
+  for (const m of [...s.inflight]) writeOne(s, m);
+}
+
+/** db__message_write_inflight_out_latest: from the last message not waiting to be published on. */
+function writeLatest(s: Session): void {
+  if (!s.conn || !s.inflight.length) return;
+  const list = s.inflight;
+  let i = list.length - 1;
+  while (i > 0 && isPublish(list[i]!)) i--;
+  if (i > 0) i++;
+  for (const m of list.slice(i)) writeOne(s, m);
+}
+
+/** db__message_write_queued_out: queued messages into flight while the quota lasts. */
+function writeQueued(s: Session): void {
+  if (!s.conn) return;
+  while (s.queued.length && s.outQuota > 0) {
+    const m = s.queued.shift()!;
+    m.state = 'publish';
+    s.inflight.push(m);
+    s.outQuota--;
+  }
+}
+
+/** db__message_reconnect_reset: a reconnecting client's messages back to a state that resends them. */
+function reconnectReset(s: Session): void {
+  s.outQuota = MAX_INFLIGHT;
+  for (const m of s.inflight) {
+    if (m.qos) s.outQuota = Math.max(0, s.outQuota - 1);
+    if (m.qos === 2 && m.state === 'wait_pubcomp') m.state = 'resend_pubrel';
+    else m.state = 'publish';
+  }
+  const queued = s.queued;
+  s.queued = [];
+  for (const m of queued) {
+    if (m.qos === 0 || s.outQuota > 0) {
+      m.state = 'publish';
+      s.inflight.push(m);
+      if (s.outQuota > 0) s.outQuota--;
+    } else s.queued.push(m);
+  }
+  s.inQuota = MAX_INFLIGHT;
+  for (let n = s.incoming.size; n > 0 && s.inQuota > 0; n--) s.inQuota--;
+}

@@ -1,0 +1,373 @@
+// The invariants, checked after every step (cheap ones) and after every run (the rest), and the
+// broker's ledger they judge by: what the broker model acknowledged, routed, dropped and lost.
+import type { QoS } from '@umqtt/codec';
+import { DEFAULT_BACKOFF } from '@umqtt/robust';
+import type { Ledger } from './broker.js';
+import type { Device, PubRecord } from './device.js';
+import { msgIdOf } from './trace.js';
+import { enabled } from './exclusions.js';
+import type { World } from './world.js';
+
+interface LedgerEntry {
+  from: string;
+  qos: QoS;
+  /** When the broker acknowledged it (PUBACK, PUBREC for a held message; routing for QoS 0). */
+  accepted: number[];
+  quotaDropped: number[];
+  /** Routings: when, the state generation, to whom. */
+  routed: { at: number; gen: number; to: string[] }[];
+  /** Drops on the way out, by receiver. */
+  outDropped: { to: string; why: string; at: number }[];
+}
+
+/** The broker model's record of what it did, by message identity. */
+export class BrokerLedger implements Ledger {
+  readonly entries = new Map<string, LedgerEntry>();
+  /** Times the broker lost its state. */
+  readonly losses: number[] = [];
+  gen = 0;
+
+  constructor(readonly world: World) {}
+
+  #entry(from: string, payload: Uint8Array, qos: QoS): LedgerEntry {
+    const id = msgIdOf(payload);
+    let e = this.entries.get(id);
+    if (!e) {
+      e = { from, qos, accepted: [], quotaDropped: [], routed: [], outDropped: [] };
+      this.entries.set(id, e);
+    }
+    return e;
+  }
+
+  accepted(from: string, payload: Uint8Array, qos: QoS): void {
+    this.#entry(from, payload, qos).accepted.push(this.world.now);
+  }
+  quotaDropped(from: string, payload: Uint8Array): void {
+    this.#entry(from, payload, 2).quotaDropped.push(this.world.now);
+  }
+  routed(from: string, payload: Uint8Array, to: string[]): void {
+    this.#entry(from, payload, 0).routed.push({ at: this.world.now, gen: this.gen, to });
+  }
+  outDropped(to: string, payload: Uint8Array, why: string): void {
+    this.#entry('?', payload, 0).outDropped.push({ to, why, at: this.world.now });
+  }
+  lostState(): void {
+    this.gen++;
+    this.losses.push(this.world.now);
+  }
+
+  /** A loss of state in (from, to]. */
+  lostBetween(from: number, to: number): boolean {
+    return this.losses.some((t) => t > from && t <= to);
+  }
+}
+
+/** What a run counted beside its verdict. */
+export interface Summary {
+  published: number;
+  delivered: number;
+  sent: number;
+  expired: number;
+  dropped: number;
+  rejected: number;
+  /** Messages a MemoryStore held when the power failed (exempt from no-loss). */
+  crashLost: number;
+  /** publish() calls cut by a power failure. */
+  inDoubt: number;
+  /** Messages that settled inside a power cut (their status never reached the application). */
+  settledInCut: number;
+  /** Delivered messages the subscriber missed because the broker lost them or was not subscribed. */
+  brokerLost: number;
+  powerCuts: number;
+  stateLosses: number;
+  attempts: number;
+  events: number;
+  peakTimersPerSecond: number;
+}
+
+const FINAL = new Set(['delivered', 'sent', 'expired', 'dropped', 'rejected']);
+
+/** Per-step checks: bounded queues, every connect settles, the client keeps trying. */
+export function stepChecks(world: World, devices: Device[]): () => void {
+  return () => {
+    for (const d of devices) {
+      if (!d.alive) continue;
+      const c = d.client;
+      const pol = d.spec.policy;
+      const maxMessages = pol.maxMessages ?? 1000;
+      if (c.held > maxMessages)
+        world.fail('queue-within-policy', `${d.spec.name} holds ${c.held} messages, policy allows ${maxMessages}`);
+      const store = d.boot.store;
+      const maxBytes = Math.min(pol.maxBytes ?? 1 << 20, store.capacity);
+      if (store.bytes > maxBytes)
+        world.fail('queue-within-policy', `${d.spec.name} holds ${store.bytes} bytes, policy allows ${maxBytes}`);
+    }
+  };
+}
+
+/** Watches states: connect() settles within connectTimeout; offline never lasts past the backoff's cap. */
+export function watchStates(world: World, d: Device): void {
+  const spec = d.spec;
+  const lateness = 2_000; // timers late by a busy loop, a coarse tick
+  let episode = 0;
+  let onlineSince = -1;
+  const previous = d.onBoot;
+  const hook = () => {
+    const client = d.client;
+    const boot = d.boot;
+    const inner = client.onState;
+    client.onState = (state) => {
+      inner?.(state);
+      if (d.boot !== boot || !boot.alive) return;
+      const mine = ++episode;
+      if (state === 'connecting') {
+        world.after(spec.connectTimeout + lateness, () => {
+          if (episode === mine && d.boot === boot && boot.alive && d.state === 'connecting')
+            world.fail(
+              'connect-settles',
+              `${spec.name}: connect() has not settled ${spec.connectTimeout + lateness} ms after it began (connectTimeout ${spec.connectTimeout})`,
+            );
+        });
+      } else if (state === 'offline') {
+        const max = spec.backoff.max ?? DEFAULT_BACKOFF.max;
+        world.after(max + lateness, () => {
+          if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline')
+            world.fail('keeps-trying', `${spec.name}: offline for ${max + lateness} ms without a new attempt`);
+        });
+        // the rule robust documents: a connection that stayed up `stableAfter` is healthy (an
+        // acknowledged exchange makes it healthy sooner), and losing a healthy one retries within `min`
+        const stable = spec.backoff.stableAfter ?? DEFAULT_BACKOFF.stableAfter;
+        const lasted = onlineSince >= 0 ? world.now - onlineSince : 0;
+        if (lasted >= stable + lateness) {
+          const min = spec.backoff.min ?? DEFAULT_BACKOFF.min;
+          const bound = min + lateness;
+          world.after(bound, () => {
+            if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline')
+              world.fail(
+                'quick-return',
+                `${spec.name}: a connection that was up for ${(lasted / 1000).toFixed(1)} s (healthy after ${stable} ms) dropped and no new attempt came within ${bound} ms`,
+              );
+          });
+        }
+      }
+      onlineSince = state === 'online' ? world.now : -1;
+    };
+  };
+  d.onBoot = () => {
+    previous?.();
+    hook();
+  };
+  hook();
+}
+
+/** The checks after a run, in the order a reader wants them. */
+export function finalChecks(
+  world: World,
+  ledger: BrokerLedger,
+  devices: Device[],
+  observer: Device,
+  calmAt: number,
+): Summary {
+  const summary: Summary = {
+    published: 0,
+    delivered: 0,
+    sent: 0,
+    expired: 0,
+    dropped: 0,
+    rejected: 0,
+    crashLost: 0,
+    inDoubt: 0,
+    settledInCut: 0,
+    brokerLost: 0,
+    powerCuts: 0,
+    stateLosses: ledger.losses.length,
+    attempts: 0,
+    events: world.events,
+    peakTimersPerSecond: 0,
+  };
+  // receipts by the subscriber
+  const got = new Map<string, { qos: QoS; at: number; retain: boolean }[]>();
+  for (const r of observer.received) {
+    let list = got.get(r.msgId);
+    if (!list) got.set(r.msgId, (list = []));
+    list.push({ qos: r.qos, at: r.at, retain: r.retain });
+  }
+  const everyone = [...devices, observer];
+  const byName = new Map(everyone.map((d) => [d.spec.name, d]));
+  for (const d of everyone) {
+    summary.powerCuts += d.cuts;
+    summary.attempts += d.attempts;
+    summary.peakTimersPerSecond = Math.max(summary.peakTimersPerSecond, d.boot.clock.peakPerSecond);
+    // liveness: once the faults stopped, everything settled
+    world.check(d.alive, 'liveness', () => `${d.spec.name} has no power at the end`);
+    world.check(
+      d.state === 'online',
+      'liveness',
+      () =>
+        `${d.spec.name} is ${d.state} at the end, ${((world.now - calmAt) / 1000).toFixed(0)} s after the faults stopped`,
+    );
+    world.check(
+      d.client.held === 0,
+      'liveness',
+      () => `${d.spec.name} still holds ${d.client.held} messages at the end`,
+    );
+    for (const rec of d.records)
+      checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer, byName);
+  }
+  const published = new Map<string, PubRecord>();
+  for (const d of everyone) for (const r of d.records) published.set(r.msgId, r);
+  for (const d of everyone) checkReceived(world, ledger, d, published, byName);
+  checkOrder(world, ledger, devices, observer);
+  return summary;
+}
+
+function checkRecord(
+  world: World,
+  ledger: BrokerLedger,
+  d: Device,
+  rec: PubRecord,
+  summary: Summary,
+  got: Map<string, { qos: QoS; at: number; retain: boolean }[]>,
+  observer: Device | null,
+  byName: Map<string, Device>,
+): void {
+  summary.published++;
+  const id = rec.msgId;
+  const e = ledger.entries.get(id);
+  const finals = rec.statuses.filter((s) => FINAL.has(s.status));
+  if (rec.inDoubt && !rec.recovered.length) {
+    summary.inDoubt++;
+    world.check(!finals.length, 'one-final-status', () => `${id} was cut inside publish() yet got a status`);
+    return;
+  }
+  if (rec.crashLost) {
+    summary.crashLost++;
+    return;
+  }
+  if (!finals.length) {
+    // it disappeared in a power cut (the store dropped it, the status never reached the application)?
+    const lastHeld = Math.max(rec.boot, ...rec.recovered);
+    if (lastHeld < d.boots) {
+      // the client decided its fate (wrote it at once, refused it, or told the store to remove it)
+      // and the power failed before the status reached the application
+      if (rec.key! <= 0 || d.removedIn(lastHeld, rec)) {
+        summary.settledInCut++;
+        return;
+      }
+      world.fail(
+        'flash-keeps-accepted',
+        `${id} (QoS ${rec.qos}) was accepted by publish() (key ${rec.key}) and is gone after a power cut, though the client never removed it from the store`,
+      );
+    }
+    world.fail('one-final-status', `${id} (${rec.kind}, QoS ${rec.qos}) has no final status at the end`);
+  }
+  world.check(finals.length === 1, 'one-final-status', () => `${id} got ${finals.length} final statuses`);
+  const status = finals[0]!;
+  summary[status.status as 'delivered' | 'sent' | 'expired' | 'dropped' | 'rejected']++;
+  if (rec.qos === 0) {
+    if (status.status === 'delivered')
+      world.fail(
+        'honest-status',
+        `${id} (QoS 0) reported delivered: QoS 0 has no acknowledgement, its status is 'sent'`,
+      );
+    return;
+  }
+  if (status.status !== 'delivered') return;
+  // delivered only when the broker sent the acknowledgement
+  const acked = e?.accepted.some((t) => t <= status.at);
+  if (!acked) {
+    if (e?.quotaDropped.length)
+      world.fail(
+        'honest-status',
+        `${id} reported delivered, but the broker dropped it past its in-flight quota (PUBREC 0x97)`,
+      );
+    world.fail('honest-status', `${id} reported delivered, but the broker never acknowledged it`);
+  }
+  if (!observer) return;
+  // the subscriber's view: nothing delivered is lost while the broker keeps its state
+  const receipts = got.get(id) ?? [];
+  if (!receipts.length) {
+    const routedToObserver = e?.routed.filter((x) => x.to.includes(observer.spec.clientId)) ?? [];
+    if (!e?.routed.length) {
+      // (a QoS 2 message held at PUBREC when the broker lost its state must have been published again)
+      const lost = ledger.lostBetween(rec.at, status.at);
+      world.fail(
+        'no-loss',
+        `${id} (QoS ${rec.qos}) reported delivered, but the broker never routed it${lost ? ' (the broker lost its state meanwhile)' : ''}`,
+      );
+    }
+    if (!routedToObserver.length) {
+      summary.brokerLost++; // the subscriber was not subscribed when it was routed (its session was lost)
+      return;
+    }
+    const first = routedToObserver[0]!.at;
+    const dropped = e!.outDropped.some((x) => x.to === observer.spec.clientId);
+    if (dropped || ledger.lostBetween(first, world.now)) {
+      summary.brokerLost++;
+      return;
+    }
+    world.fail('no-loss', `${id} (QoS ${rec.qos}) was delivered and routed to the subscriber, which never got it`);
+  }
+  // QoS 2 at most once, unless a session was lost past PUBREC and the client published it again as
+  // a new message, as its status says (at least once beats lost, robust's documented rule)
+  const twice = receipts.filter((x) => x.qos === 2).length;
+  if (twice > 1 && !republished(rec, byName) && !ledger.lostBetween(rec.at, world.now))
+    world.fail('qos2-once', `${id} (QoS 2) reached the subscriber ${twice} times`);
+}
+
+/**
+ * Published again as a new message after a session was lost past PUBREC, as its status says (or,
+ * while found #5 is open, by a clean-session device that rebooted while holding it).
+ */
+function republished(rec: PubRecord | undefined, devices: Map<string, Device>): boolean {
+  if (!rec) return false;
+  if (rec.statuses.some((s) => /session was lost/.test(s.reason ?? ''))) return true;
+  const d = devices.get(rec.msgId.split('/')[0]!);
+  return !enabled('republished-reboot') && !!d?.spec.clean && rec.recovered.length > 0;
+}
+
+/** What a client received: QoS 2 at most once (per boot while issue 16 is open). */
+function checkReceived(
+  world: World,
+  ledger: BrokerLedger,
+  d: Device,
+  published: Map<string, PubRecord>,
+  byName: Map<string, Device>,
+): void {
+  const seen = new Map<string, number>();
+  for (const r of d.received) {
+    if (r.qos !== 2) continue;
+    const prev = seen.get(r.msgId);
+    const rec = published.get(r.msgId);
+    const excused = republished(rec, byName) || (rec !== undefined && ledger.lostBetween(rec.at, r.at));
+    if (prev !== undefined && !excused && (prev === r.boot || enabled('incoming-qos2-reboot')))
+      world.fail(
+        'qos2-once',
+        `${d.spec.name} received ${r.msgId} (QoS 2) twice${prev !== r.boot ? ' across a reboot' : ''}`,
+      );
+    seen.set(r.msgId, r.boot);
+  }
+}
+
+/** Per topic and publisher, first receipts come in publish order (as MQTT promises for one QoS and priority). */
+function checkOrder(world: World, ledger: BrokerLedger, devices: Device[], observer: Device): void {
+  const bySerial = new Map<string, PubRecord>();
+  for (const d of devices) for (const r of d.records) bySerial.set(r.msgId, r);
+  const firstSeen = new Set<string>();
+  const last = new Map<string, PubRecord>();
+  for (const r of observer.received) {
+    if (r.retain || firstSeen.has(r.msgId)) continue;
+    firstSeen.add(r.msgId);
+    const rec = bySerial.get(r.msgId);
+    if (!rec) continue;
+    const key = `${rec.topic}`;
+    const prev = last.get(key);
+    if (prev && rec.serial < prev.serial && !ledger.lostBetween(rec.at, world.now) && !rec.crashLost) {
+      world.fail(
+        'order',
+        `on ${rec.topic} the subscriber got ${rec.msgId} after ${prev.msgId} (QoS ${rec.qos}, published in the other order)`,
+      );
+    }
+    if (!prev || rec.serial > prev.serial) last.set(key, rec);
+  }
+}

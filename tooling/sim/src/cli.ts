@@ -1,0 +1,90 @@
+// pnpm sim: runs seeds of the simulation, replays one, or runs the virtual day.
+//
+//   pnpm sim                        2000 seeds from 1 (what pnpm test runs)
+//   pnpm sim --seeds N [--from S]   N seeds from S, with a progress line
+//   pnpm sim --seed S [--full]      one seed with its trace (the whole trace with --full)
+//   pnpm sim day [--seed S]         a virtual day of a device, and its table
+//   pnpm sim aedes                  the scripted exchange against Mosquitto and aedes: where they differ
+import { runDay, renderDay } from './day.js';
+import { explain, replayCommand } from './explain.js';
+import { runSeed } from './scenario.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function seeds(from: number, count: number): Promise<number> {
+  const failed: number[] = [];
+  const started = performance.now();
+  const tty = process.stdout.isTTY;
+  let virtual = 0;
+  for (let i = 0; i < count; i++) {
+    const seed = from + i;
+    const result = await runSeed(seed);
+    virtual += result.virtual;
+    if (!result.ok) {
+      failed.push(seed);
+      if (tty) process.stdout.write('\n');
+      console.log(`FAIL seed ${seed}: ${result.violation!.invariant}: ${result.violation!.detail}`);
+      console.log(`  replay: ${replayCommand(seed)}`);
+    }
+    const done = i + 1;
+    if (tty || done === count || done % Math.max(1, Math.floor(count / 10)) === 0) {
+      const s = (performance.now() - started) / 1000;
+      const line = `seeds ${from}..${seed}: ${done}/${count} run, ${failed.length} failed, ${s.toFixed(1)} s (${(virtual / 3_600_000) | 0} virtual hours)`;
+      if (tty) process.stdout.write(`\r${line}`);
+      else console.log(line);
+    }
+  }
+  if (tty) process.stdout.write('\n');
+  if (failed.length) {
+    console.log(`\n${failed.length} seed(s) failed: ${failed.join(' ')}\n`);
+    const first = await runSeed(failed[0]!, { trace: true });
+    console.log(explain(first));
+  }
+  return failed.length ? 1 : 0;
+}
+
+/** Plays the parity script against a real Mosquitto and an embedded aedes; prints the steps that differ. */
+async function compareAedes(): Promise<number> {
+  const { startAedes, startMosquitto } = await import('@umqtt/testkit');
+  const { SCRIPT, describeStep, play, tcpRunner } = await import('./parity.js');
+  const mosquitto = await startMosquitto();
+  const aedes = await startAedes();
+  try {
+    const m = await play(tcpRunner(mosquitto.port));
+    const a = await play(tcpRunner(aedes.port));
+    let differ = 0;
+    for (let i = 0; i < SCRIPT.length; i++) {
+      if (JSON.stringify(m[i]) === JSON.stringify(a[i])) continue;
+      differ++;
+      console.log(`${describeStep(i)}\n  mosquitto ${JSON.stringify(m[i])}\n  aedes     ${JSON.stringify(a[i])}`);
+    }
+    console.log(`${differ} of ${SCRIPT.length} steps differ`);
+  } finally {
+    await mosquitto.stop();
+    await aedes.close();
+  }
+  return 0;
+}
+
+async function main(): Promise<number> {
+  if (process.argv.includes('day')) {
+    const seed = Number(arg('seed') ?? 1);
+    console.log(renderDay(await runDay(seed)));
+    return 0;
+  }
+  if (process.argv.includes('aedes')) return compareAedes();
+  const one = arg('seed');
+  if (one !== undefined) {
+    const result = await runSeed(Number(one), { trace: true });
+    if (process.argv.includes('--full')) console.log(result.trace!.lines.join('\n'));
+    console.log(explain(result));
+    if (result.summary) console.log('\nsummary', result.summary);
+    return result.ok ? 0 : 1;
+  }
+  return seeds(Number(arg('from') ?? 1), Number(arg('seeds') ?? 2000));
+}
+
+process.exitCode = await main();

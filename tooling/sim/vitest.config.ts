@@ -1,0 +1,3 @@
+import { packageProject } from '../config/vitest.shared.ts';
+
+export default packageProject('sim', 180_000);
