@@ -40,4 +40,14 @@ export {
   type AdmissionPolicy,
 } from './policy.js';
 export { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
-export { QUEUED, SENT, RELEASING, messageBytes, type Store, type StoredMessage, type NewMessage } from './store.js';
+export {
+  QUEUED,
+  SENT,
+  RELEASING,
+  messageBytes,
+  type Store,
+  type StoredMessage,
+  type NewMessage,
+  type StoreDamage,
+  type LostMessage,
+} from './store.js';

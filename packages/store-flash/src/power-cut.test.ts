@@ -27,7 +27,7 @@ function recorder(inner: SimulatedFlash, kinds: Kind[]): Flash {
           ? 'commit'
           : at === 0 && bytes.length === 12
             ? 'block header A'
-            : at === 12 && bytes.length === 16
+            : (at === 12 || at === B - 16) && bytes.length === 16
               ? bytes.every((x) => x === 0)
                 ? 'retire'
                 : 'block header B'
