@@ -10,7 +10,7 @@
 //             body CRC u32, id u16, stage u8, attempts u32, [priority f64], [expiresAt f64], payload
 //   update  = commit u8, type u8, length u32, key u32, id u16, stage u8, attempts u32, CRC u32
 //   remove  = commit u8, type u8, length u32, key u32, CRC u32
-//   skip    = commit u8, type u8, length u32, bytes skipped u32, CRC u32
+//   skip    = commit u8, type u8, length u32, bytes skipped u32, next key u32, CRC u32
 //
 // The log is a byte stream through the data areas of physically consecutive blocks with
 // consecutive `seq` (tail .. head, wrapping around the partition); a record may run on into the
@@ -53,7 +53,8 @@ const UPD = 0x55;
 const DEL = 0x44;
 const SKIP = 0x53;
 const UPD_LEN = 21; // commit, type, length, key, id u16, stage u8, attempts u32, CRC
-const DEL_LEN = 14; // commit, type, length, key (SKIP: bytes skipped), CRC
+const DEL_LEN = 14; // commit, type, length, key, CRC
+const SKIP_LEN = 18; // commit, type, length, bytes skipped, next key, CRC
 /** A message's bytes beyond its topic, payload, priority and expiry. */
 const MSG_FIXED = 28;
 /** Message flag: a copy made by compaction (not where the message was first written). */
@@ -73,8 +74,8 @@ export const RECORD_OVERHEAD = MSG_FIXED + 16;
  * const ramForIndex = 200 * INDEX_BYTES_PER_MESSAGE; // 4600 bytes for 200 held messages
  */
 export const INDEX_BYTES_PER_MESSAGE = 23;
-/** Room always kept for one state record, so update() and remove() never run out of it. */
-const SLACK = 32;
+/** Room always kept for one state record (and a SKIP before it), so update() and remove() never run out of it. */
+const SLACK = 40;
 
 const ZEROS = /* @__PURE__ */ new Uint8Array(TRAILER);
 
@@ -97,7 +98,8 @@ function erased(a: Uint8Array): boolean {
   return true;
 }
 /** Where a record's header CRC is: after a message's topic; the last 4 bytes of the others. */
-const headerEnd = (r: Uint8Array): number => (r[1] === MSG ? 13 + get16(r, 11) : r[1] === UPD ? 17 : 10);
+const headerEnd = (r: Uint8Array): number =>
+  r[1] === MSG ? 13 + get16(r, 11) : r[1] === UPD ? 17 : r[1] === SKIP ? 14 : 10;
 /** A record type this format has. */
 const known = (t: number | undefined): boolean => t === MSG || t === UPD || t === DEL || t === SKIP;
 /** Where a message record's body (id, stage, attempts, [priority], [expiresAt], payload) starts. */
@@ -480,7 +482,7 @@ export class FlashStore implements Store {
     if (this.#closed) return;
     try {
       if (!this.#failed && this.#head >= 0 && !this.#marked) {
-        this.#ensure(DEL_LEN);
+        this.#ensure(SKIP_LEN);
         this.#append(this.#record(SKIP, 0));
         this.#sync('call');
       }
@@ -502,12 +504,13 @@ export class FlashStore implements Store {
     this.#failed = false;
   }
 
-  /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped). */
+  /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped, and the next key). */
   #record(type: number, key: number): Uint8Array {
-    const r = new Uint8Array(type === UPD ? UPD_LEN : DEL_LEN);
+    const r = new Uint8Array(type === UPD ? UPD_LEN : type === SKIP ? SKIP_LEN : DEL_LEN);
     r[1] = type;
     put32(r, 2, r.length);
     put32(r, 6, key);
+    if (type === SKIP) put32(r, 10, this.#nextKey);
     return r;
   }
 
@@ -516,8 +519,9 @@ export class FlashStore implements Store {
     return (this.#head < 0 ? 0 : this.#C - this.#wp) + (this.#N - this.#used) * this.#C;
   }
 
-  /** Compacts until `n` bytes fit without touching the blocks compaction needs. */
+  /** Compacts until `n` bytes (and a SKIP record mount asked for) fit without touching the blocks compaction needs. */
   #ensure(n: number): void {
+    if (this.#skip) n += SKIP_LEN;
     for (let steps = 0; this.#room() - this.#reserve * this.#C < n; steps++) {
       if (this.#used < 2 || steps > this.#N) throw full(`no room for ${n} bytes of flash even after compaction`);
       this.#compact();
@@ -687,18 +691,20 @@ export class FlashStore implements Store {
     return d;
   }
 
-  /** `len` bytes from physical `at`, inside one block (headers, erased checks). */
+  /** `len` bytes from physical `at`, inside one block (headers, erased checks); while mounting, a view into the cached block. */
   #raw(at: number, len: number): Uint8Array {
     const b = Math.floor(at / this.#B);
     const o = at - b * this.#B;
-    return this.#cache
-      ? this.#block(b).slice(o, o + len)
-      : this.#io(() => bytesOf(this.flash.read(at, len)));
+    return this.#cache ? this.#block(b).subarray(o, o + len) : this.#io(() => bytesOf(this.flash.read(at, len)));
   }
 
-  /** `len` bytes of the log from physical `at` in a data area, running on through the data areas of the following blocks. */
+  /**
+   * `len` bytes of the log from physical `at` in a data area, running on through the data areas
+   * of the following blocks (a copy; while mounting, a view into the cached block when they are in one).
+   */
   #read(at: number, len: number): Uint8Array {
     const B = this.#B;
+    if (this.#cache && (at % B) + len <= B - TRAILER) return this.#raw(at, len);
     const out = new Uint8Array(len);
     for (let got = 0; got < len;) {
       const b = Math.floor(at / B);
@@ -790,10 +796,11 @@ export class FlashStore implements Store {
         }
       ours ||= a === VERSION || seq[b]! > 0;
     }
+    const reset = '; open it with reset: true to start afresh (what it holds is lost)';
     if (newest > VERSION || (!ours && newest))
       throw fail(
         STORE_VERSION,
-        `the partition holds a umqtt queue in format ${newest}, ${newest > VERSION ? 'newer' : 'older'} than the format this version of @umqtt/store-flash reads (${VERSION}); read it with the version that wrote it, or open it with reset: true to start afresh (its messages are lost)`,
+        `expected a queue in format ${VERSION}, got one in format ${newest} (read it with the version that wrote it)${reset}`,
       );
     if (head < 0)
       for (let b = 0; b < N; b++)
@@ -801,14 +808,8 @@ export class FlashStore implements Store {
         // whose only log block got a cut B header write; anything else is not ours to format
         if (!this.#blank(b * B + (ours ? HEADER : 12), B - (ours ? HEADER + TRAILER : 12)))
           throw ours
-            ? fail(
-                STORE_DAMAGED,
-                `the partition holds a umqtt queue whose log cannot be found: no block header of it is readable, yet block ${b} holds data; open it with reset: true to start afresh (its messages are lost)`,
-              )
-            : fail(
-                STORE_FOREIGN,
-                `the partition holds data that is not a umqtt queue (no umqtt block header, and block ${b} is not erased); open it with reset: true to erase it (what it holds is lost)`,
-              );
+            ? fail(STORE_DAMAGED, `expected a readable log header, got none, and block ${b} holds records${reset}`)
+            : fail(STORE_FOREIGN, `expected a umqtt queue or erased flash, got other data in block ${b}${reset}`);
     // the log: the newest block back to the furthest one whose seq fits its place; a block in
     // between whose two B copies are both unreadable is placed by them
     let used = 0;
@@ -849,8 +850,8 @@ export class FlashStore implements Store {
     let hole = false;
     /** Damage since the last good record (at the end: what a cut write left). */
     let pending: Bad[] = [];
-    /** Damage followed by good records, in stretches. */
-    const found: Bad[][] = [];
+    let places = 0;
+    let bytes = 0;
     /** Keys that may be lost: damaged messages, updates of messages not found; cleared by a later message or removal. */
     const suspects = new Map<number, LostMessage>();
     /** Removals of keys whose original message was not reached (it may be lost in damage). */
@@ -865,6 +866,21 @@ export class FlashStore implements Store {
       expect = key + 1;
       hole = false;
     };
+    /** Damage followed by a good record: counted, and what it lost accounted for. */
+    const flush = (stretch: Bad[]): void => {
+      let n = 0;
+      for (const e of stretch) {
+        if (e.lost) {
+          if (this.#find(e.key!) >= 0) continue; // held from its earlier record: nothing lost (a cut copy)
+          suspects.set(e.key!, e.lost);
+          if (e.original) original(e.key!);
+        } else if (e.unwritten) continue;
+        else if (e.key === undefined) hole = true;
+        n += e.len;
+      }
+      if (n) places++;
+      bytes += n;
+    };
     this.#cache = new Map();
     try {
       while (pos < end) {
@@ -875,17 +891,10 @@ export class FlashStore implements Store {
             const from = pos - get32(r, 6);
             pending = pending.filter((e) => (e.len = Math.min(e.len, from - e.at)) > 0);
           }
-          if (pending.length) {
-            found.push(pending);
-            for (const e of pending)
-              if (e.lost) {
-                suspects.set(e.key!, e.lost);
-                if (e.original) original(e.key!);
-              } else if (e.key === undefined && !e.unwritten) hole = true;
-            pending = [];
-          }
+          flush(pending);
+          pending = [];
           const key = get32(r, 6);
-          if (r[1] !== SKIP) next = Math.max(next, key + 1);
+          next = Math.max(next, r[1] === SKIP ? get32(r, 10) : key + 1);
           this.#replay(r, ((tail + Math.floor(pos / C)) % N) * B + HEADER + (pos % C));
           if (r[1] === MSG) {
             if (!(r[10]! & COPY)) original(key);
@@ -913,11 +922,7 @@ export class FlashStore implements Store {
       // What follows the last good record is what a cut write left: not reported, except a
       // committed message whose body is damaged on a flash that writes in order (a cut write
       // there is never committed).
-      if (!this.flash.unordered) {
-        const committed = pending.filter((e) => e.lost && e.committed);
-        if (committed.length) found.push(committed);
-        for (const e of committed) suspects.set(e.key!, e.lost!);
-      }
+      if (!this.flash.unordered) flush(pending.filter((e) => e.lost && e.committed));
       // originals missing after the last one read, when damage followed it
       let upper = next;
       for (let i = 0; i < used; i++) upper = Math.max(upper, lows[(tail + i) % N]!);
@@ -942,17 +947,8 @@ export class FlashStore implements Store {
       if (w - h >= C) w = h + C;
       if (used) this.#skip = w - good;
       this.#wp = used ? w - h : C;
-      // the report: lost = suspects not held; a damaged message held from another record (a
-      // copy) costs nothing
+      // the report: lost = suspects not held (a later copy was read)
       const lost = [...suspects.values()].filter((m) => this.#find(m.key) < 0).sort((x, y) => x.key - y.key);
-      let places = 0;
-      let bytes = 0;
-      for (const stretch of found) {
-        let n = 0;
-        for (const e of stretch) if (e.lost ? this.#find(e.key!) < 0 : !e.unwritten) n += e.len;
-        if (n) places++;
-        bytes += n;
-      }
       return lost.length || places ? { lost, places, bytes } : undefined;
     } finally {
       this.#cache = undefined;
