@@ -39,12 +39,12 @@ describe('layout and limits', () => {
     // power cut may waste, 32 bytes for a state record
     const s = new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 16 }), { maxRecords: 200 });
     // (4052 data bytes per block: 44 for the block header and its second copy)
-    expect(s.stats).toMatchObject({ blocks: 16, blockSize: 4096, reserveBlocks: 3, budget: 12 * 4052 - 40 });
+    expect(s.stats).toMatchObject({ blocks: 16, blockSize: 4096, reserveBlocks: 3, budget: 12 * 4052 - 48 });
     expect(s.maxMessageBytes).toBe(4052 - RECORD_OVERHEAD);
-    expect(s.capacity).toBe(12 * 4052 - 40 - 200 * RECORD_OVERHEAD);
+    expect(s.capacity).toBe(12 * 4052 - 48 - 200 * RECORD_OVERHEAD);
     // defaults: one record per 128 bytes of budget
     const d = new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 16 }));
-    expect(d.maxRecords).toBe(Math.floor((12 * 4052 - 40) / 128));
+    expect(d.maxRecords).toBe(Math.floor((12 * 4052 - 48) / 128));
     // bigger messages need more free blocks
     expect(
       new FlashStore(new SimulatedFlash({ blockSize: 4096, blocks: 32 }), { maxMessageBytes: 20_000 }).stats

@@ -10,7 +10,7 @@
 //             body CRC u32, id u16, stage u8, attempts u32, [priority f64], [expiresAt f64], payload
 //   update  = commit u8, type u8, length u32, key u32, id u16, stage u8, attempts u32, CRC u32
 //   remove  = commit u8, type u8, length u32, key u32, CRC u32
-//   skip    = commit u8, type u8, length u32, bytes skipped u32, next key u32, CRC u32
+//   skip    = commit u8, type u8, length u32, bytes skipped u32, keys accounted u32, next key u32, CRC u32
 //
 // The log is a byte stream through the data areas of physically consecutive blocks with
 // consecutive `seq` (tail .. head, wrapping around the partition); a record may run on into the
@@ -54,7 +54,7 @@ const DEL = 0x44;
 const SKIP = 0x53;
 const UPD_LEN = 21; // commit, type, length, key, id u16, stage u8, attempts u32, CRC
 const DEL_LEN = 14; // commit, type, length, key, CRC
-const SKIP_LEN = 18; // commit, type, length, bytes skipped, next key, CRC
+const SKIP_LEN = 22; // commit, type, length, bytes skipped, keys accounted for below, next key, CRC
 /** A message's bytes beyond its topic, payload, priority and expiry. */
 const MSG_FIXED = 28;
 /** Message flag: a copy made by compaction (not where the message was first written). */
@@ -75,7 +75,7 @@ export const RECORD_OVERHEAD = MSG_FIXED + 16;
  */
 export const INDEX_BYTES_PER_MESSAGE = 23;
 /** Room always kept for one state record (and a SKIP before it), so update() and remove() never run out of it. */
-const SLACK = 40;
+const SLACK = 48;
 
 const ZEROS = /* @__PURE__ */ new Uint8Array(TRAILER);
 
@@ -99,7 +99,7 @@ function erased(a: Uint8Array): boolean {
 }
 /** Where a record's header CRC is: after a message's topic; the last 4 bytes of the others. */
 const headerEnd = (r: Uint8Array): number =>
-  r[1] === MSG ? 13 + get16(r, 11) : r[1] === UPD ? 17 : r[1] === SKIP ? 14 : 10;
+  r[1] === MSG ? 13 + get16(r, 11) : r[1] === UPD ? 17 : r[1] === SKIP ? 18 : 10;
 /** A record type this format has. */
 const known = (t: number | undefined): boolean => t === MSG || t === UPD || t === DEL || t === SKIP;
 /** Where a message record's body (id, stage, attempts, [priority], [expiresAt], payload) starts. */
@@ -181,7 +181,7 @@ interface Bad {
   committed?: boolean;
   /** Stream position where it starts. */
   at: number;
-  /** Erased bytes where a record should start: on an unordered flash, a write that never reached it. */
+  /** Erased bytes where a record should start: on a flash with `sync`, a write that never reached it. */
   unwritten?: boolean;
   /** A message first written there (not a copy made by compaction). */
   original?: boolean;
@@ -236,6 +236,8 @@ export class FlashStore implements Store {
   #wp = 0;
   /** Bytes a cut write left before the write position, found by mount: a SKIP record says so first. */
   #skip = 0;
+  /** With #skip: keys below it were accounted for by that mount (lost ones reported). */
+  #skipKey = 0;
   #nextSeq = 1;
   #nextKey = 1;
   /** Flash bytes of the held messages' records. */
@@ -504,13 +506,16 @@ export class FlashStore implements Store {
     this.#failed = false;
   }
 
-  /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped, and the next key). */
+  /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped, nothing lost below the next key). */
   #record(type: number, key: number): Uint8Array {
     const r = new Uint8Array(type === UPD ? UPD_LEN : type === SKIP ? SKIP_LEN : DEL_LEN);
     r[1] = type;
     put32(r, 2, r.length);
     put32(r, 6, key);
-    if (type === SKIP) put32(r, 10, this.#nextKey);
+    if (type === SKIP) {
+      put32(r, 10, this.#nextKey);
+      put32(r, 14, this.#nextKey);
+    }
     return r;
   }
 
@@ -567,10 +572,14 @@ export class FlashStore implements Store {
     const C = this.#C;
     const skip = this.#skip;
     if (skip) {
-      // first after a mount that found what a cut write left: say how many bytes it is
+      // first after a mount that found what a cut write left: say how many bytes it is, and
+      // below which key that mount accounted for lost messages (the keys of messages whose add
+      // was cut lie above it)
       this.#skip = 0;
-      if (r[1] === SKIP) put32(r, 6, skip);
-      else this.#append(this.#record(SKIP, skip));
+      const s = r[1] === SKIP ? r : this.#record(SKIP, 0);
+      put32(s, 6, skip);
+      put32(s, 10, this.#skipKey);
+      if (s !== r) this.#append(s);
     }
     // the lowest key of a message first written in a block this record opens (a message being
     // added has key #nextKey: it is the lowest in a block it starts in, not in one it runs on into)
@@ -893,8 +902,15 @@ export class FlashStore implements Store {
           }
           flush(pending);
           pending = [];
+          if (r[1] === SKIP) {
+            // originals missing below its key were lost in damage before it; the rest up to its
+            // next key were what the cut write left
+            missing(get32(r, 10));
+            expect = Math.max(expect, get32(r, 14));
+            hole = false;
+          }
           const key = get32(r, 6);
-          next = Math.max(next, r[1] === SKIP ? get32(r, 10) : key + 1);
+          next = Math.max(next, r[1] === SKIP ? get32(r, 14) : key + 1);
           this.#replay(r, ((tail + Math.floor(pos / C)) % N) * B + HEADER + (pos % C));
           if (r[1] === MSG) {
             if (!(r[10]! & COPY)) original(key);
@@ -915,14 +931,14 @@ export class FlashStore implements Store {
           // erased from here to the end of the head: the end of the log
           if (i === used - 1 && this.#blank(at, C - off)) break;
           const q = this.#resync(pos, end, end, first);
-          pending.push({ at: pos, len: q - pos, unwritten: !!this.flash.unordered && this.#read(at, 2)[1] === 0xff });
+          pending.push({ at: pos, len: q - pos, unwritten: !!this.flash.sync && this.#read(at, 2)[1] === 0xff });
           pos = q;
         }
       }
       // What follows the last good record is what a cut write left: not reported, except a
-      // committed message whose body is damaged on a flash that writes in order (a cut write
-      // there is never committed).
-      if (!this.flash.unordered) flush(pending.filter((e) => e.lost && e.committed));
+      // committed message whose body is damaged on a flash that writes in order (without `sync`:
+      // a cut write there is never committed).
+      if (!this.flash.sync) flush(pending.filter((e) => e.lost && e.committed));
       // originals missing after the last one read, when damage followed it
       let upper = next;
       for (let i = 0; i < used; i++) upper = Math.max(upper, lows[(tail + i) % N]!);
@@ -946,6 +962,7 @@ export class FlashStore implements Store {
       }
       if (w - h >= C) w = h + C;
       if (used) this.#skip = w - good;
+      this.#skipKey = upper;
       this.#wp = used ? w - h : C;
       // the report: lost = suspects not held (a later copy was read)
       const lost = [...suspects.values()].filter((m) => this.#find(m.key) < 0).sort((x, y) => x.key - y.key);

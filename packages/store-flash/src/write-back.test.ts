@@ -161,6 +161,11 @@ class Turn {
     for (const k of this.#base.keys())
       if (!present.has(k) && !this.#mayVanish.has(k))
         throw new Error(`message ${k}, durable before the turn, was lost`);
+    // reported lost: only what this turn may lose (a message whose add() returned in it, torn)
+    for (const m of [...(store.damage?.lost ?? [])]) {
+      if (!this.#mayVanish.has(m.key) || present.has(m.key)) throw new Error(`message ${m.key} reported lost`);
+      store.remove(m.key); // as the robust client does once it gave it its status
+    }
     expect([store.count, store.bytes]).toEqual([got.length, got.reduce((n, m) => n + messageBytes(m), 0)]);
     // adopt: the model is what survived
     for (const k of [...w.model.keys()]) if (!present.has(k)) w.model.delete(k);
