@@ -15,15 +15,7 @@ import {
 import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
 import { DEFAULT_POLICY, type Admission, type AdmissionPolicy, type Overflow, type QueuePolicy } from './policy.js';
 import { SendQueue } from './queue.js';
-import {
-  QUEUED,
-  RELEASING,
-  SENT,
-  messageBytes,
-  type LostMessage,
-  type Store,
-  type StoredMessage,
-} from './store.js';
+import { QUEUED, RELEASING, SENT, messageBytes, type LostMessage, type Store, type StoredMessage } from './store.js';
 
 /**
  * The final status of a publish: exactly one per accepted or refused message.

@@ -1050,7 +1050,7 @@ export class FlashStore implements Store {
   #resync(pos: number, limit: number, end: number, first: Float64Array): number {
     const C = this.#C;
     const i0 = Math.floor(pos / C);
-    for (let p = pos + 1; p < limit; ) {
+    for (let p = pos + 1; p < limit;) {
       const i = Math.floor(p / C);
       const b = (this.#tail + i) % this.#N;
       let off = p - i * C;
