@@ -253,3 +253,91 @@ describe('damage: every byte of small log images', () => {
     }
   });
 });
+
+describe('a partition that is not a queue of this format: refused, left as it is, unless reset', () => {
+  const crc32 = (a: Uint8Array) => {
+    let c = ~0;
+    for (const x of a) {
+      c ^= x;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  /** An A header as any format version writes it: "uQF" + version, erase count, CRC. */
+  const header = (version: string) => {
+    const a = new Uint8Array(12);
+    a.set([0x75, 0x51, 0x46, version.charCodeAt(0), 3, 0, 0, 0]);
+    new DataView(a.buffer).setUint32(8, crc32(a.subarray(0, 8)), true);
+    return a;
+  };
+  const r = (
+    (s) => () =>
+      ((s = (s * 1103515245 + 12345) >>> 0) >>> 16) & 255
+  )(5);
+  const size = B * GEOMETRY.blocks;
+  const v = (version: string) => {
+    const bytes = new Uint8Array(size).fill(0xff);
+    for (let b = 0; b < GEOMETRY.blocks; b++) bytes.set(header(version), b * B);
+    bytes.set(u8(100, 1), 28); // and a record of that format
+    return bytes;
+  };
+  const damaged = () => {
+    // a queue of this format with both copies of every block header destroyed
+    const bytes = build('', { compact: false, close: true }).bytes;
+    for (let b = 0; b < GEOMETRY.blocks; b++) bytes.fill(0, b * B + 12, b * B + 28).fill(0, b * B + B - 16, b * B + B);
+    return bytes;
+  };
+  const text = new TextEncoder().encode('not a queue\n'.repeat(size / 12 + 1)).subarray(0, size);
+  test.each([
+    {
+      name: 'zeroed',
+      bytes: new Uint8Array(size),
+      code: 'UMQTT_STORE_FOREIGN',
+      message: /expected a umqtt queue or erased flash, got other data in block 0/,
+    },
+    { name: 'random', bytes: Uint8Array.from({ length: size }, r), code: 'UMQTT_STORE_FOREIGN', message: /other data/ },
+    { name: 'a text file', bytes: text, code: 'UMQTT_STORE_FOREIGN', message: /other data/ },
+    {
+      name: 'an older format (1)',
+      bytes: v('1'),
+      code: 'UMQTT_STORE_VERSION',
+      message: /expected a queue in format 2, got one in format 1/,
+    },
+    {
+      name: 'a newer format (3)',
+      bytes: v('3'),
+      code: 'UMQTT_STORE_VERSION',
+      message: /expected a queue in format 2, got one in format 3/,
+    },
+    {
+      name: 'a queue whose block headers are all destroyed',
+      bytes: damaged(),
+      code: 'UMQTT_STORE_DAMAGED',
+      message: /expected a readable log header, got none, and block 0 holds records/,
+    },
+  ])('$name: $code', ({ bytes, code, message }) => {
+    const flash = new SimulatedFlash({ ...GEOMETRY, bytes });
+    expect(() => new FlashStore(flash, OPTIONS)).toThrow(
+      expect.objectContaining({ name: 'UmqttError', code, place: 'store', message: expect.stringMatching(message) }),
+    );
+    expect(() => new FlashStore(flash, OPTIONS)).toThrow(/open it with reset: true to start afresh/);
+    expect(flash.snapshot()).toEqual(bytes); // nothing written
+    // reset: erased and used afresh
+    const s = new FlashStore(flash, { ...OPTIONS, reset: true });
+    expect([s.count, s.damage]).toEqual([0, undefined]);
+    const k = s.add(msg('fresh', u8(10, 1)));
+    const again = new FlashStore(flash, OPTIONS);
+    expect(again.messages().map((m) => [m.key, m.topic])).toEqual([[k, 'fresh']]);
+    expect(again.damage).toBeUndefined();
+    expect(flash.eraseCounts.every((n) => n <= 1)).toBe(true);
+  });
+
+  test('reset on a healthy queue discards it; an erased partition needs no reset', () => {
+    const flash = new SimulatedFlash(GEOMETRY);
+    expect(new FlashStore(flash, OPTIONS).count).toBe(0);
+    expect(flash.writes + flash.erases).toBe(0); // mounting an erased partition writes nothing
+    new FlashStore(flash, OPTIONS).add(msg('old', u8(10, 2)));
+    expect(new FlashStore(flash, { ...OPTIONS, reset: true }).count).toBe(0);
+    expect(new FlashStore(flash, OPTIONS).count).toBe(0);
+  });
+});
