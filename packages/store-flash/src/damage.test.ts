@@ -206,7 +206,7 @@ function check(image: Image, log: ReturnType<typeof readLog>, hit: number[], bad
     again.messages().map((m) => [m.key, `${m.id},${m.stage},${m.attempts}`]),
     where,
   ).toEqual([...[...want].sort((x, y) => x[0] - y[0]), [k, '0,0,0']]);
-  expect(again.damage?.lost ?? [], where).toEqual([]);
+  expect(again.damage, where).toBeUndefined(); // (reported once: the write after the report says so)
 }
 
 describe('damage: every byte of small log images', () => {

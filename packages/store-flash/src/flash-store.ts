@@ -10,7 +10,8 @@
 //             body CRC u32, id u16, stage u8, attempts u32, [priority f64], [expiresAt f64], payload
 //   update  = commit u8, type u8, length u32, key u32, id u16, stage u8, attempts u32, CRC u32
 //   remove  = commit u8, type u8, length u32, key u32, CRC u32
-//   skip    = commit u8, type u8, length u32, bytes skipped u32, keys accounted u32, next key u32, CRC u32
+//   skip    = commit u8, type u8, length u32, bytes skipped u32 (+ 2^31: damage before it was reported),
+//             keys accounted u32, next key u32, CRC u32
 //
 // The log is a byte stream through the data areas of physically consecutive blocks with
 // consecutive `seq` (tail .. head, wrapping around the partition); a record may run on into the
@@ -59,6 +60,8 @@ const SKIP_LEN = 22; // commit, type, length, bytes skipped, keys accounted for 
 const MSG_FIXED = 28;
 /** Message flag: a copy made by compaction (not where the message was first written). */
 const COPY = 32;
+/** Added to a SKIP's byte count: the damage before it was reported by a mount. */
+const REPORTED = 2 ** 31;
 /**
  * Most bytes a message record adds to its topic and payload.
  *
@@ -238,6 +241,8 @@ export class FlashStore implements Store {
   #skip = 0;
   /** With #skip: keys below it were accounted for by that mount (lost ones reported). */
   #skipKey = 0;
+  /** Mount reported damage: the next record written is a SKIP saying so (it is not reported again). */
+  #reported = false;
   #nextSeq = 1;
   #nextKey = 1;
   /** Flash bytes of the held messages' records. */
@@ -526,7 +531,7 @@ export class FlashStore implements Store {
 
   /** Compacts until `n` bytes (and a SKIP record mount asked for) fit without touching the blocks compaction needs. */
   #ensure(n: number): void {
-    if (this.#skip) n += SKIP_LEN;
+    if (this.#skip || this.#reported) n += SKIP_LEN;
     for (let steps = 0; this.#room() - this.#reserve * this.#C < n; steps++) {
       if (this.#used < 2 || steps > this.#N) throw full(`no room for ${n} bytes of flash even after compaction`);
       this.#compact();
@@ -570,12 +575,13 @@ export class FlashStore implements Store {
   #append(r: Uint8Array): number {
     const B = this.#B;
     const C = this.#C;
-    const skip = this.#skip;
+    const skip = this.#skip + (this.#reported ? REPORTED : 0);
     if (skip) {
-      // first after a mount that found what a cut write left: say how many bytes it is, and
-      // below which key that mount accounted for lost messages (the keys of messages whose add
-      // was cut lie above it)
+      // first after a mount that found what a cut write left, or reported damage: say how many
+      // bytes it left, that the damage before was reported, and below which key that mount
+      // accounted for lost messages (the keys of messages whose add was cut lie above it)
       this.#skip = 0;
+      this.#reported = false;
       const s = r[1] === SKIP ? r : this.#record(SKIP, 0);
       put32(s, 6, skip);
       put32(s, 10, this.#skipKey);
@@ -859,8 +865,10 @@ export class FlashStore implements Store {
     let hole = false;
     /** Damage since the last good record (at the end: what a cut write left). */
     let pending: Bad[] = [];
-    let places = 0;
-    let bytes = 0;
+    /** Bytes of each stretch of damage followed by a good record (and not reported before). */
+    let counted: number[] = [];
+    /** Damaged messages with a readable header, counted at the end if lost: stretch, key, bytes. */
+    let deferred: number[] = [];
     /** Keys that may be lost: damaged messages, updates of messages not found; cleared by a later message or removal. */
     const suspects = new Map<number, LostMessage>();
     /** Removals of keys whose original message was not reached (it may be lost in damage). */
@@ -880,15 +888,17 @@ export class FlashStore implements Store {
       let n = 0;
       for (const e of stretch) {
         if (e.lost) {
-          if (this.#find(e.key!) >= 0) continue; // held from its earlier record: nothing lost (a cut copy)
+          // counted at the end if still lost (held from an earlier record: a cut copy; removed
+          // later: its loss was reported)
+          deferred.push(counted.length, e.key!, e.len);
           suspects.set(e.key!, e.lost);
           if (e.original) original(e.key!);
-        } else if (e.unwritten) continue;
-        else if (e.key === undefined) hole = true;
-        n += e.len;
+        } else if (!e.unwritten) {
+          if (e.key === undefined) hole = true;
+          n += e.len;
+        }
       }
-      if (n) places++;
-      bytes += n;
+      counted.push(n);
     };
     this.#cache = new Map();
     try {
@@ -897,12 +907,15 @@ export class FlashStore implements Store {
         if (r instanceof Uint8Array) {
           if (r[1] === SKIP) {
             // what a cut write left before it: not damage (what lies before that still is)
-            const from = pos - get32(r, 6);
+            const from = pos - (get32(r, 6) % REPORTED);
             pending = pending.filter((e) => (e.len = Math.min(e.len, from - e.at)) > 0);
           }
           flush(pending);
           pending = [];
           if (r[1] === SKIP) {
+            // damage before it was reported when it was written: not counted again (messages
+            // lost in it stay lost, and reported, until removed)
+            if (get32(r, 6) >= REPORTED) counted = deferred = [];
             // originals missing below its key were lost in damage before it; the rest up to its
             // next key were what the cut write left
             missing(get32(r, 10));
@@ -966,7 +979,13 @@ export class FlashStore implements Store {
       this.#wp = used ? w - h : C;
       // the report: lost = suspects not held (a later copy was read)
       const lost = [...suspects.values()].filter((m) => this.#find(m.key) < 0).sort((x, y) => x.key - y.key);
-      return lost.length || places ? { lost, places, bytes } : undefined;
+      for (let i = 0; i < deferred.length; i += 3)
+        if (this.#find(deferred[i + 1]!) < 0 && suspects.has(deferred[i + 1]!))
+          counted[deferred[i]!]! += deferred[i + 2]!;
+      const places = counted.filter((n) => n).length;
+      const bytes = counted.reduce((a, n) => a + n, 0);
+      this.#reported = !!(lost.length || places);
+      return this.#reported ? { lost, places, bytes } : undefined;
     } finally {
       this.#cache = undefined;
     }
