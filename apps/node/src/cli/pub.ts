@@ -255,7 +255,7 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
     }
     if (state !== 'offline' && state !== 'closed') return;
     const issue = client.lastIssue;
-    if (!issue) return;
+    if (!issue || issue.place === 'store') return; // (the store's damage report was printed above)
     const why = explain(issue.error, c, connector.lastError());
     // A refusal or a certificate problem does not go away by retrying.
     if (why.exitCode === EXIT.REFUSED || /^TLS/.test(why.problem)) {
