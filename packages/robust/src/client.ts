@@ -15,7 +15,7 @@ import {
 import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
 import { DEFAULT_POLICY, type Admission, type AdmissionPolicy, type Overflow, type QueuePolicy } from './policy.js';
 import { SendQueue } from './queue.js';
-import { QUEUED, RELEASING, SENT, messageBytes, type LostMessage, type Store, type StoredMessage } from './store.js';
+import { QUEUED, RELEASING, SENT, messageBytes, type Store, type StoredMessage } from './store.js';
 
 /**
  * The final status of a publish: exactly one per accepted or refused message.
@@ -210,8 +210,6 @@ export class RobustClient {
   #depth = 0;
   /** `writable` was read false, or a publish left it false: onWritable is owed. */
   #wasFull = false;
-  /** Messages the store reported lost to damage: each gets status dropped at the first start(). */
-  #lost: readonly LostMessage[] | undefined;
 
   /**
    * Creates an idle client; nothing is sent until {@link RobustClient.start}. Throws if `servers`
@@ -248,16 +246,19 @@ export class RobustClient {
     mqtt.onWritable = () => this.#pump();
     mqtt.onClose = (e) => this.#closed(e);
     this.#armExpiry();
-    const damage = options.store.damage;
-    if (damage) {
-      this.#lost = damage.lost;
-      const what = `${damage.lost.length} message(s) lost, ${damage.bytes} bytes unreadable in ${damage.places} place(s)`;
+    const d = options.store.damage;
+    if (d)
       this.#record({
         time: this.#t.now(),
         place: 'store',
-        error: new UmqttError('UMQTT_STORE_DAMAGED', `the store found damage: ${what}`, undefined, undefined, 'store'),
+        error: new UmqttError(
+          'UMQTT_STORE_DAMAGED',
+          `store damaged: ${d.lost.length} message(s) lost, ${d.bytes} bytes unreadable`,
+          undefined,
+          undefined,
+          'store',
+        ),
       });
-    }
   }
 
   /**
@@ -305,23 +306,18 @@ export class RobustClient {
   start(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return;
     this.#round = this.#failures = 0;
-    this.#dropLost();
-    this.#attempt();
-  }
-
-  /** Gives each message the store lost to damage its final status, then lets the store forget it. */
-  #dropLost(): void {
-    const lost = this.#lost;
-    this.#lost = undefined;
-    for (const m of lost ? [...lost] : []) {
+    // messages the store lost to damage: their final status, then the store forgets them
+    const store = this.options.store;
+    for (const m of [...(store.damage?.lost ?? [])]) {
       this.counters.dropped++;
       this.#later(m.key, 'dropped', 'damaged in the store');
       try {
-        this.options.store.remove(m.key);
-      } catch (e) {
-        this.#record({ time: this.#t.now(), place: 'store', error: e as UmqttError });
+        store.remove(m.key);
+      } catch {
+        // then the store reports it again when it is opened next
       }
     }
+    this.#attempt();
   }
 
   /** Connects now (robust2's reconnect()): cancels a pending retry and tries the current server. */

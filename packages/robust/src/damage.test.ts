@@ -42,7 +42,7 @@ describe('a store that lost messages to damage', () => {
     const logged: string[] = [];
     const t = setup({ store, logger: (issue) => logged.push(issue.error.code) });
     expect(t.client.issues.map((i) => [i.place, i.error.code, i.error.message])).toEqual([
-      ['store', 'UMQTT_STORE_DAMAGED', 'the store found damage: 2 message(s) lost, 180 bytes unreadable in 2 place(s)'],
+      ['store', 'UMQTT_STORE_DAMAGED', 'store damaged: 2 message(s) lost, 180 bytes unreadable'],
     ]);
     expect(logged).toEqual(['UMQTT_STORE_DAMAGED']);
     expect(t.statuses).toEqual([]); // nothing before start(): the application sets onStatus first
