@@ -31,9 +31,11 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * 11,425 B gzipped, budget 11,456 (11,453 B with the last topic's UTF-8 length remembered).
  * Raised for onWritable owed to whoever read `writable` false (a producer that checked it
  * before going online was never told): 30,734 B minified, 11,477 B gzipped, budget 11,520.
+ * Raised for Store.damage (one issue and a dropped status for each message a persistent store
+ * lost to damage): 31,107 B minified, 11,592 B gzipped, budget 11,648.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11520;
+const BUDGET = 11648;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
