@@ -2,7 +2,7 @@
 // per store call, plus where the order of its writes matters, and between two syncs the disk may
 // keep any version of each sector it was given (WriteBackFlash). The same workload and the same
 // model as power-cut.test.ts: everything a call that returned did is there after the cut.
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { messageBytes, type NewMessage } from '@umqtt/robust';
 import { FlashStore, PowerLoss, type FlashStoreOptions } from './index.js';
 import { Workload, chainsOfCuts } from './workload.test-support.js';
@@ -11,8 +11,8 @@ import { WriteBackFlash, type WriteBackFlashOptions } from './write-back.test-su
 const GEOMETRY = { blockSize: 256, blocks: 14 };
 const OPTIONS: FlashStoreOptions = { maxRecords: 10, maxMessageBytes: 400 };
 const STEPS = 160;
-/** Each exhaustive test remounts about 6,000 to 8,000 crash images: 8 to 16 s on an idle machine. */
-const EXHAUSTIVE = 60_000;
+// each exhaustive test remounts about 6,000 to 8,000 crash images: 8 to 16 s on an idle machine
+vi.setConfig({ testTimeout: 60_000 });
 /** Each suite runs twice: records committed by a second write, and (`Flash.unordered`, as FileFlash) written committed. */
 const MODES = [false, true].map((unordered) => ({
   unordered,
@@ -21,57 +21,53 @@ const MODES = [false, true].map((unordered) => ({
 
 describe.each(MODES)('power cut on a write-back flash (one sync per store call)$title', ({ unordered }) => {
   for (const sector of [16, 1])
-    test(
-      `every operation of a 160-call workload, 3 crash images each, 3 workloads, disk sectors of ${sector} bytes`,
-      () => {
-        const geometry: WriteBackFlashOptions = { ...GEOMETRY, sector, unordered };
-        let trials = 0;
-        const applied = { yes: 0, no: 0 };
-        for (const seed of [1, 2, 3]) {
-          const flash = new WriteBackFlash(geometry);
-          const store = new FlashStore(flash, OPTIONS);
-          const w = new Workload(seed);
-          for (let i = 0; i < STEPS; i++) {
-            w.step(store);
-            expect(flash.dirty, 'nothing left unsynced when a call returns').toBe(false);
-          }
-          expect(store.stats.compactions).toBeGreaterThan(10);
-          // fewer flushes than writes: a call's record and commit byte share one
-          if (!unordered) expect(flash.flushes).toBeLessThan(flash.writes * 0.6);
-          console.log(
-            `write-back seed ${seed}: ${STEPS} calls, ${flash.writes} writes and erases, ${flash.flushes} syncs, ${store.stats.compactions} compactions`,
-          );
-          for (let cut = 0; cut < flash.operations; cut++)
-            for (const image of [1, 2, 3]) {
-              const f = new WriteBackFlash(geometry);
-              f.cutPowerAfter(cut);
-              const run = new Workload(seed);
-              expect(run.run(new FlashStore(f, OPTIONS), STEPS), `cut ${cut} happened`).toBeDefined();
-              const crashed = f.crash(cut * 3 + image);
-              try {
-                const again = new FlashStore(crashed, OPTIONS);
-                const outcome = run.check(again);
-                if (outcome.pendingApplied === true) applied.yes++;
-                if (outcome.pendingApplied === false) applied.no++;
-                expect(run.run(again, 20)).toBeUndefined();
-                run.check(new FlashStore(crashed.crash(0), OPTIONS));
-              } catch (e) {
-                throw new Error(
-                  `workload seed ${seed}, cut after ${cut} operations, crash image ${cut * 3 + image}: ${(e as Error).message}`,
-                );
-              }
-              trials++;
-            }
+    test(`every operation of a 160-call workload, 3 crash images each, 3 workloads, disk sectors of ${sector} bytes`, () => {
+      const geometry: WriteBackFlashOptions = { ...GEOMETRY, sector, unordered };
+      let trials = 0;
+      const applied = { yes: 0, no: 0 };
+      for (const seed of [1, 2, 3]) {
+        const flash = new WriteBackFlash(geometry);
+        const store = new FlashStore(flash, OPTIONS);
+        const w = new Workload(seed);
+        for (let i = 0; i < STEPS; i++) {
+          w.step(store);
+          expect(flash.dirty, 'nothing left unsynced when a call returns').toBe(false);
         }
+        expect(store.stats.compactions).toBeGreaterThan(10);
+        // fewer flushes than writes: a call's record and commit byte share one
+        if (!unordered) expect(flash.flushes).toBeLessThan(flash.writes * 0.6);
         console.log(
-          `write-back power cuts (${sector}-byte sectors): ${trials} remounts checked; interrupted call durable ${applied.yes} / not ${applied.no}`,
+          `write-back seed ${seed}: ${STEPS} calls, ${flash.writes} writes and erases, ${flash.flushes} syncs, ${store.stats.compactions} compactions`,
         );
-        // with whole 16-byte sectors some interrupted calls got all their writes through; byte by byte, none did
-        if (sector === 16) expect(applied.yes).toBeGreaterThan(0);
-        expect(applied.no).toBeGreaterThan(0);
-      },
-      EXHAUSTIVE,
-    );
+        for (let cut = 0; cut < flash.operations; cut++)
+          for (const image of [1, 2, 3]) {
+            const f = new WriteBackFlash(geometry);
+            f.cutPowerAfter(cut);
+            const run = new Workload(seed);
+            expect(run.run(new FlashStore(f, OPTIONS), STEPS), `cut ${cut} happened`).toBeDefined();
+            const crashed = f.crash(cut * 3 + image);
+            try {
+              const again = new FlashStore(crashed, OPTIONS);
+              const outcome = run.check(again);
+              if (outcome.pendingApplied === true) applied.yes++;
+              if (outcome.pendingApplied === false) applied.no++;
+              expect(run.run(again, 20)).toBeUndefined();
+              run.check(new FlashStore(crashed.crash(0), OPTIONS));
+            } catch (e) {
+              throw new Error(
+                `workload seed ${seed}, cut after ${cut} operations, crash image ${cut * 3 + image}: ${(e as Error).message}`,
+              );
+            }
+            trials++;
+          }
+      }
+      console.log(
+        `write-back power cuts (${sector}-byte sectors): ${trials} remounts checked; interrupted call durable ${applied.yes} / not ${applied.no}`,
+      );
+      // with whole 16-byte sectors some interrupted calls got all their writes through; byte by byte, none did
+      if (sector === 16) expect(applied.yes).toBeGreaterThan(0);
+      expect(applied.no).toBeGreaterThan(0);
+    });
 
   test('chains of cuts: cut, crash, remount, go on, cut again (2,000 cuts over 100 seeded chains)', () => {
     const { cuts, fewest } = chainsOfCuts(2000, 150, {
@@ -189,67 +185,63 @@ class Turn {
 describe.each(MODES)(
   "power cut on a write-back flash with sync: 'turn' (one sync per turn of calls)$title",
   ({ unordered }) => {
-    test(
-      'every operation of a 160-call workload in turns of 1 to 12 calls, 3 crash images each: at most the last turn is undone, the rest is intact',
-      () => {
-        let trials = 0;
-        let undone = 0;
-        for (const seed of [1, 2, 3]) {
-          const turnOf = (i: number) => 1 + ((i * 7 + seed) % 12); // calls per turn, varying
-          const drive = (flash: WriteBackFlash, store: FlashStore, w: Workload, turn: Turn, steps: number) => {
-            for (let i = 0, left = turnOf(0); i < steps; i++) {
-              try {
-                w.step(store);
-              } finally {
-                turn.note();
-              }
-              if (--left === 0) {
-                flash.endTurn();
-                turn.start();
-                left = turnOf(i + 1);
-              }
+    test('every operation of a 160-call workload in turns of 1 to 12 calls, 3 crash images each: at most the last turn is undone, the rest is intact', () => {
+      let trials = 0;
+      let undone = 0;
+      for (const seed of [1, 2, 3]) {
+        const turnOf = (i: number) => 1 + ((i * 7 + seed) % 12); // calls per turn, varying
+        const drive = (flash: WriteBackFlash, store: FlashStore, w: Workload, turn: Turn, steps: number) => {
+          for (let i = 0, left = turnOf(0); i < steps; i++) {
+            try {
+              w.step(store);
+            } finally {
+              turn.note();
             }
-            flash.endTurn();
-            turn.start();
-          };
-          const uncut = new WriteBackFlash({ ...GEOMETRY, turn: true, unordered });
-          const w0 = new Workload(seed);
-          drive(uncut, new FlashStore(uncut, OPTIONS), w0, new Turn(w0), STEPS);
-          expect(uncut.flushes).toBeLessThan(uncut.writes * (unordered ? 0.6 : 0.35)); // far fewer syncs than with one per call
-          for (let cut = 0; cut < uncut.operations; cut++)
-            for (const image of [1, 2, 3]) {
-              const f = new WriteBackFlash({ ...GEOMETRY, turn: true, unordered });
-              f.cutPowerAfter(cut);
-              const w = new Workload(seed);
-              const turn = new Turn(w);
-              try {
-                drive(f, new FlashStore(f, OPTIONS), w, turn, STEPS);
-                throw new Error(`cut ${cut} did not happen`);
-              } catch (e) {
-                if (!(e instanceof PowerLoss)) throw e;
-              }
-              const crashed = f.crash(cut * 3 + image);
-              try {
-                const before = w.model.size;
-                const again = new FlashStore(crashed, OPTIONS);
-                turn.check(again);
-                if (w.model.size !== before) undone++;
-                drive(crashed, again, w, turn, 20);
-                w.check(new FlashStore(crashed.crash(0), OPTIONS));
-              } catch (e) {
-                throw new Error(
-                  `workload seed ${seed}, cut after ${cut} operations, crash image ${cut * 3 + image}: ${(e as Error).message}`,
-                );
-              }
-              trials++;
+            if (--left === 0) {
+              flash.endTurn();
+              turn.start();
+              left = turnOf(i + 1);
             }
-        }
-        console.log(
-          `turn-mode power cuts: ${trials} remounts checked, ${undone} of them lost or brought back messages of the last turn`,
-        );
-        expect(undone).toBeGreaterThan(100);
-      },
-      EXHAUSTIVE,
-    );
+          }
+          flash.endTurn();
+          turn.start();
+        };
+        const uncut = new WriteBackFlash({ ...GEOMETRY, turn: true, unordered });
+        const w0 = new Workload(seed);
+        drive(uncut, new FlashStore(uncut, OPTIONS), w0, new Turn(w0), STEPS);
+        expect(uncut.flushes).toBeLessThan(uncut.writes * (unordered ? 0.6 : 0.35)); // far fewer syncs than with one per call
+        for (let cut = 0; cut < uncut.operations; cut++)
+          for (const image of [1, 2, 3]) {
+            const f = new WriteBackFlash({ ...GEOMETRY, turn: true, unordered });
+            f.cutPowerAfter(cut);
+            const w = new Workload(seed);
+            const turn = new Turn(w);
+            try {
+              drive(f, new FlashStore(f, OPTIONS), w, turn, STEPS);
+              throw new Error(`cut ${cut} did not happen`);
+            } catch (e) {
+              if (!(e instanceof PowerLoss)) throw e;
+            }
+            const crashed = f.crash(cut * 3 + image);
+            try {
+              const before = w.model.size;
+              const again = new FlashStore(crashed, OPTIONS);
+              turn.check(again);
+              if (w.model.size !== before) undone++;
+              drive(crashed, again, w, turn, 20);
+              w.check(new FlashStore(crashed.crash(0), OPTIONS));
+            } catch (e) {
+              throw new Error(
+                `workload seed ${seed}, cut after ${cut} operations, crash image ${cut * 3 + image}: ${(e as Error).message}`,
+              );
+            }
+            trials++;
+          }
+      }
+      console.log(
+        `turn-mode power cuts: ${trials} remounts checked, ${undone} of them lost or brought back messages of the last turn`,
+      );
+      expect(undone).toBeGreaterThan(100);
+    });
   },
 );
