@@ -5,7 +5,7 @@
 // is reported (with its topic and QoS when its header is intact), except where README.md says a
 // loss cannot be told from a power cut; nothing else is reported; and the store goes on working.
 import { describe, expect, test } from 'vitest';
-import { QUEUED, RELEASING, SENT, type NewMessage } from '@umqtt/robust';
+import { RELEASING, SENT, type NewMessage } from '@umqtt/robust';
 import { FlashStore, SimulatedFlash, type FlashStoreOptions } from './index.js';
 
 const B = 256;
@@ -161,10 +161,11 @@ function check(image: Image, log: ReturnType<typeof readLog>, hit: number[], bad
   const reported = new Map((store.damage?.lost ?? []).map((m) => [m.key, m]));
   const lost = [...before.keys()].filter((k) => !want.has(k));
   for (const k of lost) {
-    const i = recs.findLastIndex((r) => r.type === 'M' && r.key === k);
+    let i = recs.length - 1;
+    while (!(recs[i]!.type === 'M' && recs[i]!.key === k)) i--; // its last message record
     const r = recs[i]!;
     const headerIntact = !r.at.slice(1, r.header).some((p) => touched.has(p));
-    const later = recs.slice(i + 1).filter((x, j) => !damaged[i + 1 + j]);
+    const later = recs.slice(i + 1).filter((_, j) => !damaged[i + 1 + j]);
     let told: boolean;
     if (i > lastIntact)
       // at the end of the log: what a cut write leaves looks the same; on a flash that writes in
