@@ -488,7 +488,7 @@ export class FlashStore implements Store {
   close(): void {
     if (this.#closed) return;
     try {
-      if (!this.#failed && this.#head >= 0 && !this.#marked) {
+      if (!this.#failed && this.#head >= 0 && !(this.#marked && !this.#skip && !this.#reported)) {
         this.#ensure(SKIP_LEN);
         this.#append(this.#record(SKIP, 0));
         this.#sync('call');
