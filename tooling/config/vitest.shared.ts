@@ -27,3 +27,15 @@ export function packageProject(name: string, timeoutMs = 20_000) {
     },
   });
 }
+
+/**
+ * A package's fake-clock suites once more, with the FakeClock's timers given a platform's habits
+ * (`UMQTT_CLOCK`: node fires early and late, moddable on coarse ticks; see tooling/testkit).
+ */
+export function habitsProject(name: string, include: string[], habits: 'node' | 'moddable' | 'fractional') {
+  return {
+    root: `${root}packages/${name}`,
+    resolve: { alias: sourceAliases },
+    test: { name: `${name} (${habits} timers)`, include, env: { UMQTT_CLOCK: habits } },
+  };
+}

@@ -97,6 +97,17 @@ function field(v: unknown, what: string, bin?: 1): Part[] {
   return bin ? [n >> 8, n, v as Uint8Array] : [v as string];
 }
 
+/** Whether `v` is an integer from 0 to `max` (false for anything else: a string, a BigInt, NaN...). */
+export const isUint = (v: unknown, max: number): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+
+/** `v` if it is an array of at least one element; throws otherwise [MQTT-`clause`]. */
+function nonEmpty<T>(v: T[], what: string, clause: string): T[] {
+  if (!Array.isArray(v) || !v.length)
+    throw bad(what, 'an array of at least one', Array.isArray(v) ? 'none' : typeof v, clause);
+  return v;
+}
+
 function qosOf(qos: unknown, what: string, clause: string): number {
   if (qos !== 0 && qos !== 1 && qos !== 2) throw bad(`${what} QoS`, '0, 1 or 2', qos, clause);
   return qos;
@@ -104,8 +115,8 @@ function qosOf(qos: unknown, what: string, clause: string): number {
 
 /** A packet identifier as its 2 bytes. */
 function idOf(id: unknown): number[] {
-  if (!id || ((id as number) & 65535) !== id) throw bad('packet id', '1..65535', id, '2.3.1-1');
-  return [(id as number) >> 8, id as number]; // a Uint8Array keeps the low 8 bits
+  if (!id || !isUint(id, 65535)) throw bad('packet id', '1..65535', id, '2.3.1-1');
+  return [id >> 8, id]; // a Uint8Array keeps the low 8 bits
 }
 
 /**
@@ -117,8 +128,8 @@ function idOf(id: unknown): number[] {
  * const bytes = encodeConnect({ type: CONNECT, clientId: 'sensor-1', clean: true, keepAlive: 60, username: 'u', password: encodeUtf8('p') });
  */
 export function encodeConnect(p: ConnectPacket): Uint8Array {
-  const { will, username, password, clientId, keepAlive: k } = p;
-  if ((k & 65535) !== k) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
+  const { will, username, password, clientId, keepAlive: k } = p ?? ({} as ConnectPacket); // k is checked first
+  if (!isUint(k, 65535)) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
   // "MQTT", level 4, the flags (set below), keepalive [MQTT-3.1.2-1, 3.1.2-2]
   const parts: Part[] = [0, 4, 77, 81, 84, 84, 4, 0, k >> 8, k, ...field(clientId, 'client id')];
   let flags = p.clean ? 2 : 0;
@@ -148,8 +159,8 @@ export function encodeConnect(p: ConnectPacket): Uint8Array {
  * encodeConnack({ type: CONNACK, sessionPresent: false, returnCode: 0 }); // Uint8Array [0x20, 2, 0, 0]
  */
 export function encodeConnack(p: ConnackPacket): Uint8Array {
-  const rc = p.returnCode;
-  if ((rc & 7) !== rc || rc > 5) throw bad('CONNACK return code', '0..5', rc, '3.2.2.3');
+  const rc = p?.returnCode;
+  if (!isUint(rc, 5)) throw bad('CONNACK return code', '0..5', rc, '3.2.2.3');
   if (rc && p.sessionPresent) throw bad('refusing CONNACK session present', 'false', true, '3.2.2-4');
   return build(32, [p.sessionPresent ? 1 : 0, rc]);
 }
@@ -166,10 +177,11 @@ export function encodeConnack(p: ConnackPacket): Uint8Array {
  * socket.write(head); socket.write(frame); // the same bytes as encodePublish(packet)
  */
 export function encodePublish(p: PublishPacket, headerOnly?: boolean): Uint8Array {
-  const { payload, topic, id } = p;
+  const payload = p?.payload;
+  if (!(payload instanceof Uint8Array)) throw bad('payload', 'a Uint8Array', typeof payload);
+  const { topic, id } = p;
   const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
   if (!qos && p.dup) throw bad('DUP', 'false at QoS 0', true, '3.3.1-2');
-  if (!(payload instanceof Uint8Array)) throw bad('payload', 'a Uint8Array', typeof payload);
   // Written directly, not with build(): the hot path of a publisher
   const n = validateTopicName(topic);
   const rem = 2 + n + (qos ? 2 : 0) + payload.length;
@@ -188,20 +200,13 @@ export function encodePublish(p: PublishPacket, headerOnly?: boolean): Uint8Arra
  * encodeAck({ type: PUBREL, id: 10 }); // Uint8Array [0x62, 2, 0, 10]
  */
 export function encodeAck(p: AckPacket): Uint8Array {
-  const t = p.type;
-  if (!(t > 3 && t < 8) && t !== 11) throw bad('acknowledgement type', '4..7 or 11', t);
+  const t = p?.type;
+  if (!(t > 3 && t < 8) && t !== 11) throw bad('acknowledgement type', '4..7 or 11', t, '2.2.1');
   return build((t << 4) | (t === 6 ? 2 : 0), idOf(p.id));
 }
 
 /** SUBSCRIBE or UNSUBSCRIBE: a packet identifier and a list of topic filters (with QoS). */
-function encodeFilters(
-  first: number,
-  id: number,
-  topics: string[],
-  qos: number[] | undefined,
-  clause: string,
-): Uint8Array {
-  if (!topics.length) throw bad('topic filters', 'at least one', 'none', clause);
+function encodeFilters(first: number, id: number, topics: string[], qos?: number[]): Uint8Array {
   const parts: Part[] = idOf(id);
   topics.forEach((t, i) => {
     validateTopicFilter(t);
@@ -218,13 +223,12 @@ function encodeFilters(
  * encodeSubscribe({ type: SUBSCRIBE, id: 1, subscriptions: [{ topic: 'home/+/temp', qos: 1 }, { topic: 'alarms/#', qos: 2 }] });
  */
 export function encodeSubscribe(p: SubscribePacket): Uint8Array {
-  const subs = p.subscriptions;
+  const subs = nonEmpty(p?.subscriptions, 'subscriptions', '3.8.3-3');
   return encodeFilters(
     0x82,
     p.id,
-    subs.map((s) => s.topic),
-    subs.map((s) => qosOf(s.qos, 'requested', '3.8.3-4')),
-    '3.8.3-3',
+    subs.map((s) => s?.topic),
+    subs.map((s) => qosOf(s?.qos, 'requested', '3.8.3-4')),
   );
 }
 
@@ -235,7 +239,7 @@ export function encodeSubscribe(p: SubscribePacket): Uint8Array {
  * encodeUnsubscribe({ type: UNSUBSCRIBE, id: 2, topics: ['home/+/temp'] });
  */
 export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
-  return encodeFilters(0xa2, p.id, p.topics, undefined, '3.10.3-2');
+  return encodeFilters(0xa2, p?.id, nonEmpty(p?.topics, 'topic filters', '3.10.3-2'));
 }
 
 /**
@@ -246,10 +250,9 @@ export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
  * encodeSuback({ type: SUBACK, id: 1, granted: [1, SUBACK_FAILURE] }); // Uint8Array [0x90, 4, 0, 1, 1, 0x80]
  */
 export function encodeSuback(p: SubackPacket): Uint8Array {
-  const g = p.granted;
+  const g = nonEmpty(p?.granted, 'SUBACK return codes', '3.9.3-1');
   for (const c of g)
     if (c !== 0 && c !== 1 && c !== 2 && c !== 0x80) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
-  if (!g.length) throw bad('SUBACK return codes', 'at least one', 'none', '3.9.3-1');
   return build(0x90, [...idOf(p.id), ...g]);
 }
 
@@ -260,8 +263,8 @@ export function encodeSuback(p: SubackPacket): Uint8Array {
  * socket.write(encodeEmpty({ type: PINGREQ })); // Uint8Array [0xc0, 0]
  */
 export function encodeEmpty(p: EmptyPacket): Uint8Array {
-  const t = p.type;
-  if (t !== 12 && t !== 13 && t !== 14) throw bad('PINGREQ, PINGRESP or DISCONNECT type', '12..14', t);
+  const t = p?.type;
+  if (t !== 12 && t !== 13 && t !== 14) throw bad('PINGREQ, PINGRESP or DISCONNECT type', '12..14', t, '2.2.1');
   return build(t << 4, []);
 }
 
@@ -273,7 +276,7 @@ export function encodeEmpty(p: EmptyPacket): Uint8Array {
  * const bytes = encode(packet); // whatever its type
  */
 export function encode(p: Packet): Uint8Array {
-  switch (p.type) {
+  switch (p?.type) {
     case 1:
       return encodeConnect(p);
     case 2:
@@ -287,5 +290,5 @@ export function encode(p: Packet): Uint8Array {
     case 10:
       return encodeUnsubscribe(p);
   }
-  return p.type > 11 ? encodeEmpty(p as EmptyPacket) : encodeAck(p as AckPacket);
+  return p?.type > 11 ? encodeEmpty(p as EmptyPacket) : encodeAck(p as AckPacket);
 }

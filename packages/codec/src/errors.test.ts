@@ -252,8 +252,77 @@ const encodeErrors: Array<[string, Packet, string, string | undefined]> = [
     'MQTT-1.5.3',
   ],
   ['CONNECT will payload missing', connect({ will: { topic: 't' } as never }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
-  ['PINGREQ with an unknown type', any({ type: 15 }), INVALID_ARGUMENT, undefined],
-  ['packet type 0', any({ type: 0 }), INVALID_ARGUMENT, undefined],
+  // Malformed packet objects (what a caller outside TypeScript can hand over): UmqttError, never TypeError.
+  ['PUBLISH topic missing', publish({ topic: undefined }), INVALID_TOPIC, 'MQTT-4.7.3-1'],
+  ['PUBLISH payload a number', publish({ payload: 7 }), INVALID_ARGUMENT, undefined],
+  ['PUBLISH payload an array of numbers', publish({ payload: [1, 2] }), INVALID_ARGUMENT, undefined],
+  ['PUBLISH payload an ArrayBuffer', publish({ payload: new ArrayBuffer(1) }), INVALID_ARGUMENT, undefined],
+  ['PUBLISH packet id a BigInt', publish({ qos: 1, id: 1n }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
+  ['PUBLISH packet id a string', publish({ qos: 1, id: '1' }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
+  ['PUBLISH packet id NaN', publish({ qos: 2, id: NaN }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
+  ['PUBLISH packet id -1', publish({ qos: 2, id: -1 }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
+  ['PUBLISH packet id a Symbol', publish({ qos: 1, id: Symbol('id') }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
+  ['SUBSCRIBE subscriptions missing', any({ type: 8, id: 1 }), INVALID_ARGUMENT, 'MQTT-3.8.3-3'],
+  [
+    'SUBSCRIBE subscriptions an object',
+    any({ type: 8, id: 1, subscriptions: { topic: 'a', qos: 0 } }),
+    INVALID_ARGUMENT,
+    'MQTT-3.8.3-3',
+  ],
+  ['SUBSCRIBE subscriptions a string', any({ type: 8, id: 1, subscriptions: 'a/b' }), INVALID_ARGUMENT, 'MQTT-3.8.3-3'],
+  ['SUBSCRIBE subscription null', any({ type: 8, id: 1, subscriptions: [null] }), INVALID_ARGUMENT, 'MQTT-3.8.3-4'],
+  [
+    'SUBSCRIBE subscription a string',
+    any({ type: 8, id: 1, subscriptions: ['a/b'] }),
+    INVALID_ARGUMENT,
+    'MQTT-3.8.3-4',
+  ],
+  [
+    'SUBSCRIBE subscription without QoS',
+    any({ type: 8, id: 1, subscriptions: [{ topic: 'a' }] }),
+    INVALID_ARGUMENT,
+    'MQTT-3.8.3-4',
+  ],
+  [
+    'SUBSCRIBE packet id missing',
+    any({ type: 8, subscriptions: [{ topic: 'a', qos: 0 }] }),
+    INVALID_ARGUMENT,
+    'MQTT-2.3.1-1',
+  ],
+  ['UNSUBSCRIBE topics missing', any({ type: 10, id: 1 }), INVALID_ARGUMENT, 'MQTT-3.10.3-2'],
+  ['UNSUBSCRIBE topics a string', any({ type: 10, id: 1, topics: 'a/b' }), INVALID_ARGUMENT, 'MQTT-3.10.3-2'],
+  ['UNSUBSCRIBE topic a number', any({ type: 10, id: 1, topics: [7] }), INVALID_TOPIC, 'MQTT-4.7.3-1'],
+  ['SUBACK return codes missing', any({ type: 9, id: 1 }), INVALID_ARGUMENT, 'MQTT-3.9.3-1'],
+  ['SUBACK return codes a number', any({ type: 9, id: 1, granted: 1 }), INVALID_ARGUMENT, 'MQTT-3.9.3-1'],
+  ['SUBACK return code a string', any({ type: 9, id: 1, granted: ['1'] }), INVALID_ARGUMENT, 'MQTT-3.9.3-2'],
+  ['CONNACK return code missing', any({ type: 2, sessionPresent: false }), INVALID_ARGUMENT, 'MQTT-3.2.2.3'],
+  [
+    'CONNACK return code a BigInt',
+    any({ type: 2, sessionPresent: false, returnCode: 0n }),
+    INVALID_ARGUMENT,
+    'MQTT-3.2.2.3',
+  ],
+  ['CONNECT keepAlive missing', connect({ keepAlive: undefined as never }), INVALID_ARGUMENT, 'MQTT-3.1.2.10'],
+  ['CONNECT keepAlive a BigInt', connect({ keepAlive: 60n as never }), INVALID_ARGUMENT, 'MQTT-3.1.2.10'],
+  ['CONNECT keepAlive a string', connect({ keepAlive: '60' as never }), INVALID_ARGUMENT, 'MQTT-3.1.2.10'],
+  ['CONNECT client id a number', connect({ clientId: 7 as never }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
+  ['CONNECT user name a number', connect({ username: 7 as never }), INVALID_ARGUMENT, 'MQTT-1.5.3'],
+  [
+    'CONNECT will payload a string',
+    connect({ will: { topic: 't', payload: 'x' } as never }),
+    INVALID_ARGUMENT,
+    'MQTT-1.5.3',
+  ],
+  ['CONNECT will topic missing', connect({ will: { payload } as never }), INVALID_TOPIC, 'MQTT-4.7.3-1'],
+  ['CONNECT will a string', connect({ will: 'bye' as never }), INVALID_TOPIC, 'MQTT-4.7.3-1'],
+  ['PUBACK packet id a BigInt', any({ type: 4, id: 1n }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
+  ['PUBREC packet id a string', any({ type: 5, id: '1' }), INVALID_ARGUMENT, 'MQTT-2.3.1-1'],
+  ['packet type missing', any({}), INVALID_ARGUMENT, 'MQTT-2.2.1'],
+  ['packet null', null as never, INVALID_ARGUMENT, 'MQTT-2.2.1'],
+  ['packet undefined', undefined as never, INVALID_ARGUMENT, 'MQTT-2.2.1'],
+  ['packet a number', 3 as never, INVALID_ARGUMENT, 'MQTT-2.2.1'],
+  ['PINGREQ with an unknown type', any({ type: 15 }), INVALID_ARGUMENT, 'MQTT-2.2.1'],
+  ['packet type 0', any({ type: 0 }), INVALID_ARGUMENT, 'MQTT-2.2.1'],
 ];
 
 describe('encoder misuse', () => {
@@ -261,6 +330,23 @@ describe('encoder misuse', () => {
     const err = caught(() => encode(packet));
     expect({ code: err.code, clause: err.clause }).toEqual({ code, clause });
     expect(err.message).toMatch(/: expected .+, got .+/);
+    expect(/\[(MQTT-[^\]]+)\]$/.exec(err.message)?.[1]).toBe(clause); // the clause named is the one carried
+  });
+
+  it('each encoder rejects a packet that is not an object with UmqttError', () => {
+    const encoders = [
+      encodeConnect,
+      encodeConnack,
+      encodePublish,
+      encodeAck,
+      encodeSubscribe,
+      encodeSuback,
+      encodeUnsubscribe,
+      encodeEmpty,
+    ];
+    for (const f of encoders)
+      for (const p of [null, undefined, 0, 'PUBLISH', true])
+        expect(caught(() => f(p as never)).code, `${f.name}(${String(p)})`).toBe(INVALID_ARGUMENT);
   });
 
   it('type-specific encoders reject other packet types', () => {

@@ -77,6 +77,9 @@ function run(s: Uint8Array, parser: Parser, random: () => number): { packets: Pa
       } catch (e) {
         if (!(e instanceof UmqttError)) throw new Error(`a ${(e as Error)?.constructor?.name} escaped: ${String(e)}`);
         if (!/^UMQTT_[A-Z0-9_]+$/.test(e.code)) throw new Error(`bad error code ${e.code}`);
+        // A clause named in the message is the one the error carries
+        const named = /\[(MQTT-[^\]]+)\]$/.exec(e.message)?.[1];
+        if (named !== e.clause) throw new Error(`clause ${e.clause} but the message names ${named}: ${e.message}`);
         if (parser.buffered !== 0) throw new Error(`parser kept ${parser.buffered} bytes after an error`);
         errors++;
         continue; // the parser dropped what it had; keep reading what comes next

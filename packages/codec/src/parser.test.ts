@@ -1,7 +1,17 @@
 // The incremental parser: any cut of the same byte stream yields the same packets.
 import { describe, expect, it } from 'vitest';
 import { concat, counting, fixtures, hex, smallFixtures } from './fixtures.js';
-import { Parser, allDecoders, clientDecoders, decode, encode, serverDecoders, type Packet } from './index.js';
+import {
+  INVALID_ARGUMENT,
+  Parser,
+  UmqttError,
+  allDecoders,
+  clientDecoders,
+  decode,
+  encode,
+  serverDecoders,
+  type Packet,
+} from './index.js';
 
 const stream = concat(...smallFixtures.map((f) => f.bytes));
 const expected = smallFixtures.map((f) => f.packet);
@@ -155,5 +165,117 @@ describe('Parser', () => {
 
   it('decode() agrees with the parser', () => {
     for (const f of smallFixtures) expect(decode(f.bytes)).toEqual(f.packet);
+  });
+
+  describe('memory follows the bytes that arrive, not what a header announces', () => {
+    const MiB = 1 << 20;
+
+    it('a header announcing 256 MiB, then a few KiB: the parser holds about what arrived', () => {
+      const parser = new Parser(clientDecoders); // the default maxPacketSize: the protocol's 256 MiB
+      const before = process.memoryUsage().arrayBuffers;
+      parser.push(hex('30 ff ff ff 7f 0001 61')); // remaining length 268,435,455
+      expect(parser.read()).toBeUndefined();
+      for (let i = 0; i < 4; i++) {
+        parser.push(new Uint8Array(1024));
+        expect(parser.read()).toBeUndefined();
+      }
+      expect(parser.buffered).toBe(8 + 4096);
+      // Allocating the announced packet would add 256 MiB here.
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(MiB);
+    });
+
+    it('a large packet in small chunks is assembled in a buffer that grows by doubling', () => {
+      const payload = counting(MiB);
+      const bytes = encode({ type: 3, topic: 't', payload });
+      const parser = new Parser(allDecoders);
+      // Every array the parser allocates, with the bytes received so far when it did.
+      const allocations: Array<[size: number, received: number]> = [];
+      let received = 0;
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; i += 1000) chunks.push(bytes.slice(i, i + 1000));
+      const Original = globalThis.Uint8Array;
+      globalThis.Uint8Array = class extends Original {
+        static override [Symbol.hasInstance](x: unknown) {
+          return x instanceof Original; // chunks made before still pass the parser's instanceof
+        }
+        constructor(...args: unknown[]) {
+          super(...(args as [number]));
+          if (typeof args[0] === 'number') allocations.push([args[0], received]);
+        }
+      } as typeof Uint8Array;
+      let p: Packet | undefined;
+      try {
+        for (const chunk of chunks) {
+          received += chunk.length;
+          parser.push(chunk);
+          p = parser.read();
+        }
+      } finally {
+        globalThis.Uint8Array = Original;
+      }
+      expect(p?.type === 3 && Buffer.compare(p.payload, payload)).toBe(0);
+      // Never more than twice what had arrived, never more than the packet; the last one is the
+      // packet's size; doubling makes about log2(1 MiB / 2 KB) of them, so every byte is copied
+      // about twice in all.
+      for (const [size, at] of allocations) {
+        expect(size).toBeLessThanOrEqual(2 * at);
+        expect(size).toBeLessThanOrEqual(bytes.length);
+      }
+      expect(allocations.at(-1)?.[0]).toBe(bytes.length);
+      expect(allocations.length).toBeLessThanOrEqual(11);
+      expect(allocations.reduce((n, [size]) => n + size, 0)).toBeLessThan(3 * bytes.length);
+    });
+
+    it("the packet after a large one is assembled apart from the large one's buffer", () => {
+      const big = encode({ type: 3, topic: 't', payload: counting(MiB) });
+      const small = encode({ type: 3, topic: 't', payload: counting(10) });
+      const parser = new Parser(allDecoders);
+      for (let i = 0; i < big.length; i += 65536) parser.push(big.slice(i, i + 65536));
+      parser.push(small.slice(0, 3)); // the next packet's first bytes, in the same buffer
+      const p = parser.read();
+      expect(p?.type === 3 && p.payload.length).toBe(MiB);
+      expect(parser.buffered).toBe(3);
+      // The next packet is assembled from what was left, not in the large packet's buffer.
+      parser.push(small.slice(3));
+      const q = parser.read();
+      expect(q?.type === 3 && Array.from(q.payload)).toEqual(Array.from(counting(10)));
+      expect(q?.type === 3 && q.payload.buffer.byteLength).toBeLessThan(1024);
+      expect(parser.buffered).toBe(0);
+    });
+
+    it('many packets left in a buffer of ours all come out, whatever the cuts', () => {
+      const stream = concat(
+        encode({ type: 3, topic: 't', payload: counting(5000) }),
+        ...smallFixtures.map((f) => f.bytes),
+      );
+      for (const first of [1, 10, 100, 4999, 5005]) {
+        const parser = new Parser(allDecoders);
+        parser.push(stream.slice(0, first));
+        expect(parser.read()).toBeUndefined();
+        parser.push(stream.slice(first));
+        const out: Packet[] = [];
+        for (let x = parser.read(); x; x = parser.read()) out.push(x);
+        expect(out.slice(1)).toEqual(expected);
+        expect(parser.buffered).toBe(0);
+      }
+    });
+  });
+
+  it('push() throws only UmqttError: a chunk that is not bytes is INVALID_ARGUMENT and changes nothing', () => {
+    const parser = new Parser(allDecoders);
+    parser.push(hex('c0'));
+    for (const chunk of [null, undefined, 7, 'ab', [0], { length: 3 }, new ArrayBuffer(2)]) {
+      let err: unknown;
+      try {
+        parser.push(chunk as never);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(UmqttError);
+      expect((err as UmqttError).code).toBe(INVALID_ARGUMENT);
+      expect(parser.buffered).toBe(1);
+    }
+    parser.push(hex('00'));
+    expect(parser.read()).toEqual({ type: 12 });
   });
 });

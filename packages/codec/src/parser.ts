@@ -1,6 +1,14 @@
 // The incremental parser: push chunks cut anywhere, read whole packets. "Need more bytes" is
 // `undefined`, not an error. Only UmqttError ever leaves this module.
-import { MALFORMED, PACKET_TOO_LARGE, UNEXPECTED_PACKET, UNSUPPORTED_PROTOCOL, UmqttError, fail } from './errors.js';
+import {
+  INVALID_ARGUMENT,
+  MALFORMED,
+  PACKET_TOO_LARGE,
+  UNEXPECTED_PACKET,
+  UNSUPPORTED_PROTOCOL,
+  UmqttError,
+  fail,
+} from './errors.js';
 import type { Packet, QoS, Subscription } from './packets.js';
 import { checkFilter, checkName } from './topic.js';
 import { EMPTY, decodeUtf8 } from './utf8.js';
@@ -301,8 +309,10 @@ export interface ParserOptions {
  * `UMQTT_UNEXPECTED_PACKET`, from its first byte.
  *
  * Payloads and binary fields are views into the pushed chunks (no copy): do not reuse a
- * chunk's memory after pushing it. A packet cut across chunks is assembled into one buffer,
- * allocated once its size is known. After an error the parser drops what it had buffered.
+ * chunk's memory after pushing it. A packet cut across chunks is assembled in a buffer that
+ * grows with the bytes that arrive (never to what a header only announces), let go once the
+ * packet is read. After an error the parser drops what it had buffered. `push()` and `read()`
+ * throw only UmqttError.
  *
  * @example
  * const parser = new Parser(clientDecoders, { maxPacketSize: 16384 });
@@ -324,36 +334,52 @@ export class Parser {
    */
   constructor(decoders: Decoders, options?: ParserOptions) {
     // State in closure variables (smaller and faster than fields): bytes buf[pos, len) are
-    // pushed and unread; `need` is the size of the packet at pos once its header is known.
+    // pushed and unread; `need` is the size of the packet at pos once its header is known;
+    // `own` says buf is a buffer of ours (not a pushed chunk), where later chunks may be copied.
     const max = options?.maxPacketSize ?? 268_435_460;
     let buf: Uint8Array = EMPTY;
     let pos = 0;
     let len = 0;
     let need = 0;
+    let own = false;
     const reset = () => {
       buf = EMPTY;
       pos = len = need = 0;
+      own = false;
     };
     this.reset = reset;
     this.#buffered = () => len - pos;
 
     this.push = (chunk) => {
-      const left = len - pos;
-      if (!left) {
+      if (!(chunk instanceof Uint8Array)) throw fail(INVALID_ARGUMENT, 'chunk', 'a Uint8Array', typeof chunk);
+      const n = chunk.length;
+      if (pos >= len) {
         buf = chunk; // nothing pending: use the chunk itself
         pos = 0;
-      } else {
-        if (len + chunk.length > buf.length) {
-          // Not enough room after the pending bytes: move them to a buffer that fits the
-          // packet being read (or these bytes), so a large packet is copied about once.
-          const b = new Uint8Array(Math.max(left + chunk.length, need));
+        len = n;
+        own = false;
+        return;
+      }
+      if (len + n > buf.length) {
+        // No room after the pending bytes: move them to a buffer of ours that grows with the
+        // bytes that actually arrived (twice them, so a packet is copied about twice in all),
+        // never past the packet being read, whatever its header announced.
+        const w = len - pos + n;
+        try {
+          const b = new Uint8Array(need > w ? Math.min(need, 2 * w) : w);
           b.set(buf.subarray(pos, len));
           buf = b;
-          pos = 0;
+        } catch (e) {
+          // Memory that cannot be had: nothing but UmqttError leaves the parser.
+          reset();
+          throw fail(PACKET_TOO_LARGE, 'packet size', 'memory for it', e);
         }
-        buf.set(chunk, pos + left); // only ever into a buffer of ours, past what was read
+        len -= pos;
+        pos = 0;
+        own = true;
       }
-      len = pos + left + chunk.length;
+      buf.set(chunk, len); // only ever into a buffer of ours, past what was read
+      len += n;
     };
 
     this.read = () => {
@@ -388,7 +414,17 @@ export class Parser {
         B = buf;
         P = pos + i;
         E = pos += total;
-        return decoders[type]!(type, flags);
+        const packet = decoders[type]!(type, flags);
+        // Let go of what is read: of the buffer when nothing is left, of a buffer of ours
+        // that is mostly read (the rest moves to one its size, so a large packet's buffer
+        // lives only as long as the packet does).
+        if (pos >= len) reset();
+        else if (own && 2 * (len - pos) < buf.length) {
+          buf = buf.slice(pos, len);
+          len -= pos;
+          pos = 0;
+        }
+        return packet;
       } catch (e) {
         reset();
         throw e instanceof UmqttError ? e : bad('packet', 'a decodable packet', e);

@@ -18,9 +18,14 @@ const CODEC = `export * from '@umqtt/codec'`;
 // the throughput at 16-256 KiB on Node, no second copy in a device's RAM): 2703 and 4695.
 // Raised for the topic memo moving from encodePublish into validateTopicName (the robust
 // client's check and the encoder's then cost one validation per topic, not two): 2705 and 4702.
+// Raised by the measured 133 and 171 bytes for issue 13 (2838 and 4873): the parser's buffer
+// grows with the bytes that arrive instead of the size a header announces, and is let go once
+// its packet is read; push() throws only UmqttError (a chunk that is not bytes, memory that
+// cannot be had); encoders check malformed packet objects (not an object, arrays that are not
+// arrays, ids and numbers that are not integers) instead of failing with a TypeError.
 const budgets: Array<[name: string, entry: string, gzipped: number]> = [
-  ['publisher', PUBLISHER, 2720],
-  ['codec', CODEC, 4704],
+  ['publisher', PUBLISHER, 2853],
+  ['codec', CODEC, 4875],
 ];
 
 describe('size budgets (esbuild minify + gzip -9)', () => {

@@ -1,8 +1,9 @@
 // Reconnect delays: exponential backoff with full jitter, capped.
 
 /**
- * Reconnect backoff of a {@link RobustClient}: exponential with full jitter, capped, reset after a
- * stable connection.
+ * Reconnect backoff of a {@link RobustClient}: exponential with full jitter, capped. The delay
+ * grows with failed attempts in a row (each try of each server counts) and only with them: a
+ * healthy connection that drops is retried within `min`.
  *
  * @example
  * const client = new RobustClient({ ...options, backoff: { min: 500, max: 60_000, maxAttempts: 20 } });
@@ -14,9 +15,13 @@ export interface Backoff {
   max: number;
   /** Growth of the cap per failed round. Default 2. */
   factor: number;
-  /** A connection that stays up this long (ms) resets the backoff. Default 60000. */
+  /**
+   * A connection counts as healthy once it has stayed up this long (ms), or as soon as the
+   * broker acknowledges an exchange (a publish, a subscription). Losing a healthy connection
+   * retries within `min`; losing one that was not healthy counts as a failed attempt. Default 5000.
+   */
   stableAfter: number;
-  /** Give up after this many failed attempts in a row (0 = never). Default 0. */
+  /** Give up after this many failed attempts in a row (0 = never); a connection lost before it was healthy counts as one. Default 0. */
   maxAttempts: number;
 }
 
@@ -30,7 +35,7 @@ export const DEFAULT_BACKOFF: Readonly<Backoff> = /* @__PURE__ */ Object.freeze(
   min: 1000,
   max: 300_000,
   factor: 2,
-  stableAfter: 60_000,
+  stableAfter: 5_000,
   maxAttempts: 0,
 });
 

@@ -1,9 +1,18 @@
 // Sessions that survive the network: many connections of one @umqtt/simple client, with an
 // offline queue in a Store, per-message policies, reconnect with backoff and failover, and
 // exactly one final status for every publish.
-import { UmqttError, validateTopicName, validateTopicFilter, type QoS, type Subscription } from '@umqtt/codec';
 import {
+  INVALID_ARGUMENT,
+  UmqttError,
+  validateTopicName,
+  validateTopicFilter,
+  type QoS,
+  type Subscription,
+} from '@umqtt/codec';
+import {
+  CALLBACK_ERROR,
   MqttClient,
+  TOO_LARGE,
   payloadBytes,
   type ClientOptions,
   type Issue,
@@ -14,6 +23,7 @@ import {
 } from '@umqtt/simple';
 import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
 import { DEFAULT_POLICY, type Admission, type AdmissionPolicy, type Overflow, type QueuePolicy } from './policy.js';
+import { ACK_TIMEOUT, GAVE_UP, STORE_DAMAGED, SUBSCRIBE_REFUSED } from './errors.js';
 import { SendQueue } from './queue.js';
 import { QUEUED, RELEASING, SENT, messageBytes, type Store, type StoredMessage } from './store.js';
 
@@ -25,7 +35,7 @@ import { QUEUED, RELEASING, SENT, messageBytes, type Store, type StoredMessage }
  *   if (status !== 'delivered') console.warn(`message ${key} ${status}`, reason ?? '');
  * };
  */
-export type FinalStatus = 'delivered' | 'expired' | 'dropped' | 'rejected';
+export type FinalStatus = 'delivered' | 'sent' | 'expired' | 'dropped' | 'rejected';
 
 /**
  * State of a {@link RobustClient}: `idle` before `start()`, `connecting`, `online`, `offline`
@@ -139,8 +149,10 @@ export interface Counters {
   attempts: number;
   /** Successful connections after the first. */
   reconnects: number;
-  /** Messages with final status `delivered`. */
+  /** Messages with final status `delivered` (the broker acknowledged them). */
   delivered: number;
+  /** QoS 0 messages with final status `sent` (handed to the socket; QoS 0 has no acknowledgement). */
+  sent: number;
   /** Messages with final status `expired`. */
   expired: number;
   /** Messages with final status `dropped`. */
@@ -150,6 +162,8 @@ export interface Counters {
 }
 
 const HISTORY = 16;
+/** The reason of a `delivered` for a message published again because the broker lost its session past PUBREC. */
+const RESENT_AFTER_SESSION_LOSS = 'resent after the session was lost';
 type TimerName = 'retry' | 'stable' | 'expiry';
 const ACCEPT: Admission = { accept: true }; // never changed: shared by every decision that keeps a message as is
 
@@ -178,7 +192,15 @@ export class RobustClient {
   /** The options given to the constructor. */
   readonly options: Readonly<RobustOptions>;
   /** Running totals: attempts, reconnects and final statuses. */
-  readonly counters: Counters = { attempts: 0, reconnects: 0, delivered: 0, expired: 0, dropped: 0, rejected: 0 };
+  readonly counters: Counters = {
+    attempts: 0,
+    reconnects: 0,
+    delivered: 0,
+    sent: 0,
+    expired: 0,
+    dropped: 0,
+    rejected: 0,
+  };
   readonly #mqtt: MqttClient;
   readonly #t: Timers;
   readonly #queue: SendQueue;
@@ -187,9 +209,18 @@ export class RobustClient {
   readonly #backoff: Backoff;
   #state: RobustState = 'idle';
   #server = 0;
-  #round = 0;
+  /** Failed attempts in a row: they set the backoff delay. */
   #failures = 0;
+  /** The current connection has proven itself (see #proven). */
+  #healthy = false;
+  /** When the current connection came up, and whether the broker has acknowledged anything on it. */
+  #onlineAt = 0;
+  #acked = false;
+  /** Counts connection attempts: the outcome of an attempt that is no longer current is ignored. */
+  #attemptSeq = 0;
   #connectedOnce = false;
+  /** Keys of messages published again because the broker lost the session that had them past PUBREC. */
+  #resentAfterLoss = new Set<number>();
   /** Pending timers: the next connection attempt, the backoff reset, the next expiry. */
   readonly #timers: { [name in TimerName]?: unknown } = {};
   #expiryAt = Infinity;
@@ -220,7 +251,7 @@ export class RobustClient {
   constructor(options: RobustOptions) {
     if (!options.servers.length)
       throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
+        INVALID_ARGUMENT,
         'servers: expected at least one broker, got none',
         undefined,
         undefined,
@@ -252,7 +283,7 @@ export class RobustClient {
         time: this.#t.now(),
         place: 'store',
         error: new UmqttError(
-          'UMQTT_STORE_DAMAGED',
+          STORE_DAMAGED,
           `store damaged: ${d.lost.length} message(s) lost, ${d.bytes} bytes unreadable`,
           undefined,
           undefined,
@@ -305,7 +336,7 @@ export class RobustClient {
   /** Starts connecting (and reconnecting, unless autoReconnect is false). Never throws for the network. */
   start(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return;
-    this.#round = this.#failures = 0;
+    this.#failures = 0;
     // messages the store lost to damage: their final status, then the store forgets them
     const store = this.options.store;
     for (const m of [...(store.damage?.lost ?? [])]) {
@@ -329,6 +360,7 @@ export class RobustClient {
 
   /** Disconnects and stops reconnecting. Held messages stay in the store (a persistent store resends them after a restart). */
   stop(): void {
+    this.#attemptSeq++; // the outcome of a connect still under way no longer counts
     this.#clear('retry');
     this.#clear('stable');
     this.#set('closed');
@@ -351,7 +383,7 @@ export class RobustClient {
     const qos = opts.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2)
       throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
+        INVALID_ARGUMENT,
         `QoS: expected 0, 1 or 2, got ${String(qos)}`,
         'MQTT-3.3.1-4',
         undefined,
@@ -365,9 +397,9 @@ export class RobustClient {
     const copy = opts.copy !== false;
     if (!qos && online && !this.#queue.queued && this.#mqtt.writable) {
       this.#mqtt.publish(topic, data, { retain, copy });
-      this.counters.delivered++;
+      this.counters.sent++;
       if (!this.#mqtt.writable) this.#wasFull = true;
-      return this.#later(--this.#direct, 'delivered');
+      return this.#later(--this.#direct, 'sent');
     }
     const ttl = opts.ttl ?? pol.ttl;
     const incoming = {
@@ -505,16 +537,21 @@ export class RobustClient {
     this.#set('connecting');
     this.counters.attempts++;
     const server = this.options.servers[this.#server]!;
+    // A promise reaction is the platform's: what throws inside (a store that fails while the
+    // session resumes) is recorded, never left as an unhandled rejection.
+    const attempt = ++this.#attemptSeq; // stop() and start() meanwhile make it stale
     this.#mqtt.connect(server).then(
-      (sessionPresent) => this.#online(sessionPresent),
-      (e: UmqttError) => this.#failed(e),
+      (sessionPresent) => attempt === this.#attemptSeq && this.#try('connect', () => this.#online(sessionPresent)),
+      (e: UmqttError) => attempt === this.#attemptSeq && this.#try('connect', () => this.#failed(e)),
     );
   }
 
-  #failed(e: UmqttError): void {
+  /** A connection attempt failed (refused, timed out) or a connection ended before it was healthy. */
+  #failed(e: UmqttError | undefined, place = 'connect'): void {
     if (this.#state === 'closed') return;
-    this.#record({ time: this.#t.now(), place: 'connect', error: e });
+    if (e) this.#record({ time: this.#t.now(), place: e.place ?? place, error: e });
     this.#failures++;
+    // Every try of every server counts: the next one goes to the next server, after the delay.
     this.#server = (this.#server + 1) % this.options.servers.length;
     const max = this.#backoff.maxAttempts;
     if (max && this.#failures >= max) {
@@ -522,7 +559,7 @@ export class RobustClient {
         time: this.#t.now(),
         place: 'reconnect',
         error: new UmqttError(
-          'UMQTT_GAVE_UP',
+          GAVE_UP,
           `gave up after ${this.#failures} failed attempts`,
           undefined,
           undefined,
@@ -531,30 +568,49 @@ export class RobustClient {
       });
       return this.#set('closed');
     }
-    // Through the servers without waiting; after a whole failed round, back off.
-    this.#offline(this.#server === 0);
+    this.#offline();
   }
 
-  /** Offline: tries again later (unless autoReconnect is off), after the backoff delay of the current round or at once. */
-  #offline(backoff: boolean): void {
+  /**
+   * Offline: tries again later (unless autoReconnect is off). The delay grows with the failed
+   * attempts in a row, never with connections that were healthy: after losing a healthy one the
+   * first retry comes within `backoff.min`.
+   */
+  #offline(): void {
     this.#set('offline');
     if (this.options.autoReconnect === false) return;
-    this.#timer(
-      'retry',
-      backoff ? backoffDelay(this.#round++, this.#backoff, this.options.random ?? Math.random) : 0,
-      () => {
-        if (this.#state === 'offline') this.#attempt();
-      },
-    );
+    const delay = backoffDelay(Math.max(0, this.#failures - 1), this.#backoff, this.options.random ?? Math.random);
+    this.#timer('retry', delay, () => {
+      if (this.#state === 'offline') this.#attempt();
+    });
+  }
+
+  /** The connection lasted `stableAfter`: healthy, the failures in a row start over. */
+  #proven(): void {
+    if (this.#healthy || this.#state !== 'online') return;
+    this.#healthy = true;
+    this.#failures = 0;
+    this.#clear('stable');
+  }
+
+  /**
+   * Whether the connection now ending was healthy: it lasted `stableAfter`, or the broker
+   * acknowledged an exchange on it and it lasted `backoff.min` (or `stableAfter`, if smaller), so
+   * a broker that answers and drops us at once still counts as failing.
+   */
+  #wasHealthy(): boolean {
+    const b = this.#backoff;
+    return this.#healthy || (this.#acked && this.#t.now() - this.#onlineAt >= Math.min(b.stableAfter, b.min));
   }
 
   #online(sessionPresent: boolean): void {
     if (this.#state === 'closed') return this.#mqtt.disconnect();
     if (this.#connectedOnce) this.counters.reconnects++;
     this.#connectedOnce = true;
-    this.#failures = 0;
+    this.#healthy = this.#acked = false;
+    this.#onlineAt = this.#t.now();
     this.#set('online');
-    this.#timer('stable', this.#backoff.stableAfter, () => (this.#round = 0));
+    this.#timer('stable', this.#backoff.stableAfter, () => this.#proven());
     // Subscriptions: resent when the broker kept no session.
     if (!sessionPresent && this.options.resubscribe !== false) {
       const all = [...this.#subs].map(([topic, qos]) => ({ topic, qos }));
@@ -564,11 +620,19 @@ export class RobustClient {
     // a QoS 2 message past PUBREC is released, not resent. A QoS 1 message past its time
     // expires; a QoS 2 one is resent all the same: the broker may hold its id awaiting PUBREL,
     // and would swallow a new message given that id as a duplicate [MQTT-4.3.3-2].
+    // When the broker says it has no session, what it acknowledged with PUBREC went with it: such
+    // a message is published again as a new one (at least once beats lost), and its final
+    // `delivered` carries the reason.
     const now = this.#t.now();
     for (const m of [...this.#queue.held.values()]) {
       if (this.#state !== 'online') return;
-      if (m.stage === RELEASING) this.#try('sendqueue', () => this.#byId.set(this.#mqtt.release(m.id), m));
-      else if (m.stage === SENT) {
+      if (m.stage === RELEASING) {
+        if (sessionPresent) this.#try('sendqueue', () => this.#byId.set(this.#mqtt.release(m.id), m));
+        else {
+          this.#resentAfterLoss.add(m.key);
+          this.#try('sendqueue', () => this.#write(m, false));
+        }
+      } else if (m.stage === SENT) {
         if (m.qos < 2 && m.expiresAt && m.expiresAt <= now) this.#final(m, 'expired', 'ttl');
         else this.#try('sendqueue', () => this.#write(m, true));
       }
@@ -587,10 +651,12 @@ export class RobustClient {
     this.#subIds.clear();
     this.#clear('stable');
     if (this.#state === 'closed') return;
+    // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
+    // failed attempt, so a flapping broker is not hammered; a healthy one retries soon.
+    if (!this.#wasHealthy()) return this.#failed(e, 'read');
     if (e) this.#record({ time: this.#t.now(), place: e.place ?? 'read', error: e });
     this.#failures = 0;
-    // The first retry after losing a connection comes after a jittered delay of the current round.
-    this.#offline(true);
+    this.#offline();
   }
 
   #sendSubscriptions(): void {
@@ -626,8 +692,8 @@ export class RobustClient {
         this.#write(m, m.attempts > 0);
       } catch (e) {
         this.#record({ time: this.#t.now(), place: 'sendqueue', error: e as UmqttError });
-        if ((e as UmqttError).code !== 'UMQTT_PAYLOAD_TOO_LARGE') return;
-        this.#final(m, 'rejected', 'UMQTT_PAYLOAD_TOO_LARGE'); // it can never be sent: do not block the queue
+        if ((e as UmqttError).code !== TOO_LARGE) return;
+        this.#final(m, 'rejected', TOO_LARGE); // it can never be sent: do not block the queue
       }
     }
   }
@@ -650,16 +716,17 @@ export class RobustClient {
       });
     } catch (e) {
       // Its old id went to another message of this connection: send it afresh.
-      if (!dup || (e as UmqttError).code !== 'UMQTT_INVALID_ARGUMENT') throw e;
+      if (!dup || (e as UmqttError).code !== INVALID_ARGUMENT) throw e;
       id = mqtt.publish(m.topic, payload, { qos: m.qos, retain: m.retain, copy: false });
     }
-    if (!m.qos) return this.#final(m, 'delivered');
+    if (!m.qos) return this.#final(m, 'sent');
     this.#queue.sent(m, id, SENT);
     this.#byId.set(id, m);
   }
 
   #onStatus(id: number, status: SimpleStatus, granted?: number[]): void {
     const subs = this.#subIds.get(id);
+    if (status !== 'timeout' && status !== 'aborted') this.#acked = true; // the broker answered
     if (subs) {
       this.#subIds.delete(id);
       if (status === 'timeout' || status === 'aborted')
@@ -673,7 +740,7 @@ export class RobustClient {
           time: this.#t.now(),
           place: 'subscribe',
           error: new UmqttError(
-            'UMQTT_SUBSCRIBE_REFUSED',
+            SUBSCRIBE_REFUSED,
             `broker refused ${subs
               .filter((_, i) => granted?.[i] === 0x80)
               .map((s) => s.topic)
@@ -697,13 +764,13 @@ export class RobustClient {
       // is what breaks brokers (Mosquitto drops a client that sends one QoS 2 id a third time
       // before PUBREL), and MQTT requires resends only on reconnect [MQTT-4.4.0-1]. So the
       // message stays in flight with its id: a late acknowledgement still delivers it, and if
-      // the connection ends first the reconnect resends it with its id and DUP. The timeout
-      // frees its place in the window and is recorded.
+      // the connection ends first the reconnect resends it with its id and DUP. The timeout is
+      // recorded; the message keeps its place in simple's window (the broker still counts it).
       this.#record({
         time: this.#t.now(),
         place: 'publish',
         error: new UmqttError(
-          'UMQTT_ACK_TIMEOUT',
+          ACK_TIMEOUT,
           `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
           undefined,
           undefined,
@@ -724,6 +791,7 @@ export class RobustClient {
   #final(m: StoredMessage, status: FinalStatus, reason?: string, inPublish = false): void {
     if (!this.#queue.held.has(m.key)) return;
     this.#queue.remove(m);
+    if (this.#resentAfterLoss.delete(m.key) && status === 'delivered') reason = RESENT_AFTER_SESSION_LOSS;
     this.counters[status]++;
     if (inPublish || this.#depth) this.#later(m.key, status, reason);
     else this.#call(() => this.onStatus?.(m.key, status, reason));
@@ -776,13 +844,7 @@ export class RobustClient {
       this.#record({
         time: this.#t.now(),
         place: 'callback',
-        error: new UmqttError(
-          'UMQTT_CALLBACK_ERROR',
-          `a callback threw: ${String(e)}`,
-          undefined,
-          undefined,
-          'callback',
-        ),
+        error: new UmqttError(CALLBACK_ERROR, `a callback threw: ${String(e)}`, undefined, undefined, 'callback'),
       });
     }
   }
@@ -806,6 +868,7 @@ export class RobustClient {
   }
 
   #timer(name: TimerName, ms: number, fn: () => void): void {
+    this.#clear(name);
     this.#timers[name] = this.#t.setTimeout(() => {
       this.#timers[name] = undefined;
       fn();

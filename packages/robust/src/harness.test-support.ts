@@ -1,31 +1,18 @@
 // Test support (not built into dist): RobustClient on a fake clock against a byte-level
 // scripted peer, shared by client.test.ts and policy.test.ts.
-import { FakeClock, ScriptedBroker, settle, toHex } from '@umqtt/testkit';
+import { FakeClock, ScriptedBroker, clockHabitsFromEnv, settle, toHex, type ClockHabits } from '@umqtt/testkit';
 import type { SocketOptions } from '@umqtt/simple';
 import { expect } from 'vitest';
 import { ArrayStore } from './array-store.test-support.js';
 import { RobustClient, type FinalStatus, type RobustOptions, type RobustState, type Store } from './index.js';
 
-/** A FakeClock that knows when its next timer is due, so time can jump from timer to timer. */
+/**
+ * The fake clock of these suites: a FakeClock (which knows when its next timer fires, so time
+ * can jump from timer to timer) with the timer habits a vitest project chose (UMQTT_CLOCK).
+ */
 export class Clock extends FakeClock {
-  #due = new Map<number, number>();
-  override setTimeout(callback: () => void, ms: number): number {
-    const at = this.now() + (Number.isFinite(ms) && ms > 0 ? ms : 0);
-    const h: number = super.setTimeout(() => {
-      this.#due.delete(h);
-      callback();
-    }, ms);
-    this.#due.set(h, at);
-    return h;
-  }
-  override clearTimeout(handle: unknown): void {
-    this.#due.delete(handle as number);
-    super.clearTimeout(handle);
-  }
-  nextDue(): number {
-    let t = Infinity;
-    for (const at of this.#due.values()) if (at < t) t = at;
-    return t;
+  constructor(start = 0, habits: ClockHabits = clockHabitsFromEnv()) {
+    super(start, habits);
   }
 }
 
@@ -73,8 +60,8 @@ export interface Setup {
   peer: Peer;
 }
 
-export function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual'): Setup {
-  const clock = new Clock(T0);
+export function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual', habits?: ClockHabits): Setup {
+  const clock = new Clock(T0, habits);
   const broker = new ScriptedBroker();
   const store = options.store ?? new ArrayStore();
   const t = { clock, broker, store, statuses: [], states: [], opened: [], peer } as unknown as Setup;

@@ -697,7 +697,17 @@ for (const [name, startBroker, skip] of brokers) {
       const t2 = oracle('t/2');
       expect(missing(distinct('t/1'), N), 'QoS 1: every message at least once').toEqual([]);
       expect(missing(distinct('t/2'), N), 'QoS 2: every message').toEqual([]);
-      const twice = t2.length - distinct('t/2').size;
+      // A QoS 2 message the broker had acknowledged with PUBREC in a session it then reported
+      // gone (CONNACK session present 0: aedes reports it for a client without subscriptions)
+      // is published again, at least once beats lost; its status says so. Only those may come twice.
+      const resent = new Set(
+        keys2.flatMap((k, seq) =>
+          (pub.statuses.get(k) ?? []).some((x) => x.reason === 'resent after the session was lost') ? [seq] : [],
+        ),
+      );
+      const twice =
+        t2.filter((r) => !resent.has(r.seq)).length - [...distinct('t/2')].filter((q) => !resent.has(q)).length;
+      if (resent.size) console.log(`[chaos ${name}] ${resent.size} QoS 2 message(s) resent after the session was lost`);
       if (twice) {
         console.log(
           `[chaos ${name}] QoS 2 twice at the ${where}:\n${duplicates(t2, pub.t0)}\nstates: ${pub.states.map((x) => `${x.at}:${x.state}`).join(' ')}\nrestart at ${restartedAt} ms`,
@@ -884,7 +894,17 @@ for (const [name, startBroker, skip] of stoppable) {
       expect(badStatuses(pub, [k0, ...keys])).toEqual([]);
       expect(c.held).toBe(0);
       await waitFor(() => sub.distinct('d/1').size === 51, { timeout: 5000, message: 'at the subscriber' });
-      expect(firstReceiptInversions(sub.got.get('d/1')!)).toEqual([]);
+      // The order the publisher kept is judged where the broker received it. At an aedes
+      // subscriber that reconnects after the publisher, aedes interleaves the messages it stored
+      // for the subscriber's session with live ones (seen as '2 after 32'), which says nothing
+      // about the client; Mosquitto keeps the order, so there it is judged at the subscriber.
+      const order = broker.published?.get('d/1') ?? sub.got.get('d/1')!;
+      expect(firstReceiptInversions(order)).toEqual([]);
+      if (broker.published) {
+        const atSubscriber = firstReceiptInversions(sub.got.get('d/1')!);
+        if (atSubscriber.length)
+          console.log(`[down ${name}] aedes reordered at the subscriber: ${atSubscriber.length}`);
+      }
       console.log(`[down ${name}] attempts while down=${attemptsWhileDown}, sub connects=${sub.connects}`);
     }, 30_000);
   });

@@ -196,13 +196,13 @@ describe('queue rules', () => {
     t.client.start();
     await accept(t);
     expect(packets(t.broker.socket.take())).toEqual([pub('a', 'y', { qos: 1, id: 1 }), pub('a', 'z')]);
-    expect(t.statuses.slice(1)).toEqual([[k0, 'delivered', undefined]]);
+    expect(t.statuses.slice(1)).toEqual([[k0, 'sent', undefined]]); // QoS 0: written, never acknowledged
     // online, nothing queued: written at once, never stored, negative key
     const direct = t.client.publish('a', 'now');
     expect(direct).toBeLessThan(0);
     await settle();
     expect(packets(t.broker.socket.take())).toEqual([pub('a', 'now')]);
-    expect(t.statuses.slice(2)).toEqual([[direct, 'delivered', undefined]]);
+    expect(t.statuses.slice(2)).toEqual([[direct, 'sent', undefined]]);
     expect(k1).toBeGreaterThan(0);
   });
 
@@ -235,7 +235,7 @@ describe('queue rules', () => {
     expect(t.statuses.map(([key, s]) => [key, s])).toEqual([
       [1, 'delivered'],
       [2, 'delivered'],
-      [3, 'delivered'],
+      [3, 'sent'],
     ]);
   });
 
@@ -561,7 +561,7 @@ describe('PRESETS (the seed README three kinds of message)', () => {
       keys.slice(5).map((_, i) => pub('home/temp', `${20 + (i + 5) / 10}`)),
     );
     await settle();
-    expect(t.statuses.slice(6).map(([k, s]) => [k, s])).toEqual(keys.slice(5).map((k) => [k, 'delivered']));
+    expect(t.statuses.slice(6).map(([k, s]) => [k, s])).toEqual(keys.slice(5).map((k) => [k, 'sent']));
   });
 
   test('temperature: the limit is per topic, so each sensor keeps its own newest readings', async () => {
@@ -599,7 +599,7 @@ describe('PRESETS (the seed README three kinds of message)', () => {
     t.broker.socket.send(PUBACK(1));
     await settle();
     expect(t.statuses.slice(1).map(([k, s]) => [k, s])).toEqual([
-      [temp, 'delivered'],
+      [temp, 'sent'],
       [press, 'delivered'],
     ]);
   });

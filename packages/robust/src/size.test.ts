@@ -31,11 +31,17 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * 11,425 B gzipped, budget 11,456 (11,453 B with the last topic's UTF-8 length remembered).
  * Raised for onWritable owed to whoever read `writable` false (a producer that checked it
  * before going online was never told): 30,734 B minified, 11,477 B gzipped, budget 11,520.
+ * Raised for the hostile-peer fixes in simple (about 400 B, see its size test) and, here, the
+ * backoff by failed attempts with the healthy-connection rule, the `sent` status for QoS 0 and
+ * QoS 2 republished after a lost session, with the codec's hostile-input checks: 32,524 B minified,
+ * 12,139 B gzipped, budget 12,160; then 12,178 B (simple's window keeps timed-out messages; a
+ * failing store inside connect()'s promise reaction recorded), budget 12,224; then 12,259 B (a
+ * healthy connection needs an acknowledgement and backoff.min; stale attempts ignored), budget 12,288.
  * Raised for Store.damage (one issue and a dropped status for each message a persistent store
- * lost to damage): 31,107 B minified, 11,592 B gzipped, budget 11,648.
+ * lost to damage, issue 21): 33,422 B minified, 12,375 B gzipped, budget 12,416.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 11648;
+const BUDGET = 12416;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

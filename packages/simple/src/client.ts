@@ -13,12 +13,30 @@ import {
   encodeUnsubscribe,
   encodeUtf8,
   INVALID_ARGUMENT,
+  CONNACK,
+  PUBLISH,
+  PUBACK,
+  PUBREC,
+  PUBREL,
+  PUBCOMP,
+  SUBACK,
+  UNSUBACK,
+  PINGREQ,
+  PINGRESP,
+  CONNECT,
+  SUBSCRIBE,
+  UNSUBSCRIBE,
+  DISCONNECT,
   type Packet,
   type QoS,
   type Subscription,
 } from '@umqtt/codec';
 import {
   ALREADY_CONNECTED,
+  CALLBACK_ERROR,
+  INTERNAL,
+  SLOW_READER,
+  UNKNOWN_ID,
   CONNACK_CODES,
   CONNECT_TIMEOUT,
   CONNECTION_LOST,
@@ -178,6 +196,11 @@ export interface Issue {
   error: UmqttError;
 }
 
+/** Nothing received for this many keepalive intervals: the peer is dead (half-open) [MQTT-3.1.2-24]. */
+const DEAD_PEER_FACTOR = 1.5;
+/** Acknowledgements and pings that may wait unwritten before the broker counts as not reading (16,384 PUBACKs). */
+const MAX_OWED_BYTES = 65_536;
+
 const SUB = 1;
 const UNSUB = 2;
 const PUB = 3;
@@ -243,7 +266,12 @@ export class MqttClient {
   #waiting: Entry[] = [];
   #window = 0;
   #nextId = 0;
-  #expired = new Set<number>();
+  /**
+   * Ids that timed out, the broker may still acknowledge them. A publish keeps its place in the
+   * window (true) until its final acknowledgement or the end of the connection: the broker still
+   * counts it against its in-flight quota, and past that quota Mosquitto drops what comes next.
+   */
+  #expired = new Map<number, boolean>();
   /** Inbound QoS 2 ids acknowledged with PUBREC, awaiting PUBREL: part of the session. */
   #inbound2 = new Set<number>();
   // keepalive
@@ -253,6 +281,20 @@ export class MqttClient {
   #timer: unknown;
   #timerDue = Infinity;
   #issues: Issue[] = [];
+  /** Bytes of acknowledgements and pings in #out: what the broker makes us owe it. */
+  #owed = 0;
+  /** Packets kept in #out that count in #owed. */
+  #owedPackets = new Set<Uint8Array>();
+  /** CONNACK was handled in the current read: the packets after it wait until connect()'s awaiter has run. */
+  #deferred = false;
+  // options, resolved once
+  readonly #keepAlive: number;
+  readonly #connectTimeout: number;
+  readonly #messageTimeout: number;
+  readonly #socketTimeout: number;
+  readonly #maxInflight: number;
+  readonly #maxPacketSize: number;
+  readonly #maxQueued: number;
 
   /**
    * Creates an idle client; nothing happens until {@link MqttClient.connect}.
@@ -262,6 +304,13 @@ export class MqttClient {
   constructor(options: ClientOptions) {
     this.options = options;
     this.#t = options.timers;
+    this.#keepAlive = (options.keepAlive ?? 60) * 1000;
+    this.#connectTimeout = options.connectTimeout ?? 10_000;
+    this.#messageTimeout = options.messageTimeout ?? 30_000;
+    this.#socketTimeout = options.socketTimeout ?? 30_000;
+    this.#maxInflight = options.maxInflight ?? 16;
+    this.#maxPacketSize = options.maxPacketSize ?? 1_048_576;
+    this.#maxQueued = options.maxQueued ?? 1000;
   }
 
   /** The connection state: idle, connecting, connected or closed. */
@@ -294,7 +343,7 @@ export class MqttClient {
       this.#state === 'connected' &&
       !this.#closing &&
       !this.#waiting.length &&
-      this.#window < this.#max() &&
+      this.#window < this.#maxInflight &&
       !this.#blockedSince &&
       this.#pending < this.#room
     );
@@ -316,10 +365,10 @@ export class MqttClient {
     try {
       const will = o.will;
       bytes = encodeConnect({
-        type: 1,
+        type: CONNECT,
         clientId: o.clientId ?? '',
         clean,
-        keepAlive: o.keepAlive ?? 60,
+        keepAlive: this.#keepAlive / 1000,
         username: o.username,
         password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,
         will: will && { topic: will.topic, payload: payloadBytes(will.payload), qos: will.qos, retain: will.retain },
@@ -330,35 +379,58 @@ export class MqttClient {
     if (clean) this.#inbound2.clear();
     this.#expired.clear();
     this.#state = 'connecting';
-    this.#parser = new Parser(clientDecoders, { maxPacketSize: this.#maxPacket() });
+    this.#parser = new Parser(clientDecoders, { maxPacketSize: this.#maxPacketSize });
     this.#out = [bytes];
     this.#pending = bytes.length;
+    this.#owed = 0;
+    this.#owedPackets.clear();
+    this.#deferred = false;
+    this.#pingAt = 0;
     this.#blockedSince = this.#now() || 1; // nothing is written before the socket opens
-    this.#connectBy = this.#now() + (o.connectTimeout ?? 10_000);
+    this.#connectBy = this.#now() + this.#connectTimeout;
     this.#arm(this.#connectBy);
     return new Promise<boolean>((resolve, reject) => {
       this.#connect = { resolve, reject };
-      const sock: Socket = o.socket({
-        host: server?.host ?? o.host,
-        port: (server ? server.port : o.port) ?? 1883,
-        onReadable: () => this.#sock === sock && this.#readable(),
-        onWritable: (count) => {
-          if (this.#sock !== sock) return;
-          this.#room = count > 0 ? count : 16_384; // a socket that does not say how much: one turn's worth
-          this.#blockedSince = 0;
-          this.#flush();
-        },
-        onError: (e?: unknown) =>
-          this.#sock === sock &&
-          this.#fail(
-            error(
-              CONNECTION_LOST,
-              `connection lost: ${describe(e)}`,
-              this.#state === 'connecting' ? 'connect' : 'read',
-            ),
-          ),
-      });
-      this.#sock = sock;
+      // The platform calls these: nothing thrown inside may escape into it.
+      const guard = (place: string, fn: () => void) => () => {
+        if (this.#sock !== sock) return;
+        try {
+          fn();
+        } catch (e) {
+          this.#fail(placed(e, place));
+        }
+      };
+      let sock: Socket | undefined;
+      const onReadable = guard('read', () => this.#readable());
+      try {
+        sock = o.socket({
+          host: server?.host ?? o.host,
+          port: (server ? server.port : o.port) ?? 1883,
+          onReadable,
+          onWritable: (count) =>
+            guard('write', () => {
+              this.#room = count > 0 ? count : 16_384; // a socket that does not say how much: one turn's worth
+              this.#blockedSince = 0;
+              this.#flush();
+            })(),
+          onError: (e?: unknown) =>
+            guard('read', () =>
+              this.#fail(
+                error(
+                  CONNECTION_LOST,
+                  `connection lost: ${describe(e)}`,
+                  this.#state === 'connecting' ? 'connect' : 'read',
+                ),
+              ),
+            )(),
+        });
+      } catch (e) {
+        this.#sock = undefined;
+        this.#fail(error(CONNECTION_LOST, `the socket could not be opened: ${describe(e)}`, 'connect'));
+        return;
+      }
+      if (this.#state === 'connecting') this.#sock = sock;
+      else sock.close(); // it failed before the factory returned (a factory that broke the contract)
     });
   }
 
@@ -371,9 +443,9 @@ export class MqttClient {
     this.#need('publish');
     const qos = opts?.qos ?? 0;
     const data = payloadBytes(payload);
-    if (data.length > this.#maxPacket())
-      throw error(TOO_LARGE, `payload of ${data.length} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
-    if (qos && this.#waiting.length >= (this.options.maxQueued ?? 1000))
+    if (data.length > this.#maxPacketSize)
+      throw error(TOO_LARGE, `payload of ${data.length} bytes is over maxPacketSize ${this.#maxPacketSize}`, 'publish');
+    if (qos && this.#waiting.length >= this.#maxQueued)
       throw error(
         QUEUE_FULL,
         `${this.#waiting.length} messages already wait for the in-flight window (maxQueued)`,
@@ -385,13 +457,16 @@ export class MqttClient {
     const tail = opts?.copy === false && data.length > 4095 ? data : undefined;
     let bytes: Uint8Array;
     try {
-      bytes = encodePublish({ type: 3, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id }, !!tail);
+      bytes = encodePublish(
+        { type: PUBLISH, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id },
+        !!tail,
+      );
     } catch (e) {
       throw placed(e, 'publish');
     }
     const size = bytes.length + (tail?.length ?? 0);
-    if (size > this.#maxPacket())
-      throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${this.#maxPacket()}`, 'publish');
+    if (size > this.#maxPacketSize)
+      throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${this.#maxPacketSize}`, 'publish');
     if (!id) {
       this.#send(bytes, tail);
       return 0;
@@ -407,7 +482,7 @@ export class MqttClient {
   release(id: number): number {
     this.#need('publish');
     this.#id(id, 'publish');
-    this.#enqueue({ kind: PUB, id, qos: 2, bytes: encodeAck({ type: 6, id }), sentAt: -1, stage: 1 });
+    this.#enqueue({ kind: PUB, id, qos: 2, bytes: encodeAck({ type: PUBREL, id }), sentAt: -1, stage: 1 });
     return id;
   }
 
@@ -420,14 +495,16 @@ export class MqttClient {
     const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) =>
       typeof f === 'string' ? { topic: f, qos } : f,
     );
-    return this.#control(SUB, 'subscribe', list.length, (id) => encodeSubscribe({ type: 8, id, subscriptions: list }));
+    return this.#control(SUB, 'subscribe', list.length, (id) =>
+      encodeSubscribe({ type: SUBSCRIBE, id, subscriptions: list }),
+    );
   }
 
   /** Unsubscribes from one or several filters. Returns the packet id; UNSUBACK reports `delivered`. */
   unsubscribe(filters: string | string[]): number {
     this.#need('unsubscribe');
     const topics = Array.isArray(filters) ? filters : [filters];
-    return this.#control(UNSUB, 'unsubscribe', 0, (id) => encodeUnsubscribe({ type: 10, id, topics }));
+    return this.#control(UNSUB, 'unsubscribe', 0, (id) => encodeUnsubscribe({ type: UNSUBSCRIBE, id, topics }));
   }
 
   /** Sends PINGREQ now (keepalive sends its own when needed). */
@@ -439,8 +516,8 @@ export class MqttClient {
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
     if (this.#state === 'connected' && !this.#closing) {
+      this.#send(encodeEmpty({ type: DISCONNECT }));
       this.#closing = true;
-      this.#send(encodeEmpty({ type: 14 }));
       this.#flush(); // at once: the flush #send scheduled then finds nothing to do
       // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
       if (this.#out.length) return;
@@ -457,12 +534,6 @@ export class MqttClient {
 
   #now(): number {
     return this.#t.now();
-  }
-  #max(): number {
-    return this.options.maxInflight ?? 16;
-  }
-  #maxPacket(): number {
-    return this.options.maxPacketSize ?? 1_048_576;
   }
 
   #need(place: string): void {
@@ -500,9 +571,9 @@ export class MqttClient {
 
   #enqueue(entry: Entry): void {
     this.#ids.set(entry.id, entry);
-    if (this.#window < this.#max() && !this.#waiting.length) {
+    if (this.#window < this.#maxInflight && !this.#waiting.length) {
       this.#transmit(entry);
-      if (this.#window >= this.#max()) this.#wasFull = true; // onWritable when a slot frees
+      if (this.#window >= this.#maxInflight) this.#wasFull = true; // onWritable when a slot frees
     } else {
       this.#waiting.push(entry);
       this.#wasFull = true;
@@ -514,11 +585,11 @@ export class MqttClient {
     if (entry.kind === PUB) this.#window++;
     this.#send(entry.bytes!, entry.tail);
     entry.bytes = entry.tail = undefined;
-    const timeout = this.options.messageTimeout ?? 30_000;
-    if (timeout) this.#arm(entry.sentAt + timeout);
+    if (this.#messageTimeout) this.#arm(entry.sentAt + this.#messageTimeout);
   }
 
   #send(bytes: Uint8Array, tail?: Uint8Array): void {
+    if (this.#closing) return; // nothing goes out after DISCONNECT [MQTT-3.14.4-2]
     this.#out.push(bytes);
     this.#pending += bytes.length;
     if (tail) {
@@ -531,6 +602,24 @@ export class MqttClient {
       // Coalesce the packets of one turn into few socket writes.
       void Promise.resolve().then(() => this.#flush());
     }
+  }
+
+  /**
+   * Sends a packet the broker made us owe it (an acknowledgement, a ping). What waits unwritten
+   * of these is bounded: a broker that keeps sending but stops reading would otherwise grow it
+   * without end.
+   */
+  #owe(bytes: Uint8Array): void {
+    if (this.#closing) return;
+    if (this.#owed + bytes.length > MAX_OWED_BYTES)
+      throw error(
+        SLOW_READER,
+        `the broker does not read: ${this.#owed} bytes of acknowledgements wait to be written (at most ${MAX_OWED_BYTES})`,
+        'write',
+      );
+    this.#owed += bytes.length;
+    this.#owedPackets.add(bytes);
+    this.#send(bytes);
   }
 
   #flush(): void {
@@ -559,18 +648,29 @@ export class MqttClient {
         if ((this.#room = sock.write(chunk)) <= 0) {
           this.#blockedSince = this.#lastSent || 1;
           this.#wasFull = true;
-          this.#arm(this.#blockedSince + (this.options.socketTimeout ?? 30_000));
+          this.#arm(this.#blockedSince + this.#socketTimeout);
           break;
         }
       }
     } catch (e) {
-      out.splice(0, i);
+      this.#written(i);
       this.#fail(error(CONNECTION_LOST, `write failed: ${describe(e)}`, 'write'));
       return;
     }
-    out.splice(0, i);
+    this.#written(i);
     if (this.#closing && !out.length) return this.#end(undefined, 'disconnect');
     this.#resume();
+  }
+
+  /** The first `count` arrays of #out went to the socket. */
+  #written(count: number): void {
+    const out = this.#out;
+    if (this.#owed)
+      for (let k = 0; k < count; k++) {
+        const b = out[k]!;
+        if (this.#owedPackets.delete(b)) this.#owed -= b.length;
+      }
+    out.splice(0, count);
   }
 
   /** Calls onWritable once publishing can go on after it could not (`writable` was false). */
@@ -583,16 +683,31 @@ export class MqttClient {
 
   #readable(): void {
     const data = this.#sock!.read();
-    if (!data) return;
-    this.#lastRecv = this.#now();
-    this.#pingAt = 0;
+    if (data) this.#parser!.push(data instanceof Uint8Array ? data : new Uint8Array(data));
+    if (!this.#deferred) this.#drain();
+  }
+
+  /** Handles every whole packet the parser holds. */
+  #drain(): void {
     const parser = this.#parser!;
-    parser.push(data instanceof Uint8Array ? data : new Uint8Array(data));
     const sock = this.#sock;
     try {
       for (let p = parser.read(); p; p = parser.read()) {
+        // Only a whole packet is a sign of life: a peer trickling bytes is not alive.
+        this.#lastRecv = this.#now();
         this.#handle(p);
         if (this.#sock !== sock) return;
+        if (this.#deferred) {
+          // connect() has just resolved: what followed CONNACK is handled after the code that
+          // awaited it has run, so that code never sees a connection that has already closed.
+          void Promise.resolve().then(() => {
+            if (this.#sock !== sock) return;
+            this.#deferred = false;
+            this.#flush(); // what the awaiter published goes to the socket before anything can end it
+            if (this.#sock === sock) this.#drain();
+          });
+          return;
+        }
       }
     } catch (e) {
       this.#fail(placed(e, 'read'));
@@ -601,8 +716,14 @@ export class MqttClient {
 
   #handle(p: Packet): void {
     if (this.#state === 'connecting') {
-      if (p.type !== 2)
-        throw error(PROTOCOL_ERROR, `expected CONNACK first, got packet type ${p.type} [MQTT-3.2.0-1]`, 'connect');
+      if (p.type !== CONNACK)
+        throw error(
+          PROTOCOL_ERROR,
+          `expected CONNACK first, got packet type ${p.type}`,
+          'connect',
+          undefined,
+          'MQTT-3.2.0-1',
+        );
       if (p.returnCode) {
         const code = CONNACK_CODES[p.returnCode]!;
         throw error(
@@ -612,41 +733,52 @@ export class MqttClient {
           p.returnCode,
         );
       }
+      if (p.sessionPresent && (this.options.clean ?? true))
+        throw error(
+          PROTOCOL_ERROR,
+          'CONNACK says a session is present in answer to a clean-session CONNECT',
+          'connect',
+          undefined,
+          'MQTT-3.2.2-1',
+        );
+      // A broker without our session holds no QoS 2 message of ours awaiting PUBREL.
+      if (!p.sessionPresent) this.#inbound2.clear();
       this.#state = 'connected';
       const c = this.#connect!;
       this.#connect = undefined;
       this.#rearm();
+      this.#deferred = true;
       c.resolve(p.sessionPresent);
       return;
     }
     switch (p.type) {
-      case 3: {
+      case PUBLISH: {
         const { qos, id } = p;
         if (qos === 2) {
           const seen = this.#inbound2.has(id!);
-          this.#send(encodeAck({ type: 5, id: id! }));
+          this.#owe(encodeAck({ type: PUBREC, id: id! }));
           if (seen) return; // a resend before PUBREL: delivered once already
           this.#inbound2.add(id!);
-        }
+        } else if (qos === 1) this.#owe(encodeAck({ type: PUBACK, id: id! }));
         this.#call(
           () => this.onMessage?.({ topic: p.topic, payload: p.payload, qos: qos!, retain: p.retain!, dup: p.dup! }),
           'message',
         );
-        if (qos === 1) this.#send(encodeAck({ type: 4, id: id! }));
         return;
       }
-      case 6:
+      case PUBREL:
         this.#inbound2.delete(p.id);
-        this.#send(encodeAck({ type: 7, id: p.id }));
+        this.#owe(encodeAck({ type: PUBCOMP, id: p.id }));
         return;
-      case 13:
+      case PINGRESP:
+        this.#pingAt = 0;
         return;
-      case 4:
-      case 5:
-      case 7:
-      case 9:
-      case 11:
-        return this.#ack(p.type, p.id, p.type === 9 ? p.granted : undefined);
+      case PUBACK:
+      case PUBREC:
+      case PUBCOMP:
+      case SUBACK:
+      case UNSUBACK:
+        return this.#ack(p.type, p.id, p.type === SUBACK ? p.granted : undefined);
     }
     throw error(PROTOCOL_ERROR, `unexpected packet type ${p.type} from the broker`, 'read');
   }
@@ -654,39 +786,71 @@ export class MqttClient {
   #ack(type: number, id: number, granted: number[] | undefined): void {
     const e = this.#ids.get(id);
     const expect =
-      !e || e.sentAt < 0 ? 0 : e.kind === SUB ? 9 : e.kind === UNSUB ? 11 : e.qos === 1 ? 4 : e.stage ? 7 : 5;
-    if (type === 5 && e && e.kind === PUB && e.qos === 2 && e.stage === 1 && e.sentAt >= 0) {
-      this.#send(encodeAck({ type: 6, id })); // a repeated PUBREC: repeat PUBREL
+      !e || e.sentAt < 0
+        ? 0
+        : e.kind === SUB
+          ? SUBACK
+          : e.kind === UNSUB
+            ? UNSUBACK
+            : e.qos === 1
+              ? PUBACK
+              : e.stage
+                ? PUBCOMP
+                : PUBREC;
+    if (type === PUBREC && expect === PUBCOMP) {
+      this.#owe(encodeAck({ type: PUBREL, id })); // a repeated PUBREC: repeat PUBREL
       return;
     }
     if (expect !== type) {
       if (this.#expired.has(id)) {
         // A late acknowledgement of a message that timed out: its final one reports "unknown
-        // id", as in simple2 (a late PUBREC is answered with PUBREL and reported `received`).
-        // The id stays reserved until the connection ends: more late copies may still come.
-        if (type === 5) this.#send(encodeAck({ type: 6, id }));
-        this.#status(id, type === 5 ? 'received' : 'unknown');
+        // id", as in simple2, and frees its place in the window (a late PUBREC is answered with
+        // PUBREL and reported `received`; PUBCOMP is still to come).
+        if (type === PUBREC) {
+          this.#owe(encodeAck({ type: PUBREL, id }));
+          return this.#status(id, 'received');
+        }
+        if (this.#expired.get(id)) this.#window--;
+        this.#expired.delete(id);
+        this.#status(id, 'unknown');
+        return this.#pump();
+      }
+      // An acknowledgement for an id we do not track: brokers repeat PUBREC and PUBCOMP, and
+      // ack what an earlier connection sent. As libmosquitto and MQTT.js do, PUBREC is answered
+      // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored. A
+      // repeated PUBCOMP may also arrive after its id went to a new message: ignored the same way.
+      if (!e || e.sentAt < 0 || type === PUBCOMP) {
+        if (type === PUBREC) this.#owe(encodeAck({ type: PUBREL, id }));
+        this.#record(
+          error(
+            UNKNOWN_ID,
+            `acknowledgement (packet type ${type}) for packet id ${id}, which is not in flight`,
+            'read',
+          ),
+        );
         return;
       }
       throw error(
         PROTOCOL_ERROR,
-        `acknowledgement (packet type ${type}) for packet id ${id}, which ${e ? 'awaits another' : 'was never sent'}`,
+        `acknowledgement (packet type ${type}) for packet id ${id}, which awaits packet type ${expect}`,
         'read',
       );
     }
-    if (type === 5) {
+    if (type === PUBREC) {
       e!.stage = 1;
-      this.#send(encodeAck({ type: 6, id }));
+      this.#owe(encodeAck({ type: PUBREL, id }));
       this.#status(id, 'received');
       return;
     }
-    if (type === 9 && granted!.length !== e!.stage)
+    if (type === SUBACK && granted!.length !== e!.stage)
       throw error(
         PROTOCOL_ERROR,
-        `SUBACK for ${e!.stage} filter(s) has ${granted!.length} return code(s) [MQTT-3.9.3-1]`,
+        `SUBACK for ${e!.stage} filter(s) has ${granted!.length} return code(s)`,
         'subscribe',
+        undefined,
+        'MQTT-3.9.3-1',
       );
-    this.#complete(e!, type === 9 && granted!.includes(0x80) ? 'refused' : 'delivered', granted);
+    this.#complete(e!, type === SUBACK && granted!.includes(0x80) ? 'refused' : 'delivered', granted);
   }
 
   #complete(e: Entry, status: Status, granted?: number[]): void {
@@ -700,7 +864,7 @@ export class MqttClient {
   #pump(): void {
     const w = this.#waiting;
     let i = 0;
-    while (i < w.length && this.#window < this.#max()) this.#transmit(w[i++]!);
+    while (i < w.length && this.#window < this.#maxInflight) this.#transmit(w[i++]!);
     if (i) w.splice(0, i);
     this.#resume();
   }
@@ -714,7 +878,7 @@ export class MqttClient {
     try {
       fn();
     } catch (e) {
-      this.#record(error('UMQTT_CALLBACK_ERROR', `the ${place} callback threw: ${describe(e)}`, place));
+      this.#record(error(CALLBACK_ERROR, `the ${place} callback threw: ${describe(e)}`, place));
     }
   }
 
@@ -731,7 +895,7 @@ export class MqttClient {
 
   #ping(): void {
     this.#pingAt = this.#now();
-    this.#send(encodeEmpty({ type: 12 }));
+    this.#owe(encodeEmpty({ type: PINGREQ }));
   }
 
   /** A fatal problem: record it, end the connection, report through one path. */
@@ -752,6 +916,9 @@ export class MqttClient {
     this.#closing = false;
     this.#out = [];
     this.#pending = 0;
+    this.#owed = 0;
+    this.#owedPackets.clear();
+    this.#deferred = false;
     this.#blockedSince = 0;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -773,6 +940,12 @@ export class MqttClient {
     else this.#call(() => this.onClose?.(e), 'close');
   }
 
+  // ---- time --------------------------------------------------------------------------------
+  // Every deadline is an absolute time, computed by one expression both when the timer is armed
+  // and when it is checked: a timer that fires early (Node fires up to a millisecond or two
+  // before its due time) finds the deadline not yet reached and re-arms for the rest; one that
+  // fires late finds it passed. The tick always re-arms while the connection lives.
+
   /** Makes sure the housekeeping timer fires by `due`. */
   #arm(due: number): void {
     if (due >= this.#timerDue) return;
@@ -781,58 +954,83 @@ export class MqttClient {
     this.#timer = this.#t.setTimeout(() => this.#tick(), Math.max(0, due - this.#now()));
   }
 
+  // Each deadline, as one expression (Infinity when it does not apply).
+  /** The socket refused our bytes this long ago: dead. */
+  #socketDue(): number {
+    return this.#blockedSince ? this.#blockedSince + this.#socketTimeout : Infinity;
+  }
+  /** No whole packet for 1.5 x keepAlive: the peer is dead (half-open, or trickling). */
+  #deadDue(): number {
+    return this.#keepAlive ? this.#lastRecv + this.#keepAlive * DEAD_PEER_FACTOR : Infinity;
+  }
+  /** A PINGREQ unanswered for keepAlive. */
+  #pongDue(): number {
+    return this.#keepAlive && this.#pingAt ? this.#pingAt + this.#keepAlive : Infinity;
+  }
+  /** Keepalive: when a PINGREQ is due (none outstanding, not closing). */
+  #pingDue(): number {
+    return this.#keepAlive && !this.#pingAt && !this.#closing
+      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive
+      : Infinity;
+  }
+  /** When an entry in flight times out. */
+  #timeoutDue(e: Entry): number {
+    return this.#messageTimeout && e.sentAt >= 0 ? e.sentAt + this.#messageTimeout : Infinity;
+  }
+
   #rearm(): void {
-    const now = this.#now();
     let due = Infinity;
     if (this.#state === 'connecting') due = this.#connectBy;
-    if (this.#blockedSince && this.#state === 'connected')
-      due = Math.min(due, this.#blockedSince + (this.options.socketTimeout ?? 30_000));
-    const ka = (this.options.keepAlive ?? 60) * 1000;
-    if (ka && this.#state === 'connected') {
-      due = Math.min(due, this.#lastRecv + ka * 1.5);
-      if (!this.#pingAt) due = Math.min(due, this.#lastSent + ka, this.#lastRecv + ka);
+    else if (this.#state === 'connected') {
+      due = Math.min(this.#socketDue(), this.#deadDue(), this.#pongDue(), this.#pingDue());
+      for (const e of this.#ids.values()) due = Math.min(due, this.#timeoutDue(e));
     }
-    const timeout = this.options.messageTimeout ?? 30_000;
-    if (timeout) for (const e of this.#ids.values()) if (e.sentAt >= 0) due = Math.min(due, e.sentAt + timeout);
     this.#timerDue = Infinity;
-    if (due < Infinity) this.#arm(Math.max(due, now));
+    if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (due < Infinity) this.#arm(due);
   }
 
   #tick(): void {
     this.#timer = undefined;
     this.#timerDue = Infinity;
+    try {
+      this.#deadlines();
+    } catch (e) {
+      // a timer is the platform's callback: nothing may escape into it
+      this.#fail(placed(e, 'keepalive'));
+    }
+  }
+
+  #deadlines(): void {
     const now = this.#now();
-    const state = this.#state;
-    if (state === 'connecting' && now >= this.#connectBy)
-      return this.#fail(
-        error(CONNECT_TIMEOUT, `no CONNACK within ${this.options.connectTimeout ?? 10_000} ms`, 'connect'),
-      );
-    if (state !== 'connected') return;
-    const socketTimeout = this.options.socketTimeout ?? 30_000;
-    if (this.#blockedSince && now - this.#blockedSince >= socketTimeout)
-      return this.#fail(error(WRITE_TIMEOUT, `the socket took no bytes for ${socketTimeout} ms`, 'write'));
-    const ka = (this.options.keepAlive ?? 60) * 1000;
-    if (ka) {
-      if (now - this.#lastRecv >= ka * 1.5)
+    if (this.#state === 'connecting' && now >= this.#connectBy)
+      return this.#fail(error(CONNECT_TIMEOUT, `no CONNACK within ${this.#connectTimeout} ms`, 'connect'));
+    if (this.#state === 'connected') {
+      const ka = this.#keepAlive / 1000;
+      if (now >= this.#socketDue())
+        return this.#fail(error(WRITE_TIMEOUT, `the socket took no bytes for ${this.#socketTimeout} ms`, 'write'));
+      if (now >= this.#deadDue())
         return this.#fail(
           error(
             KEEPALIVE_TIMEOUT,
-            `nothing received for ${now - this.#lastRecv} ms (1.5 x keepAlive ${ka / 1000} s)`,
+            `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka} s)`,
             'keepalive',
           ),
         );
-      if (!this.#pingAt && (now - this.#lastSent >= ka || now - this.#lastRecv >= ka)) this.#ping();
-    }
-    const timeout = this.options.messageTimeout ?? 30_000;
-    if (timeout) {
+      if (now >= this.#pongDue())
+        return this.#fail(error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive'));
+      if (now >= this.#pingDue()) this.#ping();
       const expired: Entry[] = [];
-      for (const e of this.#ids.values()) if (e.sentAt >= 0 && now - e.sentAt >= timeout) expired.push(e);
+      for (const e of this.#ids.values()) if (now >= this.#timeoutDue(e)) expired.push(e);
       for (const e of expired) {
-        this.#expired.add(e.id);
-        this.#complete(e, 'timeout');
+        if (this.#ids.get(e.id) !== e) continue; // a status callback ended or renewed the connection
+        this.#ids.delete(e.id);
+        this.#expired.set(e.id, e.kind === PUB); // a publish keeps its place in the window
+        this.#status(e.id, 'timeout');
       }
     }
-    if (this.#state === 'connected') this.#rearm();
+    this.#rearm();
   }
 }
 
@@ -850,7 +1048,7 @@ export function payloadBytes(payload: string | Uint8Array): Uint8Array {
 }
 
 function placed(e: unknown, place: string): UmqttError {
-  const u = e instanceof UmqttError ? e : error('UMQTT_INTERNAL', describe(e), place);
+  const u = e instanceof UmqttError ? e : error(INTERNAL, describe(e), place);
   u.place ??= place;
   return u;
 }

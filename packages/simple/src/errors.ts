@@ -89,6 +89,38 @@ export const QUEUE_FULL = 'UMQTT_QUEUE_FULL';
  * try { client.publish('img', hugeBytes); } catch (e) { (e as UmqttError).code === TOO_LARGE; } // over maxPacketSize
  */
 export const TOO_LARGE = 'UMQTT_PAYLOAD_TOO_LARGE';
+/**
+ * The broker keeps sending but stopped reading: more acknowledgements and pings wait to be
+ * written than the client holds (64 KiB); the connection ends instead of growing memory.
+ *
+ * @example
+ * client.onClose = (error) => { if (error?.code === SLOW_READER) console.log('broker stopped reading'); };
+ */
+export const SLOW_READER = 'UMQTT_SLOW_READER';
+/**
+ * An acknowledgement for a packet id the client does not track (a repeated PUBCOMP, an ack of
+ * an earlier connection): recorded as an issue and ignored (a PUBREC is answered with PUBREL).
+ *
+ * @example
+ * const client = new MqttClient({ ...options, logger: (issue) => issue.error.code === UNKNOWN_ID && console.log(issue.error.message) });
+ */
+export const UNKNOWN_ID = 'UMQTT_UNKNOWN_ID';
+/**
+ * An application callback (onMessage, onStatus, onClose...) threw: recorded as an issue, never
+ * thrown into the protocol.
+ *
+ * @example
+ * for (const issue of client.issues) if (issue.error.code === CALLBACK_ERROR) console.error(issue.error.message);
+ */
+export const CALLBACK_ERROR = 'UMQTT_CALLBACK_ERROR';
+/**
+ * Something the client did not expect was thrown inside it (a platform call that failed in an
+ * unforeseen way): the connection ends with this code instead of the exception escaping.
+ *
+ * @example
+ * client.onClose = (error) => { if (error?.code === INTERNAL) report(error.message); };
+ */
+export const INTERNAL = 'UMQTT_INTERNAL';
 
 /**
  * Makes a {@link UmqttError} with one of this package's codes: `code`, message, the `place`
@@ -98,6 +130,6 @@ export const TOO_LARGE = 'UMQTT_PAYLOAD_TOO_LARGE';
  * @example
  * throw error(NOT_CONNECTED, 'publish while not connected', 'publish');
  */
-export function error(code: string, message: string, place: string, reasonCode?: number): UmqttError {
-  return new UmqttError(code, message, undefined, reasonCode, place);
+export function error(code: string, message: string, place: string, reasonCode?: number, clause?: string): UmqttError {
+  return new UmqttError(code, message, clause, reasonCode, place);
 }

@@ -25,9 +25,20 @@ const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
  * gzipped (16,901 B minified), so 7,040. Raised for `writable` counting the bytes a turn has
  * published against the socket's room (a `while (client.writable) publish()` loop at QoS 0 used
  * to run on into memory without end): 7,017 -> 7,074 B gzipped (17,066 B minified), so 7,104.
+ * Raised for the hostile-peer fixes (deadlines checked as armed so early timers re-arm, PINGREQ
+ * answered or the connection ends, owed acknowledgements bounded, every platform callback
+ * guarded, CONNACK's followers deferred, acknowledgements for unknown ids ignored, session
+ * present on a clean connect refused, options resolved once), and the codec's (the parser's
+ * buffer grows with the bytes that arrive, encoders check malformed packet objects):
+ * 7,074 -> 7,622 B gzipped (18,662 B minified), so 7,648. Raised for a timed-out message keeping
+ * its place in the window until acknowledged (found by the simulation: freeing it overran
+ * Mosquitto's quota of 20, which then dropped QoS 2 messages): 7,654 B (18,758 B minified), so 7,680.
+ * Raised for the review's fixes (nothing written after DISCONNECT, one final status when a status
+ * callback closes the client, what the awaiter of connect() published flushed first): 7,691 B
+ * (18,917 B minified), so 7,712.
  */
 const ISSUE_TARGET = 4096;
-const BUDGET = 7104;
+const BUDGET = 7712;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

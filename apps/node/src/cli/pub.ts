@@ -240,7 +240,7 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
   client.onStatus = (_key, status, reason) => {
     finished++;
     tally[status] = (tally[status] ?? 0) + 1;
-    if (status !== 'delivered')
+    if (status !== 'delivered' && status !== 'sent')
       reasons.set(
         `${status}${reason ? ` (${reason})` : ''}`,
         (reasons.get(`${status}${reason ? ` (${reason})` : ''}`) ?? 0) + 1,
@@ -294,7 +294,7 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
     const kept = `${open} of ${published} message(s) not delivered yet, kept in ${queue.file} for the next umqtt pub --store`;
     if (fatal) throw new CliError(fatal.exitCode, `${fatal.problem}; ${kept}`, fatal.hint, fatal.original);
     if (interrupted) throw new CliError(EXIT.INTERRUPTED, `interrupted: ${kept}`);
-    const failed = published - (tally.delivered ?? 0);
+    const failed = published - (tally.delivered ?? 0) - (tally.sent ?? 0);
     if (failed) {
       const why = [...reasons].map(([r, n]) => `${n} ${r}`).join(', ');
       throw new CliError(

@@ -195,12 +195,12 @@ function render(
   const c = pub.counters;
   const rows = KINDS.map(
     (k) =>
-      `  ${k.padEnd(12)} queued ${String(pub.queuedFor(`demo/${k}`)).padStart(3)}   delivered ${String(count(sent, k, 'delivered')).padStart(3)}   expired ${String(count(sent, k, 'expired')).padStart(3)}   dropped ${String(count(sent, k, 'dropped') + refused.filter((r) => r.kind === k).length).padStart(3)}   received ${String([...received.keys()].filter((r) => r.startsWith(`${k}/`)).length).padStart(3)}`,
+      `  ${k.padEnd(12)} queued ${String(pub.queuedFor(`demo/${k}`)).padStart(3)}   delivered ${String(count(sent, k, 'delivered') + count(sent, k, 'sent')).padStart(3)}   expired ${String(count(sent, k, 'expired')).padStart(3)}   dropped ${String(count(sent, k, 'dropped') + refused.filter((r) => r.kind === k).length).padStart(3)}   received ${String([...received.keys()].filter((r) => r.startsWith(`${k}/`)).length).padStart(3)}`,
   );
   return [
     `umqtt demo   t=${secs(at)}   broker ${brokerUp ? 'up  ' : 'DOWN'}   publisher ${state.padEnd(10)}   attempts ${c.attempts}   reconnects ${c.reconnects}`,
     ...rows,
-    `[${secs(at)}] broker ${brokerUp ? 'up' : 'down'}, publisher ${state}, queued ${pub.queued}, delivered ${c.delivered}, expired ${c.expired}, dropped ${c.dropped}, attempts ${c.attempts}`,
+    `[${secs(at)}] broker ${brokerUp ? 'up' : 'down'}, publisher ${state}, queued ${pub.queued}, delivered ${c.delivered}, sent ${c.sent}, expired ${c.expired}, dropped ${c.dropped}, attempts ${c.attempts}`,
   ];
 }
 
@@ -236,7 +236,7 @@ function summarize(
   const lines = [
     '',
     `timeline: ${events.join(', ')}`,
-    `temperature: ${temps.length} published, ${count(sent, 'temperature', 'delivered')} delivered, ${count(sent, 'temperature', 'dropped')} dropped while offline (only the newest 10 are kept)`,
+    `temperature: ${temps.length} published, ${count(sent, 'temperature', 'sent')} sent (QoS 0: no acknowledgement), ${count(sent, 'temperature', 'dropped')} dropped while offline (only the newest 10 are kept)`,
     `button:      ${buttons.length} published, ${deliveredFresh} delivered, ${expired.length} expired`,
     `alarm:       ${alarms.length} published, ${count(sent, 'alarm', 'delivered')} delivered`,
     '',

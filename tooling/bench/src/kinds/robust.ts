@@ -75,7 +75,8 @@ class RobustConn implements Conn {
         const kicks = new Set<number>();
         c.onStatus = (key: number, status: FinalStatus, reason?: string) => {
           if (kicks.delete(key)) return;
-          if (status !== 'delivered') return done.reject(new Error(`status ${status} (${reason}) for key ${key}`));
+          if (status !== 'delivered' && status !== 'sent')
+            return done.reject(new Error(`status ${status} (${reason}) for key ${key}`));
           if (key === markerKey) markerDone = true;
           else finals++;
           if (markerDone && finals === count) done.resolve();
