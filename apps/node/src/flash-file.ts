@@ -34,7 +34,7 @@ import type { Flash, FlashSync } from '@umqtt/store-flash';
 export interface FileFlashOptions {
   /**
    * Bytes per erase block. Default 4096 (a file made with it keeps it: with another block size
-   * the store takes the file for a foreign partition and starts it afresh). A file has no erase
+   * the store refuses the file as a foreign partition, UMQTT_STORE_FOREIGN). A file has no erase
    * block of its own, and for a new file a larger one is much faster: FlashStore flushes the
    * file (fdatasync, at once even with `sync: 'turn'`) a few times for each block its log enters
    * or compacts, and a message larger than a block spans several. Blocks of 1 to 4 MiB (the

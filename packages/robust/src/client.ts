@@ -23,7 +23,7 @@ import {
 } from '@umqtt/simple';
 import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
 import { DEFAULT_POLICY, type Admission, type AdmissionPolicy, type Overflow, type QueuePolicy } from './policy.js';
-import { ACK_TIMEOUT, GAVE_UP, SUBSCRIBE_REFUSED } from './errors.js';
+import { ACK_TIMEOUT, GAVE_UP, STORE_DAMAGED, SUBSCRIBE_REFUSED } from './errors.js';
 import { SendQueue } from './queue.js';
 import { QUEUED, RELEASING, SENT, messageBytes, type Store, type StoredMessage } from './store.js';
 
@@ -277,6 +277,19 @@ export class RobustClient {
     mqtt.onWritable = () => this.#pump();
     mqtt.onClose = (e) => this.#closed(e);
     this.#armExpiry();
+    const d = options.store.damage;
+    if (d)
+      this.#record({
+        time: this.#t.now(),
+        place: 'store',
+        error: new UmqttError(
+          STORE_DAMAGED,
+          `store damaged: ${d.lost.length} message(s) lost, ${d.bytes} bytes unreadable`,
+          undefined,
+          undefined,
+          'store',
+        ),
+      });
   }
 
   /**
@@ -324,6 +337,17 @@ export class RobustClient {
   start(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return;
     this.#failures = 0;
+    // messages the store lost to damage: their final status, then the store forgets them
+    const store = this.options.store;
+    for (const m of [...(store.damage?.lost ?? [])]) {
+      this.counters.dropped++;
+      this.#later(m.key, 'dropped', 'damaged in the store');
+      try {
+        store.remove(m.key);
+      } catch {
+        // then the store reports it again when it is opened next
+      }
+    }
     this.#attempt();
   }
 

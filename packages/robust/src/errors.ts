@@ -24,3 +24,11 @@ export const SUBSCRIBE_REFUSED = 'UMQTT_SUBSCRIBE_REFUSED';
  * for (const issue of client.issues) if (issue.error.code === ACK_TIMEOUT) slowBroker++;
  */
 export const ACK_TIMEOUT = 'UMQTT_ACK_TIMEOUT';
+/**
+ * The store reported damage when the client was built (`Store.damage`): recorded once, place
+ * `store`; each message it lost gets the final status `dropped`, reason `damaged in the store`.
+ *
+ * @example
+ * if (client.issues.some((i) => i.error.code === STORE_DAMAGED)) alert('queue storage damaged');
+ */
+export const STORE_DAMAGED = 'UMQTT_STORE_DAMAGED';

@@ -40,5 +40,15 @@ export {
   type AdmissionPolicy,
 } from './policy.js';
 export { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
-export { ACK_TIMEOUT, GAVE_UP, SUBSCRIBE_REFUSED } from './errors.js';
-export { QUEUED, SENT, RELEASING, messageBytes, type Store, type StoredMessage, type NewMessage } from './store.js';
+export { ACK_TIMEOUT, GAVE_UP, STORE_DAMAGED, SUBSCRIBE_REFUSED } from './errors.js';
+export {
+  QUEUED,
+  SENT,
+  RELEASING,
+  messageBytes,
+  type Store,
+  type StoredMessage,
+  type NewMessage,
+  type StoreDamage,
+  type LostMessage,
+} from './store.js';

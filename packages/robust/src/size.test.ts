@@ -37,9 +37,11 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * 12,139 B gzipped, budget 12,160; then 12,178 B (simple's window keeps timed-out messages; a
  * failing store inside connect()'s promise reaction recorded), budget 12,224; then 12,259 B (a
  * healthy connection needs an acknowledgement and backoff.min; stale attempts ignored), budget 12,288.
+ * Raised for Store.damage (one issue and a dropped status for each message a persistent store
+ * lost to damage, issue 21): 33,422 B minified, 12,375 B gzipped, budget 12,416.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 12288;
+const BUDGET = 12416;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

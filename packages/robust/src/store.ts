@@ -114,6 +114,44 @@ export interface Store {
   readonly capacity: number;
   /** Releases resources. A persistent store reloads its messages when opened again. */
   close(): void;
+  /**
+   * Optional, for persistent stores: what the store found damaged when it was opened (undefined
+   * when nothing was). Lost messages are not in `messages()`; the robust client gives each one
+   * the final status `dropped` and then calls `remove(key)` for it, after which the store no
+   * longer reports it.
+   */
+  readonly damage?: StoreDamage | undefined;
+}
+
+/**
+ * What a persistent store could not read back when it was opened ({@link Store.damage}).
+ *
+ * @example
+ * const d = store.damage;
+ * if (d) console.warn(`${d.lost.length} message(s) lost, ${d.bytes} bytes unreadable in ${d.places} place(s)`);
+ */
+export interface StoreDamage {
+  /** Messages the store held and cannot give back, with what could still be read of each. */
+  readonly lost: readonly LostMessage[];
+  /** Stretches of storage that could not be read (each one or more records). */
+  readonly places: number;
+  /** Bytes in them. */
+  readonly bytes: number;
+}
+
+/**
+ * A message a store lost to damage: its key, and its topic and QoS when they could be read.
+ *
+ * @example
+ * for (const m of store.damage?.lost ?? []) console.warn(`lost ${m.key} ${m.topic ?? '(topic unreadable)'}`);
+ */
+export interface LostMessage {
+  /** The key `add()` returned for it. */
+  readonly key: number;
+  /** Its topic, if it could be read. */
+  readonly topic?: string | undefined;
+  /** Its QoS, if it could be read. */
+  readonly qos?: QoS | undefined;
 }
 
 let lastTopic: unknown = {}; // equal to no topic until one is counted

@@ -1,43 +1,67 @@
-// FlashStore: the robust client's Store on raw NOR flash, log-structured and power-cut safe.
+// FlashStore: the robust client's Store on raw NOR flash, log-structured, power-cut safe, and
+// readable past damage.
 //
-// On flash (all numbers little-endian; README.md has the full picture):
+// On flash, format 2 (all numbers little-endian; README.md has the full picture):
 //
-//   block   = header (28 bytes) + data area (blockSize - 28 bytes)
-//   header  = A: magic u32, erase count u32, CRC u32        written after each erase
-//             B: seq u32, first u32, next key u32, CRC u32   written when the block joins the log
-//   record  = commit u8, type u8, length u32, CRC u32, body  (length counts the whole record)
+//   block   = A (12) + B (16) + data area (blockSize - 44) + B again (16, the block's last bytes)
+//   A       = magic "uQF2" u32, erase count u32, CRC u32       written after each erase
+//   B       = seq u32, first u32, low key u32, CRC u32          written (twice) when the block joins the log
+//   message = commit u8, type u8, length u32, key u32, flags u8, topic length u16, topic, header CRC u32,
+//             body CRC u32, id u16, stage u8, attempts u32, [priority f64], [expiresAt f64], payload
+//   update  = commit u8, type u8, length u32, key u32, id u16, stage u8, attempts u32, CRC u32
+//   remove  = commit u8, type u8, length u32, key u32, CRC u32
+//   skip    = commit u8, type u8, length u32, bytes skipped u32 (+ 2^31: damage before it was reported),
+//             keys accounted u32, next key u32, CRC u32
 //
 // The log is a byte stream through the data areas of physically consecutive blocks with
 // consecutive `seq` (tail .. head, wrapping around the partition); a record may run on into the
 // next block, whose `first` tells where the first record starting in it begins (the data area
 // size when none does). A record is written with commit = 0xFF, then committed by clearing that
-// byte to 0x00 (NOR can clear bits without an erase): a record counts only when committed and
-// its CRC (which also covers the block's seq and the record's offset, so stale or copied bytes
-// never pass) is right. (On a flash whose writes reach the medium in any order until a sync,
-// `Flash.unordered`, a commit written second orders nothing: the record is written committed,
-// in one write, and its CRC decides.) Messages are MSG records; progress and removal are small
-// UPD and DEL records appended after them, never rewrites. Compaction copies the tail block's live messages
-// (with their current state) to the head, retires the tail (clears its B header: no longer
-// part of the log, even if the erase that follows is cut), erases it and writes its A header,
-// so blocks are erased strictly in turn. Mount reads the headers, finds the log, replays its
-// records in order, and resumes writing after the last good one.
-import { UmqttError, decodeUtf8, encodeUtf8 } from '@umqtt/codec';
-import type { NewMessage, Store, StoredMessage } from '@umqtt/robust';
+// byte to 0x00 (NOR can clear bits without an erase). Its header CRC covers the block's seq and
+// the record's offset (stale or copied bytes never pass), its type, length, key and, for a
+// message, its flags and topic; a message's body CRC covers the rest. So a record whose body is
+// damaged still tells its length (the next record is found) and its key, topic and QoS (what is
+// lost is known); past a record whose header is damaged, the reader looks for the next header
+// that checks out, byte by byte. (On a flash whose writes reach the medium in any order until a
+// sync, `Flash.unordered`, a commit written second orders nothing: the record is written
+// committed, in one write, and its CRCs decide.) Messages are MSG records; progress and removal
+// are small UPD and DEL records appended after them, never rewrites. Compaction copies the tail
+// block's live messages (with their current state, marked as copies) to the head, retires the
+// tail (zeroes both copies of its B header: no longer part of the log, even if the erase that
+// follows is cut), erases it and writes its A header, so blocks are erased strictly in turn.
+// Mount reads the headers, refuses a partition that is not a queue of this format, finds the log
+// (a block whose two B copies are both damaged is placed by its neighbours), replays its records
+// in order, reports what it could not read, and resumes writing after the last good record, or
+// after what a cut write left there (the first record written then is a SKIP saying how many
+// bytes before it are such leftovers, so no later mount takes them for damage).
+import { UmqttError, decodeUtf8, encodeUtf8, type QoS } from '@umqtt/codec';
+import type { LostMessage, NewMessage, Store, StoreDamage, StoredMessage } from '@umqtt/robust';
 import { crc32 } from './crc32.js';
+import { STORE_CLOSED, STORE_DAMAGED, STORE_FOREIGN, STORE_FULL, STORE_VERSION } from './errors.js';
 import type { Flash, FlashSync } from './flash.js';
 
-const MAGIC = 0x31465175; // "uQF1"
-/** Bytes of a block header: A (12) + B (16). */
+/** The on-flash format this version reads and writes: the last character of the magic. */
+const VERSION = 2;
+const MAGIC = 0x32465175; // "uQF2"
+/** The magic's first three bytes, "uQF", the same in every format version. */
+const FAMILY = 0x465175;
+/** Bytes before a block's data area: A (12) + B (16). */
 const HEADER = 28;
-/** Bytes of a record header: commit, type, length, CRC. */
-const REC = 10;
+/** B again, in the last bytes of the block. */
+const TRAILER = 16;
 const MSG = 0x4d;
 const UPD = 0x55;
 const DEL = 0x44;
-const UPD_LEN = REC + 11; // key u32, id u16, stage u8, attempts u32
-const DEL_LEN = REC + 4; // key u32
-/** MSG body: key u32, id u16, stage u8, flags u8, attempts u32, [priority f64], [expiresAt f64], topic length u16, topic, payload. */
-const MSG_FIXED = REC + 14;
+const SKIP = 0x53;
+const UPD_LEN = 21; // commit, type, length, key, id u16, stage u8, attempts u32, CRC
+const DEL_LEN = 14; // commit, type, length, key, CRC
+const SKIP_LEN = 22; // commit, type, length, bytes skipped, keys accounted for below, next key, CRC
+/** A message's bytes beyond its topic, payload, priority and expiry. */
+const MSG_FIXED = 28;
+/** Message flag: a copy made by compaction (not where the message was first written). */
+const COPY = 32;
+/** Added to a SKIP's byte count: the damage before it was reported by a mount. */
+const REPORTED = 2 ** 31;
 /**
  * Most bytes a message record adds to its topic and payload.
  *
@@ -53,10 +77,10 @@ export const RECORD_OVERHEAD = MSG_FIXED + 16;
  * const ramForIndex = 200 * INDEX_BYTES_PER_MESSAGE; // 4600 bytes for 200 held messages
  */
 export const INDEX_BYTES_PER_MESSAGE = 23;
-/** Room always kept for one state record, so update() and remove() never run out of it. */
-const SLACK = 32;
+/** Room always kept for one state record (and a SKIP before it), so update() and remove() never run out of it. */
+const SLACK = 48;
 
-const ZEROS = /* @__PURE__ */ new Uint8Array(16);
+const ZEROS = /* @__PURE__ */ new Uint8Array(TRAILER);
 
 const get32 = (a: Uint8Array, i: number): number =>
   (a[i]! | (a[i + 1]! << 8) | (a[i + 2]! << 16) | (a[i + 3]! << 24)) >>> 0;
@@ -76,11 +100,17 @@ function erased(a: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== 0xff) return false;
   return true;
 }
-/** Where a MSG record's topic length is: after the fixed fields and the optional priority and expiry. */
-const topicAt = (r: Uint8Array): number => 22 + (r[17]! & 8 ? 8 : 0) + (r[17]! & 16 ? 8 : 0);
-function full(what: string): UmqttError {
-  return new UmqttError('UMQTT_STORE_FULL', `store: ${what}`, undefined, undefined, 'store');
+/** Where a record's header CRC is: after a message's topic; the last 4 bytes of the others. */
+const headerEnd = (r: Uint8Array): number =>
+  r[1] === MSG ? 13 + get16(r, 11) : r[1] === UPD ? 17 : r[1] === SKIP ? 18 : 10;
+/** A record type this format has. */
+const known = (t: number | undefined): boolean => t === MSG || t === UPD || t === DEL || t === SKIP;
+/** Where a message record's body (id, stage, attempts, [priority], [expiresAt], payload) starts. */
+const bodyAt = (r: Uint8Array): number => 21 + get16(r, 11);
+function fail(code: string, what: string): UmqttError {
+  return new UmqttError(code, `store: ${what}`, undefined, undefined, 'store');
 }
+const full = (what: string) => fail(STORE_FULL, what);
 
 /**
  * Options of {@link FlashStore}.
@@ -90,7 +120,7 @@ function full(what: string): UmqttError {
  */
 export interface FlashStoreOptions {
   /**
-   * Messages held at most. Each may cost up to RECORD_OVERHEAD (40) bytes of flash beyond its
+   * Messages held at most. Each may cost up to RECORD_OVERHEAD (44) bytes of flash beyond its
    * topic and payload, and `capacity` keeps that much aside for each. Default: one per 128
    * bytes of usable flash, at most 1000.
    */
@@ -98,9 +128,16 @@ export interface FlashStoreOptions {
   /**
    * Largest message (topic in UTF-8 plus payload) accepted. The space compaction keeps free
    * grows with it (two blocks plus the blocks one such message spans). Default: what fits in
-   * one block's data area (blockSize - 68).
+   * one block's data area (blockSize - 88).
    */
   maxMessageBytes?: number | undefined;
+  /**
+   * Start afresh: every block that is not erased is erased first, whatever it holds (a queue
+   * of this or another format version, a damaged one, foreign data); the messages it held are
+   * lost and not reported. Without it, a partition that is not a queue of this format is refused
+   * (`UMQTT_STORE_FOREIGN`, `UMQTT_STORE_VERSION`, `UMQTT_STORE_DAMAGED`) and left as it is.
+   */
+  reset?: boolean | undefined;
 }
 
 /**
@@ -129,10 +166,28 @@ export interface FlashStoreStats {
   eraseCounts: number[];
   /** Blocks compacted (copied forward and erased) since the store was opened. */
   compactions: number;
-  /** Records dropped because their checksum failed when read back (flash decay). */
+  /** Records dropped because their checksum failed when read back after the store was opened (flash decay); what mount found is in `damage`. */
   corrupt: number;
   /** RAM of the index: INDEX_BYTES_PER_MESSAGE per slot allocated. */
   indexBytes: number;
+}
+
+/** A stretch of the log that could not be read, found while mounting. */
+interface Bad {
+  /** Bytes. */
+  len: number;
+  /** The key, when the record's header is readable (a message's body failed its CRC). */
+  key?: number;
+  /** Its topic and QoS (a message's header is readable). */
+  lost?: LostMessage | undefined;
+  /** The record is committed (only what a cut write left can be uncommitted). */
+  committed?: boolean;
+  /** Stream position where it starts. */
+  at: number;
+  /** Erased bytes where a record should start: on a flash with `sync`, a write that never reached it. */
+  unwritten?: boolean;
+  /** A message first written there (not a copy made by compaction). */
+  original?: boolean;
 }
 
 /**
@@ -140,7 +195,9 @@ export interface FlashStoreStats {
  * flash, committed; `update` and `remove` are on flash when they return. Messages live on
  * flash; RAM holds a small index (INDEX_BYTES_PER_MESSAGE bytes per message), and `messages()`
  * reads them back. Opening a store on a flash mounts it: messages held before a restart come
- * back with their keys and states. A blank or foreign partition is formatted as it is used.
+ * back with their keys and states, and what damage took is reported in `damage`. An erased
+ * partition is formatted as it is used; one that holds anything else than a queue of this
+ * format is refused with a UmqttError, unless `reset` is given.
  *
  * @example
  * import Flash from "flash"; // Moddable
@@ -156,6 +213,14 @@ export class FlashStore implements Store {
   readonly maxRecords: number;
   /** Largest message (UTF-8 topic plus payload) accepted (the option, or its default). */
   readonly maxMessageBytes: number;
+  /**
+   * What mounting found damaged when the store was opened, undefined when nothing was: the
+   * messages it lost (with key, and topic and QoS where their header was readable; a lost message
+   * leaves `lost` when `remove(key)` is called for it, which also records that on flash so it is
+   * not reported again), and the stretches of the log it could not read (places, bytes). See
+   * README.md for what damage costs and when a loss cannot be told from a power cut.
+   */
+  readonly damage: StoreDamage | undefined;
   readonly #B: number;
   readonly #N: number;
   /** Data bytes per block. */
@@ -172,18 +237,30 @@ export class FlashStore implements Store {
   #used = 0;
   /** Write position in the head's data area; C = full (the next record opens a new block). */
   #wp = 0;
+  /** Bytes a cut write left before the write position, found by mount: a SKIP record says so first. */
+  #skip = 0;
+  /** With #skip: keys below it were accounted for by that mount (lost ones reported). */
+  #skipKey = 0;
+  /** Mount reported damage: the next record written is a SKIP saying so (it is not reported again). */
+  #reported = false;
   #nextSeq = 1;
   #nextKey = 1;
   /** Flash bytes of the held messages' records. */
   #live = 0;
   #bytes = 0;
   #closed = false;
+  /** The last record of the log is the end marker close() writes. */
+  #marked = false;
   /** A flash call failed: the RAM view may be wrong, mount again before the next change. */
   #failed = false;
   #compactions = 0;
   #corrupt = 0;
+  /** Lost messages reported in `damage` and not yet removed. */
+  #lost: LostMessage[] = [];
   #cache: Map<number, Uint8Array> | undefined;
-  readonly #tmp = new Uint8Array(16);
+  /** The header of the last record #parse found damaged. */
+  #bad: Bad | undefined;
+  readonly #tmp = new Uint8Array(TRAILER);
   readonly #f64 = new DataView(new ArrayBuffer(8));
   // the index, in key order
   #n = 0;
@@ -197,7 +274,11 @@ export class FlashStore implements Store {
 
   /**
    * Mounts the store on `flash`: replays the log (messages held before a restart come back with
-   * their keys and states), or formats a blank or foreign partition as it is used.
+   * their keys and states; what damage took is in `damage`), or formats an erased partition as
+   * it is used. Throws UmqttError `UMQTT_STORE_FOREIGN` for a partition that holds something
+   * else, `UMQTT_STORE_VERSION` for a queue in another format version, `UMQTT_STORE_DAMAGED` for
+   * a queue whose log cannot be found, all without changing it (unless `reset`), and
+   * `UMQTT_INVALID_ARGUMENT` for a partition too small for the options.
    *
    * @param flash - the partition, e.g. `moddableFlash(new Flash('storage'))` or a {@link SimulatedFlash}
    * @param options - {@link FlashStoreOptions}
@@ -206,10 +287,10 @@ export class FlashStore implements Store {
     this.flash = flash;
     const B = (this.#B = flash.blockSize);
     const N = (this.#N = Math.floor(flash.byteLength / B));
-    const C = (this.#C = B - HEADER);
+    const C = (this.#C = B - HEADER - TRAILER);
     this.maxMessageBytes = options.maxMessageBytes ?? C - RECORD_OVERHEAD;
     // A compaction step copies what starts in the tail: up to a block plus one record running
-    // on; one more block absorbs what a power cut wastes (the rest of the head is abandoned).
+    // on; one more block absorbs what a power cut wastes (what a cut write left is skipped).
     this.#reserve = 2 + Math.ceil((this.maxMessageBytes + RECORD_OVERHEAD - 1) / C);
     this.#budget = (N - this.#reserve - 1) * C - SLACK;
     this.maxRecords = options.maxRecords ?? Math.max(1, Math.min(1000, Math.floor(this.#budget / 128)));
@@ -230,7 +311,14 @@ export class FlashStore implements Store {
     this.#seq = new Uint32Array(N);
     this.#erases = new Int32Array(N);
     this.#clean = new Uint8Array(N);
-    this.#mount();
+    if (options.reset)
+      for (let b = 0; b < N; b++) {
+        if (this.#blank(b * B, B)) continue;
+        const d = this.#raw(b * B, 12);
+        this.#erase(b, get32(d, 0) === MAGIC && get32(d, 8) === crc32(d, 0, 8) ? get32(d, 4) : -1);
+      }
+    this.damage = this.#mount();
+    this.#lost = (this.damage?.lost ?? []) as LostMessage[];
   }
 
   get count(): number {
@@ -261,30 +349,34 @@ export class FlashStore implements Store {
   add(m: NewMessage): number {
     this.#ready();
     const topic = encodeUtf8(m.topic);
-    const size = topic.length + m.payload.length; // messageBytes(m), from the bytes at hand
+    const t = topic.length;
+    const size = t + m.payload.length; // messageBytes(m), from the bytes at hand
     if (this.#n >= this.maxRecords) throw full(`expected fewer than ${this.maxRecords} messages, got ${this.#n}`);
     if (this.#bytes + size > this.capacity)
       throw full(`expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`);
-    if (size > this.maxMessageBytes || topic.length > 0xffff)
+    if (size > this.maxMessageBytes || t > 0xffff)
       throw full(`expected a message of at most ${this.maxMessageBytes} bytes (topic in UTF-8 + payload), got ${size}`);
     const hasP = !Object.is(m.priority, 0);
     const hasE = !Object.is(m.expiresAt, 0);
-    let p = MSG_FIXED - 2 + (hasP ? 8 : 0) + (hasE ? 8 : 0);
-    const rec = new Uint8Array(p + 2 + size);
+    let p = 28 + t + (hasP ? 8 : 0) + (hasE ? 8 : 0); // where the payload starts
+    const rec = new Uint8Array(p + m.payload.length);
     // capacity keeps RECORD_OVERHEAD aside per record, so this only holds if that reckoning is wrong
     if (this.#live + rec.length > this.#budget)
       throw full(
         `expected room for a ${rec.length}-byte record, got ${this.#budget - this.#live} of ${this.#budget} bytes of flash free`,
       );
     this.#ensure(rec.length);
-    const key = this.#nextKey++;
+    const key = this.#nextKey;
     if (key > 0xffffffff) throw full('keys used up');
     rec[1] = MSG;
     put32(rec, 2, rec.length);
-    put32(rec, 10, key);
-    rec[17] = m.qos | (m.retain ? 4 : 0) | (hasP ? 8 : 0) | (hasE ? 16 : 0);
+    put32(rec, 6, key);
+    rec[10] = m.qos | (m.retain ? 4 : 0) | (hasP ? 8 : 0) | (hasE ? 16 : 0);
+    put16(rec, 11, t);
+    rec.set(topic, 13);
+    rec.set(m.payload, p);
     const f = this.#f64;
-    p = 22;
+    p = 28 + t;
     for (const [has, v] of [
       [hasP, m.priority],
       [hasE, m.expiresAt],
@@ -293,10 +385,8 @@ export class FlashStore implements Store {
         f.setFloat64(0, v, true);
         for (let i = 0; i < 8; i++) rec[p++] = f.getUint8(i);
       }
-    put16(rec, p, topic.length);
-    rec.set(topic, p + 2);
-    rec.set(m.payload, p + 2 + topic.length);
     const loc = this.#append(rec);
+    this.#nextKey = key + 1; // after the record: a block opened for it says its key is the lowest there
     const j = this.#slot(key);
     this.#locs[j] = loc;
     this.#lens[j] = rec.length;
@@ -314,13 +404,10 @@ export class FlashStore implements Store {
     this.#ensure(UPD_LEN);
     j = this.#find(key); // compaction may have dropped a corrupt record
     if (j < 0) return;
-    const r = new Uint8Array(UPD_LEN);
-    r[1] = UPD;
-    put32(r, 2, UPD_LEN);
-    put32(r, 10, key);
-    put16(r, 14, id);
-    r[16] = stage;
-    put32(r, 17, attempts);
+    const r = this.#record(UPD, key);
+    put16(r, 10, id);
+    r[12] = stage;
+    put32(r, 13, attempts);
     this.#append(r);
     this.#ids[j] = id;
     this.#stages[j] = stage;
@@ -328,18 +415,18 @@ export class FlashStore implements Store {
     this.#sync('call');
   }
 
+  /** Forgets a message: one held, or one `damage` reports lost (then it is no longer reported). */
   remove(key: number): void {
     this.#ready();
-    if (this.#find(key) < 0) return;
+    const lost = this.#lost;
+    if (this.#find(key) < 0 && !lost.some((m) => m.key === key)) return;
     this.#ensure(DEL_LEN);
-    const r = new Uint8Array(DEL_LEN);
-    r[1] = DEL;
-    put32(r, 2, DEL_LEN);
-    put32(r, 10, key);
     const j = this.#find(key);
-    if (j < 0) return;
-    this.#append(r);
-    this.#drop(j);
+    const l = lost.findIndex((m) => m.key === key);
+    if (j < 0 && l < 0) return;
+    this.#append(this.#record(DEL, key));
+    if (j >= 0) this.#drop(j);
+    else lost.splice(l, 1);
     this.#sync('call');
   }
 
@@ -354,8 +441,7 @@ export class FlashStore implements Store {
     if (j < 0) return undefined;
     const r = this.#load(j);
     if (!r) return void this.#drop(j); // decayed: gone, as messages() would find it
-    const p = topicAt(r);
-    return r.subarray(p + 2 + get16(r, p));
+    return r.subarray(bodyAt(r) + 7 + (r[10]! & 8 ? 8 : 0) + (r[10]! & 16 ? 8 : 0));
   }
 
   messages(): StoredMessage[] {
@@ -368,8 +454,8 @@ export class FlashStore implements Store {
         this.#drop(j--);
         continue;
       }
-      const flags = r[17]!;
-      let p = 22;
+      const flags = r[10]!;
+      let p = bodyAt(r) + 7;
       const num = (has: number): number => {
         if (!has) return 0;
         for (let i = 0; i < 8; i++) f.setUint8(i, r[p++]!);
@@ -377,13 +463,11 @@ export class FlashStore implements Store {
       };
       const priority = num(flags & 8);
       const expiresAt = num(flags & 16);
-      const t = get16(r, p);
-      p += 2;
       out.push({
         key: this.#keys[j]!,
-        topic: decodeUtf8(r, p, p + t, true),
-        payload: r.subarray(p + t),
-        qos: (flags & 3) as 0 | 1 | 2,
+        topic: decodeUtf8(r, 13, 13 + get16(r, 11), true),
+        payload: r.subarray(p),
+        qos: (flags & 3) as QoS,
         retain: (flags & 4) !== 0,
         priority,
         expiresAt,
@@ -395,14 +479,30 @@ export class FlashStore implements Store {
     return out;
   }
 
+  /**
+   * Closes the store: later changes throw `UMQTT_STORE_CLOSED`. It first ends the log with a small
+   * marker record (unless the log already ends with one), so that the next mount can tell damage
+   * to the last message from a write a power cut interrupted (see README.md); a flash error
+   * while writing it is ignored.
+   */
   close(): void {
+    if (this.#closed) return;
+    try {
+      if (!this.#failed && this.#head >= 0 && !(this.#marked && !this.#skip && !this.#reported)) {
+        this.#ensure(SKIP_LEN);
+        this.#append(this.#record(SKIP, 0));
+        this.#sync('call');
+      }
+    } catch {
+      // the marker is a help for the next mount, not needed
+    }
     this.#closed = true;
   }
 
   // ---- the log ---------------------------------------------------------------------------
 
   #ready(): void {
-    if (this.#closed) throw new UmqttError('UMQTT_STORE_CLOSED', 'the store is closed', undefined, undefined, 'store');
+    if (this.#closed) throw fail(STORE_CLOSED, 'the store is closed');
     if (this.#failed) this.#remount();
   }
 
@@ -411,13 +511,27 @@ export class FlashStore implements Store {
     this.#failed = false;
   }
 
+  /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped, nothing lost below the next key). */
+  #record(type: number, key: number): Uint8Array {
+    const r = new Uint8Array(type === UPD ? UPD_LEN : type === SKIP ? SKIP_LEN : DEL_LEN);
+    r[1] = type;
+    put32(r, 2, r.length);
+    put32(r, 6, key);
+    if (type === SKIP) {
+      put32(r, 10, this.#nextKey);
+      put32(r, 14, this.#nextKey);
+    }
+    return r;
+  }
+
   /** Bytes that can be appended without erasing anything: the rest of the head and the free blocks. */
   #room(): number {
     return (this.#head < 0 ? 0 : this.#C - this.#wp) + (this.#N - this.#used) * this.#C;
   }
 
-  /** Compacts until `n` bytes fit without touching the blocks compaction needs. */
+  /** Compacts until `n` bytes (and a SKIP record mount asked for) fit without touching the blocks compaction needs. */
   #ensure(n: number): void {
+    if (this.#skip || this.#reported) n += SKIP_LEN;
     for (let steps = 0; this.#room() - this.#reserve * this.#C < n; steps++) {
       if (this.#used < 2 || steps > this.#N) throw full(`no room for ${n} bytes of flash even after compaction`);
       this.#compact();
@@ -436,13 +550,17 @@ export class FlashStore implements Store {
         this.#drop(j--);
         continue;
       }
-      put16(r, 14, this.#ids[j]!);
-      r[16] = this.#stages[j]!;
-      put32(r, 18, this.#tries[j]!);
+      const s = bodyAt(r);
+      put16(r, s, this.#ids[j]!);
+      r[s + 2] = this.#stages[j]!;
+      put32(r, s + 3, this.#tries[j]!);
+      r[10]! |= COPY;
       this.#locs[j] = this.#append(r);
     }
     this.#sync('order'); // the copies are durable before their originals leave the log
-    this.#io(() => this.flash.write(t * B + 12, ZEROS)); // retire: seq 0 and a bad CRC
+    // retire: both copies of B zeroed (seq 0 and a bad CRC)
+    this.#io(() => this.flash.write(t * B + 12, ZEROS));
+    this.#io(() => this.flash.write(t * B + B - TRAILER, ZEROS));
     this.#sync('order'); // retired before any of it is erased (a half-erased block must not be in the log)
     this.#erase(t, this.#erases[t]!);
     this.#tail = (t + 1) % this.#N;
@@ -451,16 +569,31 @@ export class FlashStore implements Store {
   }
 
   /**
-   * Writes a record at the end of the log (its commit byte and CRC are set here), then commits
+   * Writes a record at the end of the log (its commit byte and CRCs are set here), then commits
    * it; returns where it starts. On an `unordered` flash it is written committed: see the top.
    */
   #append(r: Uint8Array): number {
     const B = this.#B;
     const C = this.#C;
-    if (this.#head < 0 || this.#wp >= C) this.#open(0);
+    const skip = this.#skip + (this.#reported ? REPORTED : 0);
+    if (skip) {
+      // first after a mount that found what a cut write left, or reported damage: say how many
+      // bytes it left, that the damage before was reported, and below which key that mount
+      // accounted for lost messages (the keys of messages whose add was cut lie above it)
+      this.#skip = 0;
+      this.#reported = false;
+      const s = r[1] === SKIP ? r : this.#record(SKIP, 0);
+      put32(s, 6, skip);
+      put32(s, 10, this.#skipKey);
+      if (s !== r) this.#append(s);
+    }
+    // the lowest key of a message first written in a block this record opens (a message being
+    // added has key #nextKey: it is the lowest in a block it starts in, not in one it runs on into)
+    const low = this.#nextKey;
+    if (this.#head < 0 || this.#wp >= C) this.#open(0, low);
     const at = this.#head * B + HEADER + this.#wp;
     r[0] = this.flash.unordered ? 0 : 0xff;
-    put32(r, 6, this.#crc(r, this.#seq[this.#head]!, this.#wp));
+    this.#seal(r, this.#seq[this.#head]!, this.#wp);
     for (let done = 0; ;) {
       const n = Math.min(r.length - done, C - this.#wp);
       const chunk = r.subarray(done, (done += n));
@@ -468,20 +601,24 @@ export class FlashStore implements Store {
       this.#io(() => this.flash.write(to, chunk));
       this.#wp += n;
       if (done === r.length) break;
-      this.#open(Math.min(r.length - done, C));
+      this.#open(Math.min(r.length - done, C), low + (r[1] === MSG && !(r[10]! & COPY) ? 1 : 0));
     }
     if (r[0]) this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
+    this.#marked = r[1] === SKIP;
     return at;
   }
 
-  /** Adds the next block to the log (erasing it first if needed); `first` = where its first record starts. */
-  #open(first: number): void {
+  /**
+   * Adds the next block to the log (erasing it first if needed): `first` = where its first record
+   * starts, `low` = the lowest key of a message first written in it.
+   */
+  #open(first: number, low: number): void {
     const N = this.#N;
+    const B = this.#B;
     if (this.#used >= N) throw full('no free block');
     const b = this.#head < 0 ? this.#tail : (this.#head + 1) % N;
     if (!this.#clean[b]) {
-      const B = this.#B;
-      const d = this.#read(b * B, 12);
+      const d = this.#raw(b * B, 12);
       const a = get32(d, 0) === MAGIC && get32(d, 8) === crc32(d, 0, 8);
       const count = a ? get32(d, 4) : -1;
       if (!((a || erased(d)) && this.#blank(b * B + 12, B - 12))) this.#erase(b, count);
@@ -490,14 +627,17 @@ export class FlashStore implements Store {
     const h = this.#tmp;
     put32(h, 0, this.#nextSeq);
     put32(h, 4, first);
-    put32(h, 8, this.#nextKey);
+    put32(h, 8, low);
     put32(h, 12, crc32(h, 0, 12, MAGIC ^ b));
     this.#clean[b] = 0;
     // Everything before a block joins the log is durable first: only the head block can hold
     // writes a crash may lose (a crash costs at most that block, like a cut on a device), and block
     // headers become durable in log order (a later one alone would cut the log off before it).
     this.#sync('order');
-    this.#io(() => this.flash.write(b * this.#B + 12, h));
+    this.#io(() => this.flash.write(b * B + 12, h));
+    this.#io(() => this.flash.write(b * B + B - TRAILER, h)); // the second copy, far from the first
+    // the first block holds records only once its header is durable: records and no log header is damage
+    if (this.#head < 0) this.#sync('order');
     this.#seq[b] = this.#nextSeq++;
     if (this.#head < 0) this.#tail = b;
     this.#head = b;
@@ -551,43 +691,76 @@ export class FlashStore implements Store {
 
   /** Whether `len` bytes from physical `at` (inside one block) are erased, read 4 KiB at a time: a large block (a file's) is never read whole into RAM. */
   #blank(at: number, len: number): boolean {
-    for (let n = 0; n < len; n += 4096) if (!erased(this.#read(at + n, Math.min(4096, len - n)))) return false;
+    for (let n = 0; n < len; n += 4096) if (!erased(this.#raw(at + n, Math.min(4096, len - n)))) return false;
     return true;
   }
 
-  /** `len` bytes from physical `at`, running on through the data areas of the following blocks. */
+  /** Block `b` whole, kept in the mount's cache of the last two blocks read. */
+  #block(b: number): Uint8Array {
+    const cache = this.#cache!;
+    let d = cache.get(b);
+    if (!d) {
+      if (cache.size > 1) cache.delete(cache.keys().next().value!);
+      cache.set(b, (d = this.#io(() => bytesOf(this.flash.read(b * this.#B, this.#B)))));
+    }
+    return d;
+  }
+
+  /** `len` bytes from physical `at`, inside one block (headers, erased checks); while mounting, a view into the cached block. */
+  #raw(at: number, len: number): Uint8Array {
+    const b = Math.floor(at / this.#B);
+    const o = at - b * this.#B;
+    return this.#cache ? this.#block(b).subarray(o, o + len) : this.#io(() => bytesOf(this.flash.read(at, len)));
+  }
+
+  /**
+   * `len` bytes of the log from physical `at` in a data area, running on through the data areas
+   * of the following blocks (a copy; while mounting, a view into the cached block when they are in one).
+   */
   #read(at: number, len: number): Uint8Array {
     const B = this.#B;
+    if (this.#cache && (at % B) + len <= B - TRAILER) return this.#raw(at, len);
     const out = new Uint8Array(len);
     for (let got = 0; got < len;) {
       const b = Math.floor(at / B);
-      const n = Math.min(len - got, B - (at - b * B));
-      const cache = this.#cache;
-      if (cache) {
-        let d = cache.get(b);
-        if (!d) {
-          if (cache.size > 1) cache.delete(cache.keys().next().value!);
-          cache.set(b, (d = this.#io(() => bytesOf(this.flash.read(b * B, B)))));
-        }
-        out.set(d.subarray(at - b * B, at - b * B + n), got);
-      } else
-        out.set(
-          this.#io(() => bytesOf(this.flash.read(at, n))),
-          got,
-        );
+      const n = Math.min(len - got, b * B + B - TRAILER - at);
+      out.set(this.#raw(at, n), got);
       got += n;
       at = ((b + 1) % this.#N) * B + HEADER;
     }
     return out;
   }
 
-  /** CRC of a record starting at data offset `off` of the block with `seq`. */
-  #crc(r: Uint8Array, seq: number, off: number): number {
+  /** Sets a record's CRCs for where it is written: data offset `off` of the block with `seq`. */
+  #seal(r: Uint8Array, seq: number, off: number): void {
+    const h = headerEnd(r);
+    const c = this.#crcHeader(r, h, seq, off);
+    put32(r, h, c);
+    if (r[1] === MSG) put32(r, h + 4, this.#crcBody(r, h + 8, c));
+  }
+
+  /** CRC of a record's header (`r[1, h)`) at data offset `off` of the block with `seq`. */
+  #crcHeader(r: Uint8Array, h: number, seq: number, off: number): number {
     const s = this.#tmp;
     put32(s, 0, seq);
     put32(s, 4, off);
-    // the body with the flash's own CRC-32 if it has a faster one
-    return (this.flash.crc32 ?? crc32)(r, REC, r.length, crc32(r, 1, 6, crc32(s, 0, 8)));
+    return crc32(r, 1, h, crc32(s, 0, 8));
+  }
+
+  /** CRC of a message's body, from `at` to the end, continuing its header's: with the flash's own CRC-32 if it has a faster one. */
+  #crcBody(r: Uint8Array, at: number, crc: number): number {
+    return (this.flash.crc32 ?? crc32)(r, at, r.length, crc);
+  }
+
+  /** Whether a record read back is committed and both its CRCs are right. */
+  #good(r: Uint8Array, seq: number, off: number): boolean {
+    const h = headerEnd(r);
+    const c = get32(r, h);
+    return (
+      r[0] === 0 &&
+      c === this.#crcHeader(r, h, seq, off) &&
+      (r[1] !== MSG || get32(r, h + 4) === this.#crcBody(r, h + 8, c))
+    );
   }
 
   /** Message `j`'s record read back, or undefined if it fails its checksum. */
@@ -595,125 +768,322 @@ export class FlashStore implements Store {
     const at = this.#locs[j]!;
     const b = Math.floor(at / this.#B);
     const r = this.#read(at, this.#lens[j]!);
-    if (r[0] === 0 && get32(r, 6) === this.#crc(r, this.#seq[b]!, at - b * this.#B - HEADER)) return r;
+    if (this.#good(r, this.#seq[b]!, at - b * this.#B - HEADER)) return r;
     this.#corrupt++;
     return undefined;
   }
 
   // ---- mount -----------------------------------------------------------------------------
 
-  #mount(): void {
+  /**
+   * Finds the log and replays it into the index; returns what it could not read. Refuses a
+   * partition that is not a queue of this format (see the constructor).
+   */
+  #mount(): StoreDamage | undefined {
     const B = this.#B;
     const C = this.#C;
     const N = this.#N;
     const seq = this.#seq;
-    const first = new Uint32Array(N);
-    const keys = new Uint32Array(N);
+    // from each block's B header: first, low key; -1 = unknown
+    const first = new Float64Array(N).fill(-1);
+    const lows = new Float64Array(N).fill(-1);
     let head = -1;
-    let next = 0;
     let top = 0;
+    let newest = 0;
+    let ours = false;
     for (let b = 0; b < N; b++) {
-      const h = this.#read(b * B, HEADER);
+      const h = this.#raw(b * B, HEADER);
+      const a = get32(h, 8) === crc32(h, 0, 8) && (get32(h, 0) & 0xffffff) === FAMILY ? h[3]! - 0x30 : 0;
+      newest = Math.max(newest, a);
       this.#clean[b] = 0;
-      this.#erases[b] = get32(h, 0) === MAGIC && get32(h, 8) === crc32(h, 0, 8) ? get32(h, 4) : -1;
-      seq[b] = get32(h, 24) === crc32(h, 12, 24, MAGIC ^ b) ? get32(h, 12) : 0;
-      first[b] = get32(h, 16);
-      keys[b] = get32(h, 20);
-      if (seq[b]! > top) top = seq[(head = b)]!;
+      this.#erases[b] = a === VERSION ? get32(h, 4) : -1;
+      seq[b] = 0;
+      // B, or its copy at the end of the block
+      for (const [d, o] of [
+        [h, 12],
+        [this.#raw(b * B + B - TRAILER, TRAILER), 0],
+      ] as const)
+        if (!seq[b] && get32(d, o + 12) === crc32(d, o, o + 12, MAGIC ^ b) && get32(d, o)) {
+          seq[b] = get32(d, o);
+          first[b] = get32(d, o + 4);
+          lows[b] = get32(d, o + 8);
+          if (seq[b]! > top) top = seq[(head = b)]!;
+        }
+      ours ||= a === VERSION || seq[b]! > 0;
     }
-    // the log: the newest block and the consecutive ones before it
-    let tail = head;
-    let used = head < 0 ? 0 : 1;
-    for (let p = (tail - 1 + N) % N; used < N && seq[p] && seq[p] === seq[tail]! - 1; p = (p - 1 + N) % N) {
-      tail = p;
-      used++;
+    const reset = '; open it with reset: true to start afresh (what it holds is lost)';
+    if (newest > VERSION || (!ours && newest))
+      throw fail(
+        STORE_VERSION,
+        `expected a queue in format ${VERSION}, got one in format ${newest} (read it with the version that wrote it)${reset}`,
+      );
+    if (head < 0)
+      for (let b = 0; b < N; b++)
+        // an erased partition (a cut first write may have left part of an A or B header), or one
+        // whose only log block got a cut B header write; anything else is not ours to format
+        if (!this.#blank(b * B + (ours ? HEADER : 12), B - (ours ? HEADER + TRAILER : 12)))
+          throw ours
+            ? fail(STORE_DAMAGED, `expected a readable log header, got none, and block ${b} holds records${reset}`)
+            : fail(STORE_FOREIGN, `expected a umqtt queue or erased flash, got other data in block ${b}${reset}`);
+    // the log: the newest block back to the furthest one whose seq fits its place; a block in
+    // between whose two B copies are both unreadable is placed by them
+    let used = 0;
+    for (let d = 1; head >= 0 && d < N && d < top; d++) if (seq[(head - d + N) % N] === top - d) used = d;
+    const tail = head < 0 ? 0 : (head - used + N) % N;
+    if (head >= 0) used++;
+    for (let i = 1; i < used - 1; i++) {
+      const b = (tail + i) % N;
+      if (seq[b] !== seq[tail]! + i) {
+        seq[b] = seq[tail]! + i;
+        first[b] = lows[b] = -1;
+      }
     }
-    for (let i = 0; i < used; i++) next = Math.max(next, keys[(tail + i) % N]!);
     this.#head = head;
-    this.#tail = head < 0 ? 0 : tail;
+    this.#tail = tail;
     this.#used = used;
     this.#nextSeq = top + 1;
-    // replay
-    // replay, straight into the index (no per-message objects: mount needs no more RAM than the index)
+    this.#skip = 0;
+    // replay, straight into the index (no per-message objects: mount needs no more RAM than the
+    // index, unless there is damage to account for)
     this.#n = this.#live = this.#bytes = 0;
-    let i = 0;
-    let off = used ? first[tail]! : C;
-    let endI = -1;
-    let endOff = 0;
+    const end = used * C;
+    /** Stream position (i * C + offset) of the first record that starts in log block i or after. */
+    const start = (i: number): number => {
+      for (; i < used; i++) {
+        const f = first[(tail + i) % N]!;
+        if (f < C) return i * C + Math.max(f, 0);
+      }
+      return end;
+    };
+    let pos = start(0);
+    /** End of the last good record. */
+    let good = pos;
+    let next = 1;
+    /** Original messages (not copies) appear in key order from the tail's low key: the next one expected. */
+    let expect = used ? lows[tail]! : 0;
+    /** Unreadable bytes since the last original message: keys missing in between were lost in them. */
+    let hole = false;
+    /** Damage since the last good record (at the end: what a cut write left). */
+    let pending: Bad[] = [];
+    /** Bytes of each stretch of damage followed by a good record (and not reported before). */
+    let counted: number[] = [];
+    /** Damaged messages with a readable header, counted at the end if lost: stretch, key, bytes. */
+    let deferred: number[] = [];
+    /** Keys that may be lost: damaged messages, updates of messages not found; cleared by a later message or removal. */
+    const suspects = new Map<number, LostMessage>();
+    /** Removals of keys whose original message was not reached (it may be lost in damage). */
+    const removed = new Set<number>();
+    const missing = (to: number): void => {
+      for (let k = expect; hole && k < to; k++) if (!removed.has(k) && !suspects.has(k)) suspects.set(k, { key: k });
+    };
+    /** An original message with `key` (read, or with a readable header): the keys skipped before it were lost if damage lies between. */
+    const original = (key: number): void => {
+      if (key < expect) return;
+      missing(key);
+      expect = key + 1;
+      hole = false;
+    };
+    /** Damage followed by a good record: counted, and what it lost accounted for. */
+    const flush = (stretch: Bad[]): void => {
+      let n = 0;
+      for (const e of stretch) {
+        if (e.lost) {
+          // counted at the end if still lost (held from an earlier record: a cut copy; removed
+          // later: its loss was reported)
+          deferred.push(counted.length, e.key!, e.len);
+          suspects.set(e.key!, e.lost);
+          if (e.original) original(e.key!);
+        } else if (!e.unwritten) {
+          if (e.key === undefined) hole = true;
+          n += e.len;
+        }
+      }
+      counted.push(n);
+    };
     this.#cache = new Map();
     try {
-      while (i < used) {
-        const r = off < C ? this.#scan(i, off, first) : 0;
-        if (typeof r === 'number') {
-          if (r) off += r;
-          else if (++i < used) off = first[(tail + i) % N]!;
-          continue;
-        }
-        const at = ((tail + i) % N) * B + HEADER + off;
-        const key = get32(r, 2 + 8);
-        next = Math.max(next, key + 1);
-        let j = this.#find(key);
-        if (r[1] === MSG) {
-          if (j < 0) j = this.#slot(key);
-          else this.#live -= this.#lens[j]!;
-          this.#bytes -= this.#sizes[j]!;
-          const p = topicAt(r);
-          this.#locs[j] = at;
-          this.#live += this.#lens[j] = r.length;
-          this.#bytes += this.#sizes[j] = r.length - p - 2; // topic (UTF-8) and payload: messageBytes
-          this.#ids[j] = get16(r, 14);
-          this.#stages[j] = r[16]!;
-          this.#tries[j] = get32(r, 18);
-        } else if (j >= 0) {
-          if (r[1] === DEL) this.#drop(j);
-          else {
-            this.#ids[j] = get16(r, 14);
-            this.#stages[j] = r[16]!;
-            this.#tries[j] = get32(r, 17);
+      while (pos < end) {
+        const r = this.#parse(pos, end, first);
+        if (r instanceof Uint8Array) {
+          if (r[1] === SKIP) {
+            // what a cut write left before it: not damage (what lies before that still is)
+            const from = pos - (get32(r, 6) % REPORTED);
+            pending = pending.filter((e) => (e.len = Math.min(e.len, from - e.at)) > 0);
           }
+          flush(pending);
+          pending = [];
+          if (r[1] === SKIP) {
+            // damage before it was reported when it was written: not counted again (messages
+            // lost in it stay lost, and reported, until removed)
+            if (get32(r, 6) >= REPORTED) counted = deferred = [];
+            // originals missing below its key were lost in damage before it; the rest up to its
+            // next key were what the cut write left
+            missing(get32(r, 10));
+            expect = Math.max(expect, get32(r, 14));
+            hole = false;
+          }
+          const key = get32(r, 6);
+          next = Math.max(next, r[1] === SKIP ? get32(r, 14) : key + 1);
+          this.#replay(r, ((tail + Math.floor(pos / C)) % N) * B + HEADER + (pos % C));
+          if (r[1] === MSG) {
+            if (!(r[10]! & COPY)) original(key);
+            suspects.delete(key);
+          } else if (r[1] === DEL) {
+            suspects.delete(key);
+            if (key >= expect) removed.add(key);
+          } else if (r[1] === UPD && this.#find(key) < 0 && !suspects.has(key)) suspects.set(key, { key });
+          this.#marked = r[1] === SKIP;
+          pos = good = pos + r.length;
+        } else if (r) {
+          pending.push(this.#bad!);
+          pos += r;
+        } else {
+          const i = Math.floor(pos / C);
+          const off = pos - i * C;
+          const at = ((tail + i) % N) * B + HEADER + off;
+          // erased from here to the end of the head: the end of the log
+          if (i === used - 1 && this.#blank(at, C - off)) break;
+          const q = this.#resync(pos, end, end, first);
+          pending.push({ at: pos, len: q - pos, unwritten: !!this.flash.sync && this.#read(at, 2)[1] === 0xff });
+          pos = q;
         }
-        const s = off + r.length;
-        endI = i += Math.floor(s / C);
-        endOff = off = s % C;
       }
-      // resume after the last good record, if the rest of the head is erased; else in a new block
-      let p = !used || endI === used ? C : endI === used - 1 ? endOff : first[head]!;
-      if (p < C && !this.#blank(head * B + HEADER + p, C - p)) p = C;
-      this.#wp = p;
+      // What follows the last good record is what a cut write left: not reported, except a
+      // committed message whose body is damaged on a flash that writes in order (without `sync`:
+      // a cut write there is never committed).
+      if (!this.flash.sync) flush(pending.filter((e) => e.lost && e.committed));
+      // originals missing after the last one read, when damage followed it
+      let upper = next;
+      for (let i = 0; i < used; i++) upper = Math.max(upper, lows[(tail + i) % N]!);
+      missing(upper);
+      for (const e of pending) if (e.key !== undefined) next = Math.max(next, e.key + 1);
+      for (const k of suspects.keys()) next = Math.max(next, k + 1);
+      this.#nextKey = Math.max(upper, next);
+      // resume after the last good record, or after what a cut write left there (where reading
+      // stopped: erased bytes up to the end of the head; not before the head's first record); a
+      // SKIP record written first says those bytes are not damage. A head with nothing good in
+      // it leaves the log: it is erased and used again (with its seq) when the log needs it.
+      let h = (used - 1) * C;
+      let w = Math.min(Math.max(pos, h + Math.max(first[head]!, 0)), end);
+      if (used && good <= h && w > h) {
+        this.#used = --used;
+        this.#head = used ? (head - 1 + N) % N : -1;
+        this.#tail = used ? tail : head;
+        this.#nextSeq = top;
+        w = h;
+        h -= C;
+      }
+      if (w - h >= C) w = h + C;
+      if (used) this.#skip = w - good;
+      this.#skipKey = upper;
+      this.#wp = used ? w - h : C;
+      // the report: lost = suspects not held (a later copy was read)
+      const lost = [...suspects.values()].filter((m) => this.#find(m.key) < 0).sort((x, y) => x.key - y.key);
+      for (let i = 0; i < deferred.length; i += 3)
+        if (this.#find(deferred[i + 1]!) < 0 && suspects.has(deferred[i + 1]!))
+          counted[deferred[i]!]! += deferred[i + 2]!;
+      const places = counted.filter((n) => n).length;
+      const bytes = counted.reduce((a, n) => a + n, 0);
+      this.#reported = !!(lost.length || places);
+      return this.#reported ? { lost, places, bytes } : undefined;
     } finally {
       this.#cache = undefined;
     }
-    this.#nextKey = Math.max(next, 1);
+  }
+
+  /** Applies a good record found at physical `at` to the index. */
+  #replay(r: Uint8Array, at: number): void {
+    const key = get32(r, 6);
+    let j = this.#find(key);
+    if (r[1] === MSG) {
+      if (j < 0) j = this.#slot(key);
+      else this.#live -= this.#lens[j]!;
+      this.#bytes -= this.#sizes[j]!;
+      const s = bodyAt(r);
+      this.#locs[j] = at;
+      this.#live += this.#lens[j] = r.length;
+      // topic (UTF-8) and payload: messageBytes
+      this.#bytes += this.#sizes[j] = r.length - MSG_FIXED - (r[10]! & 8 ? 8 : 0) - (r[10]! & 16 ? 8 : 0);
+      this.#ids[j] = get16(r, s);
+      this.#stages[j] = r[s + 2]!;
+      this.#tries[j] = get32(r, s + 3);
+    } else if (j >= 0 && r[1] !== SKIP) {
+      if (r[1] === DEL) this.#drop(j);
+      else {
+        this.#ids[j] = get16(r, 10);
+        this.#stages[j] = r[12]!;
+        this.#tries[j] = get32(r, 13);
+      }
+    }
   }
 
   /**
-   * The committed, intact record starting at data offset `off` of the log's block `i`; else
-   * how far to skip: a bad record that claims to end inside this block is stepped over (a decayed
-   * record costs only itself; what a torn write leaves is last in its block anyway), anything
-   * else ends the block (0). A record that runs on into later blocks must end where the last of
-   * them says its first record starts (`first`; the data area size for the blocks in between), as
-   * #append makes it: else it is what a crash left at the end of the head, committed but cut off
-   * by a block header that never reached the flash, and the block was used again since.
+   * The record at stream position `pos` of the log (log block `pos / C`, offset `pos % C`):
+   * the record if it is committed and intact; else its length if its header is intact (what
+   * could be read of it in #bad); else 0, no record starts here. A record that runs on into later
+   * blocks must end where the last of them says its first record starts (`first`; the data area
+   * size for the blocks in between), as #append makes it.
    */
-  #scan(i: number, off: number, first: Uint32Array): Uint8Array | number {
+  #parse(pos: number, end: number, first: Float64Array): Uint8Array | number {
     const C = this.#C;
+    const i = Math.floor(pos / C);
+    const off = pos - i * C;
     const b = (this.#tail + i) % this.#N;
     const at = b * this.#B + HEADER + off;
-    const left = (this.#used - i) * C - off; // bytes from here to the end of the log
-    if (left < REC) return 0;
-    const h = this.#read(at, REC);
-    const len = get32(h, 2);
-    const type = h[1];
-    if (len > left || (type === MSG ? len < MSG_FIXED : len !== (type === UPD ? UPD_LEN : type === DEL ? DEL_LEN : -1)))
-      return 0;
-    const r = this.#read(at, len);
-    let ok = r[0] === 0 && get32(r, 6) === this.#crc(r, this.#seq[b]!, off);
-    if (ok && type === MSG) {
-      const p = 22 + (r[17]! & 8 ? 8 : 0) + (r[17]! & 16 ? 8 : 0);
-      ok = p + 2 <= len && p + 2 + get16(r, p) <= len && (r[17]! & 3) < 3;
+    if (end - pos < DEL_LEN) return 0;
+    let r = this.#read(at, 13);
+    const type = r[1];
+    const len = get32(r, 2);
+    const h = headerEnd(r);
+    if (!(type === MSG ? len >= h + 15 : known(type) && len === h + 4) || len > end - pos) return 0;
+    r = this.#read(at, h + 4);
+    const c = get32(r, h);
+    if (c !== this.#crcHeader(r, h, this.#seq[b]!, off)) return 0;
+    if (type === MSG) r = this.#read(at, len);
+    // a record that runs on must end where the blocks it runs into say their first record starts;
+    // else it was cut off (see above) and ends, for the reader, where such a block says
+    let cut = 0;
+    for (let k = 1, e = off + len; !cut && e > k * C; k++) {
+      const f = first[(b + k) % this.#N]!;
+      if (f >= 0 && f !== Math.min(e - k * C, C)) cut = k * C + f - off;
     }
-    for (let k = 1, end = off + len; ok && end > k * C; k++) ok = first[(b + k) % this.#N] === Math.min(end - k * C, C);
-    return ok ? r : off + len <= C ? len : 0;
+    if (!cut && r[0] === 0 && (type !== MSG || get32(r, h + 4) === this.#crcBody(r, h + 8, c))) return r;
+    const key = get32(r, 6);
+    this.#bad = {
+      at: pos,
+      len: cut || len,
+      key,
+      committed: r[0] === 0,
+      original: type === MSG && !(r[10]! & COPY),
+      lost: type === MSG ? { key, topic: decodeUtf8(r, 13, h, true), qos: (r[10]! & 3) as QoS } : undefined,
+    };
+    return cut || len;
+  }
+
+  /**
+   * Past bytes where no record starts (damage): the next stream position after `pos`, before
+   * `limit`, where a record with an intact header starts (else `limit`), looked for byte by
+   * byte. In a block after the first, it starts looking where the block says its first record
+   * starts.
+   */
+  #resync(pos: number, limit: number, end: number, first: Float64Array): number {
+    const C = this.#C;
+    const i0 = Math.floor(pos / C);
+    for (let p = pos + 1; p < limit;) {
+      const i = Math.floor(p / C);
+      const b = (this.#tail + i) % this.#N;
+      let off = p - i * C;
+      if (i > i0) off = Math.max(off, first[b]!);
+      const d = this.#block(b);
+      const stop = Math.min(C, limit - i * C);
+      for (; off < stop; off++) {
+        // (a header across the block's end: try it)
+        if ((off + 1 === C || known(d[HEADER + off + 1])) && this.#parse(i * C + off, end, first) !== 0)
+          return i * C + off;
+      }
+      p = i * C + stop;
+    }
+    return limit;
   }
 
   // ---- the index -------------------------------------------------------------------------

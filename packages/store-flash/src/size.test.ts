@@ -22,11 +22,15 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * gzipped bundles moved from 3,710 to 3,719 B (how they compress together); then 3,757 B with
  * a block checked for blankness 4 KiB at a time instead of read whole. Raised to 3,808 when
  * RobustClient grew (issue 13): FlashStore unchanged, the difference of the two gzipped bundles
- * moved from 3,767 to 3,780 B (how they compress together).
+ * moved from 3,767 to 3,780 B (how they compress together). Raised for on-flash format 2 (issue
+ * 21: records read on past damage, a header CRC apart from the body CRC, two copies of each block
+ * header, the damage report with the keys, topics and QoS of lost messages, skip records after a
+ * cut write or a report, refusing partitions that are not a queue of this format, `reset`, the
+ * close marker): measured 5,525 B, budget 5,568; robust's budget is 12,416 since Store.damage.
  */
 const ISSUE_TARGET = 10240;
-const ADDED_BUDGET = 3808;
-const BUDGET = 12288 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
+const ADDED_BUDGET = 5568;
+const BUDGET = 12416 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`FlashStore adds ≤ ${ADDED_BUDGET} B gzipped to RobustClient; together ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -40,8 +40,8 @@ export class WriteBackFlash implements Flash {
   readonly #mem: Uint8Array;
   /** What is durable. */
   readonly #disk: Uint8Array;
-  /** Sector -> its contents after each write or erase since the last flush. */
-  readonly #versions = new Map<number, Uint8Array[]>();
+  /** Each write (its bytes) or erase (undefined) since the last flush, in order: replayed by crash(). */
+  readonly #since: [offset: number, length: number, bytes: Uint8Array | undefined][] = [];
 
   constructor(options: WriteBackFlashOptions) {
     this.options = options;
@@ -61,7 +61,7 @@ export class WriteBackFlash implements Flash {
 
   /** Writes or erases not yet durable. */
   get dirty(): boolean {
-    return this.#versions.size > 0;
+    return this.#since.length > 0;
   }
 
   read(offset: number, length: number): Uint8Array {
@@ -72,13 +72,13 @@ export class WriteBackFlash implements Flash {
   write(offset: number, bytes: Uint8Array): void {
     const torn = this.#spend();
     for (let i = 0; i < bytes.length; i++) this.#mem[offset + i]! &= bytes[i]!;
-    this.#changed(offset, bytes.length, torn);
+    this.#changed(offset, bytes.length, bytes.slice(), torn);
   }
 
   erase(block: number): void {
     const torn = this.#spend();
     this.#mem.fill(0xff, block * this.blockSize, (block + 1) * this.blockSize);
-    this.#changed(block * this.blockSize, this.blockSize, torn);
+    this.#changed(block * this.blockSize, this.blockSize, undefined, torn);
   }
 
   sync(why: FlashSync): boolean {
@@ -98,7 +98,21 @@ export class WriteBackFlash implements Flash {
   crash(seed: number): WriteBackFlash {
     const r = prng(seed);
     const disk = this.#disk.slice();
-    for (const [s, versions] of this.#versions) {
+    // sector -> its contents after each write or erase since the last flush (sectors in the order
+    // they were first written), from the writes replayed on the durable contents
+    const S = this.#sector;
+    const mem = disk.slice();
+    const sectors = new Map<number, Uint8Array[]>();
+    for (const [offset, length, bytes] of this.#since) {
+      if (bytes) for (let i = 0; i < length; i++) mem[offset + i]! &= bytes[i]!;
+      else mem.fill(0xff, offset, offset + length);
+      for (let s = Math.floor(offset / S); s * S < offset + length; s++) {
+        let list = sectors.get(s);
+        if (!list) sectors.set(s, (list = []));
+        list.push(mem.slice(s * S, (s + 1) * S));
+      }
+    }
+    for (const [s, versions] of sectors) {
       const pick = Math.floor(r() * (versions.length + 1));
       if (pick) disk.set(versions[pick - 1]!, s * this.#sector);
     }
@@ -106,18 +120,13 @@ export class WriteBackFlash implements Flash {
   }
 
   #flush(): void {
-    if (this.#versions.size) this.flushes++;
+    if (this.#since.length) this.flushes++;
     this.#disk.set(this.#mem);
-    this.#versions.clear();
+    this.#since.length = 0;
   }
 
-  #changed(offset: number, length: number, torn: boolean): void {
-    const S = this.#sector;
-    for (let s = Math.floor(offset / S); s * S < offset + length; s++) {
-      let list = this.#versions.get(s);
-      if (!list) this.#versions.set(s, (list = []));
-      list.push(this.#mem.slice(s * S, (s + 1) * S));
-    }
+  #changed(offset: number, length: number, bytes: Uint8Array | undefined, torn: boolean): void {
+    this.#since.push([offset, length, bytes]);
     this.writes++;
     if (torn) throw new PowerLoss(`write or erase of ${length} bytes at ${offset}`);
   }

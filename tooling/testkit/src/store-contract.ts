@@ -40,6 +40,21 @@ export interface Store {
   close(): void;
   get?(key: number): StoredMessage | undefined;
   payload?(key: number): Uint8Array | undefined;
+  readonly damage?: StoreDamage | undefined;
+}
+
+/** Structurally @umqtt/robust's `StoreDamage`. */
+export interface StoreDamage {
+  readonly lost: readonly LostMessage[];
+  readonly places: number;
+  readonly bytes: number;
+}
+
+/** Structurally @umqtt/robust's `LostMessage`. */
+export interface LostMessage {
+  readonly key: number;
+  readonly topic?: string | undefined;
+  readonly qos?: QoS | undefined;
 }
 
 export interface StoreContractOptions {
@@ -171,6 +186,7 @@ export function storeContract(
       expect(s.bytes).toBe(0);
       expect(s.messages()).toEqual([]);
       expect(s.capacity).toBeGreaterThanOrEqual(128 * KiB);
+      expect(s.damage).toBeUndefined(); // nothing to report (a store without `damage` too)
       s.close();
     });
 
@@ -377,6 +393,7 @@ export function storeContract(
           const again = await reopen(s);
           expect(snapshot(again)).toEqual(before);
           expect(again.capacity).toBe(s.capacity);
+          expect(again.damage).toBeUndefined(); // a store that has `damage` reports none here
           // and a second time, after more changes on the reopened store
           again.remove(keys[0]!);
           again.update(keys[1]!, 17, RELEASING, 1);

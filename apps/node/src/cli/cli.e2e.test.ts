@@ -1,6 +1,6 @@
 // End to end: the command bundled from sources, spawned as a user would run it (see
 // cli.test-support.ts), against Mosquitto and against `umqtt broker`.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -565,5 +565,146 @@ describe.skipIf(mosquittoOrSkip() !== undefined)('TLS', () => {
     const { code, stderr } = await umqtt(['pub', '-p', String(broker.port), '-t', 'a', '-m', 'x']);
     expect([3, 5]).toContain(code);
     expect(oneLine(stderr)).toMatch(/mqtts:\/\//);
+  });
+});
+
+describe('pub --store: a damaged queue file', () => {
+  const lines = Array.from({ length: 10 }, (_, i) => `message-${String(i).padStart(2, '0')}|`);
+  let topic: string;
+  let image: Uint8Array;
+  let port: number;
+  let dir: string;
+  let broker: Awaited<ReturnType<typeof umqttBroker>>;
+  beforeAll(async () => {
+    // a queue file as umqtt leaves it: 10 QoS 1 messages queued while the broker was away, Ctrl-C
+    topic = uniqueTopic('damage');
+    dir = await mkdtemp(join(tmpdir(), 'umqtt-e2e-damage-'));
+    const down = await freePort();
+    const pub = start(
+      ['pub', '-p', String(down), '-t', topic, '-q', '1', '-s', '--store', dir],
+      lines.join('\n') + '\n',
+    );
+    await waitFor(() => pub.stderr.includes('waiting for the broker'), { timeout: 10_000, message: 'pub waiting' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    pub.child.kill('SIGINT');
+    expect(await pub.exited).toBe(130);
+    image = new Uint8Array(await readFile(join(dir, 'queue.flash')));
+    broker = await umqttBroker();
+    keep(broker.r); // kept for all the tests of this group
+    port = broker.port;
+  }, 30_000);
+  afterAll(async () => {
+    broker.r.child.kill('SIGKILL');
+    await broker.r.exited;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Where message `i`'s record starts in the queue file (its payload is unique). */
+  const recordOf = (i: number) => {
+    const at = Buffer.from(image).indexOf(lines[i]!);
+    expect(at).toBeGreaterThan(0);
+    return at - 28 - Buffer.byteLength(topic); // commit, type, length, key, flags, topic length, topic, 2 CRCs, id, stage, attempts
+  };
+  /** Runs `umqtt pub --store` on the file changed by `change`, with a subscriber expecting `receive`. */
+  async function run(change: (file: Uint8Array) => Uint8Array, receive: string[], extra: string[] = []) {
+    await writeFile(join(dir, 'queue.flash'), change(image.slice()));
+    const sub = receive.length
+      ? await subscribed(['-p', String(port), '-t', topic, '-q', '1', '-C', String(receive.length)])
+      : undefined;
+    const pub = await umqtt(['pub', '-p', String(port), '-t', topic, '-q', '1', '-m', 'new', '--store', dir, ...extra]);
+    if (sub) {
+      expect(await sub.exited).toBe(0);
+      expect(sub.stdout).toBe(receive.map((l) => `${l}\n`).join(''));
+    }
+    return pub;
+  }
+  const all = [...lines, 'new'];
+  const without = (i: number) => all.filter((_, j) => j !== i);
+
+  it('a flipped payload byte costs that message only: reported with its key, topic and QoS, exit 1; the next run is clean', async () => {
+    const pub = await run((f) => {
+      f[recordOf(4) + 28 + Buffer.byteLength(topic) + 3]! ^= 0x10;
+      return f;
+    }, without(4));
+    expect(pub.stderr).toContain(
+      `umqtt pub: warning: the queue file ${join(dir, 'queue.flash')} is damaged: 1 message(s) lost (key 5 ("${topic}", QoS 1)); ${28 + Buffer.byteLength(topic) + 11} bytes in 1 place(s) could not be read\n`,
+    );
+    expect(pub.code).toBe(1);
+    expect(pub.stderr.trimEnd().split('\n').at(-1)).toMatch(
+      /1 of 11 message\(s\) not delivered: 1 dropped \(damaged in the store\)/,
+    );
+    // the loss was reported: the next run neither reports it again nor fails
+    const sub = await subscribed(['-p', String(port), '-t', topic, '-q', '1', '-C', '1']);
+    const next = await umqtt(['pub', '-p', String(port), '-t', topic, '-q', '1', '-m', 'again', '--store', dir]);
+    expect([next.code, next.stderr]).toEqual([0, '']);
+    expect(await sub.exited).toBe(0);
+    expect(sub.stdout).toBe('again\n');
+  });
+
+  it('a damaged length field: the records after it are read on; the lost one is reported by its key', async () => {
+    const pub = await run((f) => {
+      f[recordOf(6) + 3]! ^= 0x01;
+      return f;
+    }, without(6));
+    expect(pub.stderr).toMatch(
+      /is damaged: 1 message\(s\) lost \(key 7\); \d+ bytes in 1 place\(s\) could not be read/,
+    );
+    expect(pub.code).toBe(1);
+  });
+
+  it('a damaged block header (one of its two copies): nothing lost, exit 0', async () => {
+    const pub = await run((f) => {
+      f[16]! ^= 0x04; // block 0's `first`
+      return f;
+    }, all);
+    expect(pub.code).toBe(0);
+    expect(pub.stderr).toMatch(/^umqtt pub: 10 message\(s\) left in \S+ by an earlier run are sent first\n$/);
+  });
+
+  it('the last message damaged: reported (the file was closed, its log ends with a marker)', async () => {
+    const pub = await run((f) => {
+      f[recordOf(9) + 28 + Buffer.byteLength(topic) + 2]! ^= 0x80;
+      return f;
+    }, without(9));
+    expect(pub.stderr).toContain(`is damaged: 1 message(s) lost (key 10 ("${topic}", QoS 1))`);
+    expect(pub.code).toBe(1);
+  });
+
+  it.each([
+    [
+      'an 8 MiB text file',
+      () => new TextEncoder().encode('not a queue\n'.repeat(699_051)).subarray(0, 8 << 20),
+      /store: expected a umqtt queue or erased flash, got other data in block 0$/,
+    ],
+    [
+      'a zeroed file',
+      () => new Uint8Array(8 << 20),
+      /store: expected a umqtt queue or erased flash, got other data in block 0$/,
+    ],
+    [
+      'a file cut short',
+      () => image.slice(0, 5000),
+      /holds 5000 bytes, expected a whole number of blocks \(blocks of 4096\)$/,
+    ],
+  ])('%s is refused and left as it is (exit 2); --store-reset makes a new queue', async (_, make, why) => {
+    const bytes = make();
+    const refused = await run(() => bytes, []);
+    expect(refused.code).toBe(2);
+    const line = oneLine(refused.stderr);
+    expect(line).toMatch(/^umqtt pub: cannot open the queue file \S+queue\.flash: /);
+    expect(line.split('; ')[0]).toMatch(why);
+    expect(line).toMatch(
+      /; --store-reset makes a new one \(what the file holds is lost\), or give another --store DIR$/,
+    );
+    expect(Buffer.from(bytes).equals(await readFile(join(dir, 'queue.flash')))).toBe(true); // left as it was
+    const reset = await run(() => bytes, ['new'], ['--store-reset']);
+    expect(reset.code).toBe(0);
+    expect(reset.stderr).toMatch(/^umqtt pub: --store-reset: a new queue file \S+queue\.flash\n$/);
+  });
+
+  it('--store-reset without --store is a usage error', async () => {
+    const r = await umqtt(['pub', '-t', 'a', '-m', 'x', '--store-reset']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(/--store-reset needs --store DIR/);
   });
 });

@@ -22,7 +22,7 @@ import { CliError, EXIT, explain, usage } from './errors.js';
 import { PUB_HELP } from './help.js';
 import { Signal, printer, type Io } from './io.js';
 import { closeGracefully, createConnector, sessionOptions, type Connector } from './net.js';
-import { openQueue } from './store.js';
+import { damageReport, openQueue } from './store.js';
 
 const OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -35,6 +35,7 @@ const OPTIONS = {
   qos: { type: 'string', short: 'q' },
   retain: { type: 'boolean', short: 'r' },
   store: { type: 'string' },
+  'store-reset': { type: 'boolean' },
 } as const;
 
 /** Largest packet sent or received: MQTT's own limit (the broker may have a lower one). */
@@ -52,6 +53,7 @@ interface PubPlan {
   qos: QoS;
   retain: boolean;
   store: string | undefined;
+  storeReset: boolean;
   source: (io: Io) => Source;
 }
 
@@ -86,10 +88,12 @@ export function planPub(args: string[]): PubPlan | 'help' {
     qos: qos('-q', str(v, 'qos')),
     retain: flag(v, 'retain'),
     store: str(v, 'store'),
+    storeReset: flag(v, 'store-reset'),
     config,
     source: () => fixed(message ?? ''),
   };
   if (plan.store === '') throw usage('--store needs a directory', 'e.g. --store ./umqtt-queue');
+  if (plan.storeReset && plan.store === undefined) throw usage('--store-reset needs --store DIR');
   if (whole) {
     plan.source = (io) => stdinWhole(io);
   } else if (file !== undefined) {
@@ -253,8 +257,11 @@ function storeReason(reason: string, issues: readonly Issue[]): string {
 async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (line: string) => void): Promise<number> {
   const c = plan.config;
   const say = printer(io, 'pub');
-  const queue = openQueue(plan.store!);
+  const queue = openQueue(plan.store!, plan.storeReset);
   const store = queue.store;
+  if (plan.storeReset) say.note(`--store-reset: a new queue file ${queue.file}`);
+  // (each lost message gets its final status, dropped, from the robust client: exit 1)
+  if (queue.damage) say.warn(damageReport(queue.file, queue.damage));
   if (queue.leftover) say.note(`${queue.leftover} message(s) left in ${queue.file} by an earlier run are sent first`);
   const client = new RobustClient({
     ...sessionOptions(c, connector, log),
@@ -266,7 +273,7 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
   const changed = new Signal();
   const tally: Partial<Record<FinalStatus, number>> = {};
   const reasons = new Map<string, number>();
-  let published = queue.leftover;
+  let published = queue.leftover + (queue.damage?.lost.length ?? 0);
   let finished = 0;
   let fatal: CliError | undefined;
   let interrupted = false;
@@ -289,7 +296,7 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
     }
     // 'closed' comes only from our stop(): nothing to wait for then.
     if (state !== 'offline') return;
-    const issue = connectionIssue(client.issues);
+    const issue = connectionIssue(client.issues); // (the store's damage report was printed above)
     if (!issue) return;
     const why = explain(issue.error, c, connector.lastError());
     // A refusal or a certificate problem does not go away by retrying.

@@ -1,10 +1,11 @@
 // The queue file of `umqtt pub --store DIR`: a FlashStore (@umqtt/store-flash) on a file-backed
 // flash partition (../flash-file.ts), so messages that could not be sent yet survive the end
 // of umqtt and are sent first by the next `umqtt pub --store DIR`. One umqtt at a time per
-// DIR: a lock file holds the owner's pid.
+// DIR: a lock file holds the owner's pid. A file that is not a queue umqtt can read is refused
+// (exit 2) unless --store-reset asks for a new one; what damage took is reported.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Store } from '@umqtt/robust';
+import type { Store, StoreDamage } from '@umqtt/robust';
 import { FlashStore } from '@umqtt/store-flash';
 import { FileFlash } from '../flash-file.js';
 import { usage } from './errors.js';
@@ -20,7 +21,19 @@ export interface OpenedStore {
   file: string;
   /** Messages found from an earlier run. */
   leftover: number;
+  /** What the queue file lost to damage (undefined: nothing). */
+  damage: StoreDamage | undefined;
   close(): void;
+}
+
+/** One line about what a damaged queue file lost, for the user. */
+export function damageReport(file: string, d: StoreDamage): string {
+  const lost = d.lost.map((m) => `${m.key}${m.topic === undefined ? '' : ` ("${m.topic}", QoS ${m.qos})`}`);
+  const shown = lost.length > 5 ? [...lost.slice(0, 5), `${lost.length - 5} more`] : lost;
+  return (
+    `the queue file ${file} is damaged: ${d.lost.length} message(s) lost${lost.length ? ` (key ${shown.join(', ')})` : ''}` +
+    (d.places ? `; ${d.bytes} bytes in ${d.places} place(s) could not be read` : '')
+  );
 }
 
 function alive(pid: number): boolean {
@@ -67,7 +80,8 @@ function makeDir(dir: string): void {
   for (const d of missing) mkdirSync(d);
 }
 
-export function openQueue(dir: string): OpenedStore {
+/** Opens (or, with `reset`, first removes and then makes afresh) the queue file in `dir`. */
+export function openQueue(dir: string, reset = false): OpenedStore {
   const file = join(dir, 'queue.flash');
   const lockFile = join(dir, 'queue.lock');
   try {
@@ -82,6 +96,7 @@ export function openQueue(dir: string): OpenedStore {
   }
   let flash: FileFlash | undefined;
   try {
+    if (reset) rmSync(file, { force: true });
     flash = existsSync(file) ? new FileFlash(file) : new FileFlash(file, { byteLength: QUEUE_BYTES });
     const store = new FlashStore(flash, { maxRecords: QUEUE_RECORDS, maxMessageBytes: QUEUE_MESSAGE_BYTES });
     const opened = flash;
@@ -89,6 +104,7 @@ export function openQueue(dir: string): OpenedStore {
       store,
       file,
       leftover: store.count,
+      damage: store.damage,
       close() {
         store.close();
         opened.close();
@@ -99,8 +115,8 @@ export function openQueue(dir: string): OpenedStore {
     flash?.close();
     rmSync(lockFile, { force: true });
     throw usage(
-      `cannot open the queue file ${file}: ${(e as Error).message}`,
-      'remove it (its messages are lost) or give another --store DIR',
+      `cannot open the queue file ${file}: ${(e as Error).message.split('; open it with reset')[0]}`,
+      '--store-reset makes a new one (what the file holds is lost), or give another --store DIR',
     );
   }
 }
