@@ -1,6 +1,6 @@
 // Test support (not built into dist): RobustClient on a fake clock against a byte-level
 // scripted peer, shared by client.test.ts and policy.test.ts.
-import { FakeClock, ScriptedBroker, clockHabitsFromEnv, settle, toHex, type ClockHabits } from '@umqtt/testkit';
+import { FakeClock, ScriptedBroker, clockHabitsFromEnv, seeded, settle, toHex, type ClockHabits } from '@umqtt/testkit';
 import type { SocketOptions } from '@umqtt/simple';
 import { expect } from 'vitest';
 import { ArrayStore } from './array-store.test-support.js';
@@ -31,17 +31,8 @@ export async function runFor(clock: Clock, ms: number, until?: () => boolean): P
   await settle();
 }
 
-/** mulberry32: a seeded PRNG in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a seeded PRNG in [0, 1) (testkit's). */
+export { seeded };
 
 export const T0 = 1_000_000;
 

@@ -5,6 +5,7 @@
 import { UmqttError } from '@umqtt/codec';
 import { QUEUED, RELEASING, SENT, messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
 import { PowerLoss } from './simulated-flash.js';
+import { seeded } from '@umqtt/testkit';
 
 function must(ok: boolean, what: string): void {
   if (!ok) throw new Error(what);
@@ -14,17 +15,8 @@ function same(got: unknown, want: unknown, what: string): void {
   if (g !== w) throw new Error(`${what}: expected ${w}, got ${g}`);
 }
 
-/** mulberry32, as in the simulator: the same seed replays the same workload. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (testkit's), as in the simulator: the same seed replays the same workload. */
+export const prng = seeded;
 
 interface Expected {
   message: NewMessage;

@@ -82,7 +82,7 @@ export class FakeClock implements Timers {
   constructor(start = 0, habits: ClockHabits = {}) {
     this.#now = start;
     this.habits = habits;
-    this.#random = mulberry32(habits.seed ?? 1);
+    this.#random = seeded(habits.seed ?? 1);
   }
 
   now(): number {
@@ -151,8 +151,8 @@ export class FakeClock implements Timers {
   }
 }
 
-/** mulberry32: a small seeded PRNG in [0, 1). */
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small seeded PRNG in [0, 1), for anything a test wants to replay from a seed. */
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,6 +1,6 @@
 export { startAedes, type AedesHandle, type AedesStartOptions } from './aedes.js';
 export { generateCertificates, type Certificates } from './certs.js';
-export { CLOCK_HABITS, clockHabitsFromEnv, FakeClock, type ClockHabits, type Timers } from './fake-clock.js';
+export { CLOCK_HABITS, clockHabitsFromEnv, FakeClock, seeded, type ClockHabits, type Timers } from './fake-clock.js';
 export { startFaultProxy, type Direction, type FaultCounters, type FaultProxy } from './fault-proxy.js';
 export {
   mosquittoClients,
