@@ -103,7 +103,7 @@ export type State = 'idle' | 'connecting' | 'connected' | 'closed';
  *
  * @example
  * const options: ClientOptions = {
- *   socket: createTcpSocketFactory(), // from apps/node/src/transport, or your own
+ *   socket: createTcpSocketFactory(), // from @umqtt/node, or your own
  *   timers: nodeTimers,
  *   host: 'broker.local',
  *   clientId: 'sensor-42',

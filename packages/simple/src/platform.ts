@@ -60,7 +60,9 @@ export interface Socket {
  *   s.on('connect', () => options.onWritable(s.writableHighWaterMark));
  *   s.on('data', (c) => { chunks.push(c); options.onReadable(c.length); });
  *   s.on('drain', () => options.onWritable(s.writableHighWaterMark - s.writableLength));
- *   s.on('close', () => options.onError());
+ *   let failed = false; // onError is called once: with the cause when there is one
+ *   s.on('error', (e) => { failed = true; options.onError(e); }); // a refused port, a reset
+ *   s.on('close', () => failed || options.onError());
  *   return {
  *     read: () => (chunks.length ? Buffer.concat(chunks.splice(0)) : undefined),
  *     write: (bytes) => (s.write(bytes), s.writableHighWaterMark - s.writableLength),
