@@ -581,7 +581,7 @@ describe('pub --store: a damaged queue file', () => {
     dir = await mkdtemp(join(tmpdir(), 'umqtt-e2e-damage-'));
     const down = await freePort();
     const pub = start(
-      ['pub', '-p', String(down), '-t', topic, '-q', '1', '-s', '--store', dir],
+      ['pub', '-p', String(down), '-t', topic, '-q', '1', '-l', '--store', dir],
       lines.join('\n') + '\n',
     );
     await waitFor(() => pub.stderr.includes('waiting for the broker'), { timeout: 10_000, message: 'pub waiting' });
