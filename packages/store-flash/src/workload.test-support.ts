@@ -5,7 +5,6 @@
 import { UmqttError } from '@umqtt/codec';
 import { QUEUED, RELEASING, SENT, messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
 import { PowerLoss } from './simulated-flash.js';
-import { seeded } from '@umqtt/testkit';
 
 function must(ok: boolean, what: string): void {
   if (!ok) throw new Error(what);
@@ -15,8 +14,21 @@ function same(got: unknown, want: unknown, what: string): void {
   if (g !== w) throw new Error(`${what}: expected ${w}, got ${g}`);
 }
 
-/** mulberry32 (testkit's), as in the simulator: the same seed replays the same workload. */
-export const prng = seeded;
+/**
+ * mulberry32, as in the simulator and testkit's `seeded`: the same seed replays the same workload.
+ * Its own copy: a child process that is killed mid-workload imports this file without vitest, and
+ * testkit's entry point needs vitest.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 interface Expected {
   message: NewMessage;
