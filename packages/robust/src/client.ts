@@ -164,7 +164,7 @@ export interface Counters {
 const HISTORY = 16;
 /** The reason of a `delivered` for a message published again because the broker lost its session past PUBREC. */
 const RESENT_AFTER_SESSION_LOSS = 'resent after the session was lost';
-type TimerName = 'retry' | 'stable' | 'expiry';
+type TimerName = 'retry' | 'expiry';
 const ACCEPT: Admission = { accept: true }; // never changed: shared by every decision that keeps a message as is
 
 /**
@@ -211,8 +211,6 @@ export class RobustClient {
   #server = 0;
   /** Failed attempts in a row: they set the backoff delay. */
   #failures = 0;
-  /** The current connection has proven itself (see #proven). */
-  #healthy = false;
   /** When the current connection came up, and whether the broker has acknowledged anything on it. */
   #onlineAt = 0;
   #acked = false;
@@ -362,7 +360,6 @@ export class RobustClient {
   stop(): void {
     this.#attemptSeq++; // the outcome of a connect still under way no longer counts
     this.#clear('retry');
-    this.#clear('stable');
     this.#set('closed');
     this.#mqtt.disconnect();
   }
@@ -585,14 +582,6 @@ export class RobustClient {
     });
   }
 
-  /** The connection lasted `stableAfter`: healthy, the failures in a row start over. */
-  #proven(): void {
-    if (this.#healthy || this.#state !== 'online') return;
-    this.#healthy = true;
-    this.#failures = 0;
-    this.#clear('stable');
-  }
-
   /**
    * Whether the connection now ending was healthy: it lasted `stableAfter`, or the broker
    * acknowledged an exchange on it and it lasted `backoff.min` (or `stableAfter`, if smaller), so
@@ -600,17 +589,16 @@ export class RobustClient {
    */
   #wasHealthy(): boolean {
     const b = this.#backoff;
-    return this.#healthy || (this.#acked && this.#t.now() - this.#onlineAt >= Math.min(b.stableAfter, b.min));
+    return this.#t.now() - this.#onlineAt >= (this.#acked ? Math.min(b.stableAfter, b.min) : b.stableAfter);
   }
 
   #online(sessionPresent: boolean): void {
     if (this.#state === 'closed') return this.#mqtt.disconnect();
     if (this.#connectedOnce) this.counters.reconnects++;
     this.#connectedOnce = true;
-    this.#healthy = this.#acked = false;
+    this.#acked = false;
     this.#onlineAt = this.#t.now();
     this.#set('online');
-    this.#timer('stable', this.#backoff.stableAfter, () => this.#proven());
     // Subscriptions: resent when the broker kept no session.
     if (!sessionPresent && this.options.resubscribe !== false) {
       const all = [...this.#subs].map(([topic, qos]) => ({ topic, qos }));
@@ -649,7 +637,6 @@ export class RobustClient {
   #closed(e: UmqttError | undefined): void {
     this.#byId.clear();
     this.#subIds.clear();
-    this.#clear('stable');
     if (this.#state === 'closed') return;
     // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
     // failed attempt, so a flapping broker is not hammered; a healthy one retries soon.

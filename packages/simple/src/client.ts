@@ -392,7 +392,7 @@ export class MqttClient {
     return new Promise<boolean>((resolve, reject) => {
       this.#connect = { resolve, reject };
       // The platform calls these: nothing thrown inside may escape into it.
-      const guard = (place: string, fn: () => void) => () => {
+      const guard = (place: string, fn: () => void) => {
         if (this.#sock !== sock) return;
         try {
           fn();
@@ -401,18 +401,17 @@ export class MqttClient {
         }
       };
       let sock: Socket | undefined;
-      const onReadable = guard('read', () => this.#readable());
       try {
         sock = o.socket({
           host: server?.host ?? o.host,
           port: (server ? server.port : o.port) ?? 1883,
-          onReadable,
+          onReadable: () => guard('read', () => this.#readable()),
           onWritable: (count) =>
             guard('write', () => {
               this.#room = count > 0 ? count : 16_384; // a socket that does not say how much: one turn's worth
               this.#blockedSince = 0;
               this.#flush();
-            })(),
+            }),
           onError: (e?: unknown) =>
             guard('read', () =>
               this.#fail(
@@ -422,10 +421,9 @@ export class MqttClient {
                   this.#state === 'connecting' ? 'connect' : 'read',
                 ),
               ),
-            )(),
+            ),
         });
       } catch (e) {
-        this.#sock = undefined;
         this.#fail(error(CONNECTION_LOST, `the socket could not be opened: ${describe(e)}`, 'connect'));
         return;
       }
@@ -585,7 +583,7 @@ export class MqttClient {
     if (entry.kind === PUB) this.#window++;
     this.#send(entry.bytes!, entry.tail);
     entry.bytes = entry.tail = undefined;
-    if (this.#messageTimeout) this.#arm(entry.sentAt + this.#messageTimeout);
+    this.#arm(this.#timeoutDue(entry));
   }
 
   #send(bytes: Uint8Array, tail?: Uint8Array): void {
@@ -648,7 +646,7 @@ export class MqttClient {
         if ((this.#room = sock.write(chunk)) <= 0) {
           this.#blockedSince = this.#lastSent || 1;
           this.#wasFull = true;
-          this.#arm(this.#blockedSince + this.#socketTimeout);
+          this.#arm(this.#socketDue());
           break;
         }
       }
