@@ -63,8 +63,10 @@ export function startProgram(file: string, args: string[], input?: string): Runn
     clearTimeout(limit);
     limit = setTimeout(() => child.kill('SIGKILL'), ms);
   });
+  // 'close', not 'exit': a program's last output can still be in its pipe when it has exited
+  // (mosquitto_sub -C 1 printed its line, and the test read an empty stdout).
   r.exited = new Promise((resolve) =>
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(limit);
       running.delete(r);
       resolve(code ?? signal ?? -1);
