@@ -1,93 +1,43 @@
-// One MQTT 3.1.1 connection over an injected socket: CONNECT..DISCONNECT, QoS 0/1/2 both ways,
-// keepalive, packet ids, a bounded in-flight window and per-id delivery status. No call waits
-// for the network: outcomes arrive through callbacks and the connect() promise.
+// One MQTT 3.1.1 connection over an injected socket: the driver of @umqtt/session's Session.
+// The session decides (packet ids, stages, window, keepalive, timeouts); this class moves bytes
+// between it and the socket, flushes once per turn, keeps one timer at the session's next
+// deadline, and hands the session's events to the application's callbacks. No call waits for
+// the network: outcomes arrive through callbacks and the connect() promise.
 import {
   Parser,
   UmqttError,
   clientDecoders,
-  encodeAck,
   encodeConnect,
-  encodeEmpty,
-  encodePublish,
-  encodeSubscribe,
-  encodeUnsubscribe,
   encodeUtf8,
   INVALID_ARGUMENT,
-  CONNACK,
-  PUBLISH,
-  PUBACK,
-  PUBREC,
-  PUBREL,
-  PUBCOMP,
-  SUBACK,
-  UNSUBACK,
-  PINGREQ,
-  PINGRESP,
   CONNECT,
-  SUBSCRIBE,
-  UNSUBSCRIBE,
-  DISCONNECT,
-  type Packet,
-  type QoS,
   type Subscription,
+  type QoS,
 } from '@umqtt/codec';
+import {
+  Session,
+  MESSAGE_EVENT,
+  STATUS_EVENT,
+  CONNECTED_EVENT,
+  ISSUE_EVENT,
+  INCOMING_EVENT,
+  type Message,
+  type SessionState,
+  type Status,
+} from '@umqtt/session';
 import {
   ALREADY_CONNECTED,
   CALLBACK_ERROR,
   INTERNAL,
   SLOW_READER,
-  UNKNOWN_ID,
-  CONNACK_CODES,
-  CONNECT_TIMEOUT,
   CONNECTION_LOST,
-  KEEPALIVE_TIMEOUT,
-  NO_PACKET_ID,
   NOT_CONNECTED,
-  PROTOCOL_ERROR,
-  QUEUE_FULL,
-  TOO_LARGE,
   WRITE_TIMEOUT,
   error,
 } from './errors.js';
 import type { Socket, SocketFactory, Timers } from './platform.js';
 
-/**
- * Final or intermediate outcome of a packet id, as umqtt.simple2's status callback:
- * - `delivered`: PUBACK / PUBCOMP / SUBACK (all filters granted) / UNSUBACK arrived;
- * - `received`: QoS 2 PUBREC arrived (not final: PUBCOMP follows);
- * - `timeout`: no acknowledgement within `messageTimeout`;
- * - `unknown`: the final acknowledgement (PUBACK, PUBCOMP, SUBACK, UNSUBACK) for an id that had
- *   already timed out, i.e. it was delivered after all (a late PUBREC reports `received`);
- * - `refused`: SUBACK refused at least one filter (0x80; the granted list says which);
- * - `aborted`: the connection ended before the acknowledgement (the message may or may not
- *   have reached the broker; a persistent session can resend it with the same id and DUP).
- *
- * @example
- * client.onStatus = (id: number, status: Status) => {
- *   if (status === 'delivered') pending.delete(id);
- *   else if (status !== 'received') console.warn(`packet ${id}: ${status}`);
- * };
- */
-export type Status = 'delivered' | 'received' | 'timeout' | 'unknown' | 'refused' | 'aborted';
-
-/**
- * A message received from the broker.
- *
- * @example
- * client.onMessage = (message: Message) => console.log(message.topic, new TextDecoder().decode(message.payload), message.qos);
- */
-export interface Message {
-  /** Topic name the message was published to. */
-  topic: string;
-  /** Message body: a view of the received bytes, valid during the callback (copy it to keep it). */
-  payload: Uint8Array;
-  /** QoS it was delivered with (at most the subscription's). */
-  qos: QoS;
-  /** A retained message sent because of a new subscription. */
-  retain: boolean;
-  /** The broker may have sent it before (QoS 1: a duplicate is possible). */
-  dup: boolean;
-}
+export type { Message, Status };
 
 /**
  * State of the connection: `idle` before `connect()`, `connecting` until CONNACK, `connected`,
@@ -152,6 +102,13 @@ export interface ClientOptions {
   maxPacketSize?: number | undefined;
   /** Receives every issue as it is recorded (robust2's DEBUG). */
   logger?: ((issue: Issue) => void) | undefined;
+  /**
+   * Incoming QoS 1/2 messages are acknowledged by `ack(message)` once the application has
+   * processed them, not as soon as `onMessage` returns. Default false.
+   */
+  manualAcks?: boolean | undefined;
+  /** With `manualAcks`: messages handed over and not yet acknowledged before the client stops reading. Default 16. */
+  maxUnacked?: number | undefined;
 }
 
 /**
@@ -177,6 +134,8 @@ export interface PublishOptions {
    * changes). A string payload is always encoded into an array of the client's own.
    */
   copy?: boolean | undefined;
+  /** Anything the caller wants back as the fourth argument of `onStatus` for this id. */
+  ref?: unknown;
 }
 
 /**
@@ -196,29 +155,15 @@ export interface Issue {
   error: UmqttError;
 }
 
-/** Nothing received for this many keepalive intervals: the peer is dead (half-open) [MQTT-3.1.2-24]. */
-const DEAD_PEER_FACTOR = 1.5;
 /** Acknowledgements and pings that may wait unwritten before the broker counts as not reading (16,384 PUBACKs). */
 const MAX_OWED_BYTES = 65_536;
-
-const SUB = 1;
-const UNSUB = 2;
-const PUB = 3;
-
-interface Entry {
-  kind: number;
-  id: number;
-  qos: number;
-  /** Encoded packet until it is written. */
-  bytes: Uint8Array | undefined;
-  /** A large payload written as it is after `bytes` (not copied into the packet). */
-  tail?: Uint8Array | undefined;
-  /** When it was written; -1 while waiting for the window. */
-  sentAt: number;
-  /** QoS 2: 0 before PUBREC, 1 after (PUBREL sent). SUBSCRIBE: number of filters. */
-  stage: number;
-}
-
+/** Packets below this size are joined into one write; larger ones are written as they are. */
+const JOIN_BELOW = 4096;
+/** The most bytes joined into one write. */
+const JOIN_MAX = 16_384;
+/** Room assumed when a socket's onWritable does not say how much it takes: one turn's worth. */
+const DEFAULT_ROOM = 16_384;
+/** Issues kept in `issues`. */
 const HISTORY = 16;
 
 /**
@@ -235,21 +180,32 @@ const HISTORY = 16;
 export class MqttClient {
   /** Called for each received message. */
   onMessage: ((message: Message) => void) | undefined;
-  /** Called with the outcome of each QoS 1/2 publish, subscribe and unsubscribe, by packet id. */
-  onStatus: ((id: number, status: Status, granted?: number[]) => void) | undefined;
+  /**
+   * Called with the outcome of each QoS 1/2 publish, subscribe and unsubscribe, by packet id
+   * (with the SUBACK's return codes, and the `ref` its publish was given).
+   */
+  onStatus: ((id: number, status: Status, granted?: number[], ref?: unknown) => void) | undefined;
   /** Called when the connection ends after it was established: `error` says why and where, none after disconnect(). */
   onClose: ((error?: UmqttError) => void) | undefined;
   /** Called when publishing may resume: the window and the socket have room again. */
   onWritable: (() => void) | undefined;
+  /**
+   * Called when an incoming QoS 2 packet id is held (PUBREC sent: a resend of it is not handed
+   * over again) or released (PUBREL arrived, or the broker kept no session): what a persistent
+   * session saves so that a message is handed over once across a reboot.
+   */
+  onIncoming: ((id: number, held: boolean) => void) | undefined;
 
   /** The options given to the constructor. */
   readonly options: Readonly<ClientOptions>;
-  #t: Timers;
+  readonly #t: Timers;
+  readonly #session: Session;
+  readonly #socketTimeout: number;
+  readonly #maxPacketSize: number;
   #state: State = 'idle';
   #sock: Socket | undefined;
   #parser: Parser | undefined;
   #connect: { resolve(sessionPresent: boolean): void; reject(e: UmqttError): void } | undefined;
-  #connectBy = 0;
   // output
   #out: Uint8Array[] = [];
   /** Bytes in #out, not yet given to the socket. */
@@ -261,23 +217,6 @@ export class MqttClient {
   #wasFull = false;
   /** disconnect() was called: DISCONNECT is waiting for the socket to drain. */
   #closing = false;
-  // packet ids
-  #ids = new Map<number, Entry>();
-  #waiting: Entry[] = [];
-  #window = 0;
-  #nextId = 0;
-  /**
-   * Ids that timed out, the broker may still acknowledge them. A publish keeps its place in the
-   * window (true) until its final acknowledgement or the end of the connection: the broker still
-   * counts it against its in-flight quota, and past that quota Mosquitto drops what comes next.
-   */
-  #expired = new Map<number, boolean>();
-  /** Inbound QoS 2 ids acknowledged with PUBREC, awaiting PUBREL: part of the session. */
-  #inbound2 = new Set<number>();
-  // keepalive
-  #lastSent = 0;
-  #lastRecv = 0;
-  #pingAt = 0;
   #timer: unknown;
   #timerDue = Infinity;
   #issues: Issue[] = [];
@@ -287,14 +226,8 @@ export class MqttClient {
   #owedPackets = new Set<Uint8Array>();
   /** CONNACK was handled in the current read: the packets after it wait until connect()'s awaiter has run. */
   #deferred = false;
-  // options, resolved once
-  readonly #keepAlive: number;
-  readonly #connectTimeout: number;
-  readonly #messageTimeout: number;
-  readonly #socketTimeout: number;
-  readonly #maxInflight: number;
-  readonly #maxPacketSize: number;
-  readonly #maxQueued: number;
+  /** The session's events are being handed to the application (a callback that calls in adds to the same list). */
+  #dispatching = false;
 
   /**
    * Creates an idle client; nothing happens until {@link MqttClient.connect}.
@@ -304,13 +237,11 @@ export class MqttClient {
   constructor(options: ClientOptions) {
     this.options = options;
     this.#t = options.timers;
-    this.#keepAlive = (options.keepAlive ?? 60) * 1000;
-    this.#connectTimeout = options.connectTimeout ?? 10_000;
-    this.#messageTimeout = options.messageTimeout ?? 30_000;
     this.#socketTimeout = options.socketTimeout ?? 30_000;
-    this.#maxInflight = options.maxInflight ?? 16;
     this.#maxPacketSize = options.maxPacketSize ?? 1_048_576;
-    this.#maxQueued = options.maxQueued ?? 1000;
+    this.#session = new Session({ ...options, maxPacketSize: this.#maxPacketSize }, (bytes, tail, owed) =>
+      this.#send(bytes, tail, owed),
+    );
   }
 
   /** The connection state: idle, connecting, connected or closed. */
@@ -325,12 +256,12 @@ export class MqttClient {
 
   /** QoS 1/2 messages written and not yet acknowledged. */
   get inflight(): number {
-    return this.#window;
+    return this.#session.inflight;
   }
 
   /** Messages waiting locally for the window. */
   get queued(): number {
-    return this.#waiting.length;
+    return this.#session.queued;
   }
 
   /**
@@ -339,14 +270,17 @@ export class MqttClient {
    * at QoS 0 too, once the socket's room is used; `onWritable` says when to go on).
    */
   get writable(): boolean {
-    return (
-      this.#state === 'connected' &&
-      !this.#closing &&
-      !this.#waiting.length &&
-      this.#window < this.#maxInflight &&
-      !this.#blockedSince &&
-      this.#pending < this.#room
-    );
+    return this.#session.open && !this.#closing && !this.#blockedSince && this.#pending < this.#room;
+  }
+
+  /** What of the session survives a connection (last packet id, incoming QoS 2 ids held): for a persistent session to save. */
+  get saved(): SessionState {
+    return this.#session.saved;
+  }
+
+  /** Restores what a persistent session saved, before `connect()`. */
+  restore(state: Partial<SessionState>): void {
+    this.#session.restore(state);
   }
 
   /**
@@ -360,15 +294,14 @@ export class MqttClient {
     if (this.#state === 'connecting' || this.#state === 'connected')
       return Promise.reject(error(ALREADY_CONNECTED, `connect() while ${this.#state}`, 'connect'));
     const o = this.options;
-    const clean = o.clean ?? true;
     let bytes: Uint8Array;
     try {
       const will = o.will;
       bytes = encodeConnect({
         type: CONNECT,
         clientId: o.clientId ?? '',
-        clean,
-        keepAlive: this.#keepAlive / 1000,
+        clean: o.clean ?? true,
+        keepAlive: o.keepAlive ?? 60,
         username: o.username,
         password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,
         will: will && { topic: will.topic, payload: payloadBytes(will.payload), qos: will.qos, retain: will.retain },
@@ -376,19 +309,18 @@ export class MqttClient {
     } catch (e) {
       return Promise.reject(placed(e, 'connect'));
     }
-    if (clean) this.#inbound2.clear();
-    this.#expired.clear();
+    const now = this.#now();
+    this.#session.begin(now);
     this.#state = 'connecting';
+    this.#closing = false;
     this.#parser = new Parser(clientDecoders, { maxPacketSize: this.#maxPacketSize });
     this.#out = [bytes];
     this.#pending = bytes.length;
     this.#owed = 0;
     this.#owedPackets.clear();
     this.#deferred = false;
-    this.#pingAt = 0;
-    this.#blockedSince = this.#now() || 1; // nothing is written before the socket opens
-    this.#connectBy = this.#now() + this.#connectTimeout;
-    this.#arm(this.#connectBy);
+    this.#blockedSince = now || 1; // nothing is written before the socket opens
+    this.#arm(this.#session.due());
     return new Promise<boolean>((resolve, reject) => {
       this.#connect = { resolve, reject };
       // The platform calls these: nothing thrown inside may escape into it.
@@ -408,7 +340,7 @@ export class MqttClient {
           onReadable: () => guard('read', () => this.#readable()),
           onWritable: (count) =>
             guard('write', () => {
-              this.#room = count > 0 ? count : 16_384; // a socket that does not say how much: one turn's worth
+              this.#room = count > 0 ? count : DEFAULT_ROOM;
               this.#blockedSince = 0;
               this.#flush();
             }),
@@ -439,37 +371,8 @@ export class MqttClient {
    */
   publish(topic: string, payload: string | Uint8Array, opts?: PublishOptions): number {
     this.#need('publish');
-    const qos = opts?.qos ?? 0;
-    const data = payloadBytes(payload);
-    if (data.length > this.#maxPacketSize)
-      throw error(TOO_LARGE, `payload of ${data.length} bytes is over maxPacketSize ${this.#maxPacketSize}`, 'publish');
-    if (qos && this.#waiting.length >= this.#maxQueued)
-      throw error(
-        QUEUE_FULL,
-        `${this.#waiting.length} messages already wait for the in-flight window (maxQueued)`,
-        'publish',
-      );
-    const id = qos ? this.#id(opts?.id, 'publish') : undefined;
-    // A large payload handed over (copy: false) is written after its header as it is:
-    // copying it costs more than all the rest of publish().
-    const tail = opts?.copy === false && data.length > 4095 ? data : undefined;
-    let bytes: Uint8Array;
-    try {
-      bytes = encodePublish(
-        { type: PUBLISH, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id },
-        !!tail,
-      );
-    } catch (e) {
-      throw placed(e, 'publish');
-    }
-    const size = bytes.length + (tail?.length ?? 0);
-    if (size > this.#maxPacketSize)
-      throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${this.#maxPacketSize}`, 'publish');
-    if (!id) {
-      this.#send(bytes, tail);
-      return 0;
-    }
-    this.#enqueue({ kind: PUB, id, qos, bytes, tail, sentAt: -1, stage: 0 });
+    const id = this.#session.publish(this.#now(), topic, payloadBytes(payload), opts);
+    this.#sent();
     return id;
   }
 
@@ -477,10 +380,10 @@ export class MqttClient {
    * Resumes a QoS 2 message the broker already acknowledged with PUBREC in an earlier
    * connection of this session: sends PUBREL for `id` and reports PUBCOMP as `delivered`.
    */
-  release(id: number): number {
+  release(id: number, ref?: unknown): number {
     this.#need('publish');
-    this.#id(id, 'publish');
-    this.#enqueue({ kind: PUB, id, qos: 2, bytes: encodeAck({ type: PUBREL, id }), sentAt: -1, stage: 1 });
+    this.#session.release(this.#now(), id, ref);
+    this.#sent();
     return id;
   }
 
@@ -493,28 +396,50 @@ export class MqttClient {
     const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) =>
       typeof f === 'string' ? { topic: f, qos } : f,
     );
-    return this.#control(SUB, 'subscribe', list.length, (id) =>
-      encodeSubscribe({ type: SUBSCRIBE, id, subscriptions: list }),
-    );
+    const id = this.#session.subscribe(this.#now(), list);
+    this.#sent();
+    return id;
   }
 
   /** Unsubscribes from one or several filters. Returns the packet id; UNSUBACK reports `delivered`. */
   unsubscribe(filters: string | string[]): number {
     this.#need('unsubscribe');
-    const topics = Array.isArray(filters) ? filters : [filters];
-    return this.#control(UNSUB, 'unsubscribe', 0, (id) => encodeUnsubscribe({ type: UNSUBSCRIBE, id, topics }));
+    const id = this.#session.unsubscribe(this.#now(), Array.isArray(filters) ? filters : [filters]);
+    this.#sent();
+    return id;
+  }
+
+  /**
+   * Acknowledges an incoming QoS 1/2 message once it is processed (with `manualAcks`): PUBACK,
+   * or PUBREC for QoS 2. Reading resumes once fewer than `maxUnacked` wait. A message of an
+   * earlier connection, or one already acknowledged, is ignored (the broker sends it again).
+   */
+  ack(message: Message): void {
+    if (this.#state !== 'connected') return;
+    const session = this.#session;
+    const stalled = session.unacked >= session.maxUnacked;
+    session.ack(message.id);
+    this.#dispatch();
+    if (stalled) {
+      // reading goes on in a turn of its own: ack() may be called from inside onMessage
+      const sock = this.#sock;
+      void Promise.resolve().then(() => {
+        if (this.#sock === sock && !this.#deferred) this.#drain();
+      });
+    }
   }
 
   /** Sends PINGREQ now (keepalive sends its own when needed). */
   ping(): void {
     this.#need('ping');
-    this.#ping();
+    this.#session.ping(this.#now());
+    this.#sent();
   }
 
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
     if (this.#state === 'connected' && !this.#closing) {
-      this.#send(encodeEmpty({ type: DISCONNECT }));
+      this.#session.disconnect();
       this.#closing = true;
       this.#flush(); // at once: the flush #send scheduled then finds nothing to do
       // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
@@ -539,55 +464,25 @@ export class MqttClient {
       throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
   }
 
-  /** A free packet id (or checks a requested one). */
-  #id(wanted: number | undefined, place: string): number {
-    const ids = this.#ids;
-    if (wanted !== undefined) {
-      if (ids.has(wanted)) throw error(INVALID_ARGUMENT, `packet id ${wanted} is in use`, place);
-      return wanted;
+  /** After a call that may have written: the timer covers what was sent; onWritable is owed if the window filled. */
+  #sent(): void {
+    if (!this.#session.open) this.#wasFull = true; // onWritable when a slot frees
+    this.#arm(this.#session.dueBy(this.#now()));
+  }
+
+  #send(bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean): void {
+    if (owed) {
+      // What the broker made us owe it (acknowledgements, pings) and is still unwritten is
+      // bounded: a broker that keeps sending but stops reading would otherwise grow it without end.
+      if (this.#owed + bytes.length > MAX_OWED_BYTES)
+        throw error(
+          SLOW_READER,
+          `the broker does not read: ${this.#owed} bytes of acknowledgements wait to be written (at most ${MAX_OWED_BYTES})`,
+          'write',
+        );
+      this.#owed += bytes.length;
+      this.#owedPackets.add(bytes);
     }
-    if (ids.size + this.#expired.size >= 65535) throw error(NO_PACKET_ID, 'all 65535 packet ids are in use', place);
-    let id = this.#nextId;
-    do id = (id % 65535) + 1;
-    while (ids.has(id) || this.#expired.has(id));
-    return (this.#nextId = id);
-  }
-
-  #control(kind: number, place: string, stage: number, encode: (id: number) => Uint8Array): number {
-    const id = this.#id(undefined, place);
-    let bytes: Uint8Array;
-    try {
-      bytes = encode(id);
-    } catch (e) {
-      throw placed(e, place);
-    }
-    const entry: Entry = { kind, id, qos: 1, bytes, sentAt: -1, stage };
-    this.#ids.set(id, entry);
-    this.#transmit(entry);
-    return id;
-  }
-
-  #enqueue(entry: Entry): void {
-    this.#ids.set(entry.id, entry);
-    if (this.#window < this.#maxInflight && !this.#waiting.length) {
-      this.#transmit(entry);
-      if (this.#window >= this.#maxInflight) this.#wasFull = true; // onWritable when a slot frees
-    } else {
-      this.#waiting.push(entry);
-      this.#wasFull = true;
-    }
-  }
-
-  #transmit(entry: Entry): void {
-    entry.sentAt = this.#now();
-    if (entry.kind === PUB) this.#window++;
-    this.#send(entry.bytes!, entry.tail);
-    entry.bytes = entry.tail = undefined;
-    this.#arm(this.#timeoutDue(entry));
-  }
-
-  #send(bytes: Uint8Array, tail?: Uint8Array): void {
-    if (this.#closing) return; // nothing goes out after DISCONNECT [MQTT-3.14.4-2]
     this.#out.push(bytes);
     this.#pending += bytes.length;
     if (tail) {
@@ -602,24 +497,6 @@ export class MqttClient {
     }
   }
 
-  /**
-   * Sends a packet the broker made us owe it (an acknowledgement, a ping). What waits unwritten
-   * of these is bounded: a broker that keeps sending but stops reading would otherwise grow it
-   * without end.
-   */
-  #owe(bytes: Uint8Array): void {
-    if (this.#closing) return;
-    if (this.#owed + bytes.length > MAX_OWED_BYTES)
-      throw error(
-        SLOW_READER,
-        `the broker does not read: ${this.#owed} bytes of acknowledgements wait to be written (at most ${MAX_OWED_BYTES})`,
-        'write',
-      );
-    this.#owed += bytes.length;
-    this.#owedPackets.add(bytes);
-    this.#send(bytes);
-  }
-
   #flush(): void {
     this.#flushing = false;
     const sock = this.#sock;
@@ -629,11 +506,11 @@ export class MqttClient {
     try {
       while (i < out.length) {
         let chunk = out[i++]!;
-        if (chunk.length < 4096 && i < out.length) {
-          // join small packets (up to 16 KiB) into one write; large chunks go as they are
+        if (chunk.length < JOIN_BELOW && i < out.length) {
+          // join small packets into one write; large chunks go as they are
           let n = chunk.length;
           let j = i;
-          while (j < out.length && out[j]!.length < 4096 && n + out[j]!.length <= 16384) n += out[j++]!.length;
+          while (j < out.length && out[j]!.length < JOIN_BELOW && n + out[j]!.length <= JOIN_MAX) n += out[j++]!.length;
           if (j > i) {
             const joined = new Uint8Array(n);
             joined.set(chunk);
@@ -641,10 +518,11 @@ export class MqttClient {
             chunk = joined;
           }
         }
-        this.#lastSent = this.#now();
+        const now = this.#now();
+        this.#session.wrote(now);
         this.#pending -= chunk.length;
         if ((this.#room = sock.write(chunk)) <= 0) {
-          this.#blockedSince = this.#lastSent || 1;
+          this.#blockedSince = now || 1;
           this.#wasFull = true;
           this.#arm(this.#socketDue());
           break;
@@ -685,15 +563,18 @@ export class MqttClient {
     if (!this.#deferred) this.#drain();
   }
 
-  /** Handles every whole packet the parser holds. */
+  /** Hands every whole packet the parser holds to the session, and the session's events to the application. */
   #drain(): void {
     const parser = this.#parser!;
+    const session = this.#session;
     const sock = this.#sock;
     try {
-      for (let p = parser.read(); p; p = parser.read()) {
-        // Only a whole packet is a sign of life: a peer trickling bytes is not alive.
-        this.#lastRecv = this.#now();
-        this.#handle(p);
+      // With manual acknowledgements, reading stops while too many messages wait for theirs.
+      while (session.unacked < session.maxUnacked) {
+        const p = parser.read();
+        if (!p) break;
+        session.received(p, this.#now());
+        this.#dispatch();
         if (this.#sock !== sock) return;
         if (this.#deferred) {
           // connect() has just resolved: what followed CONNACK is handled after the code that
@@ -709,166 +590,39 @@ export class MqttClient {
       }
     } catch (e) {
       this.#fail(placed(e, 'read'));
-    }
-  }
-
-  #handle(p: Packet): void {
-    if (this.#state === 'connecting') {
-      if (p.type !== CONNACK)
-        throw error(
-          PROTOCOL_ERROR,
-          `expected CONNACK first, got packet type ${p.type}`,
-          'connect',
-          undefined,
-          'MQTT-3.2.0-1',
-        );
-      if (p.returnCode) {
-        const code = CONNACK_CODES[p.returnCode]!;
-        throw error(
-          code,
-          `broker refused the connection: return code ${p.returnCode} (${code.slice(14).toLowerCase().replace('_', ' ')})`,
-          'connect',
-          p.returnCode,
-        );
-      }
-      if (p.sessionPresent && (this.options.clean ?? true))
-        throw error(
-          PROTOCOL_ERROR,
-          'CONNACK says a session is present in answer to a clean-session CONNECT',
-          'connect',
-          undefined,
-          'MQTT-3.2.2-1',
-        );
-      // A broker without our session holds no QoS 2 message of ours awaiting PUBREL.
-      if (!p.sessionPresent) this.#inbound2.clear();
-      this.#state = 'connected';
-      const c = this.#connect!;
-      this.#connect = undefined;
-      this.#rearm();
-      this.#deferred = true;
-      c.resolve(p.sessionPresent);
       return;
     }
-    switch (p.type) {
-      case PUBLISH: {
-        const { qos, id } = p;
-        if (qos === 2) {
-          const seen = this.#inbound2.has(id!);
-          this.#owe(encodeAck({ type: PUBREC, id: id! }));
-          if (seen) return; // a resend before PUBREL: delivered once already
-          this.#inbound2.add(id!);
-        } else if (qos === 1) this.#owe(encodeAck({ type: PUBACK, id: id! }));
-        this.#call(
-          () => this.onMessage?.({ topic: p.topic, payload: p.payload, qos: qos!, retain: p.retain!, dup: p.dup! }),
-          'message',
-        );
-        return;
-      }
-      case PUBREL:
-        this.#inbound2.delete(p.id);
-        this.#owe(encodeAck({ type: PUBCOMP, id: p.id }));
-        return;
-      case PINGRESP:
-        this.#pingAt = 0;
-        return;
-      case PUBACK:
-      case PUBREC:
-      case PUBCOMP:
-      case SUBACK:
-      case UNSUBACK:
-        return this.#ack(p.type, p.id, p.type === SUBACK ? p.granted : undefined);
-    }
-    throw error(PROTOCOL_ERROR, `unexpected packet type ${p.type} from the broker`, 'read');
-  }
-
-  #ack(type: number, id: number, granted: number[] | undefined): void {
-    const e = this.#ids.get(id);
-    const expect =
-      !e || e.sentAt < 0
-        ? 0
-        : e.kind === SUB
-          ? SUBACK
-          : e.kind === UNSUB
-            ? UNSUBACK
-            : e.qos === 1
-              ? PUBACK
-              : e.stage
-                ? PUBCOMP
-                : PUBREC;
-    if (type === PUBREC && expect === PUBCOMP) {
-      this.#owe(encodeAck({ type: PUBREL, id })); // a repeated PUBREC: repeat PUBREL
-      return;
-    }
-    if (expect !== type) {
-      if (this.#expired.has(id)) {
-        // A late acknowledgement of a message that timed out: its final one reports "unknown
-        // id", as in simple2, and frees its place in the window (a late PUBREC is answered with
-        // PUBREL and reported `received`; PUBCOMP is still to come).
-        if (type === PUBREC) {
-          this.#owe(encodeAck({ type: PUBREL, id }));
-          return this.#status(id, 'received');
-        }
-        if (this.#expired.get(id)) this.#window--;
-        this.#expired.delete(id);
-        this.#status(id, 'unknown');
-        return this.#pump();
-      }
-      // An acknowledgement for an id we do not track: brokers repeat PUBREC and PUBCOMP, and
-      // ack what an earlier connection sent. As libmosquitto and MQTT.js do, PUBREC is answered
-      // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored. A
-      // repeated PUBCOMP may also arrive after its id went to a new message: ignored the same way.
-      if (!e || e.sentAt < 0 || type === PUBCOMP) {
-        if (type === PUBREC) this.#owe(encodeAck({ type: PUBREL, id }));
-        this.#record(
-          error(
-            UNKNOWN_ID,
-            `acknowledgement (packet type ${type}) for packet id ${id}, which is not in flight`,
-            'read',
-          ),
-        );
-        return;
-      }
-      throw error(
-        PROTOCOL_ERROR,
-        `acknowledgement (packet type ${type}) for packet id ${id}, which awaits packet type ${expect}`,
-        'read',
-      );
-    }
-    if (type === PUBREC) {
-      e!.stage = 1;
-      this.#owe(encodeAck({ type: PUBREL, id }));
-      this.#status(id, 'received');
-      return;
-    }
-    if (type === SUBACK && granted!.length !== e!.stage)
-      throw error(
-        PROTOCOL_ERROR,
-        `SUBACK for ${e!.stage} filter(s) has ${granted!.length} return code(s)`,
-        'subscribe',
-        undefined,
-        'MQTT-3.9.3-1',
-      );
-    this.#complete(e!, type === SUBACK && granted!.includes(0x80) ? 'refused' : 'delivered', granted);
-  }
-
-  #complete(e: Entry, status: Status, granted?: number[]): void {
-    this.#ids.delete(e.id);
-    if (e.kind === PUB) this.#window--;
-    this.#status(e.id, status, granted);
-    this.#pump();
-  }
-
-  /** Sends waiting messages while the window has room. */
-  #pump(): void {
-    const w = this.#waiting;
-    let i = 0;
-    while (i < w.length && this.#window < this.#maxInflight) this.#transmit(w[i++]!);
-    if (i) w.splice(0, i);
+    this.#arm(session.dueBy(this.#now()));
     this.#resume();
   }
 
-  #status(id: number, status: Status, granted?: number[]): void {
-    this.#call(() => this.onStatus?.(id, status, granted), 'status');
+  /** Hands the session's events to the application, in order. */
+  #dispatch(): void {
+    if (this.#dispatching) return; // a callback called in: the loop below reaches what it added
+    this.#dispatching = true;
+    const events = this.#session.events;
+    try {
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        if (e.type === MESSAGE_EVENT) this.#call(() => this.onMessage?.(e.message), 'message');
+        else if (e.type === STATUS_EVENT) this.#call(() => this.onStatus?.(e.id, e.status, e.granted, e.ref), 'status');
+        else if (e.type === INCOMING_EVENT) this.#call(() => this.onIncoming?.(e.id, e.held), 'incoming');
+        else if (e.type === ISSUE_EVENT) this.#record(e.error);
+        else if (e.type === CONNECTED_EVENT) this.#connected(e.sessionPresent);
+      }
+    } finally {
+      events.length = 0;
+      this.#dispatching = false;
+    }
+  }
+
+  #connected(sessionPresent: boolean): void {
+    this.#state = 'connected';
+    const c = this.#connect!;
+    this.#connect = undefined;
+    this.#rearm();
+    this.#deferred = true;
+    c.resolve(sessionPresent);
   }
 
   /** Runs an application callback; an exception there is recorded, never thrown into the protocol. */
@@ -889,11 +643,6 @@ export class MqttClient {
     } catch {
       // a failing logger must not break the client
     }
-  }
-
-  #ping(): void {
-    this.#pingAt = this.#now();
-    this.#owe(encodeEmpty({ type: PINGREQ }));
   }
 
   /** A fatal problem: record it, end the connection, report through one path. */
@@ -926,12 +675,8 @@ export class MqttClient {
     } catch {
       // already closed
     }
-    const entries = [...this.#ids.values()];
-    this.#ids.clear();
-    this.#waiting = [];
-    this.#window = 0;
-    this.#expired.clear();
-    for (const entry of entries) this.#status(entry.id, 'aborted');
+    this.#session.end();
+    this.#dispatch();
     const c = this.#connect;
     this.#connect = undefined;
     if (c) c.reject(e ?? error(CONNECTION_LOST, 'closed before CONNACK', 'connect'));
@@ -939,53 +684,28 @@ export class MqttClient {
   }
 
   // ---- time --------------------------------------------------------------------------------
-  // Every deadline is an absolute time, computed by one expression both when the timer is armed
-  // and when it is checked: a timer that fires early (Node fires up to a millisecond or two
-  // before its due time) finds the deadline not yet reached and re-arms for the rest; one that
-  // fires late finds it passed. The tick always re-arms while the connection lives.
+  // One timer, at the earliest of the session's next deadline and the socket's. The session
+  // checks its deadlines with the same expressions it reports them by, so a timer that fires
+  // early finds nothing due and is re-armed for the rest; one that fires late finds it passed.
 
-  /** Makes sure the housekeeping timer fires by `due`. */
+  /** Makes sure the timer fires by `due`. */
   #arm(due: number): void {
-    if (due >= this.#timerDue) return;
+    if (due >= this.#timerDue || (this.#sock === undefined && this.#state !== 'connecting')) return;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
     this.#timerDue = due;
     this.#timer = this.#t.setTimeout(() => this.#tick(), Math.max(0, due - this.#now()));
   }
 
-  // Each deadline, as one expression (Infinity when it does not apply).
   /** The socket refused our bytes this long ago: dead. */
   #socketDue(): number {
-    return this.#blockedSince ? this.#blockedSince + this.#socketTimeout : Infinity;
-  }
-  /** No whole packet for 1.5 x keepAlive: the peer is dead (half-open, or trickling). */
-  #deadDue(): number {
-    return this.#keepAlive ? this.#lastRecv + this.#keepAlive * DEAD_PEER_FACTOR : Infinity;
-  }
-  /** A PINGREQ unanswered for keepAlive. */
-  #pongDue(): number {
-    return this.#keepAlive && this.#pingAt ? this.#pingAt + this.#keepAlive : Infinity;
-  }
-  /** Keepalive: when a PINGREQ is due (none outstanding, not closing). */
-  #pingDue(): number {
-    return this.#keepAlive && !this.#pingAt && !this.#closing
-      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive
-      : Infinity;
-  }
-  /** When an entry in flight times out. */
-  #timeoutDue(e: Entry): number {
-    return this.#messageTimeout && e.sentAt >= 0 ? e.sentAt + this.#messageTimeout : Infinity;
+    return this.#blockedSince && this.#state === 'connected' ? this.#blockedSince + this.#socketTimeout : Infinity;
   }
 
   #rearm(): void {
-    let due = Infinity;
-    if (this.#state === 'connecting') due = this.#connectBy;
-    else if (this.#state === 'connected') {
-      due = Math.min(this.#socketDue(), this.#deadDue(), this.#pongDue(), this.#pingDue());
-      for (const e of this.#ids.values()) due = Math.min(due, this.#timeoutDue(e));
-    }
     this.#timerDue = Infinity;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
     this.#timer = undefined;
+    const due = Math.min(this.#session.due(), this.#socketDue());
     if (due < Infinity) this.#arm(due);
   }
 
@@ -993,42 +713,16 @@ export class MqttClient {
     this.#timer = undefined;
     this.#timerDue = Infinity;
     try {
-      this.#deadlines();
-    } catch (e) {
-      // a timer is the platform's callback: nothing may escape into it
-      this.#fail(placed(e, 'keepalive'));
-    }
-  }
-
-  #deadlines(): void {
-    const now = this.#now();
-    if (this.#state === 'connecting' && now >= this.#connectBy)
-      return this.#fail(error(CONNECT_TIMEOUT, `no CONNACK within ${this.#connectTimeout} ms`, 'connect'));
-    if (this.#state === 'connected') {
-      const ka = this.#keepAlive / 1000;
+      const now = this.#now();
       if (now >= this.#socketDue())
         return this.#fail(error(WRITE_TIMEOUT, `the socket took no bytes for ${this.#socketTimeout} ms`, 'write'));
-      if (now >= this.#deadDue())
-        return this.#fail(
-          error(
-            KEEPALIVE_TIMEOUT,
-            `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka} s)`,
-            'keepalive',
-          ),
-        );
-      if (now >= this.#pongDue())
-        return this.#fail(error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive'));
-      if (now >= this.#pingDue()) this.#ping();
-      const expired: Entry[] = [];
-      for (const e of this.#ids.values()) if (now >= this.#timeoutDue(e)) expired.push(e);
-      for (const e of expired) {
-        if (this.#ids.get(e.id) !== e) continue; // a status callback ended or renewed the connection
-        this.#ids.delete(e.id);
-        this.#expired.set(e.id, e.kind === PUB); // a publish keeps its place in the window
-        this.#status(e.id, 'timeout');
-      }
+      this.#session.tick(now);
+      this.#dispatch();
+    } catch (e) {
+      // a timer is the platform's callback: nothing may escape into it
+      return this.#fail(placed(e, 'keepalive'));
     }
-    this.#rearm();
+    if (this.#state === 'connecting' || this.#state === 'connected') this.#rearm();
   }
 }
 

@@ -2,22 +2,17 @@
 // these codes and the place it happened.
 import { UmqttError } from '@umqtt/codec';
 
-/**
- * CONNACK refusals by return code: 1..5 [MQTT-3.2.2.3].
- *
- * @example
- * client.connect().catch((e: UmqttError) => {
- *   if (e.code === CONNACK_CODES[4]) console.log('bad user name or password'); // 'UMQTT_CONNACK_CREDENTIALS'
- * });
- */
-export const CONNACK_CODES = /* @__PURE__ */ Object.freeze([
-  '',
-  'UMQTT_CONNACK_PROTOCOL', // 1 unacceptable protocol version
-  'UMQTT_CONNACK_IDENTIFIER', // 2 identifier rejected
-  'UMQTT_CONNACK_UNAVAILABLE', // 3 server unavailable
-  'UMQTT_CONNACK_CREDENTIALS', // 4 bad user name or password
-  'UMQTT_CONNACK_NOT_AUTHORIZED', // 5 not authorized
-]);
+// What the session core decides (refusals, protocol errors, deadlines, ids and the window).
+export {
+  CONNACK_CODES,
+  CONNECT_TIMEOUT,
+  KEEPALIVE_TIMEOUT,
+  PROTOCOL_ERROR,
+  NO_PACKET_ID,
+  QUEUE_FULL,
+  TOO_LARGE,
+  UNKNOWN_ID,
+} from '@umqtt/session';
 
 /**
  * The connection closed or failed (socket error, reset, peer closed).
@@ -27,33 +22,12 @@ export const CONNACK_CODES = /* @__PURE__ */ Object.freeze([
  */
 export const CONNECTION_LOST = 'UMQTT_CONNECTION_LOST';
 /**
- * No CONNACK within `connectTimeout`.
- *
- * @example
- * try { await client.connect(); } catch (e) { if ((e as UmqttError).code === CONNECT_TIMEOUT) tryNextBroker(); }
- */
-export const CONNECT_TIMEOUT = 'UMQTT_CONNECT_TIMEOUT';
-/**
- * Nothing received for 1.5 x keepAlive: the connection is dead (half-open).
- *
- * @example
- * client.onClose = (error) => { if (error?.code === KEEPALIVE_TIMEOUT) console.log('half-open connection detected'); };
- */
-export const KEEPALIVE_TIMEOUT = 'UMQTT_KEEPALIVE_TIMEOUT';
-/**
  * The socket could not take our bytes for longer than `socketTimeout`.
  *
  * @example
  * client.onClose = (error) => { if (error?.code === WRITE_TIMEOUT) console.log('the socket stayed full'); };
  */
 export const WRITE_TIMEOUT = 'UMQTT_WRITE_TIMEOUT';
-/**
- * The broker broke the protocol (a packet it must not send, an ack for an id never used...).
- *
- * @example
- * client.onClose = (error) => { if (error?.code === PROTOCOL_ERROR) console.log('broker broke MQTT at', error.place); };
- */
-export const PROTOCOL_ERROR = 'UMQTT_PROTOCOL_ERROR';
 /**
  * A call that needs a connection was made while not connected.
  *
@@ -69,27 +43,6 @@ export const NOT_CONNECTED = 'UMQTT_NOT_CONNECTED';
  */
 export const ALREADY_CONNECTED = 'UMQTT_ALREADY_CONNECTED';
 /**
- * All 65535 packet identifiers are in use.
- *
- * @example
- * try { client.publish('t', 'x', { qos: 1 }); } catch (e) { if ((e as UmqttError).code === NO_PACKET_ID) waitForAcks(); }
- */
-export const NO_PACKET_ID = 'UMQTT_NO_PACKET_ID';
-/**
- * More messages wait locally than `maxQueued` allows.
- *
- * @example
- * try { client.publish('log', line, { qos: 1 }); } catch (e) { if ((e as UmqttError).code === QUEUE_FULL) dropped++; }
- */
-export const QUEUE_FULL = 'UMQTT_QUEUE_FULL';
-/**
- * A payload (or packet) is larger than `maxPacketSize`.
- *
- * @example
- * try { client.publish('img', hugeBytes); } catch (e) { (e as UmqttError).code === TOO_LARGE; } // over maxPacketSize
- */
-export const TOO_LARGE = 'UMQTT_PAYLOAD_TOO_LARGE';
-/**
  * The broker keeps sending but stopped reading: more acknowledgements and pings wait to be
  * written than the client holds (64 KiB); the connection ends instead of growing memory.
  *
@@ -97,14 +50,6 @@ export const TOO_LARGE = 'UMQTT_PAYLOAD_TOO_LARGE';
  * client.onClose = (error) => { if (error?.code === SLOW_READER) console.log('broker stopped reading'); };
  */
 export const SLOW_READER = 'UMQTT_SLOW_READER';
-/**
- * An acknowledgement for a packet id the client does not track (a repeated PUBCOMP, an ack of
- * an earlier connection): recorded as an issue and ignored (a PUBREC is answered with PUBREL).
- *
- * @example
- * const client = new MqttClient({ ...options, logger: (issue) => issue.error.code === UNKNOWN_ID && console.log(issue.error.message) });
- */
-export const UNKNOWN_ID = 'UMQTT_UNKNOWN_ID';
 /**
  * An application callback (onMessage, onStatus, onClose...) threw: recorded as an issue, never
  * thrown into the protocol.

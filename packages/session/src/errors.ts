@@ -1,0 +1,88 @@
+// Error codes of the session core: what the protocol state itself decides (a broker's refusal,
+// a broken rule, a deadline passed, misuse of ids and the window). @umqtt/simple re-exports them
+// beside the codes of its connection (socket, callbacks).
+import { UmqttError } from '@umqtt/codec';
+
+/**
+ * CONNACK refusals by return code: 1..5 [MQTT-3.2.2.3].
+ *
+ * @example
+ * client.connect().catch((e: UmqttError) => {
+ *   if (e.code === CONNACK_CODES[4]) console.log('bad user name or password'); // 'UMQTT_CONNACK_CREDENTIALS'
+ * });
+ */
+export const CONNACK_CODES = /* @__PURE__ */ Object.freeze([
+  '',
+  'UMQTT_CONNACK_PROTOCOL', // 1 unacceptable protocol version
+  'UMQTT_CONNACK_IDENTIFIER', // 2 identifier rejected
+  'UMQTT_CONNACK_UNAVAILABLE', // 3 server unavailable
+  'UMQTT_CONNACK_CREDENTIALS', // 4 bad user name or password
+  'UMQTT_CONNACK_NOT_AUTHORIZED', // 5 not authorized
+]);
+
+/**
+ * No CONNACK within `connectTimeout`.
+ *
+ * @example
+ * client.connect().catch((e) => { if (e.code === CONNECT_TIMEOUT) console.log('broker did not answer'); });
+ */
+export const CONNECT_TIMEOUT = 'UMQTT_CONNECT_TIMEOUT';
+/**
+ * Nothing received for 1.5 x keepAlive, or a PINGREQ unanswered within keepAlive: the peer is
+ * gone (a half-open connection, or a peer that trickles bytes).
+ *
+ * @example
+ * client.onClose = (error) => { if (error?.code === KEEPALIVE_TIMEOUT) console.log('broker went silent'); };
+ */
+export const KEEPALIVE_TIMEOUT = 'UMQTT_KEEPALIVE_TIMEOUT';
+/**
+ * The broker broke the protocol (a packet out of order, an acknowledgement for the wrong stage).
+ *
+ * @example
+ * client.onClose = (error) => { if (error?.code === PROTOCOL_ERROR) console.log(error.clause); };
+ */
+export const PROTOCOL_ERROR = 'UMQTT_PROTOCOL_ERROR';
+/**
+ * All 65,535 packet ids are in use.
+ *
+ * @example
+ * try { client.publish('t', 'x', { qos: 1 }); } catch (e) { if ((e as UmqttError).code === NO_PACKET_ID) wait(); }
+ */
+export const NO_PACKET_ID = 'UMQTT_NO_PACKET_ID';
+/**
+ * `maxQueued` messages already wait for the in-flight window.
+ *
+ * @example
+ * try { client.publish('t', 'x', { qos: 1 }); } catch (e) { if ((e as UmqttError).code === QUEUE_FULL) slowDown(); }
+ */
+export const QUEUE_FULL = 'UMQTT_QUEUE_FULL';
+/**
+ * A payload or packet over `maxPacketSize`.
+ *
+ * @example
+ * try { client.publish('t', big); } catch (e) { if ((e as UmqttError).code === TOO_LARGE) split(big); }
+ */
+export const TOO_LARGE = 'UMQTT_PAYLOAD_TOO_LARGE';
+/**
+ * An acknowledgement for a packet id the client does not track (a repeated PUBCOMP, an ack of
+ * an earlier connection): recorded as an issue and ignored (a PUBREC is answered with PUBREL).
+ *
+ * @example
+ * const client = new MqttClient({ ...options, logger: (issue) => issue.error.code === UNKNOWN_ID && console.log(issue.error.message) });
+ */
+export const UNKNOWN_ID = 'UMQTT_UNKNOWN_ID';
+
+/**
+ * A UmqttError of the session: code, message, place, and the return code or clause where one applies.
+ *
+ * @internal
+ */
+export function sessionError(
+  code: string,
+  message: string,
+  place: string,
+  reasonCode?: number,
+  clause?: string,
+): UmqttError {
+  return new UmqttError(code, message, clause, reasonCode, place);
+}

@@ -1,0 +1,50 @@
+// @umqtt/session: the MQTT session core without I/O.
+/**
+ * The state of an MQTT session that must be right, in one place and without I/O: packet ids,
+ * the outgoing stages, the incoming QoS 2 ids, the in-flight window, keepalive and every
+ * timeout. Packets and the time go in; bytes to write, events and the next deadline come out.
+ * `@umqtt/simple` drives it over a socket and `@umqtt/robust` persists it; an application uses
+ * those, or drives a {@link Session} itself over a transport of its own.
+ *
+ * ```sh
+ * npm install @umqtt/session
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { Session, STATUS_EVENT } from '@umqtt/session';
+ *
+ * const out: Uint8Array[] = [];
+ * const session = new Session({ keepAlive: 30 }, (bytes) => out.push(bytes));
+ * session.begin(Date.now());
+ * // ...write CONNECT, then for every whole packet read: session.received(packet, Date.now())
+ * for (const event of session.events.splice(0)) if (event.type === STATUS_EVENT) console.log(event.id, event.status);
+ * ```
+ *
+ * @module @umqtt/session
+ */
+export {
+  Session,
+  MESSAGE_EVENT,
+  STATUS_EVENT,
+  CONNECTED_EVENT,
+  ISSUE_EVENT,
+  INCOMING_EVENT,
+  type SessionOptions,
+  type SessionEvent,
+  type SessionState,
+  type SessionWrite,
+  type PublishOptions,
+  type Message,
+  type Status,
+} from './session.js';
+export {
+  CONNACK_CODES,
+  CONNECT_TIMEOUT,
+  KEEPALIVE_TIMEOUT,
+  PROTOCOL_ERROR,
+  NO_PACKET_ID,
+  QUEUE_FULL,
+  TOO_LARGE,
+  UNKNOWN_ID,
+} from './errors.js';

@@ -1,0 +1,751 @@
+// The MQTT 3.1.1 session core: everything about a session that must be right, and nothing
+// else. No socket, no timer, no application callback: a driver feeds it whole packets and the
+// current time, and takes out the bytes to write (through `write`), the events (`events`) and
+// the next deadline (`due()`). It owns packet id allocation, the outgoing stages, the incoming
+// QoS 2 ids, the in-flight window, keepalive and every timeout. @umqtt/simple drives it over a
+// socket; @umqtt/robust persists what it needs of it through its Store.
+import {
+  INVALID_ARGUMENT,
+  CONNACK,
+  PUBLISH,
+  PUBACK,
+  PUBREC,
+  PUBREL,
+  PUBCOMP,
+  SUBACK,
+  UNSUBACK,
+  PINGREQ,
+  PINGRESP,
+  SUBSCRIBE,
+  UNSUBSCRIBE,
+  DISCONNECT,
+  encodeAck,
+  encodeEmpty,
+  encodePublish,
+  encodeSubscribe,
+  encodeUnsubscribe,
+  type Packet,
+  type QoS,
+  type Subscription,
+  type UmqttError,
+} from '@umqtt/codec';
+import {
+  CONNACK_CODES,
+  CONNECT_TIMEOUT,
+  KEEPALIVE_TIMEOUT,
+  NO_PACKET_ID,
+  PROTOCOL_ERROR,
+  QUEUE_FULL,
+  TOO_LARGE,
+  UNKNOWN_ID,
+  sessionError as error,
+} from './errors.js';
+
+/**
+ * Outcome of a packet id, as umqtt.simple2's status callback:
+ * - `delivered`: PUBACK / PUBCOMP / SUBACK (all filters granted) / UNSUBACK arrived;
+ * - `received`: QoS 2 PUBREC arrived (not final: PUBCOMP follows);
+ * - `timeout`: no acknowledgement within `messageTimeout`;
+ * - `unknown`: the final acknowledgement (PUBACK, PUBCOMP, SUBACK, UNSUBACK) for an id that had
+ *   already timed out, i.e. it was delivered after all (a late PUBREC reports `received`);
+ * - `refused`: SUBACK refused at least one filter (0x80; the granted list says which);
+ * - `aborted`: the connection ended before the acknowledgement (the message may or may not
+ *   have reached the broker; a persistent session can resend it with the same id and DUP).
+ *
+ * @example
+ * client.onStatus = (id: number, status: Status) => {
+ *   if (status === 'delivered') pending.delete(id);
+ *   else if (status !== 'received') console.warn(`packet ${id}: ${status}`);
+ * };
+ */
+export type Status = 'delivered' | 'received' | 'timeout' | 'unknown' | 'refused' | 'aborted';
+
+/**
+ * A message received from the broker.
+ *
+ * @example
+ * client.onMessage = (message: Message) => console.log(message.topic, new TextDecoder().decode(message.payload), message.qos);
+ */
+export interface Message {
+  /** Topic name the message was published to. */
+  topic: string;
+  /** Message body: a view of the received bytes, valid during the callback (copy it to keep it). */
+  payload: Uint8Array;
+  /** QoS it was delivered with (at most the subscription's). */
+  qos: QoS;
+  /** A retained message sent because of a new subscription. */
+  retain: boolean;
+  /** The broker may have sent it before (QoS 1: a duplicate is possible). */
+  dup: boolean;
+  /** Its packet id (QoS 1/2; 0 at QoS 0): what `ack()` takes when acknowledgements are manual. */
+  id: number;
+}
+
+/**
+ * Options of a {@link Session}: the protocol's numbers, resolved once.
+ *
+ * @example
+ * const session = new Session({ keepAlive: 30, maxInflight: 20 }, (bytes) => out.push(bytes));
+ */
+export interface SessionOptions {
+  /** Seconds; 0 turns keepalive off. Default 60. */
+  keepAlive?: number | undefined;
+  /** Clean session. Default true. */
+  clean?: boolean | undefined;
+  /** Milliseconds to wait for CONNACK. Default 10000. */
+  connectTimeout?: number | undefined;
+  /** Milliseconds after which an unacknowledged publish, subscribe or unsubscribe times out. 0 = never. Default 30000. */
+  messageTimeout?: number | undefined;
+  /** QoS 1/2 messages in flight at once; more wait locally. Default 16 (Mosquitto allows 20). */
+  maxInflight?: number | undefined;
+  /** Messages allowed to wait locally for the window. Default 1000. */
+  maxQueued?: number | undefined;
+  /** Largest packet sent, in bytes. Default 1 MiB. */
+  maxPacketSize?: number | undefined;
+  /**
+   * Incoming QoS 1/2 messages are acknowledged by the application (`ack(id)`) once it has
+   * processed them, instead of as soon as they are handed over. Default false.
+   */
+  manualAcks?: boolean | undefined;
+  /** With `manualAcks`: messages handed over and not yet acknowledged before the driver stops reading. Default 16. */
+  maxUnacked?: number | undefined;
+}
+
+/**
+ * Options of {@link Session.publish}.
+ *
+ * @example
+ * session.publish(now, 'sensors/42/online', payload, { qos: 1, retain: true });
+ */
+export interface PublishOptions {
+  /** Quality of service. Default 0. */
+  qos?: QoS | undefined;
+  /** The broker keeps it as the last retained message of the topic. Default false. */
+  retain?: boolean | undefined;
+  /** Resend of a message whose id the broker may have seen: sets DUP. Needs `id`. */
+  dup?: boolean | undefined;
+  /** Use this packet id (a resend in a persistent session); it must not be in use. */
+  id?: number | undefined;
+  /** Write a payload of 4 KiB or more after its header as it is, without copying it (it must never change). */
+  copy?: boolean | undefined;
+  /** Anything the caller wants back with the id's statuses (a stored message's key...). */
+  ref?: unknown;
+}
+
+/**
+ * What the session tells its driver, in order ({@link Session.events}).
+ *
+ * @example
+ * for (const event of session.events) if (event.type === MESSAGE_EVENT) show(event.message);
+ */
+export type SessionEvent =
+  | { type: typeof MESSAGE_EVENT; message: Message }
+  | { type: typeof STATUS_EVENT; id: number; status: Status; granted?: number[] | undefined; ref?: unknown }
+  | { type: typeof CONNECTED_EVENT; sessionPresent: boolean }
+  | { type: typeof ISSUE_EVENT; error: UmqttError }
+  | { type: typeof INCOMING_EVENT; id: number; held: boolean };
+
+/**
+ * A message arrived ({@link SessionEvent}).
+ *
+ * @example
+ * if (event.type === MESSAGE_EVENT) console.log(event.message.topic);
+ */
+export const MESSAGE_EVENT = 1;
+/**
+ * A packet id has a new status ({@link Status}); `ref` is what its publish was given.
+ *
+ * @example
+ * if (event.type === STATUS_EVENT && event.status === 'delivered') done(event.ref);
+ */
+export const STATUS_EVENT = 2;
+/**
+ * CONNACK accepted the connection.
+ *
+ * @example
+ * if (event.type === CONNECTED_EVENT) resolve(event.sessionPresent);
+ */
+export const CONNECTED_EVENT = 3;
+/**
+ * Something worth recording that does not end the connection (an acknowledgement for an id not in flight).
+ *
+ * @example
+ * if (event.type === ISSUE_EVENT) log(event.error);
+ */
+export const ISSUE_EVENT = 4;
+/**
+ * An incoming QoS 2 id was acknowledged with PUBREC (`held`) or released by PUBREL: what a
+ * persistent session stores so that a message is handed over once across a reboot.
+ *
+ * @example
+ * if (event.type === INCOMING_EVENT) store.incoming?.(event.id, event.held);
+ */
+export const INCOMING_EVENT = 5;
+
+/** The part of the session that survives a connection: what a persistent session saves. */
+export interface SessionState {
+  /** The last packet id given out. */
+  nextId: number;
+  /** Incoming QoS 2 ids acknowledged with PUBREC and not yet released by PUBREL. */
+  incoming: number[];
+}
+
+/** Nothing received for this many keepalive intervals: the peer is dead (half-open) [MQTT-3.1.2-24]. */
+const DEAD_PEER_FACTOR = 1.5;
+/** Payloads of this size or more, handed over, are written after their header without a copy. */
+const NO_COPY_FROM = 4096;
+const LAST_PACKET_ID = 65535;
+
+// What an outgoing packet id is for.
+const SUB = 1;
+const UNSUB = 2;
+const PUB = 3;
+// Stages of an outgoing QoS 2 message.
+const AWAIT_PUBREC = 0;
+const AWAIT_PUBCOMP = 1;
+
+interface Entry {
+  kind: number;
+  id: number;
+  qos: number;
+  /** Encoded packet until it is written. */
+  bytes: Uint8Array | undefined;
+  /** A large payload written as it is after `bytes` (not copied into the packet). */
+  tail?: Uint8Array | undefined;
+  /** When it was written; -1 while waiting for the window. */
+  sentAt: number;
+  /** QoS 2: AWAIT_PUBREC, then AWAIT_PUBCOMP. SUBSCRIBE: number of filters. */
+  stage: number;
+  ref?: unknown;
+}
+
+/**
+ * Writes bytes for the session: `owed` marks what the broker made us owe it (acknowledgements,
+ * pings), which a driver bounds while the socket does not take them; `tail` is a payload
+ * written as it is after `bytes`.
+ */
+export type SessionWrite = (bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean) => void;
+
+/**
+ * One MQTT session, without I/O. The driver calls `begin()` when a socket opens, `received()`
+ * for each whole packet, `wrote()` when bytes went out, `tick()` at `due()`, and `end()` when
+ * the connection is gone; after each call it hands `events` to the application and empties the
+ * list. A fatal problem (a broker that broke the protocol, a deadline passed) is thrown as a
+ * UmqttError from the call that found it: the driver ends the connection with it.
+ *
+ * @example
+ * const session = new Session({ keepAlive: 30 }, (bytes) => socket.write(bytes));
+ * session.begin(now());
+ * socket.write(encodeConnect({ type: CONNECT, clientId: 'a', clean: true, keepAlive: 30 }));
+ * for (const packet of packets) session.received(packet, now());
+ */
+export class Session {
+  /** Events since the driver last emptied the list, oldest first. */
+  readonly events: SessionEvent[] = [];
+  readonly #write: SessionWrite;
+  readonly #keepAlive: number;
+  readonly #clean: boolean;
+  readonly #connectTimeout: number;
+  readonly #messageTimeout: number;
+  readonly #maxInflight: number;
+  readonly #maxQueued: number;
+  readonly #maxPacketSize: number;
+  readonly #manualAcks: boolean;
+  /** With manual acknowledgements: how many unacknowledged messages make the driver stop reading. */
+  readonly maxUnacked: number;
+  #state: 'idle' | 'connecting' | 'connected' | 'closed' = 'idle';
+  #connectBy = 0;
+  /** DISCONNECT was sent: nothing more goes out. */
+  #closing = false;
+  #ids = new Map<number, Entry>();
+  #waiting: Entry[] = [];
+  #window = 0;
+  #nextId = 0;
+  /**
+   * Ids that timed out, the broker may still acknowledge them. A publish keeps its place in the
+   * window (true) until its final acknowledgement or the end of the connection: the broker still
+   * counts it against its in-flight quota, and past that quota Mosquitto drops what comes next.
+   */
+  #expired = new Map<number, Entry>();
+  /** Incoming QoS 2 ids acknowledged with PUBREC, awaiting PUBREL: part of the session. */
+  #incoming = new Set<number>();
+  /** Incoming QoS 1/2 messages handed over and not yet acknowledged (manual acknowledgements): id -> QoS. */
+  #unacked = new Map<number, number>();
+  #lastSent = 0;
+  #lastRecv = 0;
+  #pingAt = 0;
+
+  /**
+   * @param options - {@link SessionOptions}
+   * @param write - takes the bytes the session sends, in order
+   */
+  constructor(options: SessionOptions, write: SessionWrite) {
+    this.#write = write;
+    this.#keepAlive = (options.keepAlive ?? 60) * 1000;
+    this.#clean = options.clean ?? true;
+    this.#connectTimeout = options.connectTimeout ?? 10_000;
+    this.#messageTimeout = options.messageTimeout ?? 30_000;
+    this.#maxInflight = options.maxInflight ?? 16;
+    this.#maxQueued = options.maxQueued ?? 1000;
+    this.#maxPacketSize = options.maxPacketSize ?? 1_048_576;
+    this.#manualAcks = options.manualAcks ?? false;
+    this.maxUnacked = options.maxUnacked ?? 16;
+  }
+
+  /** idle, connecting (until CONNACK), connected, or closed. */
+  get state(): 'idle' | 'connecting' | 'connected' | 'closed' {
+    return this.#state;
+  }
+
+  /** Connected and DISCONNECT not sent: calls that send are allowed. */
+  get usable(): boolean {
+    return this.#state === 'connected' && !this.#closing;
+  }
+
+  /** QoS 1/2 messages written and not yet acknowledged (timed-out ones included). */
+  get inflight(): number {
+    return this.#window;
+  }
+
+  /** Messages waiting for the window. */
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  /** A publish now would go out at once: the window has room and nothing waits for it. */
+  get open(): boolean {
+    return this.usable && !this.#waiting.length && this.#window < this.#maxInflight;
+  }
+
+  /** Incoming messages handed over and not yet acknowledged (manual acknowledgements). */
+  get unacked(): number {
+    return this.#unacked.size;
+  }
+
+  /** What survives the connection, for a persistent session to save. */
+  get saved(): SessionState {
+    return { nextId: this.#nextId, incoming: [...this.#incoming] };
+  }
+
+  /** Restores what a persistent session saved (before `begin()`). */
+  restore(state: Partial<SessionState>): void {
+    if (state.nextId !== undefined) this.#nextId = state.nextId;
+    if (state.incoming) for (const id of state.incoming) this.#incoming.add(id);
+  }
+
+  /** A connection starts: CONNECT is being sent; CONNACK is due within `connectTimeout`. */
+  begin(now: number): void {
+    if (this.#clean) this.#incoming.clear();
+    this.#expired.clear();
+    this.#unacked.clear();
+    this.#state = 'connecting';
+    this.#closing = false;
+    this.#pingAt = 0;
+    this.#lastSent = this.#lastRecv = now;
+    this.#connectBy = now + this.#connectTimeout;
+  }
+
+  /** Bytes went to the socket at `now` (keepalive counts from the last write). */
+  wrote(now: number): void {
+    this.#lastSent = now;
+  }
+
+  /** Handles one whole packet from the broker. Throws a UmqttError when the broker broke the protocol. */
+  received(p: Packet, now: number): void {
+    // Only a whole packet is a sign of life: a peer trickling bytes is not alive.
+    this.#lastRecv = now;
+    if (this.#state === 'connecting') return this.#connack(p);
+    switch (p.type) {
+      case PUBLISH:
+        return this.#message(p.topic, p.payload, p.qos ?? 0, p.retain ?? false, p.dup ?? false, p.id ?? 0);
+      case PUBREL:
+        if (this.#incoming.delete(p.id)) this.events.push({ type: INCOMING_EVENT, id: p.id, held: false });
+        this.#send(encodeAck({ type: PUBCOMP, id: p.id }), undefined, true);
+        return;
+      case PINGRESP:
+        this.#pingAt = 0;
+        return;
+      case PUBACK:
+      case PUBREC:
+      case PUBCOMP:
+      case SUBACK:
+      case UNSUBACK:
+        return this.#ack(p.type, p.id, p.type === SUBACK ? p.granted : undefined);
+    }
+    throw error(PROTOCOL_ERROR, `unexpected packet type ${p.type} from the broker`, 'read');
+  }
+
+  /** Acknowledges an incoming QoS 1/2 message by its id (manual acknowledgements); an id not awaiting one is ignored. */
+  ack(id: number): void {
+    const qos = this.#unacked.get(id);
+    if (qos === undefined || !this.usable) return;
+    this.#unacked.delete(id);
+    this.#acknowledge(id, qos);
+  }
+
+  /**
+   * Publishes: returns the packet id (0 for QoS 0). Beyond the window the message waits
+   * (`maxQueued` at most). Throws at once on misuse: bad topic, QoS, size, no free id, queue full.
+   */
+  publish(now: number, topic: string, data: Uint8Array, opts?: PublishOptions): number {
+    const qos = opts?.qos ?? 0;
+    const max = this.#maxPacketSize;
+    if (data.length > max)
+      throw error(TOO_LARGE, `payload of ${data.length} bytes is over maxPacketSize ${max}`, 'publish');
+    if (qos && this.#waiting.length >= this.#maxQueued)
+      throw error(
+        QUEUE_FULL,
+        `${this.#waiting.length} messages already wait for the in-flight window (maxQueued)`,
+        'publish',
+      );
+    const id = qos ? this.#id(opts?.id, 'publish') : undefined;
+    // A large payload handed over (copy: false) is written after its header as it is:
+    // copying it costs more than all the rest of publish().
+    const tail = opts?.copy === false && data.length >= NO_COPY_FROM ? data : undefined;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodePublish(
+        { type: PUBLISH, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id },
+        !!tail,
+      );
+    } catch (e) {
+      throw placed(e, 'publish');
+    }
+    const size = bytes.length + (tail?.length ?? 0);
+    if (size > max) throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${max}`, 'publish');
+    if (!id) {
+      this.#send(bytes, tail, false);
+      return 0;
+    }
+    this.#enqueue(now, { kind: PUB, id, qos, bytes, tail, sentAt: -1, stage: AWAIT_PUBREC, ref: opts?.ref });
+    return id;
+  }
+
+  /**
+   * Resumes a QoS 2 message the broker acknowledged with PUBREC in an earlier connection of
+   * this session: PUBREL for `id`; PUBCOMP reports `delivered`.
+   */
+  release(now: number, id: number, ref?: unknown): number {
+    this.#id(id, 'publish');
+    this.#enqueue(now, {
+      kind: PUB,
+      id,
+      qos: 2,
+      bytes: encodeAck({ type: PUBREL, id }),
+      sentAt: -1,
+      stage: AWAIT_PUBCOMP,
+      ref,
+    });
+    return id;
+  }
+
+  /** SUBSCRIBE for a list of filters; returns its packet id (SUBACK reports `delivered` or `refused`). */
+  subscribe(now: number, list: Subscription[]): number {
+    return this.#control(now, SUB, 'subscribe', list.length, (id) =>
+      encodeSubscribe({ type: SUBSCRIBE, id, subscriptions: list }),
+    );
+  }
+
+  /** UNSUBSCRIBE; returns its packet id (UNSUBACK reports `delivered`). */
+  unsubscribe(now: number, topics: string[]): number {
+    return this.#control(now, UNSUB, 'unsubscribe', 0, (id) => encodeUnsubscribe({ type: UNSUBSCRIBE, id, topics }));
+  }
+
+  /** Sends PINGREQ now. */
+  ping(now: number): void {
+    this.#pingAt = now;
+    this.#send(encodeEmpty({ type: PINGREQ }), undefined, true);
+  }
+
+  /** Sends DISCONNECT: nothing is sent after it [MQTT-3.14.4-2]. */
+  disconnect(): void {
+    this.#send(encodeEmpty({ type: DISCONNECT }), undefined, false);
+    this.#closing = true;
+  }
+
+  /**
+   * The connection is gone: every id in flight or waiting is `aborted` (and a `timeout` still in
+   * `events` becomes `aborted`); the session's state (ids held both ways) stays.
+   */
+  end(): void {
+    const entries = [...this.#ids.values()];
+    this.#ids.clear();
+    this.#waiting = [];
+    this.#window = 0;
+    this.#expired.clear();
+    this.#unacked.clear();
+    this.#state = 'closed';
+    this.#closing = false;
+    // A timeout the application has not yet heard of is overtaken by the end of the connection.
+    for (const e of this.events) if (e.type === STATUS_EVENT && e.status === 'timeout') e.status = 'aborted';
+    for (const e of entries) this.#status(e, 'aborted');
+  }
+
+  // ---- time --------------------------------------------------------------------------------
+  // Every deadline is an absolute time, computed by one expression both when the driver arms its
+  // timer (`due()`) and when `tick()` checks it: a timer that fires early (Node fires up to a
+  // millisecond or two before its due time) finds the deadline not yet reached, and the driver
+  // re-arms for the rest; one that fires late finds it passed.
+
+  /** The next deadline (Infinity when none): the driver calls `tick()` then. */
+  due(): number {
+    if (this.#state === 'connecting') return this.#connectBy;
+    if (this.#state !== 'connected') return Infinity;
+    let due = Math.min(this.#deadDue(), this.#pongDue(), this.#pingDue());
+    for (const e of this.#ids.values()) due = Math.min(due, this.#timeoutDue(e));
+    return due;
+  }
+
+  /**
+   * A time by which `tick()` must run, found without a scan: at most `due()`. A driver arms its
+   * timer for it after each call that may have sent something (a message just written times out
+   * `messageTimeout` from now); at the tick, `due()` gives the exact next deadline.
+   */
+  dueBy(now: number): number {
+    const due = this.#state === 'connected' ? Math.min(this.#deadDue(), this.#pongDue(), this.#pingDue()) : this.due();
+    return this.#ids.size && this.#messageTimeout ? Math.min(due, now + this.#messageTimeout) : due;
+  }
+
+  /** Acts on the deadlines passed by `now`: a ping, timeouts; throws a UmqttError when the connection must end. */
+  tick(now: number): void {
+    if (this.#state === 'connecting' && now >= this.#connectBy)
+      throw error(CONNECT_TIMEOUT, `no CONNACK within ${this.#connectTimeout} ms`, 'connect');
+    if (this.#state !== 'connected') return;
+    const ka = this.#keepAlive / 1000;
+    if (now >= this.#deadDue())
+      throw error(
+        KEEPALIVE_TIMEOUT,
+        `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka} s)`,
+        'keepalive',
+      );
+    if (now >= this.#pongDue())
+      throw error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive');
+    if (now >= this.#pingDue()) this.ping(now);
+    for (const e of this.#ids.values())
+      if (now >= this.#timeoutDue(e)) {
+        this.#ids.delete(e.id);
+        this.#expired.set(e.id, e); // a publish keeps its place in the window
+        this.#status(e, 'timeout');
+      }
+  }
+
+  /** No whole packet for 1.5 x keepAlive: the peer is dead (half-open, or trickling). */
+  #deadDue(): number {
+    return this.#keepAlive ? this.#lastRecv + this.#keepAlive * DEAD_PEER_FACTOR : Infinity;
+  }
+  /** A PINGREQ unanswered for keepAlive. */
+  #pongDue(): number {
+    return this.#keepAlive && this.#pingAt ? this.#pingAt + this.#keepAlive : Infinity;
+  }
+  /** Keepalive: when a PINGREQ is due (none outstanding, not closing). */
+  #pingDue(): number {
+    return this.#keepAlive && !this.#pingAt && !this.#closing
+      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive
+      : Infinity;
+  }
+  /** When an entry in flight times out. */
+  #timeoutDue(e: Entry): number {
+    return this.#messageTimeout && e.sentAt >= 0 ? e.sentAt + this.#messageTimeout : Infinity;
+  }
+
+  // ---- incoming ------------------------------------------------------------------------------
+
+  #connack(p: Packet): void {
+    if (p.type !== CONNACK)
+      throw error(
+        PROTOCOL_ERROR,
+        `expected CONNACK first, got packet type ${p.type}`,
+        'connect',
+        undefined,
+        'MQTT-3.2.0-1',
+      );
+    if (p.returnCode) {
+      const code = CONNACK_CODES[p.returnCode]!;
+      throw error(
+        code,
+        `broker refused the connection: return code ${p.returnCode} (${code.slice(14).toLowerCase().replace('_', ' ')})`,
+        'connect',
+        p.returnCode,
+      );
+    }
+    if (p.sessionPresent && this.#clean)
+      throw error(
+        PROTOCOL_ERROR,
+        'CONNACK says a session is present in answer to a clean-session CONNECT',
+        'connect',
+        undefined,
+        'MQTT-3.2.2-1',
+      );
+    // A broker without our session holds no QoS 2 message of ours awaiting PUBREL.
+    if (!p.sessionPresent && this.#incoming.size) {
+      for (const id of this.#incoming) this.events.push({ type: INCOMING_EVENT, id, held: false });
+      this.#incoming.clear();
+    }
+    this.#state = 'connected';
+    this.events.push({ type: CONNECTED_EVENT, sessionPresent: p.sessionPresent });
+  }
+
+  #message(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, id: number): void {
+    if (qos && this.#unacked.has(id)) return; // a resend while the application still has it
+    if (qos === 2 && this.#incoming.has(id)) {
+      this.#send(encodeAck({ type: PUBREC, id }), undefined, true); // a resend before PUBREL: handed over once already
+      return;
+    }
+    this.events.push({ type: MESSAGE_EVENT, message: { topic, payload, qos, retain, dup, id } });
+    if (!qos) return;
+    if (this.#manualAcks) this.#unacked.set(id, qos);
+    else this.#acknowledge(id, qos);
+  }
+
+  /** PUBACK, or (QoS 2) the id held until PUBREL and PUBREC: after the message was handed over. */
+  #acknowledge(id: number, qos: number): void {
+    if (qos === 2) {
+      this.#incoming.add(id);
+      this.events.push({ type: INCOMING_EVENT, id, held: true });
+    }
+    this.#send(encodeAck({ type: qos === 2 ? PUBREC : PUBACK, id }), undefined, true);
+  }
+
+  #ack(type: number, id: number, granted: number[] | undefined): void {
+    const e = this.#ids.get(id);
+    const expect =
+      !e || e.sentAt < 0
+        ? 0
+        : e.kind === SUB
+          ? SUBACK
+          : e.kind === UNSUB
+            ? UNSUBACK
+            : e.qos === 1
+              ? PUBACK
+              : e.stage === AWAIT_PUBCOMP
+                ? PUBCOMP
+                : PUBREC;
+    if (type === PUBREC && expect === PUBCOMP) {
+      this.#send(encodeAck({ type: PUBREL, id }), undefined, true); // a repeated PUBREC: repeat PUBREL
+      return;
+    }
+    if (expect !== type) {
+      const late = this.#expired.get(id);
+      if (late) {
+        // A late acknowledgement of a message that timed out: its final one reports "unknown
+        // id", as in simple2, and frees its place in the window (a late PUBREC is answered with
+        // PUBREL and reported `received`; PUBCOMP is still to come).
+        if (type === PUBREC) {
+          this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+          return this.#status(late, 'received');
+        }
+        if (late.kind === PUB) this.#window--;
+        this.#expired.delete(id);
+        this.#status(late, 'unknown');
+        return this.#pump();
+      }
+      // An acknowledgement for an id we do not track: brokers repeat PUBREC and PUBCOMP, and
+      // ack what an earlier connection sent. As libmosquitto and MQTT.js do, PUBREC is answered
+      // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored. A
+      // repeated PUBCOMP may also arrive after its id went to a new message: ignored the same way.
+      if (!e || e.sentAt < 0 || type === PUBCOMP) {
+        if (type === PUBREC) this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+        this.events.push({
+          type: ISSUE_EVENT,
+          error: error(
+            UNKNOWN_ID,
+            `acknowledgement (packet type ${type}) for packet id ${id}, which is not in flight`,
+            'read',
+          ),
+        });
+        return;
+      }
+      throw error(
+        PROTOCOL_ERROR,
+        `acknowledgement (packet type ${type}) for packet id ${id}, which awaits packet type ${expect}`,
+        'read',
+      );
+    }
+    const entry = e!;
+    if (type === PUBREC) {
+      entry.stage = AWAIT_PUBCOMP;
+      this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+      this.#status(entry, 'received');
+      return;
+    }
+    if (type === SUBACK && granted!.length !== entry.stage)
+      throw error(
+        PROTOCOL_ERROR,
+        `SUBACK for ${entry.stage} filter(s) has ${granted!.length} return code(s)`,
+        'subscribe',
+        undefined,
+        'MQTT-3.9.3-1',
+      );
+    this.#ids.delete(id);
+    if (entry.kind === PUB) this.#window--;
+    this.#status(entry, type === SUBACK && granted!.includes(0x80) ? 'refused' : 'delivered', granted);
+    this.#pump();
+  }
+
+  // ---- outgoing ------------------------------------------------------------------------------
+
+  /** A free packet id (or checks a requested one). */
+  #id(wanted: number | undefined, place: string): number {
+    const ids = this.#ids;
+    if (wanted !== undefined) {
+      if (ids.has(wanted)) throw error(INVALID_ARGUMENT, `packet id ${wanted} is in use`, place);
+      return wanted;
+    }
+    if (ids.size + this.#expired.size >= LAST_PACKET_ID)
+      throw error(NO_PACKET_ID, `all ${LAST_PACKET_ID} packet ids are in use`, place);
+    let id = this.#nextId;
+    do id = (id % LAST_PACKET_ID) + 1;
+    while (ids.has(id) || this.#expired.has(id));
+    return (this.#nextId = id);
+  }
+
+  #control(now: number, kind: number, place: string, stage: number, encode: (id: number) => Uint8Array): number {
+    const id = this.#id(undefined, place);
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(id);
+    } catch (e) {
+      throw placed(e, place);
+    }
+    const entry: Entry = { kind, id, qos: 1, bytes, sentAt: -1, stage };
+    this.#ids.set(id, entry);
+    this.#transmit(now, entry);
+    return id;
+  }
+
+  #enqueue(now: number, entry: Entry): void {
+    this.#ids.set(entry.id, entry);
+    if (this.#window < this.#maxInflight && !this.#waiting.length) this.#transmit(now, entry);
+    else this.#waiting.push(entry);
+  }
+
+  #transmit(now: number, entry: Entry): void {
+    entry.sentAt = now;
+    if (entry.kind === PUB) this.#window++;
+    this.#send(entry.bytes!, entry.tail, false);
+    entry.bytes = entry.tail = undefined;
+  }
+
+  /** Sends waiting messages while the window has room (called while a packet is handled: #lastRecv is now). */
+  #pump(): void {
+    const w = this.#waiting;
+    let i = 0;
+    while (i < w.length && this.#window < this.#maxInflight) this.#transmit(this.#lastRecv, w[i++]!);
+    if (i) w.splice(0, i);
+  }
+
+  /** Everything the session writes goes through here: nothing after DISCONNECT [MQTT-3.14.4-2]. */
+  #send(bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean): void {
+    if (!this.#closing) this.#write(bytes, tail, owed);
+  }
+
+  #status(e: Entry, status: Status, granted?: number[]): void {
+    this.events.push({ type: STATUS_EVENT, id: e.id, status, granted, ref: e.ref });
+  }
+}
+
+/** An error thrown by the codec, given the place it happened (anything else becomes INVALID_ARGUMENT's cousin upstream). */
+function placed(e: unknown, place: string): unknown {
+  if (e && typeof e === 'object' && 'code' in e) (e as UmqttError).place ??= place;
+  return e;
+}

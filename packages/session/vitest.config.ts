@@ -1,0 +1,3 @@
+import { packageProject } from '../../tooling/config/vitest.shared.ts';
+
+export default packageProject('session');
