@@ -222,8 +222,6 @@ export class RobustClient {
   /** Pending timers: the next connection attempt, the backoff reset, the next expiry. */
   readonly #timers: { [name in TimerName]?: unknown } = {};
   #expiryAt = Infinity;
-  /** Packet id -> message, for the current connection. */
-  #byId = new Map<number, StoredMessage>();
   /** Remembered subscriptions (a newer one for a filter replaces the older). */
   #subs = new Map<string, QoS>();
   /** Subscriptions not yet acknowledged on the current connection. */
@@ -271,7 +269,13 @@ export class RobustClient {
       logger: (issue) => this.#record(issue),
     }));
     mqtt.onMessage = (m) => this.onMessage?.(m);
-    mqtt.onStatus = (id, status, granted) => this.#onStatus(id, status, granted);
+    // A publish's status carries the held message it was given as `ref`: no registry of ids here.
+    mqtt.onStatus = (id, status, granted, ref) => this.#onStatus(id, status, granted, ref as StoredMessage | undefined);
+    // Incoming QoS 2 ids held until PUBREL live in the store too: a device that reboots between
+    // PUBREC and PUBREL does not hand the application the same message again.
+    const store = options.store;
+    mqtt.onIncoming = (id, held) => this.#try('store', () => store.incoming?.(id, held));
+    if (store.held) mqtt.restore({ incoming: store.held() });
     mqtt.onWritable = () => this.#pump();
     mqtt.onClose = (e) => this.#closed(e);
     this.#armExpiry();
@@ -615,7 +619,7 @@ export class RobustClient {
     for (const m of [...this.#queue.held.values()]) {
       if (this.#state !== 'online') return;
       if (m.stage === RELEASING) {
-        if (sessionPresent) this.#try('sendqueue', () => this.#byId.set(this.#mqtt.release(m.id), m));
+        if (sessionPresent) this.#try('sendqueue', () => this.#mqtt.release(m.id, m));
         else {
           this.#resentAfterLoss.add(m.key);
           this.#try('sendqueue', () => this.#write(m, false));
@@ -635,7 +639,6 @@ export class RobustClient {
   }
 
   #closed(e: UmqttError | undefined): void {
-    this.#byId.clear();
     this.#subIds.clear();
     if (this.#state === 'closed') return;
     // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
@@ -700,18 +703,18 @@ export class RobustClient {
         dup,
         id: dup ? m.id : undefined,
         copy: false,
+        ref: m,
       });
     } catch (e) {
       // Its old id went to another message of this connection: send it afresh.
       if (!dup || (e as UmqttError).code !== INVALID_ARGUMENT) throw e;
-      id = mqtt.publish(m.topic, payload, { qos: m.qos, retain: m.retain, copy: false });
+      id = mqtt.publish(m.topic, payload, { qos: m.qos, retain: m.retain, copy: false, ref: m });
     }
     if (!m.qos) return this.#final(m, 'sent');
     this.#queue.sent(m, id, SENT);
-    this.#byId.set(id, m);
   }
 
-  #onStatus(id: number, status: SimpleStatus, granted?: number[]): void {
+  #onStatus(id: number, status: SimpleStatus, granted?: number[], m?: StoredMessage): void {
     const subs = this.#subIds.get(id);
     if (status !== 'timeout' && status !== 'aborted') this.#acked = true; // the broker answered
     if (subs) {
@@ -739,10 +742,8 @@ export class RobustClient {
         });
       return;
     }
-    const m = this.#byId.get(id);
     if (!m) return;
     if (status === 'delivered') {
-      this.#byId.delete(id);
       this.#final(m, 'delivered');
       this.#pump();
     } else if (status === 'received') this.#queue.stage(m, RELEASING);
@@ -767,7 +768,6 @@ export class RobustClient {
       this.#pump();
     } else if (status === 'unknown') {
       // the late final acknowledgement of a message that had timed out: delivered after all
-      this.#byId.delete(id);
       this.#final(m, 'delivered');
       this.#pump();
     }

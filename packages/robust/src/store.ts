@@ -121,6 +121,15 @@ export interface Store {
    * longer reports it.
    */
   readonly damage?: StoreDamage | undefined;
+  /**
+   * Optional, for stores that keep a persistent session: records that an incoming QoS 2 packet
+   * id was acknowledged with PUBREC (`held`, after its message was handed to the application)
+   * or released by PUBREL. A message whose id is held is not handed over again when the broker
+   * resends it, across a reboot too; {@link Store.held} gives the ids back.
+   */
+  incoming?(id: number, held: boolean): void;
+  /** Optional, with {@link Store.incoming}: the incoming QoS 2 ids held, as recorded. */
+  held?(): number[];
 }
 
 /**

@@ -25,6 +25,8 @@ export class MemoryStore implements Store {
   #next = 1;
   #bytes = 0;
   #closed = false;
+  /** Incoming QoS 2 ids held until PUBREL, in the order held. */
+  #incoming = new Set<number>();
 
   /**
    * @param options - {@link MemoryStoreOptions}; the capacity defaults to 1 MiB
@@ -72,6 +74,15 @@ export class MemoryStore implements Store {
     if (!m) return;
     this.#messages.delete(key);
     this.#bytes -= messageBytes(m);
+  }
+
+  incoming(id: number, held: boolean): void {
+    if (held) this.#incoming.add(id);
+    else this.#incoming.delete(id);
+  }
+
+  held(): number[] {
+    return [...this.#incoming];
   }
 
   /** The record itself (shared with the client: one object per message). */

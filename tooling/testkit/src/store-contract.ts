@@ -41,6 +41,8 @@ export interface Store {
   get?(key: number): StoredMessage | undefined;
   payload?(key: number): Uint8Array | undefined;
   readonly damage?: StoreDamage | undefined;
+  incoming?(id: number, held: boolean): void;
+  held?(): number[];
 }
 
 /** Structurally @umqtt/robust's `StoreDamage`. */
@@ -377,6 +379,19 @@ export function storeContract(
       s.close();
     });
 
+    test('incoming QoS 2 ids, where the store keeps them: held until released, in the order held, each once', async () => {
+      const s = await open();
+      if (!s.incoming || !s.held) return void expect(s.held).toBeUndefined(); // both or neither
+      s.incoming(7, true);
+      s.incoming(65535, true);
+      s.incoming(7, true);
+      s.incoming(3, true);
+      s.incoming(65535, false);
+      s.incoming(9, false); // never held: nothing happens
+      expect(s.held()).toEqual([7, 3]);
+      expect(s.count).toBe(0); // not messages
+    });
+
     if (reopen) {
       describe('persistence (close and reopen)', () => {
         test('the same messages come back with the same keys, fields and stages', async () => {
@@ -416,6 +431,22 @@ export function storeContract(
           expect(k).toBeGreaterThan(keys[1]!);
           expect(again.messages().map((m) => m.key)).toEqual([keys[0], keys[1], k]);
           again.close();
+        });
+
+        test('incoming QoS 2 ids held come back after a reopen; released ones do not', async () => {
+          const s = await open();
+          if (!s.incoming || !s.held) return;
+          s.incoming(1, true);
+          s.incoming(2, true);
+          s.incoming(1, false);
+          s.add(msg('a', 'b'));
+          const again = await reopen(s);
+          expect(again.held!()).toEqual([2]);
+          again.incoming!(2, false);
+          again.incoming!(4, true);
+          const third = await reopen(again);
+          expect(third.held!()).toEqual([4]);
+          expect(third.count).toBe(1);
         });
 
         test('an empty store reopens empty', async () => {
