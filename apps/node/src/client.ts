@@ -108,6 +108,7 @@ function toNodeMessage(m: Message): NodeMessage {
     qos: m.qos,
     retain: m.retain,
     dup: m.dup,
+    id: m.id,
   };
 }
 

@@ -48,3 +48,14 @@ export {
   TOO_LARGE,
   UNKNOWN_ID,
 } from './errors.js';
+export {
+  QUEUED,
+  SENT,
+  RELEASING,
+  messageBytes,
+  type NewMessage,
+  type StoredMessage,
+  type Store,
+  type StoreDamage,
+  type LostMessage,
+} from './store.js';

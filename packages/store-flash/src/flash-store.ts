@@ -35,7 +35,7 @@
 // after what a cut write left there (the first record written then is a SKIP saying how many
 // bytes before it are such leftovers, so no later mount takes them for damage).
 import { UmqttError, decodeUtf8, encodeUtf8, type QoS } from '@umqtt/codec';
-import type { LostMessage, NewMessage, Store, StoreDamage, StoredMessage } from '@umqtt/robust';
+import type { LostMessage, NewMessage, Store, StoreDamage, StoredMessage } from '@umqtt/session';
 import { crc32 } from './crc32.js';
 import { STORE_CLOSED, STORE_DAMAGED, STORE_FOREIGN, STORE_FULL, STORE_VERSION } from './errors.js';
 import type { Flash, FlashSync } from './flash.js';

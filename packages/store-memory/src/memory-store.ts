@@ -1,6 +1,6 @@
 // The in-memory Store: fast, bounded by a byte budget, gone when the process or device stops.
 import { UmqttError } from '@umqtt/codec';
-import { messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
+import { messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/session';
 
 /**
  * Options of {@link MemoryStore}.
