@@ -39,5 +39,14 @@ export class ArrayStore implements Store {
   messages(): StoredMessage[] {
     return [...this.#m.values()].map((m) => ({ ...m }));
   }
+  /** Incoming QoS 2 ids held: kept with the messages, as a persistent store keeps them. */
+  #incoming = new Set<number>();
+  incoming(id: number, held: boolean): void {
+    if (held) this.#incoming.add(id);
+    else this.#incoming.delete(id);
+  }
+  held(): number[] {
+    return [...this.#incoming];
+  }
   close(): void {}
 }

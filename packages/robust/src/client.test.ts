@@ -456,6 +456,50 @@ describe('persistent session resend', () => {
 
 // ---- message timeouts --------------------------------------------------------------------------
 
+describe('incoming QoS 2 across a reboot (the ids held until PUBREL live in the store)', () => {
+  test('a message acknowledged with PUBREC before a reboot is not handed over again when the broker resends it', async () => {
+    const store = new ArrayStore();
+    const first = setup({ store, clean: false });
+    const got: string[] = [];
+    first.client.onMessage = (m) => got.push(m.topic);
+    first.client.start();
+    await accept(first);
+    first.broker.socket.send(pub('in/once', 'x', { qos: 2, id: 9 }));
+    await settle();
+    expect(packets(first.broker.socket.take())).toEqual([PUBREC(9)]);
+    expect(got).toEqual(['in/once']);
+    expect(store.held()).toEqual([9]);
+    // power cut: the client and its RAM are gone, the store is not
+    first.client.stop();
+    const second = setup({ store, clean: false });
+    second.client.onMessage = (m) => got.push(m.topic);
+    second.client.start();
+    await accept(second, true);
+    second.broker.socket.send(pub('in/once', 'x', { qos: 2, id: 9, dup: true })); // our PUBREC was lost
+    await settle();
+    expect(packets(second.broker.socket.take())).toEqual([PUBREC(9)]);
+    expect(got).toEqual(['in/once']); // once
+    second.broker.socket.send(PUBREL(9));
+    await settle();
+    expect(packets(second.broker.socket.take())).toEqual([PUBCOMP(9)]);
+    expect(store.held()).toEqual([]);
+  });
+
+  test('a broker that kept no session holds nothing of ours: the held ids are let go', async () => {
+    const store = new ArrayStore();
+    store.incoming(4, true);
+    const t = setup({ store, clean: false });
+    const got: string[] = [];
+    t.client.onMessage = (m) => got.push(m.topic);
+    t.client.start();
+    await accept(t, false);
+    expect(store.held()).toEqual([]);
+    t.broker.socket.send(pub('in/new', 'y', { qos: 2, id: 4 })); // id 4 is a new message now
+    await settle();
+    expect(got).toEqual(['in/new']);
+  });
+});
+
 describe('message timeout: stays in flight, never resent on the same connection [MQTT-4.4.0-1]', () => {
   test('QoS 1: no resend on the same connection; a late PUBACK delivers it; one status', async () => {
     const t = setup({ messageTimeout: 5000 });

@@ -23,21 +23,17 @@
  *
  * @module @umqtt/session
  */
+export { Session, type SessionOptions, type SessionState, type SessionWrite, type PublishOptions } from './session.js';
 export {
-  Session,
   MESSAGE_EVENT,
   STATUS_EVENT,
   CONNECTED_EVENT,
   ISSUE_EVENT,
   INCOMING_EVENT,
-  type SessionOptions,
   type SessionEvent,
-  type SessionState,
-  type SessionWrite,
-  type PublishOptions,
   type Message,
   type Status,
-} from './session.js';
+} from './events.js';
 export {
   CONNACK_CODES,
   CONNECT_TIMEOUT,

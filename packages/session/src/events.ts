@@ -1,0 +1,93 @@
+// What the session tells its driver: events, and the outcomes they carry. Constants only (and
+// types), so a bundler inlines them where they are used.
+import type { QoS, UmqttError } from '@umqtt/codec';
+
+/**
+ * Outcome of a packet id, as umqtt.simple2's status callback:
+ * - `delivered`: PUBACK / PUBCOMP / SUBACK (all filters granted) / UNSUBACK arrived;
+ * - `received`: QoS 2 PUBREC arrived (not final: PUBCOMP follows);
+ * - `timeout`: no acknowledgement within `messageTimeout`;
+ * - `unknown`: the final acknowledgement (PUBACK, PUBCOMP, SUBACK, UNSUBACK) for an id that had
+ *   already timed out, i.e. it was delivered after all (a late PUBREC reports `received`);
+ * - `refused`: SUBACK refused at least one filter (0x80; the granted list says which);
+ * - `aborted`: the connection ended before the acknowledgement (the message may or may not
+ *   have reached the broker; a persistent session can resend it with the same id and DUP).
+ *
+ * @example
+ * client.onStatus = (id: number, status: Status) => {
+ *   if (status === 'delivered') pending.delete(id);
+ *   else if (status !== 'received') console.warn(`packet ${id}: ${status}`);
+ * };
+ */
+export type Status = 'delivered' | 'received' | 'timeout' | 'unknown' | 'refused' | 'aborted';
+
+/**
+ * A message received from the broker.
+ *
+ * @example
+ * client.onMessage = (message: Message) => console.log(message.topic, new TextDecoder().decode(message.payload), message.qos);
+ */
+export interface Message {
+  /** Topic name the message was published to. */
+  topic: string;
+  /** Message body: a view of the received bytes, valid during the callback (copy it to keep it). */
+  payload: Uint8Array;
+  /** QoS it was delivered with (at most the subscription's). */
+  qos: QoS;
+  /** A retained message sent because of a new subscription. */
+  retain: boolean;
+  /** The broker may have sent it before (QoS 1: a duplicate is possible). */
+  dup: boolean;
+  /** Its packet id (QoS 1/2; 0 at QoS 0): what `ack()` takes when acknowledgements are manual. */
+  id: number;
+}
+
+/**
+ * What the session tells its driver, in order ({@link Session.events}).
+ *
+ * @example
+ * for (const event of session.events) if (event.type === MESSAGE_EVENT) show(event.message);
+ */
+export type SessionEvent =
+  | { type: typeof MESSAGE_EVENT; message: Message }
+  | { type: typeof STATUS_EVENT; id: number; status: Status; granted?: number[] | undefined; ref?: unknown }
+  | { type: typeof CONNECTED_EVENT; sessionPresent: boolean }
+  | { type: typeof ISSUE_EVENT; error: UmqttError }
+  | { type: typeof INCOMING_EVENT; id: number; held: boolean };
+
+/**
+ * A message arrived ({@link SessionEvent}).
+ *
+ * @example
+ * if (event.type === MESSAGE_EVENT) console.log(event.message.topic);
+ */
+export const MESSAGE_EVENT = 1;
+/**
+ * A packet id has a new status ({@link Status}); `ref` is what its publish was given.
+ *
+ * @example
+ * if (event.type === STATUS_EVENT && event.status === 'delivered') done(event.ref);
+ */
+export const STATUS_EVENT = 2;
+/**
+ * CONNACK accepted the connection.
+ *
+ * @example
+ * if (event.type === CONNECTED_EVENT) resolve(event.sessionPresent);
+ */
+export const CONNECTED_EVENT = 3;
+/**
+ * Something worth recording that does not end the connection (an acknowledgement for an id not in flight).
+ *
+ * @example
+ * if (event.type === ISSUE_EVENT) log(event.error);
+ */
+export const ISSUE_EVENT = 4;
+/**
+ * An incoming QoS 2 id was acknowledged with PUBREC (`held`) or released by PUBREL: what a
+ * persistent session stores so that a message is handed over once across a reboot.
+ *
+ * @example
+ * if (event.type === INCOMING_EVENT) store.incoming?.(event.id, event.held);
+ */
+export const INCOMING_EVENT = 5;
