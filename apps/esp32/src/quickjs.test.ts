@@ -14,8 +14,8 @@ const start = (host: Parameters<typeof startQuickJs>[0], harness: string) =>
   startQuickJs(host, harness, { memoryLimit: LIMIT });
 
 const peaks: string[] = [];
-engineSuite('quickjs', start, (label, r) => {
-  peaks.push(`${label}: peak ${(r.driver as QuickJsDriver).peak} B`);
+engineSuite('quickjs', start, {
+  peaks: (label, r) => peaks.push(`${label}: peak ${(r.driver as QuickJsDriver).peak} B`),
 });
 afterAll(() => console.log(`QuickJS memory_used_size, peak after any event, per scenario:\n  ${peaks.join('\n  ')}`));
 
