@@ -310,6 +310,17 @@ export function engineSuite(engine: string, start: StartEngine, suite: SuiteOpti
       peaks?.('robust-flash: queue across an engine restart', second);
     });
 
+    test('robust-flash, frozen as XS freezes a preloaded module (functions, built-in prototypes): round trip, errors made and reported', async () => {
+      const r = await launch('robust-flash', { flash: new SimulatedFlash({ blockSize: 4096, blocks: 16 }) });
+      await r.host.call('freezeLikePreload');
+      await pubSubRoundTrip(r, broker, `${engine}-preload`, true);
+      // an error is made and recorded: a topic the broker refuses to take from us is invalid here
+      await expect(r.host.call('publish', { topic: 'bad/+', payload: 'x', qos: 1 })).rejects.toThrow(
+        /UmqttError: .*wildcard/,
+      );
+      noErrors(r.host);
+    });
+
     test('simple-client: a payload larger than the send buffer goes out in pieces of the room, never copied whole; the device maximum is 8 KiB', async () => {
       const r = await launch('simple-client', { sendBuffer: 2048 });
       const { host } = r;

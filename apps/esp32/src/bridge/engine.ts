@@ -137,6 +137,65 @@ const app: Record<string, (arg: any) => unknown> = {
     stored: store ? store.count : null,
   }),
 
+  /**
+   * What XS's linker does after the preload phase (Moddable's documentation/xs/preload.md,
+   * "Automatic Freezing of Built-ins"): the prototypes of the built-in objects are frozen, and
+   * every function of the preloaded modules (reached here from the bundle's exports: classes,
+   * their methods and static members). Objects and module variables stay writable (XS keeps
+   * their changes in RAM).
+   */
+  freezeLikePreload() {
+    const seen = new Set<unknown>();
+    const walk = (o: unknown): void => {
+      if (!o || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) return;
+      seen.add(o);
+      if (typeof o === 'function') Object.freeze(o);
+      for (const k of Reflect.ownKeys(o)) {
+        const d = Object.getOwnPropertyDescriptor(o, k)!;
+        walk(d.value);
+        walk(d.get);
+        walk(d.set);
+      }
+    };
+    walk(U);
+    for (const C of [
+      Object,
+      Function,
+      Array,
+      Error,
+      TypeError,
+      RangeError,
+      SyntaxError,
+      Promise,
+      Map,
+      Set,
+      WeakMap,
+      String,
+      Number,
+      Boolean,
+      Symbol,
+      Date,
+      RegExp,
+      ArrayBuffer,
+      DataView,
+      Uint8Array,
+      Uint32Array,
+      BigInt,
+    ])
+      Object.freeze(C.prototype);
+    for (const T of [Int8Array, Uint8Array, Object.getPrototypeOf(Uint8Array)]) Object.freeze(T.prototype);
+    return null;
+  },
+
+  /** Keeps `n` of something alive (the memory test's yardstick): bytes, array elements, strings of 3 characters. */
+  hold({ what, n }: { what: 'bytes' | 'elements' | 'strings'; n: number }) {
+    const g = globalThis as any;
+    if (what === 'bytes') g.held = new Uint8Array(n);
+    else if (what === 'elements') g.held = new Array(n).fill(0);
+    else g.held = Array.from({ length: n }, (_, i) => `${i % 10}${((i / 10) % 10) | 0}x`);
+    return null;
+  },
+
   /** The raw tick counter and the glue's monotonic clock built on it. */
   clock: () => ({ before: Time.ticks, now: clock.now(), after: Time.ticks }),
 
