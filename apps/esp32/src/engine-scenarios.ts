@@ -347,7 +347,7 @@ export function engineSuite(engine: string, start: StartEngine, suite: SuiteOpti
       await host.call('open', { host: 'localhost', port: broker.port, clientId: `${engine}-nodns`, backoff: BACKOFF });
       await waitFor(async () => (await host.call<{ issues: string[] }>('info')).issues.length, WAIT);
       const { issues } = await host.call<{ issues: string[] }>('info');
-      expect(issues[0]).toMatch(/UMQTT_CONNECTION_LOST.*no DNS server to look up localhost/);
+      expect(issues[0]).toMatch(/UMQTT_CONNECTION_LOST.*no DNS server for localhost/);
       expect(host.find('dns-stuck')).toEqual([]); // the SDK's resolver would wait forever
       expect(host.requests.get(7 /* RESOLVE */)).toBeUndefined();
       noErrors(host);

@@ -53,6 +53,12 @@ export interface XsMemory {
   chunksByKind: Record<ChunkKind, number>;
   /** slots x 16 + chunks32: what the machine takes on an ESP32. */
   bytes32: number;
+  /**
+   * bytes32 without the byte code chunks: what a device holds when the module is preloaded.
+   * Loaded at run time (as here), XS copies a function's byte code into a chunk of its own for
+   * each function instance it makes (closures too); preloaded, the byte code stays in flash.
+   */
+  preloaded32: number;
 }
 
 /** Reads the atoms of a snapshot: name -> payload. */
@@ -141,7 +147,8 @@ export function measureSnapshot(snapshot: Uint8Array): XsMemory {
     p += size;
   }
   const slots = heap.length / SLOT;
-  return { slots, chunks64: bloc.length, chunks32, chunksByKind, bytes32: slots * 16 + chunks32 };
+  const bytes32 = slots * 16 + chunks32;
+  return { slots, chunks64: bloc.length, chunks32, chunksByKind, bytes32, preloaded32: bytes32 - chunksByKind.code };
 }
 
 /** `b - a`, field by field. */
@@ -154,5 +161,6 @@ export function minus(b: XsMemory, a: XsMemory): XsMemory {
     chunks32: b.chunks32 - a.chunks32,
     chunksByKind,
     bytes32: b.bytes32 - a.bytes32,
+    preloaded32: b.preloaded32 - a.preloaded32,
   };
 }

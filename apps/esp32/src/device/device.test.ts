@@ -169,7 +169,7 @@ describe('tcpSocketFactory', () => {
       close() {}
     }
     const b = events();
-    tcpSocketFactory(scriptedTCP().TCP, { dns: { io: Throwing, servers: ['10.0.0.53'], socket: { io: {} } } })({
+    tcpSocketFactory(scriptedTCP().TCP, { dns: { io: Throwing, servers: () => ['10.0.0.53'], socket: { io: {} } } })({
       ...b.options,
       host: 'broker.example',
     });
@@ -189,7 +189,7 @@ describe('tcpSocketFactory', () => {
     tcpSocketFactory(scriptedTCP().TCP, { dns })({ ...e.options, host: 'broker.example' });
     await tick();
     expect(made).toEqual([]); // Moddable's resolver would ask servers[NaN], every second, forever
-    expect(e.log).toEqual(['error no DNS server to look up broker.example']);
+    expect(e.log).toEqual(['error no DNS server for broker.example']);
   });
 
   test('a host name is looked up with the servers of the moment; close() before the answer opens nothing', async () => {
@@ -210,7 +210,10 @@ describe('tcpSocketFactory', () => {
     expect(sockets[0]!.closed).toBe(true);
 
     const failed = events();
-    tcpSocketFactory(TCP, { dns: { ...dns, servers: ['10.0.0.53'] } })({ ...failed.options, host: 'nowhere.example' });
+    tcpSocketFactory(TCP, { dns: { ...dns, servers: () => ['10.0.0.53'] } })({
+      ...failed.options,
+      host: 'nowhere.example',
+    });
     made[2]!.requests[0]!.onError('nowhere.example');
     await tick();
     expect(failed.log).toEqual(['error cannot resolve nowhere.example']);

@@ -28,7 +28,9 @@ const topic = config.topic ?? 'umqtt/esp32';
 const dns = { io: Resolver, servers: () => Net.get('DNS'), socket: { io: UDP } };
 
 // The queue and the in-flight state live in the flash partition: a power cut at any moment
-// loses nothing that publish() accepted.
+// loses nothing that publish() accepted. Payloads stay on flash; each held message still takes
+// RAM (about 370 bytes in XS on an ESP32, see README.md), so the queue holds at most 100: the
+// manifest's `creation` is sized for that.
 const store = new FlashStore(moddableFlash(new Flash(config.partition ?? 'storage')), { maxRecords: 200 });
 
 const client = new RobustClient({
@@ -38,7 +40,7 @@ const client = new RobustClient({
   clientId: config.clientId ?? 'umqtt-esp32',
   keepAlive: 60,
   store,
-  policy: { maxMessages: 200 },
+  policy: { maxMessages: 100 },
 });
 
 const text = (bytes) => String.fromArrayBuffer(bytes.slice().buffer);

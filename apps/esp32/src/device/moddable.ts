@@ -55,13 +55,13 @@ export type ResolverConstructor = new (options: { servers: readonly string[]; so
 
 /**
  * How the glue looks up a host name: Moddable's resolver class, its UDP socket, and the DNS
- * servers, read at each lookup when a function (`() => Net.get("DNS")`: DHCP may change them
- * when the device joins a network again).
+ * servers, asked for at each lookup (`() => Net.get("DNS")`: DHCP may change them when the
+ * device joins a network again; `() => ["1.1.1.1"]` for servers of your own).
  */
 export interface DnsOptions {
   io: ResolverConstructor;
   socket: { io: unknown };
-  servers: readonly string[] | (() => readonly string[]);
+  servers: () => readonly string[];
 }
 
 /**

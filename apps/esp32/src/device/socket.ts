@@ -50,20 +50,23 @@ export function tcpSocketFactory(TCPSocket: TCPConstructor, options: SocketFacto
 
     const flush = () => {
       while (queued && room > 0 && tcp) {
-        let n = queued < room ? queued : room;
-        if (n > MAX_WRITE) n = MAX_WRITE;
-        // Views go as they are (the SDK takes any byte view); several queued arrays go out as one
-        // write, since lwIP queues a segment per write and refuses past TCP_SND_QUEUELEN.
-        let part = queue[0]!;
-        if (part.length < n) part = new Uint8Array(n);
-        for (let p = 0; p < n;) {
-          const b = queue[0]!;
-          const k = b.length < n - p ? b.length : n - p;
-          if (part !== b) part.set(b.subarray(0, k), p);
-          else if (k < b.length) part = b.subarray(0, k);
-          if (k < b.length) queue[0] = b.subarray(k);
-          else queue.shift();
-          p += k;
+        const n = Math.min(queued, room, MAX_WRITE);
+        // Views go as they are (the SDK takes any byte view); several waiting arrays go out as
+        // one write, since lwIP queues a segment per write and refuses past TCP_SND_QUEUELEN.
+        let part = queue.shift()!;
+        if (part.length < n) {
+          const joined = new Uint8Array(n);
+          joined.set(part);
+          for (let p = part.length; p < n;) {
+            const b = queue.shift()!;
+            joined.set(b.subarray(0, n - p), p);
+            if (b.length > n - p) queue.unshift(b.subarray(n - p));
+            p += b.length;
+          }
+          part = joined;
+        } else if (part.length > n) {
+          queue.unshift(part.subarray(n));
+          part = part.subarray(0, n);
         }
         queued -= n;
         const left = tcp.write(part);
@@ -93,21 +96,18 @@ export function tcpSocketFactory(TCPSocket: TCPConstructor, options: SocketFacto
      * certificate that fails verification throws in the handshake) ends this connection here
      * instead of reaching the native callback.
      */
-    function GuardedTCP(t: TCPOptions): TCP {
-      const guard = (f: (this: TCP, n: number) => void) =>
-        function (this: TCP, n?: number) {
+    function GuardedTCP(t: TCPOptions & Record<string, (this: TCP, n: number) => void>): TCP {
+      for (const k of ['onReadable', 'onWritable', 'onError']) {
+        const f = t[k]!;
+        t[k] = function (n) {
           try {
-            f.call(this, n!);
+            f.call(this, n);
           } catch (e) {
             fail(e);
           }
         };
-      return new TCPSocket({
-        ...t,
-        onReadable: guard(t.onReadable),
-        onWritable: guard(t.onWritable),
-        onError: guard(t.onError),
-      });
+      }
+      return new TCPSocket(t);
     }
 
     const open = (address: string) => {
@@ -131,10 +131,9 @@ export function tcpSocketFactory(TCPSocket: TCPConstructor, options: SocketFacto
     if (IP.test(o.host)) open(o.host);
     else if (!dns) failLater(`no DNS resolver for ${o.host}`);
     else {
-      const s = dns.servers;
-      const servers = typeof s === 'function' ? s() : s;
+      const servers = dns.servers();
       // Moddable's resolver with no server never answers (it asks servers[NaN] forever).
-      if (!servers?.length) failLater(`no DNS server to look up ${o.host}`);
+      if (!servers?.length) failLater(`no DNS server for ${o.host}`);
       else
         try {
           (lookup = new dns.io({ servers, socket: dns.socket })).resolve({
