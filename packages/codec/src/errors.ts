@@ -8,8 +8,10 @@
  * catch (e) { if (e instanceof UmqttError && e.code === INVALID_TOPIC) console.log(e.clause); }
  */
 export class UmqttError extends Error {
-  // A field (defined, not assigned): where Error.prototype is frozen, as on a Moddable device
-  // once modules are preloaded, assigning `name` throws ("xsSet name: not writable").
+  /**
+   * `'UmqttError'`. A field (defined, not assigned): where `Error.prototype` is frozen, as on a
+   * Moddable device once modules are preloaded, assigning `name` throws.
+   */
   override name = 'UmqttError';
   /** Stable identifier, e.g. `UMQTT_MALFORMED`, `UMQTT_CONNACK_REFUSED`. */
   declare readonly code: string;
