@@ -10,6 +10,8 @@
 //
 //   node scripts/build.mjs          build dist/ and print the size table
 //   node scripts/build.mjs --check  the same, and exit 1 when a bundle is over its budget
+//   node scripts/build.mjs --modules  the same, and where each bundle's bytes go, module by
+//                                     module, with what its message texts cost (modules.mjs)
 import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -32,8 +34,12 @@ export const BUDGETS = Object.freeze({
   // platform callbacks, unknown acknowledgements ignored; and the codec's: the parser's buffer
   // grows with the bytes that arrive, encoders check malformed packet objects); then 8,113 B (a
   // timed-out message keeps its place in the window, found by the simulation); then 8,152 B (review
-  // fixes: nothing after DISCONNECT, one final status when a callback closes, deadlines as helpers)
-  'simple-client': { budget: 8160, target: 4096 },
+  // fixes: nothing after DISCONNECT, one final status when a callback closes, deadlines as helpers);
+  // then 8,440 B (issue 23: the device glue checked against the Moddable SDK's sources, +270 B:
+  // DNS servers asked for at each lookup and an empty list refused, TLS through the SDK's TLS
+  // socket with its callbacks guarded, waiting arrays joined into one write, Timer.clear that
+  // throws on old SDKs, delays rounded up; the device default maxPacketSize 8 KiB, +37 B)
+  'simple-client': { budget: 8448, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B
@@ -41,8 +47,9 @@ export const BUDGETS = Object.freeze({
   // length remembered: robust at 64 B QoS 1 +35% messages per CPU second); then 12,728 B (the
   // hostile-peer fixes in simple and the codec, backoff by failed attempts, `sent`, QoS 2 after a
   // lost session); then 12,844 B (Store.damage: an issue and a dropped status per message a
-  // persistent store lost, issue 21)
-  'robust-memory': { budget: 12864, target: 8192 },
+  // persistent store lost, issue 21); then 13,097 B (issue 23: the device glue checked against
+  // the SDK, DNS, TLS, joined writes; the device default maxPacketSize)
+  'robust-memory': { budget: 13120, target: 8192 },
   // measured 14,862 B; then 15,052 B (the same, and the flash store's one sync per store call);
   // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message);
   // then 15,260 B (simple's `writable` counts what a turn published against the socket's room);
@@ -52,8 +59,10 @@ export const BUDGETS = Object.freeze({
   // hostile-peer fixes in simple and the codec, backoff by failed attempts, `sent`, QoS 2 after a
   // lost session); then 18,109 B (the flash store's format 2, issue 21: reading on past damage
   // and reporting what it lost, refusing a partition that is not a queue; robust's Store.damage);
-  // then 18,121 B (the same with the MQTT 5 hook and named constants in the codec)
-  'robust-flash': { budget: 18144, target: 10240 },
+  // then 18,121 B (the same with the MQTT 5 hook and named constants in the codec); then 18,353 B
+  // (issue 23: the device glue checked against the SDK, DNS, TLS, joined writes; the device
+  // default maxPacketSize)
+  'robust-flash': { budget: 18368, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */
@@ -109,7 +118,7 @@ export function entries() {
     .sort();
 }
 
-async function bundleOne(name, minify) {
+async function bundleOne(name, minify, plugins = []) {
   const result = await build({
     entryPoints: [`${app}src/entries/${name}.ts`],
     bundle: true,
@@ -124,7 +133,7 @@ async function bundleOne(name, minify) {
     legalComments: 'none',
     logLevel: 'silent',
     metafile: true,
-    plugins: [workspaceSources],
+    plugins: [...plugins, workspaceSources],
   });
   return { code: result.outputFiles[0].contents, metafile: result.metafile };
 }
@@ -179,6 +188,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const bundles = await buildBundles({ outdir: `${app}dist` });
     console.log(sizeTable(bundles));
     console.log('(bytes; gzipped at level 9; budget enforced by src/size.test.ts)');
+    if (process.argv.includes('--modules')) {
+      const { moduleTable, formatModuleTable } = await import('./modules.mjs');
+      for (const b of bundles)
+        console.log(
+          `\n${formatModuleTable(b.name, await moduleTable((plugins) => bundleOne(b.name, true, plugins), root))}`,
+        );
+    }
     const over = bundles.filter((b) => b.budget && b.gzipped > b.budget);
     if (process.argv.includes('--check') && over.length) {
       console.error(`over budget: ${over.map((b) => `${b.name} ${b.gzipped} > ${b.budget}`).join(', ')}`);

@@ -1,11 +1,20 @@
 // The proof on real engines, written once and run by xs.test.ts and quickjs.test.ts: each device
 // bundle from dist/ runs inside the engine, on its own device glue, over the bridge, against an
 // aedes broker on loopback.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimulatedFlash } from '@umqtt/store-flash';
-import { startAedes, waitFor, type AedesHandle } from '@umqtt/testkit';
+import {
+  generateCertificates,
+  mosquittoOrSkip,
+  startAedes,
+  startMosquitto,
+  waitFor,
+  type AedesHandle,
+  type Certificates,
+  type MosquittoHandle,
+} from '@umqtt/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { buildBundles } from '../scripts/build.mjs';
 import { buildHarness, buildMainHarness } from './bridge/harness.js';
@@ -105,18 +114,31 @@ export async function pubSubRoundTrip(
   noErrors(host);
 }
 
-/**
- * The whole suite for one engine. `peaks`, when given, is called at the end of each scenario
- * (QuickJS reads its runtime's peak memory use there).
- */
-export function engineSuite(engine: string, start: StartEngine, peaks?: (label: string, r: Running) => void): void {
-  describe(`${engine}: the device bundles against a real broker`, () => {
+/** The CA certificate of a PEM file, DER bytes: what a device embeds as a resource. */
+function derOf(pemFile: string): number[] {
+  const b64 = readFileSync(pemFile, 'utf8').replace(/-----[^-]+-----|\s/g, '');
+  return [...Buffer.from(b64, 'base64')];
+}
+
+export interface SuiteOptions {
+  /** The Moddable SDK the stand-ins behave as (see natives.ts). Default 'current'. */
+  sdk?: 'current' | 'oldest';
+  /** Called at the end of each scenario (QuickJS reads its runtime's peak memory use there). */
+  peaks?: (label: string, r: Running) => void;
+}
+
+/** The whole suite for one engine, with the stand-ins of one SDK. */
+export function engineSuite(engine: string, start: StartEngine, suite: SuiteOptions = {}): void {
+  const sdk = suite.sdk ?? 'current';
+  const peaks = suite.peaks;
+  engine = sdk === 'current' ? engine : `${engine}-${sdk}`;
+  describe(`${engine}: the device bundles against a real broker (stand-ins of SDK ${sdk === 'current' ? '8.2.3' : '5.0.0'})`, () => {
     let dir = '';
     let harness: Record<BundleName, string>;
     let broker: AedesHandle;
     const running: Running[] = [];
     const launch = async (bundle: BundleName, options: BridgeHostOptions = {}, file = harness[bundle]) => {
-      const r = await run(start, file, options);
+      const r = await run(start, file, { sdk, ...options });
       running.push(r);
       return r;
     };
@@ -286,6 +308,116 @@ export function engineSuite(engine: string, start: StartEngine, peaks?: (label: 
       expect(info).toMatchObject({ held: 0, stored: 0 });
       noErrors(second.host);
       peaks?.('robust-flash: queue across an engine restart', second);
+    });
+
+    test('robust-flash, frozen as XS freezes a preloaded module (functions, built-in prototypes): round trip, errors made and reported', async () => {
+      const r = await launch('robust-flash', { flash: new SimulatedFlash({ blockSize: 4096, blocks: 16 }) });
+      await r.host.call('freezeLikePreload');
+      await pubSubRoundTrip(r, broker, `${engine}-preload`, true);
+      // an error is made and recorded: a topic the broker refuses to take from us is invalid here
+      await expect(r.host.call('publish', { topic: 'bad/+', payload: 'x', qos: 1 })).rejects.toThrow(
+        /UmqttError: .*wildcard/,
+      );
+      noErrors(r.host);
+    });
+
+    test('simple-client: a payload larger than the send buffer goes out in pieces of the room, never copied whole; the device maximum is 8 KiB', async () => {
+      const r = await launch('simple-client', { sendBuffer: 2048 });
+      const { host } = r;
+      const topic = `dev/${engine}-large`;
+      await host.call('open', { host: broker.host, port: broker.port, clientId: `${engine}-large` });
+      await waitState(host, 'online');
+      const subId = await host.call<number>('subscribe', { topic: `${topic}/#`, qos: 1 });
+      await waitFor(() => statusOf(host, subId).length, WAIT);
+      const id = await host.call<number>('publish', { topic: `${topic}/big`, bytes: 7000, qos: 1, copy: false });
+      await waitFor(() => statusOf(host, id).some((s) => s.status === 'delivered'), { ...WAIT, message: 'PUBACK' });
+      await waitFor(() => messages(host, topic).length, { ...WAIT, message: 'the large message back' });
+      expect(messages(host, topic)[0]!.payload).toEqual({ length: 7000, counting: true });
+      expect(host.written.largest).toBeLessThanOrEqual(2048);
+      // the bundle's MqttClient defaults to maxPacketSize 8 KiB: a larger publish is refused at once
+      await expect(host.call('publish', { topic: `${topic}/huge`, bytes: 8200, qos: 1 })).rejects.toThrow(
+        /over maxPacketSize 8192/,
+      );
+      noErrors(host);
+    });
+
+    test('robust-memory: Net.get("DNS") is empty: connecting by name reports "no DNS server" and the resolver is never asked', async () => {
+      const r = await launch('robust-memory', { dns: [] });
+      const { host } = r;
+      await host.call('open', { host: 'localhost', port: broker.port, clientId: `${engine}-nodns`, backoff: BACKOFF });
+      await waitFor(async () => (await host.call<{ issues: string[] }>('info')).issues.length, WAIT);
+      const { issues } = await host.call<{ issues: string[] }>('info');
+      expect(issues[0]).toMatch(/UMQTT_CONNECTION_LOST.*no DNS server for localhost/);
+      expect(host.find('dns-stuck')).toEqual([]); // the SDK's resolver would wait forever
+      expect(host.requests.get(7 /* RESOLVE */)).toBeUndefined();
+      noErrors(host);
+    });
+
+    describe.skipIf(mosquittoOrSkip() !== undefined)("TLS, through the SDK's TLS socket, against Mosquitto", () => {
+      let certs: Certificates;
+      let tlsBroker: MosquittoHandle;
+      beforeAll(async () => {
+        certs = await generateCertificates();
+        tlsBroker = await startMosquitto({ tls: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile } });
+      });
+      afterAll(async () => {
+        await tlsBroker?.stop();
+        await certs?.remove();
+      });
+
+      test('robust-flash: by host name (DNS, then SNI "localhost"), the CA checked: QoS 0/1/2 round trip through a small send buffer', async () => {
+        const r = await launch('robust-flash', {
+          flash: new SimulatedFlash({ blockSize: 4096, blocks: 16 }),
+          sendBuffer: 512,
+        });
+        const { host } = r;
+        const id = `${engine}-tls`;
+        const topic = `dev/${id}`;
+        await host.call('open', {
+          host: 'localhost',
+          port: tlsBroker.port,
+          clientId: id,
+          backoff: BACKOFF,
+          tls: { ca: derOf(certs.caFile) },
+        });
+        await waitState(host, 'online');
+        expect(host.tlsSessions).toEqual([{ servername: 'localhost', verify: true, established: true }]);
+        await host.call('subscribe', { topic: `${topic}/#`, qos: 2 });
+        await waitFor(() => host.find('subscribed').length, { ...WAIT, message: 'SUBACK' });
+        const keys: number[] = [];
+        for (const qos of [0, 1, 2])
+          keys.push(await host.call<number>('publish', { topic: `${topic}/q${qos}`, payload: `secret ${qos}`, qos }));
+        keys.push(await host.call<number>('publish', { topic: `${topic}/big`, bytes: 3000, qos: 1 }));
+        await waitFor(() => messages(host, topic).length >= 4, { ...WAIT, message: 'own messages over TLS' });
+        await waitFor(
+          () => keys.every((k) => statusOf(host, k).some((s) => FINAL_OK.includes(String(s.status)))),
+          WAIT,
+        );
+        expect(
+          messages(host, topic)
+            .map((m) => m.payload)
+            .sort(),
+        ).toEqual([{ length: 3000, counting: true }, 'secret 0', 'secret 1', 'secret 2']);
+        noErrors(host);
+      });
+
+      test('a broker whose certificate the given CA did not sign: the handshake error ends the connection, nothing escapes into a native callback', async () => {
+        const r = await launch('robust-memory');
+        const { host } = r;
+        await host.call('open', {
+          host: tlsBroker.host,
+          port: tlsBroker.port,
+          clientId: `${engine}-badca`,
+          backoff: BACKOFF,
+          tls: { ca: derOf(certs.otherCaFile) },
+        });
+        await waitFor(async () => (await host.call<{ issues: string[] }>('info')).issues.length, WAIT);
+        const { issues, state } = await host.call<{ issues: string[]; state: string }>('info');
+        expect(issues[0]).toMatch(/^connect: UMQTT_CONNECTION_LOST: .*TLSError: handshake: /);
+        expect(state).not.toBe('online');
+        expect(host.tlsSessions[0]).toMatchObject({ servername: '127.0.0.1', established: false });
+        noErrors(host); // the glue caught what the TLS layer threw inside the TCP socket's callback
+      });
     });
   });
 }

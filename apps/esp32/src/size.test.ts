@@ -4,6 +4,7 @@
 import { build } from 'esbuild';
 import { describe, expect, test } from 'vitest';
 import { BUDGETS, buildBundles, entries, sizeTable, violations, type Bundle } from '../scripts/build.mjs';
+import { withoutMessages } from '../scripts/modules.mjs';
 
 const text = (b: Bundle) => new TextDecoder().decode(b.code);
 
@@ -78,5 +79,22 @@ describe('device bundles: the build refuses what a device does not have', () => 
     });
     const found = violations(result.outputFiles[0]!.text, result.metafile);
     expect(found.some((v) => v.includes('node:fs') && v.includes('Node built-in'))).toBe(true);
+  });
+});
+
+describe('where the bytes go: the message texts a device profile would drop (pnpm size)', () => {
+  test('human texts become "", codes, places, clauses and imports stay', () => {
+    const source = [
+      "import { x } from './a b.js';",
+      "throw error(TOO_LARGE, `payload of ${n} bytes is over maxPacketSize ${max}`, 'publish', undefined, 'MQTT-3.3.2-2');",
+      "const code = 'UMQTT_MALFORMED'; const m = 'flash store: no room';",
+    ].join('\n');
+    expect(withoutMessages(source, 'x.ts')).toBe(
+      [
+        "import { x } from './a b.js';",
+        "throw error(TOO_LARGE, \"\", 'publish', undefined, 'MQTT-3.3.2-2');",
+        'const code = \'UMQTT_MALFORMED\'; const m = "";',
+      ].join('\n'),
+    );
   });
 });

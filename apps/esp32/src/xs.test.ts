@@ -3,3 +3,5 @@ import { startXs } from './bridge/xs.js';
 import { engineSuite } from './engine-scenarios.js';
 
 engineSuite('xs', startXs);
+// the same against stand-ins of the oldest SDK the glue supports (5.0.0)
+engineSuite('xs', startXs, { sdk: 'oldest' });

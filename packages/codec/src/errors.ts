@@ -8,6 +8,11 @@
  * catch (e) { if (e instanceof UmqttError && e.code === INVALID_TOPIC) console.log(e.clause); }
  */
 export class UmqttError extends Error {
+  /**
+   * `'UmqttError'`. A field (defined, not assigned): where `Error.prototype` is frozen, as on a
+   * Moddable device once modules are preloaded, assigning `name` throws.
+   */
+  override name = 'UmqttError';
   /** Stable identifier, e.g. `UMQTT_MALFORMED`, `UMQTT_CONNACK_REFUSED`. */
   declare readonly code: string;
   /** The spec clause, e.g. `MQTT-3.3.2-2`, when a spec rule was broken. */
@@ -27,7 +32,7 @@ export class UmqttError extends Error {
   constructor(code: string, message: string, clause?: string, reasonCode?: number, place?: string) {
     super(clause ? `${message} [${clause}]` : message);
     // Assigned here rather than declared as class fields: the same own properties, less code.
-    Object.assign(this, { name: 'UmqttError', code, clause, reasonCode, place });
+    Object.assign(this, { code, clause, reasonCode, place });
   }
 }
 

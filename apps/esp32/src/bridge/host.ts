@@ -6,7 +6,8 @@
 // free send buffer above all) is true at that moment, and events of a socket or timer the
 // engine closed meanwhile are dropped.
 import { lookup } from 'node:dns';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { checkServerIdentity, connect as connectTls } from 'node:tls';
 import type { Flash } from '@umqtt/store-flash';
 import * as P from './protocol.js';
 
@@ -33,12 +34,31 @@ export interface BridgeHostOptions {
   ticksStart?: number | undefined;
   /** Prints every report. */
   verbose?: boolean | undefined;
+  /**
+   * Which Moddable SDK the stand-ins of natives.ts behave as: 'current' (8.2.3) or 'oldest'
+   * (5.0.0, the oldest the glue supports). Default 'current'.
+   */
+  sdk?: 'current' | 'oldest' | undefined;
+  /** What `Net.get("DNS")` returns (the servers DHCP gave). Default one server. */
+  dns?: string[] | undefined;
+}
+
+/** A TLS connection the host made for the engine's TLS socket: what it asked for. */
+export interface TlsSession {
+  servername: string;
+  verify: boolean;
+  /** The handshake succeeded (the certificate was verified when `verify`). */
+  established: boolean;
+  /** Why it failed (an OpenSSL code such as UNABLE_TO_VERIFY_LEAF_SIGNATURE). */
+  error?: string;
 }
 
 interface HostSocket {
   sock: Socket;
-  /** Bytes written and not yet handed to the kernel. */
+  /** Bytes written and not yet handed to the kernel (for TLS, with each record's overhead). */
   pending: number;
+  /** What each write costs beyond its bytes (a TLS record's overhead, as the engine counts it). */
+  overhead: number;
   writableQueued: boolean;
   failed: boolean;
   closed: boolean;
@@ -62,7 +82,13 @@ export class BridgeHost {
   readonly #t0 = performance.now();
   readonly #verbose: boolean;
   readonly #sockets = new Map<number, HostSocket>();
-  readonly #timers = new Map<number, ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<number, { handle: ReturnType<typeof setTimeout>; due: number }>();
+  /** The due tick of each timer the engine armed (kept after it fires: a repeat counts from it). */
+  readonly #due = new Map<number, number>();
+  readonly #sdk: 'current' | 'oldest';
+  readonly #dns: string[];
+  /** The TLS connections made for the engine, in order. */
+  readonly tlsSessions: TlsSession[] = [];
   readonly #queue: QueuedEvent[] = [];
   #driver: EngineDriver | undefined;
   #pumping = false;
@@ -75,6 +101,18 @@ export class BridgeHost {
     this.#sendBuffer = options.sendBuffer ?? 5744;
     this.#ticks0 = options.ticksStart ?? 2 ** 32 - 1500;
     this.#verbose = options.verbose ?? false;
+    this.#sdk = options.sdk ?? 'current';
+    this.#dns = options.dns ?? ['192.0.2.53'];
+  }
+
+  /** Whole milliseconds since the host started: what the tick counter counts. */
+  #elapsed(): number {
+    return Math.floor(performance.now() - this.#t0);
+  }
+
+  /** The tick counter now: milliseconds, unsigned 32-bit, wrapping (modMilliseconds()). */
+  #ticks(): number {
+    return (this.#ticks0 + this.#elapsed()) % 2 ** 32;
   }
 
   /** Starts delivering events to `driver`. */
@@ -107,7 +145,7 @@ export class BridgeHost {
     this.#closed = true;
     for (const s of this.#sockets.values()) s.sock.destroy();
     this.#sockets.clear();
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) clearTimeout(t.handle);
     this.#timers.clear();
     for (const e of this.#queue.splice(0)) e.fail?.(new Error('bridge closed'));
   }
@@ -128,18 +166,37 @@ export class BridgeHost {
       case P.OPEN:
         this.#open(f.id, P.text(f.data), f.arg);
         return P.ok();
+      case P.OPEN_TLS: {
+        const n = P.get32(f.data, 0);
+        const o = JSON.parse(P.text(f.data.subarray(4, 4 + n))) as {
+          address: string;
+          servername: string;
+          verify: boolean;
+        };
+        this.#open(f.id, o.address, f.arg, { ...o, ca: f.data.slice(4 + n) });
+        return P.ok();
+      }
+      case P.ERROR_AGAIN: {
+        const s = this.#sockets.get(f.id);
+        if (s?.failed)
+          this.#enqueue({ make: () => (this.#sockets.get(f.id) === s ? P.frame(P.ERROR, f.id) : undefined) });
+        return P.ok();
+      }
+      case P.CONFIG:
+        return P.ok(P.utf8(JSON.stringify({ sdk: this.#sdk, dns: this.#dns })));
       case P.WRITE: {
         const s = this.#sockets.get(f.id);
         if (!s || s.closed) throw new Error(`write on socket ${f.id}, which is closed`);
         if (s.failed) return P.ok(); // the ERROR event is on its way
         const n = f.data.length;
-        if (n > this.#sendBuffer - s.pending)
-          throw new Error(`socket ${f.id}: ${n} bytes written, only ${this.#sendBuffer - s.pending} free`);
-        s.pending += n;
+        const cost = n + s.overhead;
+        if (cost > this.#sendBuffer - s.pending)
+          throw new Error(`socket ${f.id}: ${cost} bytes written, only ${this.#sendBuffer - s.pending} free`);
+        s.pending += cost;
         this.written.bytes += n;
         if (n > this.written.largest) this.written.largest = n;
         s.sock.write(Buffer.from(f.data), () => {
-          s.pending -= n;
+          s.pending -= cost;
           this.#writable(f.id, s);
         });
         return P.ok();
@@ -155,22 +212,21 @@ export class BridgeHost {
         return P.ok();
       }
       case P.TIMER_SET: {
-        const id = f.id;
-        this.#timers.set(
-          id,
-          setTimeout(() => {
-            if (!this.#timers.delete(id)) return;
-            this.#enqueue({ make: () => P.frame(P.TIMER, id) });
-          }, f.arg),
-        );
+        // due = ticks + delay, or (a repeat) the previous due time + interval; delivered once
+        // the tick counter has reached it, never before (mc/timer.c, modTimersExecute)
+        const previous = f.data[0] ? this.#due.get(f.id) : undefined;
+        const due = (previous ?? this.#elapsed()) + f.arg;
+        this.#due.set(f.id, due);
+        this.#arm(f.id, due);
         return P.ok();
       }
       case P.TIMER_CLEAR:
-        clearTimeout(this.#timers.get(f.id));
+        clearTimeout(this.#timers.get(f.id)?.handle);
         this.#timers.delete(f.id);
+        this.#due.delete(f.id);
         return P.ok();
       case P.NOW:
-        return P.ok(P.float64((this.#ticks0 + Math.floor(performance.now() - this.#t0)) % 2 ** 32));
+        return P.ok(P.float64(this.#ticks()));
       case P.RESOLVE: {
         const id = f.id;
         lookup(P.text(f.data), { family: 4 }, (err, address) =>
@@ -206,26 +262,83 @@ export class BridgeHost {
     throw new Error(`unknown request ${f.op}`);
   }
 
+  /** Delivers TIMER for `id` once the tick counter reaches `due` (in #elapsed() terms). */
+  #arm(id: number, due: number): void {
+    const handle = setTimeout(
+      () => {
+        if (this.#timers.get(id)?.handle !== handle) return;
+        if (due > this.#elapsed()) return this.#arm(id, due); // Node's timers may fire a little early
+        this.#timers.delete(id);
+        this.#enqueue({ make: () => P.frame(P.TIMER, id) });
+      },
+      Math.max(0, due - this.#elapsed()),
+    );
+    this.#timers.set(id, { handle, due });
+  }
+
   #flash(): Flash {
     if (!this.flash) throw new Error("can't find partition");
     return this.flash;
   }
 
-  #open(id: number, address: string, port: number): void {
+  #open(
+    id: number,
+    address: string,
+    port: number,
+    tls?: { servername: string; verify: boolean; ca: Uint8Array },
+  ): void {
     if (this.#closed) throw new Error('bridge closed');
-    const sock = connect({ host: address, port });
+    let session: TlsSession | undefined;
+    let sock: Socket;
+    if (!tls) sock = connect({ host: address, port });
+    else {
+      // What Moddable's ssl/session does, done by node:tls: TLS 1.2 (protocolVersion 0x303),
+      // the CA given as `certificate` (DER), SNI and the certificate's name from the server name.
+      session = { servername: tls.servername, verify: tls.verify, established: false };
+      this.tlsSessions.push(session);
+      const name = tls.servername;
+      const pem = tls.ca.length
+        ? `-----BEGIN CERTIFICATE-----\n${Buffer.from(tls.ca).toString('base64')}\n-----END CERTIFICATE-----\n`
+        : undefined;
+      sock = connectTls({
+        host: address,
+        port,
+        servername: name && !isIP(name) ? name : undefined,
+        ca: pem,
+        rejectUnauthorized: tls.verify,
+        minVersion: 'TLSv1.2',
+        maxVersion: 'TLSv1.2',
+        checkServerIdentity: (_host, cert) =>
+          name ? checkServerIdentity(name, cert) : new Error('tls_server_name required'),
+      });
+    }
     sock.setNoDelay(true);
-    const s: HostSocket = { sock, pending: 0, writableQueued: false, failed: false, closed: false };
+    const s: HostSocket = {
+      sock,
+      pending: 0,
+      overhead: tls ? 29 : 0,
+      writableQueued: false,
+      failed: false,
+      closed: false,
+    };
     this.#sockets.set(id, s);
     const live = () => !s.closed && this.#sockets.get(id) === s;
-    sock.on('connect', () => this.#writable(id, s));
+    sock.on(tls ? 'secureConnect' : 'connect', () => {
+      if (session) session.established = true;
+      this.#writable(id, s);
+    });
     sock.on('data', (chunk: Buffer) =>
       this.#enqueue({ make: () => (live() ? P.frame(P.READABLE, id, 0, chunk) : undefined) }),
     );
     const fail = (e?: Error) => {
       if (s.failed) return;
       s.failed = true;
-      const why = P.utf8(e ? ((e as NodeJS.ErrnoException).code ?? e.message) : 'closed by the peer');
+      let reason = e ? ((e as NodeJS.ErrnoException).code ?? e.message) : 'closed by the peer';
+      if (session && !session.established) {
+        session.error = reason;
+        reason = `tls:${reason}`; // the handshake failed: the TLS stand-in throws, as ssl/session does
+      }
+      const why = P.utf8(reason);
       this.#enqueue({ make: () => (live() ? P.frame(P.ERROR, id, 0, why) : undefined) });
     };
     sock.on('error', fail);

@@ -37,6 +37,15 @@ export const FLASH_WRITE = 10;
 export const FLASH_ERASE = 11;
 /** data: JSON of something that happened in the engine (a message, a status...). */
 export const REPORT = 12;
+/** Answer: JSON `{ sdk, dns }`: which SDK the stand-ins behave as, and `Net.get("DNS")`. */
+export const CONFIG = 13;
+/**
+ * id: socket, arg: port, data: u32 length of a JSON `{ address, servername, verify, overhead }`,
+ * the JSON, then the CA certificate (DER). Connects through TLS; WRITABLE after the handshake.
+ */
+export const OPEN_TLS = 14;
+/** id: socket. The host delivers ERROR for it again (the SDK posts a new message for it). */
+export const ERROR_AGAIN = 15;
 
 // ---- events: host -> engine --------------------------------------------------------------
 /** id: socket, data: bytes received. */

@@ -13,10 +13,13 @@ import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import { xsnap } from '@agoric/xsnap';
 import type { BridgeHost, EngineDriver } from './host.js';
+import { measureSnapshot, type XsMemory } from './xs-memory.js';
 
 export interface XsDriver extends EngineDriver {
   /** XS's own figures after the last event: heap slots in use, bytes allocated since start. */
   readonly meter: { currentHeapCount: number | null; allocate: number | null };
+  /** Slots and chunks in use now (after a full garbage collection), read from a snapshot. */
+  memory(): Promise<XsMemory>;
 }
 
 /** Starts XS, loads `harnessFile` and attaches it to `host`. */
@@ -42,6 +45,11 @@ export async function startXs(host: BridgeHost, harnessFile: string): Promise<Xs
       driver.meter.currentHeapCount = result.meterUsage.currentHeapCount;
       driver.meter.allocate = result.meterUsage.allocate;
       return result.reply;
+    },
+    async memory() {
+      const parts: Uint8Array[] = [];
+      for await (const part of worker.makeSnapshotStream('umqtt memory')) parts.push(part);
+      return measureSnapshot(Buffer.concat(parts));
     },
     async close() {
       if (closed) return;

@@ -18,6 +18,7 @@ declare module '@agoric/xsnap' {
     issueCommand(message: Uint8Array): Promise<RunResult>;
     evaluate(code: string): Promise<RunResult>;
     import(fileName: string): Promise<void>;
+    makeSnapshotStream(description?: string): AsyncIterable<Uint8Array>;
     close(): Promise<void>;
     terminate(): Promise<void>;
   }

@@ -3,4 +3,17 @@
 // the adapters it needs, so a firmware imports one module (see main.js and manifest.json).
 export { tcpSocketFactory } from './socket.js';
 export { moddableTimers } from './timers.js';
-export type { Resolver, TCP, TCPConstructor, TCPOptions, TimeModule, TimerModule } from './moddable.js';
+export type {
+  DnsOptions,
+  ResolveRequest,
+  Resolver,
+  ResolverConstructor,
+  SocketFactoryOptions,
+  TCP,
+  TCPConstructor,
+  TCPOptions,
+  TimeModule,
+  TimerModule,
+  TLSConstructor,
+  TlsOptions,
+} from './moddable.js';

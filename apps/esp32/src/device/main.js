@@ -22,20 +22,25 @@ import Resolver from 'embedded:network/dns/resolver/udp';
 import { RobustClient, PRESETS, FlashStore, moddableFlash, tcpSocketFactory, moddableTimers } from 'umqtt';
 
 const topic = config.topic ?? 'umqtt/esp32';
-const dns = new Resolver({ socket: { io: UDP }, servers: Net.get('DNS') ?? ['1.1.1.1', '8.8.8.8'] });
+// Host names are looked up with the DNS servers DHCP gave (Net.get("DNS"), read at each
+// connection: an empty array when there are none, and then connecting by name fails with
+// "no DNS server"). Give the broker as an IP address to need no DNS at all.
+const dns = { io: Resolver, servers: () => Net.get('DNS'), socket: { io: UDP } };
 
 // The queue and the in-flight state live in the flash partition: a power cut at any moment
-// loses nothing that publish() accepted.
+// loses nothing that publish() accepted. Payloads stay on flash; each held message still takes
+// RAM (about 370 bytes in XS on an ESP32, see README.md), so the queue holds at most 100: the
+// manifest's `creation` is sized for that.
 const store = new FlashStore(moddableFlash(new Flash(config.partition ?? 'storage')), { maxRecords: 200 });
 
 const client = new RobustClient({
-  socket: tcpSocketFactory(TCP, dns),
+  socket: tcpSocketFactory(TCP, { dns }),
   timers: moddableTimers(Timer, Time),
   servers: [{ host: config.broker, port: Number(config.port ?? 1883) }],
   clientId: config.clientId ?? 'umqtt-esp32',
   keepAlive: 60,
   store,
-  policy: { maxMessages: 200 },
+  policy: { maxMessages: 100 },
 });
 
 const text = (bytes) => String.fromArrayBuffer(bytes.slice().buffer);

@@ -21,7 +21,15 @@ export function moddableTimers(Timer: TimerModule, Time: TimeModule): Timers {
       last = t;
       return base + t;
     },
-    setTimeout: (callback, ms) => Timer.set(callback, ms),
-    clearTimeout: (id) => Timer.clear(id),
+    // The SDK truncates the delay to whole milliseconds: rounded up, a timer never fires
+    // before the deadline it was armed for.
+    setTimeout: (callback, ms) => Timer.set(callback, Math.ceil(ms)),
+    clearTimeout: (id) => {
+      try {
+        Timer.clear(id); // throws before SDK 5.7.0 when the timer already fired or was cleared
+      } catch {
+        // nothing to clear
+      }
+    },
   };
 }
