@@ -43,6 +43,7 @@ it('builds the API reference from the src/index.ts of every published package wi
     '@umqtt/codec/v5', // the MQTT 5 entry of @umqtt/codec
     '@umqtt/node',
     '@umqtt/robust',
+    '@umqtt/session',
     '@umqtt/simple',
     '@umqtt/store-flash',
     '@umqtt/store-memory',

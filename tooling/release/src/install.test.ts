@@ -62,15 +62,16 @@ afterAll(async () => {
 });
 
 it('installs every published package from its tarball, with its dist, outside the workspace', () => {
-  for (const name of ['codec', 'simple', 'robust', 'store-memory', 'store-flash', 'node']) {
+  for (const name of ['codec', 'session', 'simple', 'robust', 'store-memory', 'store-flash', 'node']) {
     expect(existsSync(join(project, 'node_modules/@umqtt', name, 'dist/index.js')), name).toBe(true);
   }
-  // Nothing else came along: the six, and ws for @umqtt/node (aedes is an optional peer).
+  // Nothing else came along: the seven, and ws for @umqtt/node (aedes is an optional peer).
   expect(readdirSync(join(project, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@umqtt', 'ws']);
   expect(readdirSync(join(project, 'node_modules/@umqtt')).sort()).toEqual([
     'codec',
     'node',
     'robust',
+    'session',
     'simple',
     'store-flash',
     'store-memory',

@@ -28,11 +28,12 @@ function tarball(name: string): string {
   return file;
 }
 
-it('finds the six published packages: five libraries and the Node package', () => {
+it('finds the seven published packages: six libraries and the Node package', () => {
   expect(published.map((p) => p.manifest.name).sort()).toEqual([
     '@umqtt/codec',
     '@umqtt/node',
     '@umqtt/robust',
+    '@umqtt/session',
     '@umqtt/simple',
     '@umqtt/store-flash',
     '@umqtt/store-memory',
