@@ -48,12 +48,80 @@ export interface Message {
  * @example
  * for (const event of session.events) if (event.type === MESSAGE_EVENT) show(event.message);
  */
-export type SessionEvent =
-  | { type: typeof MESSAGE_EVENT; message: Message }
-  | { type: typeof STATUS_EVENT; id: number; status: Status; granted?: number[] | undefined; ref?: unknown }
-  | { type: typeof CONNECTED_EVENT; sessionPresent: boolean }
-  | { type: typeof ISSUE_EVENT; error: UmqttError }
-  | { type: typeof INCOMING_EVENT; id: number; held: boolean };
+export type SessionEvent = MessageEvent | StatusEvent | ConnectedEvent | IssueEvent | IncomingEvent;
+
+/**
+ * A message arrived: hand it to the application.
+ *
+ * @example
+ * if (event.type === MESSAGE_EVENT) onMessage(event.message);
+ */
+export interface MessageEvent {
+  /** {@link MESSAGE_EVENT} */
+  type: typeof MESSAGE_EVENT;
+  /** The message, its payload a view valid until the next packet is read. */
+  message: Message;
+}
+
+/**
+ * A packet id has a new status.
+ *
+ * @example
+ * if (event.type === STATUS_EVENT) onStatus(event.id, event.status, event.granted, event.ref);
+ */
+export interface StatusEvent {
+  /** {@link STATUS_EVENT} */
+  type: typeof STATUS_EVENT;
+  /** The packet id. */
+  id: number;
+  /** What happened to it. */
+  status: Status;
+  /** SUBACK's return codes, one per filter. */
+  granted?: number[] | undefined;
+  /** What the publish was given as `ref`. */
+  ref?: unknown;
+}
+
+/**
+ * CONNACK accepted the connection.
+ *
+ * @example
+ * if (event.type === CONNECTED_EVENT) resolve(event.sessionPresent);
+ */
+export interface ConnectedEvent {
+  /** {@link CONNECTED_EVENT} */
+  type: typeof CONNECTED_EVENT;
+  /** The broker kept a session for this client. */
+  sessionPresent: boolean;
+}
+
+/**
+ * Something worth recording that does not end the connection.
+ *
+ * @example
+ * if (event.type === ISSUE_EVENT) log(event.error);
+ */
+export interface IssueEvent {
+  /** {@link ISSUE_EVENT} */
+  type: typeof ISSUE_EVENT;
+  /** What happened. */
+  error: UmqttError;
+}
+
+/**
+ * An incoming QoS 2 id was held (PUBREC sent) or released (PUBREL, or no session at the broker).
+ *
+ * @example
+ * if (event.type === INCOMING_EVENT) store.incoming?.(event.id, event.held);
+ */
+export interface IncomingEvent {
+  /** {@link INCOMING_EVENT} */
+  type: typeof INCOMING_EVENT;
+  /** The packet id. */
+  id: number;
+  /** Held until PUBREL (true), or released (false). */
+  held: boolean;
+}
 
 /**
  * A message arrived ({@link SessionEvent}).

@@ -31,6 +31,11 @@ export {
   ISSUE_EVENT,
   INCOMING_EVENT,
   type SessionEvent,
+  type MessageEvent,
+  type StatusEvent,
+  type ConnectedEvent,
+  type IssueEvent,
+  type IncomingEvent,
   type Message,
   type Status,
 } from './events.js';

@@ -46,7 +46,6 @@ import {
   CONNECTED_EVENT,
   ISSUE_EVENT,
   INCOMING_EVENT,
-  type Message,
   type SessionEvent,
   type Status,
 } from './events.js';
