@@ -101,7 +101,12 @@ export interface PublishOptions {
   ref?: unknown;
 }
 
-/** The part of the session that survives a connection: what a persistent session saves. */
+/**
+ * The part of the session that survives a connection: what a persistent session saves.
+ *
+ * @example
+ * const saved: SessionState = session.saved; // later, after a reboot: session.restore(saved)
+ */
 export interface SessionState {
   /** The last packet id given out. */
   nextId: number;
@@ -142,6 +147,9 @@ interface Entry {
  * Writes bytes for the session: `owed` marks what the broker made us owe it (acknowledgements,
  * pings), which a driver bounds while the socket does not take them; `tail` is a payload
  * written as it is after `bytes`.
+ *
+ * @example
+ * const write: SessionWrite = (bytes, tail) => { out.push(bytes); if (tail) out.push(tail); };
  */
 export type SessionWrite = (bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean) => void;
 
