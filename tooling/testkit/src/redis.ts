@@ -1,6 +1,7 @@
 // redis-server (Debian's package), started on a free loopback port with nothing saved to disk:
 // the shared state of a clustered aedes (mqemitter-redis, aedes-persistence-redis) in tests.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable } from './command.js';
@@ -15,6 +16,34 @@ export interface RedisHandle {
   stop(): Promise<void>;
   /** Everything it wrote so far. */
   log(): string;
+  /** Runs one command (`'LLEN', 'key'`) and resolves with its reply in RESP, as Redis wrote it. */
+  command(...args: string[]): Promise<string>;
+}
+
+/** Sends one command in RESP and resolves with the whole reply (read until the server pauses). */
+function command(port: number, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = connect({ host: '127.0.0.1', port }, () =>
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`),
+    );
+    let timer = setTimeout(() => fail(new Error(`redis: no reply to ${args[0]}`)), 5000);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.setEncoding('utf8').on('data', (s: string) => {
+      text += s;
+      clearTimeout(timer);
+      // a reply may come in several chunks: done once nothing more arrives for a moment
+      timer = setTimeout(() => {
+        socket.destroy();
+        resolve(text);
+      }, 20);
+    });
+    socket.on('error', fail);
+  });
 }
 
 /** The redis-server executable, or undefined when it is not installed. */
@@ -77,6 +106,7 @@ export async function startRedis(): Promise<RedisHandle> {
       port,
       url: `redis://127.0.0.1:${port}`,
       log: () => server.log(),
+      command: (...args) => command(port, args),
       async stop() {
         await server.stop();
         await rm(dir, { recursive: true, force: true });
