@@ -3,7 +3,7 @@
 // kills and restarts brokers; afterwards it tells what each side saw. The clients are the
 // libraries' own RobustClient over @umqtt/node's TCP sockets, with a socket that records each
 // connection's CONNACK (which broker, session present or not) as the bytes arrived.
-import type { QoS } from '@umqtt/codec';
+import { CONNACK, PUBLISH, PUBREL, Parser, clientDecoders, type QoS } from '@umqtt/codec';
 import { RobustClient, type FinalStatus } from '@umqtt/robust';
 import type { Issue, SocketFactory } from '@umqtt/simple';
 import { MemoryStore } from '@umqtt/store-memory';
@@ -20,29 +20,55 @@ export interface Connack {
   at: number;
 }
 
-/** A socket factory that records the CONNACK of every connection (the first 4 bytes read). */
-export function recordingConnacks(connacks: Connack[]): SocketFactory {
+/** A QoS 2 PUBLISH (the message number in its payload) or a PUBREL, as it arrived on the wire. */
+export type WireEvent =
+  { connection: number; id: number; seq: number; dup: boolean } | { connection: number; id: number };
+
+/** What a recording socket saw arrive: every CONNACK, and the QoS 2 exchanges in order. */
+export interface Wire {
+  connacks: Connack[];
+  qos2: WireEvent[];
+  /** The connection seen first packet other than CONNACK. */
+  connackNotFirst: number;
+}
+
+/**
+ * A socket factory that reads along: every incoming byte also goes through the codec's parser
+ * (the client's own copy is not touched), so the test knows which broker answered each
+ * connection, with or without a session, and which packet id carried which QoS 2 message.
+ */
+export function recordingSocket(wire: Wire): SocketFactory {
   const tcp = createTcpSocketFactory();
+  let connections = 0;
   return (options) => {
     const socket = tcp(options);
-    let head: number[] | undefined = [];
+    const connection = ++connections;
+    const parser = new Parser(clientDecoders);
+    let first = true;
+    let broken = false;
     return {
       read() {
         const data = socket.read();
-        if (data && head) {
-          const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-          for (let i = 0; i < bytes.length && head.length < 4; i++) head.push(bytes[i]!);
-          if (head.length === 4) {
-            // CONNACK: 0x20, remaining length 2, acknowledge flags (bit 0: session present), return code
-            if (head[0] === 0x20 && head[1] === 2)
-              connacks.push({
+        if (!data || broken) return data;
+        parser.push(data instanceof Uint8Array ? data : new Uint8Array(data));
+        try {
+          for (let p = parser.read(); p; p = parser.read()) {
+            if (first && p.type !== CONNACK) wire.connackNotFirst++;
+            first = false;
+            if (p.type === CONNACK)
+              wire.connacks.push({
                 port: options.port,
-                sessionPresent: (head[2]! & 1) === 1,
-                returnCode: head[3]!,
+                sessionPresent: p.sessionPresent,
+                returnCode: p.returnCode,
                 at: performance.now(),
               });
-            head = undefined;
+            else if (p.type === PUBLISH && p.qos === 2) {
+              const text = new TextDecoder().decode(p.payload);
+              wire.qos2.push({ connection, id: p.id!, seq: Number(text.slice(text.indexOf(':') + 1)), dup: p.dup });
+            } else if (p.type === PUBREL) wire.qos2.push({ connection, id: p.id });
           }
+        } catch {
+          broken = true; // the client sees the same bytes and says what is wrong with them
         }
         return data;
       },
@@ -52,8 +78,29 @@ export function recordingConnacks(connacks: Connack[]): SocketFactory {
   };
 }
 
+/**
+ * Replays what a subscriber that keeps its session does with QoS 2 ([MQTT-4.3.3-2]: an id
+ * acknowledged with PUBREC is not delivered again until PUBREL) and returns the messages that
+ * arrived under an id still awaiting PUBREL for another message: the broker reused the id.
+ */
+export function reusedIds(events: WireEvent[]): Map<number, number> {
+  const awaiting = new Map<number, number>(); // id -> message number
+  const swallowed = new Map<number, number>(); // message number -> the one whose id it reused
+  for (const e of events) {
+    if (!('seq' in e)) awaiting.delete(e.id);
+    else {
+      const held = awaiting.get(e.id);
+      if (held === undefined) awaiting.set(e.id, e.seq);
+      else if (held !== e.seq) swallowed.set(e.seq, held);
+    }
+  }
+  return swallowed;
+}
+
 export interface Side {
   client: RobustClient;
+  wire: Wire;
+  /** = wire.connacks */
   connacks: Connack[];
   issues: Issue[];
 }
@@ -61,9 +108,9 @@ export interface Side {
 const TOPIC = 'failover';
 
 /** A robust client for the failover tests: a kept session on the given brokers, fast retries. */
-function robust(name: string, ports: number[], connacks: Connack[], issues: Issue[]): RobustClient {
+function robust(name: string, ports: number[], wire: Wire, issues: Issue[]): RobustClient {
   return new RobustClient({
-    socket: recordingConnacks(connacks),
+    socket: recordingSocket(wire),
     timers: nodeTimers,
     servers: ports.map((port) => ({ host: '127.0.0.1', port })),
     clientId: name,
@@ -119,20 +166,13 @@ export class FailoverWorkload {
     readonly window = 200,
     readonly prefix = `${process.pid}-${Date.now().toString(36)}`,
   ) {
-    const pubConnacks: Connack[] = [];
-    const pubIssues: Issue[] = [];
-    const subConnacks: Connack[] = [];
-    const subIssues: Issue[] = [];
-    this.pub = {
-      client: robust(`${prefix}-pub`, pubPorts, pubConnacks, pubIssues),
-      connacks: pubConnacks,
-      issues: pubIssues,
+    const side = (name: string, ports: number[]): Side => {
+      const wire: Wire = { connacks: [], qos2: [], connackNotFirst: 0 };
+      const issues: Issue[] = [];
+      return { client: robust(`${prefix}-${name}`, ports, wire, issues), wire, connacks: wire.connacks, issues };
     };
-    this.sub = {
-      client: robust(`${prefix}-sub`, subPorts, subConnacks, subIssues),
-      connacks: subConnacks,
-      issues: subIssues,
-    };
+    this.pub = side('pub', pubPorts);
+    this.sub = side('sub', subPorts);
     this.published = {
       qos: [],
       status: new Array(total).fill(undefined),
@@ -256,4 +296,17 @@ export class FailoverWorkload {
     }
     return { sent, missing, duplicated };
   }
+}
+
+/** Message numbers that arrived under two or more packet ids: the broker sent them as new messages twice. */
+export function underTwoIds(events: WireEvent[]): Set<number> {
+  const ids = new Map<number, number>();
+  const twice = new Set<number>();
+  for (const e of events) {
+    if (!('seq' in e)) continue;
+    const id = ids.get(e.seq);
+    if (id === undefined) ids.set(e.seq, e.id);
+    else if (id !== e.id) twice.add(e.seq);
+  }
+  return twice;
 }
