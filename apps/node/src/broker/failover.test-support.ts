@@ -153,6 +153,8 @@ export class FailoverWorkload {
   readonly pub: Side;
   readonly sub: Side;
   readonly received: Received = { count: new Map(), dups: 0 };
+  /** performance.now() of each SUBACK the subscriber received (a resubscription after the first). */
+  readonly subacks: number[] = [];
   readonly published: Published;
   #next = 0;
   #pump: ReturnType<typeof setInterval> | undefined;
@@ -199,7 +201,10 @@ export class FailoverWorkload {
   async start(options: { subscribePublisher?: boolean } = {}): Promise<void> {
     const sub = this.sub.client;
     const subscribed = new Promise<void>((resolve) => {
-      sub.onSubscribed = () => resolve();
+      sub.onSubscribed = () => {
+        this.subacks.push(performance.now());
+        resolve();
+      };
     });
     sub.onMessage = (m) => {
       const text = new TextDecoder().decode(m.payload);
