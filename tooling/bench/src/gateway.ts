@@ -42,7 +42,12 @@ function fileLimit(): number {
 function runWorker(library: GatewayLibrary, task: GatewayTask): Promise<GatewayResult> {
   return new Promise((resolve, reject) => {
     const child = fork(`${here}gateway-worker.ts`, [library, JSON.stringify(task)], {
-      execArgv: ['--expose-gc', '--import', 'tsx'],
+      execArgv: [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        ...(process.env['GATEWAY_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const limit = setTimeout(() => child.kill('SIGKILL'), 300_000);
