@@ -136,7 +136,8 @@ describe.skipIf(redisOrSkip() !== undefined)('a cluster of umqtt broker --redis 
     // A loss is aedes' to explain only if the message was in flight when a node died: published
     // before the kill, its acknowledgement not long before it (aedes acknowledges a QoS 1
     // message before it is in Redis) or after it.
-    const GRACE_MS = 250;
+    // (The runs measured for the README saw at most 250 ms; a loaded CI machine gets a second.)
+    const GRACE_MS = 1000;
     const atKill = (n: number) => kills.some((k) => p.publishedAt[n]! <= k.at && p.ackedAt[n]! >= k.at - GRACE_MS);
     // A QoS 2 message that reached the subscriber under a packet id still awaiting PUBREL for
     // another message is one the subscriber must not deliver [MQTT-4.3.3-2]: the node that sent
