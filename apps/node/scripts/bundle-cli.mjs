@@ -1,7 +1,7 @@
 // Bundles the `umqtt` command line from sources for the end-to-end tests: src/cli/main.ts ->
 // node_modules/.cache/umqtt-cli/umqtt.mjs (or the path given as the first argument), one ES
 // module for Node 20. The @umqtt/* workspace packages are bundled from their sources, so the
-// tests never run a stale dist/ of a library; aedes and ws stay external (this package's
+// tests never run a stale dist/ of a library; aedes, its Redis packages and ws stay external (this package's
 // dependencies, resolved from its node_modules). The published command is the tsc build
 // (`pnpm build`: dist/cli/main.js), which imports the libraries as installed packages.
 import { chmod } from 'node:fs/promises';
@@ -29,7 +29,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['aedes', 'ws'],
+  external: ['aedes', 'aedes-persistence-redis', 'mqemitter-redis', 'ws'],
   plugins: [workspaceSources],
   legalComments: 'none',
   logLevel: 'warning',

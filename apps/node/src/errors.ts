@@ -69,6 +69,22 @@ export const CLIENT_ENDED = 'UMQTT_CLIENT_ENDED';
  */
 export const AEDES_MISSING = 'UMQTT_AEDES_MISSING';
 /**
+ * Cluster mode of the embedded broker (`cluster`, `umqtt broker --redis`) needs the optional
+ * packages `mqemitter-redis` and `aedes-persistence-redis`, and one of them is not installed.
+ *
+ * @example
+ * await startEmbeddedBroker({ cluster: { redis } }).catch((e) => e.code === CLUSTER_MISSING && console.log(e.message));
+ */
+export const CLUSTER_MISSING = 'UMQTT_CLUSTER_MISSING';
+/**
+ * A cluster node could not open a connection to its Redis (refused, unknown host, no answer
+ * within 5 s).
+ *
+ * @example
+ * await startEmbeddedBroker({ cluster: { redis: 'redis://10.0.0.5' } }).catch((e) => e.code === REDIS_UNREACHABLE && retryLater());
+ */
+export const REDIS_UNREACHABLE = 'UMQTT_REDIS_UNREACHABLE';
+/**
  * The WebSocket peer broke MQTT over WebSocket: a text frame [MQTT-6.0.0-1], or no `mqtt`
  * subprotocol [MQTT-6.0.0-3].
  *

@@ -46,14 +46,17 @@ export {
   type EmbeddedBrokerOptions,
   type WebSocketListener,
 } from './broker/embedded-broker.js';
+export { type ClusterOptions } from './broker/cluster.js';
 export {
   ABORTED,
   ACK_TIMEOUT,
   AEDES_MISSING,
   CLIENT_ENDED,
+  CLUSTER_MISSING,
   DROPPED,
   EXPIRED,
   INVALID_URL,
+  REDIS_UNREACHABLE,
   REJECTED,
   SUBSCRIBE_REFUSED,
   WEBSOCKET_PROTOCOL,

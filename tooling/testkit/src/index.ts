@@ -11,6 +11,8 @@ export {
   type MosquittoHandle,
   type MosquittoOptions,
 } from './mosquitto.js';
+export { redisOrSkip, redisPath, startRedis, type RedisHandle } from './redis.js';
+export { canConnect, ServerProcess, type ServerProcessOptions } from './server-process.js';
 export {
   CONNACK_ACCEPTED,
   CONNACK_NOT_AUTHORIZED,

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mosquittoOrSkip } from './mosquitto.js';
+import { redisOrSkip } from './redis.js';
 
 // Pretend no executable is installed anywhere.
 vi.mock('./command.js', () => ({ findExecutable: () => undefined, run: vi.fn() }));
@@ -17,5 +18,12 @@ describe('mosquittoOrSkip without mosquitto', () => {
   it('throws in CI, where nothing may skip', () => {
     vi.stubEnv('CI', 'true');
     expect(() => mosquittoOrSkip()).toThrow(/CI is set/);
+  });
+
+  it('redis-server: a reason to skip outside CI, a failure in CI', () => {
+    vi.stubEnv('CI', '');
+    expect(redisOrSkip()).toMatch(/redis-server is not installed/);
+    vi.stubEnv('CI', 'true');
+    expect(() => redisOrSkip()).toThrow(/CI is set/);
   });
 });

@@ -52,6 +52,16 @@ describe.skipIf(skip !== undefined)('startMosquitto', () => {
     expect([...(await exchange(broker, { send }))]).toEqual(CONNACK_ACCEPTED);
   });
 
+  it('dies on kill() without saving its sessions, and start() brings it back on the same port', async () => {
+    broker = await startMosquitto({ persistence: true });
+    const send = connectPacket({ clientId: 'keeper', clean: false });
+    await exchange(broker, { send });
+    await broker.kill();
+    await expect(exchange(broker, { send })).rejects.toThrow();
+    await broker.start();
+    expect([...(await exchange(broker, { send }))]).toEqual(CONNACK_ACCEPTED); // persistence is saved only on a clean stop
+  });
+
   it('removes its temp dir on stop, and reports a bad config with its log', async () => {
     const started = await startMosquitto();
     await started.stop();

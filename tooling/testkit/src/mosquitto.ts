@@ -1,10 +1,9 @@
 // Eclipse Mosquitto, started on a free loopback port with a temporary config.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable, run } from './command.js';
+import { ServerProcess } from './server-process.js';
 import { freePort } from './wait.js';
 
 export interface MosquittoOptions {
@@ -43,24 +42,12 @@ export interface MosquittoHandle {
   stop(): Promise<void>;
   /** Stops and starts again on the same port with the same persistence dir. */
   restart(): Promise<void>;
+  /** SIGKILL: a crash (persistence not saved). start() brings it back on the same port. */
+  kill(): Promise<void>;
+  /** Starts it again after kill(), on the same port with the same config; nothing if it runs. */
+  start(): Promise<void>;
   /** Everything the broker wrote to stderr/stdout so far. */
   log(): string;
-}
-
-const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
-const LOG_LIMIT = 1 << 20;
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Kills any broker still running when the test process exits. Installed on first start. */
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
 }
 
 /** The mosquitto executable, or undefined when it is not installed. */
@@ -141,94 +128,24 @@ async function writeConfig(
   return file;
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-class Broker {
-  #child: ChildProcess | undefined;
-  #log = '';
-
-  constructor(
-    readonly executable: string,
-    readonly config: string,
-    readonly port: number,
-    readonly wsPort?: number,
-  ) {}
-
-  log(): string {
-    return this.#log;
-  }
-
-  /** Spawns mosquitto and resolves once the port accepts connections. */
-  async start(): Promise<void> {
-    const command = [this.executable, '-c', this.config];
-    // Linux: the kernel kills the broker if this process dies without stopping it (a test
-    // runner may end its workers with a signal, and then no 'exit' handler runs).
-    const setpriv = findExecutable('setpriv');
-    if (setpriv !== undefined) command.unshift(setpriv, '--pdeathsig', 'KILL', '--');
-    const [file, ...args] = command as [string, ...string[]];
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#child = child;
-    live.add(child);
-    installExitHook();
-    const append = (chunk: Buffer) => {
-      this.#log = (this.#log + chunk.toString('utf8')).slice(-LOG_LIMIT);
-    };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
-    let exited = false;
-    child.once('exit', () => {
-      exited = true;
-      live.delete(child);
-    });
-    child.once('error', (error) => {
-      exited = true;
-      append(Buffer.from(`spawn failed: ${error.message}\n`));
-    });
-
-    const deadline = performance.now() + START_TIMEOUT_MS;
-    while (!exited && performance.now() < deadline) {
-      if ((await canConnect(this.port)) && (this.wsPort === undefined || (await canConnect(this.wsPort)))) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await this.stop();
-    const why = exited ? 'exited' : `did not listen within ${START_TIMEOUT_MS} ms`;
-    throw new Error(`mosquitto on port ${this.port} ${why}. Its log:\n${this.#log}`);
-  }
-
-  /** SIGTERM, then SIGKILL if it does not exit in time. */
-  async stop(): Promise<void> {
-    const child = this.#child;
-    this.#child = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
 /** Starts Mosquitto on a free 127.0.0.1 port (another one if that was taken meanwhile). */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoHandle> {
   const executable = mosquittoPath();
   if (executable === undefined) throw new Error('startMosquitto: mosquitto is not installed');
   const dir = await mkdtemp(join(tmpdir(), 'umqtt-mosquitto-'));
-  let broker: Broker | undefined;
+  let broker: { server: ServerProcess; port: number; wsPort: number | undefined } | undefined;
   for (let attempt = 1; broker === undefined; attempt++) {
     const port = await freePort();
     const wsPort = options.websockets ? await freePort() : undefined;
-    const candidate = new Broker(executable, await writeConfig(dir, port, wsPort, options), port, wsPort);
+    const config = await writeConfig(dir, port, wsPort, options);
+    const candidate = new ServerProcess({
+      name: 'mosquitto',
+      command: [executable, '-c', config],
+      ports: wsPort === undefined ? [port] : [port, wsPort],
+    });
     try {
       await candidate.start();
-      broker = candidate;
+      broker = { server: candidate, port, wsPort };
     } catch (error) {
       // The free port may have been taken in between; anything else fails every time.
       if (attempt >= 3 || !/address already in use/i.test(candidate.log())) {
@@ -237,14 +154,14 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       }
     }
   }
-  const started = broker;
+  const { server: started } = broker;
   const scheme = options.tls ? 'mqtts' : 'mqtt';
-  const wsPort = started.wsPort;
+  const wsPort = broker.wsPort;
   let stopped = false;
   return {
     host: '127.0.0.1',
-    port: started.port,
-    url: `${scheme}://127.0.0.1:${started.port}`,
+    port: broker.port,
+    url: `${scheme}://127.0.0.1:${broker.port}`,
     wsPort,
     wsUrl: wsPort === undefined ? undefined : `${options.tls ? 'wss' : 'ws'}://127.0.0.1:${wsPort}/`,
     dir,
@@ -258,6 +175,13 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       if (stopped) throw new Error('mosquitto restart: the broker was stopped');
       await started.stop();
       await started.start();
+    },
+    async kill() {
+      await started.kill();
+    },
+    async start() {
+      if (stopped) throw new Error('mosquitto start: the broker was stopped');
+      if (!started.running) await started.start();
     },
   };
 }

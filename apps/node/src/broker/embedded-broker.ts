@@ -2,12 +2,14 @@
 // broker to try umqtt, over TCP and, if asked, over WebSocket. It can stop listening and come
 // back on the same ports while keeping its sessions, subscriptions and retained messages in
 // memory (an outage the demo survives). aedes is an optional peer dependency of @umqtt/node,
-// loaded only when a broker starts, so a client-only install does not carry it.
+// loaded only when a broker starts, so a client-only install does not carry it. In cluster mode
+// (cluster.ts) several such brokers, in as many processes or machines, share one Redis.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { AEDES_MISSING, nodeError } from '../errors.js';
+import { clusterParts, type ClusterOptions, type ClusterParts } from './cluster.js';
 
 /**
  * Options of {@link startEmbeddedBroker}.
@@ -31,6 +33,14 @@ export interface EmbeddedBrokerOptions {
   /** Accept or refuse a CONNECT; a refusal answers CONNACK return code 4 (bad user name or password). */
   authenticate?:
     ((client: { id: string }, username: string | undefined, password: Buffer | undefined) => boolean) | undefined;
+  /**
+   * Cluster mode: this broker is one node of several sharing a Redis (needs the packages
+   * `mqemitter-redis` and `aedes-persistence-redis`). Messages published on any node reach
+   * subscribers on every node; sessions, subscriptions, retained and in-flight QoS 1/2
+   * messages live in Redis, so a client whose node is lost resumes its session on another.
+   * What this does and does not promise: the package README, "A broker cluster".
+   */
+  cluster?: ClusterOptions | undefined;
   /** Further aedes options passed as they are (`authorizePublish`, `authorizeSubscribe`, `persistence`, ...). */
   aedes?: Record<string, unknown> | undefined;
 }
@@ -56,6 +66,8 @@ export interface WebSocketListener {
  * broker.broker.on('client', (client: { id: string }) => console.log('connected:', client.id));
  */
 export interface AedesInstance {
+  /** The broker id (in cluster mode `NODE-<start time, base 36>`). */
+  readonly id: string;
   /** Clients connected now. */
   readonly connectedClients: number;
   /** aedes' events: `client` and `clientDisconnect` (client), `clientError` (client, error), `publish` (packet, client)... */
@@ -119,8 +131,10 @@ async function createAedes(options: Record<string, unknown>): Promise<Aedes> {
 /**
  * Starts an MQTT 3.1.1 broker (aedes, which must be installed: `npm install aedes`) in this
  * process: on `host:port` over TCP, and over WebSocket too when `ws` is given. Everything it
- * keeps (sessions, retained messages) is in memory. Rejects with {@link AEDES_MISSING} without
- * aedes, or with the listen error (`EADDRINUSE`...).
+ * keeps (sessions, retained messages) is in memory, or in Redis with `cluster`. Rejects with
+ * {@link AEDES_MISSING} without aedes, in cluster mode with `CLUSTER_MISSING` without the Redis
+ * packages, `UMQTT_INVALID_URL` for a bad Redis URL or `REDIS_UNREACHABLE`, or with the listen
+ * error (`EADDRINUSE`...).
  *
  * @example
  * const broker = await startEmbeddedBroker({ port: 0, ws: { port: 0 } });
@@ -148,7 +162,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       packet.clean = true;
       callback(null, true);
     };
-  const broker = await createAedes(aedesOptions);
+  let cluster: ClusterParts | undefined;
+  if (options.cluster) {
+    cluster = await clusterParts(options.cluster);
+    Object.assign(aedesOptions, cluster.aedes);
+  }
+  let broker: Aedes;
+  try {
+    broker = await createAedes(aedesOptions);
+  } catch (e) {
+    await cluster?.destroy();
+    throw e;
+  }
   const sockets = new Set<Socket>();
   const peers = new Set<WebSocket>();
   let server: Server | undefined;
@@ -205,7 +230,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     await Promise.all(closed);
   }
 
-  await listen();
+  try {
+    await listen();
+  } catch (e) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await cluster?.destroy();
+    throw e;
+  }
   let closing: Promise<void> | undefined;
   return {
     host,
@@ -231,6 +262,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
       closing ??= (async () => {
         await pause();
         await new Promise<void>((resolve) => broker.close(() => resolve()));
+        await cluster?.destroy();
       })();
       return closing;
     },

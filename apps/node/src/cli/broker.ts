@@ -1,4 +1,5 @@
-// `umqtt broker`: the embedded aedes broker on a port, until SIGINT/SIGTERM.
+// `umqtt broker`: the embedded aedes broker on a port, until SIGINT/SIGTERM; with --redis, one
+// node of a cluster that shares its sessions and messages through Redis.
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded-broker.js';
 import { flag, int, parse, str } from './args.js';
 import { EXIT, explain, usage } from './errors.js';
@@ -11,6 +12,8 @@ const OPTIONS = {
   port: { type: 'string', short: 'p' },
   host: { type: 'string', short: 'H' },
   persistence: { type: 'boolean' },
+  redis: { type: 'string' },
+  id: { type: 'string' },
   'ws-port': { type: 'string' },
   'ws-path': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
@@ -28,7 +31,12 @@ export async function broker(args: string[], io: Io): Promise<number> {
   if (host === '' || /[\s/@]/.test(host))
     throw usage(`invalid address "${host}"`, 'give an IP address or host name to listen on, e.g. -H 127.0.0.1');
   const port = int('port (-p)', str(v, 'port'), 0, 65535, 1883);
-  const persistence = flag(v, 'persistence');
+  const redis = str(v, 'redis');
+  const nodeId = str(v, 'id');
+  if (nodeId !== undefined && redis === undefined)
+    throw usage('--id names a cluster node: it needs --redis URL', 'e.g. --redis redis://127.0.0.1:6379 --id node-1');
+  // A cluster keeps sessions in Redis: that is what lets a client resume on another node.
+  const persistence = flag(v, 'persistence') || redis !== undefined;
   const wsPortText = str(v, 'ws-port');
   const wsPath = str(v, 'ws-path');
   if (wsPath !== undefined && wsPortText === undefined)
@@ -47,6 +55,7 @@ export async function broker(args: string[], io: Io): Promise<number> {
       // (clean session off) gets a fresh one, which ends when it disconnects.
       cleanSessionsOnly: !persistence,
       ws,
+      cluster: redis === undefined ? undefined : { redis, nodeId },
     });
   } catch (e) {
     throw explain(e, { host, port, tls: false });
@@ -58,11 +67,16 @@ export async function broker(args: string[], io: Io): Promise<number> {
   }
   log(`umqtt broker listening on ${b.url}`);
   if (b.wsUrl) log(`umqtt broker listening on ${b.wsUrl} (MQTT over WebSocket)`);
-  log(
-    persistence
-      ? 'sessions: persistent sessions and retained messages are kept in memory while the broker runs (not on disk: gone when it stops)'
-      : 'sessions: every session is clean (--persistence keeps persistent ones); retained messages are kept in memory while the broker runs',
-  );
+  if (redis !== undefined)
+    log(
+      `cluster node ${b.broker.id}: sessions, subscriptions, retained and in-flight messages in Redis at ${redis.replace(/\/\/[^@/]*@/, '//')}, shared with every node using it`,
+    );
+  else
+    log(
+      persistence
+        ? 'sessions: persistent sessions and retained messages are kept in memory while the broker runs (not on disk: gone when it stops)'
+        : 'sessions: every session is clean (--persistence keeps persistent ones); retained messages are kept in memory while the broker runs',
+    );
   log('stop with Ctrl-C');
   const signal = await new Promise<string>((resolve) => {
     const stop = io.onSignal((s) => {

@@ -124,11 +124,17 @@ export function oneLine(stderr: string): string {
 let topicSeq = 0;
 export const uniqueTopic = (name: string) => `umqtt-e2e/${process.pid}/${Date.now()}/${topicSeq++}/${name}`;
 
+/** Bundles the command from sources as `name` and returns the file to run with node. */
+export async function bundledCli(name: string): Promise<string> {
+  const file = join(app, 'node_modules', '.cache', 'umqtt-cli', `${name}.mjs`);
+  await bundle(file);
+  return file;
+}
+
 /** Bundles the command for this test file (as `name`), and kills what a test left running. */
 export function useCli(name: string): void {
   beforeAll(async () => {
-    bin = join(app, 'node_modules', '.cache', 'umqtt-cli', `${name}.mjs`);
-    await bundle(bin);
+    bin = await bundledCli(name);
   }, 60_000);
   afterEach(async () => {
     for (const r of [...running]) {

@@ -2,7 +2,7 @@
 // (a UmqttError, a Node socket or TLS error) to one line that names the problem and says what
 // to do about it.
 import { UmqttError } from '@umqtt/codec';
-import { AEDES_MISSING } from '../errors.js';
+import { AEDES_MISSING, CLUSTER_MISSING, INVALID_URL, REDIS_UNREACHABLE } from '../errors.js';
 
 /** Exit codes of every umqtt command (documented in apps/node/README.md and `umqtt --help`). */
 export const EXIT = Object.freeze({
@@ -247,6 +247,16 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown, messag
         'install it beside umqtt: npm install aedes (npm install -g aedes for a global umqtt)',
         e,
       );
+    if (e.code === CLUSTER_MISSING)
+      return new CliError(
+        EXIT.FAILED,
+        e.message.replace(/: npm install .*$/, ''),
+        'install them beside umqtt: npm install mqemitter-redis aedes-persistence-redis',
+        e,
+      );
+    if (e.code === REDIS_UNREACHABLE)
+      return new CliError(EXIT.CANNOT_CONNECT, e.message, 'is Redis running there? Check --redis', e);
+    if (e.code === INVALID_URL && e.place === 'broker') return new CliError(EXIT.USAGE, e.message, 'see --help', e);
     if (e.code === 'UMQTT_PROTOCOL_ERROR' || e.code === 'UMQTT_MALFORMED' || e.code === 'UMQTT_UNEXPECTED_PACKET')
       return new CliError(
         EXIT.FAILED,

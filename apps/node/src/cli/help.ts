@@ -44,7 +44,8 @@ export const MAIN_HELP = `umqtt: MQTT 3.1.1 from the command line
 Usage:
   umqtt pub -t TOPIC -m MESSAGE [options]    publish
   umqtt sub -t FILTER [-t FILTER...] [options]  subscribe and print messages
-  umqtt broker [-p PORT] [-H HOST]          run a local MQTT broker (aedes)
+  umqtt broker [-p PORT] [-H HOST]          run a local MQTT broker (aedes); --redis URL:
+                                            one node of a cluster
   umqtt demo                                the robust-client demo: an outage survived
   umqtt COMMAND --help                      options of a command
 
@@ -127,6 +128,7 @@ Examples:
 `;
 
 export const BROKER_HELP = `Usage: umqtt broker [-p PORT] [-H HOST] [--ws-port PORT] [--persistence]
+       umqtt broker --redis URL [--id NODE] [-p PORT] [-H HOST] [--ws-port PORT]
 
 Runs an MQTT 3.1.1 broker (aedes) for local use, until Ctrl-C (SIGINT) or SIGTERM; then exits 0.
 Anyone who can reach the address can use it: there is no authentication.
@@ -141,16 +143,26 @@ Options:
                            session is clean. Retained messages are always kept.
                            Everything is in memory only, NOT on disk: it is gone when the
                            broker stops.
+      --redis URL          run as one node of a cluster: every node started with the same
+                           Redis (redis://[[user]:password@]host[:port][/db], rediss://
+                           for TLS) shares sessions, subscriptions, retained and in-flight
+                           messages (kept in Redis, implies --persistence), and messages
+                           published on one node reach subscribers on every node. A client
+                           that loses its node resumes its session on another. Needs the
+                           packages mqemitter-redis and aedes-persistence-redis.
+      --id NODE            this node's name (letters, digits, _ and -; default: the host
+                           name); each start runs as NODE-<start time>
       --ws-port PORT       also accept MQTT over WebSocket on PORT (0 = any free port)
       --ws-path PATH       only at PATH, e.g. /mqtt (default: any path)
   -v, --verbose            log clients connecting and disconnecting
       --quiet              print nothing on stderr
       --help               this help
 
-Needs the aedes package beside umqtt (npm install aedes).
+Needs the aedes package beside umqtt (npm install aedes); with --redis also mqemitter-redis
+and aedes-persistence-redis.
 
-Exit codes: 0 stopped by a signal, 1 aedes is not installed, 2 bad option, 3 cannot listen
-(port in use, no permission).
+Exit codes: 0 stopped by a signal, 1 aedes (or a Redis package) is not installed, 2 bad option
+or Redis URL, 3 cannot listen (port in use, no permission) or cannot reach Redis.
 `;
 
 export const DEMO_HELP = `Usage: umqtt demo [--plain]
