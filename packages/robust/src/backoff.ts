@@ -1,23 +1,23 @@
-// Reconnect delays: the strategy interface, and the built-in one (exponential backoff with full
+// Reconnect delays: the strategy interface, and the built-in one (exponential backoff with
 // jitter, capped).
 import type { UmqttError } from '@umqtt/codec';
 
 /**
  * Reconnect settings of a {@link RobustClient}. The built-in strategy ({@link exponentialBackoff})
- * is exponential with full jitter, capped: the delay grows with failed attempts in a row (each
- * try of each server counts) and only with them, so a healthy connection that drops is retried
- * within `min`. `stableAfter` and `maxAttempts` hold for any strategy, and the `urgent*` fields
+ * is exponential with jitter, capped: the delay grows with failed attempts in a row (each try of
+ * each server counts) and only with them, so a healthy connection that drops is retried within
+ * `min`. `stableAfter` and `maxAttempts` hold for any strategy, and the `urgent*` fields
  * set how urgent messages bring an attempt forward.
  *
  * @example
  * const client = new RobustClient({ ...options, backoff: { min: 500, max: 60_000, maxAttempts: 20 } });
  */
 export interface Backoff {
-  /** Smallest cap of a delay, ms. Default 1000. */
+  /** Smallest cap of a delay, ms: the first retry comes within it. Default 1000. */
   min: number;
-  /** Largest delay, ms. Default 300000 (5 min): an hour of outage costs about 30 attempts. */
+  /** Largest delay, ms. Default 200000 (3 min 20 s): an hour of outage costs about 30 attempts. */
   max: number;
-  /** Growth of the cap per failed round. Default 2. */
+  /** Growth of the cap per failed attempt. Default 3. */
   factor: number;
   /**
    * A connection counts as healthy once it has stayed up this long (ms), or as soon as the
@@ -30,8 +30,9 @@ export interface Backoff {
   /**
    * Attempts per hour that urgent messages may bring forward (0 = none): a message with a time
    * to live whose deadline comes before the next attempt brings it forward to now; a message of
-   * priority `urgentPriority` or more keeps the wait between attempts within `urgentDelay`. Each
-   * attempt brought forward is counted (`counters.urgent`). Default 4.
+   * priority `urgentPriority` or more keeps the wait between attempts within `urgentDelay`. The
+   * attempts it adds are counted (`counters.urgent`) and leave the strategy's schedule as it was.
+   * A bucket: it holds at most max(1, urgentPerHour) and refills at this rate. Default 0.5.
    */
   urgentPerHour: number;
   /** While a message of priority `urgentPriority` or more waits: the longest wait after a failed attempt, ms. Default 60000. */
@@ -48,11 +49,11 @@ export interface Backoff {
  */
 export const DEFAULT_BACKOFF: Readonly<Backoff> = /* @__PURE__ */ Object.freeze({
   min: 1000,
-  max: 300_000,
-  factor: 2,
+  max: 200_000,
+  factor: 3,
   stableAfter: 5_000,
   maxAttempts: 0,
-  urgentPerHour: 4,
+  urgentPerHour: 0.5,
   urgentDelay: 60_000,
   urgentPriority: 10,
 });
@@ -100,9 +101,8 @@ export interface ReconnectContext {
 export type ReconnectStrategy = (ctx: ReconnectContext) => number;
 
 /**
- * The built-in strategy: uniform in [0, min(max, min * factor^(attempts - 1))) ("full jitter"),
- * from `ctx.backoff`; after a healthy connection was lost (attempts 0) as after the first failure.
- * Export it to wrap it.
+ * The built-in strategy: {@link backoffDelay} of round `attempts - 1` from `ctx.backoff`; after a
+ * healthy connection was lost (attempts 0) as after the first failure. Export it to wrap it.
  *
  * @example
  * const client = new RobustClient({ ...options, backoff: (ctx) => Math.max(2000, exponentialBackoff(ctx)) });
@@ -111,12 +111,14 @@ export const exponentialBackoff: ReconnectStrategy = (ctx) =>
   backoffDelay(Math.max(0, ctx.attempts - 1), ctx.backoff, ctx.random);
 
 /**
- * Delay before retry round `round` (0-based): uniform in [0, min(max, min * factor^round)).
+ * Delay before retry round `round` (0-based): uniform in [cap / 2, cap) where cap =
+ * min(max, min * factor^round) ("equal jitter": spread, so devices that lost one broker do not
+ * come back in step, and never much sooner than the cap, which saves attempts).
  *
  * @example
- * backoffDelay(0, DEFAULT_BACKOFF, () => 0.5); // 500
+ * backoffDelay(0, DEFAULT_BACKOFF, () => 0.5); // 750
  * backoffDelay(20, DEFAULT_BACKOFF, () => 0.5); // 150000: capped at max
  */
 export function backoffDelay(round: number, b: Backoff, random: () => number): number {
-  return random() * Math.min(b.max, b.min * b.factor ** round);
+  return (Math.min(b.max, b.min * b.factor ** round) * (1 + random())) / 2;
 }

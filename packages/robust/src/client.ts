@@ -275,8 +275,9 @@ export class RobustClient {
   /** The strategy's time for the next attempt, and the time urgent messages want one (Infinity: none). */
   #baseAt = Infinity;
   #wantAt = Infinity;
-  /** The pending retry was brought forward by urgent messages. */
+  /** The pending retry was brought forward by urgent messages; the attempt about to start is one. */
   #urgent = false;
+  #extra = false;
   /** Attempts urgent messages may still bring forward (a bucket of backoff.urgentPerHour), as of #tokensAt. */
   #tokens: number;
   #tokensAt = 0;
@@ -691,10 +692,16 @@ export class RobustClient {
     // A promise reaction is the platform's: what throws inside (a store that fails while the
     // session resumes) is recorded, never left as an unhandled rejection.
     const attempt = ++this.#attemptSeq; // stop(), start() and the link going down meanwhile make it stale
+    const extra = this.#extra;
+    this.#extra = false;
     const failed = (e: unknown) =>
       attempt === this.#attemptSeq &&
       this.#try('connect', () =>
-        this.#failed(e instanceof UmqttError ? e : this.#error(CALLBACK_ERROR, `credentials: ${String(e)}`, 'connect')),
+        this.#failed(
+          e instanceof UmqttError ? e : this.#error(CALLBACK_ERROR, `credentials: ${String(e)}`, 'connect'),
+          'connect',
+          extra,
+        ),
       );
     const connect = (c: Credentials | undefined | void) => {
       if (attempt !== this.#attemptSeq) return;
@@ -723,14 +730,22 @@ export class RobustClient {
     }
   }
 
-  /** A connection attempt failed (refused, timed out) or a connection ended before it was healthy. */
-  #failed(e: UmqttError | undefined, place = 'connect'): void {
+  /**
+   * A connection attempt failed (refused, timed out) or a connection ended before it was healthy.
+   * An attempt urgent messages added (`extra`) leaves the strategy's schedule as it was.
+   */
+  #failed(e: UmqttError | undefined, place = 'connect', extra = false): void {
     if (this.#state === 'closed') return;
     if (e) this.#record({ time: this.#t.now(), place: e.place ?? place, error: e });
     this.#lastError = e;
-    this.#failures++;
     // Every try of every server counts: the next one goes to the next server, after the delay.
     this.#server = (this.#server + 1) % this.options.servers.length;
+    if (extra) {
+      this.#set('offline');
+      this.#wantAt = this.#wanted();
+      return this.#arm();
+    }
+    this.#failures++;
     const max = this.#backoff.maxAttempts;
     if (max && this.#failures >= max) {
       this.#issue(GAVE_UP, `gave up after ${this.#failures} failed attempts`, 'reconnect');
@@ -754,7 +769,6 @@ export class RobustClient {
   #plan(floor = 0): void {
     const now = this.#t.now();
     const q = this.#queue;
-    const b = this.#backoff;
     let priority = -Infinity;
     for (const m of q.held.values()) if (m.priority > priority) priority = m.priority;
     const ctx: ReconnectContext = {
@@ -766,7 +780,7 @@ export class RobustClient {
       deadline: q.nextExpiry(),
       priority,
       now,
-      backoff: b,
+      backoff: this.#backoff,
       random: this.options.random ?? Math.random,
     };
     let delay: number;
@@ -778,8 +792,15 @@ export class RobustClient {
       delay = exponentialBackoff(ctx);
     }
     this.#baseAt = now + Math.max(delay, floor);
-    this.#wantAt = priority >= b.urgentPriority ? now + b.urgentDelay : Infinity;
+    this.#wantAt = this.#wanted(priority);
     this.#arm();
+  }
+
+  /** When urgent messages want the next attempt after one that just failed: within urgentDelay while one of urgentPriority waits. */
+  #wanted(priority = -Infinity): number {
+    const b = this.#backoff;
+    if (priority === -Infinity) for (const m of this.#queue.held.values()) if (m.priority > priority) priority = m.priority;
+    return priority >= b.urgentPriority ? this.#t.now() + b.urgentDelay : Infinity;
   }
 
   /** A message queued while offline: urgent, it may bring the next attempt forward. */
@@ -817,9 +838,10 @@ export class RobustClient {
     if (at === Infinity) return this.#clear('retry');
     this.#timer('retry', at - now, () => {
       if (this.#state !== 'offline') return;
-      const urgent = this.#urgent;
+      const urgent = (this.#extra = this.#urgent);
       const n = this.counters.attempts;
       this.reconnect(); // overridable: a subclass may decide (robust2's way)
+      this.#extra = false;
       if (this.counters.attempts === n) return this.#state === 'offline' && this.#plan(this.#backoff.min);
       if (urgent) {
         this.counters.urgent++;

@@ -137,7 +137,7 @@ export function settleBound(devices: Device[]): number {
   for (const d of devices) {
     const s = d.spec;
     const detect = 1.5 * s.keepAlive * 1000 + s.socketTimeout; // a half-open link found
-    const retry = (s.backoff.max ?? 300_000) + s.connectTimeout;
+    const retry = ((typeof s.backoff === 'function' ? undefined : s.backoff.max) ?? 300_000) + s.connectTimeout;
     worst = Math.max(worst, detect + retry + 2 * s.messageTimeout);
   }
   return worst + 120_000;
