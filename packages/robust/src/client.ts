@@ -799,7 +799,8 @@ export class RobustClient {
   /** When urgent messages want the next attempt after one that just failed: within urgentDelay while one of urgentPriority waits. */
   #wanted(priority = -Infinity): number {
     const b = this.#backoff;
-    if (priority === -Infinity) for (const m of this.#queue.held.values()) if (m.priority > priority) priority = m.priority;
+    if (priority === -Infinity)
+      for (const m of this.#queue.held.values()) if (m.priority > priority) priority = m.priority;
     return priority >= b.urgentPriority ? this.#t.now() + b.urgentDelay : Infinity;
   }
 
@@ -834,7 +835,8 @@ export class RobustClient {
   #arm(): void {
     const now = this.#t.now();
     const want = Math.max(this.#wantAt, this.#ready(now));
-    const at = (this.#urgent = want < this.#baseAt) ? want : this.#baseAt;
+    this.#urgent = want < this.#baseAt;
+    const at = Math.min(want, this.#baseAt);
     if (at === Infinity) return this.#clear('retry');
     this.#timer('retry', at - now, () => {
       if (this.#state !== 'offline') return;

@@ -62,8 +62,7 @@ export const DAY_CLIENTS: readonly DayClient[] = [
   },
   {
     name: 'robust2 loop',
-    about:
-      "umqtt.robust2's example loop: every 500 ms, while is_conn_issue(): reconnect() again at once (no backoff)",
+    about: "umqtt.robust2's example loop: every 500 ms, while is_conn_issue(): reconnect() again at once (no backoff)",
     backoff: { strategy: (c: ReconnectContext) => (c.attempts ? 0 : c.random() * 500), urgentPerHour: 0 },
     signals: false,
   },
@@ -236,8 +235,6 @@ export async function runDay(seed: number, client: DayClient = DAY_CLIENTS[0]!):
   const alarmsNotOnce = device.records.filter((x) => x.kind === 'alarm' && routed(x).length !== 1).length;
   const stale = device.records.filter((x) => x.kind === 'button' && routed(x).some((r) => r.at > x.at + x.ttl));
   const stalePresses = stale.length;
-  if (process.env.DAY_DEBUG)
-    for (const x of stale) console.log('stale', x.msgId, x.at, x.statuses, routed(x), device.records.filter((y) => Math.abs(y.at - x.at) < 60_000).map((y) => [y.msgId, y.kind, y.at, y.statuses[0]?.at]));
   return {
     seed,
     client,
@@ -291,7 +288,12 @@ export interface DayFigures {
 /** The figures of a day. */
 export function dayFigures(d: DayResult): DayFigures {
   const p90 = (how?: Outage['how']) =>
-    +(percentile(d.alarmAfter.filter((a) => !how || a.how === how).map((a) => a.ms), 0.9) / 1000).toFixed(1);
+    +(
+      percentile(
+        d.alarmAfter.filter((a) => !how || a.how === how).map((a) => a.ms),
+        0.9,
+      ) / 1000
+    ).toFixed(1);
   return {
     client: d.client.name,
     about: d.client.about,
@@ -376,7 +378,8 @@ export function renderClients(days: DayResult[]): string {
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const line = (r: string[]) =>
+    `| ${r.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   return [
     line(rows[0]!),
     `|${widths.map((w, i) => (i ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
