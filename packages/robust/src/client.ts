@@ -769,8 +769,7 @@ export class RobustClient {
   #plan(floor = 0): void {
     const now = this.#t.now();
     const q = this.#queue;
-    let priority = -Infinity;
-    for (const m of q.held.values()) if (m.priority > priority) priority = m.priority;
+    const priority = this.#top();
     const ctx: ReconnectContext = {
       attempts: this.#failures,
       offline: now - this.#offlineSince,
@@ -788,7 +787,7 @@ export class RobustClient {
       delay = this.#strategy(ctx);
       if (!(delay >= 0)) throw `returned ${String(delay)}`;
     } catch (e) {
-      this.#issue(CALLBACK_ERROR, `reconnect strategy: ${String(e)}; the built-in backoff decided`, 'reconnect');
+      this.#issue(CALLBACK_ERROR, `reconnect strategy: ${String(e)}`, 'reconnect'); // the built-in decides
       delay = exponentialBackoff(ctx);
     }
     this.#baseAt = now + Math.max(delay, floor);
@@ -797,11 +796,16 @@ export class RobustClient {
   }
 
   /** When urgent messages want the next attempt after one that just failed: within urgentDelay while one of urgentPriority waits. */
-  #wanted(priority = -Infinity): number {
+  #wanted(priority = this.#top()): number {
     const b = this.#backoff;
-    if (priority === -Infinity)
-      for (const m of this.#queue.held.values()) if (m.priority > priority) priority = m.priority;
     return priority >= b.urgentPriority ? this.#t.now() + b.urgentDelay : Infinity;
+  }
+
+  /** The highest priority among held messages (-Infinity: none). */
+  #top(): number {
+    let p = -Infinity;
+    for (const m of this.#queue.held.values()) if (m.priority > p) p = m.priority;
+    return p;
   }
 
   /** A message queued while offline: urgent, it may bring the next attempt forward. */
