@@ -45,6 +45,22 @@ export const DAY_CLIENTS: readonly DayClient[] = [
     signals: true,
   },
   {
+    name: 'umqtt + link, urgent 30/h',
+    about: 'the same with backoff.urgentPerHour 30: alarms waiting try every minute',
+    backoff: { urgentPerHour: 30 },
+    signals: true,
+  },
+  {
+    name: 'umqtt before',
+    about: 'the backoff before link and urgency inputs: full jitter, factor 2, up to 300 s',
+    backoff: {
+      strategy: (c: ReconnectContext) => c.random() * Math.min(300_000, 1000 * 2 ** Math.max(0, c.attempts - 1)),
+      max: 300_000,
+      urgentPerHour: 0,
+    },
+    signals: false,
+  },
+  {
     name: 'MQTT.js',
     about: 'reconnectPeriod 1000 (its default): the next attempt 1 s after each failure or loss',
     backoff: { strategy: () => 1000, urgentPerHour: 0 },
@@ -355,8 +371,8 @@ export function renderClients(days: DayResult[]): string {
       'attempts/outage h',
       'urgent extra/day',
       'alarm p90: all',
-      'broker down',
-      'link down',
+      'after broker outages',
+      'after link outages',
       'attempts while link down',
       'alarms not once',
       'stale presses',
