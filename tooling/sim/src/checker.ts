@@ -133,7 +133,7 @@ export function watchStates(world: World, d: Device): void {
         // (a client told its link is down makes no attempt until it is up again)
         const max = backoff.max ?? DEFAULT_BACKOFF.max;
         world.after(max + lateness, () => {
-          if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline')
+          if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline' && d.linkUp)
             world.fail('keeps-trying', `${spec.name}: offline for ${max + lateness} ms without a new attempt`);
         });
         // the rule robust documents: a connection that stayed up `stableAfter` is healthy (an

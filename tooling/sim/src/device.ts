@@ -312,6 +312,11 @@ export class Device {
       socket: (o) => {
         this.attempts++;
         this.lastAttempt = this.world.now;
+        if (!this.linkUp)
+          this.world.fail(
+            'link-down-quiet',
+            `${spec.name}: a connection attempt while the client was told its link is down`,
+          );
         return factory(o);
       },
       timers: boot.clock,
@@ -394,9 +399,12 @@ export class Device {
 
   /** The platform's link event (Wi-Fi lost or back): the glue calls `setLink`. */
   setLink(up: boolean): void {
+    const was = this.linkUp;
     this.linkUp = up;
     this.note(`link ${up ? 'up' : 'down'}`);
     this.#run(() => this.client.setLink(up));
+    if (up && !was && this.alive && this.started && this.client.state === 'offline')
+      this.world.fail('link-up-attempt', `${this.spec.name}: told its link is up, the client made no attempt at once`);
   }
 
   /** Runs application code on the device (a workload's publish): power loss inside it ends the boot. */
