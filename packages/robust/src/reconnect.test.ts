@@ -209,7 +209,9 @@ describe('the reconnect strategy', () => {
     await runFor(t.clock, 600);
     expect(attemptTimes(t)).toEqual([0, 500]);
     expect(t.client.issues.map((i) => [i.place, i.error.code])).toContainEqual(['reconnect', 'UMQTT_CALLBACK_ERROR']);
-    expect(t.client.issues.find((i) => i.place === "reconnect")!.error.message).toBe("reconnect strategy: returned NaN");
+    expect(t.client.issues.find((i) => i.place === 'reconnect')!.error.message).toBe(
+      'reconnect strategy: returned NaN',
+    );
 
     const never = setup({ backoff: () => Infinity }, 'down');
     never.client.start();
