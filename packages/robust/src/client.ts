@@ -133,12 +133,24 @@ export interface RobustOptions extends Omit<
    * instead (it can fall back to the built-in decision, see {@link AdmissionPolicy}); `admit` in
    * the object gives both: the function, and the settings of the built-in decision it may use.
    */
-  policy?: (Partial<QueuePolicy> & { admit?: AdmissionPolicy | undefined }) | AdmissionPolicy | undefined;
+  policy?:
+    | (Partial<QueuePolicy> & {
+        /** A function that decides instead of the built-in policy (which these settings configure, for its fallback). */
+        admit?: AdmissionPolicy | undefined;
+      })
+    | AdmissionPolicy
+    | undefined;
   /**
    * Reconnect settings (partial: the rest from {@link DEFAULT_BACKOFF}), with `strategy` to choose
    * the delays; or just a {@link ReconnectStrategy} function. Default: {@link exponentialBackoff}.
    */
-  backoff?: (Partial<Backoff> & { strategy?: ReconnectStrategy | undefined }) | ReconnectStrategy | undefined;
+  backoff?:
+    | (Partial<Backoff> & {
+        /** Chooses each delay. Default {@link exponentialBackoff}, which these settings configure. */
+        strategy?: ReconnectStrategy | undefined;
+      })
+    | ReconnectStrategy
+    | undefined;
   /** Called before every connection attempt: fresh credentials (or another server) for it. */
   credentials?: CredentialsHook | undefined;
   /** Reconnect by itself (default). When false the application calls reconnect(), as in robust2. */
