@@ -246,6 +246,30 @@ describe('connect() with reconnect: a @umqtt/robust session with promises', () =
     await expect(first).rejects.toMatchObject({ code: 'UMQTT_DROPPED', message: expect.stringContaining('discarded') });
   });
 
+  it('a strategy function as reconnect, and the credentials hook: the broker gets a fresh password at each attempt', async () => {
+    const passwords: string[] = [];
+    const guarded = await startAedes({
+      authenticate: (_client, _user, password) => {
+        passwords.push(String(password));
+        return passwords.length > 1; // the first token is refused
+      },
+    });
+    try {
+      let n = 0;
+      const client = open(guarded.url, {
+        clientId: 'robust-token',
+        username: 'dev',
+        reconnect: () => 10,
+        credentials: () => ({ password: `token-${++n}` }),
+      });
+      await expect(client.ready).resolves.toBeUndefined();
+      expect(passwords).toEqual(['token-1', 'token-2']);
+      expect(client.client.issues[0]?.error.code).toBe('UMQTT_CONNACK_CREDENTIALS');
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('ready rejects when backoff.maxAttempts gives up', async () => {
     const client = open(`mqtt://127.0.0.1:${await freePort()}`, { reconnect: { min: 10, max: 20, maxAttempts: 2 } });
     await expect(client.ready).rejects.toMatchObject({ code: 'UMQTT_GAVE_UP' });

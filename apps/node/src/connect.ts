@@ -3,7 +3,7 @@
 // connection (@umqtt/simple) by default, a reconnecting session (@umqtt/robust) with
 // `reconnect` or `store`.
 import { INVALID_ARGUMENT, UmqttError } from '@umqtt/codec';
-import type { AdmissionPolicy, Backoff, QueuePolicy, Store } from '@umqtt/robust';
+import type { CredentialsHook, RobustOptions, Store } from '@umqtt/robust';
 import type { ClientOptions, SocketFactory } from '@umqtt/simple';
 import { MemoryStore } from '@umqtt/store-memory';
 import { RobustNodeClient, SimpleNodeClient } from './client.js';
@@ -34,14 +34,17 @@ export interface ConnectOptions
     Pick<WebSocketOptions, 'headers' | 'transformUrl'> {
   /**
    * Reconnect after the connection is lost or cannot be made, with capped, jittered backoff
-   * (`true`, or the backoff settings: `min`, `max`, `factor`, `stableAfter`, `maxAttempts`).
+   * (`true`, or `@umqtt/robust`'s `backoff` option: the settings `min`, `max`, `factor`,
+   * `stableAfter`, `maxAttempts`, `urgentPerHour`..., a `strategy`, or a strategy function).
    * The client is then `@umqtt/robust`'s. Default false.
    */
-  reconnect?: boolean | Partial<Backoff> | undefined;
+  reconnect?: boolean | RobustOptions['backoff'];
+  /** A reconnecting client's hook before every connection attempt: fresh credentials (a token) or another server. */
+  credentials?: CredentialsHook | undefined;
   /** Where a reconnecting client keeps messages until their final status (implies `reconnect`). Default: a MemoryStore. */
   store?: Store | undefined;
-  /** The queue policy of a reconnecting client (partial: the rest from `DEFAULT_POLICY`), or a function that replaces it. */
-  policy?: Partial<QueuePolicy> | AdmissionPolicy | undefined;
+  /** The queue policy of a reconnecting client (partial: the rest from `DEFAULT_POLICY`), or a function that decides (see `@umqtt/robust`). */
+  policy?: RobustOptions['policy'];
   /** A reconnecting client resends its subscriptions when the broker kept no session. Default true. */
   resubscribe?: boolean | undefined;
   /** Opens each connection's socket instead of the transport the URL names (tests, proxies, SOCKS...). */
@@ -107,7 +110,7 @@ export function socketFactoryFor(
  */
 export function connect(
   url: string,
-  options: ConnectOptions & ({ reconnect: true | Partial<Backoff> } | { store: Store }),
+  options: ConnectOptions & ({ reconnect: true | NonNullable<RobustOptions['backoff']> } | { store: Store }),
 ): RobustNodeClient;
 export function connect(
   url: string,
@@ -116,7 +119,7 @@ export function connect(
 export function connect(url: string, options?: ConnectOptions): NodeClient;
 export function connect(url: string, options: ConnectOptions = {}): NodeClient {
   const address = parseBrokerUrl(url);
-  const { reconnect, store, policy, resubscribe, socket, headers, transformUrl, ...rest } = options;
+  const { reconnect, store, policy, resubscribe, credentials, socket, headers, transformUrl, ...rest } = options;
   const tls: TlsOptions = {};
   for (const name of TLS_OPTIONS) {
     if (rest[name] !== undefined) (tls as Record<string, unknown>)[name] = rest[name];
@@ -138,10 +141,11 @@ export function connect(url: string, options: ConnectOptions = {}): NodeClient {
       store: store ?? new MemoryStore(),
       // A kept session needs a client id: without one, each connection is a clean session.
       clean: rest.clean ?? !rest.clientId,
-      backoff: typeof reconnect === 'object' ? reconnect : undefined,
+      backoff: typeof reconnect === 'boolean' ? undefined : reconnect,
       autoReconnect: reconnect !== false,
       policy,
       resubscribe,
+      credentials,
     },
     !store,
   );

@@ -39,6 +39,7 @@ export {
   type WebSocketOptions,
 } from './transport/index.js';
 export { FileFlash, type FileFlashOptions } from './flash-file.js';
+export { networkUp, watchNetwork, type WatchNetworkOptions } from './network.js';
 export {
   startEmbeddedBroker,
   type AedesInstance,

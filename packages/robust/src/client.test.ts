@@ -54,12 +54,12 @@ describe('backoff', () => {
       expect(attempts).toBeLessThanOrEqual(40);
       expect(attempts).toBeGreaterThanOrEqual(10); // it does keep trying
       expect(t.client.state).toBe('offline');
-      // the broker comes back: online within one maximum backoff period (300 s)
+      // the broker comes back: online within one maximum backoff period (200 s)
       t.peer = 'up';
       const back = t.clock.now();
-      await runFor(t.clock, 300_000, () => t.client.state === 'online');
+      await runFor(t.clock, 200_000, () => t.client.state === 'online');
       expect(t.client.state).toBe('online');
-      expect(t.clock.now() - back).toBeLessThanOrEqual(300_000);
+      expect(t.clock.now() - back).toBeLessThanOrEqual(200_000);
       report[report.length - 1] +=
         ` (online ${((t.clock.now() - back) / 1000).toFixed(1)} s after the broker came back)`;
     }
@@ -74,35 +74,42 @@ describe('backoff', () => {
     );
   });
 
-  test('delays grow by the factor from min up to max, with jitter from random()', async () => {
-    const t = setup({ random: () => 0.5 }, 'down');
-    t.client.start();
-    await runFor(t.clock, 3_600_000);
-    const gaps = t.opened.slice(1, 13).map(([, at], i) => at - t.opened[i]![1]);
-    expect(gaps).toEqual([500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 150000, 150000, 150000]);
+  test('delays grow by the factor from min up to max, with jitter from random() in [cap/2, cap)', async () => {
+    const gaps = async (random: () => number) => {
+      const t = setup({ random }, 'down');
+      t.client.start();
+      await runFor(t.clock, 3_600_000);
+      return t.opened.slice(1, 10).map(([, at], i) => at - t.opened[i]![1]);
+    };
+    // caps 1 s, 3 s, 9 s, 27 s, 81 s, then max 200 s
+    expect(await gaps(() => 0.5)).toEqual([750, 2250, 6750, 20250, 60750, 150000, 150000, 150000, 150000]);
+    expect(await gaps(() => 0)).toEqual([500, 1500, 4500, 13500, 40500, 100000, 100000, 100000, 100000]);
+    const top = await gaps(() => 0.999);
+    expect(top[5]).toBeLessThan(200_000);
+    expect(top[5]).toBeGreaterThan(199_000);
   });
 
   test('the backoff grows with failed attempts only: a healthy connection retries within min, a flapping one backs off', async () => {
     const t = setup({ random: () => 0.5 }, 'down');
     t.client.start();
-    await runFor(t.clock, 100_000); // attempts at +0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5, 63.5 s
-    expect(t.client.counters.attempts).toBe(8);
+    await runFor(t.clock, 100_000); // attempts at +0, 0.75, 3, 9.75, 30, 90.75 s (x 0.75 of caps 1, 3, 9, 27, 81 s)
+    expect(t.client.counters.attempts).toBe(6);
     t.peer = 'up';
-    await runFor(t.clock, 200_000, () => t.client.state === 'online'); // the 9th attempt, at 127.5 s
-    expect(t.client.counters.attempts).toBe(9);
-    // accepted, then dropped after 1 s with nothing acknowledged: a failed attempt (the 9th in a
-    // row: cap 256 s, x 0.5), so a broker that accepts and drops us is not hammered
+    await runFor(t.clock, 200_000, () => t.client.state === 'online'); // the 7th attempt, at 240.75 s
+    expect(t.client.counters.attempts).toBe(7);
+    // accepted, then dropped after 1 s with nothing acknowledged: a failed attempt (the 7th in a
+    // row: cap 200 s, x 0.75), so a broker that accepts and drops us is not hammered
     await runFor(t.clock, 1000);
     let lostAt = t.clock.now();
     t.broker.socket.fail();
     await runFor(t.clock, 400_000, () => t.client.state === 'online');
-    expect(t.opened.at(-1)![1] - lostAt).toBe(128_000);
-    // up for stableAfter (5 s): healthy; lost, it is back within min (x 0.5)
+    expect(t.opened.at(-1)![1] - lostAt).toBe(150_000);
+    // up for stableAfter (5 s): healthy; lost, it is back within min (x 0.75)
     await runFor(t.clock, 5000);
     lostAt = t.clock.now();
     t.broker.socket.fail();
     await runFor(t.clock, 400_000, () => t.client.state === 'online');
-    expect(t.opened.at(-1)![1] - lostAt).toBe(500);
+    expect(t.opened.at(-1)![1] - lostAt).toBe(750);
     // healthy sooner when the broker acknowledges an exchange: lost 1 s (backoff.min) after a PUBACK
     t.client.publish('a', 'x', { qos: 1 });
     await settle();
@@ -111,7 +118,7 @@ describe('backoff', () => {
     lostAt = t.clock.now();
     t.broker.socket.fail();
     await runFor(t.clock, 400_000, () => t.client.state === 'online');
-    expect(t.opened.at(-1)![1] - lostAt).toBe(500);
+    expect(t.opened.at(-1)![1] - lostAt).toBe(750);
     expect(t.client.counters.reconnects).toBe(3);
   });
 
@@ -160,7 +167,7 @@ describe('backoff', () => {
   });
 
   test('a link that drops healthy connections every 2 s costs about a second each time, not minutes', async () => {
-    const t = setup({ random: () => 0.99 }, 'up');
+    const t = setup({ random: () => 0.98 }, 'up'); // delays of 0.99 x min (on a 10 ms tick: under min)
     t.client.start();
     let gaps = 0;
     for (let i = 0; i < 8; i++) {
@@ -215,11 +222,9 @@ describe('failover', () => {
     await runFor(t.clock, 16_000);
     expect(t.opened.map(([host, at]) => [host, at - T0])).toEqual([
       ['A', 0],
-      ['B', 500],
-      ['A', 1500],
-      ['B', 3500],
-      ['A', 7500],
-      ['B', 15500],
+      ['B', 750],
+      ['A', 3000],
+      ['B', 9750],
     ]);
     expect(t.broker.sockets[1]!.options.port).toBe(1884);
     expect(t.broker.sockets[0]!.options.port).toBe(1883);
@@ -693,7 +698,7 @@ describe('issues, state, counters', () => {
     const t = setup({
       keepAlive: 10,
       random: () => 0,
-      backoff: { maxAttempts: 2, stableAfter: 1 }, // each accepted connection is healthy after 1 ms
+      backoff: { min: 20, maxAttempts: 2, stableAfter: 1 }, // retries within 10 ms; accepted connections healthy after 1 ms
       logger: (i) => logged.push(`${i.place}:${i.error.code}`),
     });
     t.client.start();
@@ -775,7 +780,7 @@ describe('issues, state, counters', () => {
   });
 
   test('the issue history keeps the last 16', async () => {
-    const t = setup({ random: () => 0.001 }, 'down');
+    const t = setup({ backoff: { min: 100, factor: 1 } }, 'down');
     t.client.start();
     await runFor(t.clock, 10_000);
     expect(t.client.counters.attempts).toBeGreaterThan(20);
@@ -825,6 +830,7 @@ describe('issues, state, counters', () => {
     await settle();
     expect(t.client.counters).toEqual({
       attempts: 2,
+      urgent: 0,
       reconnects: 1,
       delivered: 3,
       sent: 1,

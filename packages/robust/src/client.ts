@@ -21,7 +21,13 @@ import {
   type Status as SimpleStatus,
   type Timers,
 } from '@umqtt/simple';
-import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
+import {
+  DEFAULT_BACKOFF,
+  exponentialBackoff,
+  type Backoff,
+  type ReconnectContext,
+  type ReconnectStrategy,
+} from './backoff.js';
 import { DEFAULT_POLICY, type Admission, type AdmissionPolicy, type Overflow, type QueuePolicy } from './policy.js';
 import { ACK_TIMEOUT, GAVE_UP, STORE_DAMAGED, SUBSCRIBE_REFUSED } from './errors.js';
 import { SendQueue } from './queue.js';
@@ -60,6 +66,40 @@ export interface Server {
 }
 
 /**
+ * What a {@link CredentialsHook} may change for the next connection attempt; a field left out
+ * keeps its value.
+ *
+ * @example
+ * const fresh: Credentials = { username: 'dev-1', password: signToken(Date.now() + 3_600_000) };
+ */
+export interface Credentials {
+  /** User name sent in CONNECT from now on. */
+  username?: string | undefined;
+  /** Password sent in CONNECT from now on (a token). */
+  password?: string | Uint8Array | undefined;
+  /** The broker of this attempt, instead of the next one of `servers`. */
+  server?: Server | undefined;
+}
+
+/**
+ * Called before every connection attempt (the first and each reconnect), so an expiring token
+ * (a JWT, a SAS token) is fresh each time: returns the {@link Credentials} to use, or nothing to
+ * keep them, or a promise of either (the attempt waits for it). What it throws or rejects with
+ * is recorded as an issue (place `connect`) and counts as a failed attempt.
+ *
+ * @example
+ * const client = new RobustClient({ ...options, credentials: () => ({ password: sasToken(3600) }) });
+ */
+export type CredentialsHook = (attempt: {
+  /** The server this attempt goes to unless the hook says otherwise. */
+  server: Server;
+  /** Failed attempts in a row before this one. */
+  attempts: number;
+  /** Why the last attempt failed, if it did (a refusal of the credentials: `UMQTT_CONNACK_CREDENTIALS`). */
+  error: UmqttError | undefined;
+}) => Credentials | undefined | void | PromiseLike<Credentials | undefined | void>;
+
+/**
  * Options of {@link RobustClient}: those of `@umqtt/simple`'s `ClientOptions` (client id,
  * credentials, keepalive, clean session, will, timeouts, window) except `host`/`port` (see
  * `servers`) and `maxQueued` (see `policy`), plus the robust ones.
@@ -88,10 +128,31 @@ export interface RobustOptions extends Omit<
   servers: Server[];
   /** Where accepted messages live until their final status. */
   store: Store;
-  /** The built-in queue policy (partial: the rest from DEFAULT_POLICY), or a function that replaces it. */
-  policy?: Partial<QueuePolicy> | AdmissionPolicy | undefined;
-  /** Reconnect backoff (partial: the rest from {@link DEFAULT_BACKOFF}). */
-  backoff?: Partial<Backoff> | undefined;
+  /**
+   * The built-in queue policy (partial: the rest from DEFAULT_POLICY), or a function that decides
+   * instead (it can fall back to the built-in decision, see {@link AdmissionPolicy}); `admit` in
+   * the object gives both: the function, and the settings of the built-in decision it may use.
+   */
+  policy?:
+    | (Partial<QueuePolicy> & {
+        /** A function that decides instead of the built-in policy (which these settings configure, for its fallback). */
+        admit?: AdmissionPolicy | undefined;
+      })
+    | AdmissionPolicy
+    | undefined;
+  /**
+   * Reconnect settings (partial: the rest from {@link DEFAULT_BACKOFF}), with `strategy` to choose
+   * the delays; or just a {@link ReconnectStrategy} function. Default: {@link exponentialBackoff}.
+   */
+  backoff?:
+    | (Partial<Backoff> & {
+        /** Chooses each delay. Default {@link exponentialBackoff}, which these settings configure. */
+        strategy?: ReconnectStrategy | undefined;
+      })
+    | ReconnectStrategy
+    | undefined;
+  /** Called before every connection attempt: fresh credentials (or another server) for it. */
+  credentials?: CredentialsHook | undefined;
   /** Reconnect by itself (default). When false the application calls reconnect(), as in robust2. */
   autoReconnect?: boolean | undefined;
   /** Resend remembered subscriptions when the broker has no session. Default true. */
@@ -147,6 +208,8 @@ export interface RobustPublishOptions {
 export interface Counters {
   /** Connection attempts made. */
   attempts: number;
+  /** Of those, attempts that urgent messages brought forward (within `backoff.urgentPerHour`). */
+  urgent: number;
   /** Successful connections after the first. */
   reconnects: number;
   /** Messages with final status `delivered` (the broker acknowledged them). */
@@ -165,6 +228,7 @@ const HISTORY = 16;
 /** The reason of a `delivered` for a message published again because the broker lost its session past PUBREC. */
 const RESENT_AFTER_SESSION_LOSS = 'resent after the session was lost';
 type TimerName = 'retry' | 'expiry';
+const HOUR = 3_600_000;
 const ACCEPT: Admission = { accept: true }; // never changed: shared by every decision that keeps a message as is
 
 /**
@@ -188,12 +252,15 @@ export class RobustClient {
   onSubscribed: ((subscriptions: Subscription[], granted: number[]) => void) | undefined;
   /** Called when `writable` turns true again after it was false (read false, or left false by a publish): a producer goes on. */
   onWritable: (() => void) | undefined;
+  /** Called when {@link RobustClient.idle} turns true: nothing left to do, the device may sleep. */
+  onIdle: (() => void) | undefined;
 
   /** The options given to the constructor. */
   readonly options: Readonly<RobustOptions>;
   /** Running totals: attempts, reconnects and final statuses. */
   readonly counters: Counters = {
     attempts: 0,
+    urgent: 0,
     reconnects: 0,
     delivered: 0,
     sent: 0,
@@ -207,7 +274,27 @@ export class RobustClient {
   readonly #policy: QueuePolicy;
   readonly #admit: AdmissionPolicy | undefined;
   readonly #backoff: Backoff;
+  readonly #strategy: ReconnectStrategy;
+  /** The options of the simple client: the credentials hook changes username and password here. */
+  readonly #connectOptions: ClientOptions;
   #state: RobustState = 'idle';
+  /** What the application said of the link (setLink); attempts only while it is up. */
+  #link = true;
+  /** Since when the client is offline (start(), or the loss of its last connection). */
+  #offlineSince = 0;
+  /** Why the last attempt failed or the last connection ended. */
+  #lastError: UmqttError | undefined;
+  /** The strategy's time for the next attempt, and the time urgent messages want one (Infinity: none). */
+  #baseAt = Infinity;
+  #wantAt = Infinity;
+  /** The pending retry was brought forward by urgent messages; the attempt about to start is one. */
+  #urgent = false;
+  #extra = false;
+  /** Attempts urgent messages may still bring forward (a bucket of backoff.urgentPerHour), as of #tokensAt. */
+  #tokens: number;
+  #tokensAt = 0;
+  /** Something was queued or asked since the client was last idle: onIdle is owed. */
+  #busy = false;
   #server = 0;
   /** Failed attempts in a row: they set the backoff delay. */
   #failures = 0;
@@ -229,6 +316,8 @@ export class RobustClient {
   #unsent: Subscription[] = [];
   /** Unsubscribed while offline: sent on the next connection. */
   #unsubs: string[] = [];
+  /** Unsubscriptions not yet acknowledged on the current connection. */
+  #unsubIds = new Map<number, string[]>();
   #issues: Issue[] = [];
   #deferred: (() => void)[] | undefined;
   /** Keys of QoS 0 messages written at once without being stored: -1, -2, ... */
@@ -256,18 +345,26 @@ export class RobustClient {
     this.options = options;
     this.#t = options.timers;
     const p = options.policy;
-    this.#admit = typeof p === 'function' ? p : undefined;
-    this.#policy = { ...DEFAULT_POLICY, ...(typeof p === 'object' ? p : {}) };
-    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    const { admit, ...pol } = typeof p === 'function' ? { admit: p } : (p ?? {});
+    this.#admit = admit;
+    this.#policy = { ...DEFAULT_POLICY, ...pol };
+    const b = options.backoff;
+    const { strategy, ...backoff } = typeof b === 'function' ? { strategy: b } : (b ?? {});
+    this.#strategy = strategy ?? exponentialBackoff;
+    this.#backoff = { ...DEFAULT_BACKOFF, ...backoff };
+    this.#tokens = Math.max(1, this.#backoff.urgentPerHour);
     this.#queue = new SendQueue(options.store);
-    const mqtt = (this.#mqtt = new MqttClient({
-      ...options,
-      host: options.servers[0]!.host,
-      port: options.servers[0]!.port,
-      clean: options.clean ?? false,
-      maxQueued: 65535,
-      logger: (issue) => this.#record(issue),
-    }));
+    this.#busy = this.#queue.held.size > 0;
+    const mqtt = (this.#mqtt = new MqttClient(
+      (this.#connectOptions = {
+        ...options,
+        host: options.servers[0]!.host,
+        port: options.servers[0]!.port,
+        clean: options.clean ?? false,
+        maxQueued: 65535,
+        logger: (issue) => this.#record(issue),
+      }),
+    ));
     mqtt.onMessage = (m) => this.onMessage?.(m);
     // A publish's status carries the held message it was given as `ref`: no registry of ids here.
     mqtt.onStatus = (id, status, granted, ref) => this.#onStatus(id, status, granted, ref as StoredMessage | undefined);
@@ -281,17 +378,11 @@ export class RobustClient {
     this.#armExpiry();
     const d = options.store.damage;
     if (d)
-      this.#record({
-        time: this.#t.now(),
-        place: 'store',
-        error: new UmqttError(
-          STORE_DAMAGED,
-          `store damaged: ${d.lost.length} message(s) lost, ${d.bytes} bytes unreadable`,
-          undefined,
-          undefined,
-          'store',
-        ),
-      });
+      this.#issue(
+        STORE_DAMAGED,
+        `store damaged: ${d.lost.length} message(s) lost, ${d.bytes} bytes unreadable`,
+        'store',
+      );
   }
 
   /**
@@ -326,9 +417,31 @@ export class RobustClient {
   get issues(): readonly Issue[] {
     return this.#issues;
   }
-  /** The most recent issue, if any. */
+  /**
+   * The most recent issue, if any; once the connection is healthy again (see `backoff.stableAfter`),
+   * none from before it came up (they stay in `issues`).
+   */
   get lastIssue(): Issue | undefined {
-    return this.#issues[this.#issues.length - 1];
+    const last = this.#issues[this.#issues.length - 1];
+    return last && this.#state === 'online' && last.time < this.#onlineAt && this.#healthy() ? undefined : last;
+  }
+  /**
+   * Nothing left to do (robust2's `things_to_do() == 0`): no message queued or in flight, no
+   * subscription or unsubscription waiting to be sent or acknowledged. `onIdle` says when it
+   * turns true: a device may sleep then. (Not the state `'idle'`, which means not started.)
+   */
+  get idle(): boolean {
+    return (
+      !this.#queue.held.size &&
+      !this.#unsent.length &&
+      !this.#subIds.size &&
+      !this.#unsubs.length &&
+      !this.#unsubIds.size
+    );
+  }
+  /** What the application last said of the link with {@link RobustClient.setLink} (true until then). */
+  get linkUp(): boolean {
+    return this.#link;
   }
   /** Queued messages per topic. */
   queuedFor(topic: string): number {
@@ -339,6 +452,7 @@ export class RobustClient {
   start(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return;
     this.#failures = 0;
+    this.#offlineSince = this.#t.now();
     // messages the store lost to damage: their final status, then the store forgets them
     const store = this.options.store;
     for (const m of [...(store.damage?.lost ?? [])]) {
@@ -350,14 +464,43 @@ export class RobustClient {
         // then the store reports it again when it is opened next
       }
     }
+    if (this.#link) this.#attempt();
+    else this.#set('offline'); // until the link comes up
+  }
+
+  /**
+   * Connects now (robust2's reconnect()): cancels a pending retry and tries the current server.
+   * The automatic retries and the link coming up call it too, so a subclass may override it
+   * (robust2's way) and decide; while the link is down it does nothing.
+   */
+  reconnect(): void {
+    if (this.#state === 'online' || this.#state === 'connecting' || !this.#link) return;
+    this.#clear('retry');
     this.#attempt();
   }
 
-  /** Connects now (robust2's reconnect()): cancels a pending retry and tries the current server. */
-  reconnect(): void {
-    if (this.#state === 'online' || this.#state === 'connecting') return;
+  /**
+   * Tells the client whether the network link is up (Wi-Fi associated with an address, a network
+   * interface up): the platform glue or the application calls it. Down: no connection attempt
+   * at all until it is up again, and the connection or attempt under way ends now (nothing can
+   * pass; keepalive would take 1.5 x keepAlive to find out). Up: an attempt at once, the backoff
+   * starting over. Without calls the link counts as up.
+   */
+  setLink(up: boolean): void {
+    if (this.#link === up) return;
+    this.#link = up;
+    if (up) {
+      this.#failures = 0;
+      if (this.#state === 'offline' && this.options.autoReconnect !== false) this.reconnect();
+      return;
+    }
     this.#clear('retry');
-    this.#attempt();
+    const s = this.#state;
+    if (s !== 'online' && s !== 'connecting') return;
+    this.#attemptSeq++; // the outcome of the attempt under way no longer counts
+    if (s === 'online') this.#offlineSince = this.#t.now();
+    this.#set('offline');
+    this.#mqtt.close();
   }
 
   /** Disconnects and stops reconnecting. Held messages stay in the store (a persistent store resends them after a restart). */
@@ -371,6 +514,7 @@ export class RobustClient {
   /** Drops every held message with status dropped (reason `discarded`), e.g. before exiting with a memory store. */
   discard(): void {
     for (const m of [...this.#queue.held.values()]) this.#final(m, 'dropped', 'discarded');
+    this.#idle();
   }
 
   /**
@@ -433,7 +577,9 @@ export class RobustClient {
       this.#later(0, 'rejected', (e as UmqttError).code ?? 'store');
       return 0;
     }
+    this.#busy = true;
     if (m.expiresAt) this.#armExpiry(m.expiresAt);
+    if (this.#state === 'offline') this.#hurry(m);
     if (online) {
       this.#depth++; // statuses reached inside publish() wait until it has returned the key
       try {
@@ -457,6 +603,7 @@ export class RobustClient {
       this.#unsent = this.#unsent.filter((u) => u.topic !== s.topic); // a newer subscription replaces a queued one
     }
     this.#unsent.push(...list);
+    this.#busy = true;
     if (this.#state === 'online') this.#sendSubscriptions();
   }
 
@@ -465,8 +612,14 @@ export class RobustClient {
     const list = Array.isArray(filters) ? filters : [filters];
     for (const f of list) this.#subs.delete(f);
     this.#unsent = this.#unsent.filter((u) => !list.includes(u.topic));
-    if (this.#state === 'online') this.#try('unsubscribe', () => this.#mqtt.unsubscribe(list));
+    this.#busy = true;
+    if (this.#state === 'online') this.#unsubscribe(list);
     else this.#unsubs.push(...list);
+    this.#idle(); // what it took off the list may have been all there was
+  }
+
+  #unsubscribe(list: string[]): void {
+    this.#try('unsubscribe', () => this.#unsubIds.set(this.#mqtt.unsubscribe(list), list));
   }
 
   // ---- policy ----------------------------------------------------------------------------
@@ -478,7 +631,21 @@ export class RobustClient {
   ): Admission & { replaced?: number | undefined } {
     const q = this.#queue;
     if (this.#admit)
-      return this.#admit({ ...incoming, key: 0, id: 0, stage: QUEUED, attempts: 0 }, [...q.held.values()], online);
+      return this.#admit({ ...incoming, key: 0, id: 0, stage: QUEUED, attempts: 0 }, [...q.held.values()], online, {
+        options: opts,
+        policy: this.#policy,
+        builtin: (o = opts) => this.#builtin(incoming, o, online),
+      });
+    return this.#builtin(incoming, opts, online);
+  }
+
+  /** The built-in decision: the client's QueuePolicy with the per-message options `opts`. */
+  #builtin(
+    incoming: Omit<StoredMessage, 'key' | 'id' | 'stage' | 'attempts'>,
+    opts: RobustPublishOptions,
+    online: boolean,
+  ): Admission & { replaced?: number | undefined } {
+    const q = this.#queue;
     const pol = this.#policy;
     if (!incoming.qos && !online && !(opts.queueQos0 ?? pol.queueQos0)) return { accept: false, reason: 'offline' };
     if ((opts.noDuplicates ?? pol.noDuplicates) && q.duplicateOf(incoming))
@@ -537,61 +704,180 @@ export class RobustClient {
   #attempt(): void {
     this.#set('connecting');
     this.counters.attempts++;
-    const server = this.options.servers[this.#server]!;
+    let server = this.options.servers[this.#server]!;
     // A promise reaction is the platform's: what throws inside (a store that fails while the
     // session resumes) is recorded, never left as an unhandled rejection.
-    const attempt = ++this.#attemptSeq; // stop() and start() meanwhile make it stale
-    this.#mqtt.connect(server).then(
-      (sessionPresent) => attempt === this.#attemptSeq && this.#try('connect', () => this.#online(sessionPresent)),
-      (e: UmqttError) => attempt === this.#attemptSeq && this.#try('connect', () => this.#failed(e)),
-    );
+    const attempt = ++this.#attemptSeq; // stop(), start() and the link going down meanwhile make it stale
+    const extra = this.#extra;
+    this.#extra = false;
+    const failed = (e: unknown) =>
+      attempt === this.#attemptSeq &&
+      this.#try('connect', () =>
+        this.#failed(
+          e instanceof UmqttError ? e : this.#error(CALLBACK_ERROR, `credentials: ${String(e)}`, 'connect'),
+          'connect',
+          extra,
+        ),
+      );
+    const connect = (c: Credentials | undefined | void) => {
+      if (attempt !== this.#attemptSeq) return;
+      if (c) {
+        // simple reads its options at each connect(): the next CONNECT carries these
+        const o = this.#connectOptions;
+        if ('username' in c) o.username = c.username;
+        if ('password' in c) o.password = c.password;
+        server = c.server ?? server;
+      }
+      this.#mqtt
+        .connect(server)
+        .then(
+          (sessionPresent) => attempt === this.#attemptSeq && this.#try('connect', () => this.#online(sessionPresent)),
+          failed,
+        );
+    };
+    const hook = this.options.credentials;
+    if (!hook) return connect();
+    try {
+      const c = hook({ server, attempts: this.#failures, error: this.#lastError });
+      if (c && 'then' in c) c.then(connect, failed);
+      else connect(c);
+    } catch (e) {
+      failed(e);
+    }
   }
 
-  /** A connection attempt failed (refused, timed out) or a connection ended before it was healthy. */
-  #failed(e: UmqttError | undefined, place = 'connect'): void {
+  /**
+   * A connection attempt failed (refused, timed out) or a connection ended before it was healthy.
+   * An attempt urgent messages added (`extra`) leaves the strategy's schedule as it was.
+   */
+  #failed(e: UmqttError | undefined, place = 'connect', extra = false): void {
     if (this.#state === 'closed') return;
     if (e) this.#record({ time: this.#t.now(), place: e.place ?? place, error: e });
-    this.#failures++;
+    this.#lastError = e;
     // Every try of every server counts: the next one goes to the next server, after the delay.
     this.#server = (this.#server + 1) % this.options.servers.length;
+    if (extra) {
+      this.#set('offline');
+      this.#wantAt = this.#wanted();
+      return this.#arm();
+    }
+    this.#failures++;
     const max = this.#backoff.maxAttempts;
     if (max && this.#failures >= max) {
-      this.#record({
-        time: this.#t.now(),
-        place: 'reconnect',
-        error: new UmqttError(
-          GAVE_UP,
-          `gave up after ${this.#failures} failed attempts`,
-          undefined,
-          undefined,
-          'reconnect',
-        ),
-      });
+      this.#issue(GAVE_UP, `gave up after ${this.#failures} failed attempts`, 'reconnect');
       return this.#set('closed');
     }
     this.#offline();
   }
 
   /**
-   * Offline: tries again later (unless autoReconnect is off). The delay grows with the failed
-   * attempts in a row, never with connections that were healthy: after losing a healthy one the
-   * first retry comes within `backoff.min`.
+   * Offline: tries again later (unless autoReconnect is off or the link is down). The strategy
+   * decides when; the built-in one grows the delay with the failed attempts in a row, never with
+   * connections that were healthy: after losing a healthy one the first retry comes within
+   * `backoff.min`.
    */
   #offline(): void {
     this.#set('offline');
-    if (this.options.autoReconnect === false) return;
-    const delay = backoffDelay(Math.max(0, this.#failures - 1), this.#backoff, this.options.random ?? Math.random);
-    this.#timer('retry', delay, () => {
-      if (this.#state === 'offline') this.#attempt();
+    if (this.options.autoReconnect !== false && this.#link) this.#plan();
+  }
+
+  /** Asks the strategy when to try next (not sooner than `floor`), and arms the retry. */
+  #plan(floor = 0): void {
+    const now = this.#t.now();
+    const q = this.#queue;
+    const priority = this.#top();
+    const ctx: ReconnectContext = {
+      attempts: this.#failures,
+      offline: now - this.#offlineSince,
+      error: this.#lastError,
+      queued: q.queued,
+      held: q.held.size,
+      deadline: q.nextExpiry(),
+      priority,
+      now,
+      backoff: this.#backoff,
+      random: this.options.random ?? Math.random,
+    };
+    let delay: number;
+    try {
+      delay = this.#strategy(ctx);
+      if (!(delay >= 0)) throw `returned ${String(delay)}`;
+    } catch (e) {
+      this.#issue(CALLBACK_ERROR, `reconnect strategy: ${String(e)}`, 'reconnect'); // the built-in decides
+      delay = exponentialBackoff(ctx);
+    }
+    this.#baseAt = now + Math.max(delay, floor);
+    this.#wantAt = this.#wanted(priority);
+    this.#arm();
+  }
+
+  /** When urgent messages want the next attempt after one that just failed: within urgentDelay while one of urgentPriority waits. */
+  #wanted(priority = this.#top()): number {
+    const b = this.#backoff;
+    return priority >= b.urgentPriority ? this.#t.now() + b.urgentDelay : Infinity;
+  }
+
+  /** The highest priority among held messages (-Infinity: none). */
+  #top(): number {
+    let p = -Infinity;
+    for (const m of this.#queue.held.values()) if (m.priority > p) p = m.priority;
+    return p;
+  }
+
+  /** A message queued while offline: urgent, it may bring the next attempt forward. */
+  #hurry(m: StoredMessage): void {
+    const b = this.#backoff;
+    if (this.options.autoReconnect === false || !this.#link) return;
+    const now = this.#t.now();
+    const want =
+      m.priority >= b.urgentPriority
+        ? this.#wantAt === Infinity
+          ? now
+          : this.#wantAt
+        : m.expiresAt && m.expiresAt < this.#baseAt && this.#ready(now) < m.expiresAt
+          ? now // its deadline comes before the next attempt, and an attempt now can still meet it
+          : Infinity;
+    if (want >= this.#wantAt) return;
+    this.#wantAt = want;
+    this.#arm();
+  }
+
+  /** When the bucket of urgent attempts next has one (it refills at urgentPerHour, holding as many). */
+  #ready(now: number): number {
+    const per = this.#backoff.urgentPerHour;
+    if (!(per > 0)) return Infinity;
+    this.#tokens = Math.min(Math.max(1, per), this.#tokens + ((now - this.#tokensAt) * per) / HOUR);
+    this.#tokensAt = now;
+    return now + Math.max(0, ((1 - this.#tokens) * HOUR) / per);
+  }
+
+  /** Arms the retry at the strategy's time, or sooner where urgent messages want it and the bucket allows. */
+  #arm(): void {
+    const now = this.#t.now();
+    const want = Math.max(this.#wantAt, this.#ready(now));
+    this.#urgent = want < this.#baseAt;
+    const at = Math.min(want, this.#baseAt);
+    if (at === Infinity) return this.#clear('retry');
+    this.#timer('retry', at - now, () => {
+      if (this.#state !== 'offline') return;
+      const urgent = (this.#extra = this.#urgent);
+      const n = this.counters.attempts;
+      this.reconnect(); // overridable: a subclass may decide (robust2's way)
+      this.#extra = false;
+      if (this.counters.attempts === n) return this.#state === 'offline' && this.#plan(this.#backoff.min);
+      if (urgent) {
+        this.counters.urgent++;
+        this.#tokens--;
+      }
     });
   }
 
   /**
-   * Whether the connection now ending was healthy: it lasted `stableAfter`, or the broker
+   * Whether the current connection is healthy: it lasted `stableAfter`, or the broker
    * acknowledged an exchange on it and it lasted `backoff.min` (or `stableAfter`, if smaller), so
    * a broker that answers and drops us at once still counts as failing.
    */
-  #wasHealthy(): boolean {
+  #healthy(): boolean {
     const b = this.#backoff;
     return this.#t.now() - this.#onlineAt >= (this.#acked ? Math.min(b.stableAfter, b.min) : b.stableAfter);
   }
@@ -633,18 +919,21 @@ export class RobustClient {
     if (this.#unsubs.length) {
       const list = this.#unsubs; // unsubscribed while offline: the broker's session still has them
       this.#unsubs = [];
-      this.#try('unsubscribe', () => this.#mqtt.unsubscribe(list));
+      this.#unsubscribe(list);
     }
     this.#pump();
   }
 
   #closed(e: UmqttError | undefined): void {
     this.#subIds.clear();
-    if (this.#state === 'closed') return;
+    this.#unsubIds.clear();
+    if (this.#state === 'closed' || !this.#link) return; // stopped, or the link went down: nothing to plan
+    this.#offlineSince = this.#t.now();
     // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
     // failed attempt, so a flapping broker is not hammered; a healthy one retries soon.
-    if (!this.#wasHealthy()) return this.#failed(e, 'read');
+    if (!this.#healthy()) return this.#failed(e, 'read');
     if (e) this.#record({ time: this.#t.now(), place: e.place ?? 'read', error: e });
+    this.#lastError = e;
     this.#failures = 0;
     this.#offline();
   }
@@ -716,31 +1005,34 @@ export class RobustClient {
 
   #onStatus(id: number, status: SimpleStatus, granted?: number[], m?: StoredMessage): void {
     const subs = this.#subIds.get(id);
-    if (status !== 'timeout' && status !== 'aborted') this.#acked = true; // the broker answered
+    const unsubs = this.#unsubIds.get(id);
+    const lost = status === 'timeout' || status === 'aborted';
+    if (!lost) this.#acked = true; // the broker answered
+    if (unsubs) {
+      this.#unsubIds.delete(id);
+      // not acknowledged: sent again on the next connection (unless subscribed again meanwhile)
+      if (lost) this.#unsubs.push(...unsubs.filter((f) => !this.#subs.has(f) && !this.#unsubs.includes(f)));
+      return this.#idle();
+    }
     if (subs) {
       this.#subIds.delete(id);
-      if (status === 'timeout' || status === 'aborted')
+      if (lost)
         // robust2: back to sub_to_send (unless unsubscribed or queued again meanwhile)
         this.#unsent.push(
           ...subs.filter((s) => this.#subs.has(s.topic) && !this.#unsent.some((u) => u.topic === s.topic)),
         );
       else if (granted) this.onSubscribed?.(subs, granted);
       if (status === 'refused')
-        this.#record({
-          time: this.#t.now(),
-          place: 'subscribe',
-          error: new UmqttError(
-            SUBSCRIBE_REFUSED,
-            `broker refused ${subs
-              .filter((_, i) => granted?.[i] === 0x80)
-              .map((s) => s.topic)
-              .join(', ')}`,
-            undefined,
-            0x80,
-            'subscribe',
-          ),
-        });
-      return;
+        this.#issue(
+          SUBSCRIBE_REFUSED,
+          `broker refused ${subs
+            .filter((_, i) => granted?.[i] === 0x80)
+            .map((s) => s.topic)
+            .join(', ')}`,
+          'subscribe',
+          0x80,
+        );
+      return this.#idle();
     }
     if (!m) return;
     if (status === 'delivered') {
@@ -754,17 +1046,11 @@ export class RobustClient {
       // message stays in flight with its id: a late acknowledgement still delivers it, and if
       // the connection ends first the reconnect resends it with its id and DUP. The timeout is
       // recorded; the message keeps its place in simple's window (the broker still counts it).
-      this.#record({
-        time: this.#t.now(),
-        place: 'publish',
-        error: new UmqttError(
-          ACK_TIMEOUT,
-          `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
-          undefined,
-          undefined,
-          'publish',
-        ),
-      });
+      this.#issue(
+        ACK_TIMEOUT,
+        `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
+        'publish',
+      );
       this.#pump();
     } else if (status === 'unknown') {
       // the late final acknowledgement of a message that had timed out: delivered after all
@@ -782,6 +1068,15 @@ export class RobustClient {
     this.counters[status]++;
     if (inPublish || this.#depth) this.#later(m.key, status, reason);
     else this.#call(() => this.onStatus?.(m.key, status, reason));
+    this.#idle();
+  }
+
+  /** onIdle, once `idle` turns true (after the statuses that made it so have been reported). */
+  #idle(): void {
+    if (!this.#busy || !this.idle) return;
+    if (this.#deferred) return void this.#deferred.push(() => this.#idle());
+    this.#busy = false;
+    this.#call(() => this.onIdle?.());
   }
 
   /** Reports a status after publish() has returned its key. */
@@ -828,12 +1123,17 @@ export class RobustClient {
     try {
       fn();
     } catch (e) {
-      this.#record({
-        time: this.#t.now(),
-        place: 'callback',
-        error: new UmqttError(CALLBACK_ERROR, `a callback threw: ${String(e)}`, undefined, undefined, 'callback'),
-      });
+      this.#issue(CALLBACK_ERROR, `a callback threw: ${String(e)}`, 'callback');
     }
+  }
+
+  #error(code: string, message: string, place: string, reasonCode?: number): UmqttError {
+    return new UmqttError(code, message, undefined, reasonCode, place);
+  }
+
+  /** Records a new issue of the robust layer. */
+  #issue(code: string, message: string, place: string, reasonCode?: number): void {
+    this.#record({ time: this.#t.now(), place, error: this.#error(code, message, place, reasonCode) });
   }
 
   #record(issue: Issue): void {

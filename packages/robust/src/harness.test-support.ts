@@ -74,7 +74,7 @@ export function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual
     servers: [{ host: 'a' }],
     clientId: 'c1',
     store,
-    random: () => 0.5,
+    random: () => 0, // equal jitter: each delay half its cap (the first retry 500 ms)
     ...options,
   });
   t.client.onStatus = (key, status, reason) => t.statuses.push([key, status, reason]);

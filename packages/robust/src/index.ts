@@ -30,6 +30,8 @@ export {
   type FinalStatus,
   type Counters,
   type Server,
+  type Credentials,
+  type CredentialsHook,
 } from './client.js';
 export {
   DEFAULT_POLICY,
@@ -38,8 +40,17 @@ export {
   type Overflow,
   type Admission,
   type AdmissionPolicy,
+  type AdmissionContext,
+  builtinAdmission,
 } from './policy.js';
-export { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
+export {
+  DEFAULT_BACKOFF,
+  backoffDelay,
+  exponentialBackoff,
+  type Backoff,
+  type ReconnectContext,
+  type ReconnectStrategy,
+} from './backoff.js';
 export { ACK_TIMEOUT, GAVE_UP, STORE_DAMAGED, SUBSCRIBE_REFUSED } from './errors.js';
 export {
   QUEUED,

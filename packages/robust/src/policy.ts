@@ -1,5 +1,6 @@
 // Queue policy: which messages are kept while they cannot be sent, and what gives way when
 // room runs out. Per client, with per-message overrides (see PublishOptions).
+import type { RobustPublishOptions } from './client.js';
 import type { StoredMessage } from './store.js';
 
 /**
@@ -115,21 +116,51 @@ export interface Admission {
 }
 
 /**
- * Replaces the built-in policy entirely (umqtt.robust2's overridable add_msg_to_send):
- * given the new message and every held message (key order), decide. With a store that keeps
- * payloads out of RAM (one with `payload()` and no `get()`, such as FlashStore), the held
- * messages come without their payloads (empty arrays): read one with `store.payload(key)`.
+ * What an {@link AdmissionPolicy} gets besides the message: the per-message options given to
+ * `publish()`, the client's settings of the built-in policy, and the built-in decision itself.
  *
  * @example
- * // Keep only the newest message per topic:
- * const latestOnly: AdmissionPolicy = (incoming, held) => ({
- *   accept: true,
- *   drop: held.filter((m) => m.topic === incoming.topic && m.stage === QUEUED).map((m) => m.key),
- * });
+ * const admit: AdmissionPolicy = (incoming, held, online, ctx: AdmissionContext) =>
+ *   ctx.options.qos === 2 ? { accept: true } : ctx.builtin();
+ */
+export interface AdmissionContext {
+  /** The options given to `publish()` for this message (`maxPerTopic`, `overflow`, ...). */
+  options: Readonly<RobustPublishOptions>;
+  /** The client's built-in policy settings (the `policy` object, the rest from {@link DEFAULT_POLICY}). */
+  policy: Readonly<QueuePolicy>;
+  /** The built-in decision for this message, with its per-message options or the ones given. */
+  builtin(options?: RobustPublishOptions): Admission;
+}
+
+/**
+ * Decides instead of the built-in policy (umqtt.robust2's overridable add_msg_to_send): given the
+ * new message, every held message (key order), whether the client is online, and an
+ * {@link AdmissionContext} with the per-message options and the built-in decision to fall back
+ * to ({@link builtinAdmission} is that fallback as a policy). With a store that keeps payloads out
+ * of RAM (one with `payload()` and no `get()`, such as FlashStore), the held messages come without
+ * their payloads (empty arrays): read one with `store.payload(key)`.
+ *
+ * @example
+ * // Keep only the newest message per topic for topics under latest/; the built-in policy for the rest:
+ * const latestOnly: AdmissionPolicy = (incoming, held, online, ctx) =>
+ *   incoming.topic.startsWith('latest/')
+ *     ? { accept: true, drop: held.filter((m) => m.topic === incoming.topic && m.stage === QUEUED).map((m) => m.key) }
+ *     : ctx.builtin();
  * const client = new RobustClient({ ...options, policy: latestOnly });
  */
 export type AdmissionPolicy = (
   incoming: Readonly<StoredMessage>,
   held: readonly Readonly<StoredMessage>[],
   online: boolean,
+  context: AdmissionContext,
 ) => Admission;
+
+/**
+ * The built-in decision as an {@link AdmissionPolicy}: the client's {@link QueuePolicy} with the
+ * per-message options. A custom policy calls it (or `context.builtin()`) for what it does not decide.
+ *
+ * @example
+ * const policy: AdmissionPolicy = (m, held, online, ctx) =>
+ *   !online && m.topic.startsWith('debug/') ? { accept: false, reason: 'debug offline' } : builtinAdmission(m, held, online, ctx);
+ */
+export const builtinAdmission: AdmissionPolicy = (_incoming, _held, _online, context) => context.builtin();

@@ -39,10 +39,18 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * healthy connection needs an acknowledgement and backoff.min; stale attempts ignored), budget 12,288.
  * Raised for Store.damage (one issue and a dropped status for each message a persistent store
  * lost to damage, issue 21): 33,422 B minified, 12,375 B gzipped, budget 12,416.
- * Raised for the session core moved into @umqtt/session (issue 16, first step: one state machine that simple drives and robust persists through, with manual acknowledgements, incoming QoS 2 ids reported for the Store, a ref per publish; the layer boundary costs ~2.8 kB minified; not yet paid back): 36,311 B minified, 13,229 B gzipped, budget 13,248.
+ * Raised for the reconnect inputs of issue 24 (about 1 kB gzipped, all of it in RobustClient):
+ * the link state (setLink), urgent messages and their bucket, the strategy function with its
+ * context, the credentials hook before each attempt, the admission context with the built-in
+ * fallback, idle/onIdle with UNSUBACK tracking, and lastIssue cleared once healthy:
+ * 36,183 B minified, 13,368 B gzipped, budget 13,376.
+ * Raised for the session core moved into @umqtt/session (issue 16, first step: one state machine
+ * that simple drives and robust persists through, with manual acknowledgements, incoming QoS 2 ids
+ * reported for the Store, a ref per publish; the layer boundary costs ~2.8 kB minified, not yet
+ * paid back): 39,257 B minified, 14,263 B gzipped, budget 14,272.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 13248;
+const BUDGET = 14272;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -27,10 +27,13 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * header, the damage report with the keys, topics and QoS of lost messages, skip records after a
  * cut write or a report, refusing partitions that are not a queue of this format, `reset`, the
  * close marker): measured 5,525 B, budget 5,568; robust's budget is 12,416 since Store.damage.
+ * Raised to 5,632 when RobustClient grew (issue 24: link state, urgency, strategy, credentials,
+ * idle): FlashStore unchanged, the difference of the two gzipped bundles moved from 5,525 to
+ * 5,571 B (how they compress together); robust's budget is 13,376.
  */
 const ISSUE_TARGET = 10240;
-const ADDED_BUDGET = 5568;
-const BUDGET = 12416 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
+const ADDED_BUDGET = 5632;
+const BUDGET = 14272 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`FlashStore adds ≤ ${ADDED_BUDGET} B gzipped to RobustClient; together ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -108,6 +108,7 @@ export function stepChecks(world: World, devices: Device[]): () => void {
 /** Watches states: connect() settles within connectTimeout; offline never lasts past the backoff's cap. */
 export function watchStates(world: World, d: Device): void {
   const spec = d.spec;
+  const backoff = typeof spec.backoff === 'function' ? {} : spec.backoff;
   const lateness = 2_000; // timers late by a busy loop, a coarse tick
   let episode = 0;
   let onlineSince = -1;
@@ -128,21 +129,22 @@ export function watchStates(world: World, d: Device): void {
               `${spec.name}: connect() has not settled ${spec.connectTimeout + lateness} ms after it began (connectTimeout ${spec.connectTimeout})`,
             );
         });
-      } else if (state === 'offline') {
-        const max = spec.backoff.max ?? DEFAULT_BACKOFF.max;
+      } else if (state === 'offline' && d.linkUp) {
+        // (a client told its link is down makes no attempt until it is up again)
+        const max = backoff.max ?? DEFAULT_BACKOFF.max;
         world.after(max + lateness, () => {
-          if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline')
+          if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline' && d.linkUp)
             world.fail('keeps-trying', `${spec.name}: offline for ${max + lateness} ms without a new attempt`);
         });
         // the rule robust documents: a connection that stayed up `stableAfter` is healthy (an
         // acknowledged exchange makes it healthy sooner), and losing a healthy one retries within `min`
-        const stable = spec.backoff.stableAfter ?? DEFAULT_BACKOFF.stableAfter;
+        const stable = backoff.stableAfter ?? DEFAULT_BACKOFF.stableAfter;
         const lasted = onlineSince >= 0 ? world.now - onlineSince : 0;
         if (lasted >= stable + lateness) {
-          const min = spec.backoff.min ?? DEFAULT_BACKOFF.min;
+          const min = backoff.min ?? DEFAULT_BACKOFF.min;
           const bound = min + lateness;
           world.after(bound, () => {
-            if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline')
+            if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline' && d.linkUp)
               world.fail(
                 'quick-return',
                 `${spec.name}: a connection that was up for ${(lasted / 1000).toFixed(1)} s (healthy after ${stable} ms) dropped and no new attempt came within ${bound} ms`,

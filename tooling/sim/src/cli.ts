@@ -3,9 +3,9 @@
 //   pnpm sim                        2000 seeds from 1 (what pnpm test runs)
 //   pnpm sim --seeds N [--from S]   N seeds from S, with a progress line
 //   pnpm sim --seed S [--full]      one seed with its trace (the whole trace with --full)
-//   pnpm sim day [--seed S]         a virtual day of a device, and its table
+//   pnpm sim day [--seed S] [--json]   a virtual day of a device with each client, and the tables
 //   pnpm sim aedes                  the scripted exchange against Mosquitto and aedes: where they differ
-import { runDay, renderDay } from './day.js';
+import { DAY_CLIENTS, dayFigures, renderClients, renderDay, runDay } from './day.js';
 import { explain, replayCommand } from './explain.js';
 import { runSeed } from './scenario.js';
 
@@ -72,7 +72,16 @@ async function compareAedes(): Promise<number> {
 async function main(): Promise<number> {
   if (process.argv.includes('day')) {
     const seed = Number(arg('seed') ?? 1);
-    console.log(renderDay(await runDay(seed)));
+    const days = [];
+    for (const client of DAY_CLIENTS) days.push(await runDay(seed, client));
+    if (process.argv.includes('--json')) console.log(JSON.stringify(days.map(dayFigures), null, 2));
+    else {
+      console.log(renderDay(days[0]!));
+      console.log(`\nThe same day (seed ${seed}) with each client:\n`);
+      console.log(renderClients(days));
+      console.log('');
+      for (const d of days) console.log(`  ${d.client.name}: ${d.client.about} (${d.cpuMs.toFixed(0)} ms)`);
+    }
     return 0;
   }
   if (process.argv.includes('aedes')) return compareAedes();

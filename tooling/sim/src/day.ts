@@ -1,8 +1,10 @@
 // A virtual day of a device, the bench of the reconnect strategy: the seed's three kinds of message
 // (a temperature reading a minute, button presses that matter for 15 s, alarms that must arrive)
-// through 20 outages of seconds to hours, on the default RobustClient settings with a FlashStore,
-// against the Mosquitto model over a cellular-like link. `pnpm sim day` prints its table.
-import { PRESETS } from '@umqtt/robust';
+// through 20 outages of seconds to hours, with a FlashStore, against the Mosquitto model over a
+// cellular-like link. The same day (same outages, same publishes) runs once per client of
+// DAY_CLIENTS: umqtt's defaults, the same told of its link, and the schedules of other clients
+// as reconnect strategies of the same RobustClient. `pnpm sim day` prints the tables.
+import { PRESETS, type ReconnectContext } from '@umqtt/robust';
 import { BrokerNode, BrokerState } from './broker.js';
 import { BrokerLedger, stepChecks, watchStates } from './checker.js';
 import { Device, type DeviceSpec, type PubRecord } from './device.js';
@@ -15,9 +17,72 @@ const HOST = 'broker';
 export interface Outage {
   start: number;
   end: number;
-  /** `down`: the broker refuses connections; `unreachable`: connects hang. */
+  /**
+   * `down`: the broker process is down (connects refused; a broker outage, no signal);
+   * `unreachable`: nothing gets through, connects hang (the device's link is down: a client with
+   * link signals is told at its start and end).
+   */
   how: 'down' | 'unreachable';
 }
+
+/** A client on the day: a reconnect strategy of the RobustClient, and whether it hears link events. */
+export interface DayClient {
+  name: string;
+  /** What it models, and where that comes from. */
+  about: string;
+  backoff: DeviceSpec['backoff'];
+  /** The platform tells it when its link goes down and comes back (`setLink`). */
+  signals: boolean;
+}
+
+/** The clients side by side. The peers' schedules are modelled as strategies (no urgency, no signals). */
+export const DAY_CLIENTS: readonly DayClient[] = [
+  { name: 'umqtt', about: 'RobustClient defaults', backoff: {}, signals: false },
+  {
+    name: 'umqtt + link',
+    about: 'defaults, told by setLink() when the link goes down and comes back',
+    backoff: {},
+    signals: true,
+  },
+  {
+    name: 'umqtt + link, urgent 30/h',
+    about: 'the same with backoff.urgentPerHour 30: alarms waiting try every minute',
+    backoff: { urgentPerHour: 30 },
+    signals: true,
+  },
+  {
+    name: 'umqtt before',
+    about: 'the backoff before link and urgency inputs: full jitter, factor 2, up to 300 s',
+    backoff: {
+      strategy: (c: ReconnectContext) => c.random() * Math.min(300_000, 1000 * 2 ** Math.max(0, c.attempts - 1)),
+      max: 300_000,
+      urgentPerHour: 0,
+    },
+    signals: false,
+  },
+  {
+    name: 'MQTT.js',
+    about: 'reconnectPeriod 1000 (its default): the next attempt 1 s after each failure or loss',
+    backoff: { strategy: () => 1000, urgentPerHour: 0 },
+    signals: false,
+  },
+  {
+    name: 'AWS IoT SDK',
+    about: 'doubling from 1 s to 128 s without jitter, reset after 20 s connected (its defaults)',
+    backoff: {
+      strategy: (c: ReconnectContext) => Math.min(128_000, 1000 * 2 ** Math.max(0, c.attempts - 1)),
+      stableAfter: 20_000,
+      urgentPerHour: 0,
+    },
+    signals: false,
+  },
+  {
+    name: 'robust2 loop',
+    about: "umqtt.robust2's example loop: every 500 ms, while is_conn_issue(): reconnect() again at once (no backoff)",
+    backoff: { strategy: (c: ReconnectContext) => (c.attempts ? 0 : c.random() * 500), urgentPerHour: 0 },
+    signals: false,
+  },
+];
 
 export interface KindRow {
   kind: string;
@@ -33,23 +98,35 @@ export interface KindRow {
 
 export interface DayResult {
   seed: number;
+  client: DayClient;
   outages: Outage[];
   rows: KindRow[];
   /** Connection attempts that began during an outage, and the outage hours. */
   outageAttempts: number;
   outageHours: number;
+  /** Of the outage attempts, those that urgent messages brought forward. */
+  outageUrgent: number;
+  /** Attempts that began while the client was told its link was down. */
+  linkDownAttempts: number;
   attempts: number;
+  /** Attempts urgent messages brought forward, in the whole day. */
+  urgent: number;
   wireBytes: number;
   delivered: number;
   /** For each outage during which an alarm waited: ms from the broker's return to that alarm's delivery. */
   alarmLatency: number[];
+  /** The same, with the kind of the outage. */
+  alarmAfter: { how: Outage['how']; ms: number }[];
+  /** Alarms the broker routed other than once (0 or twice), and button presses it routed after their 15 s. */
+  alarmsNotOnce: number;
+  stalePresses: number;
   /** CPU milliseconds the day took. */
   cpuMs: number;
   events: number;
 }
 
-/** Runs the day of seed `seed`. */
-export async function runDay(seed: number): Promise<DayResult> {
+/** Runs the day of seed `seed` with `client` (default: umqtt's defaults). */
+export async function runDay(seed: number, client: DayClient = DAY_CLIENTS[0]!): Promise<DayResult> {
   const started = performance.now();
   const world = new World(seed);
   const r = world.random;
@@ -92,7 +169,7 @@ export async function runDay(seed: number): Promise<DayResult> {
     messageTimeout: 0,
     socketTimeout: 30_000,
     maxInflight: undefined,
-    backoff: {},
+    backoff: client.backoff,
     policy: {},
     subscriptions: [],
     flashBlocks: 32,
@@ -103,9 +180,32 @@ export async function runDay(seed: number): Promise<DayResult> {
   watchStates(world, device);
   device.start();
 
+  // attempts (and those urgent messages brought forward) from each outage's start to its end,
+  // before the link-up event (whose attempt at once is the first after the outage)
+  let attemptsBefore = 0;
+  let urgentBefore = 0;
+  let outageAttempts = 0;
+  let outageUrgent = 0;
+  let linkDownAttempts = 0;
   for (const o of outages) {
-    world.at(o.start, () => (o.how === 'down' ? (net.setUp(HOST, false), node.stop()) : net.setReachable(HOST, false)));
-    world.at(o.end, () => (o.how === 'down' ? net.setUp(HOST, true) : net.setReachable(HOST, true)));
+    const signal = client.signals && o.how === 'unreachable';
+    world.at(o.start, () => {
+      attemptsBefore = device.attempts;
+      urgentBefore = device.client.counters.urgent;
+      if (o.how === 'down') {
+        net.setUp(HOST, false);
+        node.stop();
+      } else net.setReachable(HOST, false);
+      if (signal) device.setLink(false);
+    });
+    world.at(o.end, () => {
+      outageAttempts += device.attempts - attemptsBefore;
+      outageUrgent += device.client.counters.urgent - urgentBefore;
+      if (signal) linkDownAttempts += device.attempts - attemptsBefore;
+      if (o.how === 'down') net.setUp(HOST, true);
+      else net.setReachable(HOST, true);
+      if (signal) device.setLink(true);
+    });
   }
   // the application: a reading a minute, a press now and then, an alarm a few times a day
   const kinds = [
@@ -120,12 +220,6 @@ export async function runDay(seed: number): Promise<DayResult> {
   for (const o of outages)
     world.at(r.float(o.start, o.end), () => device.publish('alarm', 'home/dev/alarm', PRESETS.alarm, 24));
 
-  let attemptsBefore = 0;
-  let outageAttempts = 0;
-  for (const o of outages) {
-    world.at(o.start, () => (attemptsBefore = device.attempts));
-    world.at(o.end, () => (outageAttempts += device.attempts - attemptsBefore));
-  }
   await world.run(DAY);
   if (world.violation)
     throw new Error(`the day of seed ${seed} broke: ${world.violation.invariant}: ${world.violation.detail}`);
@@ -144,24 +238,36 @@ export async function runDay(seed: number): Promise<DayResult> {
       pending: recs.filter((x) => !x.statuses.length).length,
     };
   });
-  const alarmLatency: number[] = [];
+  const alarmAfter: DayResult['alarmAfter'] = [];
   for (const o of outages) {
     const waiting = device.records.filter(
       (x: PubRecord) => x.kind === 'alarm' && x.at >= o.start && x.at < o.end && x.statuses[0]?.status === 'delivered',
     );
     const first = Math.min(...waiting.map((x) => x.statuses[0]!.at));
-    if (Number.isFinite(first)) alarmLatency.push(first - o.end);
+    if (Number.isFinite(first)) alarmAfter.push({ how: o.how, ms: first - o.end });
   }
+  // what the broker did with them: every alarm routed exactly once, no press routed after its 15 s
+  const routed = (x: PubRecord) => ledger.entries.get(x.msgId)?.routed ?? [];
+  const alarmsNotOnce = device.records.filter((x) => x.kind === 'alarm' && routed(x).length !== 1).length;
+  const stale = device.records.filter((x) => x.kind === 'button' && routed(x).some((r) => r.at > x.at + x.ttl));
+  const stalePresses = stale.length;
   return {
     seed,
+    client,
     outages,
     rows,
     outageAttempts,
     outageHours: outages.reduce((h, o) => h + (o.end - o.start), 0) / 3_600_000,
+    outageUrgent,
+    linkDownAttempts,
     attempts: device.attempts,
+    urgent: device.client.counters.urgent,
+    alarmAfter,
+    alarmsNotOnce,
+    stalePresses,
     wireBytes: device.wire.up + device.wire.down,
     delivered: rows.reduce((n, x) => n + x.delivered + x.sent, 0),
-    alarmLatency,
+    alarmLatency: alarmAfter.map((a) => a.ms),
     cpuMs: performance.now() - started,
     events: world.events,
   };
@@ -169,17 +275,68 @@ export async function runDay(seed: number): Promise<DayResult> {
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 
-/** The table `pnpm sim day` prints. */
+/** The p-th percentile by nearest rank (the smallest value with at least p of them at or below it); NaN for none. */
+export function percentile(values: number[], p: number): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[Math.max(0, Math.ceil(p * v.length) - 1)]! : NaN;
+}
+
+/** The figures of one client's day that `pnpm sim day --json` prints (times in seconds). */
+export interface DayFigures {
+  client: string;
+  about: string;
+  /** Attempts that began during outages, without those urgent messages brought forward, per outage hour. */
+  attemptsPerOutageHour: number;
+  /** Attempts urgent messages brought forward in the day (counted apart). */
+  urgentExtraAttemptsPerDay: number;
+  /** Broker back (or link back) -> the first alarm raised during that outage delivered: 90th percentile over all outages. */
+  alarmP90Seconds: number;
+  /** The same over the broker outages (`down`), and over the link outages (`unreachable`). */
+  alarmP90BrokerSeconds: number;
+  alarmP90LinkSeconds: number;
+  /** Attempts begun while told the link was down (null: no link signals). */
+  linkDownAttempts: number | null;
+  attemptsPerDay: number;
+  alarmsNotOnce: number;
+  stalePresses: number;
+}
+
+/** The figures of a day. */
+export function dayFigures(d: DayResult): DayFigures {
+  const p90 = (how?: Outage['how']) =>
+    +(
+      percentile(
+        d.alarmAfter.filter((a) => !how || a.how === how).map((a) => a.ms),
+        0.9,
+      ) / 1000
+    ).toFixed(1);
+  return {
+    client: d.client.name,
+    about: d.client.about,
+    attemptsPerOutageHour: +((d.outageAttempts - d.outageUrgent) / d.outageHours).toFixed(1),
+    urgentExtraAttemptsPerDay: d.urgent,
+    alarmP90Seconds: p90(),
+    alarmP90BrokerSeconds: p90('down'),
+    alarmP90LinkSeconds: p90('unreachable'),
+    linkDownAttempts: d.client.signals ? d.linkDownAttempts : null,
+    attemptsPerDay: d.attempts,
+    alarmsNotOnce: d.alarmsNotOnce,
+    stalePresses: d.stalePresses,
+  };
+}
+
+const h = (ms: number) =>
+  ms >= 3_600_000
+    ? `${(ms / 3_600_000).toFixed(1)} h`
+    : ms >= 60_000
+      ? `${(ms / 60_000).toFixed(1)} min`
+      : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
+/** The table `pnpm sim day` prints for one client's day. */
 export function renderDay(d: DayResult): string {
   const lines: string[] = [];
-  const h = (ms: number) =>
-    ms >= 3_600_000
-      ? `${(ms / 3_600_000).toFixed(1)} h`
-      : ms >= 60_000
-        ? `${(ms / 60_000).toFixed(1)} min`
-        : `${(ms / 1000).toFixed(0)} s`;
   lines.push(
-    `A virtual day of a device (seed ${d.seed}): ${d.outages.length} outages, ${d.outageHours.toFixed(1)} h in all`,
+    `A virtual day of a device (seed ${d.seed}, ${d.client.name}): ${d.outages.length} outages, ${d.outageHours.toFixed(1)} h in all`,
   );
   lines.push(`  outages: ${d.outages.map((o) => `${h(o.end - o.start)} ${o.how}`).join(', ')}`);
   lines.push('');
@@ -192,17 +349,56 @@ export function renderDay(d: DayResult): string {
     );
   lines.push('');
   lines.push(
-    `  connection attempts: ${d.attempts} in the day, ${d.outageAttempts} during outages: ${(d.outageAttempts / d.outageHours).toFixed(1)} per outage hour`,
+    `  connection attempts: ${d.attempts} in the day, ${d.outageAttempts} during outages (${d.outageUrgent} of them brought forward by urgent messages): ${((d.outageAttempts - d.outageUrgent) / d.outageHours).toFixed(1)} per outage hour without those; ${d.urgent} urgent in the day`,
   );
   lines.push(
     `  bytes on the wire: ${d.wireBytes} (both ways), ${(d.wireBytes / Math.max(1, d.delivered)).toFixed(0)} per delivered message`,
   );
-  const lat = [...d.alarmLatency].sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+  const lat = d.alarmLatency;
   if (lat.length)
     lines.push(
-      `  broker back -> first alarm delivered (${lat.length} outages): median ${h(q(0.5))}, 90th percentile ${h(q(0.9))}, worst ${h(lat[lat.length - 1]!)}`,
+      `  broker back -> first alarm delivered (${lat.length} outages): median ${h(percentile(lat, 0.5))}, 90th percentile ${h(percentile(lat, 0.9))}, worst ${h(Math.max(...lat))}`,
     );
   lines.push(`  ran in ${d.cpuMs.toFixed(0)} ms (${d.events} events)`);
   return lines.join('\n');
+}
+
+/** The side-by-side table of several clients' days (the same seed). */
+export function renderClients(days: DayResult[]): string {
+  const rows = [
+    [
+      'client',
+      'attempts/outage h',
+      'urgent extra/day',
+      'alarm p90: all',
+      'after broker outages',
+      'after link outages',
+      'attempts while link down',
+      'alarms not once',
+      'stale presses',
+    ],
+  ];
+  const s = (x: number) => (Number.isNaN(x) ? '-' : `${x} s`);
+  for (const d of days) {
+    const f = dayFigures(d);
+    rows.push([
+      f.client,
+      String(f.attemptsPerOutageHour),
+      String(f.urgentExtraAttemptsPerDay),
+      s(f.alarmP90Seconds),
+      s(f.alarmP90BrokerSeconds),
+      s(f.alarmP90LinkSeconds),
+      f.linkDownAttempts === null ? '-' : String(f.linkDownAttempts),
+      String(f.alarmsNotOnce),
+      String(f.stalePresses),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    `| ${r.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  return [
+    line(rows[0]!),
+    `|${widths.map((w, i) => (i ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
 }

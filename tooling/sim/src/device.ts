@@ -8,8 +8,8 @@
 import type { QoS, Subscription } from '@umqtt/codec';
 import {
   RobustClient,
-  type Backoff,
   type FinalStatus,
+  type RobustOptions,
   type QueuePolicy,
   type RobustPublishOptions,
   type RobustState,
@@ -40,7 +40,8 @@ export interface DeviceSpec {
   messageTimeout: number;
   socketTimeout: number;
   maxInflight: number | undefined;
-  backoff: Partial<Backoff>;
+  /** The reconnect settings or strategy (`RobustOptions.backoff`). */
+  backoff: NonNullable<RobustOptions['backoff']>;
   policy: Partial<QueuePolicy>;
   /** Subscriptions made before start (remembered by the client). */
   subscriptions: Subscription[];
@@ -247,6 +248,8 @@ export class Device {
   stateSince = 0;
   /** Connection attempts (socket factory calls) and when the last one was made. */
   attempts = 0;
+  /** What the platform last told the client of its link (`setLink`); every boot starts with it. */
+  linkUp = true;
   lastAttempt = 0;
   /** Listeners of the scenario (workloads waiting for onWritable). */
   onWritable: (() => void) | undefined;
@@ -309,6 +312,11 @@ export class Device {
       socket: (o) => {
         this.attempts++;
         this.lastAttempt = this.world.now;
+        if (!this.linkUp)
+          this.world.fail(
+            'link-down-quiet',
+            `${spec.name}: a connection attempt while the client was told its link is down`,
+          );
         return factory(o);
       },
       timers: boot.clock,
@@ -352,6 +360,7 @@ export class Device {
     };
     client.onWritable = () => boot.alive && this.onWritable?.();
     for (const s of spec.subscriptions) client.subscribe([s]);
+    if (!this.linkUp) client.setLink(false);
     this.boot = boot;
     this.#history[index] = boot;
     this.state = 'idle';
@@ -386,6 +395,16 @@ export class Device {
   start(): void {
     this.started = true;
     this.#run(() => this.client.start());
+  }
+
+  /** The platform's link event (Wi-Fi lost or back): the glue calls `setLink`. */
+  setLink(up: boolean): void {
+    const was = this.linkUp;
+    this.linkUp = up;
+    this.note(`link ${up ? 'up' : 'down'}`);
+    this.#run(() => this.client.setLink(up));
+    if (up && !was && this.alive && this.started && this.client.state === 'offline')
+      this.world.fail('link-up-attempt', `${this.spec.name}: told its link is up, the client made no attempt at once`);
   }
 
   /** Runs application code on the device (a workload's publish): power loss inside it ends the boot. */

@@ -95,6 +95,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
       net.setReachable(n.name, true);
     }
     net.healAll();
+    for (const d of everyone) if (!d.linkUp) d.setLink(true);
     for (const d of devices) d.calm();
   });
   const end = faultPhase + settleBound(everyone);
@@ -137,7 +138,7 @@ export function settleBound(devices: Device[]): number {
   for (const d of devices) {
     const s = d.spec;
     const detect = 1.5 * s.keepAlive * 1000 + s.socketTimeout; // a half-open link found
-    const retry = (s.backoff.max ?? 300_000) + s.connectTimeout;
+    const retry = ((typeof s.backoff === 'function' ? undefined : s.backoff.max) ?? 300_000) + s.connectTimeout;
     worst = Math.max(worst, detect + retry + 2 * s.messageTimeout);
   }
   return worst + 120_000;
@@ -305,9 +306,15 @@ function scheduleFaults(
     const d = rr.pick(everyone);
     const host = rr.chance(0.5) ? '*' : rr.pick(nodes).name;
     const ms = rr.logUniform(200, 90_000);
-    note(`partition ${d.spec.name} from ${host} for ${ms.toFixed(0)} ms`);
+    // cut from everything is the device's own link down: half the time its platform says so (setLink)
+    const signal = host === '*' && rr.chance(0.5);
+    note(`partition ${d.spec.name} from ${host} for ${ms.toFixed(0)} ms${signal ? ', the client told' : ''}`);
     net.partition(d.spec.name, host, true);
-    world.after(ms, () => net.partition(d.spec.name, host, false));
+    if (signal) d.setLink(false);
+    world.after(ms, () => {
+      net.partition(d.spec.name, host, false);
+      if (signal) d.setLink(true);
+    });
   });
   // a broker process stops and starts again, keeping its state (persistence, clean shutdown)
   poisson(0.3, (rr) => {
