@@ -40,7 +40,9 @@ export const BUDGETS = Object.freeze({
   // socket with its callbacks guarded, waiting arrays joined into one write, Timer.clear that
   // throws on old SDKs, delays rounded up; the device default maxPacketSize 8 KiB, +37 B); then
   // 9,273 B (+833 B: the session core moved into @umqtt/session (issue 16, first step: one state machine that simple drives and robust persists through, with manual acknowledgements, incoming QoS 2 ids reported for the Store, a ref per publish; the layer boundary costs ~2.8 kB minified; not yet paid back))
-  'simple-client': { budget: 9280, target: 4096 },
+  // then 9,306 B (+33 B: the session's and the driver's rarely used collections made on first
+  // use, -300 B of RAM per idle client in XS)
+  'simple-client': { budget: 9344, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B
@@ -55,7 +57,8 @@ export const BUDGETS = Object.freeze({
   // issue 16, first step: one state machine that simple drives and robust persists through, with
   // manual acknowledgements, incoming QoS 2 ids reported for the Store, a ref per publish; the
   // layer boundary costs ~2.8 kB minified, not yet paid back)
-  'robust-memory': { budget: 15040, target: 8192 },
+  // then 15,056 B (collections on first use, as simple-client)
+  'robust-memory': { budget: 15104, target: 8192 },
   // measured 14,862 B; then 15,052 B (the same, and the flash store's one sync per store call);
   // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message);
   // then 15,260 B (simple's `writable` counts what a turn published against the socket's room);
@@ -69,7 +72,8 @@ export const BUDGETS = Object.freeze({
   // (issue 23: the device glue checked against the SDK, DNS, TLS, joined writes; the device
   // default maxPacketSize); then 19,139 B (issue 24's reconnect inputs in RobustClient, as
   // robust-memory); then 20,286 B (the session core in @umqtt/session, issue 16, as for the other two bundles)
-  'robust-flash': { budget: 20288, target: 10240 },
+  // then 20,312 B (collections on first use, as simple-client)
+  'robust-flash': { budget: 20352, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */

@@ -47,10 +47,11 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * Raised for the session core moved into @umqtt/session (issue 16, first step: one state machine
  * that simple drives and robust persists through, with manual acknowledgements, incoming QoS 2 ids
  * reported for the Store, a ref per publish; the layer boundary costs ~2.8 kB minified, not yet
- * paid back): 39,257 B minified, 14,263 B gzipped, budget 14,272.
+ * paid back): 39,257 B minified, 14,263 B gzipped; with the core's rarely used collections made on
+ * first use (-300 B of RAM per idle client in XS): 39,282 B minified, 14,293 B gzipped, budget 14,336.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 14272;
+const BUDGET = 14336;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -188,16 +188,17 @@ export class Session {
   #waiting: Entry[] = [];
   #window = 0;
   #nextId = 0;
+  // The collections below are made when first needed: a gateway holds thousands of sessions.
   /**
    * Ids that timed out, the broker may still acknowledge them. A publish keeps its place in the
    * window (true) until its final acknowledgement or the end of the connection: the broker still
    * counts it against its in-flight quota, and past that quota Mosquitto drops what comes next.
    */
-  #expired = new Map<number, Entry>();
+  #expired: Map<number, Entry> | undefined;
   /** Incoming QoS 2 ids acknowledged with PUBREC, awaiting PUBREL: part of the session. */
-  #incoming = new Set<number>();
+  #incoming: Set<number> | undefined;
   /** Incoming QoS 1/2 messages handed over and not yet acknowledged (manual acknowledgements): id -> QoS. */
-  #unacked = new Map<number, number>();
+  #unacked: Map<number, number> | undefined;
   #lastSent = 0;
   #lastRecv = 0;
   #pingAt = 0;
@@ -246,25 +247,24 @@ export class Session {
 
   /** Incoming messages handed over and not yet acknowledged (manual acknowledgements). */
   get unacked(): number {
-    return this.#unacked.size;
+    return this.#unacked?.size ?? 0;
   }
 
   /** What survives the connection, for a persistent session to save. */
   get saved(): SessionState {
-    return { nextId: this.#nextId, incoming: [...this.#incoming] };
+    return { nextId: this.#nextId, incoming: [...(this.#incoming ?? [])] };
   }
 
   /** Restores what a persistent session saved (before `begin()`). */
   restore(state: Partial<SessionState>): void {
     if (state.nextId !== undefined) this.#nextId = state.nextId;
-    if (state.incoming) for (const id of state.incoming) this.#incoming.add(id);
+    if (state.incoming) for (const id of state.incoming) (this.#incoming ??= new Set()).add(id);
   }
 
   /** A connection starts: CONNECT is being sent; CONNACK is due within `connectTimeout`. */
   begin(now: number): void {
-    if (this.#clean) this.#incoming.clear();
-    this.#expired.clear();
-    this.#unacked.clear();
+    if (this.#clean) this.#incoming = undefined;
+    this.#expired = this.#unacked = undefined;
     this.#state = 'connecting';
     this.#closing = false;
     this.#pingAt = 0;
@@ -286,7 +286,7 @@ export class Session {
       case PUBLISH:
         return this.#message(p.topic, p.payload, p.qos ?? 0, p.retain ?? false, p.dup ?? false, p.id ?? 0);
       case PUBREL:
-        if (this.#incoming.delete(p.id)) this.events.push({ type: INCOMING_EVENT, id: p.id, held: false });
+        if (this.#incoming?.delete(p.id)) this.events.push({ type: INCOMING_EVENT, id: p.id, held: false });
         this.#send(encodeAck({ type: PUBCOMP, id: p.id }), undefined, true);
         return;
       case PINGRESP:
@@ -304,9 +304,9 @@ export class Session {
 
   /** Acknowledges an incoming QoS 1/2 message by its id (manual acknowledgements); an id not awaiting one is ignored. */
   ack(id: number): void {
-    const qos = this.#unacked.get(id);
+    const qos = this.#unacked?.get(id);
     if (qos === undefined || !this.usable) return;
-    this.#unacked.delete(id);
+    this.#unacked!.delete(id);
     this.#acknowledge(id, qos);
   }
 
@@ -399,8 +399,7 @@ export class Session {
     this.#ids.clear();
     this.#waiting = [];
     this.#window = 0;
-    this.#expired.clear();
-    this.#unacked.clear();
+    this.#expired = this.#unacked = undefined;
     this.#state = 'closed';
     this.#closing = false;
     // A timeout the application has not yet heard of is overtaken by the end of the connection.
@@ -451,7 +450,7 @@ export class Session {
     for (const e of this.#ids.values())
       if (now >= this.#timeoutDue(e)) {
         this.#ids.delete(e.id);
-        this.#expired.set(e.id, e); // a publish keeps its place in the window
+        (this.#expired ??= new Map()).set(e.id, e); // a publish keeps its place in the window
         this.#status(e, 'timeout');
       }
   }
@@ -504,30 +503,30 @@ export class Session {
         'MQTT-3.2.2-1',
       );
     // A broker without our session holds no QoS 2 message of ours awaiting PUBREL.
-    if (!p.sessionPresent && this.#incoming.size) {
+    if (!p.sessionPresent && this.#incoming) {
       for (const id of this.#incoming) this.events.push({ type: INCOMING_EVENT, id, held: false });
-      this.#incoming.clear();
+      this.#incoming = undefined;
     }
     this.#state = 'connected';
     this.events.push({ type: CONNECTED_EVENT, sessionPresent: p.sessionPresent });
   }
 
   #message(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, id: number): void {
-    if (qos && this.#unacked.has(id)) return; // a resend while the application still has it
-    if (qos === 2 && this.#incoming.has(id)) {
+    if (qos && this.#unacked?.has(id)) return; // a resend while the application still has it
+    if (qos === 2 && this.#incoming?.has(id)) {
       this.#send(encodeAck({ type: PUBREC, id }), undefined, true); // a resend before PUBREL: handed over once already
       return;
     }
     this.events.push({ type: MESSAGE_EVENT, message: { topic, payload, qos, retain, dup, id } });
     if (!qos) return;
-    if (this.#manualAcks) this.#unacked.set(id, qos);
+    if (this.#manualAcks) (this.#unacked ??= new Map()).set(id, qos);
     else this.#acknowledge(id, qos);
   }
 
   /** PUBACK, or (QoS 2) the id held until PUBREL and PUBREC: after the message was handed over. */
   #acknowledge(id: number, qos: number): void {
     if (qos === 2) {
-      this.#incoming.add(id);
+      (this.#incoming ??= new Set()).add(id);
       this.events.push({ type: INCOMING_EVENT, id, held: true });
     }
     this.#send(encodeAck({ type: qos === 2 ? PUBREC : PUBACK, id }), undefined, true);
@@ -552,7 +551,7 @@ export class Session {
       return;
     }
     if (expect !== type) {
-      const late = this.#expired.get(id);
+      const late = this.#expired?.get(id);
       if (late) {
         // A late acknowledgement of a message that timed out: its final one reports "unknown
         // id", as in simple2, and frees its place in the window (a late PUBREC is answered with
@@ -562,7 +561,7 @@ export class Session {
           return this.#status(late, 'received');
         }
         if (late.kind === PUB) this.#window--;
-        this.#expired.delete(id);
+        this.#expired!.delete(id);
         this.#status(late, 'unknown');
         return this.#pump();
       }
@@ -618,11 +617,12 @@ export class Session {
       if (ids.has(wanted)) throw error(INVALID_ARGUMENT, `packet id ${wanted} is in use`, place);
       return wanted;
     }
-    if (ids.size + this.#expired.size >= LAST_PACKET_ID)
+    const expired = this.#expired;
+    if (ids.size + (expired?.size ?? 0) >= LAST_PACKET_ID)
       throw error(NO_PACKET_ID, `all ${LAST_PACKET_ID} packet ids are in use`, place);
     let id = this.#nextId;
     do id = (id % LAST_PACKET_ID) + 1;
-    while (ids.has(id) || this.#expired.has(id));
+    while (ids.has(id) || expired?.has(id));
     return (this.#nextId = id);
   }
 

@@ -223,7 +223,7 @@ export class MqttClient {
   /** Bytes of acknowledgements and pings in #out: what the broker makes us owe it. */
   #owed = 0;
   /** Packets kept in #out that count in #owed. */
-  #owedPackets = new Set<Uint8Array>();
+  #owedPackets: Set<Uint8Array> | undefined;
   /** CONNACK was handled in the current read: the packets after it wait until connect()'s awaiter has run. */
   #deferred = false;
   /** The session's events are being handed to the application (a callback that calls in adds to the same list). */
@@ -317,7 +317,7 @@ export class MqttClient {
     this.#out = [bytes];
     this.#pending = bytes.length;
     this.#owed = 0;
-    this.#owedPackets.clear();
+    this.#owedPackets = undefined;
     this.#deferred = false;
     this.#blockedSince = now || 1; // nothing is written before the socket opens
     this.#arm(this.#session.due());
@@ -481,7 +481,7 @@ export class MqttClient {
           'write',
         );
       this.#owed += bytes.length;
-      this.#owedPackets.add(bytes);
+      (this.#owedPackets ??= new Set()).add(bytes);
     }
     this.#out.push(bytes);
     this.#pending += bytes.length;
@@ -544,7 +544,7 @@ export class MqttClient {
     if (this.#owed)
       for (let k = 0; k < count; k++) {
         const b = out[k]!;
-        if (this.#owedPackets.delete(b)) this.#owed -= b.length;
+        if (this.#owedPackets!.delete(b)) this.#owed -= b.length;
       }
     out.splice(0, count);
   }
@@ -664,7 +664,7 @@ export class MqttClient {
     this.#out = [];
     this.#pending = 0;
     this.#owed = 0;
-    this.#owedPackets.clear();
+    this.#owedPackets = undefined;
     this.#deferred = false;
     this.#blockedSince = 0;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);

@@ -33,7 +33,7 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  */
 const ISSUE_TARGET = 10240;
 const ADDED_BUDGET = 5632;
-const BUDGET = 14272 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
+const BUDGET = 14336 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`FlashStore adds ≤ ${ADDED_BUDGET} B gzipped to RobustClient; together ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
