@@ -33,7 +33,7 @@ export {
   INVALID_UTF8,
 } from './errors.js';
 export { utf8Length, encodeUtf8, decodeUtf8 } from './utf8.js';
-export { validateTopicName, validateTopicFilter, topicMatches } from './topic.js';
+export { validateTopicName, validateTopicFilter, topicMatches, type TopicMemo } from './topic.js';
 export {
   encode,
   encodeConnect,
@@ -55,6 +55,7 @@ export {
   type ParserOptions,
   type Decoders,
   type BodyDecoder,
+  type Cursor,
   decodeConnack,
   decodePublish,
   decodeAck,

@@ -45,7 +45,7 @@ import {
   UNSUBACK,
   UNSUBSCRIBE,
 } from '../packets.js';
-import { validateTopicFilter, validateTopicName } from '../topic.js';
+import { validateTopicFilter, validateTopicName, type TopicMemo } from '../topic.js';
 import {
   AUTH,
   type AckPacket,
@@ -64,10 +64,10 @@ import { NAMES, WILL_PROPERTIES, binary, isShared, propertyParts, put, size, v5E
 import { checkReason } from './reasons.js';
 
 /** `f`, whose errors carry MQTT 5 clauses, and which throws only UmqttError. */
-function v5<P>(f: (p: P, headerOnly?: boolean) => Uint8Array): (p: P, headerOnly?: boolean) => Uint8Array {
-  return (p, headerOnly) => {
+function v5<A extends unknown[]>(f: (...args: A) => Uint8Array): (...args: A) => Uint8Array {
+  return (...args) => {
     try {
-      return f(p, headerOnly);
+      return f(...args);
     } catch (e) {
       throw v5Error(e, false);
     }
@@ -130,18 +130,19 @@ const NONE: Part[] = [0];
  * Encodes an MQTT 5 PUBLISH. Checks the topic (which may be '' with a `topicAlias` property), the
  * QoS, the packet id at QoS 1/2, DUP at QoS 0 and the properties. With `headerOnly`, the packet
  * stops before the payload (counted in the remaining length), as in 3.1.1's `encodePublish`.
+ * `memo` remembers the last topic validated (see {@link TopicMemo}; by default one shared memo).
  *
  * @example
  * encodePublish({ type: PUBLISH, topic: 'sensors/1/temp', payload, qos: 1, id: 10, properties: { messageExpiryInterval: 60 } });
  */
-export const encodePublish: (p: PublishPacket, headerOnly?: boolean) => Uint8Array = /* @__PURE__ */ v5(
-  (p: PublishPacket, headerOnly?: boolean) => {
+export const encodePublish: (p: PublishPacket, headerOnly?: boolean, memo?: TopicMemo) => Uint8Array =
+  /* @__PURE__ */ v5((p: PublishPacket, headerOnly?: boolean, memo?: TopicMemo) => {
     const payload = p?.payload;
     if (!(payload instanceof Uint8Array)) throw bad('payload', 'a Uint8Array', typeof payload);
     const { topic, id, properties } = p;
     const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
     if (!qos && p.dup) throw bad('DUP', 'false at QoS 0', true, '3.3.1-2');
-    const n = topic === '' && properties?.topicAlias ? 0 : validateTopicName(topic); // '' with an alias [MQTT-3.3.2.3.4]
+    const n = topic === '' && properties?.topicAlias ? 0 : validateTopicName(topic, memo); // '' with an alias [MQTT-3.3.2.3.4]
     const props = properties === undefined ? NONE : propertyParts(PUBLISH, properties);
     const rem = 2 + n + (qos ? 2 : 0) + size(props) + payload.length;
     const omit = headerOnly ? payload.length : 0;
@@ -158,8 +159,7 @@ export const encodePublish: (p: PublishPacket, headerOnly?: boolean) => Uint8Arr
     o = put(out, o, props);
     if (!omit) out.set(payload, o);
     return out;
-  },
-);
+  });
 
 /** The reason code and properties of an acknowledgement, DISCONNECT or AUTH, shortest: nothing for 0 without properties. */
 function tail(type: number, reasonCode: unknown, properties: object | undefined): Part[] {

@@ -65,4 +65,5 @@ export {
   INVALID_ARGUMENT,
   INVALID_UTF8,
 } from '../errors.js';
-export type { Decoders, BodyDecoder, ParserOptions } from '../parser.js';
+export type { Decoders, BodyDecoder, Cursor, ParserOptions } from '../parser.js';
+export type { TopicMemo } from '../topic.js';
