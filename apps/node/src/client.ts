@@ -117,13 +117,12 @@ function subscriptions(filters: string | string[] | Subscription[], qos: QoS): S
 
 function refused(list: Subscription[], granted: readonly number[]): UmqttError {
   const names = list.filter((_, i) => granted[i] === 0x80).map((s) => s.topic);
-  return new UmqttError(
-    SUBSCRIBE_REFUSED,
-    `the broker refused the subscription to ${names.join(', ')} (SUBACK 0x80)`,
-    undefined,
-    0x80,
-    'subscribe',
-  );
+  return new UmqttError({
+    code: SUBSCRIBE_REFUSED,
+    message: `the broker refused the subscription to ${names.join(', ')} (SUBACK 0x80)`,
+    reasonCode: 0x80,
+    place: 'subscribe',
+  });
 }
 
 const ended = (place: string) => nodeError(CLIENT_ENDED, `${place} after end()`, place);

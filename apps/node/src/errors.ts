@@ -79,5 +79,5 @@ export const WEBSOCKET_PROTOCOL = 'UMQTT_WEBSOCKET_PROTOCOL';
 
 /** A UmqttError with one of this package's codes (internal shorthand). */
 export function nodeError(code: string, message: string, place: string, clause?: string): UmqttError {
-  return new UmqttError(code, message, clause, undefined, place);
+  return new UmqttError({ code, message, clause, place });
 }

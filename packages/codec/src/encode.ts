@@ -145,7 +145,7 @@ export function nonEmpty<T>(v: T[], what: string, clause: string): T[] {
 }
 
 export function qosOf(qos: unknown, what: string, clause: string): number {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw bad(`${what} QoS`, '0, 1 or 2', qos, clause);
+  if (!isUint(qos, 2)) throw bad(`${what} QoS`, '0, 1 or 2', qos, clause);
   return qos;
 }
 
@@ -167,7 +167,7 @@ export function encodeConnect(p: ConnectPacket): Uint8Array {
   const { will, username, password, clientId, keepAlive: k } = p ?? ({} as ConnectPacket); // k is checked first
   if (!isUint(k, 65535)) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
   // "MQTT" (with its length), level 4, the flags (set below), keepalive [MQTT-3.1.2-1, 3.1.2-2]
-  const parts: Part[] = [0, 4, 77, 81, 84, 84, LEVEL_311, 0, k >> 8, k, ...field(clientId, 'client id')];
+  const parts: Part[] = ['MQTT', LEVEL_311, 0, k >> 8, k, ...field(clientId, 'client id')];
   let flags = p.clean ? CLEAN : 0;
   if (!clientId && !p.clean) throw bad('clean', 'true with an empty client id', false, '3.1.3-7');
   if (will) {
@@ -184,7 +184,7 @@ export function encodeConnect(p: ConnectPacket): Uint8Array {
     flags |= PASSWORD;
     parts.push(...field(password, 'password', 1));
   }
-  parts[7] = flags;
+  parts[2] = flags;
   return build(CONNECT << TYPE_SHIFT, parts);
 }
 
@@ -293,8 +293,7 @@ export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
 export function encodeSuback(p: SubackPacket): Uint8Array {
   const g = nonEmpty(p?.granted, 'SUBACK return codes', '3.9.3-1');
   for (const c of g)
-    if (c !== 0 && c !== 1 && c !== 2 && c !== FAILURE)
-      throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
+    if (!isUint(c, 2) && c !== FAILURE) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
   return build(SUBACK << TYPE_SHIFT, [...idOf(p.id), ...g]);
 }
 

@@ -1,4 +1,25 @@
 /**
+ * What a {@link UmqttError} is made of: its `code` and `message`, and where they apply the spec
+ * `clause`, the broker's `reasonCode` and the `place`.
+ *
+ * @example
+ * const fields: UmqttErrorFields = { code: INVALID_TOPIC, message: 'topic name: expected no wildcards', clause: 'MQTT-3.3.2-2' };
+ * throw new UmqttError(fields);
+ */
+export interface UmqttErrorFields {
+  /** Stable identifier, e.g. {@link MALFORMED}. */
+  code: string;
+  /** What happened, for people; the error's `message` is this with ` [clause]` after it. */
+  message: string;
+  /** The spec clause broken, e.g. `MQTT-3.3.2-2`. */
+  clause?: string | undefined;
+  /** The broker's return or reason code. */
+  reasonCode?: number | undefined;
+  /** Where it happened: connect, publish, read... */
+  place?: string | undefined;
+}
+
+/**
  * The one error type of umqtt. Every error carries a stable string `code` to branch on and,
  * where they apply, the MQTT spec clause that was broken, the broker's return or reason code,
  * and the place (connect, publish, read...) where it happened.
@@ -6,6 +27,7 @@
  * @example
  * try { encodePublish({ type: PUBLISH, topic: 'a/+', payload }); }
  * catch (e) { if (e instanceof UmqttError && e.code === INVALID_TOPIC) console.log(e.clause); }
+ * throw new UmqttError({ code: 'UMQTT_MY_APP', message: 'sensor offline', place: 'publish' });
  */
 export class UmqttError extends Error {
   /** Stable identifier, e.g. `UMQTT_MALFORMED`, `UMQTT_CONNACK_REFUSED`. */
@@ -17,17 +39,13 @@ export class UmqttError extends Error {
   /** Where it happened: connect, publish, subscribe, read, write, keepalive... */
   declare place: string | undefined;
 
-  /**
-   * @param code - stable identifier, e.g. {@link MALFORMED}
-   * @param message - what happened, for people
-   * @param clause - the spec clause broken, e.g. `MQTT-3.3.2-2`
-   * @param reasonCode - the broker's return or reason code
-   * @param place - where it happened: connect, publish, read...
-   */
-  constructor(code: string, message: string, clause?: string, reasonCode?: number, place?: string) {
-    super(clause ? `${message} [${clause}]` : message);
-    // Assigned here rather than declared as class fields: the same own properties, less code.
-    Object.assign(this, { name: 'UmqttError', code, clause, reasonCode, place });
+  /** @param fields - {@link UmqttErrorFields}: `code` and `message`, and `clause`, `reasonCode`, `place` where they apply */
+  constructor(fields: UmqttErrorFields) {
+    super(fields.message);
+    // The fields given become own properties (assigned rather than declared as class fields:
+    // less code); a field not given reads as undefined all the same.
+    Object.assign(this, { name: 'UmqttError' }, fields);
+    if (fields.clause) this.message += ` [${fields.clause}]`;
   }
 }
 
@@ -102,10 +120,10 @@ export function fail(
   clause?: string,
   reasonCode?: number,
 ): UmqttError {
-  return new UmqttError(
+  return new UmqttError({
     code,
-    `${what}: expected ${expected}, got ${String(got)}`,
-    clause && 'MQTT-' + clause,
+    message: `${what}: expected ${expected}, got ${String(got)}`,
+    clause: clause && 'MQTT-' + clause,
     reasonCode,
-  );
+  });
 }

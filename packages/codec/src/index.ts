@@ -24,6 +24,7 @@
 export * from './packets.js';
 export {
   UmqttError,
+  type UmqttErrorFields,
   MALFORMED,
   PACKET_TOO_LARGE,
   UNEXPECTED_PACKET,

@@ -21,7 +21,7 @@ export class ArrayStore implements Store {
   add(m: NewMessage): number {
     const size = m.topic.length + m.payload.length;
     if (this.#bytes + size > this.capacity)
-      throw new UmqttError('UMQTT_STORE_FULL', 'full', undefined, undefined, 'store');
+      throw new UmqttError({ code: 'UMQTT_STORE_FULL', message: 'full', place: 'store' });
     const key = this.#next++;
     this.#m.set(key, { ...m, key, id: 0, stage: 0, attempts: 0 });
     this.#bytes += size;

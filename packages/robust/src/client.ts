@@ -248,13 +248,11 @@ export class RobustClient {
    */
   constructor(options: RobustOptions) {
     if (!options.servers.length)
-      throw new UmqttError(
-        INVALID_ARGUMENT,
-        'servers: expected at least one broker, got none',
-        undefined,
-        undefined,
-        'connect',
-      );
+      throw new UmqttError({
+        code: INVALID_ARGUMENT,
+        message: 'servers: expected at least one broker, got none',
+        place: 'connect',
+      });
     this.options = options;
     this.#t = options.timers;
     const p = options.policy;
@@ -280,13 +278,11 @@ export class RobustClient {
       this.#record({
         time: this.#t.now(),
         place: 'store',
-        error: new UmqttError(
-          STORE_DAMAGED,
-          `store damaged: ${d.lost.length} message(s) lost, ${d.bytes} bytes unreadable`,
-          undefined,
-          undefined,
-          'store',
-        ),
+        error: new UmqttError({
+          code: STORE_DAMAGED,
+          message: `store damaged: ${d.lost.length} message(s) lost, ${d.bytes} bytes unreadable`,
+          place: 'store',
+        }),
       });
   }
 
@@ -379,13 +375,12 @@ export class RobustClient {
     validateTopicName(topic);
     const qos = opts.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2)
-      throw new UmqttError(
-        INVALID_ARGUMENT,
-        `QoS: expected 0, 1 or 2, got ${String(qos)}`,
-        'MQTT-3.3.1-4',
-        undefined,
-        'publish',
-      );
+      throw new UmqttError({
+        code: INVALID_ARGUMENT,
+        message: `QoS: expected 0, 1 or 2, got ${String(qos)}`,
+        clause: 'MQTT-3.3.1-4',
+        place: 'publish',
+      });
     const data = payloadBytes(payload);
     const retain = opts.retain ?? false;
     const pol = this.#policy;
@@ -555,13 +550,11 @@ export class RobustClient {
       this.#record({
         time: this.#t.now(),
         place: 'reconnect',
-        error: new UmqttError(
-          GAVE_UP,
-          `gave up after ${this.#failures} failed attempts`,
-          undefined,
-          undefined,
-          'reconnect',
-        ),
+        error: new UmqttError({
+          code: GAVE_UP,
+          message: `gave up after ${this.#failures} failed attempts`,
+          place: 'reconnect',
+        }),
       });
       return this.#set('closed');
     }
@@ -726,16 +719,15 @@ export class RobustClient {
         this.#record({
           time: this.#t.now(),
           place: 'subscribe',
-          error: new UmqttError(
-            SUBSCRIBE_REFUSED,
-            `broker refused ${subs
+          error: new UmqttError({
+            code: SUBSCRIBE_REFUSED,
+            message: `broker refused ${subs
               .filter((_, i) => granted?.[i] === 0x80)
               .map((s) => s.topic)
               .join(', ')}`,
-            undefined,
-            0x80,
-            'subscribe',
-          ),
+            reasonCode: 0x80,
+            place: 'subscribe',
+          }),
         });
       return;
     }
@@ -756,13 +748,11 @@ export class RobustClient {
       this.#record({
         time: this.#t.now(),
         place: 'publish',
-        error: new UmqttError(
-          ACK_TIMEOUT,
-          `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
-          undefined,
-          undefined,
-          'publish',
-        ),
+        error: new UmqttError({
+          code: ACK_TIMEOUT,
+          message: `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
+          place: 'publish',
+        }),
       });
       this.#pump();
     } else if (status === 'unknown') {
@@ -831,7 +821,7 @@ export class RobustClient {
       this.#record({
         time: this.#t.now(),
         place: 'callback',
-        error: new UmqttError(CALLBACK_ERROR, `a callback threw: ${String(e)}`, undefined, undefined, 'callback'),
+        error: new UmqttError({ code: CALLBACK_ERROR, message: `a callback threw: ${String(e)}`, place: 'callback' }),
       });
     }
   }

@@ -131,5 +131,5 @@ export const INTERNAL = 'UMQTT_INTERNAL';
  * throw error(NOT_CONNECTED, 'publish while not connected', 'publish');
  */
 export function error(code: string, message: string, place: string, reasonCode?: number, clause?: string): UmqttError {
-  return new UmqttError(code, message, clause, reasonCode, place);
+  return new UmqttError({ code, message, clause, reasonCode, place });
 }

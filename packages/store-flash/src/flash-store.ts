@@ -108,7 +108,7 @@ const known = (t: number | undefined): boolean => t === MSG || t === UPD || t ==
 /** Where a message record's body (id, stage, attempts, [priority], [expiresAt], payload) starts. */
 const bodyAt = (r: Uint8Array): number => 21 + get16(r, 11);
 function fail(code: string, what: string): UmqttError {
-  return new UmqttError(code, `store: ${what}`, undefined, undefined, 'store');
+  return new UmqttError({ code, message: `store: ${what}`, place: 'store' });
 }
 const full = (what: string) => fail(STORE_FULL, what);
 
@@ -301,13 +301,11 @@ export class FlashStore implements Store {
       this.#budget >= this.maxMessageBytes + RECORD_OVERHEAD &&
       this.capacity > 0
     ))
-      throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
-        `flash store: expected room for ${this.maxRecords} messages of up to ${this.maxMessageBytes} bytes, got ${N} blocks of ${B} bytes (${this.#reserve} kept for compaction)`,
-        undefined,
-        undefined,
-        'store',
-      );
+      throw new UmqttError({
+        code: 'UMQTT_INVALID_ARGUMENT',
+        message: `flash store: expected room for ${this.maxRecords} messages of up to ${this.maxMessageBytes} bytes, got ${N} blocks of ${B} bytes (${this.#reserve} kept for compaction)`,
+        place: 'store',
+      });
     this.#seq = new Uint32Array(N);
     this.#erases = new Int32Array(N);
     this.#clean = new Uint8Array(N);

@@ -16,7 +16,7 @@ export class PowerLoss extends UmqttError {
    * @param what - the operation that lost power
    */
   constructor(what: string) {
-    super('UMQTT_POWER_LOSS', `simulated power loss: ${what}`, undefined, undefined, 'flash');
+    super({ code: 'UMQTT_POWER_LOSS', message: `simulated power loss: ${what}`, place: 'flash' });
   }
 }
 
@@ -118,10 +118,10 @@ export class SimulatedFlash implements Flash {
     const blockSize = options.blockSize ?? 4096;
     const blocks = options.blocks ?? 16;
     if (!(blockSize > 0 && Number.isInteger(blockSize) && blocks > 0 && Number.isInteger(blocks)))
-      throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
-        `flash geometry: expected whole positive blockSize and blocks, got ${blockSize} x ${blocks}`,
-      );
+      throw new UmqttError({
+        code: 'UMQTT_INVALID_ARGUMENT',
+        message: `flash geometry: expected whole positive blockSize and blocks, got ${blockSize} x ${blocks}`,
+      });
     this.blockSize = blockSize;
     this.byteLength = blockSize * blocks;
     this.eraseCounts = new Uint32Array(blocks);
@@ -161,10 +161,10 @@ export class SimulatedFlash implements Flash {
 
   erase(block: number): void {
     if (!(Number.isInteger(block) && block >= 0 && block * this.blockSize < this.byteLength))
-      throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
-        `erase: expected a block from 0 to ${this.byteLength / this.blockSize - 1}, got ${block}`,
-      );
+      throw new UmqttError({
+        code: 'UMQTT_INVALID_ARGUMENT',
+        message: `erase: expected a block from 0 to ${this.byteLength / this.blockSize - 1}, got ${block}`,
+      });
     const torn = this.#spend();
     const start = block * this.blockSize;
     const part = this.#mem.subarray(start, start + this.blockSize);
@@ -228,9 +228,9 @@ export class SimulatedFlash implements Flash {
       length >= 0 &&
       offset + length <= this.byteLength
     ))
-      throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
-        `flash access: expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`,
-      );
+      throw new UmqttError({
+        code: 'UMQTT_INVALID_ARGUMENT',
+        message: `flash access: expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`,
+      });
   }
 }

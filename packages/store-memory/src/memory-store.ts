@@ -42,16 +42,15 @@ export class MemoryStore implements Store {
   }
 
   add(message: NewMessage): number {
-    if (this.#closed) throw new UmqttError('UMQTT_STORE_CLOSED', 'the store is closed', undefined, undefined, 'store');
+    if (this.#closed)
+      throw new UmqttError({ code: 'UMQTT_STORE_CLOSED', message: 'the store is closed', place: 'store' });
     const size = messageBytes(message);
     if (this.#bytes + size > this.capacity)
-      throw new UmqttError(
-        'UMQTT_STORE_FULL',
-        `store: expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`,
-        undefined,
-        undefined,
-        'store',
-      );
+      throw new UmqttError({
+        code: 'UMQTT_STORE_FULL',
+        message: `store: expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`,
+        place: 'store',
+      });
     const key = this.#next++;
     const { topic, payload, qos, retain, priority, expiresAt } = message;
     this.#messages.set(key, { key, topic, payload, qos, retain, priority, expiresAt, id: 0, stage: 0, attempts: 0 });

@@ -85,7 +85,7 @@ export const encodeConnect: (p: ConnectPacket) => Uint8Array = /* @__PURE__ */ v
   const { will, username, password, clientId, keepAlive: k } = p ?? ({} as ConnectPacket); // k is checked first
   if (!isUint(k, 65535)) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
   // "MQTT", version 5, the flags (set below), keep alive, properties [MQTT-3.1.2-1, 3.1.2-2]
-  const parts: Part[] = [0, 4, 77, 81, 84, 84, LEVEL_5, 0, k >> 8, k, ...propertyParts(CONNECT, p.properties)];
+  const parts: Part[] = ['MQTT', LEVEL_5, 0, k >> 8, k, ...propertyParts(CONNECT, p.properties)];
   parts.push(...field(clientId, 'client id'));
   let flags = p.clean ? CLEAN : 0;
   if (will) {
@@ -102,7 +102,7 @@ export const encodeConnect: (p: ConnectPacket) => Uint8Array = /* @__PURE__ */ v
     flags |= PASSWORD;
     parts.push(...binary(password, 'password'));
   }
-  parts[7] = flags;
+  parts[2] = flags;
   return build(CONNECT << TYPE_SHIFT, parts);
 });
 
@@ -199,7 +199,7 @@ export const encodeSubscribe: (p: SubscribePacket) => Uint8Array = /* @__PURE__ 
     const topic = s?.topic;
     const qos = qosOf(s?.qos, 'maximum', '3.8.3.1');
     const rh = s.retainHandling ?? 0;
-    if (rh !== 0 && rh !== 1 && rh !== 2) throw bad('retainHandling', '0, 1 or 2', rh, '3.8.3.1');
+    if (!isUint(rh, 2)) throw bad('retainHandling', '0, 1 or 2', rh, '3.8.3.1');
     validateTopicFilter(topic);
     if (isShared(topic, bad) && s.noLocal) throw bad('noLocal', 'false on a shared subscription', true, '3.8.3-4');
     const options = qos | (s.noLocal ? NO_LOCAL : 0) | (s.retainAsPublished ? RETAIN_AS_PUBLISHED : 0);

@@ -57,6 +57,7 @@ export { PROPERTIES, type Property } from './properties.js';
 export { REASON_NAMES, VALID_REASONS } from './reasons.js';
 export {
   UmqttError,
+  type UmqttErrorFields,
   MALFORMED,
   PACKET_TOO_LARGE,
   UNEXPECTED_PACKET,
