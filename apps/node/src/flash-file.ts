@@ -21,8 +21,9 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
-import { UmqttError } from '@umqtt/codec';
+import { INVALID_ARGUMENT, UmqttError } from '@umqtt/codec';
 import type { Flash, FlashSync } from '@umqtt/store-flash';
+import { FLASH_CLOSED, FLASH_READ, FLASH_SYNC } from './errors.js';
 
 /**
  * Options of {@link FileFlash}: the block size and byte length of a new partition, and when
@@ -73,7 +74,7 @@ export interface FileFlashOptions {
 const zcrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
 const invalid = (what: string) =>
-  new UmqttError({ code: 'UMQTT_INVALID_ARGUMENT', message: `file flash: ${what}`, place: 'flash' });
+  new UmqttError({ code: INVALID_ARGUMENT, message: `file flash: ${what}`, place: 'flash' });
 
 /**
  * A file as a flash partition.
@@ -270,7 +271,7 @@ export class FileFlash implements Flash {
       const n = readSync(this.#fd!, out, got, out.length - got, got);
       if (n <= 0)
         throw new UmqttError({
-          code: 'UMQTT_FLASH_READ',
+          code: FLASH_READ,
           message: `file flash: ${this.path} ended at ${got}`,
           place: 'flash',
         });
@@ -308,7 +309,7 @@ export class FileFlash implements Flash {
   #check(offset: number, length: number): number {
     if (this.#fd === undefined)
       throw new UmqttError({
-        code: 'UMQTT_FLASH_CLOSED',
+        code: FLASH_CLOSED,
         message: `file flash: ${this.path} is closed`,
         place: 'flash',
       });
@@ -317,7 +318,7 @@ export class FileFlash implements Flash {
       this.#error = undefined;
       this.#stale = true;
       throw new UmqttError({
-        code: 'UMQTT_FLASH_SYNC',
+        code: FLASH_SYNC,
         message: `file flash: flushing ${this.path} to the disk failed: ${String(cause)}`,
         place: 'flash',
       });

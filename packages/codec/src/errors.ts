@@ -49,22 +49,28 @@ export class UmqttError extends Error {
   }
 }
 
+// The codec's error codes, each declared once with what it means and where it is thrown. Codec
+// errors carry no place of their own: the client that meets one sets it.
+
 /**
- * A packet from the wire breaks the protocol.
+ * A packet from the wire breaks the protocol (thrown by a Parser; a client reports it with place
+ * `read`).
  *
  * @example
  * parser.push(bytes); // throws UmqttError { code: MALFORMED, clause: 'MQTT-...' } on bad bytes
  */
 export const MALFORMED = 'UMQTT_MALFORMED';
 /**
- * A packet announces more bytes than `maxPacketSize`.
+ * A packet announces more bytes than `maxPacketSize`, or the memory to assemble one cannot be
+ * had (thrown by a Parser; place `read` in a client).
  *
  * @example
  * const parser = new Parser(clientDecoders, { maxPacketSize: 1024 }); // a bigger packet throws PACKET_TOO_LARGE
  */
 export const PACKET_TOO_LARGE = 'UMQTT_PACKET_TOO_LARGE';
 /**
- * A packet of a type this side never receives (a CONNECT sent to a client...).
+ * A packet of a type this side never receives (a CONNECT sent to a client...): thrown by a
+ * Parser; place `read` in a client.
  *
  * @example
  * const parser = new Parser(clientDecoders);
@@ -74,7 +80,7 @@ export const PACKET_TOO_LARGE = 'UMQTT_PACKET_TOO_LARGE';
 export const UNEXPECTED_PACKET = 'UMQTT_UNEXPECTED_PACKET';
 /**
  * A CONNECT with another protocol name or level than "MQTT" 4; `reasonCode` is the CONNACK code 1
- * to answer with.
+ * to answer with. Thrown by a server's Parser.
  *
  * @example
  * try {
@@ -86,14 +92,16 @@ export const UNEXPECTED_PACKET = 'UMQTT_UNEXPECTED_PACKET';
  */
 export const UNSUPPORTED_PROTOCOL = 'UMQTT_UNSUPPORTED_PROTOCOL';
 /**
- * A topic name or filter is not valid.
+ * A topic name or filter is not valid: thrown at once by `validateTopic*` and the encoders (a
+ * client's call adds its place: `publish`, `subscribe`...).
  *
  * @example
  * try { validateTopicName('a/+'); } catch (e) { (e as UmqttError).code === INVALID_TOPIC; } // true
  */
 export const INVALID_TOPIC = 'UMQTT_INVALID_TOPIC';
 /**
- * A packet given to an encoder, or an argument, is not valid.
+ * A packet given to an encoder, or an argument, is not valid: thrown at once (a client's call
+ * adds its place). Every package uses this code for misuse.
  *
  * @example
  * try { encodePublish({ type: PUBLISH, topic: 'a', payload, qos: 1 }); } // no id: throws INVALID_ARGUMENT
@@ -101,7 +109,8 @@ export const INVALID_TOPIC = 'UMQTT_INVALID_TOPIC';
  */
 export const INVALID_ARGUMENT = 'UMQTT_INVALID_ARGUMENT';
 /**
- * A string is not valid MQTT UTF-8.
+ * A string is not valid MQTT UTF-8: from the wire (place `read` in a client) or given to an
+ * encoder (thrown at once).
  *
  * @example
  * try { encodeUtf8('\uD800'); } catch (e) { (e as UmqttError).code === INVALID_UTF8; } // a lone surrogate

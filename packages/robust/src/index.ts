@@ -40,7 +40,7 @@ export {
   type AdmissionPolicy,
 } from './policy.js';
 export { DEFAULT_BACKOFF, backoffDelay, type Backoff } from './backoff.js';
-export { ACK_TIMEOUT, GAVE_UP, STORE_DAMAGED, SUBSCRIBE_REFUSED } from './errors.js';
+export { ACK_TIMEOUT, GAVE_UP, STORE_DAMAGED, STORE_FULL, STORE_CLOSED, SUBSCRIBE_REFUSED } from './errors.js';
 export {
   QUEUED,
   SENT,

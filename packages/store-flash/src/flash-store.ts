@@ -34,7 +34,7 @@
 // in order, reports what it could not read, and resumes writing after the last good record, or
 // after what a cut write left there (the first record written then is a SKIP saying how many
 // bytes before it are such leftovers, so no later mount takes them for damage).
-import { UmqttError, decodeUtf8, encodeUtf8, type QoS } from '@umqtt/codec';
+import { INVALID_ARGUMENT, UmqttError, decodeUtf8, encodeUtf8, type QoS } from '@umqtt/codec';
 import type { LostMessage, NewMessage, Store, StoreDamage, StoredMessage } from '@umqtt/robust';
 import { crc32 } from './crc32.js';
 import { STORE_CLOSED, STORE_DAMAGED, STORE_FOREIGN, STORE_FULL, STORE_VERSION } from './errors.js';
@@ -302,7 +302,7 @@ export class FlashStore implements Store {
       this.capacity > 0
     ))
       throw new UmqttError({
-        code: 'UMQTT_INVALID_ARGUMENT',
+        code: INVALID_ARGUMENT,
         message: `flash store: expected room for ${this.maxRecords} messages of up to ${this.maxMessageBytes} bytes, got ${N} blocks of ${B} bytes (${this.#reserve} kept for compaction)`,
         place: 'store',
       });

@@ -1,6 +1,6 @@
 // The in-memory Store: fast, bounded by a byte budget, gone when the process or device stops.
 import { UmqttError } from '@umqtt/codec';
-import { messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
+import { STORE_CLOSED, STORE_FULL, messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/robust';
 
 /**
  * Options of {@link MemoryStore}.
@@ -42,12 +42,11 @@ export class MemoryStore implements Store {
   }
 
   add(message: NewMessage): number {
-    if (this.#closed)
-      throw new UmqttError({ code: 'UMQTT_STORE_CLOSED', message: 'the store is closed', place: 'store' });
+    if (this.#closed) throw new UmqttError({ code: STORE_CLOSED, message: 'the store is closed', place: 'store' });
     const size = messageBytes(message);
     if (this.#bytes + size > this.capacity)
       throw new UmqttError({
-        code: 'UMQTT_STORE_FULL',
+        code: STORE_FULL,
         message: `store: expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`,
         place: 'store',
       });
