@@ -2,7 +2,14 @@
 // @umqtt/robust (a session that reconnects and queues), each promise settled by the final
 // status the library reports. No protocol state is kept here: packet ids, windows, queues
 // and statuses stay in the libraries; this layer only maps a status to its promise.
-import { UmqttError, validateTopicFilter, validateTopicName, type QoS, type Subscription } from '@umqtt/codec';
+import {
+  INVALID_ARGUMENT,
+  UmqttError,
+  validateTopicFilter,
+  validateTopicName,
+  type QoS,
+  type Subscription,
+} from '@umqtt/codec';
 import {
   RobustClient,
   type FinalStatus,
@@ -118,13 +125,12 @@ function subscriptions(filters: string | string[] | Subscription[], qos: QoS): S
 
 function refused(list: Subscription[], granted: readonly number[]): UmqttError {
   const names = list.filter((_, i) => granted[i] === 0x80).map((s) => s.topic);
-  return new UmqttError(
-    SUBSCRIBE_REFUSED,
-    `the broker refused the subscription to ${names.join(', ')} (SUBACK 0x80)`,
-    undefined,
-    0x80,
-    'subscribe',
-  );
+  return new UmqttError({
+    code: SUBSCRIBE_REFUSED,
+    message: `the broker refused the subscription to ${names.join(', ')} (SUBACK 0x80)`,
+    reasonCode: 0x80,
+    place: 'subscribe',
+  });
 }
 
 const ended = (place: string) => nodeError(CLIENT_ENDED, `${place} after end()`, place);
@@ -231,7 +237,7 @@ export class SimpleNodeClient {
       validateTopicName(topic);
       const qos = options?.qos ?? 0;
       if (qos !== 0 && qos !== 1 && qos !== 2)
-        throw error('UMQTT_INVALID_ARGUMENT', `QoS: expected 0, 1 or 2, got ${String(qos)}`, 'publish');
+        throw error(INVALID_ARGUMENT, `QoS: expected 0, 1 or 2, got ${String(qos)}`, 'publish');
       const held = typeof payload === 'string' || options?.copy === false ? payload : payload.slice();
       return this.#later(() => this.#publish(topic, held, { ...options, copy: false }));
     }

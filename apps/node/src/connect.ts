@@ -64,7 +64,7 @@ const TLS_OPTIONS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'alpn', 'r
 const WEBSOCKET_OPTIONS = ['headers', 'transformUrl'] as const;
 
 function misuse(message: string): UmqttError {
-  return new UmqttError(INVALID_ARGUMENT, message, undefined, undefined, 'connect');
+  return new UmqttError({ code: INVALID_ARGUMENT, message, place: 'connect' });
 }
 
 /**

@@ -1,6 +1,10 @@
-// Error codes of @umqtt/node, declared once here. Every error is a UmqttError (from
-// @umqtt/codec) with one of these codes (or one of @umqtt/simple's) and the place it happened.
+// Error codes of @umqtt/node, each declared once here with what it means and its place. Every
+// error is a UmqttError (from @umqtt/codec) with one of these codes or one of the libraries'
+// (ACK_TIMEOUT and SUBSCRIBE_REFUSED are @umqtt/robust's, re-exported: the promises of a client
+// reject with them as the robust client records them) and the place it happened.
 import { UmqttError } from '@umqtt/codec';
+
+export { ACK_TIMEOUT, SUBSCRIBE_REFUSED } from '@umqtt/robust';
 
 /**
  * A broker URL that cannot be used: no or an unknown scheme, a bad port, no host.
@@ -9,14 +13,6 @@ import { UmqttError } from '@umqtt/codec';
  * try { connect('http://broker'); } catch (e) { if ((e as UmqttError).code === INVALID_URL) showUsage(); }
  */
 export const INVALID_URL = 'UMQTT_INVALID_URL';
-/**
- * No acknowledgement within `messageTimeout` (the publish promise of a client without
- * `reconnect` rejects with it; a late acknowledgement still reaches `onStatus` as `unknown`).
- *
- * @example
- * await client.publish('a', 'x', { qos: 1 }).catch((e) => e.code === ACK_TIMEOUT && retryLater());
- */
-export const ACK_TIMEOUT = 'UMQTT_ACK_TIMEOUT';
 /**
  * The connection ended before the acknowledgement: the broker may or may not have the message.
  *
@@ -47,13 +43,6 @@ export const DROPPED = 'UMQTT_DROPPED';
  * await client.publish('alarm', 'smoke', PRESETS.alarm).catch((e) => e.code === REJECTED && soundSiren());
  */
 export const REJECTED = 'UMQTT_REJECTED';
-/**
- * The broker refused a subscription (SUBACK 0x80 for at least one filter).
- *
- * @example
- * await client.subscribe('secret/#').catch((e) => e.code === SUBSCRIBE_REFUSED && console.log(e.message));
- */
-export const SUBSCRIBE_REFUSED = 'UMQTT_SUBSCRIBE_REFUSED';
 /**
  * The client was ended: a call after `end()`, or what a forced `end()` left unsettled.
  *
@@ -93,7 +82,39 @@ export const REDIS_UNREACHABLE = 'UMQTT_REDIS_UNREACHABLE';
  */
 export const WEBSOCKET_PROTOCOL = 'UMQTT_WEBSOCKET_PROTOCOL';
 
+/**
+ * The peer closed the connection without an error: the `code` of the `SocketClosedError` a
+ * socket reports (the client then ends with `UMQTT_CONNECTION_LOST`, place `read`).
+ *
+ * @example
+ * client.onClose = (e) => e?.message.includes(SOCKET_CLOSED) && console.log('the broker closed the connection');
+ */
+export const SOCKET_CLOSED = 'UMQTT_SOCKET_CLOSED';
+/**
+ * `FileFlash` read fewer bytes than the file holds (the file was cut short under it). Place
+ * `flash`.
+ *
+ * @example
+ * try { new FlashStore(new FileFlash(path)); } catch (e) { if ((e as UmqttError).code === FLASH_READ) restoreBackup(); }
+ */
+export const FLASH_READ = 'UMQTT_FLASH_READ';
+/**
+ * A `FileFlash` was used after `close()`. Place `flash`.
+ *
+ * @example
+ * flash.close(); flash.read(0, 16); // throws UmqttError { code: FLASH_CLOSED }
+ */
+export const FLASH_CLOSED = 'UMQTT_FLASH_CLOSED';
+/**
+ * Flushing a `FileFlash` to the disk failed (fdatasync): what was written since the last sync may
+ * not be durable; the next call reports it, and the flash reads the file again. Place `flash`.
+ *
+ * @example
+ * try { store.add(message); } catch (e) { if ((e as UmqttError).code === FLASH_SYNC) alarm('disk failing'); }
+ */
+export const FLASH_SYNC = 'UMQTT_FLASH_SYNC';
+
 /** A UmqttError with one of this package's codes (internal shorthand). */
 export function nodeError(code: string, message: string, place: string, clause?: string): UmqttError {
-  return new UmqttError(code, message, clause, undefined, place);
+  return new UmqttError({ code, message, clause, place });
 }

@@ -21,8 +21,9 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
-import { UmqttError } from '@umqtt/codec';
+import { INVALID_ARGUMENT, UmqttError } from '@umqtt/codec';
 import type { Flash, FlashSync } from '@umqtt/store-flash';
+import { FLASH_CLOSED, FLASH_READ, FLASH_SYNC } from './errors.js';
 
 /**
  * Options of {@link FileFlash}: the block size and byte length of a new partition, and when
@@ -73,7 +74,7 @@ export interface FileFlashOptions {
 const zcrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
 const invalid = (what: string) =>
-  new UmqttError('UMQTT_INVALID_ARGUMENT', `file flash: ${what}`, undefined, undefined, 'flash');
+  new UmqttError({ code: INVALID_ARGUMENT, message: `file flash: ${what}`, place: 'flash' });
 
 /**
  * A file as a flash partition.
@@ -269,13 +270,11 @@ export class FileFlash implements Flash {
     for (let got = 0; got < out.length;) {
       const n = readSync(this.#fd!, out, got, out.length - got, got);
       if (n <= 0)
-        throw new UmqttError(
-          'UMQTT_FLASH_READ',
-          `file flash: ${this.path} ended at ${got}`,
-          undefined,
-          undefined,
-          'flash',
-        );
+        throw new UmqttError({
+          code: FLASH_READ,
+          message: `file flash: ${this.path} ended at ${got}`,
+          place: 'flash',
+        });
       got += n;
     }
     this.#stale = false;
@@ -309,18 +308,20 @@ export class FileFlash implements Flash {
 
   #check(offset: number, length: number): number {
     if (this.#fd === undefined)
-      throw new UmqttError('UMQTT_FLASH_CLOSED', `file flash: ${this.path} is closed`, undefined, undefined, 'flash');
+      throw new UmqttError({
+        code: FLASH_CLOSED,
+        message: `file flash: ${this.path} is closed`,
+        place: 'flash',
+      });
     if (this.#error !== undefined) {
       const cause = this.#error;
       this.#error = undefined;
       this.#stale = true;
-      throw new UmqttError(
-        'UMQTT_FLASH_SYNC',
-        `file flash: flushing ${this.path} to the disk failed: ${String(cause)}`,
-        undefined,
-        undefined,
-        'flash',
-      );
+      throw new UmqttError({
+        code: FLASH_SYNC,
+        message: `file flash: flushing ${this.path} to the disk failed: ${String(cause)}`,
+        place: 'flash',
+      });
     }
     if (this.#stale) this.#load();
     if (!(

@@ -1,7 +1,8 @@
 // Encoder internals with visible effects: small packets share a pool, large ones do not; the
 // last-topic memo of encodePublish never lets an invalid topic through.
 import { describe, expect, it } from 'vitest';
-import { INVALID_TOPIC, decode, encodeAck, encodePublish, encodeConnect, UmqttError } from './index.js';
+import { INVALID_TOPIC, decode, encodeAck, encodePublish, encodeConnect, UmqttError, type TopicMemo } from './index.js';
+import * as v5 from './v5/index.js';
 
 describe('output buffers', () => {
   it('small packets are distinct, non-overlapping views: writing one leaves the others alone', () => {
@@ -50,6 +51,31 @@ describe('encodePublish last-topic memo', () => {
       const p = decode(encodePublish({ type: 3, topic, payload, qos: 1, id: 3 }));
       expect(p).toMatchObject({ topic, id: 3 });
     }
+  });
+
+  it('uses the memo it is given, and leaves the shared one alone', () => {
+    const payload = Uint8Array.of(1);
+    const memo: TopicMemo = [];
+    encodePublish({ type: 3, topic: 'shared', payload });
+    const bytes = encodePublish({ type: 3, topic: 'mine', payload, qos: 1, id: 1 }, false, memo);
+    expect(memo).toEqual(['mine', 4]);
+    expect(decode(bytes)).toMatchObject({ topic: 'mine', id: 1 });
+    expect(encodePublish({ type: 3, topic: 'mine', payload }, true, memo)).toHaveLength(1 + 1 + 2 + 4);
+    expect(() => encodePublish({ type: 3, topic: 'mine/#', payload }, false, memo)).toThrow(
+      expect.objectContaining({ code: INVALID_TOPIC }),
+    );
+    expect(memo).toEqual(['mine', 4]);
+  });
+
+  it('MQTT 5 encodePublish takes a memo too; an empty topic with an alias leaves it alone', () => {
+    const payload = Uint8Array.of(1);
+    const memo: TopicMemo = [];
+    expect(v5.decode(v5.encodePublish({ type: 3, topic: 'five', payload }, false, memo))).toMatchObject({
+      topic: 'five',
+    });
+    expect(memo).toEqual(['five', 4]);
+    v5.encodePublish({ type: 3, topic: '', payload, properties: { topicAlias: 1 } }, false, memo);
+    expect(memo).toEqual(['five', 4]);
   });
 
   it('will topics and other encoders are validated independently of the memo', () => {

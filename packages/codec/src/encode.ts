@@ -41,7 +41,7 @@ import type {
   SubscribePacket,
   UnsubscribePacket,
 } from './packets.js';
-import { validateTopicFilter, validateTopicName } from './topic.js';
+import { validateTopicFilter, validateTopicName, type TopicMemo } from './topic.js';
 import { utf8Length, writeUtf8 } from './utf8.js';
 
 /**
@@ -60,8 +60,15 @@ export type Part = number | string | Uint8Array;
 
 // Packets of up to 256 bytes are carved from a shared 2 KiB ArrayBuffer, as Node carves small
 // Buffers from its pool: allocating a separate buffer for each is several times slower than
-// encoding it (V8 keeps only typed arrays of up to 64 bytes on its heap). Bytes once handed out
-// are never reused; the pool is replaced when full, and lives as long as a packet in it does.
+// encoding it (V8 keeps only typed arrays of up to 64 bytes on its heap).
+//
+// Why one pool for every caller is safe: `alloc` runs to its end without calling other code, on
+// one thread (an ArrayBuffer is never shared between threads), and hands out bytes
+// [used - n, used) with `used` only growing until a new pool replaces the full one; so no two
+// packets ever share a byte, and a packet's bytes are written only by the encoder that carved
+// them, before it returns them. A pool lives as long as a packet in it does. What a caller sees
+// of it: `packet.buffer` is the pool, shared with other packets (read a packet through its own
+// `byteOffset` and `length`, and do not transfer its buffer to a worker: copy it with `slice()`).
 const POOL = 2048;
 let pool: ArrayBuffer | undefined;
 let used = POOL; // no pool yet: the first small packet makes one
@@ -138,7 +145,7 @@ export function nonEmpty<T>(v: T[], what: string, clause: string): T[] {
 }
 
 export function qosOf(qos: unknown, what: string, clause: string): number {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw bad(`${what} QoS`, '0, 1 or 2', qos, clause);
+  if (!isUint(qos, 2)) throw bad(`${what} QoS`, '0, 1 or 2', qos, clause);
   return qos;
 }
 
@@ -160,7 +167,7 @@ export function encodeConnect(p: ConnectPacket): Uint8Array {
   const { will, username, password, clientId, keepAlive: k } = p ?? ({} as ConnectPacket); // k is checked first
   if (!isUint(k, 65535)) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
   // "MQTT" (with its length), level 4, the flags (set below), keepalive [MQTT-3.1.2-1, 3.1.2-2]
-  const parts: Part[] = [0, 4, 77, 81, 84, 84, LEVEL_311, 0, k >> 8, k, ...field(clientId, 'client id')];
+  const parts: Part[] = ['MQTT', LEVEL_311, 0, k >> 8, k, ...field(clientId, 'client id')];
   let flags = p.clean ? CLEAN : 0;
   if (!clientId && !p.clean) throw bad('clean', 'true with an empty client id', false, '3.1.3-7');
   if (will) {
@@ -177,7 +184,7 @@ export function encodeConnect(p: ConnectPacket): Uint8Array {
     flags |= PASSWORD;
     parts.push(...field(password, 'password', 1));
   }
-  parts[7] = flags;
+  parts[2] = flags;
   return build(CONNECT << TYPE_SHIFT, parts);
 }
 
@@ -198,21 +205,22 @@ export function encodeConnack(p: ConnackPacket): Uint8Array {
  * Encodes PUBLISH. Checks the topic name (no wildcards), the QoS, that QoS 1/2 have a packet id and
  * QoS 0 no DUP; the payload must be a Uint8Array. With `headerOnly`, the packet stops before the
  * payload (its length still counted in the remaining length): written before the payload itself,
- * they make the whole packet without the payload ever being copied.
+ * they make the whole packet without the payload ever being copied. `memo` remembers the last
+ * topic validated (see {@link TopicMemo}; by default one memo shared by all callers).
  *
  * @example
  * encodePublish({ type: PUBLISH, topic: 'sensors/1/temp', payload: encodeUtf8('21.5'), qos: 1, id: 10 });
  * const head = encodePublish({ type: PUBLISH, topic: 'video/frame', payload: frame, qos: 0 }, true);
  * socket.write(head); socket.write(frame); // the same bytes as encodePublish(packet)
  */
-export function encodePublish(p: PublishPacket, headerOnly?: boolean): Uint8Array {
+export function encodePublish(p: PublishPacket, headerOnly?: boolean, memo?: TopicMemo): Uint8Array {
   const payload = p?.payload;
   if (!(payload instanceof Uint8Array)) throw bad('payload', 'a Uint8Array', typeof payload);
   const { topic, id } = p;
   const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
   if (!qos && p.dup) throw bad('DUP', 'false at QoS 0', true, '3.3.1-2');
   // Written directly, not with build(): the hot path of a publisher
-  const n = validateTopicName(topic);
+  const n = validateTopicName(topic, memo);
   const rem = 2 + n + (qos ? 2 : 0) + payload.length;
   const omit = headerOnly ? payload.length : 0;
   const out = alloc(
@@ -285,8 +293,7 @@ export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
 export function encodeSuback(p: SubackPacket): Uint8Array {
   const g = nonEmpty(p?.granted, 'SUBACK return codes', '3.9.3-1');
   for (const c of g)
-    if (c !== 0 && c !== 1 && c !== 2 && c !== FAILURE)
-      throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
+    if (!isUint(c, 2) && c !== FAILURE) throw bad('SUBACK return code', '0, 1, 2 or 0x80', c, '3.9.3-2');
   return build(SUBACK << TYPE_SHIFT, [...idOf(p.id), ...g]);
 }
 

@@ -38,6 +38,36 @@ function caught(f: () => unknown): UmqttError {
   throw new Error('expected a UmqttError, nothing was thrown');
 }
 
+describe('UmqttError', () => {
+  it('is made of named fields; the clause follows the message', () => {
+    const e = new UmqttError({
+      code: 'UMQTT_X',
+      message: 'what happened',
+      clause: 'MQTT-1.2.3',
+      reasonCode: 0x80,
+      place: 'read',
+    });
+    expect(e).toBeInstanceOf(Error);
+    expect([e.name, e.message, e.code, e.clause, e.reasonCode, e.place]).toEqual([
+      'UmqttError',
+      'what happened [MQTT-1.2.3]',
+      'UMQTT_X',
+      'MQTT-1.2.3',
+      0x80,
+      'read',
+    ]);
+    expect(String(e)).toBe('UmqttError: what happened [MQTT-1.2.3]');
+  });
+
+  it('fields not given read as undefined; the message stays what it was', () => {
+    const e = new UmqttError({ code: 'UMQTT_Y', message: 'plain' });
+    expect([e.message, e.clause, e.reasonCode, e.place]).toEqual(['plain', undefined, undefined, undefined]);
+    expect(Object.keys(e)).not.toContain('message'); // still Error's own, not enumerable
+    e.place = 'write';
+    expect(e.place).toBe('write');
+  });
+});
+
 describe('decoding errors', () => {
   it.each(decodeErrors.map((d) => [d.name, d] as const))('%s', (_, d) => {
     const err = caught(() => {

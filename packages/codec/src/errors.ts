@@ -1,4 +1,25 @@
 /**
+ * What a {@link UmqttError} is made of: its `code` and `message`, and where they apply the spec
+ * `clause`, the broker's `reasonCode` and the `place`.
+ *
+ * @example
+ * const fields: UmqttErrorFields = { code: INVALID_TOPIC, message: 'topic name: expected no wildcards', clause: 'MQTT-3.3.2-2' };
+ * throw new UmqttError(fields);
+ */
+export interface UmqttErrorFields {
+  /** Stable identifier, e.g. {@link MALFORMED}. */
+  code: string;
+  /** What happened, for people; the error's `message` is this with ` [clause]` after it. */
+  message: string;
+  /** The spec clause broken, e.g. `MQTT-3.3.2-2`. */
+  clause?: string | undefined;
+  /** The broker's return or reason code. */
+  reasonCode?: number | undefined;
+  /** Where it happened: connect, publish, read... */
+  place?: string | undefined;
+}
+
+/**
  * The one error type of umqtt. Every error carries a stable string `code` to branch on and,
  * where they apply, the MQTT spec clause that was broken, the broker's return or reason code,
  * and the place (connect, publish, read...) where it happened.
@@ -6,6 +27,7 @@
  * @example
  * try { encodePublish({ type: PUBLISH, topic: 'a/+', payload }); }
  * catch (e) { if (e instanceof UmqttError && e.code === INVALID_TOPIC) console.log(e.clause); }
+ * throw new UmqttError({ code: 'UMQTT_MY_APP', message: 'sensor offline', place: 'publish' });
  */
 export class UmqttError extends Error {
   /**
@@ -22,36 +44,38 @@ export class UmqttError extends Error {
   /** Where it happened: connect, publish, subscribe, read, write, keepalive... */
   declare place: string | undefined;
 
-  /**
-   * @param code - stable identifier, e.g. {@link MALFORMED}
-   * @param message - what happened, for people
-   * @param clause - the spec clause broken, e.g. `MQTT-3.3.2-2`
-   * @param reasonCode - the broker's return or reason code
-   * @param place - where it happened: connect, publish, read...
-   */
-  constructor(code: string, message: string, clause?: string, reasonCode?: number, place?: string) {
-    super(clause ? `${message} [${clause}]` : message);
-    // Assigned here rather than declared as class fields: the same own properties, less code.
-    Object.assign(this, { code, clause, reasonCode, place });
+  /** @param fields - {@link UmqttErrorFields}: `code` and `message`, and `clause`, `reasonCode`, `place` where they apply */
+  constructor(fields: UmqttErrorFields) {
+    super(fields.message);
+    // The fields given become own properties (assigned rather than declared as class fields:
+    // less code); a field not given reads as undefined all the same.
+    Object.assign(this, { name: 'UmqttError' }, fields);
+    if (fields.clause) this.message += ` [${fields.clause}]`;
   }
 }
 
+// The codec's error codes, each declared once with what it means and where it is thrown. Codec
+// errors carry no place of their own: the client that meets one sets it.
+
 /**
- * A packet from the wire breaks the protocol.
+ * A packet from the wire breaks the protocol (thrown by a Parser; a client reports it with place
+ * `read`).
  *
  * @example
  * parser.push(bytes); // throws UmqttError { code: MALFORMED, clause: 'MQTT-...' } on bad bytes
  */
 export const MALFORMED = 'UMQTT_MALFORMED';
 /**
- * A packet announces more bytes than `maxPacketSize`.
+ * A packet announces more bytes than `maxPacketSize`, or the memory to assemble one cannot be
+ * had (thrown by a Parser; place `read` in a client).
  *
  * @example
  * const parser = new Parser(clientDecoders, { maxPacketSize: 1024 }); // a bigger packet throws PACKET_TOO_LARGE
  */
 export const PACKET_TOO_LARGE = 'UMQTT_PACKET_TOO_LARGE';
 /**
- * A packet of a type this side never receives (a CONNECT sent to a client...).
+ * A packet of a type this side never receives (a CONNECT sent to a client...): thrown by a
+ * Parser; place `read` in a client.
  *
  * @example
  * const parser = new Parser(clientDecoders);
@@ -61,7 +85,7 @@ export const PACKET_TOO_LARGE = 'UMQTT_PACKET_TOO_LARGE';
 export const UNEXPECTED_PACKET = 'UMQTT_UNEXPECTED_PACKET';
 /**
  * A CONNECT with another protocol name or level than "MQTT" 4; `reasonCode` is the CONNACK code 1
- * to answer with.
+ * to answer with. Thrown by a server's Parser.
  *
  * @example
  * try {
@@ -73,14 +97,16 @@ export const UNEXPECTED_PACKET = 'UMQTT_UNEXPECTED_PACKET';
  */
 export const UNSUPPORTED_PROTOCOL = 'UMQTT_UNSUPPORTED_PROTOCOL';
 /**
- * A topic name or filter is not valid.
+ * A topic name or filter is not valid: thrown at once by `validateTopic*` and the encoders (a
+ * client's call adds its place: `publish`, `subscribe`...).
  *
  * @example
  * try { validateTopicName('a/+'); } catch (e) { (e as UmqttError).code === INVALID_TOPIC; } // true
  */
 export const INVALID_TOPIC = 'UMQTT_INVALID_TOPIC';
 /**
- * A packet given to an encoder, or an argument, is not valid.
+ * A packet given to an encoder, or an argument, is not valid: thrown at once (a client's call
+ * adds its place). Every package uses this code for misuse.
  *
  * @example
  * try { encodePublish({ type: PUBLISH, topic: 'a', payload, qos: 1 }); } // no id: throws INVALID_ARGUMENT
@@ -88,7 +114,8 @@ export const INVALID_TOPIC = 'UMQTT_INVALID_TOPIC';
  */
 export const INVALID_ARGUMENT = 'UMQTT_INVALID_ARGUMENT';
 /**
- * A string is not valid MQTT UTF-8.
+ * A string is not valid MQTT UTF-8: from the wire (place `read` in a client) or given to an
+ * encoder (thrown at once).
  *
  * @example
  * try { encodeUtf8('\uD800'); } catch (e) { (e as UmqttError).code === INVALID_UTF8; } // a lone surrogate
@@ -107,10 +134,10 @@ export function fail(
   clause?: string,
   reasonCode?: number,
 ): UmqttError {
-  return new UmqttError(
+  return new UmqttError({
     code,
-    `${what}: expected ${expected}, got ${String(got)}`,
-    clause && 'MQTT-' + clause,
+    message: `${what}: expected ${expected}, got ${String(got)}`,
+    clause: clause && 'MQTT-' + clause,
     reasonCode,
-  );
+  });
 }

@@ -24,6 +24,7 @@
 export * from './packets.js';
 export {
   UmqttError,
+  type UmqttErrorFields,
   MALFORMED,
   PACKET_TOO_LARGE,
   UNEXPECTED_PACKET,
@@ -33,7 +34,7 @@ export {
   INVALID_UTF8,
 } from './errors.js';
 export { utf8Length, encodeUtf8, decodeUtf8 } from './utf8.js';
-export { validateTopicName, validateTopicFilter, topicMatches } from './topic.js';
+export { validateTopicName, validateTopicFilter, topicMatches, type TopicMemo } from './topic.js';
 export {
   encode,
   encodeConnect,
@@ -55,6 +56,7 @@ export {
   type ParserOptions,
   type Decoders,
   type BodyDecoder,
+  type Cursor,
   decodeConnack,
   decodePublish,
   decodeAck,

@@ -2,103 +2,33 @@
 // (the control packet type of the fixed header). An MQTT 5.0 codec can extend these shapes
 // with `properties` and reason codes in its own module, so 3.1.1-only bundles never pay for it.
 
-/**
- * Control packet type of CONNECT (client to broker: open a session).
- *
- * @example
- * encode({ type: CONNECT, clientId: 'sensor-1', clean: true, keepAlive: 60 });
- */
+/** Control packet type of CONNECT (client to broker: open a session). */
 export const CONNECT = 1;
-/**
- * Control packet type of CONNACK (the broker's answer to CONNECT).
- *
- * @example
- * if (packet.type === CONNACK && packet.returnCode !== 0) console.log('refused', packet.returnCode);
- */
+/** Control packet type of CONNACK (the broker's answer to CONNECT). */
 export const CONNACK = 2;
-/**
- * Control packet type of PUBLISH (an application message, both directions).
- *
- * @example
- * encode({ type: PUBLISH, topic: 'a/b', payload: encodeUtf8('hi'), qos: 1, id: 7 });
- */
+/** Control packet type of PUBLISH (an application message, both directions). */
 export const PUBLISH = 3;
-/**
- * Control packet type of PUBACK (acknowledges a QoS 1 PUBLISH).
- *
- * @example
- * encodeAck({ type: PUBACK, id: 7 }); // Uint8Array [0x40, 2, 0, 7]
- */
+/** Control packet type of PUBACK (acknowledges a QoS 1 PUBLISH). */
 export const PUBACK = 4;
-/**
- * Control packet type of PUBREC (first answer to a QoS 2 PUBLISH).
- *
- * @example
- * encodeAck({ type: PUBREC, id: 7 }); // Uint8Array [0x50, 2, 0, 7]
- */
+/** Control packet type of PUBREC (first answer to a QoS 2 PUBLISH). */
 export const PUBREC = 5;
-/**
- * Control packet type of PUBREL (releases a QoS 2 message after PUBREC).
- *
- * @example
- * encodeAck({ type: PUBREL, id: 7 }); // Uint8Array [0x62, 2, 0, 7]: flags 0010
- */
+/** Control packet type of PUBREL (releases a QoS 2 message after PUBREC; flags 0010). */
 export const PUBREL = 6;
-/**
- * Control packet type of PUBCOMP (completes a QoS 2 exchange).
- *
- * @example
- * encodeAck({ type: PUBCOMP, id: 7 }); // Uint8Array [0x70, 2, 0, 7]
- */
+/** Control packet type of PUBCOMP (completes a QoS 2 exchange). */
 export const PUBCOMP = 7;
-/**
- * Control packet type of SUBSCRIBE.
- *
- * @example
- * encode({ type: SUBSCRIBE, id: 1, subscriptions: [{ topic: 'home/#', qos: 1 }] });
- */
+/** Control packet type of SUBSCRIBE. */
 export const SUBSCRIBE = 8;
-/**
- * Control packet type of SUBACK (granted QoS per requested filter).
- *
- * @example
- * if (packet.type === SUBACK && packet.granted.includes(SUBACK_FAILURE)) console.log('refused');
- */
+/** Control packet type of SUBACK (granted QoS per requested filter). */
 export const SUBACK = 9;
-/**
- * Control packet type of UNSUBSCRIBE.
- *
- * @example
- * encode({ type: UNSUBSCRIBE, id: 2, topics: ['home/#'] });
- */
+/** Control packet type of UNSUBSCRIBE. */
 export const UNSUBSCRIBE = 10;
-/**
- * Control packet type of UNSUBACK (acknowledges an UNSUBSCRIBE).
- *
- * @example
- * encodeAck({ type: UNSUBACK, id: 2 }); // Uint8Array [0xb0, 2, 0, 2]
- */
+/** Control packet type of UNSUBACK (acknowledges an UNSUBSCRIBE). */
 export const UNSUBACK = 11;
-/**
- * Control packet type of PINGREQ (keepalive, client to broker).
- *
- * @example
- * encodeEmpty({ type: PINGREQ }); // Uint8Array [0xc0, 0]
- */
+/** Control packet type of PINGREQ (keepalive, client to broker). */
 export const PINGREQ = 12;
-/**
- * Control packet type of PINGRESP (the broker's answer to PINGREQ).
- *
- * @example
- * encodeEmpty({ type: PINGRESP }); // Uint8Array [0xd0, 0]
- */
+/** Control packet type of PINGRESP (the broker's answer to PINGREQ). */
 export const PINGRESP = 13;
-/**
- * Control packet type of DISCONNECT (a clean end: the broker discards the will).
- *
- * @example
- * encodeEmpty({ type: DISCONNECT }); // Uint8Array [0xe0, 0]
- */
+/** Control packet type of DISCONNECT (a clean end: the broker discards the will). */
 export const DISCONNECT = 14;
 
 /**
@@ -295,10 +225,5 @@ export type Packet =
   | UnsubscribePacket
   | EmptyPacket;
 
-/**
- * SUBACK return code of a refused filter.
- *
- * @example
- * const refused = suback.granted.filter((code) => code === SUBACK_FAILURE).length;
- */
+/** SUBACK return code of a refused filter. */
 export const SUBACK_FAILURE = 0x80;

@@ -3,13 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { concat, counting, fixtures, hex, smallFixtures } from './fixtures.js';
 import {
   INVALID_ARGUMENT,
+  MALFORMED,
+  PINGRESP,
+  PUBLISH,
   Parser,
   UmqttError,
   allDecoders,
   clientDecoders,
   decode,
   encode,
+  decodePublish,
   serverDecoders,
+  type BodyDecoder,
+  type Decoders,
   type Packet,
 } from './index.js';
 
@@ -277,5 +283,59 @@ describe('Parser', () => {
     }
     parser.push(hex('00'));
     expect(parser.read()).toEqual({ type: 12 });
+  });
+
+  describe('body decoders of ones own', () => {
+    it('read the body from the cursor they are given; what they throw becomes MALFORMED', () => {
+      // PINGRESP with a counter, and a PUBLISH decoder that wraps the library's and upper-cases the topic.
+      let pings = 0;
+      const decodePingresp: BodyDecoder = (c) => {
+        if (c.i < c.e) throw new Error('PINGRESP has no body');
+        return { type: PINGRESP, seen: ++pings } as Packet;
+      };
+      const decodeLoud: BodyDecoder = (c, type, flags, header) => {
+        const p = decodePublish(c, type, flags, header);
+        return p.type === PUBLISH ? { ...p, topic: p.topic.toUpperCase() } : p;
+      };
+      const decoders: Decoders = Object.freeze([
+        ...clientDecoders.slice(0, 3),
+        decodeLoud,
+        ...clientDecoders.slice(4, 13),
+        decodePingresp,
+      ]);
+      const parser = new Parser(decoders);
+      parser.push(concat(hex('d0 00'), encode({ type: PUBLISH, topic: 'a/b', payload: hex('01 02') }), hex('d0 00')));
+      expect(parser.read()).toEqual({ type: PINGRESP, seen: 1 });
+      expect(parser.read()).toMatchObject({ type: PUBLISH, topic: 'A/B', payload: hex('01 02') });
+      expect(parser.read()).toEqual({ type: PINGRESP, seen: 2 });
+      parser.push(hex('d0 01 00'));
+      expect(() => parser.read()).toThrow(expect.objectContaining({ code: MALFORMED }));
+    });
+
+    it('a decoder may run another parser before it reads its own body: each read has its own cursor', () => {
+      // A QoS 0 PUBLISH whose payload is a tunnelled packet stream, parsed by an inner parser
+      // before the outer body is read (with a cursor shared between parsers, the outer read
+      // would go on from wherever the inner one stopped).
+      const inner = new Parser(allDecoders);
+      const decodeTunnel: BodyDecoder = (c, type, flags, header) => {
+        const topicLength = (c.b[c.i]! << 8) | c.b[c.i + 1]!;
+        inner.push(c.b.subarray(c.i + 2 + topicLength, c.e));
+        const tunnelled: Packet[] = [];
+        for (let p = inner.read(); p; p = inner.read()) tunnelled.push(p);
+        return { ...decodePublish(c, type, flags, header), tunnelled } as unknown as Packet;
+      };
+      const decoders = [...allDecoders];
+      decoders[PUBLISH] = decodeTunnel;
+      const tunnelled = [
+        { type: PUBLISH, topic: 'in/1', payload: hex('0a0b'), qos: 1, id: 5, retain: false, dup: false },
+        { type: 4, id: 5 },
+      ] as Packet[];
+      const payload = concat(...tunnelled.map(encode));
+      const parser = new Parser(decoders);
+      parser.push(concat(encode({ type: PUBLISH, topic: 'out', payload }), encode({ type: 4, id: 9 })));
+      expect(parser.read()).toMatchObject({ topic: 'out', qos: 0, payload, tunnelled });
+      expect(parser.read()).toEqual({ type: 4, id: 9 });
+      expect(parser.buffered).toBe(0);
+    });
   });
 });

@@ -48,67 +48,80 @@ import { EMPTY, decodeUtf8 } from './utf8.js';
 export const bad = (what: string, expected: unknown, got: unknown, clause?: string) =>
   fail(MALFORMED, what, expected, got, clause);
 
-// The cursor over one whole packet body: bytes B[P, E). Decoding is synchronous and calls no
-// user code, so one module-level cursor is safe and allocates nothing. The helpers below are
-// exported for the MQTT 5 body decoders (v5/decode.ts), not from the package: a bundle that
-// does not use them leaves them out.
-let B: Uint8Array = EMPTY;
-let P = 0;
-let E = 0;
+/**
+ * One packet body as a {@link BodyDecoder} reads it: the body is `b[i, e)`. A decoder reads
+ * from `i` on and moves `i` past what it read (to `e` once it has read the whole body). The
+ * {@link Parser} makes one for each packet (the names are one letter each because a device
+ * bundle carries every use of them).
+ *
+ * @example
+ * // A body decoder of one's own: PINGRESP, which has no body.
+ * const decodePingresp: BodyDecoder = (c) => {
+ *   if (c.i < c.e) throw new Error('PINGRESP has no body'); // the Parser makes it UMQTT_MALFORMED
+ *   return { type: PINGRESP };
+ * };
+ */
+export interface Cursor {
+  /** The bytes the body lies in: only `b[i, e)` is left of this packet's. */
+  readonly b: Uint8Array;
+  /** The index of the next byte to read. */
+  i: number;
+  /** Where the body ends: the index after its last byte. */
+  readonly e: number;
+}
 
+// The helpers below read a Cursor with the checks every field needs. They are exported for the
+// MQTT 5 body decoders (v5/decode.ts), not from the package: a bundle that does not use them
+// leaves them out.
+
+/** Bytes of the body not yet read. */
+export const left = (c: Cursor): number => c.e - c.i;
 /** Moves the cursor past `n` bytes of field `what`; returns where they start. */
-export function take(n: number, what: string): number {
-  if (P + n > E) throw bad(what, `${n} bytes`, `${E - P} left`, '2.2.3');
-  return (P += n) - n;
+export function take(c: Cursor, n: number, what: string): number {
+  if (n > left(c)) throw bad(what, `${n} bytes`, `${left(c)} left`, '2.2.3');
+  return (c.i += n) - n;
 }
-export function u8(what: string): number {
-  return B[take(1, what)]!;
+export function u8(c: Cursor, what: string): number {
+  return c.b[take(c, 1, what)]!;
 }
-export function u16(what: string): number {
-  const p = take(2, what);
-  return (B[p]! << 8) | B[p + 1]!;
+export function u16(c: Cursor, what: string): number {
+  const p = take(c, 2, what);
+  return (c.b[p]! << 8) | c.b[p + 1]!;
 }
-export function id(): number {
-  const v = u16('packet id');
+export function id(c: Cursor): number {
+  const v = u16(c, 'packet id');
   if (!v) throw bad('packet id', '1..65535', 0, '2.3.1-1');
   return v;
 }
 /** A length-prefixed UTF-8 string. */
-export function str(what: string): string {
-  const p = take(u16(what), what);
-  return decodeUtf8(B, p, P);
+export function str(c: Cursor, what: string): string {
+  const p = take(c, u16(c, what), what);
+  return decodeUtf8(c.b, p, c.i);
 }
 /** A length-prefixed binary field, as a view (no copy). */
-export function bin(what: string): Uint8Array {
-  const p = take(u16(what), what);
-  return B.subarray(p, P);
-}
-/** A four byte integer. */
-export function u32(what: string): number {
-  return u16(what) * 65536 + u16(what);
+export function bin(c: Cursor, what: string): Uint8Array {
+  const p = take(c, u16(c, what), what);
+  return c.b.subarray(p, c.i);
 }
 /** The rest of the packet body, as a view (no copy). */
-export const rest = (): Uint8Array => B.subarray(P, (P = E));
-/** Bytes of the body not yet read. */
-export const left = (): number => E - P;
-/** The cursor's position in the body's bytes (to compare with where a field ends). */
-export const at = (): number => P;
+export const rest = (c: Cursor): Uint8Array => c.b.subarray(c.i, (c.i = c.e));
 
-export function end(type: number): void {
-  if (P < E) throw bad(`packet type ${type}`, 'no more bytes', `${E - P} more`, '2.2.3');
+export function end(c: Cursor, type: number): void {
+  if (left(c)) throw bad(`packet type ${type}`, 'no more bytes', `${left(c)} more`, '2.2.3');
 }
 
 /**
- * Decodes the body of one packet type (between the module cursor's P and E) with its fixed header
- * flags; `header` is the fixed header's size in bytes (1 + the remaining length's bytes), which
- * MQTT 5 decoders use to reject a remaining length not written in its fewest bytes.
+ * Decodes the body of one packet type, `c.b[c.i, c.e)`, with its fixed header flags;
+ * `header` is the fixed header's size in bytes (1 + the remaining length's bytes), which MQTT 5
+ * decoders use to reject a remaining length not written in its fewest bytes. Anything but a
+ * UmqttError it throws reaches the Parser's caller as `UMQTT_MALFORMED`.
  *
  * @example
  * // A client that receives only CONNACK, PUBLISH and PUBACK (QoS 0/1, no subscriptions acks):
  * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish, decodeAck]);
  * const parser = new Parser(decoders);
  */
-export type BodyDecoder<P = Packet> = (type: number, flags: number, header: number) => P;
+export type BodyDecoder<P = Packet> = (c: Cursor, type: number, flags: number, header: number) => P;
 /**
  * Body decoders indexed by packet type; a missing entry is a packet this side never receives.
  *
@@ -123,13 +136,13 @@ export type Decoders<P = Packet> = ReadonlyArray<BodyDecoder<P> | undefined>;
  * @example
  * const decoders: Decoders = Object.freeze([, , decodeConnack]); // CONNACK only
  */
-export const decodeConnack: BodyDecoder = () => {
-  const f = u8('CONNACK flags');
-  const returnCode = u8('CONNACK return code');
+export const decodeConnack: BodyDecoder = (c) => {
+  const f = u8(c, 'CONNACK flags');
+  const returnCode = u8(c, 'CONNACK return code');
   if (f > SESSION_PRESENT) throw bad('CONNACK flags', '0 or 1', f, '3.2.2.1');
   if (returnCode > 5) throw bad('CONNACK return code', '0..5', returnCode, '3.2.2.3');
   if (returnCode && f) throw bad('refusing CONNACK session present', 0, 1, '3.2.2-4');
-  end(CONNACK);
+  end(c, CONNACK);
   return { type: CONNACK, sessionPresent: f > 0, returnCode };
 };
 
@@ -140,16 +153,16 @@ export const decodeConnack: BodyDecoder = () => {
  * @example
  * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish]); // CONNACK and PUBLISH only
  */
-export const decodePublish: BodyDecoder = (_, flags) => {
+export const decodePublish: BodyDecoder = (c, _, flags) => {
   const qos = (flags >> QOS_SHIFT) & 3;
   if (qos > 2) throw bad('PUBLISH QoS', '0, 1 or 2', 3, '3.3.1-4');
   if (flags >= DUP && !qos) throw bad('PUBLISH DUP', '0 at QoS 0', 1, '3.3.1-2');
-  const t = checkName(str('topic'), MALFORMED);
-  const pid = qos ? id() : undefined;
+  const t = checkName(str(c, 'topic'), MALFORMED);
+  const pid = qos ? id(c) : undefined;
   return {
     type: PUBLISH,
     topic: t,
-    payload: B.subarray(P, (P = E)),
+    payload: c.b.subarray(c.i, (c.i = c.e)),
     qos: qos as QoS,
     retain: (flags & RETAIN) > 0,
     dup: flags >= DUP, // the top flag bit
@@ -164,9 +177,9 @@ export const decodePublish: BodyDecoder = (_, flags) => {
  * @example
  * const decoders: Decoders = Object.freeze([, , decodeConnack, decodePublish, decodeAck]);
  */
-export const decodeAck: BodyDecoder = (type) => {
-  const p = (type < PINGREQ ? { type, id: id() } : { type }) as Packet;
-  end(type);
+export const decodeAck: BodyDecoder = (c, type) => {
+  const p = (type < PINGREQ ? { type, id: id(c) } : { type }) as Packet;
+  end(c, type);
   return p;
 };
 
@@ -177,11 +190,11 @@ export const decodeAck: BodyDecoder = (type) => {
  * const decoders = [...clientDecoders]; // a copy to change
  * decoders[SUBACK] = decodeSuback;
  */
-export const decodeSuback: BodyDecoder = () => {
-  const pid = id();
+export const decodeSuback: BodyDecoder = (c) => {
+  const pid = id(c);
   const granted: number[] = [];
-  while (P < E) {
-    const g = B[P++]!;
+  while (left(c)) {
+    const g = c.b[c.i++]!;
     if (g > 2 && g !== FAILURE) throw bad('SUBACK return code', '0, 1, 2 or 0x80', g, '3.9.3-2');
     granted.push(g);
   }
@@ -196,9 +209,9 @@ export const decodeSuback: BodyDecoder = () => {
  * @example
  * const decoders: Decoders = Object.freeze([, decodeConnect]); // a gateway that only reads CONNECT
  */
-export const decodeConnect: BodyDecoder = () => {
-  const name = str('protocol name');
-  const level = u8('protocol level');
+export const decodeConnect: BodyDecoder = (c) => {
+  const name = str(c, 'protocol name');
+  const level = u8(c, 'protocol level');
   if (name !== 'MQTT' || level !== LEVEL_311)
     throw fail(
       UNSUPPORTED_PROTOCOL,
@@ -208,26 +221,26 @@ export const decodeConnect: BodyDecoder = () => {
       name !== 'MQTT' ? '3.1.2-1' : '3.1.2-2',
       1,
     );
-  const f = u8('CONNECT flags');
+  const f = u8(c, 'CONNECT flags');
   const hasWill = f & WILL;
   if (f & CONNECT_RESERVED) throw bad('CONNECT reserved flag', 0, 1, '3.1.2-3');
   if ((f & WILL_QOS) === WILL_QOS) throw bad('will QoS', '0, 1 or 2', 3, '3.1.2-14');
   if (!hasWill && f & (WILL_QOS | WILL_RETAIN))
     throw bad('will QoS and retain', '0 without a will', f & (WILL_QOS | WILL_RETAIN), '3.1.2-11');
   if ((f & (USERNAME | PASSWORD)) === PASSWORD) throw bad('password flag', '0 without a user name', 1, '3.1.2-22');
-  const keepAlive = u16('keep alive');
-  const clientId = str('client id');
+  const keepAlive = u16(c, 'keep alive');
+  const clientId = str(c, 'client id');
   const will = hasWill
     ? {
-        topic: checkName(str('will topic'), MALFORMED),
-        payload: bin('will message'),
+        topic: checkName(str(c, 'will topic'), MALFORMED),
+        payload: bin(c, 'will message'),
         qos: ((f >> WILL_QOS_SHIFT) & 3) as QoS,
         retain: (f & WILL_RETAIN) > 0,
       }
     : undefined;
-  const username = f & USERNAME ? str('user name') : undefined;
-  const password = f & PASSWORD ? bin('password') : undefined;
-  end(CONNECT);
+  const username = f & USERNAME ? str(c, 'user name') : undefined;
+  const password = f & PASSWORD ? bin(c, 'password') : undefined;
+  end(c, CONNECT);
   return { type: CONNECT, clientId, clean: (f & CLEAN) > 0, keepAlive, username, password, will };
 };
 
@@ -239,15 +252,15 @@ export const decodeConnect: BodyDecoder = () => {
  * decoders[SUBSCRIBE] = decodeFilters;
  * decoders[UNSUBSCRIBE] = decodeFilters;
  */
-export const decodeFilters: BodyDecoder = (type) => {
-  const pid = id();
+export const decodeFilters: BodyDecoder = (c, type) => {
+  const pid = id(c);
   const subscriptions: Subscription[] = [];
   const topics: string[] = [];
-  while (P < E) {
-    const t = checkFilter(str('topic filter'), MALFORMED);
+  while (left(c)) {
+    const t = checkFilter(str(c, 'topic filter'), MALFORMED);
     topics.push(t);
     if (type < SUBACK) {
-      const qos = u8('requested QoS');
+      const qos = u8(c, 'requested QoS');
       if (qos > 2) throw bad('requested QoS', '0, 1 or 2', qos, '3.8.3-4');
       subscriptions.push({ topic: t, qos: qos as QoS });
     }
@@ -459,10 +472,7 @@ export class Parser<P = Packet> {
           return undefined;
         }
         need = 0;
-        B = buf;
-        P = pos + i;
-        E = pos += total;
-        const packet = decoders[type]!(type, flags, i);
+        const packet = decoders[type]!({ b: buf, i: pos + i, e: (pos += total) }, type, flags, i);
         // Let go of what is read: of the buffer when nothing is left, of a buffer of ours
         // that is mostly read (the rest moves to one its size, so a large packet's buffer
         // lives only as long as the packet does).
@@ -476,8 +486,6 @@ export class Parser<P = Packet> {
       } catch (e) {
         reset();
         throw e instanceof UmqttError ? e : bad('packet', 'a decodable packet', e);
-      } finally {
-        B = EMPTY;
       }
     };
   }

@@ -7,6 +7,7 @@ import {
   topicMatches,
   validateTopicFilter,
   validateTopicName,
+  type TopicMemo,
 } from './index.js';
 
 function error(f: () => unknown): UmqttError {
@@ -68,6 +69,29 @@ describe('validateTopicName', () => {
     expect(fresh('a/b')).toBe(3);
     expect(error(() => fresh(undefined as unknown as string)).code).toBe(INVALID_TOPIC);
     expect(fresh('küche')).toBe(6);
+  });
+
+  it('a memo of its own: remembers only what it accepted, starts empty, is not shared', () => {
+    const memo: TopicMemo = [];
+    const other: TopicMemo = [];
+    expect(error(() => validateTopicName(undefined as never, memo)).code).toBe(INVALID_TOPIC);
+    expect(memo).toEqual([]); // nothing remembered from a refusal
+    expect(validateTopicName('a/b', memo)).toBe(3);
+    expect(memo).toEqual(['a/b', 3]);
+    expect(validateTopicName('küche', other)).toBe(6);
+    expect(memo).toEqual(['a/b', 3]); // another memo's topic displaces nothing here
+    expect(validateTopicName('küche')).toBe(6); // nor does the shared one's
+    expect(memo).toEqual(['a/b', 3]);
+    expect(error(() => validateTopicName('a/+', memo)).code).toBe(INVALID_TOPIC);
+    expect(validateTopicName('a/b', memo)).toBe(3);
+  });
+
+  it('a remembered topic is answered from the memo: what is in it is the answer', () => {
+    // Only validateTopicName writes a memo; this one is written by hand to see that it is read.
+    const memo: TopicMemo = ['a/b', 7];
+    expect(validateTopicName('a/b', memo)).toBe(7);
+    expect(validateTopicName('a/c', memo)).toBe(3);
+    expect(memo).toEqual(['a/c', 3]);
   });
 
   it('accepts exactly 65535 bytes', () => {

@@ -34,24 +34,41 @@ function measure(t: string, what: string): number {
   return n;
 }
 
-let lastName: unknown = {}; // equal to no argument until a topic name is accepted
-let lastNameLength = 0;
+/**
+ * A one-entry memo of the last topic name {@link validateTopicName} accepted, with its UTF-8
+ * length: a publisher mostly publishes to the topic it published to last, whose validation is
+ * then not done again. Start one as an empty array; only validateTopicName writes it.
+ *
+ * Calls that pass none share one memo. Sharing is safe: an entry is only ever a string that
+ * passed validation and that string's length, a pure function of it, so a shared memo can make a
+ * call faster or slower, never give another answer. Give a caller its own to keep its topic from
+ * being displaced by another caller's, or to test without state left by other calls.
+ *
+ * @example
+ * const memo: TopicMemo = [];
+ * encodePublish({ type: PUBLISH, topic: 'sensors/1/temp', payload }, false, memo); // validated
+ * encodePublish({ type: PUBLISH, topic: 'sensors/1/temp', payload }, false, memo); // remembered
+ */
+export type TopicMemo = [topic?: string, length?: number];
+
+const shared: TopicMemo = [];
 
 /**
- * Throws unless `topic` is a valid topic name to publish to; returns its UTF-8 length.
+ * Throws unless `topic` is a valid topic name to publish to; returns its UTF-8 length. The last
+ * topic accepted is remembered in `memo` (by default one shared by all callers, see
+ * {@link TopicMemo}).
  *
  * @example
  * validateTopicName('sensors/1/temp'); // 14
  * validateTopicName('sensors/+/temp'); // throws UmqttError INVALID_TOPIC [MQTT-3.3.2-2]
  */
-export function validateTopicName(topic: string): number {
-  // A publisher mostly publishes to the topic it published to last (and the robust client
-  // validates before the encoder does): that one's validation is remembered.
-  if (topic !== lastName) {
-    lastNameLength = measure(checkName(topic, INVALID_TOPIC), 'topic name');
-    lastName = topic;
-  }
-  return lastNameLength;
+export function validateTopicName(topic: string, memo: TopicMemo = shared): number {
+  // A memo holds a topic only with its length, which is never 0 (an empty topic is invalid):
+  // a memo that holds none matches no argument, not even `undefined`.
+  return (
+    (topic === memo[0] && memo[1]) ||
+    ((memo[1] = measure(checkName(topic, INVALID_TOPIC), 'topic name')), (memo[0] = topic), memo[1])
+  );
 }
 
 /**

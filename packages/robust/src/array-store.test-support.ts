@@ -1,6 +1,7 @@
 // Test support (not built into dist): a tiny Store for robust's own tests. Robust must not
 // depend on @umqtt/store-memory (that package depends on robust), so its tests use this.
 import { UmqttError } from '@umqtt/codec';
+import { STORE_FULL } from './errors.js';
 import type { NewMessage, Store, StoredMessage } from './store.js';
 
 /** Messages in a Map, bounded by `capacity` bytes. */
@@ -20,8 +21,7 @@ export class ArrayStore implements Store {
   }
   add(m: NewMessage): number {
     const size = m.topic.length + m.payload.length;
-    if (this.#bytes + size > this.capacity)
-      throw new UmqttError('UMQTT_STORE_FULL', 'full', undefined, undefined, 'store');
+    if (this.#bytes + size > this.capacity) throw new UmqttError({ code: STORE_FULL, message: 'full', place: 'store' });
     const key = this.#next++;
     this.#m.set(key, { ...m, key, id: 0, stage: 0, attempts: 0 });
     this.#bytes += size;

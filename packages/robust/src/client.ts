@@ -335,13 +335,11 @@ export class RobustClient {
    */
   constructor(options: RobustOptions) {
     if (!options.servers.length)
-      throw new UmqttError(
-        INVALID_ARGUMENT,
-        'servers: expected at least one broker, got none',
-        undefined,
-        undefined,
-        'connect',
-      );
+      throw new UmqttError({
+        code: INVALID_ARGUMENT,
+        message: 'servers: expected at least one broker, got none',
+        place: 'connect',
+      });
     this.options = options;
     this.#t = options.timers;
     const p = options.policy;
@@ -527,13 +525,12 @@ export class RobustClient {
     validateTopicName(topic);
     const qos = opts.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2)
-      throw new UmqttError(
-        INVALID_ARGUMENT,
-        `QoS: expected 0, 1 or 2, got ${String(qos)}`,
-        'MQTT-3.3.1-4',
-        undefined,
-        'publish',
-      );
+      throw new UmqttError({
+        code: INVALID_ARGUMENT,
+        message: `QoS: expected 0, 1 or 2, got ${String(qos)}`,
+        clause: 'MQTT-3.3.1-4',
+        place: 'publish',
+      });
     const data = payloadBytes(payload);
     const retain = opts.retain ?? false;
     const pol = this.#policy;
@@ -1128,7 +1125,7 @@ export class RobustClient {
   }
 
   #error(code: string, message: string, place: string, reasonCode?: number): UmqttError {
-    return new UmqttError(code, message, undefined, reasonCode, place);
+    return new UmqttError({ code, message, reasonCode, place });
   }
 
   /** Records a new issue of the robust layer. */

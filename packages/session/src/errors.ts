@@ -73,6 +73,33 @@ export const TOO_LARGE = 'UMQTT_PAYLOAD_TOO_LARGE';
 export const UNKNOWN_ID = 'UMQTT_UNKNOWN_ID';
 
 /**
+ * A store is damaged, place `store`. Recorded once as an issue of the robust client built on a
+ * store that reported damage (`Store.damage`): each message it lost gets the final status
+ * `dropped`, reason `damaged in the store`. Thrown by a persistent store that cannot read its
+ * log at all (FlashStore: no log header readable, yet blocks hold records).
+ *
+ * @example
+ * if (client.issues.some((i) => i.error.code === STORE_DAMAGED)) alert('queue storage damaged');
+ */
+export const STORE_DAMAGED = 'UMQTT_STORE_DAMAGED';
+/**
+ * `Store.add()` cannot hold the message (by count, by bytes, by its size, by flash), place
+ * `store`; the store is left as it was. The robust client gives the message the final status
+ * `rejected` with this code as the reason.
+ *
+ * @example
+ * try { store.add(message); } catch (e) { if ((e as UmqttError).code === STORE_FULL) dropOldest(); }
+ */
+export const STORE_FULL = 'UMQTT_STORE_FULL';
+/**
+ * A change to a store after its `close()`, place `store`.
+ *
+ * @example
+ * store.close(); store.add(message); // throws UmqttError { code: STORE_CLOSED }
+ */
+export const STORE_CLOSED = 'UMQTT_STORE_CLOSED';
+
+/**
  * A UmqttError of the session: code, message, place, and the return code or clause where one applies.
  *
  * @internal
@@ -84,5 +111,5 @@ export function sessionError(
   reasonCode?: number,
   clause?: string,
 ): UmqttError {
-  return new UmqttError(code, message, clause, reasonCode, place);
+  return new UmqttError({ code, message, clause, reasonCode, place });
 }

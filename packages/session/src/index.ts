@@ -48,6 +48,9 @@ export {
   QUEUE_FULL,
   TOO_LARGE,
   UNKNOWN_ID,
+  STORE_DAMAGED,
+  STORE_FULL,
+  STORE_CLOSED,
 } from './errors.js';
 export {
   QUEUED,

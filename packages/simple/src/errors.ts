@@ -1,5 +1,6 @@
-// Error codes of @umqtt/simple. Every error is a UmqttError (from @umqtt/codec) with one of
-// these codes and the place it happened.
+// Error codes of @umqtt/simple, each declared once with what it means and its place. Every
+// error is a UmqttError (from @umqtt/codec) with one of these codes (or, for bad input, one of
+// the codec's) and the place it happened.
 import { UmqttError } from '@umqtt/codec';
 
 // What the session core decides (refusals, protocol errors, deadlines, ids and the window).
@@ -15,7 +16,8 @@ export {
 } from '@umqtt/session';
 
 /**
- * The connection closed or failed (socket error, reset, peer closed).
+ * The connection closed or failed (socket error, reset, peer closed). Place `connect` (the
+ * socket could not be opened, or closed before CONNACK), `read` or `write`.
  *
  * @example
  * client.onClose = (error) => { if (error?.code === CONNECTION_LOST) scheduleReconnect(); };
@@ -36,7 +38,7 @@ export const WRITE_TIMEOUT = 'UMQTT_WRITE_TIMEOUT';
  */
 export const NOT_CONNECTED = 'UMQTT_NOT_CONNECTED';
 /**
- * `connect()` while connecting or connected.
+ * `connect()` while connecting or connected: it rejects, place `connect`.
  *
  * @example
  * client.connect().catch((e: UmqttError) => e.code === ALREADY_CONNECTED && console.log('already connecting'));
@@ -45,6 +47,7 @@ export const ALREADY_CONNECTED = 'UMQTT_ALREADY_CONNECTED';
 /**
  * The broker keeps sending but stopped reading: more acknowledgements and pings wait to be
  * written than the client holds (64 KiB); the connection ends instead of growing memory.
+ * Place `write`.
  *
  * @example
  * client.onClose = (error) => { if (error?.code === SLOW_READER) console.log('broker stopped reading'); };
@@ -52,7 +55,7 @@ export const ALREADY_CONNECTED = 'UMQTT_ALREADY_CONNECTED';
 export const SLOW_READER = 'UMQTT_SLOW_READER';
 /**
  * An application callback (onMessage, onStatus, onClose...) threw: recorded as an issue, never
- * thrown into the protocol.
+ * thrown into the protocol. Place: the callback's name.
  *
  * @example
  * for (const issue of client.issues) if (issue.error.code === CALLBACK_ERROR) console.error(issue.error.message);
@@ -61,6 +64,7 @@ export const CALLBACK_ERROR = 'UMQTT_CALLBACK_ERROR';
 /**
  * Something the client did not expect was thrown inside it (a platform call that failed in an
  * unforeseen way): the connection ends with this code instead of the exception escaping.
+ * Place: where it was caught (`read`, `write`, `keepalive`...).
  *
  * @example
  * client.onClose = (error) => { if (error?.code === INTERNAL) report(error.message); };
@@ -76,5 +80,5 @@ export const INTERNAL = 'UMQTT_INTERNAL';
  * throw error(NOT_CONNECTED, 'publish while not connected', 'publish');
  */
 export function error(code: string, message: string, place: string, reasonCode?: number, clause?: string): UmqttError {
-  return new UmqttError(code, message, clause, reasonCode, place);
+  return new UmqttError({ code, message, clause, reasonCode, place });
 }

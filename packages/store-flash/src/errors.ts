@@ -1,25 +1,15 @@
 // Error codes of @umqtt/store-flash. Every error is a UmqttError (from @umqtt/codec) with one of
-// these codes and the place 'store'.
+// these codes: the Store contract's (declared in @umqtt/robust, re-exported here), this store's
+// own, and the simulated flash's. Each entry says what the code means and its place.
+// Misuse (options that do not fit the partition, a flash access out of range) is @umqtt/codec's
+// INVALID_ARGUMENT.
+export { STORE_FULL, STORE_CLOSED, STORE_DAMAGED } from '@umqtt/robust';
 
-/**
- * `add()` cannot hold the message: by count (`maxRecords`), by `capacity`, by
- * `maxMessageBytes`, or by flash. Store and flash are left as they were.
- *
- * @example
- * try { store.add(message); } catch (e) { if ((e as UmqttError).code === STORE_FULL) dropOldest(); }
- */
-export const STORE_FULL = 'UMQTT_STORE_FULL';
-/**
- * A change after `close()`.
- *
- * @example
- * store.close(); store.add(message); // throws UmqttError { code: STORE_CLOSED }
- */
-export const STORE_CLOSED = 'UMQTT_STORE_CLOSED';
 /**
  * The partition holds something that is not a umqtt queue (no block header of any format
  * version, and not erased): a zeroed or random partition, another program's data, a file that is
- * not a queue. Nothing was changed; `reset: true` erases it.
+ * not a queue. Thrown by the constructor, place `store`. Nothing was changed; `reset: true`
+ * erases it.
  *
  * @example
  * try { store = new FlashStore(flash); }
@@ -28,19 +18,18 @@ export const STORE_CLOSED = 'UMQTT_STORE_CLOSED';
 export const STORE_FOREIGN = 'UMQTT_STORE_FOREIGN';
 /**
  * The partition holds a umqtt queue in another on-flash format version than this one reads (an
- * older one, or a newer one). Nothing was changed: read it with the version that wrote it, or
- * open it with `reset: true` (its messages are lost).
+ * older one, or a newer one). Thrown by the constructor, place `store`. Nothing was changed: read
+ * it with the version that wrote it, or open it with `reset: true` (its messages are lost).
  *
  * @example
  * catch (e) { if ((e as UmqttError).code === STORE_VERSION) console.log(e.message); // names both versions }
  */
 export const STORE_VERSION = 'UMQTT_STORE_VERSION';
 /**
- * The partition holds a umqtt queue whose log cannot be found: no block header of the log is
- * readable, yet blocks hold records. Nothing was changed; `reset: true` starts afresh (its
- * messages are lost).
+ * A `SimulatedFlash` lost power (a cut armed with `cutPowerAfter`): the `PowerLoss`
+ * thrown from the flash operation it cut, place `flash`.
  *
  * @example
- * catch (e) { if ((e as UmqttError).code === STORE_DAMAGED) alarm('queue unreadable'); }
+ * try { workload(store); } catch (e) { if ((e as UmqttError).code !== POWER_LOSS) throw e; }
  */
-export const STORE_DAMAGED = 'UMQTT_STORE_DAMAGED';
+export const POWER_LOSS = 'UMQTT_POWER_LOSS';

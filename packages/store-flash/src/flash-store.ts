@@ -34,34 +34,54 @@
 // in order, reports what it could not read, and resumes writing after the last good record, or
 // after what a cut write left there (the first record written then is a SKIP saying how many
 // bytes before it are such leftovers, so no later mount takes them for damage).
-import { UmqttError, decodeUtf8, encodeUtf8, type QoS } from '@umqtt/codec';
+import { INVALID_ARGUMENT, UmqttError, decodeUtf8, encodeUtf8, type QoS } from '@umqtt/codec';
 import type { LostMessage, NewMessage, Store, StoreDamage, StoredMessage } from '@umqtt/session';
 import { crc32 } from './crc32.js';
 import { STORE_CLOSED, STORE_DAMAGED, STORE_FOREIGN, STORE_FULL, STORE_VERSION } from './errors.js';
 import type { Flash, FlashSync } from './flash.js';
+import {
+  VERSION,
+  MAGIC,
+  FAMILY,
+  HEADER,
+  TRAILER,
+  MSG,
+  UPD,
+  DEL,
+  SKIP,
+  UPD_LEN,
+  DEL_LEN,
+  SKIP_LEN,
+  MSG_FIXED,
+  COMMIT,
+  TYPE,
+  LENGTH,
+  KEY,
+  MSG_FLAGS,
+  MSG_TOPIC_LENGTH,
+  MSG_TOPIC,
+  MSG_BODY,
+  BODY_ID,
+  BODY_STAGE,
+  BODY_ATTEMPTS,
+  BODY_EXTRAS,
+  UPD_ID,
+  UPD_STAGE,
+  UPD_ATTEMPTS,
+  UPD_CRC,
+  DEL_CRC,
+  SKIP_BYTES,
+  SKIP_ACCOUNTED,
+  SKIP_NEXT_KEY,
+  SKIP_CRC,
+  QOS_MASK,
+  RETAIN,
+  HAS_PRIORITY,
+  HAS_EXPIRY,
+  COPY,
+  REPORTED,
+} from './layout.js';
 
-/** The on-flash format this version reads and writes: the last character of the magic. */
-const VERSION = 2;
-const MAGIC = 0x32465175; // "uQF2"
-/** The magic's first three bytes, "uQF", the same in every format version. */
-const FAMILY = 0x465175;
-/** Bytes before a block's data area: A (12) + B (16). */
-const HEADER = 28;
-/** B again, in the last bytes of the block. */
-const TRAILER = 16;
-const MSG = 0x4d;
-const UPD = 0x55;
-const DEL = 0x44;
-const SKIP = 0x53;
-const UPD_LEN = 21; // commit, type, length, key, id u16, stage u8, attempts u32, CRC
-const DEL_LEN = 14; // commit, type, length, key, CRC
-const SKIP_LEN = 22; // commit, type, length, bytes skipped, keys accounted for below, next key, CRC
-/** A message's bytes beyond its topic, payload, priority and expiry. */
-const MSG_FIXED = 28;
-/** Message flag: a copy made by compaction (not where the message was first written). */
-const COPY = 32;
-/** Added to a SKIP's byte count: the damage before it was reported by a mount. */
-const REPORTED = 2 ** 31;
 /**
  * Most bytes a message record adds to its topic and payload.
  *
@@ -102,13 +122,19 @@ function erased(a: Uint8Array): boolean {
 }
 /** Where a record's header CRC is: after a message's topic; the last 4 bytes of the others. */
 const headerEnd = (r: Uint8Array): number =>
-  r[1] === MSG ? 13 + get16(r, 11) : r[1] === UPD ? 17 : r[1] === SKIP ? 18 : 10;
+  r[TYPE] === MSG
+    ? MSG_TOPIC + get16(r, MSG_TOPIC_LENGTH)
+    : r[TYPE] === UPD
+      ? UPD_CRC
+      : r[TYPE] === SKIP
+        ? SKIP_CRC
+        : DEL_CRC;
 /** A record type this format has. */
 const known = (t: number | undefined): boolean => t === MSG || t === UPD || t === DEL || t === SKIP;
 /** Where a message record's body (id, stage, attempts, [priority], [expiresAt], payload) starts. */
-const bodyAt = (r: Uint8Array): number => 21 + get16(r, 11);
+const bodyAt = (r: Uint8Array): number => MSG_BODY + get16(r, MSG_TOPIC_LENGTH);
 function fail(code: string, what: string): UmqttError {
-  return new UmqttError(code, `store: ${what}`, undefined, undefined, 'store');
+  return new UmqttError({ code, message: `store: ${what}`, place: 'store' });
 }
 const full = (what: string) => fail(STORE_FULL, what);
 
@@ -301,13 +327,11 @@ export class FlashStore implements Store {
       this.#budget >= this.maxMessageBytes + RECORD_OVERHEAD &&
       this.capacity > 0
     ))
-      throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
-        `flash store: expected room for ${this.maxRecords} messages of up to ${this.maxMessageBytes} bytes, got ${N} blocks of ${B} bytes (${this.#reserve} kept for compaction)`,
-        undefined,
-        undefined,
-        'store',
-      );
+      throw new UmqttError({
+        code: INVALID_ARGUMENT,
+        message: `flash store: expected room for ${this.maxRecords} messages of up to ${this.maxMessageBytes} bytes, got ${N} blocks of ${B} bytes (${this.#reserve} kept for compaction)`,
+        place: 'store',
+      });
     this.#seq = new Uint32Array(N);
     this.#erases = new Int32Array(N);
     this.#clean = new Uint8Array(N);
@@ -358,7 +382,7 @@ export class FlashStore implements Store {
       throw full(`expected a message of at most ${this.maxMessageBytes} bytes (topic in UTF-8 + payload), got ${size}`);
     const hasP = !Object.is(m.priority, 0);
     const hasE = !Object.is(m.expiresAt, 0);
-    let p = 28 + t + (hasP ? 8 : 0) + (hasE ? 8 : 0); // where the payload starts
+    let p = MSG_FIXED + t + (hasP ? 8 : 0) + (hasE ? 8 : 0); // where the payload starts
     const rec = new Uint8Array(p + m.payload.length);
     // capacity keeps RECORD_OVERHEAD aside per record, so this only holds if that reckoning is wrong
     if (this.#live + rec.length > this.#budget)
@@ -368,15 +392,15 @@ export class FlashStore implements Store {
     this.#ensure(rec.length);
     const key = this.#nextKey;
     if (key > 0xffffffff) throw full('keys used up');
-    rec[1] = MSG;
-    put32(rec, 2, rec.length);
-    put32(rec, 6, key);
-    rec[10] = m.qos | (m.retain ? 4 : 0) | (hasP ? 8 : 0) | (hasE ? 16 : 0);
-    put16(rec, 11, t);
-    rec.set(topic, 13);
+    rec[TYPE] = MSG;
+    put32(rec, LENGTH, rec.length);
+    put32(rec, KEY, key);
+    rec[MSG_FLAGS] = m.qos | (m.retain ? RETAIN : 0) | (hasP ? HAS_PRIORITY : 0) | (hasE ? HAS_EXPIRY : 0);
+    put16(rec, MSG_TOPIC_LENGTH, t);
+    rec.set(topic, MSG_TOPIC);
     rec.set(m.payload, p);
     const f = this.#f64;
-    p = 28 + t;
+    p = MSG_FIXED + t;
     for (const [has, v] of [
       [hasP, m.priority],
       [hasE, m.expiresAt],
@@ -405,9 +429,9 @@ export class FlashStore implements Store {
     j = this.#find(key); // compaction may have dropped a corrupt record
     if (j < 0) return;
     const r = this.#record(UPD, key);
-    put16(r, 10, id);
-    r[12] = stage;
-    put32(r, 13, attempts);
+    put16(r, UPD_ID, id);
+    r[UPD_STAGE] = stage;
+    put32(r, UPD_ATTEMPTS, attempts);
     this.#append(r);
     this.#ids[j] = id;
     this.#stages[j] = stage;
@@ -441,7 +465,9 @@ export class FlashStore implements Store {
     if (j < 0) return undefined;
     const r = this.#load(j);
     if (!r) return void this.#drop(j); // decayed: gone, as messages() would find it
-    return r.subarray(bodyAt(r) + 7 + (r[10]! & 8 ? 8 : 0) + (r[10]! & 16 ? 8 : 0));
+    return r.subarray(
+      bodyAt(r) + BODY_EXTRAS + (r[MSG_FLAGS]! & HAS_PRIORITY ? 8 : 0) + (r[MSG_FLAGS]! & HAS_EXPIRY ? 8 : 0),
+    );
   }
 
   messages(): StoredMessage[] {
@@ -454,21 +480,21 @@ export class FlashStore implements Store {
         this.#drop(j--);
         continue;
       }
-      const flags = r[10]!;
-      let p = bodyAt(r) + 7;
+      const flags = r[MSG_FLAGS]!;
+      let p = bodyAt(r) + BODY_EXTRAS;
       const num = (has: number): number => {
         if (!has) return 0;
         for (let i = 0; i < 8; i++) f.setUint8(i, r[p++]!);
         return f.getFloat64(0, true);
       };
-      const priority = num(flags & 8);
-      const expiresAt = num(flags & 16);
+      const priority = num(flags & HAS_PRIORITY);
+      const expiresAt = num(flags & HAS_EXPIRY);
       out.push({
         key: this.#keys[j]!,
-        topic: decodeUtf8(r, 13, 13 + get16(r, 11), true),
+        topic: decodeUtf8(r, MSG_TOPIC, MSG_TOPIC + get16(r, MSG_TOPIC_LENGTH), true),
         payload: r.subarray(p),
-        qos: (flags & 3) as QoS,
-        retain: (flags & 4) !== 0,
+        qos: (flags & QOS_MASK) as QoS,
+        retain: (flags & RETAIN) !== 0,
         priority,
         expiresAt,
         id: this.#ids[j]!,
@@ -514,12 +540,12 @@ export class FlashStore implements Store {
   /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped, nothing lost below the next key). */
   #record(type: number, key: number): Uint8Array {
     const r = new Uint8Array(type === UPD ? UPD_LEN : type === SKIP ? SKIP_LEN : DEL_LEN);
-    r[1] = type;
-    put32(r, 2, r.length);
-    put32(r, 6, key);
+    r[TYPE] = type;
+    put32(r, LENGTH, r.length);
+    put32(r, KEY, key);
     if (type === SKIP) {
-      put32(r, 10, this.#nextKey);
-      put32(r, 14, this.#nextKey);
+      put32(r, SKIP_ACCOUNTED, this.#nextKey);
+      put32(r, SKIP_NEXT_KEY, this.#nextKey);
     }
     return r;
   }
@@ -551,10 +577,10 @@ export class FlashStore implements Store {
         continue;
       }
       const s = bodyAt(r);
-      put16(r, s, this.#ids[j]!);
-      r[s + 2] = this.#stages[j]!;
-      put32(r, s + 3, this.#tries[j]!);
-      r[10]! |= COPY;
+      put16(r, s + BODY_ID, this.#ids[j]!);
+      r[s + BODY_STAGE] = this.#stages[j]!;
+      put32(r, s + BODY_ATTEMPTS, this.#tries[j]!);
+      r[MSG_FLAGS]! |= COPY;
       this.#locs[j] = this.#append(r);
     }
     this.#sync('order'); // the copies are durable before their originals leave the log
@@ -582,9 +608,9 @@ export class FlashStore implements Store {
       // accounted for lost messages (the keys of messages whose add was cut lie above it)
       this.#skip = 0;
       this.#reported = false;
-      const s = r[1] === SKIP ? r : this.#record(SKIP, 0);
-      put32(s, 6, skip);
-      put32(s, 10, this.#skipKey);
+      const s = r[TYPE] === SKIP ? r : this.#record(SKIP, 0);
+      put32(s, SKIP_BYTES, skip);
+      put32(s, SKIP_ACCOUNTED, this.#skipKey);
       if (s !== r) this.#append(s);
     }
     // the lowest key of a message first written in a block this record opens (a message being
@@ -592,7 +618,7 @@ export class FlashStore implements Store {
     const low = this.#nextKey;
     if (this.#head < 0 || this.#wp >= C) this.#open(0, low);
     const at = this.#head * B + HEADER + this.#wp;
-    r[0] = this.flash.unordered ? 0 : 0xff;
+    r[COMMIT] = this.flash.unordered ? 0 : 0xff;
     this.#seal(r, this.#seq[this.#head]!, this.#wp);
     for (let done = 0; ;) {
       const n = Math.min(r.length - done, C - this.#wp);
@@ -601,10 +627,10 @@ export class FlashStore implements Store {
       this.#io(() => this.flash.write(to, chunk));
       this.#wp += n;
       if (done === r.length) break;
-      this.#open(Math.min(r.length - done, C), low + (r[1] === MSG && !(r[10]! & COPY) ? 1 : 0));
+      this.#open(Math.min(r.length - done, C), low + (r[TYPE] === MSG && !(r[MSG_FLAGS]! & COPY) ? 1 : 0));
     }
-    if (r[0]) this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
-    this.#marked = r[1] === SKIP;
+    if (r[COMMIT]) this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
+    this.#marked = r[TYPE] === SKIP;
     return at;
   }
 
@@ -736,7 +762,7 @@ export class FlashStore implements Store {
     const h = headerEnd(r);
     const c = this.#crcHeader(r, h, seq, off);
     put32(r, h, c);
-    if (r[1] === MSG) put32(r, h + 4, this.#crcBody(r, h + 8, c));
+    if (r[TYPE] === MSG) put32(r, h + 4, this.#crcBody(r, h + 8, c));
   }
 
   /** CRC of a record's header (`r[1, h)`) at data offset `off` of the block with `seq`. */
@@ -757,9 +783,9 @@ export class FlashStore implements Store {
     const h = headerEnd(r);
     const c = get32(r, h);
     return (
-      r[0] === 0 &&
+      r[COMMIT] === 0 &&
       c === this.#crcHeader(r, h, seq, off) &&
-      (r[1] !== MSG || get32(r, h + 4) === this.#crcBody(r, h + 8, c))
+      (r[TYPE] !== MSG || get32(r, h + 4) === this.#crcBody(r, h + 8, c))
     );
   }
 
@@ -905,34 +931,34 @@ export class FlashStore implements Store {
       while (pos < end) {
         const r = this.#parse(pos, end, first);
         if (r instanceof Uint8Array) {
-          if (r[1] === SKIP) {
+          if (r[TYPE] === SKIP) {
             // what a cut write left before it: not damage (what lies before that still is)
-            const from = pos - (get32(r, 6) % REPORTED);
+            const from = pos - (get32(r, SKIP_BYTES) % REPORTED);
             pending = pending.filter((e) => (e.len = Math.min(e.len, from - e.at)) > 0);
           }
           flush(pending);
           pending = [];
-          if (r[1] === SKIP) {
+          if (r[TYPE] === SKIP) {
             // damage before it was reported when it was written: not counted again (messages
             // lost in it stay lost, and reported, until removed)
-            if (get32(r, 6) >= REPORTED) counted = deferred = [];
+            if (get32(r, SKIP_BYTES) >= REPORTED) counted = deferred = [];
             // originals missing below its key were lost in damage before it; the rest up to its
             // next key were what the cut write left
-            missing(get32(r, 10));
-            expect = Math.max(expect, get32(r, 14));
+            missing(get32(r, SKIP_ACCOUNTED));
+            expect = Math.max(expect, get32(r, SKIP_NEXT_KEY));
             hole = false;
           }
-          const key = get32(r, 6);
-          next = Math.max(next, r[1] === SKIP ? get32(r, 14) : key + 1);
+          const key = get32(r, KEY);
+          next = Math.max(next, r[TYPE] === SKIP ? get32(r, SKIP_NEXT_KEY) : key + 1);
           this.#replay(r, ((tail + Math.floor(pos / C)) % N) * B + HEADER + (pos % C));
-          if (r[1] === MSG) {
-            if (!(r[10]! & COPY)) original(key);
+          if (r[TYPE] === MSG) {
+            if (!(r[MSG_FLAGS]! & COPY)) original(key);
             suspects.delete(key);
-          } else if (r[1] === DEL) {
+          } else if (r[TYPE] === DEL) {
             suspects.delete(key);
             if (key >= expect) removed.add(key);
-          } else if (r[1] === UPD && this.#find(key) < 0 && !suspects.has(key)) suspects.set(key, { key });
-          this.#marked = r[1] === SKIP;
+          } else if (r[TYPE] === UPD && this.#find(key) < 0 && !suspects.has(key)) suspects.set(key, { key });
+          this.#marked = r[TYPE] === SKIP;
           pos = good = pos + r.length;
         } else if (r) {
           pending.push(this.#bad!);
@@ -944,7 +970,11 @@ export class FlashStore implements Store {
           // erased from here to the end of the head: the end of the log
           if (i === used - 1 && this.#blank(at, C - off)) break;
           const q = this.#resync(pos, end, end, first);
-          pending.push({ at: pos, len: q - pos, unwritten: !!this.flash.sync && this.#read(at, 2)[1] === 0xff });
+          pending.push({
+            at: pos,
+            len: q - pos,
+            unwritten: !!this.flash.sync && this.#read(at, TYPE + 1)[TYPE] === 0xff,
+          });
           pos = q;
         }
       }
@@ -993,9 +1023,9 @@ export class FlashStore implements Store {
 
   /** Applies a good record found at physical `at` to the index. */
   #replay(r: Uint8Array, at: number): void {
-    const key = get32(r, 6);
+    const key = get32(r, KEY);
     let j = this.#find(key);
-    if (r[1] === MSG) {
+    if (r[TYPE] === MSG) {
       if (j < 0) j = this.#slot(key);
       else this.#live -= this.#lens[j]!;
       this.#bytes -= this.#sizes[j]!;
@@ -1003,16 +1033,17 @@ export class FlashStore implements Store {
       this.#locs[j] = at;
       this.#live += this.#lens[j] = r.length;
       // topic (UTF-8) and payload: messageBytes
-      this.#bytes += this.#sizes[j] = r.length - MSG_FIXED - (r[10]! & 8 ? 8 : 0) - (r[10]! & 16 ? 8 : 0);
-      this.#ids[j] = get16(r, s);
-      this.#stages[j] = r[s + 2]!;
-      this.#tries[j] = get32(r, s + 3);
-    } else if (j >= 0 && r[1] !== SKIP) {
-      if (r[1] === DEL) this.#drop(j);
+      this.#bytes += this.#sizes[j] =
+        r.length - MSG_FIXED - (r[MSG_FLAGS]! & HAS_PRIORITY ? 8 : 0) - (r[MSG_FLAGS]! & HAS_EXPIRY ? 8 : 0);
+      this.#ids[j] = get16(r, s + BODY_ID);
+      this.#stages[j] = r[s + BODY_STAGE]!;
+      this.#tries[j] = get32(r, s + BODY_ATTEMPTS);
+    } else if (j >= 0 && r[TYPE] !== SKIP) {
+      if (r[TYPE] === DEL) this.#drop(j);
       else {
-        this.#ids[j] = get16(r, 10);
-        this.#stages[j] = r[12]!;
-        this.#tries[j] = get32(r, 13);
+        this.#ids[j] = get16(r, UPD_ID);
+        this.#stages[j] = r[UPD_STAGE]!;
+        this.#tries[j] = get32(r, UPD_ATTEMPTS);
       }
     }
   }
@@ -1031,9 +1062,9 @@ export class FlashStore implements Store {
     const b = (this.#tail + i) % this.#N;
     const at = b * this.#B + HEADER + off;
     if (end - pos < DEL_LEN) return 0;
-    let r = this.#read(at, 13);
-    const type = r[1];
-    const len = get32(r, 2);
+    let r = this.#read(at, MSG_TOPIC); // enough to know any record's header end
+    const type = r[TYPE];
+    const len = get32(r, LENGTH);
     const h = headerEnd(r);
     if (!(type === MSG ? len >= h + 15 : known(type) && len === h + 4) || len > end - pos) return 0;
     r = this.#read(at, h + 4);
@@ -1047,15 +1078,18 @@ export class FlashStore implements Store {
       const f = first[(b + k) % this.#N]!;
       if (f >= 0 && f !== Math.min(e - k * C, C)) cut = k * C + f - off;
     }
-    if (!cut && r[0] === 0 && (type !== MSG || get32(r, h + 4) === this.#crcBody(r, h + 8, c))) return r;
-    const key = get32(r, 6);
+    if (!cut && r[COMMIT] === 0 && (type !== MSG || get32(r, h + 4) === this.#crcBody(r, h + 8, c))) return r;
+    const key = get32(r, KEY);
     this.#bad = {
       at: pos,
       len: cut || len,
       key,
-      committed: r[0] === 0,
-      original: type === MSG && !(r[10]! & COPY),
-      lost: type === MSG ? { key, topic: decodeUtf8(r, 13, h, true), qos: (r[10]! & 3) as QoS } : undefined,
+      committed: r[COMMIT] === 0,
+      original: type === MSG && !(r[MSG_FLAGS]! & COPY),
+      lost:
+        type === MSG
+          ? { key, topic: decodeUtf8(r, MSG_TOPIC, h, true), qos: (r[MSG_FLAGS]! & QOS_MASK) as QoS }
+          : undefined,
     };
     return cut || len;
   }

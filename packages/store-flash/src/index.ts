@@ -27,6 +27,6 @@ export {
   type FlashStoreOptions,
   type FlashStoreStats,
 } from './flash-store.js';
-export { STORE_FULL, STORE_CLOSED, STORE_FOREIGN, STORE_VERSION, STORE_DAMAGED } from './errors.js';
+export { STORE_FULL, STORE_CLOSED, STORE_FOREIGN, STORE_VERSION, STORE_DAMAGED, POWER_LOSS } from './errors.js';
 export { moddableFlash, type Flash, type FlashSync, type ModdableFlash } from './flash.js';
 export { SimulatedFlash, PowerLoss, type SimulatedFlashOptions, type Cut } from './simulated-flash.js';

@@ -1,7 +1,8 @@
 // A NOR flash partition in RAM for tests: enforces NOR semantics, counts erases per block, and
 // can lose power at any step. Exported from the package so device tests (apps/esp32) can run
 // a FlashStore on it; a device bundle that does not import it does not contain it.
-import { UmqttError } from '@umqtt/codec';
+import { INVALID_ARGUMENT, UmqttError } from '@umqtt/codec';
+import { POWER_LOSS } from './errors.js';
 import type { Flash } from './flash.js';
 
 /**
@@ -9,14 +10,14 @@ import type { Flash } from './flash.js';
  *
  * @example
  * flash.cutPowerAfter(10);
- * try { workload(store); } catch (e) { if (!(e instanceof PowerLoss)) throw e; } // code UMQTT_POWER_LOSS
+ * try { workload(store); } catch (e) { if (!(e instanceof PowerLoss)) throw e; } // code POWER_LOSS
  */
 export class PowerLoss extends UmqttError {
   /**
    * @param what - the operation that lost power
    */
   constructor(what: string) {
-    super('UMQTT_POWER_LOSS', `simulated power loss: ${what}`, undefined, undefined, 'flash');
+    super({ code: POWER_LOSS, message: `simulated power loss: ${what}`, place: 'flash' });
   }
 }
 
@@ -118,10 +119,10 @@ export class SimulatedFlash implements Flash {
     const blockSize = options.blockSize ?? 4096;
     const blocks = options.blocks ?? 16;
     if (!(blockSize > 0 && Number.isInteger(blockSize) && blocks > 0 && Number.isInteger(blocks)))
-      throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
-        `flash geometry: expected whole positive blockSize and blocks, got ${blockSize} x ${blocks}`,
-      );
+      throw new UmqttError({
+        code: INVALID_ARGUMENT,
+        message: `flash geometry: expected whole positive blockSize and blocks, got ${blockSize} x ${blocks}`,
+      });
     this.blockSize = blockSize;
     this.byteLength = blockSize * blocks;
     this.eraseCounts = new Uint32Array(blocks);
@@ -161,10 +162,10 @@ export class SimulatedFlash implements Flash {
 
   erase(block: number): void {
     if (!(Number.isInteger(block) && block >= 0 && block * this.blockSize < this.byteLength))
-      throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
-        `erase: expected a block from 0 to ${this.byteLength / this.blockSize - 1}, got ${block}`,
-      );
+      throw new UmqttError({
+        code: INVALID_ARGUMENT,
+        message: `erase: expected a block from 0 to ${this.byteLength / this.blockSize - 1}, got ${block}`,
+      });
     const torn = this.#spend();
     const start = block * this.blockSize;
     const part = this.#mem.subarray(start, start + this.blockSize);
@@ -228,9 +229,9 @@ export class SimulatedFlash implements Flash {
       length >= 0 &&
       offset + length <= this.byteLength
     ))
-      throw new UmqttError(
-        'UMQTT_INVALID_ARGUMENT',
-        `flash access: expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`,
-      );
+      throw new UmqttError({
+        code: INVALID_ARGUMENT,
+        message: `flash access: expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`,
+      });
   }
 }

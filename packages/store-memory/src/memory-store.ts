@@ -1,6 +1,13 @@
 // The in-memory Store: fast, bounded by a byte budget, gone when the process or device stops.
 import { UmqttError } from '@umqtt/codec';
-import { messageBytes, type NewMessage, type Store, type StoredMessage } from '@umqtt/session';
+import {
+  STORE_CLOSED,
+  STORE_FULL,
+  messageBytes,
+  type NewMessage,
+  type Store,
+  type StoredMessage,
+} from '@umqtt/session';
 
 /**
  * Options of {@link MemoryStore}.
@@ -44,16 +51,14 @@ export class MemoryStore implements Store {
   }
 
   add(message: NewMessage): number {
-    if (this.#closed) throw new UmqttError('UMQTT_STORE_CLOSED', 'the store is closed', undefined, undefined, 'store');
+    if (this.#closed) throw new UmqttError({ code: STORE_CLOSED, message: 'the store is closed', place: 'store' });
     const size = messageBytes(message);
     if (this.#bytes + size > this.capacity)
-      throw new UmqttError(
-        'UMQTT_STORE_FULL',
-        `store: expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`,
-        undefined,
-        undefined,
-        'store',
-      );
+      throw new UmqttError({
+        code: STORE_FULL,
+        message: `store: expected room for ${size} bytes, got ${this.capacity - this.#bytes} of ${this.capacity} free`,
+        place: 'store',
+      });
     const key = this.#next++;
     const { topic, payload, qos, retain, priority, expiresAt } = message;
     this.#messages.set(key, { key, topic, payload, qos, retain, priority, expiresAt, id: 0, stage: 0, attempts: 0 });

@@ -15,6 +15,7 @@ import {
   type RobustState,
   type Store,
 } from '@umqtt/robust';
+import { PROTOCOL_ERROR } from '@umqtt/simple';
 import { MemoryStore } from '@umqtt/store-memory';
 import { FlashStore, PowerLoss, SimulatedFlash, type Flash } from '@umqtt/store-flash';
 import { PlatformClock, type ClockHabit } from './clock.js';
@@ -334,7 +335,7 @@ export class Device {
       clean: spec.clean,
       logger: (issue) => {
         this.note(`issue ${issue.place} ${issue.error.code}: ${issue.error.message}`);
-        if (issue.error.code === 'UMQTT_PROTOCOL_ERROR' && boot.alive) this.onProtocolError?.(issue.error.message);
+        if (issue.error.code === PROTOCOL_ERROR && boot.alive) this.onProtocolError?.(issue.error.message);
       },
     });
     boot.client = client;

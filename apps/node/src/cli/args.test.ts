@@ -269,7 +269,7 @@ describe('error mapping', () => {
 
   it('CONNACK refusals are exit 4, naming the credentials', () => {
     const refused = (code: string, rc: number) =>
-      explain(new UmqttError(code, 'refused', undefined, rc, 'connect'), target);
+      explain(new UmqttError({ code, message: 'refused', reasonCode: rc, place: 'connect' }), target);
     expect(refused('UMQTT_CONNACK_CREDENTIALS', 4)).toMatchObject({ exitCode: EXIT.REFUSED });
     expect(refused('UMQTT_CONNACK_CREDENTIALS', 4).message).toMatch(
       /bad user name or password \(CONNACK 4\); check -u\/-P/,
@@ -280,7 +280,7 @@ describe('error mapping', () => {
 
   it('connection lost while connecting uses the socket error; after connecting it is exit 1', () => {
     const lost = (place: string) =>
-      new UmqttError('UMQTT_CONNECTION_LOST', 'connection lost: ECONNREFUSED', undefined, undefined, place);
+      new UmqttError({ code: 'UMQTT_CONNECTION_LOST', message: 'connection lost: ECONNREFUSED', place });
     expect(explain(lost('connect'), target, sock('ECONNREFUSED')).exitCode).toBe(EXIT.CANNOT_CONNECT);
     const after = explain(lost('read'), target, new SocketClosedError(), 7);
     expect(after.exitCode).toBe(EXIT.FAILED);
@@ -290,9 +290,10 @@ describe('error mapping', () => {
     expect(explain(lost('read'), target, sock('ECONNRESET')).message).toMatch(
       /lost: the connection was reset \(ECONNRESET\)/,
     );
-    expect(explain(new UmqttError('UMQTT_CONNECT_TIMEOUT', 'no CONNACK within 10000 ms'), target).exitCode).toBe(
-      EXIT.TIMEOUT,
-    );
+    expect(
+      explain(new UmqttError({ code: 'UMQTT_CONNECT_TIMEOUT', message: 'no CONNACK within 10000 ms' }), target)
+        .exitCode,
+    ).toBe(EXIT.TIMEOUT);
   });
 
   it('long values are cut in messages, saying how long they were', () => {

@@ -1,8 +1,17 @@
 // Exit codes, the one error type of the command line, and the mapping from what went wrong
 // (a UmqttError, a Node socket or TLS error) to one line that names the problem and says what
 // to do about it.
-import { UmqttError } from '@umqtt/codec';
-import { AEDES_MISSING, CLUSTER_MISSING, INVALID_URL, REDIS_UNREACHABLE } from '../errors.js';
+import { INVALID_ARGUMENT, INVALID_TOPIC, INVALID_UTF8, MALFORMED, UNEXPECTED_PACKET, UmqttError } from '@umqtt/codec';
+import {
+  CONNACK_CODES,
+  CONNECTION_LOST,
+  CONNECT_TIMEOUT,
+  KEEPALIVE_TIMEOUT,
+  PROTOCOL_ERROR,
+  TOO_LARGE,
+  WRITE_TIMEOUT,
+} from '@umqtt/simple';
+import { AEDES_MISSING, CLUSTER_MISSING, INVALID_URL, REDIS_UNREACHABLE, SOCKET_CLOSED } from '../errors.js';
 
 /** Exit codes of every umqtt command (documented in apps/node/README.md and `umqtt --help`). */
 export const EXIT = Object.freeze({
@@ -76,14 +85,14 @@ const CERT = new Set([
 ]);
 
 const CONNACK: Readonly<Record<string, [string, string]>> = {
-  UMQTT_CONNACK_PROTOCOL: ['unacceptable protocol version (CONNACK 1)', 'the broker does not speak MQTT 3.1.1'],
-  UMQTT_CONNACK_IDENTIFIER: [
+  [CONNACK_CODES[1]!]: ['unacceptable protocol version (CONNACK 1)', 'the broker does not speak MQTT 3.1.1'],
+  [CONNACK_CODES[2]!]: [
     'client id rejected (CONNACK 2)',
     'choose another client id with -i (at most 23 letters and digits is always accepted)',
   ],
-  UMQTT_CONNACK_UNAVAILABLE: ['server unavailable (CONNACK 3)', 'try again later'],
-  UMQTT_CONNACK_CREDENTIALS: ['bad user name or password (CONNACK 4)', 'check -u/-P or the user:password in the URL'],
-  UMQTT_CONNACK_NOT_AUTHORIZED: [
+  [CONNACK_CODES[3]!]: ['server unavailable (CONNACK 3)', 'try again later'],
+  [CONNACK_CODES[4]!]: ['bad user name or password (CONNACK 4)', 'check -u/-P or the user:password in the URL'],
+  [CONNACK_CODES[5]!]: [
     'not authorized (CONNACK 5)',
     'give a user name and password the broker accepts (-u/-P), or ask its administrator for access',
   ],
@@ -146,7 +155,7 @@ export function explainSocketError(raw: unknown, t: Target): CliError | undefine
         : 'check the TLS options',
       raw,
     );
-  if (code === 'UMQTT_SOCKET_CLOSED' || code === 'ECONNRESET')
+  if (code === SOCKET_CLOSED || code === 'ECONNRESET')
     return new CliError(
       EXIT.CANNOT_CONNECT,
       `${at} ${code === 'ECONNRESET' ? 'reset' : 'closed'} the connection before answering CONNECT${code === 'ECONNRESET' ? ' (ECONNRESET)' : ''}`,
@@ -177,7 +186,7 @@ export function explainSocketError(raw: unknown, t: Target): CliError | undefine
 /** How an established connection ended, in words, from the socket's own error. */
 function lost(raw: unknown): string | undefined {
   const code = codeOf(raw);
-  if (code === 'UMQTT_SOCKET_CLOSED') return 'the broker closed the connection';
+  if (code === SOCKET_CLOSED) return 'the broker closed the connection';
   if (code === 'ECONNRESET') return 'the connection was reset (ECONNRESET)';
   return undefined;
 }
@@ -198,7 +207,7 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown, messag
         refused[1],
         e,
       );
-    if (e.code === 'UMQTT_CONNECT_TIMEOUT')
+    if (e.code === CONNECT_TIMEOUT)
       return new CliError(
         EXIT.TIMEOUT,
         `no answer to CONNECT from ${t ? address(t) : 'the broker'} in time (${e.message})`,
@@ -207,7 +216,7 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown, messag
           : 'is it an MQTT broker? If it expects TLS, use mqtts://',
         e,
       );
-    if (e.code === 'UMQTT_CONNECTION_LOST' && t) {
+    if (e.code === CONNECTION_LOST && t) {
       const known = explainSocketError(raw, t);
       if (e.place === 'connect')
         return (
@@ -226,19 +235,14 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown, messag
         e,
       );
     }
-    if (e.code === 'UMQTT_KEEPALIVE_TIMEOUT' || e.code === 'UMQTT_WRITE_TIMEOUT')
+    if (e.code === KEEPALIVE_TIMEOUT || e.code === WRITE_TIMEOUT)
       return new CliError(
         EXIT.FAILED,
         `connection${t ? ` to ${address(t)}` : ''} died: ${e.message}`,
         'check the network; a longer -k keepalive may help on slow links',
         e,
       );
-    if (
-      e.code === 'UMQTT_INVALID_TOPIC' ||
-      e.code === 'UMQTT_INVALID_ARGUMENT' ||
-      e.code === 'UMQTT_INVALID_UTF8' ||
-      e.code === 'UMQTT_PAYLOAD_TOO_LARGE'
-    )
+    if (e.code === INVALID_TOPIC || e.code === INVALID_ARGUMENT || e.code === INVALID_UTF8 || e.code === TOO_LARGE)
       return new CliError(EXIT.USAGE, e.message, 'see --help', e);
     if (e.code === AEDES_MISSING)
       return new CliError(
@@ -257,7 +261,7 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown, messag
     if (e.code === REDIS_UNREACHABLE)
       return new CliError(EXIT.CANNOT_CONNECT, e.message, 'is Redis running there? Check --redis', e);
     if (e.code === INVALID_URL && e.place === 'broker') return new CliError(EXIT.USAGE, e.message, 'see --help', e);
-    if (e.code === 'UMQTT_PROTOCOL_ERROR' || e.code === 'UMQTT_MALFORMED' || e.code === 'UMQTT_UNEXPECTED_PACKET')
+    if (e.code === PROTOCOL_ERROR || e.code === MALFORMED || e.code === UNEXPECTED_PACKET)
       return new CliError(
         EXIT.FAILED,
         `the broker broke the MQTT protocol: ${e.message}`,

@@ -2,6 +2,7 @@
 // @umqtt/simple consumes. tcp.ts and tls.ts only differ in how they connect.
 import type { Socket as NetSocket } from 'node:net';
 import type { Socket, SocketOptions } from '@umqtt/simple';
+import { SOCKET_CLOSED } from '../errors.js';
 
 /**
  * Bytes the adapter lets wait in Node before write() reports the socket full: larger than one
@@ -27,11 +28,11 @@ export interface NodeSocket extends Socket {
  * The error given to onError when the peer closes the connection without an error.
  *
  * @example
- * client.onClose = (e) => e?.message.includes('UMQTT_SOCKET_CLOSED') && console.log('the broker closed the connection');
+ * client.onClose = (e) => e?.message.includes(SOCKET_CLOSED) && console.log('the broker closed the connection');
  */
 export class SocketClosedError extends Error {
-  /** Always `UMQTT_SOCKET_CLOSED`. */
-  readonly code = 'UMQTT_SOCKET_CLOSED';
+  /** Always {@link SOCKET_CLOSED}. */
+  readonly code = SOCKET_CLOSED;
   /** @param detail - what the transport knows about the close (a WebSocket close code) */
   constructor(detail?: string) {
     super(detail ? `connection closed by the peer (${detail})` : 'connection closed by the peer');

@@ -14,6 +14,7 @@ import {
   u16,
   u8,
   type BodyDecoder,
+  type Cursor,
   type Decoders,
   type ParserOptions,
 } from '../parser.js';
@@ -60,8 +61,8 @@ import { checkReason } from './reasons.js';
  * A remaining length is written in the fewest bytes [MQTT-1.5.5-1]: `header` (the fixed header's
  * size) is 1 + the bytes the body's length needs.
  */
-function head(header: number): void {
-  const n = left();
+function head(c: Cursor, header: number): void {
+  const n = left(c);
   const need = n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
   if (header - 1 !== need) throw malformed('remaining length', `${need} bytes`, `${header - 1}`, '1.5.5-1');
 }
@@ -73,10 +74,10 @@ function head(header: number): void {
  * @example
  * const decoders: Decoders<Packet> = [, decodeConnect]; // a gateway that reads only CONNECT
  */
-export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket => {
-  head(header);
-  const name = str('protocol name');
-  const level = u8('protocol version');
+export const decodeConnect: BodyDecoder<Packet> = (c, _, __, header): ConnectPacket => {
+  head(c, header);
+  const name = str(c, 'protocol name');
+  const level = u8(c, 'protocol version');
   if (name !== 'MQTT' || level !== LEVEL_5)
     throw fail(
       UNSUPPORTED_PROTOCOL,
@@ -86,30 +87,30 @@ export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket
       name !== 'MQTT' ? '3.1.2-1' : '3.1.2-2',
       0x84,
     );
-  const f = u8('CONNECT flags');
+  const f = u8(c, 'CONNECT flags');
   const hasWill = f & WILL;
   const willQoS = (f >> WILL_QOS_SHIFT) & 3;
   if (f & CONNECT_RESERVED) throw malformed('CONNECT reserved flag', 0, 1, '3.1.2-3');
   if (willQoS === 3) throw malformed('will QoS', '0, 1 or 2', 3, '3.1.2-12');
   if (!hasWill && f & WILL_QOS) throw malformed('will QoS', '0 without a will', willQoS, '3.1.2-11');
   if (!hasWill && f & WILL_RETAIN) throw malformed('will retain', '0 without a will', 1, '3.1.2-13');
-  const keepAlive = u16('keep alive');
-  const properties = readProperties(CONNECT);
-  const clientId = str('client id');
+  const keepAlive = u16(c, 'keep alive');
+  const properties = readProperties(c, CONNECT);
+  const clientId = str(c, 'client id');
   let will: ConnectPacket['will'];
   if (hasWill) {
-    const wp = readProperties(WILL_PROPERTIES);
+    const wp = readProperties(c, WILL_PROPERTIES);
     will = {
-      topic: checkName(str('will topic'), MALFORMED),
-      payload: bin('will payload'),
+      topic: checkName(str(c, 'will topic'), MALFORMED),
+      payload: bin(c, 'will payload'),
       qos: willQoS as QoS,
       retain: (f & WILL_RETAIN) > 0,
       properties: wp,
     };
   }
-  const username = f & USERNAME ? str('user name') : undefined;
-  const password = f & PASSWORD ? bin('password') : undefined;
-  end(CONNECT);
+  const username = f & USERNAME ? str(c, 'user name') : undefined;
+  const password = f & PASSWORD ? bin(c, 'password') : undefined;
+  end(c, CONNECT);
   return { type: CONNECT, clientId, clean: (f & CLEAN) > 0, keepAlive, username, password, will, properties };
 };
 
@@ -119,15 +120,15 @@ export const decodeConnect: BodyDecoder<Packet> = (_, __, header): ConnectPacket
  * @example
  * const decoders: Decoders<Packet> = [, , decodeConnack]; // CONNACK only
  */
-export const decodeConnack: BodyDecoder<Packet> = (_, __, header): ConnackPacket => {
-  head(header);
-  const f = u8('CONNACK flags');
-  const reasonCode = checkReason(CONNACK, u8('CONNACK reason code'), MALFORMED, 'CONNACK');
+export const decodeConnack: BodyDecoder<Packet> = (c, _, __, header): ConnackPacket => {
+  head(c, header);
+  const f = u8(c, 'CONNACK flags');
+  const reasonCode = checkReason(CONNACK, u8(c, 'CONNACK reason code'), MALFORMED, 'CONNACK');
   if (f > SESSION_PRESENT) throw malformed('CONNACK flags', '0 or 1', f, '3.2.2-1');
   if (reasonCode && f)
     throw protocolError('CONNACK session present', 'false with a failing reason code', true, '3.2.2-6');
-  const properties = readProperties(CONNACK);
-  end(CONNACK);
+  const properties = readProperties(c, CONNACK);
+  end(c, CONNACK);
   return { type: CONNACK, sessionPresent: f > 0, reasonCode, properties };
 };
 
@@ -138,19 +139,19 @@ export const decodeConnack: BodyDecoder<Packet> = (_, __, header): ConnackPacket
  * @example
  * const decoders: Decoders<Packet> = [, , decodeConnack, decodePublish]; // CONNACK and PUBLISH only
  */
-export const decodePublish: BodyDecoder<Packet> = (_, flags, header): PublishPacket => {
+export const decodePublish: BodyDecoder<Packet> = (c, _, flags, header): PublishPacket => {
   const qos = (flags >> QOS_SHIFT) & 3;
   if (qos > 2) throw malformed('PUBLISH QoS', '0, 1 or 2', 3, '3.3.1-4');
   if (flags >= DUP && !qos) throw malformed('PUBLISH DUP', '0 at QoS 0', 1, '3.3.1-2');
-  head(header);
-  const topic = str('topic');
-  const pid = qos ? id() : undefined;
-  const properties = readProperties(PUBLISH);
+  head(c, header);
+  const topic = str(c, 'topic');
+  const pid = qos ? id(c) : undefined;
+  const properties = readProperties(c, PUBLISH);
   if (topic || !properties?.topicAlias) checkName(topic, MALFORMED); // '' stands for the alias's topic [MQTT-3.3.2.3.4]
   return {
     type: PUBLISH,
     topic,
-    payload: rest(),
+    payload: rest(c),
     qos: qos as QoS,
     retain: (flags & RETAIN) > 0,
     dup: flags >= DUP,
@@ -160,8 +161,8 @@ export const decodePublish: BodyDecoder<Packet> = (_, flags, header): PublishPac
 };
 
 /** PUBLISH from a client: never with a Subscription Identifier [MQTT-3.3.4-6]. */
-const decodeClientPublish: BodyDecoder<Packet> = (type, flags, header) => {
-  const p = decodePublish(type, flags, header) as PublishPacket;
+const decodeClientPublish: BodyDecoder<Packet> = (c, type, flags, header) => {
+  const p = decodePublish(c, type, flags, header) as PublishPacket;
   if (p.properties?.subscriptionIdentifier)
     throw protocolError(
       'PUBLISH from a client',
@@ -179,16 +180,16 @@ const decodeClientPublish: BodyDecoder<Packet> = (type, flags, header) => {
  * @example
  * const decoders: Decoders<Packet> = [, , decodeConnack, decodePublish, decodeAck]; // a QoS 0/1 publisher
  */
-export const decodeAck: BodyDecoder<Packet> = (type, _, header): AckPacket => {
-  head(header);
-  const pid = id();
+export const decodeAck: BodyDecoder<Packet> = (c, type, _, header): AckPacket => {
+  head(c, header);
+  const pid = id(c);
   let reasonCode = 0;
   let properties;
-  if (left()) {
-    reasonCode = checkReason(type, u8('reason code'), MALFORMED, NAMES[type]!);
-    if (left()) properties = readProperties(type); // a remaining length under 4 has no property length
+  if (left(c)) {
+    reasonCode = checkReason(type, u8(c, 'reason code'), MALFORMED, NAMES[type]!);
+    if (left(c)) properties = readProperties(c, type); // a remaining length under 4 has no property length
   }
-  end(type);
+  end(c, type);
   return { type: type as AckPacket['type'], id: pid, reasonCode, properties };
 };
 
@@ -199,12 +200,12 @@ export const decodeAck: BodyDecoder<Packet> = (type, _, header): AckPacket => {
  * @example
  * const decoders = [...clientDecoders]; decoders[SUBACK] = decodeSuback;
  */
-export const decodeSuback: BodyDecoder<Packet> = (type, _, header): SubackPacket => {
-  head(header);
-  const pid = id();
-  const properties = readProperties(type);
+export const decodeSuback: BodyDecoder<Packet> = (c, type, _, header): SubackPacket => {
+  head(c, header);
+  const pid = id(c);
+  const properties = readProperties(c, type);
   const reasonCodes: number[] = [];
-  while (left()) reasonCodes.push(checkReason(type, u8('reason code'), MALFORMED, NAMES[type]!));
+  while (left(c)) reasonCodes.push(checkReason(type, u8(c, 'reason code'), MALFORMED, NAMES[type]!));
   if (!reasonCodes.length) throw protocolError(`${NAMES[type]} reason codes`, 'one per filter', 'none', `3.${type}.3`);
   return { type: type as 9 | 11, id: pid, reasonCodes, properties };
 };
@@ -216,15 +217,15 @@ export const decodeSuback: BodyDecoder<Packet> = (type, _, header): SubackPacket
  * @example
  * const decoders: Decoders<Packet> = [...serverDecoders];
  */
-export const decodeSubscribe: BodyDecoder<Packet> = (_, __, header): SubscribePacket => {
-  head(header);
-  const pid = id();
-  const properties = readProperties(SUBSCRIBE);
+export const decodeSubscribe: BodyDecoder<Packet> = (c, _, __, header): SubscribePacket => {
+  head(c, header);
+  const pid = id(c);
+  const properties = readProperties(c, SUBSCRIBE);
   const subscriptions: Subscription[] = [];
-  while (left()) {
-    const topic = checkFilter(str('topic filter'), MALFORMED);
+  while (left(c)) {
+    const topic = checkFilter(str(c, 'topic filter'), MALFORMED);
     const shared = isShared(topic, malformed);
-    const o = u8('subscription options');
+    const o = u8(c, 'subscription options');
     const qos = o & 3;
     const retainHandling = (o >> RETAIN_HANDLING_SHIFT) & 3;
     if (o & OPTIONS_RESERVED) throw malformed('subscription options', 'reserved bits 0', o, '3.8.3-5');
@@ -249,13 +250,13 @@ export const decodeSubscribe: BodyDecoder<Packet> = (_, __, header): SubscribePa
  * @example
  * const decoders: Decoders<Packet> = [...serverDecoders];
  */
-export const decodeUnsubscribe: BodyDecoder<Packet> = (_, __, header): UnsubscribePacket => {
-  head(header);
-  const pid = id();
-  const properties = readProperties(UNSUBSCRIBE);
+export const decodeUnsubscribe: BodyDecoder<Packet> = (c, _, __, header): UnsubscribePacket => {
+  head(c, header);
+  const pid = id(c);
+  const properties = readProperties(c, UNSUBSCRIBE);
   const topics: string[] = [];
-  while (left()) {
-    const t = checkFilter(str('topic filter'), MALFORMED);
+  while (left(c)) {
+    const t = checkFilter(str(c, 'topic filter'), MALFORMED);
     isShared(t, malformed);
     topics.push(t);
   }
@@ -269,9 +270,9 @@ export const decodeUnsubscribe: BodyDecoder<Packet> = (_, __, header): Unsubscri
  * @example
  * const decoders: Decoders<Packet> = [, , decodeConnack, , , , , , , , , , , decodePing];
  */
-export const decodePing: BodyDecoder<Packet> = (type, _, header): PingPacket => {
-  head(header);
-  end(type);
+export const decodePing: BodyDecoder<Packet> = (c, type, _, header): PingPacket => {
+  head(c, header);
+  end(c, type);
   return { type: type as 12 | 13 };
 };
 
@@ -282,18 +283,18 @@ export const decodePing: BodyDecoder<Packet> = (type, _, header): PingPacket => 
  * @example
  * const decoders: Decoders<Packet> = [...clientDecoders];
  */
-export const decodeDisconnect: BodyDecoder<Packet> = (type, _, header): DisconnectPacket | AuthPacket => {
-  head(header);
+export const decodeDisconnect: BodyDecoder<Packet> = (c, type, _, header): DisconnectPacket | AuthPacket => {
+  head(c, header);
   let reasonCode = 0;
   let properties;
-  if (left()) {
-    reasonCode = checkReason(type, u8('reason code'), MALFORMED, NAMES[type]!);
+  if (left(c)) {
+    reasonCode = checkReason(type, u8(c, 'reason code'), MALFORMED, NAMES[type]!);
     // DISCONNECT: a remaining length under 2 has no property length; AUTH always has one.
-    if (left() || type > DISCONNECT) properties = readProperties(type);
+    if (left(c) || type > DISCONNECT) properties = readProperties(c, type);
     if (type > DISCONNECT && properties?.authenticationMethod === undefined)
       throw protocolError('AUTH properties', 'an authenticationMethod', 'none', '3.15.2.2');
   }
-  end(type);
+  end(c, type);
   return { type, reasonCode, properties } as DisconnectPacket | AuthPacket;
 };
 

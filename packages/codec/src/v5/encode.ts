@@ -45,7 +45,7 @@ import {
   UNSUBACK,
   UNSUBSCRIBE,
 } from '../packets.js';
-import { validateTopicFilter, validateTopicName } from '../topic.js';
+import { validateTopicFilter, validateTopicName, type TopicMemo } from '../topic.js';
 import {
   AUTH,
   type AckPacket,
@@ -64,10 +64,10 @@ import { NAMES, WILL_PROPERTIES, binary, isShared, propertyParts, put, size, v5E
 import { checkReason } from './reasons.js';
 
 /** `f`, whose errors carry MQTT 5 clauses, and which throws only UmqttError. */
-function v5<P>(f: (p: P, headerOnly?: boolean) => Uint8Array): (p: P, headerOnly?: boolean) => Uint8Array {
-  return (p, headerOnly) => {
+function v5<A extends unknown[]>(f: (...args: A) => Uint8Array): (...args: A) => Uint8Array {
+  return (...args) => {
     try {
-      return f(p, headerOnly);
+      return f(...args);
     } catch (e) {
       throw v5Error(e, false);
     }
@@ -85,7 +85,7 @@ export const encodeConnect: (p: ConnectPacket) => Uint8Array = /* @__PURE__ */ v
   const { will, username, password, clientId, keepAlive: k } = p ?? ({} as ConnectPacket); // k is checked first
   if (!isUint(k, 65535)) throw bad('keepAlive', '0..65535 seconds', k, '3.1.2.10');
   // "MQTT", version 5, the flags (set below), keep alive, properties [MQTT-3.1.2-1, 3.1.2-2]
-  const parts: Part[] = [0, 4, 77, 81, 84, 84, LEVEL_5, 0, k >> 8, k, ...propertyParts(CONNECT, p.properties)];
+  const parts: Part[] = ['MQTT', LEVEL_5, 0, k >> 8, k, ...propertyParts(CONNECT, p.properties)];
   parts.push(...field(clientId, 'client id'));
   let flags = p.clean ? CLEAN : 0;
   if (will) {
@@ -102,7 +102,7 @@ export const encodeConnect: (p: ConnectPacket) => Uint8Array = /* @__PURE__ */ v
     flags |= PASSWORD;
     parts.push(...binary(password, 'password'));
   }
-  parts[7] = flags;
+  parts[2] = flags;
   return build(CONNECT << TYPE_SHIFT, parts);
 });
 
@@ -130,18 +130,19 @@ const NONE: Part[] = [0];
  * Encodes an MQTT 5 PUBLISH. Checks the topic (which may be '' with a `topicAlias` property), the
  * QoS, the packet id at QoS 1/2, DUP at QoS 0 and the properties. With `headerOnly`, the packet
  * stops before the payload (counted in the remaining length), as in 3.1.1's `encodePublish`.
+ * `memo` remembers the last topic validated (see {@link TopicMemo}; by default one shared memo).
  *
  * @example
  * encodePublish({ type: PUBLISH, topic: 'sensors/1/temp', payload, qos: 1, id: 10, properties: { messageExpiryInterval: 60 } });
  */
-export const encodePublish: (p: PublishPacket, headerOnly?: boolean) => Uint8Array = /* @__PURE__ */ v5(
-  (p: PublishPacket, headerOnly?: boolean) => {
+export const encodePublish: (p: PublishPacket, headerOnly?: boolean, memo?: TopicMemo) => Uint8Array =
+  /* @__PURE__ */ v5((p: PublishPacket, headerOnly?: boolean, memo?: TopicMemo) => {
     const payload = p?.payload;
     if (!(payload instanceof Uint8Array)) throw bad('payload', 'a Uint8Array', typeof payload);
     const { topic, id, properties } = p;
     const qos = qosOf(p.qos ?? 0, 'PUBLISH', '3.3.1-4');
     if (!qos && p.dup) throw bad('DUP', 'false at QoS 0', true, '3.3.1-2');
-    const n = topic === '' && properties?.topicAlias ? 0 : validateTopicName(topic); // '' with an alias [MQTT-3.3.2.3.4]
+    const n = topic === '' && properties?.topicAlias ? 0 : validateTopicName(topic, memo); // '' with an alias [MQTT-3.3.2.3.4]
     const props = properties === undefined ? NONE : propertyParts(PUBLISH, properties);
     const rem = 2 + n + (qos ? 2 : 0) + size(props) + payload.length;
     const omit = headerOnly ? payload.length : 0;
@@ -158,8 +159,7 @@ export const encodePublish: (p: PublishPacket, headerOnly?: boolean) => Uint8Arr
     o = put(out, o, props);
     if (!omit) out.set(payload, o);
     return out;
-  },
-);
+  });
 
 /** The reason code and properties of an acknowledgement, DISCONNECT or AUTH, shortest: nothing for 0 without properties. */
 function tail(type: number, reasonCode: unknown, properties: object | undefined): Part[] {
@@ -199,7 +199,7 @@ export const encodeSubscribe: (p: SubscribePacket) => Uint8Array = /* @__PURE__ 
     const topic = s?.topic;
     const qos = qosOf(s?.qos, 'maximum', '3.8.3.1');
     const rh = s.retainHandling ?? 0;
-    if (rh !== 0 && rh !== 1 && rh !== 2) throw bad('retainHandling', '0, 1 or 2', rh, '3.8.3.1');
+    if (!isUint(rh, 2)) throw bad('retainHandling', '0, 1 or 2', rh, '3.8.3.1');
     validateTopicFilter(topic);
     if (isShared(topic, bad) && s.noLocal) throw bad('noLocal', 'false on a shared subscription', true, '3.8.3-4');
     const options = qos | (s.noLocal ? NO_LOCAL : 0) | (s.retainAsPublished ? RETAIN_AS_PUBLISHED : 0);

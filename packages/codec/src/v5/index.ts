@@ -57,6 +57,7 @@ export { PROPERTIES, type Property } from './properties.js';
 export { REASON_NAMES, VALID_REASONS } from './reasons.js';
 export {
   UmqttError,
+  type UmqttErrorFields,
   MALFORMED,
   PACKET_TOO_LARGE,
   UNEXPECTED_PACKET,
@@ -65,4 +66,5 @@ export {
   INVALID_ARGUMENT,
   INVALID_UTF8,
 } from '../errors.js';
-export type { Decoders, BodyDecoder, ParserOptions } from '../parser.js';
+export type { Decoders, BodyDecoder, Cursor, ParserOptions } from '../parser.js';
+export type { TopicMemo } from '../topic.js';

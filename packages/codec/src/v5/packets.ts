@@ -6,12 +6,7 @@ import type { QoS } from '../packets.js';
 export { CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK } from '../packets.js';
 export { UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT, type QoS } from '../packets.js';
 
-/**
- * Control packet type of AUTH (MQTT 5 enhanced authentication, both directions).
- *
- * @example
- * encodeAuth({ type: AUTH, reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-1', authenticationData } });
- */
+/** Control packet type of AUTH (MQTT 5 enhanced authentication, both directions). */
 export const AUTH = 15;
 
 /**

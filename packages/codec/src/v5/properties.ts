@@ -7,7 +7,7 @@ import { MALFORMED, UmqttError, fail } from '../errors.js';
 import { bad, field, isUint, writeField, type Part } from '../encode.js';
 import { CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK } from '../packets.js';
 import { SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from '../packets.js';
-import { at, bin, left, str, u16, u8 } from '../parser.js';
+import { bin, left, str, u16, u8, type Cursor } from '../parser.js';
 import { AUTH } from './packets.js';
 import { utf8Length } from '../utf8.js';
 
@@ -202,13 +202,13 @@ export function isShared(
   return true;
 }
 
-// ---- reading (the cursor of parser.ts) ----
+// ---- reading (a Cursor of parser.ts) ----
 
 /** A Variable Byte Integer: at most 4 bytes, in the fewest bytes [MQTT-1.5.5-1]. */
-export function vbi(what: string): number {
+export function vbi(c: Cursor, what: string): number {
   let v = 0;
   for (let m = 1; ; m *= 128) {
-    const b = u8(what);
+    const b = u8(c, what);
     v += (b & 127) * m;
     if (b < 128) {
       if (!b && m > 1) throw malformed(what, 'the fewest bytes', 'a last byte 0', '1.5.5-1');
@@ -218,44 +218,42 @@ export function vbi(what: string): number {
   }
 }
 
-/** A Four Byte Integer. */
-export const u32 = (what: string): number => u16(what) * 65536 + u16(what);
-
 /**
  * The properties of packet `type` (0: a will's) at the cursor: their length, then each one;
  * `undefined` when there are none.
  */
-export function readProperties(type: number): Record<string, unknown> | undefined {
-  const n = vbi('property length');
-  if (n > left()) throw malformed('property length', `at most ${left()}`, n, '2.2.2.1');
+export function readProperties(c: Cursor, type: number): Record<string, unknown> | undefined {
+  const n = vbi(c, 'property length');
+  if (n > left(c)) throw malformed('property length', `at most ${left(c)}`, n, '2.2.2.1');
   if (!n) return undefined;
-  const stop = at() + n;
+  const stop = c.i + n;
   const out: Record<string, unknown> = {};
   const where = section(type);
   do {
-    const id = vbi('property identifier');
+    const id = vbi(c, 'property identifier');
     const p = PROPERTIES[id];
     const name = p?.[0] ?? `0x${id.toString(16)}`;
     if (!p || !((p[2] >> type) & 1)) throw malformed('property', `one that ${NAMES[type]} may carry`, name, '2.2.2.2');
     const t = p[1];
     let v: unknown;
     if (t < U16) {
-      const b = u8(name);
+      const b = u8(c, name);
       if (b > 1) throw protocolError(name, '0 or 1', b, where);
       v = t === BOOL ? b > 0 : b;
-    } else if (t === U16) v = u16(name);
-    else if (t === U32) v = u32(name);
-    else if (t === VBI) v = vbi(name);
-    else if (t === STRING) v = str(name);
-    else if (t === BINARY) v = bin(name);
-    else v = [str(name), str(name)];
+    } else if (t === U16) v = u16(c, name);
+    else if (t === U32)
+      v = u16(c, name) * 65536 + u16(c, name); // a Four Byte Integer
+    else if (t === VBI) v = vbi(c, name);
+    else if (t === STRING) v = str(c, name);
+    else if (t === BINARY) v = bin(c, name);
+    else v = [str(c, name), str(c, name)];
     if (v === 0 && NONZERO.includes(id)) throw protocolError(name, 'not 0', 0, id === 0x23 ? '3.3.2-8' : where);
     if (id === 8) checkResponseTopic(v as string, protocolError);
     if ((p[3] >> type) & 1) ((out[name] ??= []) as unknown[]).push(v);
     else if (name in out) throw protocolError(name, 'at most once', 'twice', where);
     else out[name] = v;
-  } while (at() < stop);
-  if (at() > stop) throw malformed('property length', n, `${n + at() - stop} bytes of properties`, '2.2.2.1');
+  } while (c.i < stop);
+  if (c.i > stop) throw malformed('property length', n, `${n + c.i - stop} bytes of properties`, '2.2.2.1');
   if ('authenticationData' in out && !('authenticationMethod' in out))
     throw protocolError('authenticationData', 'an authenticationMethod with it', 'none', where);
   return out;
