@@ -262,8 +262,17 @@ export class FlashStore implements Store {
   #bad: Bad | undefined;
   readonly #tmp = new Uint8Array(TRAILER);
   readonly #f64 = new DataView(new ArrayBuffer(8));
-  // the index, in key order
+  // the index, in key order (see "the index" below)
+  /** Live slots: messages held. */
   #n = 0;
+  /** Slots in use: [#lo, #hi), the dead ones with length 0. */
+  #lo = 0;
+  #hi = 0;
+  /** While a mount that met keys out of order runs: slot by key. */
+  #byKey: Map<number, number> | undefined;
+  #mounting = false;
+  /** Live messages whose record starts in each block: compaction looks for no more than these. */
+  #inBlock: Uint32Array;
   #keys = new Uint32Array(0);
   #locs = new Uint32Array(0);
   #lens = new Uint32Array(0);
@@ -311,6 +320,7 @@ export class FlashStore implements Store {
     this.#seq = new Uint32Array(N);
     this.#erases = new Int32Array(N);
     this.#clean = new Uint8Array(N);
+    this.#inBlock = new Uint32Array(N);
     if (options.reset)
       for (let b = 0; b < N; b++) {
         if (this.#blank(b * B, B)) continue;
@@ -388,6 +398,7 @@ export class FlashStore implements Store {
     const loc = this.#append(rec);
     this.#nextKey = key + 1; // after the record: a block opened for it says its key is the lowest there
     const j = this.#slot(key);
+    this.#inBlock[Math.floor(loc / this.#B)]!++;
     this.#locs[j] = loc;
     this.#lens[j] = rec.length;
     this.#sizes[j] = size;
@@ -448,10 +459,11 @@ export class FlashStore implements Store {
     if (this.#failed) this.#remount();
     const out: StoredMessage[] = [];
     const f = this.#f64;
-    for (let j = 0; j < this.#n; j++) {
+    for (let j = this.#lo; j < this.#hi; j++) {
+      if (!this.#lens[j]) continue;
       const r = this.#load(j);
       if (!r) {
-        this.#drop(j--);
+        this.#drop(j);
         continue;
       }
       const flags = r[10]!;
@@ -542,12 +554,13 @@ export class FlashStore implements Store {
   #compact(): void {
     const t = this.#tail;
     const B = this.#B;
-    for (let j = 0; j < this.#n; j++) {
-      if (Math.floor(this.#locs[j]! / B) !== t) continue;
+    // the oldest messages come first: those left in the tail are found without a scan of all
+    for (let j = this.#lo; j < this.#hi && this.#inBlock[t]; j++) {
+      if (!this.#lens[j] || Math.floor(this.#locs[j]! / B) !== t) continue;
       if (this.#room() < this.#lens[j]!) throw full('no room to compact');
       const r = this.#load(j);
       if (!r) {
-        this.#drop(j--);
+        this.#drop(j);
         continue;
       }
       const s = bodyAt(r);
@@ -555,7 +568,9 @@ export class FlashStore implements Store {
       r[s + 2] = this.#stages[j]!;
       put32(r, s + 3, this.#tries[j]!);
       r[10]! |= COPY;
-      this.#locs[j] = this.#append(r);
+      this.#inBlock[t]!--;
+      const at = (this.#locs[j] = this.#append(r));
+      this.#inBlock[Math.floor(at / B)]!++;
     }
     this.#sync('order'); // the copies are durable before their originals leave the log
     // retire: both copies of B zeroed (seq 0 and a bad CRC)
@@ -845,7 +860,9 @@ export class FlashStore implements Store {
     this.#skip = 0;
     // replay, straight into the index (no per-message objects: mount needs no more RAM than the
     // index, unless there is damage to account for)
-    this.#n = this.#live = this.#bytes = 0;
+    this.#n = this.#lo = this.#hi = this.#live = this.#bytes = 0;
+    this.#inBlock.fill(0);
+    this.#byKey = undefined;
     const end = used * C;
     /** Stream position (i * C + offset) of the first record that starts in log block i or after. */
     const start = (i: number): number => {
@@ -901,6 +918,7 @@ export class FlashStore implements Store {
       counted.push(n);
     };
     this.#cache = new Map();
+    this.#mounting = true;
     try {
       while (pos < end) {
         const r = this.#parse(pos, end, first);
@@ -978,6 +996,7 @@ export class FlashStore implements Store {
       this.#skipKey = upper;
       this.#wp = used ? w - h : C;
       // the report: lost = suspects not held (a later copy was read)
+      this.#sort();
       const lost = [...suspects.values()].filter((m) => this.#find(m.key) < 0).sort((x, y) => x.key - y.key);
       for (let i = 0; i < deferred.length; i += 3)
         if (this.#find(deferred[i + 1]!) < 0 && suspects.has(deferred[i + 1]!))
@@ -988,6 +1007,8 @@ export class FlashStore implements Store {
       return this.#reported ? { lost, places, bytes } : undefined;
     } finally {
       this.#cache = undefined;
+      this.#mounting = false;
+      this.#sort();
     }
   }
 
@@ -997,10 +1018,14 @@ export class FlashStore implements Store {
     let j = this.#find(key);
     if (r[1] === MSG) {
       if (j < 0) j = this.#slot(key);
-      else this.#live -= this.#lens[j]!;
+      else {
+        this.#live -= this.#lens[j]!;
+        this.#inBlock[Math.floor(this.#locs[j]! / this.#B)]!--;
+      }
       this.#bytes -= this.#sizes[j]!;
       const s = bodyAt(r);
       this.#locs[j] = at;
+      this.#inBlock[Math.floor(at / this.#B)]!++;
       this.#live += this.#lens[j] = r.length;
       // topic (UTF-8) and payload: messageBytes
       this.#bytes += this.#sizes[j] = r.length - MSG_FIXED - (r[10]! & 8 ? 8 : 0) - (r[10]! & 16 ? 8 : 0);
@@ -1087,10 +1112,26 @@ export class FlashStore implements Store {
   }
 
   // ---- the index -------------------------------------------------------------------------
+  //
+  // Slots [#lo, #hi) of the typed arrays, in key order; a removed message leaves a dead slot (its
+  // length 0) instead of shifting the arrays, and the front moves past dead slots: removing from
+  // the front (a queue draining) and adding at the back cost the same at any depth. The live
+  // slots are moved together when the dead ones reach an eighth of the arrays (amortized: a few
+  // moves per removal). Only a mount meets keys out of order (copies made by compaction, replayed
+  // after newer originals): it then finds slots through a map, and sorts them once at its end.
 
+  /** Slot of `key` if held, else -1. */
   #find(key: number): number {
-    let lo = 0;
-    let hi = this.#n - 1;
+    const by = this.#byKey;
+    if (by) return by.get(key) ?? -1;
+    const j = this.#search(key);
+    return j >= 0 && this.#lens[j] ? j : -1;
+  }
+
+  /** Slot with `key` (live or dead), else -1 - (where it would go). */
+  #search(key: number): number {
+    let lo = this.#lo;
+    let hi = this.#hi - 1;
     const keys = this.#keys;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
@@ -1099,33 +1140,83 @@ export class FlashStore implements Store {
       if (k < key) lo = mid + 1;
       else hi = mid - 1;
     }
-    return -1;
+    return -1 - lo;
   }
 
-  /** A new slot for `key` (absent), in key order, zeroed; at the end when `key` is the largest. */
+  /** A new live slot for `key` (absent), zeroed; at the end when `key` is the largest. */
   #slot(key: number): number {
-    const n = this.#n;
-    let j = n;
-    while (j && this.#keys[j - 1]! > key) j--; // only compaction copies arrive out of order
-    if (n === this.#keys.length) this.#grow(Math.min(Math.max(this.maxRecords, n + 1), Math.max(8, n * 2)));
-    for (const a of this.#arrays()) {
-      a.copyWithin(j + 1, j, n);
-      a[j] = 0;
+    let j = this.#hi;
+    const last = j > this.#lo ? this.#keys[j - 1]! : -1;
+    if (key <= last && !this.#byKey) {
+      if (this.#mounting) {
+        // a copy replayed after newer originals: slots by map until the mount sorts them
+        const by = (this.#byKey = new Map());
+        for (let i = this.#lo; i < this.#hi; i++) if (this.#lens[i]) by.set(this.#keys[i]!, i);
+      } else {
+        // (not reached: only a mount meets keys out of order) keep the order by moving the rest up
+        j = this.#search(key);
+        if (j >= 0) return this.#revive(j);
+        j = -1 - j;
+        this.#room1();
+        const n = this.#hi++;
+        for (const a of this.#arrays()) {
+          a.copyWithin(j + 1, j, n);
+          a[j] = 0;
+        }
+        this.#keys[j] = key;
+        this.#n++;
+        return j;
+      }
     }
+    this.#room1();
+    j = this.#hi++;
+    for (const a of this.#arrays()) a[j] = 0;
     this.#keys[j] = key;
+    this.#byKey?.set(key, j);
     this.#n++;
     return j;
+  }
+
+  /** A dead slot made live again (its key added back), zeroed. */
+  #revive(j: number): number {
+    for (const a of this.#arrays()) if (a !== this.#keys) a[j] = 0;
+    this.#n++;
+    if (j < this.#lo) this.#lo = j;
+    return j;
+  }
+
+  /** Room for one more slot at the end: the live slots moved together, or the arrays grown. */
+  #room1(): void {
+    const size = this.#keys.length;
+    if (this.#hi < size) return;
+    const dead = this.#hi - this.#n;
+    if (dead && dead >= size / 8 && !this.#byKey) this.#squeeze();
+    // grown by half: with at least 7/8 of the slots live, never more than twice the slots in use
+    else this.#grow(Math.max(8, Math.ceil(size * 1.5)));
   }
 
   #arrays(): (Uint32Array | Uint16Array | Uint8Array)[] {
     return [this.#keys, this.#locs, this.#lens, this.#sizes, this.#tries, this.#ids, this.#stages];
   }
 
+  /** Moves the live slots to the front of the arrays, in order. */
+  #squeeze(): void {
+    const lens = this.#lens;
+    let w = 0;
+    for (let j = this.#lo; j < this.#hi; j++)
+      if (lens[j]) {
+        if (w !== j) for (const a of this.#arrays()) a[w] = a[j]!;
+        w++;
+      }
+    this.#lo = 0;
+    this.#hi = w;
+  }
+
   #grow(size: number): void {
-    const n = this.#n;
+    const [lo, hi] = [this.#lo, this.#hi];
     const re = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(size);
-      b.set(a.subarray(0, n));
+      b.set(a.subarray(lo, hi));
       return b;
     };
     const u32 = (k: number) => new Uint32Array(k);
@@ -1136,13 +1227,33 @@ export class FlashStore implements Store {
     this.#tries = re(this.#tries, u32);
     this.#ids = re(this.#ids, (k) => new Uint16Array(k));
     this.#stages = re(this.#stages, (k) => new Uint8Array(k));
+    this.#lo = 0;
+    this.#hi = hi - lo;
+    if (this.#byKey) for (const [k, j] of this.#byKey) this.#byKey.set(k, j - lo);
   }
 
-  /** Forgets slot `j`. */
+  /** Forgets slot `j`: it stays, dead, until the slots are moved together. */
   #drop(j: number): void {
     this.#live -= this.#lens[j]!;
     this.#bytes -= this.#sizes[j]!;
-    const n = this.#n--;
-    for (const a of this.#arrays()) a.copyWithin(j, j + 1, n);
+    this.#inBlock[Math.floor(this.#locs[j]! / this.#B)]!--;
+    this.#lens[j] = 0;
+    this.#byKey?.delete(this.#keys[j]!);
+    if (!--this.#n) this.#lo = this.#hi = 0;
+    else if (j === this.#lo) while (!this.#lens[++this.#lo]);
+  }
+
+  /** After a mount that met keys out of order: the slots sorted by key, and found by binary search again. */
+  #sort(): void {
+    if (!this.#byKey) return;
+    this.#byKey = undefined;
+    this.#squeeze();
+    const n = this.#hi;
+    const keys = this.#keys;
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => keys[x]! - keys[y]!);
+    for (const a of this.#arrays()) {
+      const copy = a.slice(0, n);
+      for (let i = 0; i < n; i++) a[i] = copy[order[i]!]!;
+    }
   }
 }
