@@ -71,12 +71,12 @@ const REPORTED = 2 ** 31;
 export const RECORD_OVERHEAD = MSG_FIXED + 16;
 /**
  * RAM the index keeps per held message: key, location, length, size, attempts (u32 each), id (u16),
- * stage (u8).
+ * stage and QoS (u8 each).
  *
  * @example
- * const ramForIndex = 200 * INDEX_BYTES_PER_MESSAGE; // 4600 bytes for 200 held messages
+ * const ramForIndex = 200 * INDEX_BYTES_PER_MESSAGE; // 4800 bytes for 200 held messages
  */
-export const INDEX_BYTES_PER_MESSAGE = 23;
+export const INDEX_BYTES_PER_MESSAGE = 24;
 /** Room always kept for one state record (and a SKIP before it), so update() and remove() never run out of it. */
 const SLACK = 48;
 
@@ -192,7 +192,10 @@ interface Bad {
 
 /**
  * A Store on NOR flash that survives power cuts at any instant: what `add` returned for is on
- * flash, committed; `update` and `remove` are on flash when they return. Messages live on
+ * flash, committed; `update` and `remove` are on flash when they return. On a flash that groups
+ * its syncs (a file with `sync: 'group'`) a call is durable later, when `durable` reaches it
+ * (`onDurable` tells), except a QoS 2 message's add and its SENT and RELEASING updates, which are
+ * durable when they return. Messages live on
  * flash; RAM holds a small index (INDEX_BYTES_PER_MESSAGE bytes per message), and `messages()`
  * reads them back. Opening a store on a flash mounts it: messages held before a restart come
  * back with their keys and states, and what damage took is reported in `damage`. An erased
@@ -258,6 +261,12 @@ export class FlashStore implements Store {
   /** Lost messages reported in `damage` and not yet removed. */
   #lost: LostMessage[] = [];
   #cache: Map<number, Uint8Array> | undefined;
+  /** Every message whose add returned a key up to this one is durable. */
+  #durable = 0;
+  /** Deferred syncs: ticket, then the last key added before it, for each ticket handed out. */
+  #tickets: number[] = [];
+  /** onDurable is owed at the next microtask. */
+  #owed = false;
   /** The header of the last record #parse found damaged. */
   #bad: Bad | undefined;
   readonly #tmp = new Uint8Array(TRAILER);
@@ -277,6 +286,8 @@ export class FlashStore implements Store {
   #locs = new Uint32Array(0);
   #lens = new Uint32Array(0);
   #sizes = new Uint32Array(0);
+  /** QoS of each message: a QoS 2 message's steps are made durable before they return. */
+  #qos = new Uint8Array(0);
   #tries = new Uint32Array(0);
   #ids = new Uint16Array(0);
   #stages = new Uint8Array(0);
@@ -329,6 +340,27 @@ export class FlashStore implements Store {
       }
     this.damage = this.#mount();
     this.#lost = (this.damage?.lost ?? []) as LostMessage[];
+    // what the flash holds is what the store goes on from (a flash that buffers writes flushes them when opened)
+    this.#durable = this.#nextKey - 1;
+    if (flash.sync) flash.onSynced = (ticket) => this.#synced(ticket);
+  }
+
+  /**
+   * Called each time {@link FlashStore.durable} grows, with its new value; never from inside a
+   * call on the store (growth during a call is reported at the next microtask). Set it to learn
+   * when grouped syncs (`Flash.sync` returning tickets, FileFlash's `sync: 'group'`) made the
+   * messages added before them durable.
+   */
+  onDurable: ((durable: number) => void) | undefined;
+
+  /**
+   * Every message whose `add()` returned a key up to this one is durable (survives a power cut,
+   * unless removed), and so is every call made before that add. On a flash that makes every
+   * call durable before it returns (a device's flash, a file with the default `sync: true`) it is
+   * the last key added; on one that groups its syncs it follows a flush behind.
+   */
+  get durable(): number {
+    return this.#durable;
   }
 
   get count(): number {
@@ -402,9 +434,11 @@ export class FlashStore implements Store {
     this.#locs[j] = loc;
     this.#lens[j] = rec.length;
     this.#sizes[j] = size;
+    this.#qos[j] = m.qos;
     this.#live += rec.length;
     this.#bytes += size;
-    this.#sync('call');
+    // QoS 2: on the medium before the client can send it (exactly once across a power cut)
+    this.#sync(m.qos === 2 ? 'order' : 'call');
     return key;
   }
 
@@ -423,7 +457,8 @@ export class FlashStore implements Store {
     this.#ids[j] = id;
     this.#stages[j] = stage;
     this.#tries[j] = attempts;
-    this.#sync('call');
+    // QoS 2 past QUEUED: on the medium before the PUBLISH or PUBREL that follows it leaves
+    this.#sync(this.#qos[j] === 2 && stage ? 'order' : 'call');
   }
 
   /** Forgets a message: one held, or one `damage` reports lost (then it is no longer reported). */
@@ -688,10 +723,57 @@ export class FlashStore implements Store {
     );
   }
 
-  /** Asks a flash that buffers its writes to make them durable (see `Flash.sync`). */
+  /** Asks a flash that buffers its writes to make them durable (see `Flash.sync`); follows what is durable. */
   #sync(why: FlashSync): void {
     const flash = this.flash;
-    if (flash.sync) this.#io(() => flash.sync!(why));
+    const r = flash.sync ? this.#io(() => flash.sync!(why)) : true;
+    const last = this.#nextKey - 1;
+    if (typeof r === 'number') {
+      // deferred: durable when the flash reports this ticket
+      const t = this.#tickets;
+      if (t.length && t[t.length - 2] === r) t[t.length - 1] = last;
+      else t.push(r, last);
+    } else if (r !== false) {
+      this.#tickets = [];
+      this.#reach(last, true);
+    }
+  }
+
+  /** The flash reports a deferred sync done (outside any store call). */
+  #synced(ticket: number): void {
+    const t = this.#tickets;
+    let i = 0;
+    let key = 0;
+    for (; i < t.length && t[i]! <= ticket; i += 2) key = t[i + 1]!;
+    if (!i) return;
+    t.splice(0, i);
+    this.#reach(key, false);
+  }
+
+  /** `durable` grows to `key`: onDurable is told now (outside a store call) or at the next microtask. */
+  #reach(key: number, inCall: boolean): void {
+    if (key <= this.#durable) return;
+    this.#durable = key;
+    if (!this.onDurable) return;
+    if (!inCall) {
+      this.#owed = false;
+      this.#tell();
+    } else if (!this.#owed) {
+      this.#owed = true;
+      void Promise.resolve().then(() => {
+        if (!this.#owed) return;
+        this.#owed = false;
+        this.#tell();
+      });
+    }
+  }
+
+  #tell(): void {
+    try {
+      this.onDurable?.(this.#durable);
+    } catch {
+      // the application's callback: nothing the store can do about it
+    }
   }
 
   /** A flash call; if it throws, the next change mounts again first. */
@@ -1029,6 +1111,7 @@ export class FlashStore implements Store {
       this.#live += this.#lens[j] = r.length;
       // topic (UTF-8) and payload: messageBytes
       this.#bytes += this.#sizes[j] = r.length - MSG_FIXED - (r[10]! & 8 ? 8 : 0) - (r[10]! & 16 ? 8 : 0);
+      this.#qos[j] = r[10]! & 3;
       this.#ids[j] = get16(r, s);
       this.#stages[j] = r[s + 2]!;
       this.#tries[j] = get32(r, s + 3);
@@ -1196,7 +1279,7 @@ export class FlashStore implements Store {
   }
 
   #arrays(): (Uint32Array | Uint16Array | Uint8Array)[] {
-    return [this.#keys, this.#locs, this.#lens, this.#sizes, this.#tries, this.#ids, this.#stages];
+    return [this.#keys, this.#locs, this.#lens, this.#sizes, this.#tries, this.#ids, this.#stages, this.#qos];
   }
 
   /** Moves the live slots to the front of the arrays, in order. */
@@ -1227,6 +1310,7 @@ export class FlashStore implements Store {
     this.#tries = re(this.#tries, u32);
     this.#ids = re(this.#ids, (k) => new Uint16Array(k));
     this.#stages = re(this.#stages, (k) => new Uint8Array(k));
+    this.#qos = re(this.#qos, (k) => new Uint8Array(k));
     this.#lo = 0;
     this.#hi = hi - lo;
     if (this.#byKey) for (const [k, j] of this.#byKey) this.#byKey.set(k, j - lo);
