@@ -228,7 +228,8 @@ export class RobustClient {
   #subs = new Map<string, QoS>();
   /** Subscriptions not yet acknowledged on the current connection. */
   #subIds = new Map<number, Subscription[]>();
-  #unsent: Subscription[] = [];
+  /** Subscriptions to send on the current connection, by filter (a newer one for a filter replaces the older and goes last). */
+  #unsent = new Map<string, Subscription>();
   /** Unsubscribed while offline: sent on the next connection. */
   #unsubs: string[] = [];
   #issues: Issue[] = [];
@@ -450,9 +451,9 @@ export class RobustClient {
     for (const s of list) validateTopicFilter(s.topic);
     for (const s of list) {
       this.#subs.set(s.topic, s.qos);
-      this.#unsent = this.#unsent.filter((u) => u.topic !== s.topic); // a newer subscription replaces a queued one
+      this.#unsent.delete(s.topic); // a newer subscription replaces a queued one
+      this.#unsent.set(s.topic, s);
     }
-    this.#unsent.push(...list);
     if (this.#state === 'online') this.#sendSubscriptions();
   }
 
@@ -460,7 +461,7 @@ export class RobustClient {
   unsubscribe(filters: string | string[]): void {
     const list = Array.isArray(filters) ? filters : [filters];
     for (const f of list) this.#subs.delete(f);
-    this.#unsent = this.#unsent.filter((u) => !list.includes(u.topic));
+    for (const f of list) this.#unsent.delete(f);
     if (this.#state === 'online') this.#try('unsubscribe', () => this.#mqtt.unsubscribe(list));
     else this.#unsubs.push(...list);
   }
@@ -601,8 +602,7 @@ export class RobustClient {
     this.#set('online');
     // Subscriptions: resent when the broker kept no session.
     if (!sessionPresent && this.options.resubscribe !== false) {
-      const all = [...this.#subs].map(([topic, qos]) => ({ topic, qos }));
-      this.#unsent = all;
+      this.#unsent = new Map([...this.#subs].map(([topic, qos]) => [topic, { topic, qos }]));
     }
     // Messages in flight in the last connection: the same id with DUP, in their original order;
     // a QoS 2 message past PUBREC is released, not resent. A QoS 1 message past its time
@@ -647,9 +647,9 @@ export class RobustClient {
   }
 
   #sendSubscriptions(): void {
-    if (!this.#unsent.length) return;
-    const list = this.#unsent;
-    this.#unsent = [];
+    if (!this.#unsent.size) return;
+    const list = [...this.#unsent.values()];
+    this.#unsent.clear();
     this.#try('subscribe', () => this.#subIds.set(this.#mqtt.subscribe(list), list));
   }
 
@@ -716,12 +716,10 @@ export class RobustClient {
     if (status !== 'timeout' && status !== 'aborted') this.#acked = true; // the broker answered
     if (subs) {
       this.#subIds.delete(id);
-      if (status === 'timeout' || status === 'aborted')
+      if (status === 'timeout' || status === 'aborted') {
         // robust2: back to sub_to_send (unless unsubscribed or queued again meanwhile)
-        this.#unsent.push(
-          ...subs.filter((s) => this.#subs.has(s.topic) && !this.#unsent.some((u) => u.topic === s.topic)),
-        );
-      else if (granted) this.onSubscribed?.(subs, granted);
+        for (const s of subs) if (this.#subs.has(s.topic) && !this.#unsent.has(s.topic)) this.#unsent.set(s.topic, s);
+      } else if (granted) this.onSubscribed?.(subs, granted);
       if (status === 'refused')
         this.#record({
           time: this.#t.now(),
