@@ -279,7 +279,6 @@ export class FlashStore implements Store {
   #hi = 0;
   /** While a mount that met keys out of order runs: slot by key. */
   #byKey: Map<number, number> | undefined;
-  #mounting = false;
   /** Live messages whose record starts in each block: compaction looks for no more than these. */
   #inBlock: Uint32Array;
   #keys = new Uint32Array(0);
@@ -1000,7 +999,6 @@ export class FlashStore implements Store {
       counted.push(n);
     };
     this.#cache = new Map();
-    this.#mounting = true;
     try {
       while (pos < end) {
         const r = this.#parse(pos, end, first);
@@ -1089,7 +1087,6 @@ export class FlashStore implements Store {
       return this.#reported ? { lost, places, bytes } : undefined;
     } finally {
       this.#cache = undefined;
-      this.#mounting = false;
       this.#sort();
     }
   }
@@ -1207,64 +1204,33 @@ export class FlashStore implements Store {
   #find(key: number): number {
     const by = this.#byKey;
     if (by) return by.get(key) ?? -1;
-    const j = this.#search(key);
-    return j >= 0 && this.#lens[j] ? j : -1;
-  }
-
-  /** Slot with `key` (live or dead), else -1 - (where it would go). */
-  #search(key: number): number {
     let lo = this.#lo;
     let hi = this.#hi - 1;
     const keys = this.#keys;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const k = keys[mid]!;
-      if (k === key) return mid;
+      if (k === key) return this.#lens[mid] ? mid : -1;
       if (k < key) lo = mid + 1;
       else hi = mid - 1;
     }
-    return -1 - lo;
+    return -1;
   }
 
-  /** A new live slot for `key` (absent), zeroed; at the end when `key` is the largest. */
+  /** A new live slot for `key` (absent), zeroed, at the end. */
   #slot(key: number): number {
-    let j = this.#hi;
-    const last = j > this.#lo ? this.#keys[j - 1]! : -1;
-    if (key <= last && !this.#byKey) {
-      if (this.#mounting) {
-        // a copy replayed after newer originals: slots by map until the mount sorts them
-        const by = (this.#byKey = new Map());
-        for (let i = this.#lo; i < this.#hi; i++) if (this.#lens[i]) by.set(this.#keys[i]!, i);
-      } else {
-        // (not reached: only a mount meets keys out of order) keep the order by moving the rest up
-        j = this.#search(key);
-        if (j >= 0) return this.#revive(j);
-        j = -1 - j;
-        this.#room1();
-        const n = this.#hi++;
-        for (const a of this.#arrays()) {
-          a.copyWithin(j + 1, j, n);
-          a[j] = 0;
-        }
-        this.#keys[j] = key;
-        this.#n++;
-        return j;
-      }
+    if (this.#hi > this.#lo && key <= this.#keys[this.#hi - 1]! && !this.#byKey) {
+      // a copy replayed after newer originals (only a mount, which sorts them at its end, meets
+      // keys out of order: an add has the largest key): slots by map until then
+      const by = (this.#byKey = new Map());
+      for (let i = this.#lo; i < this.#hi; i++) if (this.#lens[i]) by.set(this.#keys[i]!, i);
     }
     this.#room1();
-    j = this.#hi++;
+    const j = this.#hi++;
     for (const a of this.#arrays()) a[j] = 0;
     this.#keys[j] = key;
     this.#byKey?.set(key, j);
     this.#n++;
-    return j;
-  }
-
-  /** A dead slot made live again (its key added back), zeroed. */
-  #revive(j: number): number {
-    for (const a of this.#arrays()) if (a !== this.#keys) a[j] = 0;
-    this.#n++;
-    if (j < this.#lo) this.#lo = j;
     return j;
   }
 

@@ -27,9 +27,13 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * header, the damage report with the keys, topics and QoS of lost messages, skip records after a
  * cut write or a report, refusing partitions that are not a queue of this format, `reset`, the
  * close marker): measured 5,525 B, budget 5,568; robust's budget is 12,416 since Store.damage.
+ * Raised for issue 22: an index that leaves removed slots dead instead of shifting its arrays
+ * (draining was quadratic) and sorts once after a mount that met keys out of order, live counts
+ * per block for compaction, grouped durability (Flash.sync tickets, `durable`, `onDurable`) and
+ * the QoS per message that makes a QoS 2 step durable at once: measured 6,181 B, budget 6,208.
  */
 const ISSUE_TARGET = 10240;
-const ADDED_BUDGET = 5568;
+const ADDED_BUDGET = 6208;
 const BUDGET = 12416 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {
