@@ -123,6 +123,8 @@ export class FileFlash implements Flash {
   /** Cached pages by number, least recently used first. */
   readonly #pages = new Map<number, Page>();
   readonly #maxPages: number;
+  /** The page used last (it is the most recently used in `#pages`), if still cached. */
+  #last: { at: number; page: Page } | undefined;
   /** Pages changed in the cache and not yet written to the file. */
   readonly #dirty = new Set<number>();
   /** Per page: 1 when the file holds only 0xFF there (erased by us, or read so) and it is not cached dirty. */
@@ -298,6 +300,7 @@ export class FileFlash implements Flash {
       this.#pages.delete(p);
       this.#dirty.delete(p);
       this.#erased[p] = 1;
+      if (this.#last?.at === p) this.#last = undefined;
     }
     const a = Math.min(first * PAGE, end);
     const b = Math.max(a, Math.min(last * PAGE, end));
@@ -357,6 +360,7 @@ export class FileFlash implements Flash {
     } finally {
       this.#fd = undefined;
       this.#pages.clear();
+      this.#last = undefined;
       this.#dirty.clear();
       // a grouped fdatasync still uses the descriptor: it is closed when that ends
       if (!this.#running) closeSync(fd);
@@ -367,11 +371,14 @@ export class FileFlash implements Flash {
 
   /** Page `p`, from the cache or loaded into it (evicting the least recently used). */
   #page(p: number): Page {
+    const last = this.#last;
+    if (last && last.at === p) return last.page; // the page the log is being appended to, again
     const pages = this.#pages;
     let pg = pages.get(p);
     if (pg) {
       pages.delete(p); // most recently used: to the end
       pages.set(p, pg);
+      this.#last = { at: p, page: pg };
       return pg;
     }
     if (pages.size >= this.#maxPages) this.#evict();
@@ -380,6 +387,7 @@ export class FileFlash implements Flash {
     if (this.#erased[p]) pg.data.fill(0xff);
     else this.#readFile(pg.data, 0, len, p * PAGE);
     pages.set(p, pg);
+    this.#last = { at: p, page: pg };
     return pg;
   }
 
@@ -397,6 +405,7 @@ export class FileFlash implements Flash {
       if (n-- <= 0) break;
       this.#pages.delete(p);
     }
+    this.#last = undefined;
   }
 
   /** Page `p`'s bytes [from, to) were changed in the cache: written to the file later. */
@@ -534,6 +543,7 @@ export class FileFlash implements Flash {
       f();
     } catch (e) {
       this.#pages.clear();
+      this.#last = undefined;
       this.#dirty.clear();
       this.#erased.fill(0);
       this.#unsynced = true;

@@ -97,7 +97,12 @@ function put16(a: Uint8Array, i: number, v: number): void {
 }
 const bytesOf = (r: Uint8Array | ArrayBuffer): Uint8Array => (r instanceof Uint8Array ? r : new Uint8Array(r));
 function erased(a: Uint8Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== 0xff) return false;
+  let i = 0;
+  // four bytes at a time where aligned (a large block's blankness check reads megabytes)
+  if (!(a.byteOffset & 3))
+    for (const w = new Uint32Array(a.buffer, a.byteOffset, a.length >> 2); i < w.length; i++)
+      if (w[i] !== 0xffffffff) return false;
+  for (i *= 4; i < a.length; i++) if (a[i] !== 0xff) return false;
   return true;
 }
 /** Where a record's header CRC is: after a message's topic; the last 4 bytes of the others. */
@@ -416,16 +421,9 @@ export class FlashStore implements Store {
     put16(rec, 11, t);
     rec.set(topic, 13);
     rec.set(m.payload, p);
-    const f = this.#f64;
     p = 28 + t;
-    for (const [has, v] of [
-      [hasP, m.priority],
-      [hasE, m.expiresAt],
-    ] as const)
-      if (has) {
-        f.setFloat64(0, v, true);
-        for (let i = 0; i < 8; i++) rec[p++] = f.getUint8(i);
-      }
+    if (hasP) p = this.#putF64(rec, p, m.priority);
+    if (hasE) this.#putF64(rec, p, m.expiresAt);
     const loc = this.#append(rec);
     this.#nextKey = key + 1; // after the record: a block opened for it says its key is the lowest there
     const j = this.#slot(key);
@@ -557,6 +555,14 @@ export class FlashStore implements Store {
     this.#failed = false;
   }
 
+  /** Writes `v` as a little-endian f64 at `p`; returns where it ends. */
+  #putF64(rec: Uint8Array, p: number, v: number): number {
+    const f = this.#f64;
+    f.setFloat64(0, v, true);
+    for (let i = 0; i < 8; i++) rec[p++] = f.getUint8(i);
+    return p;
+  }
+
   /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped, nothing lost below the next key). */
   #record(type: number, key: number): Uint8Array {
     const r = new Uint8Array(type === UPD ? UPD_LEN : type === SKIP ? SKIP_LEN : DEL_LEN);
@@ -608,8 +614,8 @@ export class FlashStore implements Store {
     }
     this.#sync('order'); // the copies are durable before their originals leave the log
     // retire: both copies of B zeroed (seq 0 and a bad CRC)
-    this.#io(() => this.flash.write(t * B + 12, ZEROS));
-    this.#io(() => this.flash.write(t * B + B - TRAILER, ZEROS));
+    this.#put(t * B + 12, ZEROS);
+    this.#put(t * B + B - TRAILER, ZEROS);
     this.#sync('order'); // retired before any of it is erased (a half-erased block must not be in the log)
     this.#erase(t, this.#erases[t]!);
     this.#tail = (t + 1) % this.#N;
@@ -647,12 +653,12 @@ export class FlashStore implements Store {
       const n = Math.min(r.length - done, C - this.#wp);
       const chunk = r.subarray(done, (done += n));
       const to = this.#head * B + HEADER + this.#wp;
-      this.#io(() => this.flash.write(to, chunk));
+      this.#put(to, chunk);
       this.#wp += n;
       if (done === r.length) break;
       this.#open(Math.min(r.length - done, C), low + (r[1] === MSG && !(r[10]! & COPY) ? 1 : 0));
     }
-    if (r[0]) this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
+    if (r[0]) this.#put(at, ZEROS.subarray(0, 1)); // commit
     this.#marked = r[1] === SKIP;
     return at;
   }
@@ -683,8 +689,8 @@ export class FlashStore implements Store {
     // writes a crash may lose (a crash costs at most that block, like a cut on a device), and block
     // headers become durable in log order (a later one alone would cut the log off before it).
     this.#sync('order');
-    this.#io(() => this.flash.write(b * B + 12, h));
-    this.#io(() => this.flash.write(b * B + B - TRAILER, h)); // the second copy, far from the first
+    this.#put(b * B + 12, h);
+    this.#put(b * B + B - TRAILER, h); // the second copy, far from the first
     // the first block holds records only once its header is durable: records and no log header is damage
     if (this.#head < 0) this.#sync('order');
     this.#seq[b] = this.#nextSeq++;
@@ -709,7 +715,7 @@ export class FlashStore implements Store {
     put32(a, 0, MAGIC);
     put32(a, 4, count);
     put32(a, 8, crc32(a, 0, 8));
-    this.#io(() => this.flash.write(b * this.#B, a));
+    this.#put(b * this.#B, a);
     this.#erases[b] = count;
     this.#clean[b] = 1;
   }
@@ -725,7 +731,14 @@ export class FlashStore implements Store {
   /** Asks a flash that buffers its writes to make them durable (see `Flash.sync`); follows what is durable. */
   #sync(why: FlashSync): void {
     const flash = this.flash;
-    const r = flash.sync ? this.#io(() => flash.sync!(why)) : true;
+    let r: boolean | number | void = true;
+    if (flash.sync)
+      try {
+        r = flash.sync(why);
+      } catch (e) {
+        this.#failed = true;
+        throw e;
+      }
     const last = this.#nextKey - 1;
     if (typeof r === 'number') {
       // deferred: durable when the flash reports this ticket
@@ -775,6 +788,26 @@ export class FlashStore implements Store {
     }
   }
 
+  /** `flash.write`; if it throws, the next change mounts again first. */
+  #put(at: number, bytes: Uint8Array): void {
+    try {
+      this.flash.write(at, bytes);
+    } catch (e) {
+      this.#failed = true;
+      throw e;
+    }
+  }
+
+  /** `flash.read`, as a Uint8Array; if it throws, the next change mounts again first. */
+  #get(at: number, len: number): Uint8Array {
+    try {
+      return bytesOf(this.flash.read(at, len));
+    } catch (e) {
+      this.#failed = true;
+      throw e;
+    }
+  }
+
   /** A flash call; if it throws, the next change mounts again first. */
   #io<T>(f: () => T): T {
     try {
@@ -797,7 +830,7 @@ export class FlashStore implements Store {
     let d = cache.get(b);
     if (!d) {
       if (cache.size > 1) cache.delete(cache.keys().next().value!);
-      cache.set(b, (d = this.#io(() => bytesOf(this.flash.read(b * this.#B, this.#B)))));
+      cache.set(b, (d = this.#get(b * this.#B, this.#B)));
     }
     return d;
   }
@@ -806,7 +839,7 @@ export class FlashStore implements Store {
   #raw(at: number, len: number): Uint8Array {
     const b = Math.floor(at / this.#B);
     const o = at - b * this.#B;
-    return this.#cache ? this.#block(b).subarray(o, o + len) : this.#io(() => bytesOf(this.flash.read(at, len)));
+    return this.#cache ? this.#block(b).subarray(o, o + len) : this.#get(at, len);
   }
 
   /**
@@ -815,7 +848,7 @@ export class FlashStore implements Store {
    */
   #read(at: number, len: number): Uint8Array {
     const B = this.#B;
-    if (this.#cache && (at % B) + len <= B - TRAILER) return this.#raw(at, len);
+    if ((at % B) + len <= B - TRAILER) return this.#raw(at, len); // in one block: the flash's own copy (or the mount's view)
     const out = new Uint8Array(len);
     for (let got = 0; got < len;) {
       const b = Math.floor(at / B);
@@ -1227,7 +1260,7 @@ export class FlashStore implements Store {
     }
     this.#room1();
     const j = this.#hi++;
-    for (const a of this.#arrays()) a[j] = 0;
+    this.#locs[j] = this.#lens[j] = this.#sizes[j] = this.#tries[j] = this.#ids[j] = this.#stages[j] = this.#qos[j] = 0;
     this.#keys[j] = key;
     this.#byKey?.set(key, j);
     this.#n++;
@@ -1251,10 +1284,11 @@ export class FlashStore implements Store {
   /** Moves the live slots to the front of the arrays, in order. */
   #squeeze(): void {
     const lens = this.#lens;
+    const all = this.#arrays();
     let w = 0;
     for (let j = this.#lo; j < this.#hi; j++)
       if (lens[j]) {
-        if (w !== j) for (const a of this.#arrays()) a[w] = a[j]!;
+        if (w !== j) for (const a of all) a[w] = a[j]!;
         w++;
       }
     this.#lo = 0;

@@ -30,10 +30,12 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * Raised for issue 22: an index that leaves removed slots dead instead of shifting its arrays
  * (draining was quadratic) and sorts once after a mount that met keys out of order, live counts
  * per block for compaction, grouped durability (Flash.sync tickets, `durable`, `onDurable`) and
- * the QoS per message that makes a QoS 2 step durable at once: measured 6,181 B, budget 6,208.
+ * the QoS per message that makes a QoS 2 step durable at once, and the hot path made lighter
+ * (flash calls without a closure each, a blankness check four bytes at a time): measured
+ * 6,266 B, budget 6,272.
  */
 const ISSUE_TARGET = 10240;
-const ADDED_BUDGET = 6208;
+const ADDED_BUDGET = 6272;
 const BUDGET = 12416 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {
