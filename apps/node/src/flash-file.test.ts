@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { RELEASING, SENT, type NewMessage } from '@umqtt/robust';
 import { FlashStore, SimulatedFlash } from '@umqtt/store-flash';
 import { crc32 } from '../../../packages/store-flash/src/crc32.ts';
-import { waitFor } from '@umqtt/testkit';
+import { storeContract, waitFor } from '@umqtt/testkit';
 import { Workload } from '../../../packages/store-flash/src/workload.test-support.ts';
 import { FileFlash } from './flash-file.js';
 
@@ -99,15 +99,20 @@ describe('FileFlash speed-ups for FlashStore', () => {
     f.close();
   });
 
-  test('a store call is one pwrite (record written committed), and a write onto erased bytes is a copy', () => {
+  test('the calls of one turn reach the file in one pwritev at its end (each record written committed); a write onto erased bytes is a copy', async () => {
     const flash = new FileFlash(fresh(), { blockSize: 4096, byteLength: 8 * 4096, sync: false });
     const store = new FlashStore(flash, { maxRecords: 100 });
     store.add(msg('warm/up', new Uint8Array(1))); // the first block's headers
+    await new Promise((r) => setImmediate(r));
     const before = flash.writes;
-    const k = store.add(msg('t', new Uint8Array(3000).fill(7)));
-    store.update(k, 1, SENT, 1);
-    store.remove(k);
-    expect(flash.writes - before).toBe(3);
+    for (let i = 0; i < 10; i++) {
+      const k = store.add(msg('t', new Uint8Array(300).fill(7)));
+      store.update(k, 1, SENT, 1);
+      store.remove(k);
+    }
+    expect(flash.writes - before).toBe(0); // in the cache until the turn ends
+    await new Promise((r) => setImmediate(r));
+    expect(flash.writes - before).toBe(1);
     flash.write(8000, new Uint8Array(100).fill(0x0f)); // erased there: copied
     flash.write(8000, new Uint8Array(100).fill(0xf3)); // not erased: ANDed
     expect(Array.from(flash.read(7999, 3))).toEqual([0xff, 0x03, 0x03]);
@@ -119,17 +124,42 @@ describe('FileFlash speed-ups for FlashStore', () => {
 describe('FileFlash syncs', () => {
   const small = (i: number) => msg(`t/${i}`, new Uint8Array(40).fill(i & 255));
 
-  test('reads come from RAM, every write is in the file before it returns, and the file is what a reopen sees', () => {
+  test('reads see writes at once; writes are in the file at the end of the turn, at a sync, or at close; a reopen sees the file', async () => {
     const path = fresh();
-    const f = new FileFlash(path, { blockSize: 512, byteLength: 4 * 512, sync: false });
+    const f = new FileFlash(path, { blockSize: 512, byteLength: 4 * 512 });
     f.write(700, new Uint8Array([0x12, 0x34]));
-    expect(Array.from(readFileSync(path).subarray(700, 702))).toEqual([0x12, 0x34]); // not held back in the process
-    writeFileSync(path, new Uint8Array(2048)); // changed behind its back: the open flash keeps its own view
     expect(Array.from(f.read(700, 2))).toEqual([0x12, 0x34]);
+    expect(Array.from(readFileSync(path).subarray(700, 702))).toEqual([0xff, 0xff]); // still in the process
+    await new Promise((r) => setImmediate(r));
+    expect(Array.from(readFileSync(path).subarray(700, 702))).toEqual([0x12, 0x34]); // the turn ended
+    f.write(900, new Uint8Array([0x56]));
+    f.sync('order');
+    expect(readFileSync(path)[900]).toBe(0x56);
+    f.write(901, new Uint8Array([0x78]));
     f.close();
+    expect(readFileSync(path)[901]).toBe(0x78);
     const again = new FileFlash(path, { blockSize: 512 });
-    expect(Array.from(again.read(700, 2))).toEqual([0, 0]);
+    expect(Array.from(again.read(700, 2))).toEqual([0x12, 0x34]);
+    expect(Array.from(again.read(0, 2048).subarray(899, 903))).toEqual([0xff, 0x56, 0x78, 0xff]); // a large read: the file
     again.close();
+  });
+
+  test('RAM: the partition stays in the file; the cache holds at most cacheBytes, whatever the queue', () => {
+    const flash = new FileFlash(fresh(), {
+      blockSize: 64 << 10,
+      byteLength: 64 * (64 << 10),
+      sync: false,
+      cacheBytes: 128 << 10,
+    });
+    const store = new FlashStore(flash, { maxRecords: 30_000 });
+    for (let i = 0; i < 20_000; i++) store.add(small(i)); // about 2 MiB of records
+    expect(flash.cachedBytes).toBeLessThanOrEqual(128 << 10);
+    const all = store.messages(); // reads every record back
+    expect(all.length).toBe(20_000);
+    expect(all[12_345]!.payload[0]).toBe(12_345 & 255);
+    expect(flash.cachedBytes).toBeLessThanOrEqual(128 << 10);
+    store.close();
+    flash.close();
   });
 
   test('default: one fdatasync per store call (and one more per block the log opens)', () => {
@@ -151,38 +181,51 @@ describe('FileFlash syncs', () => {
     flash.close();
   });
 
-  test("sync: 'turn' flushes the calls of one event-loop turn with one background fdatasync after it; close() flushes; false never", async () => {
-    const flash = new FileFlash(fresh(), { blockSize: 4096, byteLength: 16 * 4096, sync: 'turn' });
+  test("sync: 'group': the calls of a turn share one background fdatasync after it, reported by ticket (FlashStore's durable); QoS 2 steps at once; close() flushes", async () => {
+    const flash = new FileFlash(fresh(), { blockSize: 4096, byteLength: 16 * 4096, sync: 'group' });
     const store = new FlashStore(flash, { maxRecords: 100 });
-    for (let i = 0; i < 20; i++) store.add(small(i));
+    const reported: number[] = [];
+    store.onDurable = (d) => reported.push(d);
+    const keys: number[] = [];
+    for (let i = 0; i < 20; i++) keys.push(store.add(small(i)));
     // the first block joining the log is an ordering point: its A header is durable before its B
     // header is written, and its B header before records go in (records in a block with no
     // readable header would be damage)
     expect(flash.syncs).toBe(2);
-    await waitFor(() => flash.syncs === 3); // one for the 20 calls, after the turn, in the background
+    expect(store.durable).toBeLessThan(keys[0]!);
+    await waitFor(() => store.durable === keys[19]); // one fdatasync for the 20 calls, after the turn
+    expect(flash.syncs).toBe(3);
+    expect(reported).toEqual([keys[19]]);
     await new Promise((r) => setTimeout(r, 20));
     expect(flash.syncs).toBe(3); // nothing written since: nothing to flush
     // turns that end while a background fdatasync runs share the next one
     for (let turn = 0; turn < 5; turn++) {
-      store.add(small(100 + turn));
+      keys.push(store.add(small(100 + turn)));
       await new Promise((r) => setImmediate(r));
     }
-    await waitFor(() => flash.syncs >= 4);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => store.durable === keys.at(-1));
     expect(flash.syncs).toBeGreaterThanOrEqual(4);
     expect(flash.syncs).toBeLessThanOrEqual(3 + 5);
+    expect(reported).toEqual([...reported].sort((a, b) => a - b));
+    // a QoS 2 message: durable when add() returns, with everything before it
+    const k1 = store.add(small(200));
+    const k2 = store.add(msg('q2', new Uint8Array(8), { qos: 2 }));
+    expect(store.durable).toBe(k2);
+    expect(k1).toBeLessThan(k2);
     const settled = flash.syncs;
     // close() while a grouped flush waits or runs: flushed at once, and the file is closed
     store.remove(store.messages()[0]!.key);
     await new Promise((r) => setImmediate(r)); // the background fdatasync has started
     store.remove(store.messages()[0]!.key);
+    const k3 = store.add(small(300));
     flash.close();
     expect(flash.syncs).toBe(settled + 1); // the one close() made (the background one ends later)
+    expect(store.durable).toBe(k3);
     expect(() => flash.read(0, 1)).toThrow(/closed/);
-    await waitFor(() => flash.syncs >= settled + 1);
+    await waitFor(() => flash.syncs >= settled + 2);
     const file = new FileFlash(flash.path, { blockSize: 4096 });
     const reopened = new FlashStore(file, { maxRecords: 100 });
-    expect(reopened.count).toBe(20 + 5 - 2);
+    expect(reopened.count).toBe(20 + 5 + 2 + 1 - 2);
     reopened.close();
     file.close();
     const none = new FileFlash(fresh(), { blockSize: 4096, byteLength: 16 * 4096, sync: false });
@@ -231,73 +274,106 @@ describe('FlashStore on a FileFlash', () => {
     flash.close();
   });
 
-  test('a process killed (SIGKILL) at any point: every change it confirmed is on the file', async () => {
-    // The child runs the power-cut tests' workload (same seed -> same calls) on a file and
-    // prints the number of calls that returned; it is killed mid-stream. The parent replays
-    // the same calls on a SimulatedFlash to know what each confirmed call did and which call
-    // was running, then mounts the file and checks it like a power cut.
-    const here = fileURLToPath(new URL('.', import.meta.url));
-    const root = join(here, '../../../');
-    const GEOMETRY = { blockSize: 256, blocks: 14 };
-    const OPTIONS = { maxRecords: 10, maxMessageBytes: 400 };
-    const child = join(dir, 'child.ts');
-    writeFileSync(
-      child,
-      `import { writeSync } from 'node:fs';
+  test.each([
+    { sync: true, title: 'sync: true, every call confirmed as it returns' },
+    { sync: 'group', title: "sync: 'group', every call confirmed once its turn ended" },
+  ] as const)(
+    'a process killed (SIGKILL) at any point ($title): every change it confirmed is on the file',
+    async ({ sync }) => {
+      // The child runs the power-cut tests' workload (same seed -> same calls) on a file and
+      // prints the number of calls that returned; it is killed mid-stream. The parent replays
+      // the same calls on a SimulatedFlash to know what each confirmed call did and which call
+      // was running, then mounts the file and checks it like a power cut.
+      const here = fileURLToPath(new URL('.', import.meta.url));
+      const root = join(here, '../../../');
+      const GEOMETRY = { blockSize: 256, blocks: 14 };
+      const OPTIONS = { maxRecords: 10, maxMessageBytes: 400 };
+      const child = join(dir, `child-${sync}.mts`); // an ES module: it awaits at its top level
+      writeFileSync(
+        child,
+        `import { writeSync } from 'node:fs';
 import { FileFlash } from ${JSON.stringify(join(here, 'flash-file.ts'))};
 import { FlashStore } from ${JSON.stringify(join(root, 'packages/store-flash/src/index.ts'))};
 import { Workload } from ${JSON.stringify(join(root, 'packages/store-flash/src/workload.test-support.ts'))};
 const [path, seed] = process.argv.slice(2);
-const store = new FlashStore(new FileFlash(path, { blockSize: ${GEOMETRY.blockSize}, byteLength: ${GEOMETRY.blockSize * GEOMETRY.blocks} }), ${JSON.stringify(OPTIONS)});
+const store = new FlashStore(new FileFlash(path, { blockSize: ${GEOMETRY.blockSize}, byteLength: ${GEOMETRY.blockSize * GEOMETRY.blocks}, sync: ${JSON.stringify(sync)} }), ${JSON.stringify(OPTIONS)});
 const w = new Workload(Number(seed));
-for (let i = 1; ; i++) { w.step(store); writeSync(1, i + '\\n'); }
+const turn = () => new Promise((r) => setImmediate(r));
+for (let i = 1; ; i++) {
+  w.step(store);
+  // with 'group', a call is in the file once its turn ended (FileFlash writes out then)
+  if (${sync === 'group'}) { await turn(); await turn(); }
+  writeSync(1, i + '\\n');
+}
 `,
-    );
-    const runs = [
-      { seed: 21, killAfter: 150 },
-      { seed: 22, killAfter: 400 },
-      { seed: 23, killAfter: 900 },
-    ];
-    const results = await Promise.all(
-      runs.map(
-        ({ seed, killAfter }) =>
-          new Promise<{ seed: number; path: string; confirmed: number; signal: string | null }>((resolve, reject) => {
-            const path = fresh();
-            const p = spawn(process.execPath, ['--import', 'tsx', child, path, String(seed)], {
-              cwd: root,
-              stdio: ['ignore', 'pipe', 'pipe'],
-            });
-            let out = '';
-            let err = '';
-            p.stdout.on('data', (d: Buffer) => {
-              out += d.toString();
-              if (out.split('\n').length > killAfter) p.kill('SIGKILL');
-            });
-            p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-            p.on('error', reject);
-            p.on('close', (_code, signal) => {
-              if (signal !== 'SIGKILL') return reject(new Error(`child exited without being killed: ${err}`));
-              // lines complete when the child died: calls that returned
-              const lines = out.split('\n');
-              resolve({ seed, path, confirmed: lines.length - 1, signal });
-            });
-          }),
-      ),
-    );
-    for (const { seed, path, confirmed } of results) {
-      expect(confirmed).toBeGreaterThanOrEqual(runs.find((r) => r.seed === seed)!.killAfter);
-      const w = new Workload(seed);
-      const shadow = new SimulatedFlash(GEOMETRY);
-      const replay = new FlashStore(shadow, OPTIONS);
-      for (let i = 0; i < confirmed; i++) w.step(replay);
-      shadow.cutPowerAfter(0); // the next call: set as pending, stopped before it writes
-      w.run(replay, 1);
-      const store = new FlashStore(new FileFlash(path, { blockSize: GEOMETRY.blockSize }), OPTIONS);
-      w.check(store);
-      expect(store.count).toBeGreaterThan(0);
-      console.log(
-        `killed child (workload seed ${seed}) after ${confirmed} confirmed calls: the file holds all of them`,
       );
-    }
-  }, 60_000);
+      const runs = [
+        { seed: 21, killAfter: 150 },
+        { seed: 22, killAfter: 400 },
+        { seed: 23, killAfter: 900 },
+      ];
+      const results = await Promise.all(
+        runs.map(
+          ({ seed, killAfter }) =>
+            new Promise<{ seed: number; path: string; confirmed: number; signal: string | null }>((resolve, reject) => {
+              const path = fresh();
+              const p = spawn(process.execPath, ['--import', 'tsx', child, path, String(seed)], {
+                cwd: root,
+                stdio: ['ignore', 'pipe', 'pipe'],
+              });
+              let out = '';
+              let err = '';
+              p.stdout.on('data', (d: Buffer) => {
+                out += d.toString();
+                if (out.split('\n').length > killAfter) p.kill('SIGKILL');
+              });
+              p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+              p.on('error', reject);
+              p.on('close', (_code, signal) => {
+                if (signal !== 'SIGKILL') return reject(new Error(`child exited without being killed: ${err}`));
+                // lines complete when the child died: calls that returned
+                const lines = out.split('\n');
+                resolve({ seed, path, confirmed: lines.length - 1, signal });
+              });
+            }),
+        ),
+      );
+      for (const { seed, path, confirmed } of results) {
+        expect(confirmed).toBeGreaterThanOrEqual(runs.find((r) => r.seed === seed)!.killAfter);
+        const w = new Workload(seed);
+        const shadow = new SimulatedFlash(GEOMETRY);
+        const replay = new FlashStore(shadow, OPTIONS);
+        for (let i = 0; i < confirmed; i++) w.step(replay);
+        shadow.cutPowerAfter(0); // the next call: set as pending, stopped before it writes
+        w.run(replay, 1);
+        const store = new FlashStore(new FileFlash(path, { blockSize: GEOMETRY.blockSize }), OPTIONS);
+        w.check(store);
+        expect(store.count).toBeGreaterThan(0);
+        console.log(
+          `killed child (workload seed ${seed}) after ${confirmed} confirmed calls: the file holds all of them`,
+        );
+      }
+    },
+    60_000,
+  );
 });
+
+// The Store contract on a file: flushed at every call, and grouped (`durable` follows a flush behind).
+const contractOptions = { maxMessageBytes: 70_000, maxRecords: 1000 };
+for (const sync of [true, 'group'] as const)
+  storeContract(
+    `FlashStore on a FileFlash (sync: ${String(sync)})`,
+    () =>
+      new FlashStore(
+        new FileFlash(fresh(), { blockSize: 64 << 10, byteLength: 16 * (64 << 10), sync }),
+        contractOptions,
+      ),
+    {
+      grouped: sync === 'group',
+      reopen: (s) => {
+        const { path } = (s as FlashStore).flash as FileFlash;
+        ((s as FlashStore).flash as FileFlash).close();
+        return new FlashStore(new FileFlash(path, { blockSize: 64 << 10, sync }), contractOptions);
+      },
+    },
+  );

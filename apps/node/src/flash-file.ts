@@ -1,13 +1,14 @@
 // A Flash backed by a file, so that a Node gateway's FlashStore survives a restart: the file is
 // the partition. Synchronous reads and writes at offsets (the Store interface is synchronous),
-// NOR semantics kept (a write ANDs into what is there; erase writes 0xFF). The partition is read
-// once when the file is opened and kept in RAM: reads, and the AND a write needs, never touch
-// the disk. Every write and erase goes to the file (pwrite) before it returns, so a killed
-// process loses nothing; `sync()`, which FlashStore calls at the end of each store call and
-// wherever the order of its writes matters, flushes them to the disk (fdatasync), so what
-// FlashStore reports as stored is on the disk, and a crash at any instant leaves a store that
-// mounts. For FlashStore's speed it says `unordered` (each record is then one pwrite, written
-// committed) and lends it Node's native CRC-32.
+// NOR semantics kept (a write ANDs into what is there; erase writes 0xFF). The file is read and
+// written in place (positioned I/O); RAM holds a small cache of 4 KiB pages (1 MiB by default),
+// never the partition. Writes land in the cache and reach the file at the end of the event-loop
+// turn (one pwritev for the pages a turn touched), at every sync, or when the cache needs the
+// room; an erase goes to the file at once. `sync()` flushes them to the disk (fdatasync): at
+// once, or, with `sync: 'group'`, the syncs that end store calls are grouped into one background
+// fdatasync after the turn, and FlashStore learns by ticket when its calls are durable. For
+// FlashStore's speed it says `unordered` (each record is then one write, written committed) and
+// lends it Node's native CRC-32.
 import {
   closeSync,
   fdatasync,
@@ -18,6 +19,7 @@ import {
   readSync,
   renameSync,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -26,18 +28,18 @@ import type { Flash, FlashSync } from '@umqtt/store-flash';
 import { FLASH_CLOSED, FLASH_READ, FLASH_SYNC } from './errors.js';
 
 /**
- * Options of {@link FileFlash}: the block size and byte length of a new partition, and when
- * writes are flushed to the disk.
+ * Options of {@link FileFlash}: the block size and byte length of a new partition, when writes
+ * are flushed to the disk, and the RAM of its cache.
  *
  * @example
- * const options: FileFlashOptions = { byteLength: 64 << 20, blockSize: 1 << 20, sync: 'turn' };
+ * const options: FileFlashOptions = { byteLength: 64 << 20, blockSize: 1 << 20, sync: 'group' };
  */
 export interface FileFlashOptions {
   /**
    * Bytes per erase block. Default 4096 (a file made with it keeps it: with another block size
    * the store refuses the file as a foreign partition, UMQTT_STORE_FOREIGN). A file has no erase
    * block of its own, and for a new file a larger one is much faster: FlashStore flushes the
-   * file (fdatasync, at once even with `sync: 'turn'`) a few times for each block its log enters
+   * file (fdatasync, at once even with `sync: 'group'`) a few times for each block its log enters
    * or compacts, and a message larger than a block spans several. Blocks of 1 to 4 MiB (the
    * partition a whole number of them, 6 at least, e.g. 64 MiB) hold thousands of messages each.
    */
@@ -45,43 +47,71 @@ export interface FileFlashOptions {
   /**
    * Size of the partition. A new file is created with this many bytes of 0xFF (default 1 MiB);
    * an existing file must have exactly this size if it is given (a partition is never resized:
-   * the store's log wraps around its end). The whole partition is also held in RAM.
+   * the store's log wraps around its end).
    */
   byteLength?: number | undefined;
   /**
-   * When writes are flushed to the disk (fdatasync). Every write reaches the file (the kernel)
-   * before it returns, so a killed process never loses what a store call confirmed.
+   * When writes are flushed to the disk (fdatasync).
    * - `true` (default): at every `sync()`: FlashStore's `add`, `update` and `remove` are on the
    *   disk when they return (one fdatasync per call, a few more when a call compacts or opens
-   *   blocks), and survive a crash of the machine or a power cut.
-   * - `'turn'`: the syncs FlashStore needs for the order of its writes happen at once; those
-   *   that end a store call are grouped into one fdatasync started at the end of the
-   *   event-loop turn (`setImmediate`), which runs in the background (libuv's thread pool)
-   *   while the next turns go on; turns that end while it runs share the next one. A crash of
-   *   the machine or a power cut can undo what the store calls since the start of the last
-   *   completed fdatasync did (the last turn, or the few turns of one fdatasync, about a
-   *   millisecond): messages accepted then are lost, messages removed then come back (sent
-   *   again: a duplicate, for QoS 2 too) and their updates may be undone. Everything older is
-   *   safe, and the store always mounts consistently. A failed grouped fdatasync is thrown by
-   *   the next call on the flash.
-   * - `false`: never. The store survives the process being killed (the kernel holds the
-   *   writes), not a crash of the machine or a power cut.
+   *   blocks), and survive a killed process, a crash of the machine and a power cut.
+   * - `'group'`: one fdatasync for many calls. The syncs that end FlashStore's calls are grouped
+   *   into one fdatasync started after the event-loop turn, in the background (libuv's thread
+   *   pool), while the next turns go on (turns that end while it runs share the next one);
+   *   FlashStore's `durable` and `onDurable` say which calls it covered. The syncs FlashStore
+   *   needs for the order of its writes, and for a QoS 2 message's add, SENT and RELEASING,
+   *   happen at once. What a crash can undo: a killed process, the calls of the turn it was
+   *   killed in (written to the file at the end of each turn); a crash of the machine or a power
+   *   cut, the calls that `durable` does not cover yet (about one fdatasync's time). A failed
+   *   fdatasync is thrown by the next call on the flash.
+   * - `false`: never. The store survives the process being killed (minus the calls of the turn
+   *   it was killed in), not a crash of the machine or a power cut.
    */
-  sync?: boolean | 'turn' | undefined;
+  sync?: boolean | 'group' | undefined;
+  /**
+   * RAM for the cache of the file's 4 KiB pages (default 1 MiB, at least 64 KiB): the pages the
+   * log is appended to, and those read back recently (a queue draining reads its records in
+   * order). Reads of 4 KiB or more go to the file directly, past the cache.
+   */
+  cacheBytes?: number | undefined;
 }
 
 /** Node's native CRC-32 (zlib.crc32: Node 20.15 and later), 10x the store's plain-code one. */
 const zcrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
+/** Bytes per cached page of the file. */
+const PAGE = 4096;
+/** 64 KiB of 0xFF: what erased bytes are compared with, and what an erase writes (made at first use). */
+let ONES: Buffer | undefined;
+const ones = (): Buffer => (ONES ??= Buffer.alloc(1 << 16, 0xff));
+
+/** A page of the file in the cache; bytes [from, to) were changed since it was last written out. */
+interface Page {
+  data: Uint8Array;
+  from: number;
+  to: number;
+}
+
 const invalid = (what: string) =>
   new UmqttError({ code: INVALID_ARGUMENT, message: `file flash: ${what}`, place: 'flash' });
+
+/** Whether `a[at, at + n)` are all 0xFF. */
+function erasedAt(a: Uint8Array, at: number, n: number): boolean {
+  const ff = ones();
+  for (let done = 0; done < n; done += ff.length) {
+    const k = Math.min(ff.length, n - done);
+    if (!Buffer.from(a.buffer, a.byteOffset + at + done, k).equals(ff.subarray(0, k))) return false;
+  }
+  return true;
+}
 
 /**
  * A file as a flash partition.
  *
  * @example
- * const flash = new FileFlash('/var/lib/gateway/queue.flash', { byteLength: 4 << 20 });
- * const store = new FlashStore(flash, { maxRecords: 10_000 });
+ * const flash = new FileFlash('/var/lib/gateway/queue.flash', { byteLength: 64 << 20, blockSize: 1 << 20, sync: 'group' });
+ * const store = new FlashStore(flash, { maxRecords: 100_000 });
+ * store.onDurable = (key) => confirmUpTo(key); // every message added with a key up to it is on the disk
  * // ... new RobustClient({ ..., store }); at exit: client.stop(); store.close(); flash.close();
  */
 export class FileFlash implements Flash {
@@ -89,34 +119,48 @@ export class FileFlash implements Flash {
   readonly path: string;
   readonly blockSize: number;
   readonly byteLength: number;
-  readonly #mode: boolean | 'turn';
-  /** The partition as the file holds it (the kernel's view: written, maybe not yet flushed). */
-  #image: Uint8Array;
+  readonly #mode: boolean | 'group';
   #fd: number | undefined;
-  /** Written since the last fdatasync started. */
-  #dirty = false;
-  /** 0xFF bytes to compare a write's target with (memcmp), grown as needed. */
-  #ones = Buffer.alloc(0);
-  /** A grouped fdatasync waiting for the end of the turn. */
-  #pending: ReturnType<typeof setImmediate> | undefined;
-  /** A grouped fdatasync running in the background: its file descriptor. */
-  #running: number | undefined;
-  /** closed while a grouped fdatasync ran: the descriptor is closed when it has finished. */
+  /** Cached pages by number, least recently used first. */
+  readonly #pages = new Map<number, Page>();
+  readonly #maxPages: number;
+  /** The page used last (it is the most recently used in `#pages`), if still cached. */
+  #last: { at: number; page: Page } | undefined;
+  /** Pages changed in the cache and not yet written to the file. */
+  readonly #dirty = new Set<number>();
+  /** Per page: 1 when the file holds only 0xFF there (erased by us, or read so) and it is not cached dirty. */
+  readonly #erased: Uint8Array;
+  /** The end-of-turn write-out (and, with 'group', the start of a grouped fdatasync). */
+  #immediate: ReturnType<typeof setImmediate> | undefined;
+  /** Written to the file (or cached) since the last fdatasync started. */
+  #unsynced = false;
+  /** The ticket the next grouped fdatasync will report. */
+  #ticket = 1;
+  /** The highest ticket handed out. */
+  #issued = 0;
+  /** A grouped fdatasync is running in the background. */
+  #running = false;
+  /** Closed while a grouped fdatasync ran: the descriptor is closed when it has finished. */
   #closeAfter = false;
-  /** What a grouped fdatasync threw, for the next call. */
+  /** What a write-out or a grouped fdatasync threw, for the next call. */
   #error: unknown;
-  /** A write or erase failed part way: the file may differ from the image, read it again. */
-  #stale = false;
   #syncs = 0;
   #writes = 0;
+
+  /** Called by the flash with a ticket `sync('call')` returned, once the writes before it are durable (FlashStore sets it). */
+  onSynced: ((ticket: number) => void) | undefined;
 
   constructor(path: string, options: FileFlashOptions = {}) {
     const blockSize = options.blockSize ?? 4096;
     if (!(Number.isInteger(blockSize) && blockSize > 0))
       throw invalid(`expected a positive whole blockSize, got ${blockSize}`);
+    const mode = options.sync ?? true;
+    if (mode !== true && mode !== false && mode !== 'group')
+      throw invalid(`sync: expected true, false or 'group', got ${String(mode)}`);
     this.path = path;
     this.blockSize = blockSize;
-    this.#mode = options.sync ?? true;
+    this.#mode = mode;
+    this.#maxPages = Math.max(16, Math.floor((options.cacheBytes ?? 1 << 20) / PAGE));
     let fd: number;
     let created = false;
     try {
@@ -135,12 +179,14 @@ export class FileFlash implements Flash {
     }
     this.byteLength = size;
     this.#fd = fd;
-    this.#image = new Uint8Array(size);
-    if (created) this.#image.fill(0xff);
-    else this.#load();
+    this.#erased = new Uint8Array(Math.ceil(size / PAGE));
+    if (created) this.#erased.fill(1);
+    // what an earlier process wrote and was killed before flushing: durable before the store
+    // goes on from it
+    else if (mode !== false) fdatasyncSync(fd);
   }
 
-  /** Writes reach the disk in any order until a sync (the page cache): FlashStore writes each record committed, in one pwrite. */
+  /** Writes reach the disk in any order until a sync (the page cache): FlashStore writes each record committed, in one write. */
   readonly unordered = true;
 
   /**
@@ -151,7 +197,7 @@ export class FileFlash implements Flash {
     zcrc &&
     ((bytes: Uint8Array, start: number, end: number, crc: number): number => zcrc(bytes.subarray(start, end), crc));
 
-  /** pwrite calls made so far (creating the file not counted). */
+  /** pwrite and pwritev calls made so far (creating the file not counted). */
   get writes(): number {
     return this.#writes;
   }
@@ -161,15 +207,19 @@ export class FileFlash implements Flash {
     return this.#syncs;
   }
 
+  /** Bytes of RAM the page cache holds now. */
+  get cachedBytes(): number {
+    return this.#pages.size * PAGE;
+  }
+
   /** Creates the file erased, under a temporary name first: a partition never exists half made. */
   static #create(path: string, byteLength: number, blockSize: number): number {
     if (!(Number.isInteger(byteLength) && byteLength > 0 && byteLength % blockSize === 0))
       throw invalid(`expected a byteLength that is a whole number of ${blockSize}-byte blocks, got ${byteLength}`);
     const temp = `${path}.${process.pid}.new`;
     const fd = openSync(temp, 'w+');
-    const chunk = new Uint8Array(Math.min(byteLength, 1 << 16)).fill(0xff);
-    for (let at = 0; at < byteLength; at += chunk.length)
-      writeSync(fd, chunk, 0, Math.min(chunk.length, byteLength - at), at);
+    const ff = ones();
+    for (let at = 0; at < byteLength; at += ff.length) writeSync(fd, ff, 0, Math.min(ff.length, byteLength - at), at);
     fdatasyncSync(fd);
     renameSync(temp, path);
     // make the new name itself durable (POSIX; a directory cannot be opened on Windows, nor needs this)
@@ -187,126 +237,326 @@ export class FileFlash implements Flash {
 
   read(offset: number, length: number): Uint8Array {
     this.#check(offset, length);
-    return this.#image.slice(offset, offset + length);
+    const out = new Uint8Array(length);
+    if (length < PAGE) {
+      // small reads (records, headers) through the cache: a queue draining reads on in order
+      for (let done = 0; done < length;) {
+        const at = offset + done;
+        const p = Math.floor(at / PAGE);
+        const o = at - p * PAGE;
+        const n = Math.min(length - done, PAGE - o);
+        out.set(this.#page(p).data.subarray(o, o + n), done);
+        done += n;
+      }
+      return out;
+    }
+    // large reads (a mount's whole blocks, erased checks) past the cache: cached pages copied,
+    // erased pages filled, the rest read from the file in runs
+    let run = -1;
+    const end = offset + length;
+    for (let p = Math.floor(offset / PAGE); p * PAGE < end; p++) {
+      const from = Math.max(offset, p * PAGE);
+      const to = Math.min(end, (p + 1) * PAGE);
+      const pg = this.#pages.get(p);
+      if (!pg && !this.#erased[p]) {
+        if (run < 0) run = from;
+        continue;
+      }
+      if (run >= 0) this.#readFile(out, run - offset, from - run, run);
+      run = -1;
+      if (pg) out.set(pg.data.subarray(from - p * PAGE, to - p * PAGE), from - offset);
+      else out.fill(0xff, from - offset, to - offset);
+    }
+    if (run >= 0) this.#readFile(out, run - offset, end - run, run);
+    return out;
   }
 
   write(offset: number, bytes: Uint8Array): void {
-    const n = bytes.length;
-    this.#check(offset, n);
-    const image = this.#image;
-    if (n > 32 && this.#erased(offset, n))
-      image.set(bytes, offset); // erased & x = x (memcpy)
-    else for (let i = 0; i < n; i++) image[offset + i]! &= bytes[i]!;
-    this.#put(offset, n);
+    this.#check(offset, bytes.length);
+    for (let done = 0; done < bytes.length;) {
+      const at = offset + done;
+      const p = Math.floor(at / PAGE);
+      const o = at - p * PAGE;
+      const n = Math.min(bytes.length - done, PAGE - o);
+      const pg = this.#page(p);
+      const d = pg.data;
+      if (n > 32 && erasedAt(d, o, n))
+        d.set(bytes.subarray(done, done + n), o); // erased & x = x (memcpy)
+      else for (let i = 0; i < n; i++) d[o + i]! &= bytes[done + i]!;
+      this.#touched(p, pg, o, o + n);
+      done += n;
+    }
   }
 
   erase(block: number): void {
     if (!(Number.isInteger(block) && block >= 0 && (block + 1) * this.blockSize <= this.byteLength))
       throw invalid(`erase: expected a block from 0 to ${this.byteLength / this.blockSize - 1}, got ${block}`);
     this.#check(0, 0);
-    this.#image.fill(0xff, block * this.blockSize, (block + 1) * this.blockSize);
-    this.#put(block * this.blockSize, this.blockSize);
+    const start = block * this.blockSize;
+    const end = start + this.blockSize;
+    // whole pages: forgotten by the cache (erased bytes need no RAM) and written as 0xFF at once
+    const first = Math.ceil(start / PAGE);
+    const last = Math.min(Math.floor(end / PAGE), this.#erased.length); // pages [first, last) lie inside
+    for (let p = first; p < last && p * PAGE < this.byteLength; p++) {
+      this.#pages.delete(p);
+      this.#dirty.delete(p);
+      this.#erased[p] = 1;
+      if (this.#last?.at === p) this.#last = undefined;
+    }
+    const a = Math.min(first * PAGE, end);
+    const b = Math.max(a, Math.min(last * PAGE, end));
+    this.#unsynced = true;
+    const ff = ones();
+    this.#io(() => {
+      for (let at = a; at < b; this.#writes++) at += writeSync(this.#fd!, ff, 0, Math.min(ff.length, b - at), at);
+    });
+    // the ends of the block that share a page with a neighbour: through the cache
+    for (const [from, to] of [
+      [start, a],
+      [b, end],
+    ] as const)
+      if (to > from) {
+        const p = Math.floor(from / PAGE);
+        const pg = this.#page(p);
+        pg.data.fill(0xff, from - p * PAGE, to - p * PAGE);
+        this.#touched(p, pg, from - p * PAGE, to - p * PAGE);
+      }
   }
 
   /**
-   * Flushes the writes made so far to the disk (see the `sync` option): at once, or, for
-   * `'call'` with `sync: 'turn'`, at the end of this event-loop turn (then it returns false).
+   * Makes the writes so far durable (see the `sync` option): at once, or, for `'call'` with
+   * `sync: 'group'`, with the grouped fdatasync after this turn: then it returns that one's
+   * ticket, reported to `onSynced` when it is done.
    */
-  sync(why: FlashSync = 'order'): boolean {
+  sync(why: FlashSync = 'order'): boolean | number {
     this.#check(0, 0);
-    if ((!this.#dirty && this.#running === undefined) || this.#mode === false) return true;
-    if (this.#mode === 'turn' && why === 'call') {
-      this.#pending ??= setImmediate(() => {
-        this.#pending = undefined;
-        this.#background();
-      });
-      return false;
+    if (this.#mode === false) return true; // never flushed (written to the file at the end of the turn)
+    if (this.#mode === 'group' && why === 'call') {
+      if (!this.#unsynced && !this.#dirty.size) return this.#running ? this.#ticket - 1 : true;
+      this.#issued = this.#ticket;
+      this.#later();
+      return this.#issued;
     }
-    // at once; this also covers what a background fdatasync is still flushing
+    this.#writeOut();
+    if (!this.#unsynced && !this.#running) return true;
+    // at once; this also covers what a grouped fdatasync is still flushing, and every ticket handed out
     this.#flush(this.#fd!);
+    if (this.#issued >= this.#ticket) this.#ticket = this.#issued + 1; // FlashStore knows: nothing to report
     return true;
   }
 
-  /** Starts the grouped fdatasync, unless one runs: then it starts again when that one ends. */
+  /** Writes what the cache holds back, flushes what a grouped sync still waits for, then closes the file; later calls throw. */
+  close(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    let done = 0;
+    try {
+      if (this.#immediate) {
+        clearImmediate(this.#immediate);
+        this.#immediate = undefined;
+      }
+      this.#writeOut();
+      if (this.#mode !== false && (this.#unsynced || this.#running)) this.#flush(fd);
+      if (this.#issued >= this.#ticket) done = this.#ticket = this.#issued + 1;
+    } finally {
+      this.#fd = undefined;
+      this.#pages.clear();
+      this.#last = undefined;
+      this.#dirty.clear();
+      // a grouped fdatasync still uses the descriptor: it is closed when that ends
+      if (!this.#running) closeSync(fd);
+      else this.#closeAfter = true;
+    }
+    if (done) this.#report(done - 1);
+  }
+
+  /** Page `p`, from the cache or loaded into it (evicting the least recently used). */
+  #page(p: number): Page {
+    const last = this.#last;
+    if (last && last.at === p) return last.page; // the page the log is being appended to, again
+    const pages = this.#pages;
+    let pg = pages.get(p);
+    if (pg) {
+      pages.delete(p); // most recently used: to the end
+      pages.set(p, pg);
+      this.#last = { at: p, page: pg };
+      return pg;
+    }
+    if (pages.size >= this.#maxPages) this.#evict();
+    const len = Math.min(PAGE, this.byteLength - p * PAGE);
+    pg = { data: new Uint8Array(len), from: PAGE, to: 0 };
+    if (this.#erased[p]) pg.data.fill(0xff);
+    else this.#readFile(pg.data, 0, len, p * PAGE);
+    pages.set(p, pg);
+    this.#last = { at: p, page: pg };
+    return pg;
+  }
+
+  /** Makes room in the cache: the least recently used quarter goes (written to the file first, if changed). */
+  #evict(): void {
+    const dirty = [];
+    let n = Math.max(1, this.#maxPages >> 2);
+    for (const [p] of this.#pages) {
+      if (n-- <= 0) break;
+      if (this.#dirty.has(p)) dirty.push(p);
+    }
+    if (dirty.length) this.#writeOut(dirty);
+    n = Math.max(1, this.#maxPages >> 2);
+    for (const p of this.#pages.keys()) {
+      if (n-- <= 0) break;
+      this.#pages.delete(p);
+    }
+    this.#last = undefined;
+  }
+
+  /** Page `p`'s bytes [from, to) were changed in the cache: written to the file later. */
+  #touched(p: number, pg: Page, from: number, to: number): void {
+    if (from < pg.from) pg.from = from;
+    if (to > pg.to) pg.to = to;
+    this.#dirty.add(p);
+    this.#erased[p] = 0;
+    this.#unsynced = true;
+    this.#later();
+  }
+
+  /** Schedules the end-of-turn write-out (and, with 'group', the grouped fdatasync). */
+  #later(): void {
+    this.#immediate ??= setImmediate(() => {
+      this.#immediate = undefined;
+      try {
+        this.#writeOut();
+      } catch (e) {
+        this.#error ??= e; // for the next call
+        return;
+      }
+      if (this.#issued >= this.#ticket && !this.#running) this.#background();
+    });
+  }
+
+  /** Starts the grouped fdatasync for the tickets handed out so far. */
   #background(): void {
     const fd = this.#fd;
-    if (fd === undefined || !this.#dirty || this.#running !== undefined) return;
-    this.#running = fd;
-    this.#dirty = false; // writes from now on wait for the next one
+    if (fd === undefined) return;
+    const ticket = this.#ticket++;
+    this.#running = true;
+    this.#unsynced = false; // writes from now on wait for the next one
     fdatasync(fd, (e) => {
-      this.#running = undefined;
+      this.#running = false;
       if (e) {
         this.#error ??= e;
-        this.#dirty = true;
+        this.#unsynced = true;
       } else this.#syncs++;
       if (this.#closeAfter) {
         this.#closeAfter = false;
         closeSync(fd);
-      } else if (!e && this.#dirty && !this.#pending) this.#background(); // written while it ran
+      } else if (!e && this.#issued >= this.#ticket && !this.#immediate) this.#background(); // asked for while it ran
+      if (!e) this.#report(ticket);
     });
   }
 
-  /** Flushes what a grouped sync still waits for, then closes the file; later calls throw. */
-  close(): void {
-    if (this.#fd === undefined) return;
-    const fd = this.#fd;
+  #report(ticket: number): void {
     try {
-      if (this.#pending) {
-        clearImmediate(this.#pending);
-        this.#pending = undefined;
+      this.onSynced?.(ticket);
+    } catch {
+      // the store's handler: it does not throw; nothing to do if it did
+    }
+  }
+
+  /** Writes the changed pages (all, or those listed) to the file, adjacent ones in one pwritev. */
+  #writeOut(only?: number[]): void {
+    const dirty = this.#dirty;
+    if (!dirty.size) return;
+    const list = (only ?? [...dirty]).sort((x, y) => x - y);
+    this.#io(() => {
+      for (let i = 0; i < list.length;) {
+        const p0 = list[i]!;
+        const first = this.#pages.get(p0)!;
+        const at = p0 * PAGE + first.from;
+        const parts = [first.data.subarray(first.from, first.to)];
+        let last = first;
+        let j = i + 1;
+        // runs of adjacent pages changed end to start: one call
+        for (; j < list.length && list[j] === list[j - 1]! + 1 && last.to === PAGE; j++) {
+          const pg = this.#pages.get(list[j]!)!;
+          if (pg.from) break;
+          parts.push(pg.data.subarray(0, pg.to));
+          last = pg;
+        }
+        this.#writeAll(parts, at);
+        for (let k = i; k < j; k++) {
+          const pg = this.#pages.get(list[k]!)!;
+          pg.from = PAGE;
+          pg.to = 0;
+          dirty.delete(list[k]!);
+        }
+        i = j;
       }
-      if (this.#mode === 'turn' && (this.#dirty || this.#running !== undefined)) this.#flush(fd);
-    } finally {
-      this.#fd = undefined;
-      // a background fdatasync still uses the descriptor: it is closed when that ends
-      if (this.#running === undefined) closeSync(fd);
-      else this.#closeAfter = true;
+    });
+  }
+
+  /** pwritev of `parts` at `at`, until every byte is written. */
+  #writeAll(parts: Uint8Array[], at: number): void {
+    let n = parts.reduce((a, b) => a + b.length, 0);
+    while (n > 0) {
+      const w = writevSync(this.#fd!, parts, at);
+      this.#writes++;
+      n -= w;
+      at += w;
+      // a short write: go on from where it stopped
+      for (let skip = w; skip > 0 && parts.length;) {
+        const head = parts[0]!;
+        if (head.length <= skip) {
+          skip -= head.length;
+          parts.shift();
+        } else {
+          parts[0] = head.subarray(skip);
+          skip = 0;
+        }
+      }
     }
   }
 
-  /** Reads the whole file into the image. */
-  #load(): void {
-    const out = this.#image;
-    for (let got = 0; got < out.length;) {
-      const n = readSync(this.#fd!, out, got, out.length - got, got);
-      if (n <= 0)
-        throw new UmqttError({
-          code: FLASH_READ,
-          message: `file flash: ${this.path} ended at ${got}`,
-          place: 'flash',
-        });
-      got += n;
-    }
-    this.#stale = false;
+  /** `length` bytes of the file at `position` into `out[at...]`. */
+  #readFile(out: Uint8Array, at: number, length: number, position: number): void {
+    this.#io(() => {
+      for (let got = 0; got < length;) {
+        const n = readSync(this.#fd!, out, at + got, length - got, position + got);
+        if (n <= 0)
+          throw new UmqttError({
+            code: FLASH_READ,
+            message: `file flash: ${this.path} ended at ${position + got}`,
+            place: 'flash',
+          });
+        got += n;
+      }
+    });
   }
 
-  /** Whether the image's bytes [offset, offset + length) are all 0xFF. */
-  #erased(offset: number, length: number): boolean {
-    if (this.#ones.length < length) this.#ones = Buffer.alloc(Math.max(length, 4096), 0xff);
-    const image = this.#image;
-    return Buffer.from(image.buffer, image.byteOffset + offset, length).equals(this.#ones.subarray(0, length));
-  }
-
-  /** Writes the image's bytes [offset, offset + length) to the file. */
-  #put(offset: number, length: number): void {
-    const fd = this.#fd!;
-    this.#dirty = true;
+  /**
+   * A file call. If it throws, what the cache held may not be in the file: the cache is dropped
+   * (what the file holds is what counts, as after a crash), and FlashStore mounts again before
+   * its next change. An error outside a call (at the end of a turn) is thrown by the next call.
+   */
+  #io(f: () => void): void {
     try {
-      for (let done = 0; done < length; this.#writes++)
-        done += writeSync(fd, this.#image, offset + done, length - done, offset + done);
+      f();
     } catch (e) {
-      this.#stale = true;
+      this.#pages.clear();
+      this.#last = undefined;
+      this.#dirty.clear();
+      this.#erased.fill(0);
+      this.#unsynced = true;
       throw e;
     }
   }
 
   #flush(fd: number): void {
     fdatasyncSync(fd);
-    this.#dirty = false;
+    this.#unsynced = false;
     this.#syncs++;
   }
 
-  #check(offset: number, length: number): number {
+  #check(offset: number, length: number): void {
     if (this.#fd === undefined)
       throw new UmqttError({
         code: FLASH_CLOSED,
@@ -316,14 +566,12 @@ export class FileFlash implements Flash {
     if (this.#error !== undefined) {
       const cause = this.#error;
       this.#error = undefined;
-      this.#stale = true;
       throw new UmqttError({
         code: FLASH_SYNC,
-        message: `file flash: flushing ${this.path} to the disk failed: ${String(cause)}`,
+        message: `file flash: writing ${this.path} to the disk failed: ${String(cause)}`,
         place: 'flash',
       });
     }
-    if (this.#stale) this.#load();
     if (!(
       Number.isInteger(offset) &&
       Number.isInteger(length) &&
@@ -332,6 +580,5 @@ export class FileFlash implements Flash {
       offset + length <= this.byteLength
     ))
       throw invalid(`expected a range inside 0..${this.byteLength}, got ${length} bytes at ${offset}`);
-    return this.#fd;
   }
 }

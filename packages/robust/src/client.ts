@@ -313,7 +313,8 @@ export class RobustClient {
   #subs = new Map<string, QoS>();
   /** Subscriptions not yet acknowledged on the current connection. */
   #subIds = new Map<number, Subscription[]>();
-  #unsent: Subscription[] = [];
+  /** Subscriptions to send on the current connection, by filter (a newer one for a filter replaces the older and goes last). */
+  #unsent = new Map<string, Subscription>();
   /** Unsubscribed while offline: sent on the next connection. */
   #unsubs: string[] = [];
   /** Unsubscriptions not yet acknowledged on the current connection. */
@@ -430,11 +431,7 @@ export class RobustClient {
    */
   get idle(): boolean {
     return (
-      !this.#queue.held.size &&
-      !this.#unsent.length &&
-      !this.#subIds.size &&
-      !this.#unsubs.length &&
-      !this.#unsubIds.size
+      !this.#queue.held.size && !this.#unsent.size && !this.#subIds.size && !this.#unsubs.length && !this.#unsubIds.size
     );
   }
   /** What the application last said of the link with {@link RobustClient.setLink} (true until then). */
@@ -597,9 +594,9 @@ export class RobustClient {
     for (const s of list) validateTopicFilter(s.topic);
     for (const s of list) {
       this.#subs.set(s.topic, s.qos);
-      this.#unsent = this.#unsent.filter((u) => u.topic !== s.topic); // a newer subscription replaces a queued one
+      this.#unsent.delete(s.topic); // a newer subscription replaces a queued one
+      this.#unsent.set(s.topic, s);
     }
-    this.#unsent.push(...list);
     this.#busy = true;
     if (this.#state === 'online') this.#sendSubscriptions();
   }
@@ -608,7 +605,7 @@ export class RobustClient {
   unsubscribe(filters: string | string[]): void {
     const list = Array.isArray(filters) ? filters : [filters];
     for (const f of list) this.#subs.delete(f);
-    this.#unsent = this.#unsent.filter((u) => !list.includes(u.topic));
+    for (const f of list) this.#unsent.delete(f);
     this.#busy = true;
     if (this.#state === 'online') this.#unsubscribe(list);
     else this.#unsubs.push(...list);
@@ -888,8 +885,7 @@ export class RobustClient {
     this.#set('online');
     // Subscriptions: resent when the broker kept no session.
     if (!sessionPresent && this.options.resubscribe !== false) {
-      const all = [...this.#subs].map(([topic, qos]) => ({ topic, qos }));
-      this.#unsent = all;
+      this.#unsent = new Map([...this.#subs].map(([topic, qos]) => [topic, { topic, qos }]));
     }
     // Messages in flight in the last connection: the same id with DUP, in their original order;
     // a QoS 2 message past PUBREC is released, not resent. A QoS 1 message past its time
@@ -936,9 +932,9 @@ export class RobustClient {
   }
 
   #sendSubscriptions(): void {
-    if (!this.#unsent.length) return;
-    const list = this.#unsent;
-    this.#unsent = [];
+    if (!this.#unsent.size) return;
+    const list = [...this.#unsent.values()];
+    this.#unsent.clear();
     this.#try('subscribe', () => this.#subIds.set(this.#mqtt.subscribe(list), list));
   }
 
@@ -1013,12 +1009,10 @@ export class RobustClient {
     }
     if (subs) {
       this.#subIds.delete(id);
-      if (lost)
+      if (lost) {
         // robust2: back to sub_to_send (unless unsubscribed or queued again meanwhile)
-        this.#unsent.push(
-          ...subs.filter((s) => this.#subs.has(s.topic) && !this.#unsent.some((u) => u.topic === s.topic)),
-        );
-      else if (granted) this.onSubscribed?.(subs, granted);
+        for (const s of subs) if (this.#subs.has(s.topic) && !this.#unsent.has(s.topic)) this.#unsent.set(s.topic, s);
+      } else if (granted) this.onSubscribed?.(subs, granted);
       if (status === 'refused')
         this.#issue(
           SUBSCRIBE_REFUSED,

@@ -64,10 +64,29 @@ export interface StoredMessage extends NewMessage {
 }
 
 /**
- * Storage for messages. Every operation is synchronous and takes effect before it returns:
- * when `add` returns, the message is as safe as the store can make it (in RAM for
- * store-memory; on flash for store-flash). Implementations must pass the shared contract suite
- * (`tooling/testkit`'s `storeContract`).
+ * Storage for messages. Every operation is synchronous and takes effect before it returns. A
+ * store without `durable` makes each call as safe as it can before the call returns (in RAM for
+ * store-memory; on flash for store-flash on a device, or on a file flushed at every call). A
+ * store with `durable` (store-flash on a file with grouped flushes) makes calls durable in
+ * groups, one flush to the disk for many calls, and says how far it got. Implementations must
+ * pass the shared contract suite (`tooling/testkit`'s `storeContract`).
+ *
+ * What a crash leaves of a message, at each moment it can be in (a persistent store; a killed
+ * process and a power cut alike unless said otherwise):
+ * - `add()` returned, `durable` below its key: it may be lost (it may have reached the broker
+ *   already: the application that publishes it again can make a duplicate). A QoS 2 message is
+ *   never in this state: its add is durable when it returns.
+ * - `durable` reached its key, not yet sent: it is there after a restart, and sent then.
+ * - Sent (`update` to SENT), until its final status: it is there, at SENT or (if the update was
+ *   not yet durable) QUEUED, and sent again: at QoS 1 the broker may get it twice, as QoS 1
+ *   allows. A QoS 2 message's SENT and RELEASING are durable when they return, so it is resent
+ *   with its packet id and DUP, or released (PUBREL), never published afresh: no duplicate.
+ * - Final status, `remove()` returned: if the removal was not yet durable it may come back and
+ *   be sent again (QoS 1: a duplicate; QoS 2: back at RELEASING, only its PUBREL again).
+ * A grouped store writes its buffered changes to the file at the end of each event-loop turn, so
+ * a killed process loses at most the calls of that turn; a power cut loses the calls that
+ * `durable` does not yet cover. Every `update` and `remove` made before an add whose key
+ * `durable` covers is covered too.
  *
  * @example
  * class ArrayStore implements Store {
@@ -130,6 +149,20 @@ export interface Store {
   incoming?(id: number, held: boolean): void;
   /** Optional, with {@link Store.incoming}: the incoming QoS 2 ids held, as recorded. */
   held?(): number[];
+  /**
+   * Optional, for a store that makes its calls durable in groups instead of before each returns:
+   * every message whose `add()` returned a key up to `durable` survives a power cut (until it is
+   * removed), and so does every call made before that add. It only grows. Without it, each call
+   * is as safe as the store can make it when it returns.
+   */
+  readonly durable?: number;
+  /**
+   * Optional, with `durable`: set by the application to learn when messages become durable; the
+   * store calls it with the new `durable` each time that grows, never from inside one of its
+   * own calls. After `add()` returns key k, either `durable >= k` already or a call with a
+   * value `>= k` follows.
+   */
+  onDurable?: ((durable: number) => void) | undefined;
 }
 
 /**

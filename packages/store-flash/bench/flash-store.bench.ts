@@ -4,7 +4,7 @@
 // A "publish" is what the robust client does for one QoS 1 message: add, update to SENT,
 // remove when PUBACK arrives, with 100 messages held all the time (so compaction has live
 // messages to carry); the event loop gets a turn every 20 publishes (a window's worth, as with
-// a broker), which is what FileFlash's `sync: 'turn'` groups. Figures are medians of 5 rounds;
+// a broker), which is what FileFlash's `sync: 'group'` groups. Figures are medians of 5 rounds;
 // they vary with the machine and disk.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,12 +46,12 @@ function median(xs: number[]): number {
 const dir = mkdtempSync(join(tmpdir(), 'umqtt-flash-bench-'));
 try {
   const rows: string[][] = [];
-  const file = (sync: boolean | 'turn') => () =>
+  const file = (sync: boolean | 'group') => () =>
     new FileFlash(join(dir, `${Math.random()}.flash`), { byteLength: 64 * 4096, sync });
   const cases: [string, () => Flash, number][] = [
     ['simulated flash, 64 x 4 KiB', () => new SimulatedFlash({ blockSize: 4096, blocks: 64 }), 50_000],
     ['file, fdatasync per store call', file(true), 2_000],
-    ["file, sync: 'turn'", file('turn'), 20_000],
+    ["file, sync: 'group'", file('group'), 20_000],
     ['file, no sync', file(false), 20_000],
   ];
   for (const [name, make, n] of cases) {

@@ -91,12 +91,12 @@ import {
 export const RECORD_OVERHEAD = MSG_FIXED + 16;
 /**
  * RAM the index keeps per held message: key, location, length, size, attempts (u32 each), id (u16),
- * stage (u8).
+ * stage and QoS (u8 each).
  *
  * @example
- * const ramForIndex = 200 * INDEX_BYTES_PER_MESSAGE; // 4600 bytes for 200 held messages
+ * const ramForIndex = 200 * INDEX_BYTES_PER_MESSAGE; // 4800 bytes for 200 held messages
  */
-export const INDEX_BYTES_PER_MESSAGE = 23;
+export const INDEX_BYTES_PER_MESSAGE = 24;
 /** Room always kept for one state record (and a SKIP before it), so update() and remove() never run out of it. */
 const SLACK = 48;
 
@@ -117,7 +117,12 @@ function put16(a: Uint8Array, i: number, v: number): void {
 }
 const bytesOf = (r: Uint8Array | ArrayBuffer): Uint8Array => (r instanceof Uint8Array ? r : new Uint8Array(r));
 function erased(a: Uint8Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== 0xff) return false;
+  let i = 0;
+  // four bytes at a time where aligned (a large block's blankness check reads megabytes)
+  if (!(a.byteOffset & 3))
+    for (const w = new Uint32Array(a.buffer, a.byteOffset, a.length >> 2); i < w.length; i++)
+      if (w[i] !== 0xffffffff) return false;
+  for (i *= 4; i < a.length; i++) if (a[i] !== 0xff) return false;
   return true;
 }
 /** Where a record's header CRC is: after a message's topic; the last 4 bytes of the others. */
@@ -218,7 +223,10 @@ interface Bad {
 
 /**
  * A Store on NOR flash that survives power cuts at any instant: what `add` returned for is on
- * flash, committed; `update` and `remove` are on flash when they return. Messages live on
+ * flash, committed; `update` and `remove` are on flash when they return. On a flash that groups
+ * its syncs (a file with `sync: 'group'`) a call is durable later, when `durable` reaches it
+ * (`onDurable` tells), except a QoS 2 message's add and its SENT and RELEASING updates, which are
+ * durable when they return. Messages live on
  * flash; RAM holds a small index (INDEX_BYTES_PER_MESSAGE bytes per message), and `messages()`
  * reads them back. Opening a store on a flash mounts it: messages held before a restart come
  * back with their keys and states, and what damage took is reported in `damage`. An erased
@@ -284,16 +292,32 @@ export class FlashStore implements Store {
   /** Lost messages reported in `damage` and not yet removed. */
   #lost: LostMessage[] = [];
   #cache: Map<number, Uint8Array> | undefined;
+  /** Every message whose add returned a key up to this one is durable. */
+  #durable = 0;
+  /** Deferred syncs: ticket, then the last key added before it, for each ticket handed out. */
+  #tickets: number[] = [];
+  /** onDurable is owed at the next microtask. */
+  #owed = false;
   /** The header of the last record #parse found damaged. */
   #bad: Bad | undefined;
   readonly #tmp = new Uint8Array(TRAILER);
   readonly #f64 = new DataView(new ArrayBuffer(8));
-  // the index, in key order
+  // the index, in key order (see "the index" below)
+  /** Live slots: messages held. */
   #n = 0;
+  /** Slots in use: [#lo, #hi), the dead ones with length 0. */
+  #lo = 0;
+  #hi = 0;
+  /** While a mount that met keys out of order runs: slot by key. */
+  #byKey: Map<number, number> | undefined;
+  /** Live messages whose record starts in each block: compaction looks for no more than these. */
+  #inBlock: Uint32Array;
   #keys = new Uint32Array(0);
   #locs = new Uint32Array(0);
   #lens = new Uint32Array(0);
   #sizes = new Uint32Array(0);
+  /** QoS of each message: a QoS 2 message's steps are made durable before they return. */
+  #qos = new Uint8Array(0);
   #tries = new Uint32Array(0);
   #ids = new Uint16Array(0);
   #stages = new Uint8Array(0);
@@ -335,6 +359,7 @@ export class FlashStore implements Store {
     this.#seq = new Uint32Array(N);
     this.#erases = new Int32Array(N);
     this.#clean = new Uint8Array(N);
+    this.#inBlock = new Uint32Array(N);
     if (options.reset)
       for (let b = 0; b < N; b++) {
         if (this.#blank(b * B, B)) continue;
@@ -343,6 +368,27 @@ export class FlashStore implements Store {
       }
     this.damage = this.#mount();
     this.#lost = (this.damage?.lost ?? []) as LostMessage[];
+    // what the flash holds is what the store goes on from (a flash that buffers writes flushes them when opened)
+    this.#durable = this.#nextKey - 1;
+    if (flash.sync) flash.onSynced = (ticket) => this.#synced(ticket);
+  }
+
+  /**
+   * Called each time {@link FlashStore.durable} grows, with its new value; never from inside a
+   * call on the store (growth during a call is reported at the next microtask). Set it to learn
+   * when grouped syncs (`Flash.sync` returning tickets, FileFlash's `sync: 'group'`) made the
+   * messages added before them durable.
+   */
+  onDurable: ((durable: number) => void) | undefined;
+
+  /**
+   * Every message whose `add()` returned a key up to this one is durable (survives a power cut,
+   * unless removed), and so is every call made before that add. On a flash that makes every
+   * call durable before it returns (a device's flash, a file with the default `sync: true`) it is
+   * the last key added; on one that groups its syncs it follows a flush behind.
+   */
+  get durable(): number {
+    return this.#durable;
   }
 
   get count(): number {
@@ -399,25 +445,21 @@ export class FlashStore implements Store {
     put16(rec, MSG_TOPIC_LENGTH, t);
     rec.set(topic, MSG_TOPIC);
     rec.set(m.payload, p);
-    const f = this.#f64;
     p = MSG_FIXED + t;
-    for (const [has, v] of [
-      [hasP, m.priority],
-      [hasE, m.expiresAt],
-    ] as const)
-      if (has) {
-        f.setFloat64(0, v, true);
-        for (let i = 0; i < 8; i++) rec[p++] = f.getUint8(i);
-      }
+    if (hasP) p = this.#putF64(rec, p, m.priority);
+    if (hasE) this.#putF64(rec, p, m.expiresAt);
     const loc = this.#append(rec);
     this.#nextKey = key + 1; // after the record: a block opened for it says its key is the lowest there
     const j = this.#slot(key);
+    this.#inBlock[Math.floor(loc / this.#B)]!++;
     this.#locs[j] = loc;
     this.#lens[j] = rec.length;
     this.#sizes[j] = size;
+    this.#qos[j] = m.qos;
     this.#live += rec.length;
     this.#bytes += size;
-    this.#sync('call');
+    // QoS 2: on the medium before the client can send it (exactly once across a power cut)
+    this.#sync(m.qos === 2 ? 'order' : 'call');
     return key;
   }
 
@@ -436,7 +478,8 @@ export class FlashStore implements Store {
     this.#ids[j] = id;
     this.#stages[j] = stage;
     this.#tries[j] = attempts;
-    this.#sync('call');
+    // QoS 2 past QUEUED: on the medium before the PUBLISH or PUBREL that follows it leaves
+    this.#sync(this.#qos[j] === 2 && stage ? 'order' : 'call');
   }
 
   /** Forgets a message: one held, or one `damage` reports lost (then it is no longer reported). */
@@ -474,10 +517,11 @@ export class FlashStore implements Store {
     if (this.#failed) this.#remount();
     const out: StoredMessage[] = [];
     const f = this.#f64;
-    for (let j = 0; j < this.#n; j++) {
+    for (let j = this.#lo; j < this.#hi; j++) {
+      if (!this.#lens[j]) continue;
       const r = this.#load(j);
       if (!r) {
-        this.#drop(j--);
+        this.#drop(j);
         continue;
       }
       const flags = r[MSG_FLAGS]!;
@@ -537,6 +581,14 @@ export class FlashStore implements Store {
     this.#failed = false;
   }
 
+  /** Writes `v` as a little-endian f64 at `p`; returns where it ends. */
+  #putF64(rec: Uint8Array, p: number, v: number): number {
+    const f = this.#f64;
+    f.setFloat64(0, v, true);
+    for (let i = 0; i < 8; i++) rec[p++] = f.getUint8(i);
+    return p;
+  }
+
   /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped, nothing lost below the next key). */
   #record(type: number, key: number): Uint8Array {
     const r = new Uint8Array(type === UPD ? UPD_LEN : type === SKIP ? SKIP_LEN : DEL_LEN);
@@ -568,12 +620,13 @@ export class FlashStore implements Store {
   #compact(): void {
     const t = this.#tail;
     const B = this.#B;
-    for (let j = 0; j < this.#n; j++) {
-      if (Math.floor(this.#locs[j]! / B) !== t) continue;
+    // the oldest messages come first: those left in the tail are found without a scan of all
+    for (let j = this.#lo; j < this.#hi && this.#inBlock[t]; j++) {
+      if (!this.#lens[j] || Math.floor(this.#locs[j]! / B) !== t) continue;
       if (this.#room() < this.#lens[j]!) throw full('no room to compact');
       const r = this.#load(j);
       if (!r) {
-        this.#drop(j--);
+        this.#drop(j);
         continue;
       }
       const s = bodyAt(r);
@@ -581,12 +634,14 @@ export class FlashStore implements Store {
       r[s + BODY_STAGE] = this.#stages[j]!;
       put32(r, s + BODY_ATTEMPTS, this.#tries[j]!);
       r[MSG_FLAGS]! |= COPY;
-      this.#locs[j] = this.#append(r);
+      this.#inBlock[t]!--;
+      const at = (this.#locs[j] = this.#append(r));
+      this.#inBlock[Math.floor(at / B)]!++;
     }
     this.#sync('order'); // the copies are durable before their originals leave the log
     // retire: both copies of B zeroed (seq 0 and a bad CRC)
-    this.#io(() => this.flash.write(t * B + 12, ZEROS));
-    this.#io(() => this.flash.write(t * B + B - TRAILER, ZEROS));
+    this.#put(t * B + 12, ZEROS);
+    this.#put(t * B + B - TRAILER, ZEROS);
     this.#sync('order'); // retired before any of it is erased (a half-erased block must not be in the log)
     this.#erase(t, this.#erases[t]!);
     this.#tail = (t + 1) % this.#N;
@@ -624,12 +679,12 @@ export class FlashStore implements Store {
       const n = Math.min(r.length - done, C - this.#wp);
       const chunk = r.subarray(done, (done += n));
       const to = this.#head * B + HEADER + this.#wp;
-      this.#io(() => this.flash.write(to, chunk));
+      this.#put(to, chunk);
       this.#wp += n;
       if (done === r.length) break;
       this.#open(Math.min(r.length - done, C), low + (r[TYPE] === MSG && !(r[MSG_FLAGS]! & COPY) ? 1 : 0));
     }
-    if (r[COMMIT]) this.#io(() => this.flash.write(at, ZEROS.subarray(0, 1))); // commit
+    if (r[COMMIT]) this.#put(at, ZEROS.subarray(0, 1)); // commit
     this.#marked = r[TYPE] === SKIP;
     return at;
   }
@@ -660,8 +715,8 @@ export class FlashStore implements Store {
     // writes a crash may lose (a crash costs at most that block, like a cut on a device), and block
     // headers become durable in log order (a later one alone would cut the log off before it).
     this.#sync('order');
-    this.#io(() => this.flash.write(b * B + 12, h));
-    this.#io(() => this.flash.write(b * B + B - TRAILER, h)); // the second copy, far from the first
+    this.#put(b * B + 12, h);
+    this.#put(b * B + B - TRAILER, h); // the second copy, far from the first
     // the first block holds records only once its header is durable: records and no log header is damage
     if (this.#head < 0) this.#sync('order');
     this.#seq[b] = this.#nextSeq++;
@@ -686,7 +741,7 @@ export class FlashStore implements Store {
     put32(a, 0, MAGIC);
     put32(a, 4, count);
     put32(a, 8, crc32(a, 0, 8));
-    this.#io(() => this.flash.write(b * this.#B, a));
+    this.#put(b * this.#B, a);
     this.#erases[b] = count;
     this.#clean[b] = 1;
   }
@@ -699,10 +754,84 @@ export class FlashStore implements Store {
     );
   }
 
-  /** Asks a flash that buffers its writes to make them durable (see `Flash.sync`). */
+  /** Asks a flash that buffers its writes to make them durable (see `Flash.sync`); follows what is durable. */
   #sync(why: FlashSync): void {
     const flash = this.flash;
-    if (flash.sync) this.#io(() => flash.sync!(why));
+    let r: boolean | number | void = true;
+    if (flash.sync)
+      try {
+        r = flash.sync(why);
+      } catch (e) {
+        this.#failed = true;
+        throw e;
+      }
+    const last = this.#nextKey - 1;
+    if (typeof r === 'number') {
+      // deferred: durable when the flash reports this ticket
+      const t = this.#tickets;
+      if (t.length && t[t.length - 2] === r) t[t.length - 1] = last;
+      else t.push(r, last);
+    } else if (r !== false) {
+      this.#tickets = [];
+      this.#reach(last, true);
+    }
+  }
+
+  /** The flash reports a deferred sync done (outside any store call). */
+  #synced(ticket: number): void {
+    const t = this.#tickets;
+    let i = 0;
+    let key = 0;
+    for (; i < t.length && t[i]! <= ticket; i += 2) key = t[i + 1]!;
+    if (!i) return;
+    t.splice(0, i);
+    this.#reach(key, false);
+  }
+
+  /** `durable` grows to `key`: onDurable is told now (outside a store call) or at the next microtask. */
+  #reach(key: number, inCall: boolean): void {
+    if (key <= this.#durable) return;
+    this.#durable = key;
+    if (!this.onDurable) return;
+    if (!inCall) {
+      this.#owed = false;
+      this.#tell();
+    } else if (!this.#owed) {
+      this.#owed = true;
+      void Promise.resolve().then(() => {
+        if (!this.#owed) return;
+        this.#owed = false;
+        this.#tell();
+      });
+    }
+  }
+
+  #tell(): void {
+    try {
+      this.onDurable?.(this.#durable);
+    } catch {
+      // the application's callback: nothing the store can do about it
+    }
+  }
+
+  /** `flash.write`; if it throws, the next change mounts again first. */
+  #put(at: number, bytes: Uint8Array): void {
+    try {
+      this.flash.write(at, bytes);
+    } catch (e) {
+      this.#failed = true;
+      throw e;
+    }
+  }
+
+  /** `flash.read`, as a Uint8Array; if it throws, the next change mounts again first. */
+  #get(at: number, len: number): Uint8Array {
+    try {
+      return bytesOf(this.flash.read(at, len));
+    } catch (e) {
+      this.#failed = true;
+      throw e;
+    }
   }
 
   /** A flash call; if it throws, the next change mounts again first. */
@@ -727,7 +856,7 @@ export class FlashStore implements Store {
     let d = cache.get(b);
     if (!d) {
       if (cache.size > 1) cache.delete(cache.keys().next().value!);
-      cache.set(b, (d = this.#io(() => bytesOf(this.flash.read(b * this.#B, this.#B)))));
+      cache.set(b, (d = this.#get(b * this.#B, this.#B)));
     }
     return d;
   }
@@ -736,7 +865,7 @@ export class FlashStore implements Store {
   #raw(at: number, len: number): Uint8Array {
     const b = Math.floor(at / this.#B);
     const o = at - b * this.#B;
-    return this.#cache ? this.#block(b).subarray(o, o + len) : this.#io(() => bytesOf(this.flash.read(at, len)));
+    return this.#cache ? this.#block(b).subarray(o, o + len) : this.#get(at, len);
   }
 
   /**
@@ -745,7 +874,7 @@ export class FlashStore implements Store {
    */
   #read(at: number, len: number): Uint8Array {
     const B = this.#B;
-    if (this.#cache && (at % B) + len <= B - TRAILER) return this.#raw(at, len);
+    if ((at % B) + len <= B - TRAILER) return this.#raw(at, len); // in one block: the flash's own copy (or the mount's view)
     const out = new Uint8Array(len);
     for (let got = 0; got < len;) {
       const b = Math.floor(at / B);
@@ -871,7 +1000,9 @@ export class FlashStore implements Store {
     this.#skip = 0;
     // replay, straight into the index (no per-message objects: mount needs no more RAM than the
     // index, unless there is damage to account for)
-    this.#n = this.#live = this.#bytes = 0;
+    this.#n = this.#lo = this.#hi = this.#live = this.#bytes = 0;
+    this.#inBlock.fill(0);
+    this.#byKey = undefined;
     const end = used * C;
     /** Stream position (i * C + offset) of the first record that starts in log block i or after. */
     const start = (i: number): number => {
@@ -1008,6 +1139,7 @@ export class FlashStore implements Store {
       this.#skipKey = upper;
       this.#wp = used ? w - h : C;
       // the report: lost = suspects not held (a later copy was read)
+      this.#sort();
       const lost = [...suspects.values()].filter((m) => this.#find(m.key) < 0).sort((x, y) => x.key - y.key);
       for (let i = 0; i < deferred.length; i += 3)
         if (this.#find(deferred[i + 1]!) < 0 && suspects.has(deferred[i + 1]!))
@@ -1018,6 +1150,7 @@ export class FlashStore implements Store {
       return this.#reported ? { lost, places, bytes } : undefined;
     } finally {
       this.#cache = undefined;
+      this.#sort();
     }
   }
 
@@ -1027,14 +1160,19 @@ export class FlashStore implements Store {
     let j = this.#find(key);
     if (r[TYPE] === MSG) {
       if (j < 0) j = this.#slot(key);
-      else this.#live -= this.#lens[j]!;
+      else {
+        this.#live -= this.#lens[j]!;
+        this.#inBlock[Math.floor(this.#locs[j]! / this.#B)]!--;
+      }
       this.#bytes -= this.#sizes[j]!;
       const s = bodyAt(r);
       this.#locs[j] = at;
+      this.#inBlock[Math.floor(at / this.#B)]!++;
       this.#live += this.#lens[j] = r.length;
       // topic (UTF-8) and payload: messageBytes
       this.#bytes += this.#sizes[j] =
         r.length - MSG_FIXED - (r[MSG_FLAGS]! & HAS_PRIORITY ? 8 : 0) - (r[MSG_FLAGS]! & HAS_EXPIRY ? 8 : 0);
+      this.#qos[j] = r[MSG_FLAGS]! & QOS_MASK;
       this.#ids[j] = get16(r, s + BODY_ID);
       this.#stages[j] = r[s + BODY_STAGE]!;
       this.#tries[j] = get32(r, s + BODY_ATTEMPTS);
@@ -1121,45 +1259,81 @@ export class FlashStore implements Store {
   }
 
   // ---- the index -------------------------------------------------------------------------
+  //
+  // Slots [#lo, #hi) of the typed arrays, in key order; a removed message leaves a dead slot (its
+  // length 0) instead of shifting the arrays, and the front moves past dead slots: removing from
+  // the front (a queue draining) and adding at the back cost the same at any depth. The live
+  // slots are moved together when the dead ones reach an eighth of the arrays (amortized: a few
+  // moves per removal). Only a mount meets keys out of order (copies made by compaction, replayed
+  // after newer originals): it then finds slots through a map, and sorts them once at its end.
 
+  /** Slot of `key` if held, else -1. */
   #find(key: number): number {
-    let lo = 0;
-    let hi = this.#n - 1;
+    const by = this.#byKey;
+    if (by) return by.get(key) ?? -1;
+    let lo = this.#lo;
+    let hi = this.#hi - 1;
     const keys = this.#keys;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const k = keys[mid]!;
-      if (k === key) return mid;
+      if (k === key) return this.#lens[mid] ? mid : -1;
       if (k < key) lo = mid + 1;
       else hi = mid - 1;
     }
     return -1;
   }
 
-  /** A new slot for `key` (absent), in key order, zeroed; at the end when `key` is the largest. */
+  /** A new live slot for `key` (absent), zeroed, at the end. */
   #slot(key: number): number {
-    const n = this.#n;
-    let j = n;
-    while (j && this.#keys[j - 1]! > key) j--; // only compaction copies arrive out of order
-    if (n === this.#keys.length) this.#grow(Math.min(Math.max(this.maxRecords, n + 1), Math.max(8, n * 2)));
-    for (const a of this.#arrays()) {
-      a.copyWithin(j + 1, j, n);
-      a[j] = 0;
+    if (this.#hi > this.#lo && key <= this.#keys[this.#hi - 1]! && !this.#byKey) {
+      // a copy replayed after newer originals (only a mount, which sorts them at its end, meets
+      // keys out of order: an add has the largest key): slots by map until then
+      const by = (this.#byKey = new Map());
+      for (let i = this.#lo; i < this.#hi; i++) if (this.#lens[i]) by.set(this.#keys[i]!, i);
     }
+    this.#room1();
+    const j = this.#hi++;
+    this.#locs[j] = this.#lens[j] = this.#sizes[j] = this.#tries[j] = this.#ids[j] = this.#stages[j] = this.#qos[j] = 0;
     this.#keys[j] = key;
+    this.#byKey?.set(key, j);
     this.#n++;
     return j;
   }
 
+  /** Room for one more slot at the end: the live slots moved together, or the arrays grown. */
+  #room1(): void {
+    const size = this.#keys.length;
+    if (this.#hi < size) return;
+    const dead = this.#hi - this.#n;
+    if (dead && dead >= size / 8 && !this.#byKey) this.#squeeze();
+    // grown by half: with at least 7/8 of the slots live, never more than twice the slots in use
+    else this.#grow(Math.max(8, Math.ceil(size * 1.5)));
+  }
+
   #arrays(): (Uint32Array | Uint16Array | Uint8Array)[] {
-    return [this.#keys, this.#locs, this.#lens, this.#sizes, this.#tries, this.#ids, this.#stages];
+    return [this.#keys, this.#locs, this.#lens, this.#sizes, this.#tries, this.#ids, this.#stages, this.#qos];
+  }
+
+  /** Moves the live slots to the front of the arrays, in order. */
+  #squeeze(): void {
+    const lens = this.#lens;
+    const all = this.#arrays();
+    let w = 0;
+    for (let j = this.#lo; j < this.#hi; j++)
+      if (lens[j]) {
+        if (w !== j) for (const a of all) a[w] = a[j]!;
+        w++;
+      }
+    this.#lo = 0;
+    this.#hi = w;
   }
 
   #grow(size: number): void {
-    const n = this.#n;
+    const [lo, hi] = [this.#lo, this.#hi];
     const re = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(size);
-      b.set(a.subarray(0, n));
+      b.set(a.subarray(lo, hi));
       return b;
     };
     const u32 = (k: number) => new Uint32Array(k);
@@ -1170,13 +1344,34 @@ export class FlashStore implements Store {
     this.#tries = re(this.#tries, u32);
     this.#ids = re(this.#ids, (k) => new Uint16Array(k));
     this.#stages = re(this.#stages, (k) => new Uint8Array(k));
+    this.#qos = re(this.#qos, (k) => new Uint8Array(k));
+    this.#lo = 0;
+    this.#hi = hi - lo;
+    if (this.#byKey) for (const [k, j] of this.#byKey) this.#byKey.set(k, j - lo);
   }
 
-  /** Forgets slot `j`. */
+  /** Forgets slot `j`: it stays, dead, until the slots are moved together. */
   #drop(j: number): void {
     this.#live -= this.#lens[j]!;
     this.#bytes -= this.#sizes[j]!;
-    const n = this.#n--;
-    for (const a of this.#arrays()) a.copyWithin(j, j + 1, n);
+    this.#inBlock[Math.floor(this.#locs[j]! / this.#B)]!--;
+    this.#lens[j] = 0;
+    this.#byKey?.delete(this.#keys[j]!);
+    if (!--this.#n) this.#lo = this.#hi = 0;
+    else if (j === this.#lo) while (!this.#lens[++this.#lo]);
+  }
+
+  /** After a mount that met keys out of order: the slots sorted by key, and found by binary search again. */
+  #sort(): void {
+    if (!this.#byKey) return;
+    this.#byKey = undefined;
+    this.#squeeze();
+    const n = this.#hi;
+    const keys = this.#keys;
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => keys[x]! - keys[y]!);
+    for (const a of this.#arrays()) {
+      const copy = a.slice(0, n);
+      for (let i = 0; i < n; i++) a[i] = copy[order[i]!]!;
+    }
   }
 }

@@ -43,15 +43,25 @@ export interface Flash {
    * reach it in any order (a file: the page cache). Without it, every write and erase is taken
    * to be durable, in order, when it returns (NOR flash on a device).
    *
-   * Makes every write and erase so far durable before it returns. FlashStore calls it with
-   * `'order'` where the order of its writes matters (before it retires a block whose messages it
-   * has just copied, before it erases that block, after an erase, before a block header when
-   * another one is not yet durable), and with `'call'` at the end of each `add`, `update` and
-   * `remove`. A flash may defer a `'call'` sync (grouping several store calls into one flush, at
-   * the cost of their durability) and then returns `false`; an `'order'` sync must never be
-   * deferred.
+   * Makes every write and erase so far durable. FlashStore calls it with `'order'` where the
+   * order of its writes matters (before it retires a block whose messages it has just copied,
+   * before it erases that block, after an erase, before a block header when another one is not
+   * yet durable) and where what the robust client sends next depends on a change being durable
+   * (a QoS 2 message's add and its SENT and RELEASING updates), and with `'call'` at the end of
+   * every other `add`, `update` and `remove`. An `'order'` sync is never deferred: everything is
+   * durable when it returns. A `'call'` sync may be deferred, grouping many store calls into one
+   * flush: the flash then returns a ticket, a positive number (the same for the calls one flush
+   * will cover, larger for later ones), and calls {@link Flash.onSynced} with it once everything
+   * written before that ticket was handed out is durable. `true` (or nothing) means it is durable
+   * now; `false`, deferred with no report (the store's `durable` then waits for a later sync).
    */
-  sync?(why: FlashSync): boolean | void;
+  sync?(why: FlashSync): boolean | number | void;
+  /**
+   * Set by FlashStore on a flash whose `sync('call')` may return tickets: the flash calls it with
+   * a ticket once every write made before that ticket (and every earlier one) was handed out is
+   * durable. Never called from inside the flash's own methods.
+   */
+  onSynced?: ((ticket: number) => void) | undefined;
   /**
    * Optional, with `sync`: true when writes between two syncs may reach the medium in any order
    * (a file in the page cache). A commit byte written after its record orders nothing there, so
@@ -69,8 +79,9 @@ export interface Flash {
 }
 
 /**
- * Why FlashStore asks for a sync: `'order'`, writes after it must not reach the medium before
- * those before it; `'call'`, a store call is done and what it changed should be durable.
+ * Why FlashStore asks for a sync: `'order'`, everything so far must be durable now (writes after
+ * it must not reach the medium before those before it, nor a packet leave before them); `'call'`,
+ * a store call is done and what it changed should become durable (now, or grouped with others).
  *
  * @example
  * const sync = (why: FlashSync) => (why === 'call' ? (dirty = true) : flushNow());

@@ -27,12 +27,16 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * header, the damage report with the keys, topics and QoS of lost messages, skip records after a
  * cut write or a report, refusing partitions that are not a queue of this format, `reset`, the
  * close marker): measured 5,525 B, budget 5,568; robust's budget is 12,416 since Store.damage.
- * Raised to 5,632 when RobustClient grew (issue 24: link state, urgency, strategy, credentials,
- * idle): FlashStore unchanged, the difference of the two gzipped bundles moved from 5,525 to
- * 5,571 B (how they compress together); robust's budget is 13,376.
+ * Raised for issue 22: an index that leaves removed slots dead instead of shifting its arrays
+ * (draining was quadratic) and sorts once after a mount that met keys out of order, live counts
+ * per block for compaction, grouped durability (Flash.sync tickets, `durable`, `onDurable`) and
+ * the QoS per message that makes a QoS 2 step durable at once, and the hot path made lighter
+ * (flash calls without a closure each, a blankness check four bytes at a time): measured
+ * 6,266 B, budget 6,272. (Before it, raised to 5,632 when RobustClient grew with issue 24: FlashStore
+ * unchanged, the difference of the two gzipped bundles moved from 5,525 to 5,571 B.)
  */
 const ISSUE_TARGET = 10240;
-const ADDED_BUDGET = 5632;
+const ADDED_BUDGET = 6272;
 const BUDGET = 14336 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {

@@ -61,6 +61,13 @@ export class Workload {
   /** Highest key add() ever returned. */
   maxKey = 0;
   pending: Pending | undefined;
+  /**
+   * The last call that returned was a QoS 2 message's add, or its update past QUEUED: a store
+   * that groups its syncs makes those durable before they return (with everything before them).
+   */
+  lastDurable = false;
+  /** The key the last call returned, if it was an add. */
+  lastAdded = 0;
   steps = 0;
   full = 0;
   readonly #r: () => number;
@@ -91,6 +98,8 @@ export class Workload {
   step(store: Store): void {
     const r = this.#r;
     this.steps++;
+    this.lastDurable = false;
+    this.lastAdded = 0;
     const live = [...this.model.keys()];
     if (!live.length || r() < 0.4) {
       const message = this.#message();
@@ -110,6 +119,8 @@ export class Workload {
       this.maxKey = key;
       this.model.set(key, { message, id: 0, stage: QUEUED, attempts: 0 });
       this.pending = undefined;
+      this.lastDurable = message.qos === 2;
+      this.lastAdded = key;
       return;
     }
     const key = live[(r() * live.length) | 0]!;
@@ -123,6 +134,7 @@ export class Workload {
       this.pending = { op: 'update', key, id, stage, attempts };
       store.update(key, id, stage, attempts);
       Object.assign(e, { id, stage, attempts });
+      this.lastDurable = e.message.qos === 2 && stage !== QUEUED;
     } else {
       this.pending = { op: 'remove', key };
       store.remove(key);

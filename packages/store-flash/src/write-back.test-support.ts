@@ -14,7 +14,7 @@ export interface WriteBackFlashOptions {
   blocks: number;
   /** Bytes the disk writes atomically (default 16: smaller than the 512-byte sectors of disks, to tear more). */
   sector?: number;
-  /** Defer `sync('call')` until `endTurn()`, like FileFlash with `sync: 'turn'`. */
+  /** Defer `sync('call')` until `endTurn()` (returning a ticket reported then), like FileFlash with `sync: 'group'`. */
   turn?: boolean;
   /** Reported as `Flash.unordered` (FlashStore then writes each record committed, in one write). */
   unordered?: boolean;
@@ -34,6 +34,9 @@ export class WriteBackFlash implements Flash {
   /** Writes and erases. */
   writes = 0;
   powered = true;
+  onSynced: ((ticket: number) => void) | undefined;
+  /** The ticket of the next grouped sync. */
+  #ticket = 1;
   #budget = Infinity;
   readonly #sector: number;
   /** What reads see (the kernel's view). */
@@ -81,17 +84,18 @@ export class WriteBackFlash implements Flash {
     this.#changed(block * this.blockSize, this.blockSize, undefined, torn);
   }
 
-  sync(why: FlashSync): boolean {
+  sync(why: FlashSync): boolean | number {
     if (this.#spend()) throw new PowerLoss(`sync (${why})`);
-    if (this.options.turn && why === 'call') return false;
+    if (this.options.turn && why === 'call') return this.#ticket;
     this.#flush();
     return true;
   }
 
-  /** The end of an event-loop turn: the grouped sync of FileFlash's `sync: 'turn'`. */
+  /** The end of an event-loop turn: the grouped sync of FileFlash's `sync: 'group'`, then its ticket reported. */
   endTurn(): void {
     if (this.#spend()) throw new PowerLoss('end of turn');
     this.#flush();
+    this.onSynced?.(this.#ticket++);
   }
 
   /** The disk after a power cut now: per dirty sector, one of its versions since the last sync (or the synced one), chosen by `seed`. */

@@ -43,6 +43,8 @@ export interface Store {
   readonly damage?: StoreDamage | undefined;
   incoming?(id: number, held: boolean): void;
   held?(): number[];
+  readonly durable?: number;
+  onDurable?: ((durable: number) => void) | undefined;
 }
 
 /** Structurally @umqtt/robust's `StoreDamage`. */
@@ -60,6 +62,13 @@ export interface LostMessage {
 }
 
 export interface StoreContractOptions {
+  /**
+   * The store makes its calls durable in groups (it has `durable` and `onDurable`, and `durable`
+   * may stay below the key an add returned until a later flush): the suite checks what
+   * `onDurable` reports. Without it, a store that has `durable` must cover each add when it
+   * returns.
+   */
+  grouped?: boolean | undefined;
   /**
    * For persistent stores: opens the store again after `closed` was closed (same flash, same
    * file). The reopened store must hold the same messages, with the same keys and fields.
@@ -179,7 +188,7 @@ export function storeContract(
   open: () => Store | Promise<Store>,
   options: StoreContractOptions = {},
 ): void {
-  const { reopen } = options;
+  const { reopen, grouped } = options;
 
   describe(`Store contract: ${name}`, () => {
     test('a new store is empty', async () => {
@@ -391,6 +400,70 @@ export function storeContract(
       expect(s.held()).toEqual([7, 3]);
       expect(s.count).toBe(0); // not messages
     });
+
+    test('durable, where a store has it, only grows; without grouping it covers each add when it returns', async () => {
+      const s = await open();
+      let last = s.durable ?? 0;
+      for (let i = 0; i < 50; i++) {
+        const k = s.add(msg(`d/${i}`, 'x', { qos: (i % 3) as QoS }));
+        if (s.durable === undefined) continue;
+        expect(s.durable).toBeGreaterThanOrEqual(last);
+        last = s.durable;
+        if (!grouped || i % 3 === 2)
+          expect(s.durable, 'QoS 2, or not grouped: durable at once').toBeGreaterThanOrEqual(k);
+        if (i % 2) s.remove(k);
+      }
+      s.close();
+    });
+
+    if (grouped)
+      describe('grouped durability', () => {
+        test('onDurable reports every add, later, never from inside a store call, with values that only grow', async () => {
+          const s = await open();
+          let inside = false;
+          const seen: number[] = [];
+          const reported = new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`onDurable reported ${seen.join(', ')}`)), 10_000);
+            s.onDurable = (d) => {
+              if (inside) reject(new Error('onDurable called from inside a store call'));
+              seen.push(d);
+              if (d >= last) {
+                clearTimeout(timer);
+                resolve();
+              }
+            };
+          });
+          const call = <T>(f: () => T): T => {
+            inside = true;
+            try {
+              return f();
+            } finally {
+              inside = false;
+            }
+          };
+          let last = 0;
+          for (let i = 0; i < 200; i++) {
+            const k = call(() => s.add(msg(`g/${i % 7}`, bytes(i % 50, i), { qos: (i % 2) as QoS })));
+            if (i % 3 === 0) call(() => s.update(k, 1 + i, SENT, 1));
+            if (i % 5 === 0) call(() => s.remove(k));
+            last = k;
+          }
+          await reported;
+          expect(s.durable).toBeGreaterThanOrEqual(last);
+          expect(seen).toEqual([...seen].sort((a, b) => a - b));
+          expect(new Set(seen).size).toBe(seen.length);
+          s.close();
+        });
+
+        test('a QoS 2 add is durable when it returns, with every add before it', async () => {
+          const s = await open();
+          const k1 = s.add(msg('q/1', 'one', { qos: 1 }));
+          const k2 = s.add(msg('q/2', 'two', { qos: 2 }));
+          expect(s.durable).toBeGreaterThanOrEqual(k2);
+          expect(k2).toBeGreaterThan(k1);
+          s.close();
+        });
+      });
 
     if (reopen) {
       describe('persistence (close and reopen)', () => {

@@ -370,6 +370,49 @@ describe('pub --store: lines piped in while the broker is down are delivered lat
     }
   });
 
+  it('killed (SIGKILL) while lines stream in: every line it reported on the disk is sent by the next run, in order, once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'umqtt-e2e-store-'));
+    try {
+      const topic = uniqueTopic('killed');
+      const down = await freePort();
+      const pub = start(['pub', '-p', String(down), '-t', topic, '-q', '1', '-l', '-d', '--store', dir]);
+      // lines as fast as it takes them (it holds 500 while the broker is down, reading on only as
+      // earlier lines are on the disk)
+      const stdin = pub.child.stdin!;
+      let written = 0;
+      const feed = (): void => {
+        while (written < 2000) if (!stdin.write(`m${++written}\n`)) return void stdin.once('drain', feed);
+      };
+      feed();
+      const reported = () =>
+        Math.max(0, ...[...pub.stderr.matchAll(/on the disk: (\d+) message/g)].map((m) => Number(m[1])));
+      await waitFor(() => reported() >= 150, { timeout: 10_000, message: 'lines on the disk' });
+      pub.child.kill('SIGKILL');
+      expect(await pub.exited).toBe('SIGKILL');
+      const durable = reported();
+      // the next run sends what the file kept (at least every line reported), then its own message
+      const { port } = await umqttBroker();
+      const sub = await subscribed(['-p', String(port), '-t', topic, '-q', '1']);
+      const next = await umqtt(['pub', '-p', String(port), '-t', topic, '-q', '1', '-m', 'last', '--store', dir]);
+      expect(next.code).toBe(0);
+      const left = Number(/(\d+) message\(s\) left in .*queue\.flash by an earlier run/.exec(next.stderr)?.[1]);
+      expect(left).toBeGreaterThanOrEqual(durable);
+      expect(left).toBeLessThanOrEqual(written);
+      // it read on only while fewer than 256 lines read were not yet on the disk (its stderr, a
+      // pipe, is written synchronously: what it reported was reported before it read on)
+      expect(left - durable).toBeLessThanOrEqual(256);
+      await waitFor(() => sub.stdout.endsWith('last\n'), { timeout: 10_000, message: 'the last message' });
+      expect(sub.stdout).toBe(
+        [...Array.from({ length: left }, (_, i) => `m${i + 1}`), 'last'].map((l) => `${l}\n`).join(''),
+      );
+      console.log(
+        `pub --store killed: ${durable} line(s) reported on the disk, ${left} kept, of ${written} written to its input`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('Ctrl-C while waiting keeps the messages in the queue file; the next run sends them first (exit 130, then 0)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'umqtt-e2e-store-'));
     try {

@@ -81,6 +81,10 @@ Message:
                            back; it exits when every message has a final status. Messages
                            still queued at Ctrl-C or after a refusal stay in the file and
                            are sent first by the next umqtt pub --store DIR. One umqtt per DIR.
+                           The file is flushed to the disk in groups: with -l, the next line
+                           is read only while fewer than 256 read lines are not yet on the
+                           disk (-d tells how many are); a killed umqtt or a power cut loses
+                           none of those that were.
                            A damaged file: what it lost is reported, exit 1 if messages were.
                            A file that is not a queue umqtt reads is refused (exit 2).
       --store-reset        with --store: start a new queue file (what the old one holds is lost)

@@ -41,6 +41,12 @@ const OPTIONS = {
 /** Largest packet sent or received: MQTT's own limit (the broker may have a lower one). */
 /** Robust mode: stop reading input while this many messages are held (the policy keeps twice as many). */
 const HOLD_LIMIT = 500;
+/**
+ * Robust mode: at most this many lines read and not yet on the disk. The queue file flushes in
+ * groups (one fdatasync for many messages): the next line is read only as earlier ones become
+ * durable, so a crash loses at most this many lines that were taken from the input.
+ */
+const DURABLE_AHEAD = 256;
 
 interface Source {
   messages: AsyncIterable<string | Uint8Array>;
@@ -275,6 +281,26 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
   const reasons = new Map<string, number>();
   let published = queue.leftover + (queue.damage?.lost.length ?? 0);
   let finished = 0;
+  // keys of the messages read from the input and not yet durable, oldest first (from `head`)
+  const undurable: number[] = [];
+  let head = 0;
+  let onDisk = 0;
+  const settle = (): void => {
+    const d = store.durable ?? Infinity;
+    const from = head;
+    while (head < undurable.length && undurable[head]! <= d) head++;
+    if (head === from) return;
+    onDisk += head - from;
+    log?.(`on the disk: ${onDisk} message(s) read`);
+    if (head * 2 > undurable.length) {
+      undurable.splice(0, head);
+      head = 0;
+    }
+  };
+  store.onDurable = () => {
+    settle();
+    changed.fire();
+  };
   let fatal: CliError | undefined;
   let interrupted = false;
   let lastProblem = '';
@@ -322,13 +348,20 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
     source = plan.source(io);
     for await (const payload of source.messages) {
       if (fatal || interrupted) break;
+      let key: number;
       try {
-        client.publish(plan.topic, payload, { qos: plan.qos, retain: plan.retain, latestRetained: false });
+        key = client.publish(plan.topic, payload, { qos: plan.qos, retain: plan.retain, latestRetained: false });
       } catch (e) {
         throw explain(e, c);
       }
       published++;
-      while ((client.held >= HOLD_LIMIT || store.bytes >= store.capacity / 2) && !fatal && !interrupted)
+      if (key > 0) undurable.push(key); // (sent at once, or refused: nothing to wait for)
+      settle();
+      while (
+        (client.held >= HOLD_LIMIT || store.bytes >= store.capacity / 2 || undurable.length - head >= DURABLE_AHEAD) &&
+        !fatal &&
+        !interrupted
+      )
         await changed.wait();
     }
     while (finished < published && !fatal && !interrupted) await changed.wait();

@@ -97,7 +97,10 @@ export function openQueue(dir: string, reset = false): OpenedStore {
   let flash: FileFlash | undefined;
   try {
     if (reset) rmSync(file, { force: true });
-    flash = existsSync(file) ? new FileFlash(file) : new FileFlash(file, { byteLength: QUEUE_BYTES });
+    // flushed in groups: the store's `durable` says which messages are on the disk (pub reads on as they are)
+    flash = existsSync(file)
+      ? new FileFlash(file, { sync: 'group' })
+      : new FileFlash(file, { byteLength: QUEUE_BYTES, sync: 'group' });
     const store = new FlashStore(flash, { maxRecords: QUEUE_RECORDS, maxMessageBytes: QUEUE_MESSAGE_BYTES });
     const opened = flash;
     return {

@@ -1,7 +1,7 @@
 // @umqtt/robust over @umqtt/store-flash on a file (@umqtt/node's FileFlash), in two columns:
 // FileFlash's default (one fdatasync per store call: what add() returned is on the disk) and
-// its opt-in `sync: 'turn'` (one fdatasync per event-loop turn: a machine crash may undo the
-// store calls of the last turn).
+// its opt-in `sync: 'group'` (one background fdatasync for the calls of a turn or more: the
+// store's `durable` says which calls it covered; a QoS 2 message's steps are flushed at once).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import type { Kind } from '../common.js';
 import { robustKind } from './robust.js';
 
 /** The file flash store with `sync` as FileFlash's option. */
-export function flashKind(id: string, label: string, sync: true | 'turn'): Kind {
+export function flashKind(id: string, label: string, sync: true | 'group'): Kind {
   let dir: string | undefined;
   const open = (count: number): Store => {
     dir = mkdtempSync(join(tmpdir(), 'umqtt-bench-flash-'));
@@ -30,7 +30,7 @@ export function flashKind(id: string, label: string, sync: true | 'turn'): Kind 
 const BLOCK = 4 << 20;
 
 /** A flash file big enough for `count` queued 64-byte messages (or the burst's window). */
-function openFlashStore(path: string, count: number, sync: true | 'turn'): Store {
+function openFlashStore(path: string, count: number, sync: true | 'group'): Store {
   const records = Math.max(count, 1000);
   const byteLength = Math.ceil((records * 160 + (64 << 20)) / BLOCK) * BLOCK;
   const flash = new FileFlash(path, { byteLength, blockSize: BLOCK, sync });

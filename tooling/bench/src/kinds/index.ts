@@ -22,7 +22,7 @@ export async function loadKind(id: string): Promise<Kind> {
     case 'robust-flash':
       return flashKind(id, 'umqtt robust (file flash store)', true);
     case 'robust-flash-turn':
-      return flashKind(id, "umqtt robust (file flash store, sync: 'turn')", 'turn');
+      return flashKind(id, "umqtt robust (file flash store, sync: 'group')", 'group');
   }
   throw new Error(`unknown client ${id}`);
 }
