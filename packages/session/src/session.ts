@@ -69,7 +69,7 @@ export interface SessionOptions {
   maxInflight?: number | undefined;
   /** Messages allowed to wait locally for the window. Default 1000. */
   maxQueued?: number | undefined;
-  /** Largest packet sent, in bytes. Default 1 MiB. */
+  /** Largest packet sent (and, by the driver's parser, accepted), in bytes. Default 1 MiB. */
   maxPacketSize?: number | undefined;
   /**
    * Incoming QoS 1/2 messages are acknowledged by the application (`ack(id)`) once it has
@@ -84,7 +84,7 @@ export interface SessionOptions {
  * Options of {@link Session.publish}.
  *
  * @example
- * session.publish(now, 'sensors/42/online', payload, { qos: 1, retain: true });
+ * client.publish('sensors/42/online', 'yes', { qos: 1, retain: true }); // MqttClient takes the same options
  */
 export interface PublishOptions {
   /** Quality of service. Default 0. */
@@ -95,9 +95,14 @@ export interface PublishOptions {
   dup?: boolean | undefined;
   /** Use this packet id (a resend in a persistent session); it must not be in use. */
   id?: number | undefined;
-  /** Write a payload of 4 KiB or more after its header as it is, without copying it (it must never change). */
+  /**
+   * Default true: the payload is copied into the packet, so the array may be changed as soon as
+   * `publish()` returns. `false` hands the array over: a payload of 4 KiB or more is then
+   * written as it is, after its header, without a copy (much faster for large payloads), and
+   * must never be changed afterwards (pass a fresh array, or one that never changes).
+   */
   copy?: boolean | undefined;
-  /** Anything the caller wants back with the id's statuses (a stored message's key...). */
+  /** Anything the caller wants back with the id's statuses (`onStatus`'s fourth argument; a stored message...). */
   ref?: unknown;
 }
 

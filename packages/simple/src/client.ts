@@ -22,6 +22,8 @@ import {
   ISSUE_EVENT,
   INCOMING_EVENT,
   type Message,
+  type PublishOptions,
+  type SessionOptions,
   type SessionState,
   type Status,
 } from '@umqtt/session';
@@ -62,7 +64,7 @@ export type State = 'idle' | 'connecting' | 'connected' | 'closed';
  *   will: { topic: 'sensors/42/online', payload: 'no', qos: 1, retain: true },
  * };
  */
-export interface ClientOptions {
+export interface ClientOptions extends SessionOptions {
   /** Opens the socket (apps/node provides TCP and TLS ones; a device passes its own). */
   socket: SocketFactory;
   /** Clock and timers. */
@@ -77,10 +79,6 @@ export interface ClientOptions {
   username?: string | undefined;
   /** Password sent in CONNECT, as a string (UTF-8) or bytes; needs `username`. */
   password?: string | Uint8Array | undefined;
-  /** Seconds; 0 turns keepalive off. Default 60. */
-  keepAlive?: number | undefined;
-  /** Clean session. Default true. */
-  clean?: boolean | undefined;
   /**
    * Last will, published by the broker if the connection ends without DISCONNECT: `topic`
    * (a topic name), `payload` (a string, sent as UTF-8, or bytes), `qos` (default 0) and
@@ -88,55 +86,13 @@ export interface ClientOptions {
    */
   will?:
     { topic: string; payload: string | Uint8Array; qos?: QoS | undefined; retain?: boolean | undefined } | undefined;
-  /** Milliseconds to wait for CONNACK. Default 10000. */
-  connectTimeout?: number | undefined;
-  /** Milliseconds after which an unacknowledged publish, subscribe or unsubscribe times out. 0 = never. Default 30000. */
-  messageTimeout?: number | undefined;
   /** Milliseconds the socket may refuse our bytes before the connection counts as dead. Default 30000. */
   socketTimeout?: number | undefined;
-  /** QoS 1/2 messages in flight at once; more wait locally. Default 16 (Mosquitto allows 20). */
-  maxInflight?: number | undefined;
-  /** Messages allowed to wait locally for the window. Default 1000. */
-  maxQueued?: number | undefined;
-  /** Largest packet accepted or sent, in bytes. Default 1 MiB. */
-  maxPacketSize?: number | undefined;
   /** Receives every issue as it is recorded (robust2's DEBUG). */
   logger?: ((issue: Issue) => void) | undefined;
-  /**
-   * Incoming QoS 1/2 messages are acknowledged by `ack(message)` once the application has
-   * processed them, not as soon as `onMessage` returns. Default false.
-   */
-  manualAcks?: boolean | undefined;
-  /** With `manualAcks`: messages handed over and not yet acknowledged before the client stops reading. Default 16. */
-  maxUnacked?: number | undefined;
 }
 
-/**
- * Options of {@link MqttClient.publish}.
- *
- * @example
- * client.publish('sensors/42/online', 'yes', { qos: 1, retain: true });
- */
-export interface PublishOptions {
-  /** Quality of service. Default 0. */
-  qos?: QoS | undefined;
-  /** The broker keeps it as the last retained message of the topic. Default false. */
-  retain?: boolean | undefined;
-  /** Resend of a message whose id the broker may have seen: sets DUP. Needs `id`. */
-  dup?: boolean | undefined;
-  /** Use this packet id (a resend in a persistent session); it must not be in use. */
-  id?: number | undefined;
-  /**
-   * Default true: the payload is copied into the packet, so the array may be changed as soon as
-   * `publish()` returns. `false` hands the array over: a payload of 4 KiB or more is then
-   * written to the socket as it is, after its header, without a copy (much faster for large
-   * payloads), and must never be changed afterwards (pass a fresh array, or one that never
-   * changes). A string payload is always encoded into an array of the client's own.
-   */
-  copy?: boolean | undefined;
-  /** Anything the caller wants back as the fourth argument of `onStatus` for this id. */
-  ref?: unknown;
-}
+export type { PublishOptions };
 
 /**
  * A recorded problem: when, where, what.
