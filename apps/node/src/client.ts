@@ -11,7 +11,9 @@ import {
   type Subscription,
 } from '@umqtt/codec';
 import {
+  ACK_TIMEOUT,
   RobustClient,
+  SUBSCRIBE_REFUSED,
   type FinalStatus,
   type RobustOptions,
   type RobustPublishOptions,
@@ -29,16 +31,7 @@ import {
   type SocketOptions,
   type Status,
 } from '@umqtt/simple';
-import {
-  ABORTED,
-  ACK_TIMEOUT,
-  CLIENT_ENDED,
-  DROPPED,
-  EXPIRED,
-  REJECTED,
-  SUBSCRIBE_REFUSED,
-  nodeError,
-} from './errors.js';
+import { ABORTED, CLIENT_ENDED, DROPPED, EXPIRED, REJECTED, nodeError } from './errors.js';
 import { drained } from './transport/adapt.js';
 
 /**

@@ -1,10 +1,10 @@
 // Error codes of @umqtt/node, each declared once here with what it means and its place. Every
 // error is a UmqttError (from @umqtt/codec) with one of these codes or one of the libraries'
-// (ACK_TIMEOUT and SUBSCRIBE_REFUSED are @umqtt/robust's, re-exported: the promises of a client
-// reject with them as the robust client records them) and the place it happened.
+// (ACK_TIMEOUT and SUBSCRIBE_REFUSED are @umqtt/robust's, re-exported by the package's entry:
+// the promises of a client reject with them as the robust client records them) and the place it
+// happened. This module imports no library but the codec: the test kit reaches it through the
+// embedded broker before the libraries are built.
 import { UmqttError } from '@umqtt/codec';
-
-export { ACK_TIMEOUT, SUBSCRIBE_REFUSED } from '@umqtt/robust';
 
 /**
  * A broker URL that cannot be used: no or an unknown scheme, a bad port, no host.

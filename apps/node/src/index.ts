@@ -48,9 +48,10 @@ export {
   type WebSocketListener,
 } from './broker/embedded-broker.js';
 export { type ClusterOptions } from './broker/cluster.js';
+// The robust client's codes its promises reject with, as the robust client records them.
+export { ACK_TIMEOUT, SUBSCRIBE_REFUSED } from '@umqtt/robust';
 export {
   ABORTED,
-  ACK_TIMEOUT,
   AEDES_MISSING,
   CLIENT_ENDED,
   CLUSTER_MISSING,
@@ -63,6 +64,5 @@ export {
   REDIS_UNREACHABLE,
   REJECTED,
   SOCKET_CLOSED,
-  SUBSCRIBE_REFUSED,
   WEBSOCKET_PROTOCOL,
 } from './errors.js';
