@@ -22,7 +22,6 @@ import {
 import {
   MqttClient,
   QUEUE_FULL,
-  error,
   type ClientOptions,
   type Message,
   type PublishOptions,
@@ -230,7 +229,7 @@ export class SimpleNodeClient {
       validateTopicName(topic);
       const qos = options?.qos ?? 0;
       if (qos !== 0 && qos !== 1 && qos !== 2)
-        throw error(INVALID_ARGUMENT, `QoS: expected 0, 1 or 2, got ${String(qos)}`, 'publish');
+        throw nodeError(INVALID_ARGUMENT, `QoS: expected 0, 1 or 2, got ${String(qos)}`, 'publish');
       const held = typeof payload === 'string' || options?.copy === false ? payload : payload.slice();
       return this.#later(() => this.#publish(topic, held, { ...options, copy: false }));
     }
@@ -320,7 +319,7 @@ export class SimpleNodeClient {
     const state = this.client.state;
     if (state !== 'idle' && state !== 'connecting' && !this.#early.length) return false;
     if (this.#early.length >= (this.client.options.maxQueued ?? 1000))
-      throw error(QUEUE_FULL, `${this.#early.length} calls already wait for the connection (maxQueued)`, place);
+      throw nodeError(QUEUE_FULL, `${this.#early.length} calls already wait for the connection (maxQueued)`, place);
     return true;
   }
 

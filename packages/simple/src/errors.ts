@@ -71,14 +71,7 @@ export const CALLBACK_ERROR = 'UMQTT_CALLBACK_ERROR';
  */
 export const INTERNAL = 'UMQTT_INTERNAL';
 
-/**
- * Makes a {@link UmqttError} with one of this package's codes: `code`, message, the `place`
- * (connect, publish, read...) and, for a CONNACK refusal, the broker's return code. The
- * client uses it for its own errors; code built on top of it can too.
- *
- * @example
- * throw error(NOT_CONNECTED, 'publish while not connected', 'publish');
- */
+/** A UmqttError with one of this package's codes, where it happened (the client's own; not exported by the package). */
 export function error(code: string, message: string, place: string, reasonCode?: number, clause?: string): UmqttError {
   return new UmqttError({ code, message, clause, reasonCode, place });
 }

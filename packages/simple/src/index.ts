@@ -33,5 +33,21 @@ export {
   type State,
   type Issue,
 } from './client.js';
-export * from './errors.js';
+export {
+  CONNACK_CODES,
+  CONNECT_TIMEOUT,
+  KEEPALIVE_TIMEOUT,
+  PROTOCOL_ERROR,
+  NO_PACKET_ID,
+  QUEUE_FULL,
+  TOO_LARGE,
+  UNKNOWN_ID,
+  CONNECTION_LOST,
+  WRITE_TIMEOUT,
+  NOT_CONNECTED,
+  ALREADY_CONNECTED,
+  SLOW_READER,
+  CALLBACK_ERROR,
+  INTERNAL,
+} from './errors.js';
 export type { Socket, SocketFactory, SocketOptions, Timers } from './platform.js';
