@@ -2,7 +2,7 @@
 // FileFlash's default (one fdatasync per store call: what add() returned is on the disk) and
 // its opt-in `sync: 'turn'` (one fdatasync per event-loop turn: a machine crash may undo the
 // store calls of the last turn).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Store } from '@umqtt/robust';
@@ -11,14 +11,17 @@ import { FileFlash } from '@umqtt/node';
 import type { Kind } from '../common.js';
 import { robustKind } from './robust.js';
 
-/** The file flash store with `sync` as FileFlash's option. */
+/**
+ * The file flash store with `sync` as FileFlash's option. Its partition goes in the directory
+ * main.ts made for this process (BENCH_TMPDIR) and removes when the process ends, however it
+ * ends.
+ */
 export function flashKind(id: string, label: string, sync: true | 'turn'): Kind {
-  let dir: string | undefined;
   const open = (count: number): Store => {
-    dir = mkdtempSync(join(tmpdir(), 'umqtt-bench-flash-'));
+    const dir = mkdtempSync(join(process.env['BENCH_TMPDIR'] ?? tmpdir(), 'flash-'));
     return openFlashStore(join(dir, 'queue.flash'), count, sync);
   };
-  return robustKind(id, label, open, () => dir && rmSync(dir, { recursive: true, force: true }));
+  return robustKind(id, label, open);
 }
 
 /**
