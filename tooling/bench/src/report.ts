@@ -65,6 +65,8 @@ export interface CodecCase {
   bytes: number;
   umqtt: number;
   mqttPacket: number;
+  /** The lowest and highest per-round ratio umqtt / mqtt-packet. */
+  ratioRange?: [number, number];
 }
 
 /** Throughput target: this share of the raw reference. */
@@ -110,7 +112,8 @@ export function ratios(a: (number | undefined)[], b: (number | undefined)[]): nu
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const x = a[i];
     const y = b[i];
-    if (x !== undefined && y !== undefined && y > 0 && Number.isFinite(x)) out.push(x / y);
+    // a ratio of values at or below zero (a memory growth that was a shrink) means nothing
+    if (x !== undefined && y !== undefined && x > 0 && y > 0 && Number.isFinite(x)) out.push(x / y);
   }
   return out;
 }
@@ -211,7 +214,7 @@ function valueRow(
       if (typeof v !== 'number') return errorCell(v);
       const r = perRound ? ratioText(id, perRound, false) : '';
       const n = note?.(id);
-      return `${fmt(v)}${r ? ` (${r})` : ''}${n ? ` [${n}]` : ''}`;
+      return `${fmt(v)}${r ? `; ${r}` : ''}${n ? ` [${n}]` : ''}`;
     }),
   ];
 }
@@ -335,9 +338,13 @@ function offlineTable(r: Results): string {
     const v = x.rounds.map(f);
     const raw = r.offline['raw'];
     const js = r.offline['mqttjs'];
+    const against = (other: Cell<OfflineCell> | undefined, name: string) => {
+      const rs = ok(other) ? ratios(v, other.rounds.map(f)) : [];
+      return rs.length ? `${spread(rs, times)} ${name}` : '';
+    };
     const parts = [
-      id !== 'raw' && ok(raw) ? `${spread(ratios(v, raw.rounds.map(f)), times)} raw` : '',
-      id !== 'raw' && id !== 'mqttjs' && ok(js) ? `${spread(ratios(v, js.rounds.map(f)), times)} MQTT.js` : '',
+      id !== 'raw' ? against(raw, 'raw') : '',
+      id !== 'raw' && id !== 'mqttjs' ? against(js, 'MQTT.js') : '',
     ].filter(Boolean);
     const fewer = x.count !== r.config.offlineCount ? `${rate(x.count)} msgs` : '';
     const lost = x.rounds.some((y) => y.arrived < y.count)

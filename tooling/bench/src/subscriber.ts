@@ -65,6 +65,8 @@ export class Subscriber {
   #arrivals: Arrivals = { expected: 0, distinct: 0, duplicates: 0, stale: 0, foreign: 0, first: 0, last: 0 };
   /** `now()` of the last PUBLISH of any tag: the orchestrator waits until the stream goes quiet. */
   lastAny = 0;
+  /** The broker closed the connection: nothing more will arrive. */
+  closed = false;
 
   constructor(broker: Broker, clientId: string) {
     const sock = (this.#sock = connect({ host: broker.host, port: broker.port }));
@@ -74,7 +76,13 @@ export class Subscriber {
       this.#suback.reject(e);
     });
     sock.on('data', (chunk: Buffer) => this.#input(chunk));
-    const body = [...str('MQTT'), 4, 0x02, 0, 60, ...str(clientId)];
+    sock.on('close', () => {
+      this.closed = true;
+      this.#connack.reject(new Error('connection closed'));
+    });
+    // keepalive 0: no PINGREQ to send, and the broker never drops the connection while the
+    // subscriber has nothing to acknowledge (QoS 0, or runs of other kinds of rows)
+    const body = [...str('MQTT'), 4, 0x02, 0, 0, ...str(clientId)];
     sock.write(Buffer.from([0x10, ...varint(body.length), ...body]));
   }
 

@@ -145,7 +145,7 @@ async function rss(kind: Kind, broker: Broker, t: Extract<Task, { task: 'rss' }>
   const conn = await kind.open(broker, `bench-${kind.id}-${process.pid}`, t.maxInflight);
   const payloads = new Payloads(64, t.count);
   const progress: Progress = { sent: 0 };
-  await timedBurst(conn, payloads, 0, Math.min(20_000, t.count), 1, t.window, progress);
+  await timedBurst(conn, payloads, 0, Math.min(20_000, t.count >> 2), 1, t.window, progress);
   gc();
   await sleep(50);
   const heap0 = heapAndExternal();
@@ -198,6 +198,7 @@ async function subscriber(broker: Broker, t: Extract<Task, { task: 'subscriber' 
       if (m.expect) return s.expect(m.expect.tag, m.expect.count);
       const since = now();
       for (;;) {
+        if (s.closed) throw new Error('the broker closed the subscriber connection');
         const a = s.arrivals;
         if (a.distinct >= a.expected) {
           await sleep(GRACE_MS);

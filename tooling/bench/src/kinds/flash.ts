@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Store } from '@umqtt/robust';
 import { FlashStore } from '@umqtt/store-flash';
 import { FileFlash } from '@umqtt/node';
-import type { Kind } from '../common.js';
+import { BIG_WINDOW, type Kind } from '../common.js';
 import { robustKind } from './robust.js';
 
 /**
@@ -32,9 +32,12 @@ export function flashKind(id: string, label: string, sync: true | 'turn'): Kind 
  */
 const BLOCK = 4 << 20;
 
-/** A flash file big enough for `count` queued 64-byte messages (or the burst's window). */
+/**
+ * A flash file big enough for `count` queued 64-byte messages, and at least 5,000 records: more
+ * than the largest window of the run (BIG_WINDOW) holds in flight.
+ */
 function openFlashStore(path: string, count: number, sync: true | 'turn'): Store {
-  const records = Math.max(count, 1000);
+  const records = Math.max(count, 5 * BIG_WINDOW);
   const byteLength = Math.ceil((records * 160 + (64 << 20)) / BLOCK) * BLOCK;
   const flash = new FileFlash(path, { byteLength, blockSize: BLOCK, sync });
   const store = new FlashStore(flash, { maxRecords: records, maxMessageBytes: 300 * 1024 });

@@ -75,6 +75,12 @@ class RawConn implements Conn {
   onAck: ((type: number, id: number) => void) | undefined;
   /** Called after each chunk of input was handled (write what the acks allowed, in one go). */
   afterInput: (() => void) | undefined;
+  /** Called when the connection closes (a burst then fails instead of waiting for ever). */
+  onClose: (() => void) | undefined;
+  #closed = () => {
+    this.#connack.reject(new Error('connection closed before CONNACK'));
+    this.onClose?.();
+  };
   #onMessage: ((payload: Uint8Array) => void) | undefined;
   #pubrels: number[] = [];
   #acks: number[] = [];
@@ -88,8 +94,11 @@ class RawConn implements Conn {
     const sock = (this.sock = connect({ host: broker.host, port: broker.port }));
     sock.setNoDelay(true);
     sock.on('error', (e) => this.#connack.reject(e));
+    sock.on('close', () => this.#closed());
     sock.on('data', (chunk: Buffer) => this.#input(chunk));
-    const body = [...str('MQTT'), 4, 0x02, 0, 60, ...str(clientId)];
+    // keepalive 0: no PINGREQ to send, and the broker never drops the connection while this
+    // process waits for its turn (the others' runs can take minutes)
+    const body = [...str('MQTT'), 4, 0x02, 0, 0, ...str(clientId)];
     sock.write(Buffer.from([0x10, ...varint(body.length), ...body]));
   }
 
@@ -300,7 +309,9 @@ class RawConn implements Conn {
           pump();
           sock.uncork();
         }
+        this.onClose = () => done.reject(new Error('the broker closed the connection'));
         return done.promise.finally(() => {
+          this.onClose = undefined;
           this.onAck = undefined;
           this.afterInput = undefined;
         });
