@@ -88,7 +88,7 @@ export function rate(n: number): string {
 }
 const size = (n: number) => (n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
-const pct = (x: number) => `${Math.round(x * 100)}%`;
+const pct = (x: number) => (x < 0.1 ? `${(x * 100).toFixed(1)}%` : `${Math.round(x * 100)}%`);
 const times = (x: number) => `${x.toFixed(2)}x`;
 
 function median(xs: number[]): number {
