@@ -153,8 +153,12 @@ export interface OfflineResult {
 export interface Kind {
   id: string;
   label: string;
-  /** `maxInflight`: the window of the umqtt clients (the others get theirs from prepare()). */
-  open(broker: Broker, clientId: string, maxInflight: number): Promise<Conn>;
+  /**
+   * `maxInflight`: the window of the umqtt clients (the others get theirs from prepare()).
+   * `room`: payload bytes a store may have to hold at once (a full window of the largest
+   * payload), so that a store on a partition can be made large enough.
+   */
+  open(broker: Broker, clientId: string, maxInflight: number, room?: number): Promise<Conn>;
   /** Holds `count` QoS 1 messages while offline, then connects and drains them. */
   offline?(
     broker: Broker,

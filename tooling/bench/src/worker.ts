@@ -75,7 +75,9 @@ async function timedBurst(
 
 /** Connects, warms up (tag 0: the subscriber does not count it), then one timed burst per `{ run, tag }`. */
 async function throughput(kind: Kind, broker: Broker, t: Extract<Task, { task: 'throughput' }>): Promise<void> {
-  const conn = await kind.open(broker, `bench-${kind.id}-${process.pid}`, t.maxInflight);
+  // a store may hold a full window of these payloads (and the marker) at once
+  const room = Math.min(t.count, Math.max(t.window, t.maxInflight) + 1) * (t.size + 64);
+  const conn = await kind.open(broker, `bench-${kind.id}-${process.pid}`, t.maxInflight, room);
   const payloads = new Payloads(t.size, t.count);
   const progress: Progress = { sent: 0 };
   // warm-up: lets the JIT optimize the client's paths

@@ -17,9 +17,9 @@ import { robustKind } from './robust.js';
  * ends.
  */
 export function flashKind(id: string, label: string, sync: true | 'turn'): Kind {
-  const open = (count: number): Store => {
+  const open = (count: number, room = 0): Store => {
     const dir = mkdtempSync(join(process.env['BENCH_TMPDIR'] ?? tmpdir(), 'flash-'));
-    return openFlashStore(join(dir, 'queue.flash'), count, sync);
+    return openFlashStore(join(dir, 'queue.flash'), count, room, sync);
   };
   return robustKind(id, label, open);
 }
@@ -33,12 +33,13 @@ export function flashKind(id: string, label: string, sync: true | 'turn'): Kind 
 const BLOCK = 4 << 20;
 
 /**
- * A flash file big enough for `count` queued 64-byte messages, and at least 5,000 records: more
- * than the largest window of the run (BIG_WINDOW) holds in flight.
+ * A flash file big enough for `count` queued 64-byte messages and at least 5,000 records (more
+ * than the largest window of the run, BIG_WINDOW, holds in flight), with room for twice `room`
+ * bytes of payload in flight (the log needs free blocks to compact into), at least 64 MiB.
  */
-function openFlashStore(path: string, count: number, sync: true | 'turn'): Store {
+function openFlashStore(path: string, count: number, room: number, sync: true | 'turn'): Store {
   const records = Math.max(count, 5 * BIG_WINDOW);
-  const byteLength = Math.ceil((records * 160 + (64 << 20)) / BLOCK) * BLOCK;
+  const byteLength = Math.ceil((records * 160 + Math.max(64 << 20, 2 * room)) / BLOCK) * BLOCK;
   const flash = new FileFlash(path, { byteLength, blockSize: BLOCK, sync });
   const store = new FlashStore(flash, { maxRecords: records, maxMessageBytes: 300 * 1024 });
   const close = store.close.bind(store);

@@ -129,13 +129,13 @@ class RobustConn implements Conn {
   }
 }
 
-/** A robust kind over the store `makeStore` opens. */
-export function robustKind(id: string, label: string, makeStore: (count: number) => Store): Kind {
+/** A robust kind over the store `makeStore` opens (for `count` queued 64-byte messages, or `room` bytes in flight). */
+export function robustKind(id: string, label: string, makeStore: (count: number, room?: number) => Store): Kind {
   return {
     id,
     label,
-    async open(broker, clientId, maxInflight) {
-      const c = client(broker, clientId, makeStore(0), maxInflight);
+    async open(broker, clientId, maxInflight, room) {
+      const c = client(broker, clientId, makeStore(0, room), maxInflight);
       await online(c);
       return new RobustConn(c);
     },
