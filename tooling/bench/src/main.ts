@@ -1,7 +1,7 @@
 // pnpm bench: umqtt against MQTT.js and a raw-socket reference, against Mosquitto, in one run.
 //
-//   pnpm bench            full run (about 25 minutes on 2 cores); writes results/latest.json and
-//                         the table in README.md
+//   pnpm bench            full run (about 20 minutes on 2 cores, longer on a busy machine); writes
+//                         results/latest.json and the tables in README.md
 //   pnpm bench --quick    small counts, to check that everything works; writes results/quick.json
 //   --only=a,b            only these clients (raw, mqttjs, simple, robust-memory, robust-flash, robust-flash-turn)
 //   --cases=throughput,noquota,latency,rss,offline,codec
@@ -13,6 +13,8 @@
 //                         the window of the raw reference and the MQTT.js driver; the client's own
 //                         default is 16)
 //   BENCH_NODE_ARGS="..." more node flags for each child process, e.g. "--trace-gc"
+//   BENCH_BIG_WINDOW=n    every client's window against the broker without quota (default 1000)
+//   BENCH_TIMEOUT_MS=n    how long main.ts waits for one answer of a child process (default 240 s)
 //
 // Every client runs in its own child process (worker.ts), so each one's RSS and heap are its own;
 // so does the subscriber that counts what arrived. Every row runs in interleaved rounds: each
