@@ -171,8 +171,11 @@ function copyCase(size: number, label: string, iterations: number): Case {
 
 let sink: unknown;
 
-/** Operations per second of each function: rounds interleaved (so GC and heap state are shared), median of ROUNDS. */
-function measure(fs: Array<() => unknown>, iterations: number): number[] {
+/**
+ * Operations per second of each function: rounds interleaved (so GC and heap state are shared),
+ * median of ROUNDS; and the range of the per-round ratios of the first two (same round, same heap).
+ */
+function measure(fs: Array<() => unknown>, iterations: number): { medians: number[]; ratioRange: [number, number] } {
   const gc = (globalThis as { gc?: () => void }).gc; // node --expose-gc: start each round from a collected heap
   for (const f of fs) for (let i = 0; i < iterations; i++) sink = f(); // warm up: lets the JIT optimize
   const rates: number[][] = fs.map(() => []);
@@ -184,7 +187,11 @@ function measure(fs: Array<() => unknown>, iterations: number): number[] {
       rates[k]!.push(iterations / ((performance.now() - t0) / 1000));
     });
   }
-  return rates.map((x) => x.sort((a, b) => a - b)[ROUNDS >> 1]!);
+  const ratios = rates[0]!.map((a, r) => a / rates[1]![r]!);
+  return {
+    medians: rates.map((x) => [...x].sort((a, b) => a - b)[ROUNDS >> 1]!),
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+  };
 }
 
 const fmt = (n: number) =>
@@ -203,22 +210,28 @@ console.log(
   `umqtt codec vs mqtt-packet 9.0.2 - Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
 );
 console.log(
-  `median of ${ROUNDS} interleaved rounds; "64 B" is the payload size (topic "${topic}", QoS 1); MQTT 5 rows: mqtt-packet with protocolVersion 5\n`,
+  `median of ${ROUNDS} interleaved rounds, the range of the per-round ratios in brackets; "64 B" is the payload size (topic "${topic}", QoS 1); MQTT 5 rows: mqtt-packet with protocolVersion 5\n`,
 );
-const measured: { name: string; bytes: number; umqtt: number; mqttPacket: number }[] = [];
+const measured: { name: string; bytes: number; umqtt: number; mqttPacket: number; ratioRange: [number, number] }[] = [];
 const rows: string[][] = [
   ['case', 'packet bytes', 'umqtt ops/s', 'umqtt MB/s', 'mqtt-packet ops/s', 'mqtt-packet MB/s', 'umqtt / mqtt-packet'],
 ];
 for (const c of cases) {
   // The 64 KiB encode is timed together with the copy baseline.
   const withCopy = c.name === 'encode PUBLISH 64 KiB';
-  const [a, b, k] = measure([c.umqtt, c.mqttPacket!, ...(withCopy ? [copy.umqtt] : [])], c.iterations) as [
-    number,
-    number,
-    number?,
-  ];
-  measured.push({ name: c.name, bytes: c.bytes, umqtt: a, mqttPacket: b });
-  rows.push([c.name, String(c.bytes), fmt(a), mbps(a, c.bytes), fmt(b), mbps(b, c.bytes), `${(a / b).toFixed(2)}x`]);
+  const { medians, ratioRange } = measure([c.umqtt, c.mqttPacket!, ...(withCopy ? [copy.umqtt] : [])], c.iterations);
+  const [a, b, k] = medians as [number, number, number?];
+  measured.push({ name: c.name, bytes: c.bytes, umqtt: a, mqttPacket: b, ratioRange });
+  const range = `${ratioRange[0].toFixed(2)}-${ratioRange[1].toFixed(2)}`;
+  rows.push([
+    c.name,
+    String(c.bytes),
+    fmt(a),
+    mbps(a, c.bytes),
+    fmt(b),
+    mbps(b, c.bytes),
+    `${(a / b).toFixed(2)}x (${range})`,
+  ]);
   if (k !== undefined)
     rows.push([
       copy.name,

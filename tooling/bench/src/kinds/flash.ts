@@ -2,23 +2,26 @@
 // FileFlash's default (one fdatasync per store call: what add() returned is on the disk) and
 // its opt-in `sync: 'group'` (one background fdatasync for the calls of a turn or more: the
 // store's `durable` says which calls it covered; a QoS 2 message's steps are flushed at once).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Store } from '@umqtt/robust';
 import { FlashStore } from '@umqtt/store-flash';
 import { FileFlash } from '@umqtt/node';
-import type { Kind } from '../common.js';
+import { BIG_WINDOW, type Kind } from '../common.js';
 import { robustKind } from './robust.js';
 
-/** The file flash store with `sync` as FileFlash's option. */
+/**
+ * The file flash store with `sync` as FileFlash's option. Its partition goes in the directory
+ * main.ts made for this process (BENCH_TMPDIR) and removes when the process ends, however it
+ * ends.
+ */
 export function flashKind(id: string, label: string, sync: true | 'group'): Kind {
-  let dir: string | undefined;
-  const open = (count: number): Store => {
-    dir = mkdtempSync(join(tmpdir(), 'umqtt-bench-flash-'));
-    return openFlashStore(join(dir, 'queue.flash'), count, sync);
+  const open = (count: number, room = 0): Store => {
+    const dir = mkdtempSync(join(process.env['BENCH_TMPDIR'] ?? tmpdir(), 'flash-'));
+    return openFlashStore(join(dir, 'queue.flash'), count, room, sync);
   };
-  return robustKind(id, label, open, () => dir && rmSync(dir, { recursive: true, force: true }));
+  return robustKind(id, label, open);
 }
 
 /**
@@ -29,10 +32,14 @@ export function flashKind(id: string, label: string, sync: true | 'group'): Kind
  */
 const BLOCK = 4 << 20;
 
-/** A flash file big enough for `count` queued 64-byte messages (or the burst's window). */
-function openFlashStore(path: string, count: number, sync: true | 'group'): Store {
-  const records = Math.max(count, 1000);
-  const byteLength = Math.ceil((records * 160 + (64 << 20)) / BLOCK) * BLOCK;
+/**
+ * A flash file big enough for `count` queued 64-byte messages and at least 5,000 records (more
+ * than the largest window of the run, BIG_WINDOW, holds in flight), with room for twice `room`
+ * bytes of payload in flight (the log needs free blocks to compact into), at least 64 MiB.
+ */
+function openFlashStore(path: string, count: number, room: number, sync: true | 'group'): Store {
+  const records = Math.max(count, 5 * BIG_WINDOW);
+  const byteLength = Math.ceil((records * 160 + Math.max(64 << 20, 2 * room)) / BLOCK) * BLOCK;
   const flash = new FileFlash(path, { byteLength, blockSize: BLOCK, sync });
   const store = new FlashStore(flash, { maxRecords: records, maxMessageBytes: 300 * 1024 });
   const close = store.close.bind(store);

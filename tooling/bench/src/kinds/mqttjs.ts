@@ -1,12 +1,13 @@
-// MQTT.js 5 under test. It has no in-flight window of its own, so the driver keeps at most
-// WINDOW QoS 1/2 publishes outstanding (callbacks not yet called), as the raw reference does;
+// MQTT.js 5 under test. It has no in-flight window of its own, so the driver keeps at most the
+// window's QoS 1/2 publishes outstanding (callbacks not yet called), as the raw reference does;
 // at QoS 0 the callback is called once the socket took the packet (at once, or on 'drain').
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   DONE_TOPIC,
+  MARKER,
   MB,
+  STAMP,
   TOPIC,
-  WINDOW,
   deferred,
   gc,
   heapAndExternal,
@@ -14,12 +15,16 @@ import {
   type Conn,
   type Kind,
   type OfflineResult,
+  type Payloads,
   type Progress,
   type QoS,
 } from '../common.js';
 
 /** Payload bytes handed to MQTT.js in one event-loop turn before yielding (it has no backpressure of its own to stop a loop). */
 const TURN_BYTES = 64 * 1024;
+
+/** MQTT.js takes Buffers: one over the payload's bytes (no copy). */
+const asBuffer = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.length);
 
 function options(clientId: string, manualConnect = false): mqtt.IClientOptions {
   return { protocolVersion: 4, clientId, clean: true, keepalive: 60, reconnectPeriod: 0, manualConnect };
@@ -28,10 +33,10 @@ function options(clientId: string, manualConnect = false): mqtt.IClientOptions {
 class MqttJsConn implements Conn {
   constructor(readonly c: MqttClient) {}
 
-  prepare(count: number, qos: QoS, payload: Uint8Array, progress: Progress): Burst {
+  prepare(count: number, qos: QoS, payloads: Payloads, progress: Progress, window: number): Burst {
     const c = this.c;
-    const data = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-    const marker = data.subarray(0, 64);
+    const data = payloads.source(asBuffer);
+    const marker = Buffer.from(MARKER);
     return {
       run: () => {
         const done = deferred<void>();
@@ -42,7 +47,7 @@ class MqttJsConn implements Conn {
         let markerAcked = false;
         let scheduled = false;
         let filling = false;
-        const limit = qos ? WINDOW : 1;
+        const limit = qos ? window : 1;
         const finish = () => {
           if (markerAcked && acked === count) done.resolve();
         };
@@ -61,8 +66,8 @@ class MqttJsConn implements Conn {
           while (sent < count && outstanding < limit) {
             outstanding++;
             sent++;
-            c.publish(TOPIC, data, { qos }, onDone);
-            if ((bytes += data.length) >= TURN_BYTES) {
+            c.publish(TOPIC, data(sent - 1), { qos }, onDone);
+            if ((bytes += payloads.size) >= TURN_BYTES) {
               if (!scheduled) {
                 scheduled = true;
                 setImmediate(fill);
@@ -72,8 +77,11 @@ class MqttJsConn implements Conn {
           }
           filling = false;
           progress.sent = sent;
-          if (sent === count && !markerSent) {
+          // at QoS 1/2 the marker waits for room in the window like any message (past the
+          // broker's quota it would be refused)
+          if (sent === count && !markerSent && (!qos || outstanding < limit)) {
             markerSent = true;
+            if (qos) outstanding++;
             c.publish(DONE_TOPIC, marker, { qos: 1 }, (e) => {
               if (e) return done.reject(e);
               markerAcked = true;
@@ -119,8 +127,7 @@ export const mqttjs: Kind = {
     return new MqttJsConn(c);
   },
   /** MQTT.js's offline queue: QoS 1 publishes while not connected wait in its outgoing store. */
-  async offline(broker, clientId, count, payload): Promise<OfflineResult> {
-    const data = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  async offline(broker, clientId, count, payloads): Promise<OfflineResult> {
     gc();
     const m0 = heapAndExternal();
     const r0 = process.memoryUsage.rss();
@@ -131,7 +138,8 @@ export const mqttjs: Kind = {
     let error = '';
     const all = deferred<void>();
     for (let i = 0; i < count; i++)
-      c.publish(TOPIC, data, { qos: 1 }, (e) => {
+      // a Buffer over the payload's bytes, as an application hands over the message it made
+      c.publish(TOPIC, Buffer.from(payloads.bytes.buffer, i * STAMP, payloads.size), { qos: 1 }, (e) => {
         if (e) error ||= e.message;
         else delivered++;
         last = performance.now();

@@ -1,10 +1,14 @@
 // The raw reference: hand-written MQTT 3.1.1 bytes on a node:net socket, no client logic.
 // PUBLISH packets are encoded before the timer starts and written in large chunks; at QoS 1/2
-// it keeps at most WINDOW messages in flight and answers PUBREC with PUBREL. This is the
-// practical limit of this machine and broker, not a usable client.
+// it keeps at most the window's messages in flight and answers PUBREC with PUBREL; everything
+// one input causes (acknowledgements, PUBRELs, the publishes the window then allows) leaves
+// corked, in one write. This is the best a client could do on this machine and broker, not a
+// usable client.
 import { connect, type Socket } from 'node:net';
 import {
   DONE_TOPIC,
+  MARKER,
+  TOPIC,
   WINDOW,
   deferred,
   gc,
@@ -15,12 +19,13 @@ import {
   type Conn,
   type Kind,
   type OfflineResult,
+  type Payloads,
   type Progress,
   type QoS,
 } from '../common.js';
 
 const CHUNK = 64 * 1024;
-/** Pre-encode the whole batch when it fits in this many bytes; beyond it, header + shared payload. */
+/** Pre-encode the whole batch when it fits in this many bytes; beyond it, headers + payload views. */
 const PREENCODE_LIMIT = 64 * MB;
 
 function varint(n: number): number[] {
@@ -70,6 +75,12 @@ class RawConn implements Conn {
   onAck: ((type: number, id: number) => void) | undefined;
   /** Called after each chunk of input was handled (write what the acks allowed, in one go). */
   afterInput: (() => void) | undefined;
+  /** Called when the connection closes (a burst then fails instead of waiting for ever). */
+  onClose: (() => void) | undefined;
+  #closed = () => {
+    this.#connack.reject(new Error('connection closed before CONNACK'));
+    this.onClose?.();
+  };
   #onMessage: ((payload: Uint8Array) => void) | undefined;
   #pubrels: number[] = [];
   #acks: number[] = [];
@@ -83,8 +94,11 @@ class RawConn implements Conn {
     const sock = (this.sock = connect({ host: broker.host, port: broker.port }));
     sock.setNoDelay(true);
     sock.on('error', (e) => this.#connack.reject(e));
+    sock.on('close', () => this.#closed());
     sock.on('data', (chunk: Buffer) => this.#input(chunk));
-    const body = [...str('MQTT'), 4, 0x02, 0, 60, ...str(clientId)];
+    // keepalive 0: no PINGREQ to send, and the broker never drops the connection while this
+    // process waits for its turn (the others' runs can take minutes)
+    const body = [...str('MQTT'), 4, 0x02, 0, 0, ...str(clientId)];
     sock.write(Buffer.from([0x10, ...varint(body.length), ...body]));
   }
 
@@ -93,6 +107,17 @@ class RawConn implements Conn {
   }
 
   #input(chunk: Buffer): void {
+    // Everything this input causes (acknowledgements, PUBRELs, the publishes the window now
+    // allows) leaves in one write: corked until the end
+    this.sock.cork();
+    try {
+      this.#handle(chunk);
+    } finally {
+      this.sock.uncork();
+    }
+  }
+
+  #handle(chunk: Buffer): void {
     const buf = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
     let o = 0;
     while (buf.length - o >= 2) {
@@ -170,42 +195,56 @@ class RawConn implements Conn {
     }
   }
 
-  prepare(count: number, qos: QoS, payload: Uint8Array, progress: Progress): Burst {
-    const { header, idAt } = publishHeader('bench/t', qos, payload.length);
-    const len = header.length + payload.length;
-    const one = publishPacket('bench/t', qos, payload, 1);
-    const pre = count * len <= PREENCODE_LIMIT;
+  prepare(count: number, qos: QoS, payloads: Payloads, progress: Progress, window: number): Burst {
+    const size = payloads.size;
+    const { header, idAt } = publishHeader(TOPIC, qos, size);
+    const len = header.length + size;
+    const idOf = (i: number) => (i % 65535) + 1; // message i has id i+1 (ids wrap after 65535)
+    const large = size >= 4096;
     let all: Buffer | undefined;
-    if (pre) {
+    let headers: Buffer[] | undefined;
+    let views: ((i: number) => Uint8Array) | undefined;
+    if (count * len <= PREENCODE_LIMIT) {
+      // every packet encoded now, into one buffer: the timed loop only writes slices of it
       all = Buffer.allocUnsafe(count * len);
-      for (let i = 0, id = 0; i < count; i++) {
-        one.copy(all, i * len);
-        if (qos) all.writeUInt16BE((id = nextId(id)), i * len + idAt);
+      for (let i = 0; i < count; i++) {
+        header.copy(all, i * len);
+        if (qos) all.writeUInt16BE(idOf(i), i * len + idAt);
+        all.set(payloads.at(i), i * len + header.length);
       }
+    } else if (large) {
+      // every header encoded now; each payload is written after its header without a copy
+      headers = Array.from({ length: count }, (_, i) => {
+        const h = Buffer.from(header);
+        if (qos) h.writeUInt16BE(idOf(i), idAt);
+        return h;
+      });
+      views = payloads.source();
     }
-    const markerId = qos ? nextId(count % 65535) : 1;
-    const marker = publishPacket(DONE_TOPIC, 1, payload.subarray(0, Math.min(64, payload.length)), markerId);
+    // else (the memory row: a million small messages, more than PREENCODE_LIMIT): each chunk is
+    // encoded when it is written, which is the least memory a sender can hold
+    const markerId = qos ? idOf(count) : 1;
+    const marker = publishPacket(DONE_TOPIC, 1, MARKER, markerId);
     const sock = this.sock;
-    const large = payload.length >= 4096;
-    /** Writes messages [from, to) (ids follow their index). */
+    /** Writes messages [from, to); returns false once the socket wants no more. */
     const write = (from: number, to: number): boolean => {
       if (all) return sock.write(all.subarray(from * len, to * len));
-      if (large) {
+      if (headers) {
         let ok = true;
         sock.cork();
         for (let i = from; i < to; i++) {
-          const h = Buffer.from(header);
-          if (qos) h.writeUInt16BE((i % 65535) + 1, idAt);
-          sock.write(h);
-          ok = sock.write(payload);
+          sock.write(headers[i]!);
+          ok = sock.write(views!(i));
         }
         sock.uncork();
         return ok;
       }
       const out = Buffer.allocUnsafe((to - from) * len);
       for (let i = from; i < to; i++) {
-        one.copy(out, (i - from) * len);
-        if (qos) out.writeUInt16BE((i % 65535) + 1, (i - from) * len + idAt);
+        const o = (i - from) * len;
+        header.copy(out, o);
+        if (qos) out.writeUInt16BE(idOf(i), o + idAt);
+        out.set(payloads.at(i), o + header.length);
       }
       return sock.write(out);
     };
@@ -252,19 +291,27 @@ class RawConn implements Conn {
           loop();
         } else {
           const pump = () => {
-            if (next < count && inflight < WINDOW) {
-              const to = Math.min(count, next + WINDOW - inflight);
+            if (next < count && inflight < window) {
+              const to = Math.min(count, next + window - inflight);
               inflight += to - next;
               write(next, to);
               next = to;
               progress.sent = next;
             }
-            if (next === count && !markerSent) sendMarker();
+            // the marker is a QoS 1 message like the others: it waits for room in the window
+            if (next === count && !markerSent && inflight < window) {
+              inflight++;
+              sendMarker();
+            }
           };
           this.afterInput = pump;
+          sock.cork(); // the first window in one write, as after each input
           pump();
+          sock.uncork();
         }
+        this.onClose = () => done.reject(new Error('the broker closed the connection'));
         return done.promise.finally(() => {
+          this.onClose = undefined;
           this.onAck = undefined;
           this.afterInput = undefined;
         });
@@ -314,13 +361,13 @@ export const raw: Kind = {
     return c;
   },
   /** The floor for holding messages: one pre-encoded packet per message in an array; drained through the window. */
-  async offline(broker, clientId, count, payload): Promise<OfflineResult> {
+  async offline(broker, clientId, count, payloads): Promise<OfflineResult> {
     gc();
     const m0 = heapAndExternal();
     const r0 = process.memoryUsage.rss();
     const t0 = performance.now();
     const held: Buffer[] = [];
-    for (let i = 0, id = 0; i < count; i++) held.push(publishPacket('bench/t', 1, payload, (id = nextId(id))));
+    for (let i = 0, id = 0; i < count; i++) held.push(publishPacket(TOPIC, 1, payloads.at(i), (id = nextId(id))));
     const enqueueMs = performance.now() - t0;
     gc();
     const bytesPerMessage = (heapAndExternal() - m0) / count;

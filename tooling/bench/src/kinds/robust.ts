@@ -5,6 +5,7 @@ import { MemoryStore } from '@umqtt/store-memory';
 import {
   DONE_TOPIC,
   KICK_TOPIC,
+  MARKER,
   MB,
   STALL_MS,
   TOPIC,
@@ -16,6 +17,7 @@ import {
   type Conn,
   type Kind,
   type OfflineResult,
+  type Payloads,
   type Progress,
   type QoS,
 } from '../common.js';
@@ -24,8 +26,8 @@ import { umqttOptions } from './simple.js';
 /** Large enough for every case: the benchmark measures speed, not the queue's limits. */
 const CAPACITY = 512 * MB;
 
-function client(broker: Broker, clientId: string, store: Store): RobustClient {
-  const { host, port, ...rest } = umqttOptions(broker, clientId);
+function client(broker: Broker, clientId: string, store: Store, maxInflight: number): RobustClient {
+  const { host, port, ...rest } = umqttOptions(broker, clientId, maxInflight);
   return new RobustClient({
     ...rest,
     servers: [{ host, port }],
@@ -49,8 +51,9 @@ function online(c: RobustClient): Promise<void> {
 class RobustConn implements Conn {
   constructor(readonly c: RobustClient) {}
 
-  prepare(count: number, qos: QoS, payload: Uint8Array, progress: Progress): Burst {
+  prepare(count: number, qos: QoS, payloads: Payloads, progress: Progress): Burst {
     const c = this.c;
+    const payload = payloads.source();
     return {
       run: () => {
         const done = deferred<void>();
@@ -65,12 +68,12 @@ class RobustConn implements Conn {
           // as a streaming producer would: publish while `writable` (online, nothing queued, the
           // window and socket have room), go on in onWritable
           while (sent < count && c.writable) {
-            c.publish(TOPIC, payload, { qos, copy: false }); // as simple: the payload never changes
+            c.publish(TOPIC, payload(sent), { qos, copy: false }); // as simple: payloads never change
             sent++;
           }
           filling = false;
           progress.sent = sent;
-          if (sent === count && !markerKey) markerKey = c.publish(DONE_TOPIC, payload.subarray(0, 64), { qos: 1 });
+          if (sent === count && !markerKey) markerKey = c.publish(DONE_TOPIC, MARKER, { qos: 1 });
         };
         const kicks = new Set<number>();
         c.onStatus = (key: number, status: FinalStatus, reason?: string) => {
@@ -93,7 +96,7 @@ class RobustConn implements Conn {
           const now = sent + finals + (markerDone ? 1 : 0);
           if (now === seen && (c.queued > 0 || (sent < count && c.writable))) {
             progress.stalls = (progress.stalls ?? 0) + 1;
-            if (c.queued > 0) kicks.add(c.publish(KICK_TOPIC, payload.subarray(0, 1), { qos: 0 }));
+            if (c.queued > 0) kicks.add(c.publish(KICK_TOPIC, MARKER, { qos: 0 }));
             else fill();
           }
           seen = now;
@@ -126,17 +129,17 @@ class RobustConn implements Conn {
   }
 }
 
-/** A robust kind over the store `makeStore` opens (and `cleanup` removes afterwards). */
-export function robustKind(id: string, label: string, makeStore: (count: number) => Store, cleanup?: () => void): Kind {
+/** A robust kind over the store `makeStore` opens (for `count` queued 64-byte messages, or `room` bytes in flight). */
+export function robustKind(id: string, label: string, makeStore: (count: number, room?: number) => Store): Kind {
   return {
     id,
     label,
-    async open(broker, clientId) {
-      const c = client(broker, clientId, makeStore(0));
+    async open(broker, clientId, maxInflight, room) {
+      const c = client(broker, clientId, makeStore(0, room), maxInflight);
       await online(c);
       return new RobustConn(c);
     },
-    async offline(broker, clientId, count, payload): Promise<OfflineResult> {
+    async offline(broker, clientId, count, payloads, maxInflight): Promise<OfflineResult> {
       // the store is opened first: what it costs empty (a file flash holds its whole partition
       // in RAM) is not a cost per queued message
       const store = makeStore(count);
@@ -144,7 +147,7 @@ export function robustKind(id: string, label: string, makeStore: (count: number)
       const m0 = heapAndExternal();
       const r0 = process.memoryUsage.rss();
       const t0 = performance.now();
-      const c = client(broker, clientId, store);
+      const c = client(broker, clientId, store, maxInflight);
       let delivered = 0;
       let other = '';
       const all = deferred<void>();
@@ -153,7 +156,7 @@ export function robustKind(id: string, label: string, makeStore: (count: number)
           if (++delivered === count) all.resolve();
         } else other ||= `${status} (${reason})`;
       };
-      for (let i = 0; i < count; i++) c.publish(TOPIC, payload, { qos: 1 });
+      for (let i = 0; i < count; i++) c.publish(TOPIC, payloads.at(i), { qos: 1 }); // copied (the default)
       const enqueueMs = performance.now() - t0;
       if (c.queued !== count) throw new Error(`robust queued ${c.queued} of ${count}${other ? `: ${other}` : ''}`);
       gc();
@@ -165,7 +168,6 @@ export function robustKind(id: string, label: string, makeStore: (count: number)
       const drainMs = performance.now() - t1;
       c.stop();
       store.close();
-      cleanup?.();
       return { count, enqueueMs, bytesPerMessage, rssGrowthMB, drainMs, delivered, ...(other ? { note: other } : {}) };
     },
   };

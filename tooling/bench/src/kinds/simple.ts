@@ -4,23 +4,28 @@ import { MqttClient, type ClientOptions } from '@umqtt/simple';
 import { createTcpSocketFactory, nodeTimers } from '@umqtt/node';
 import {
   DONE_TOPIC,
+  MARKER,
   STALL_MS,
   TOPIC,
-  WINDOW,
   deferred,
   type Burst,
   type Conn,
   type Kind,
+  type Payloads,
   type Progress,
   type QoS,
 } from '../common.js';
 
 /**
- * Options every umqtt client gets in the benchmark: the same in-flight window as the raw
- * reference and the MQTT.js driver (Mosquitto's max_inflight_messages), unless
+ * Options every umqtt client gets in the benchmark: `maxInflight` is the same in-flight window
+ * as the raw reference and the MQTT.js driver get (Mosquitto's max_inflight_messages), unless
  * BENCH_MAX_INFLIGHT says otherwise (see main.ts). The client's default is 16.
  */
-export function umqttOptions(broker: { host: string; port: number }, clientId: string): ClientOptions {
+export function umqttOptions(
+  broker: { host: string; port: number },
+  clientId: string,
+  maxInflight: number,
+): ClientOptions {
   return {
     socket: createTcpSocketFactory(),
     timers: nodeTimers,
@@ -29,7 +34,7 @@ export function umqttOptions(broker: { host: string; port: number }, clientId: s
     clientId,
     clean: true,
     keepAlive: 60,
-    maxInflight: Number(process.env['BENCH_MAX_INFLIGHT'] ?? WINDOW),
+    maxInflight,
     messageTimeout: 60_000,
   };
 }
@@ -37,8 +42,9 @@ export function umqttOptions(broker: { host: string; port: number }, clientId: s
 class SimpleConn implements Conn {
   constructor(readonly c: MqttClient) {}
 
-  prepare(count: number, qos: QoS, payload: Uint8Array, progress: Progress): Burst {
+  prepare(count: number, qos: QoS, payloads: Payloads, progress: Progress): Burst {
     const c = this.c;
+    const payload = payloads.source();
     return {
       run: () => {
         const done = deferred<void>();
@@ -61,12 +67,12 @@ class SimpleConn implements Conn {
           // `writable` turns false once the window is full or what this turn published fills the
           // socket's room (QoS 0 too); onWritable calls fill again
           while (sent < count && c.writable) {
-            c.publish(TOPIC, payload, { qos, copy: false }); // the payload never changes (MQTT.js does not copy either)
+            c.publish(TOPIC, payload(sent), { qos, copy: false }); // payloads never change (MQTT.js does not copy either)
             sent++;
           }
           filling = false;
           progress.sent = sent;
-          if (sent === count && markerId < 0) markerId = c.publish(DONE_TOPIC, payload.subarray(0, 64), { qos: 1 });
+          if (sent === count && markerId < 0) markerId = c.publish(DONE_TOPIC, MARKER, { qos: 1 });
         };
         c.onWritable = fill;
         // Watchdog: the driver waits for onWritable whenever `writable` is false. If the client
@@ -113,8 +119,8 @@ class SimpleConn implements Conn {
 export const simple: Kind = {
   id: 'simple',
   label: 'umqtt simple',
-  async open(broker, clientId) {
-    const c = new MqttClient(umqttOptions(broker, clientId));
+  async open(broker, clientId, maxInflight) {
+    const c = new MqttClient(umqttOptions(broker, clientId, maxInflight));
     await c.connect();
     return new SimpleConn(c);
   },
