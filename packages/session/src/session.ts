@@ -230,6 +230,11 @@ export class Session {
     return this.#state;
   }
 
+  /** DISCONNECT was sent on this connection: nothing more goes out, and the driver closes once it is written. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   /** Connected and DISCONNECT not sent: calls that send are allowed. */
   get usable(): boolean {
     return this.#state === 'connected' && !this.#closing;

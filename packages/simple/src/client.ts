@@ -171,8 +171,6 @@ export class MqttClient {
   #blockedSince = 0; // > 0 while the socket refuses bytes (or is not yet open)
   #flushing = false;
   #wasFull = false;
-  /** disconnect() was called: DISCONNECT is waiting for the socket to drain. */
-  #closing = false;
   #timer: unknown;
   #timerDue = Infinity;
   #issues: Issue[] = [];
@@ -226,7 +224,7 @@ export class MqttClient {
    * at QoS 0 too, once the socket's room is used; `onWritable` says when to go on).
    */
   get writable(): boolean {
-    return this.#session.open && !this.#closing && !this.#blockedSince && this.#pending < this.#room;
+    return this.#session.open && !this.#blockedSince && this.#pending < this.#room;
   }
 
   /** What of the session survives a connection (last packet id, incoming QoS 2 ids held): for a persistent session to save. */
@@ -268,7 +266,6 @@ export class MqttClient {
     const now = this.#now();
     this.#session.begin(now);
     this.#state = 'connecting';
-    this.#closing = false;
     this.#parser = new Parser(clientDecoders, { maxPacketSize: this.#maxPacketSize });
     this.#out = [bytes];
     this.#pending = bytes.length;
@@ -394,9 +391,8 @@ export class MqttClient {
 
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
-    if (this.#state === 'connected' && !this.#closing) {
+    if (this.#state === 'connected' && !this.#session.closing) {
       this.#session.disconnect();
-      this.#closing = true;
       this.#flush(); // at once: the flush #send scheduled then finds nothing to do
       // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
       if (this.#out.length) return;
@@ -416,7 +412,7 @@ export class MqttClient {
   }
 
   #need(place: string): void {
-    if (this.#state !== 'connected' || this.#closing)
+    if (this.#state !== 'connected' || this.#session.closing)
       throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
   }
 
@@ -490,7 +486,7 @@ export class MqttClient {
       return;
     }
     this.#written(i);
-    if (this.#closing && !out.length) return this.#end(undefined, 'disconnect');
+    if (this.#session.closing && !out.length) return this.#end(undefined, 'disconnect'); // DISCONNECT drained
     this.#resume();
   }
 
@@ -616,7 +612,6 @@ export class MqttClient {
     }
     this.#sock = undefined;
     this.#state = 'closed';
-    this.#closing = false;
     this.#out = [];
     this.#pending = 0;
     this.#owed = 0;
