@@ -227,6 +227,12 @@ export interface Counters {
 const HISTORY = 16;
 /** The reason of a `delivered` for a message published again because the broker lost its session past PUBREC. */
 const RESENT_AFTER_SESSION_LOSS = 'resent after the session was lost';
+/**
+ * A flag on a held message's stage (SENT or RELEASING): published again as a new message because
+ * the broker lost the session that had it past PUBREC. Kept in the Store with the stage, so the
+ * final `delivered` says so after a reboot too.
+ */
+const AGAIN = 4;
 type TimerName = 'retry' | 'expiry';
 const HOUR = 3_600_000;
 const ACCEPT: Admission = { accept: true }; // never changed: shared by every decision that keeps a message as is
@@ -304,27 +310,27 @@ export class RobustClient {
   /** Counts connection attempts: the outcome of an attempt that is no longer current is ignored. */
   #attemptSeq = 0;
   #connectedOnce = false;
-  /** Keys of messages published again because the broker lost the session that had them past PUBREC. */
-  #resentAfterLoss = new Set<number>();
   /** Pending timers: the next connection attempt, the backoff reset, the next expiry. */
   readonly #timers: { [name in TimerName]?: unknown } = {};
   #expiryAt = Infinity;
+  // The collections below are made when first needed: a gateway holds thousands of clients.
   /** Remembered subscriptions (a newer one for a filter replaces the older). */
-  #subs = new Map<string, QoS>();
-  /** Subscriptions not yet acknowledged on the current connection. */
-  #subIds = new Map<number, Subscription[]>();
+  #subs: Map<string, QoS> | undefined;
   /** Subscriptions to send on the current connection, by filter (a newer one for a filter replaces the older and goes last). */
-  #unsent = new Map<string, Subscription>();
+  #unsent: Map<string, Subscription> | undefined;
   /** Unsubscribed while offline: sent on the next connection. */
-  #unsubs: string[] = [];
-  /** Unsubscriptions not yet acknowledged on the current connection. */
-  #unsubIds = new Map<number, string[]>();
+  #unsubs: string[] | undefined;
+  /**
+   * SUBSCRIBE and UNSUBSCRIBE sent on the current connection and not yet acknowledged, by packet
+   * id: their filters (subscriptions, or the filters unsubscribed). The session reports their
+   * statuses by id alone.
+   */
+  #acks: Map<number, Subscription[] | string[]> | undefined;
   #issues: Issue[] = [];
-  #deferred: (() => void)[] | undefined;
+  /** What the application is told after the current call has returned (final statuses, onIdle), in order. */
+  #outbox: (() => void)[] | undefined;
   /** Keys of QoS 0 messages written at once without being stored: -1, -2, ... */
   #direct = 0;
-  /** > 0 while publish() is running the queue. */
-  #depth = 0;
   /** `writable` was read false, or a publish left it false: onWritable is owed. */
   #wasFull = false;
 
@@ -430,9 +436,7 @@ export class RobustClient {
    * turns true: a device may sleep then. (Not the state `'idle'`, which means not started.)
    */
   get idle(): boolean {
-    return (
-      !this.#queue.held.size && !this.#unsent.size && !this.#subIds.size && !this.#unsubs.length && !this.#unsubIds.size
-    );
+    return !this.#queue.held.size && !this.#unsent?.size && !this.#acks?.size && !this.#unsubs?.length;
   }
   /** What the application last said of the link with {@link RobustClient.setLink} (true until then). */
   get linkUp(): boolean {
@@ -452,7 +456,7 @@ export class RobustClient {
     const store = this.options.store;
     for (const m of [...(store.damage?.lost ?? [])]) {
       this.counters.dropped++;
-      this.#later(m.key, 'dropped', 'damaged in the store');
+      this.#report(m.key, 'dropped', 'damaged in the store');
       try {
         store.remove(m.key);
       } catch {
@@ -538,7 +542,7 @@ export class RobustClient {
       this.#mqtt.publish(topic, data, { retain, copy });
       this.counters.sent++;
       if (!this.#mqtt.writable) this.#wasFull = true;
-      return this.#later(--this.#direct, 'sent');
+      return this.#report(--this.#direct, 'sent');
     }
     const ttl = opts.ttl ?? pol.ttl;
     const incoming = {
@@ -553,14 +557,14 @@ export class RobustClient {
     if (!decision.accept) {
       const status = decision.status ?? 'dropped';
       this.counters[status]++;
-      this.#later(0, status, decision.reason);
+      this.#report(0, status, decision.reason);
       return 0;
     }
     if (decision.drop)
       for (const key of decision.drop) {
         const m = this.#queue.held.get(key);
         const reason = key === decision.replaced ? 'replaced' : (decision.reason ?? 'overflow');
-        if (m && m.stage === QUEUED) this.#final(m, 'dropped', reason, true);
+        if (m && m.stage === QUEUED) this.#final(m, 'dropped', reason);
       }
     let m: StoredMessage;
     try {
@@ -568,20 +572,13 @@ export class RobustClient {
     } catch (e) {
       this.counters.rejected++;
       this.#record({ time: this.#t.now(), place: 'publish', error: e as UmqttError });
-      this.#later(0, 'rejected', (e as UmqttError).code ?? 'store');
+      this.#report(0, 'rejected', (e as UmqttError).code ?? 'store');
       return 0;
     }
     this.#busy = true;
     if (m.expiresAt) this.#armExpiry(m.expiresAt);
     if (this.#state === 'offline') this.#hurry(m);
-    if (online) {
-      this.#depth++; // statuses reached inside publish() wait until it has returned the key
-      try {
-        this.#pump();
-      } finally {
-        this.#depth--;
-      }
-    }
+    if (online) this.#pump(); // statuses reached here are reported after publish() has returned the key
     if (!this.#writable()) this.#wasFull = true;
     return m.key;
   }
@@ -592,10 +589,12 @@ export class RobustClient {
       typeof f === 'string' ? { topic: f, qos } : f,
     );
     for (const s of list) validateTopicFilter(s.topic);
+    const subs = (this.#subs ??= new Map());
+    const unsent = (this.#unsent ??= new Map());
     for (const s of list) {
-      this.#subs.set(s.topic, s.qos);
-      this.#unsent.delete(s.topic); // a newer subscription replaces a queued one
-      this.#unsent.set(s.topic, s);
+      subs.set(s.topic, s.qos);
+      unsent.delete(s.topic); // a newer subscription replaces a queued one
+      unsent.set(s.topic, s);
     }
     this.#busy = true;
     if (this.#state === 'online') this.#sendSubscriptions();
@@ -604,16 +603,18 @@ export class RobustClient {
   /** Unsubscribes now if online, else on the next connection (the broker's session may still hold it). */
   unsubscribe(filters: string | string[]): void {
     const list = Array.isArray(filters) ? filters : [filters];
-    for (const f of list) this.#subs.delete(f);
-    for (const f of list) this.#unsent.delete(f);
+    for (const f of list) {
+      this.#subs?.delete(f);
+      this.#unsent?.delete(f);
+    }
     this.#busy = true;
     if (this.#state === 'online') this.#unsubscribe(list);
-    else this.#unsubs.push(...list);
+    else (this.#unsubs ??= []).push(...list);
     this.#idle(); // what it took off the list may have been all there was
   }
 
   #unsubscribe(list: string[]): void {
-    this.#try('unsubscribe', () => this.#unsubIds.set(this.#mqtt.unsubscribe(list), list));
+    this.#try('unsubscribe', () => (this.#acks ??= new Map()).set(this.#mqtt.unsubscribe(list), list));
   }
 
   // ---- policy ----------------------------------------------------------------------------
@@ -663,34 +664,19 @@ export class RobustClient {
     if (replaced && drop[0] !== replaced.key) drop.push(replaced.key);
     let count = q.held.size - drop.length;
     let bytes = q.bytes - drop.reduce((a, k) => a + q.sizeOf(q.held.get(k)!), 0);
-    const exclude = new Set(drop);
+    const victims = q.victims(incoming.priority, overflow === 'drop-oldest');
     while (count + 1 > pol.maxMessages || bytes + size > maxBytes) {
-      const v = this.#victim(incoming.priority, overflow === 'drop-oldest', exclude);
+      let v = victims.next().value;
+      while (v && drop.includes(v.key)) v = victims.next().value; // chosen above already
       if (!v)
         return overflow === 'reject'
           ? { accept: false, status: 'rejected', reason: 'full' }
           : { accept: false, reason: 'overflow' };
-      exclude.add(v.key);
       drop.push(v.key);
       count--;
       bytes -= q.sizeOf(v);
     }
     return { accept: true, drop, reason: 'overflow', replaced: replaced?.key };
-  }
-
-  #victim(priority: number, samePriority: boolean, exclude: Set<number>): StoredMessage | undefined {
-    // The index yields the oldest victim; skip those already chosen in this decision.
-    const q = this.#queue;
-    const v = q.victim(priority, samePriority);
-    if (!v || !exclude.has(v.key)) return v;
-    for (const m of q.held.values())
-      if (
-        m.stage === QUEUED &&
-        !exclude.has(m.key) &&
-        (m.priority < priority || (samePriority && m.priority === priority))
-      )
-        return m;
-    return undefined;
   }
 
   // ---- connection ------------------------------------------------------------------------
@@ -884,7 +870,7 @@ export class RobustClient {
     this.#onlineAt = this.#t.now();
     this.#set('online');
     // Subscriptions: resent when the broker kept no session.
-    if (!sessionPresent && this.options.resubscribe !== false) {
+    if (!sessionPresent && this.#subs && this.options.resubscribe !== false) {
       this.#unsent = new Map([...this.#subs].map(([topic, qos]) => [topic, { topic, qos }]));
     }
     // Messages in flight in the last connection: the same id with DUP, in their original order;
@@ -893,33 +879,31 @@ export class RobustClient {
     // and would swallow a new message given that id as a duplicate [MQTT-4.3.3-2].
     // When the broker says it has no session, what it acknowledged with PUBREC went with it: such
     // a message is published again as a new one (at least once beats lost), and its final
-    // `delivered` carries the reason.
+    // `delivered` carries the reason (the mark is kept in the store with the stage).
     const now = this.#t.now();
     for (const m of [...this.#queue.held.values()]) {
       if (this.#state !== 'online') return;
-      if (m.stage === RELEASING) {
+      const stage = m.stage & ~AGAIN;
+      if (stage === RELEASING) {
         if (sessionPresent) this.#try('sendqueue', () => this.#mqtt.release(m.id, m));
         else {
-          this.#resentAfterLoss.add(m.key);
+          m.stage |= AGAIN; // recorded with SENT by #write
           this.#try('sendqueue', () => this.#write(m, false));
         }
-      } else if (m.stage === SENT) {
+      } else if (stage === SENT) {
         if (m.qos < 2 && m.expiresAt && m.expiresAt <= now) this.#final(m, 'expired', 'ttl');
         else this.#try('sendqueue', () => this.#write(m, true));
       }
     }
     this.#sendSubscriptions();
-    if (this.#unsubs.length) {
-      const list = this.#unsubs; // unsubscribed while offline: the broker's session still has them
-      this.#unsubs = [];
-      this.#unsubscribe(list);
-    }
+    const list = this.#unsubs; // unsubscribed while offline: the broker's session still has them
+    this.#unsubs = undefined;
+    if (list) this.#unsubscribe(list);
     this.#pump();
   }
 
   #closed(e: UmqttError | undefined): void {
-    this.#subIds.clear();
-    this.#unsubIds.clear();
+    this.#acks = undefined; // each reported aborted already
     if (this.#state === 'closed' || !this.#link) return; // stopped, or the link went down: nothing to plan
     this.#offlineSince = this.#t.now();
     // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
@@ -932,10 +916,11 @@ export class RobustClient {
   }
 
   #sendSubscriptions(): void {
-    if (!this.#unsent.size) return;
-    const list = [...this.#unsent.values()];
-    this.#unsent.clear();
-    this.#try('subscribe', () => this.#subIds.set(this.#mqtt.subscribe(list), list));
+    const unsent = this.#unsent;
+    if (!unsent?.size) return;
+    this.#unsent = undefined;
+    const list = [...unsent.values()];
+    this.#try('subscribe', () => (this.#acks ??= new Map()).set(this.#mqtt.subscribe(list), list));
   }
 
   // ---- sending ---------------------------------------------------------------------------
@@ -943,9 +928,9 @@ export class RobustClient {
   /** Sends queued messages while the connection takes them; then owes onWritable, if it does. */
   #pump(): void {
     this.#send();
-    if (this.#wasFull && !this.#depth && this.#writable()) {
+    if (this.#wasFull && this.#writable()) {
       this.#wasFull = false;
-      this.#call(() => this.onWritable?.());
+      this.#defer(() => this.onWritable?.());
     }
   }
 
@@ -993,95 +978,105 @@ export class RobustClient {
       id = mqtt.publish(m.topic, payload, { qos: m.qos, retain: m.retain, copy: false, ref: m });
     }
     if (!m.qos) return this.#final(m, 'sent');
-    this.#queue.sent(m, id, SENT);
+    this.#queue.sent(m, id, SENT | (m.stage & AGAIN));
   }
 
+  /**
+   * The status of a packet id, as the session reports it. Each status stands on its own: the
+   * final acknowledgement (`delivered`, or `unknown` when it came after a timeout) ends a
+   * message, PUBREC moves it to RELEASING, a timeout is recorded, and an aborted message stays in
+   * flight in the store, resent after the next CONNACK.
+   */
   #onStatus(id: number, status: SimpleStatus, granted?: number[], m?: StoredMessage): void {
-    const subs = this.#subIds.get(id);
-    const unsubs = this.#unsubIds.get(id);
     const lost = status === 'timeout' || status === 'aborted';
     if (!lost) this.#acked = true; // the broker answered
-    if (unsubs) {
-      this.#unsubIds.delete(id);
-      // not acknowledged: sent again on the next connection (unless subscribed again meanwhile)
-      if (lost) this.#unsubs.push(...unsubs.filter((f) => !this.#subs.has(f) && !this.#unsubs.includes(f)));
-      return this.#idle();
-    }
-    if (subs) {
-      this.#subIds.delete(id);
-      if (lost) {
+    const list = this.#acks?.get(id);
+    if (list) {
+      this.#acks!.delete(id);
+      if (typeof list[0] === 'string') {
+        // not acknowledged: sent again on the next connection (unless subscribed again meanwhile)
+        const unsubs = (this.#unsubs ??= []);
+        if (lost) for (const f of list as string[]) if (!this.#subs?.has(f) && !unsubs.includes(f)) unsubs.push(f);
+      } else if (lost) {
         // robust2: back to sub_to_send (unless unsubscribed or queued again meanwhile)
-        for (const s of subs) if (this.#subs.has(s.topic) && !this.#unsent.has(s.topic)) this.#unsent.set(s.topic, s);
-      } else if (granted) this.onSubscribed?.(subs, granted);
-      if (status === 'refused')
-        this.#issue(
-          SUBSCRIBE_REFUSED,
-          `broker refused ${subs
-            .filter((_, i) => granted?.[i] === 0x80)
-            .map((s) => s.topic)
-            .join(', ')}`,
-          'subscribe',
-          0x80,
-        );
+        const unsent = (this.#unsent ??= new Map());
+        for (const s of list as Subscription[])
+          if (this.#subs?.has(s.topic) && !unsent.has(s.topic)) unsent.set(s.topic, s);
+      } else {
+        const subs = list as Subscription[];
+        if (granted) this.#call(() => this.onSubscribed?.(subs, granted));
+        if (status === 'refused')
+          this.#issue(
+            SUBSCRIBE_REFUSED,
+            `broker refused ${subs
+              .filter((_, i) => granted?.[i] === 0x80)
+              .map((s) => s.topic)
+              .join(', ')}`,
+            'subscribe',
+            0x80,
+          );
+      }
       return this.#idle();
     }
     if (!m) return;
-    if (status === 'delivered') {
+    if (status === 'delivered' || status === 'unknown') {
       this.#final(m, 'delivered');
       this.#pump();
-    } else if (status === 'received') this.#queue.stage(m, RELEASING);
-    else if (status === 'timeout') {
+    } else if (status === 'received') this.#queue.stage(m, RELEASING | (m.stage & AGAIN));
+    else if (status === 'timeout')
       // robust2 sends an unconfirmed message again at once. Resending on the same connection
       // is what breaks brokers (Mosquitto drops a client that sends one QoS 2 id a third time
       // before PUBREL), and MQTT requires resends only on reconnect [MQTT-4.4.0-1]. So the
       // message stays in flight with its id: a late acknowledgement still delivers it, and if
       // the connection ends first the reconnect resends it with its id and DUP. The timeout is
-      // recorded; the message keeps its place in simple's window (the broker still counts it).
+      // recorded; the message keeps its place in the session's window (the broker still counts it).
       this.#issue(
         ACK_TIMEOUT,
         `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
         'publish',
       );
-      this.#pump();
-    } else if (status === 'unknown') {
-      // the late final acknowledgement of a message that had timed out: delivered after all
-      this.#final(m, 'delivered');
-      this.#pump();
-    }
-    // aborted: stays in flight in the store, resent after reconnect
   }
 
   /** Gives a message its one final status and forgets it. */
-  #final(m: StoredMessage, status: FinalStatus, reason?: string, inPublish = false): void {
+  #final(m: StoredMessage, status: FinalStatus, reason?: string): void {
     if (!this.#queue.held.has(m.key)) return;
     this.#queue.remove(m);
-    if (this.#resentAfterLoss.delete(m.key) && status === 'delivered') reason = RESENT_AFTER_SESSION_LOSS;
     this.counters[status]++;
-    if (inPublish || this.#depth) this.#later(m.key, status, reason);
-    else this.#call(() => this.onStatus?.(m.key, status, reason));
+    this.#report(m.key, status, status === 'delivered' && m.stage & AGAIN ? RESENT_AFTER_SESSION_LOSS : reason);
     this.#idle();
   }
 
   /** onIdle, once `idle` turns true (after the statuses that made it so have been reported). */
   #idle(): void {
-    if (!this.#busy || !this.idle) return;
-    if (this.#deferred) return void this.#deferred.push(() => this.#idle());
-    this.#busy = false;
-    this.#call(() => this.onIdle?.());
+    if (this.#busy && this.idle)
+      this.#defer(() => {
+        if (this.#busy && this.idle) {
+          this.#busy = false;
+          this.onIdle?.();
+        }
+      });
   }
 
-  /** Reports a status after publish() has returned its key. */
-  #later(key: number, status: FinalStatus, reason?: string): number {
-    const run = () => this.#call(() => this.onStatus?.(key, status, reason));
-    if (!this.#deferred) {
-      const list: (() => void)[] = (this.#deferred = []);
+  /** Reports a final status once the current call has returned (publish() returns the key first); returns the key. */
+  #report(key: number, status: FinalStatus, reason?: string): number {
+    this.#defer(() => this.onStatus?.(key, status, reason));
+    return key;
+  }
+
+  /**
+   * Runs an application callback once the current call has returned, after those already
+   * waiting: no application code runs inside publish() or while the session hands over its
+   * events, and the order is kept.
+   */
+  #defer(fn: () => void): void {
+    if (!this.#outbox) {
+      const list: (() => void)[] = (this.#outbox = []);
       void Promise.resolve().then(() => {
-        this.#deferred = undefined;
-        for (const f of list) f();
+        this.#outbox = undefined;
+        for (const f of list) this.#call(f);
       });
     }
-    this.#deferred.push(run);
-    return key;
+    this.#outbox.push(fn);
   }
 
   // ---- expiry ----------------------------------------------------------------------------

@@ -1,13 +1,28 @@
 // The send queue: an index over the store's messages that yields queued messages by priority
 // (higher first, ties in key order), finds duplicates and older retained messages, counts
-// per topic, and picks overflow victims, all without scanning the whole queue. The duplicate
-// index costs a hash per message, so it is built on the first duplicate lookup, not before.
+// per topic, finds the next to expire, and picks overflow victims, all without scanning the
+// whole queue. An index that only some policies use (duplicates, retained, per topic, expiry) is
+// made when first needed: the duplicate index costs a hash per message, and an idle client or a
+// plain queue carries none of them.
 import { QUEUED, type Store, type StoredMessage, messageBytes } from './store.js';
 
-interface Bucket {
-  priority: number;
-  keys: number[];
+/**
+ * Queued messages in order (by key, or by expiry then key), read from `head`: a message that
+ * left the queue stays in the line until the head passes it or the line is compacted.
+ */
+interface Line {
+  items: StoredMessage[];
   head: number;
+}
+
+/** The line of one priority. */
+interface Bucket extends Line {
+  priority: number;
+}
+
+/** The line of one topic, with how many of its messages are queued. */
+interface Topic extends Line {
+  n: number;
 }
 
 const NONE: Uint8Array = new Uint8Array(0);
@@ -19,10 +34,14 @@ export class SendQueue {
   /** Every held message by key (queued and in flight). */
   readonly held = new Map<number, StoredMessage>();
   #buckets: Bucket[] = []; // by priority, descending
-  #retained = new Map<string, number>();
+  /** The queued retained message of each topic; undefined until one is queued. */
+  #retained: Map<string, number> | undefined;
   /** Queued keys by signature; undefined until the first duplicateOf() (noDuplicates). */
   #same: Map<string, Set<number>> | undefined;
-  #perTopic = new Map<string, number>();
+  /** Lines by topic; undefined until the first countFor() or oldestFor() (maxPerTopic). */
+  #topics: Map<string, Topic> | undefined;
+  /** Queued messages with a time to live, by expiry; undefined until one is queued. */
+  #expiry: Line | undefined;
   #bytes = 0;
   /** Queued (not yet sent) messages. */
   queued = 0;
@@ -87,51 +106,89 @@ export class SendQueue {
     while (i < b.length && b[i]!.priority > m.priority) i++;
     let bucket = b[i];
     if (!bucket || bucket.priority !== m.priority)
-      b.splice(i, 0, (bucket = { priority: m.priority, keys: [], head: 0 }));
-    const keys = bucket.keys;
-    if (!keys.length || keys[keys.length - 1]! < m.key) keys.push(m.key);
-    else {
-      // back into its place by key (messages reloaded from a store in any order)
-      let lo = bucket.head;
-      let hi = keys.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (keys[mid]! < m.key) lo = mid + 1;
-        else hi = mid;
-      }
-      keys.splice(lo, 0, m.key);
-    }
-    if (m.retain) this.#retained.set(m.topic, m.key);
+      b.splice(i, 0, (bucket = { priority: m.priority, items: [], head: 0 }));
+    this.#insert(bucket, m);
+    if (m.retain) (this.#retained ??= new Map()).set(m.topic, m.key);
     this.#dup(m, true);
-    this.#perTopic.set(m.topic, (this.#perTopic.get(m.topic) ?? 0) + 1);
+    if (this.#topics) this.#topic(m, 1);
+    if (m.expiresAt) this.#insert((this.#expiry ??= { items: [], head: 0 }), m, true);
   }
 
-  /** Takes a message off the queue index (it was sent, or is leaving). */
+  /** Takes a message off the queue index (it was sent, or is leaving); its lines skip it later. */
   #dequeued(m: StoredMessage): void {
     this.queued--;
-    if (m.retain && this.#retained.get(m.topic) === m.key) this.#retained.delete(m.topic);
+    if (m.retain && this.#retained?.get(m.topic) === m.key) this.#retained.delete(m.topic);
     this.#dup(m, false);
-    const n = (this.#perTopic.get(m.topic) ?? 1) - 1;
-    if (n) this.#perTopic.set(m.topic, n);
-    else this.#perTopic.delete(m.topic);
+    if (this.#topics) this.#topic(m, -1);
+  }
+
+  /** Whether a line's message is still queued. */
+  #live(m: StoredMessage): boolean {
+    return m.stage === QUEUED && this.held.get(m.key) === m;
+  }
+
+  /**
+   * Puts a message into its place in a line: by key (messages reloaded from a store come in any
+   * order, new ones at the end), or by expiry then key. A line holding more than twice what is
+   * queued drops the messages that left it.
+   */
+  #insert(l: Line, m: StoredMessage, byExpiry?: boolean): void {
+    if (l.items.length - l.head > 2 * this.queued + 32) {
+      l.items = l.items.slice(l.head).filter((x) => this.#live(x));
+      l.head = 0;
+    }
+    const a = l.items;
+    const after = (x: StoredMessage) => ((byExpiry ? x.expiresAt - m.expiresAt : 0) || x.key - m.key) < 0;
+    let lo = l.head;
+    let hi = a.length;
+    if (hi > lo && !after(a[hi - 1]!))
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (after(a[mid]!)) lo = mid + 1;
+        else hi = mid;
+      }
+    else lo = hi;
+    a.splice(lo, 0, m);
+  }
+
+  /** The first message of a line still queued (passing those that left it), or undefined. */
+  #first(l: Line): StoredMessage | undefined {
+    const a = l.items;
+    if (l.head >= 1024 && l.head * 2 >= a.length) {
+      a.splice(0, l.head); // drop the consumed front, so memory stays flat
+      l.head = 0;
+    }
+    for (; l.head < a.length; l.head++) if (this.#live(a[l.head]!)) return a[l.head];
+    return undefined;
+  }
+
+  /** Counts a queued message in its topic's line (`d` = 1), or takes it out (-1). */
+  #topic(m: StoredMessage, d: number): void {
+    const topics = this.#topics!;
+    let t = topics.get(m.topic);
+    if (!t) topics.set(m.topic, (t = { n: 0, items: [], head: 0 }));
+    if ((t.n += d) < 1) topics.delete(m.topic);
+    else if (d > 0) this.#insert(t, m);
+  }
+
+  /** The lines by topic, made on first use from the queued messages. */
+  #byTopic(): Map<string, Topic> {
+    if (!this.#topics) {
+      this.#topics = new Map();
+      for (const m of this.held.values()) if (m.stage === QUEUED) this.#topic(m, 1);
+    }
+    return this.#topics;
   }
 
   /** The next queued message to send (highest priority, oldest), without taking it. */
   peek(): StoredMessage | undefined {
     for (const bucket of this.#buckets) {
-      const { keys } = bucket;
-      if (bucket.head >= 1024 && bucket.head * 2 >= keys.length) {
-        keys.splice(0, bucket.head); // drop the consumed front, so memory stays flat
-        bucket.head = 0;
-      }
-      while (bucket.head < keys.length) {
-        const m = this.held.get(keys[bucket.head]!);
-        if (m && m.stage === QUEUED) return m;
-        bucket.head++; // lazily skip messages that left the queue
-      }
-      keys.length = bucket.head = 0;
+      const m = this.#first(bucket);
+      if (m) return m;
+      bucket.items = [];
+      bucket.head = 0;
     }
-    this.#buckets = this.#buckets.filter((b) => b.keys.length);
+    this.#buckets = this.#buckets.filter((b) => b.items.length);
     return undefined;
   }
 
@@ -184,48 +241,47 @@ export class SendQueue {
 
   /** The queued retained message for `topic`, if any. */
   retainedFor(topic: string): StoredMessage | undefined {
-    return this.held.get(this.#retained.get(topic) ?? 0); // keys start at 1
+    return this.held.get(this.#retained?.get(topic) ?? 0); // keys start at 1
   }
 
   /** Queued messages for `topic`. */
   countFor(topic: string): number {
-    return this.#perTopic.get(topic) ?? 0;
+    return this.#byTopic().get(topic)?.n ?? 0;
   }
 
   /** The oldest queued message for `topic`. */
   oldestFor(topic: string): StoredMessage | undefined {
-    for (const m of this.held.values()) if (m.stage === QUEUED && m.topic === topic) return m;
-    return undefined;
+    const t = this.#byTopic().get(topic);
+    return t && this.#first(t);
   }
 
   /**
-   * The overflow victim for a newcomer of priority `p`: the oldest queued message of the
-   * lowest priority below `p`; or, with `samePriority`, of priority `p` itself.
+   * The overflow victims for a newcomer of priority `p`, in the order they give way: the queued
+   * messages of priorities below `p` (and, with `samePriority`, of `p` itself), lowest priority
+   * first, oldest first within one.
    */
-  victim(p: number, samePriority: boolean): StoredMessage | undefined {
-    for (let i = this.#buckets.length - 1; i >= 0; i--) {
+  *victims(p: number, samePriority: boolean): Generator<StoredMessage, undefined> {
+    for (let i = this.#buckets.length; i--;) {
       const bucket = this.#buckets[i]!;
-      if (bucket.priority > p || (bucket.priority === p && !samePriority)) return undefined;
-      for (let k = bucket.head; k < bucket.keys.length; k++) {
-        const m = this.held.get(bucket.keys[k]!);
-        if (m && m.stage === QUEUED) return m;
-      }
+      if (bucket.priority > p || (bucket.priority === p && !samePriority)) return;
+      for (let k = bucket.head; k < bucket.items.length; k++) if (this.#live(bucket.items[k]!)) yield bucket.items[k]!;
     }
-    return undefined;
   }
 
-  /** Queued messages whose time to live ran out by `now`. */
+  /** Queued messages whose time to live ran out by `now`, soonest first. */
   expired(now: number): StoredMessage[] {
     const out: StoredMessage[] = [];
-    for (const m of this.held.values()) if (m.stage === QUEUED && m.expiresAt && m.expiresAt <= now) out.push(m);
+    for (let m = this.#soonest(); m && m.expiresAt <= now; this.#expiry!.head++, m = this.#soonest()) out.push(m);
     return out;
   }
 
   /** The earliest expiry among queued messages (Infinity when none). */
   nextExpiry(): number {
-    let t = Infinity;
-    for (const m of this.held.values()) if (m.stage === QUEUED && m.expiresAt && m.expiresAt < t) t = m.expiresAt;
-    return t;
+    return this.#soonest()?.expiresAt ?? Infinity;
+  }
+
+  #soonest(): StoredMessage | undefined {
+    return this.#expiry && this.#first(this.#expiry);
   }
 }
 
