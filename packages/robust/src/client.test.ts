@@ -318,6 +318,33 @@ describe('persistent session resend', () => {
     ]);
   });
 
+  test('the mark of a QoS 2 message published again after a lost session is kept in the store: a reboot before PUBCOMP still reports it', async () => {
+    const store = new ArrayStore();
+    const t = setup({ store });
+    const { k2 } = await lostWithInflight(t);
+    await accept(t, false);
+    expect(packets(t.broker.socket.take()).filter((p) => !p.startsWith('82 '))).toEqual([
+      pub('a', 'x', { qos: 1, id: 2, dup: true }),
+      pub('b', 'y', { qos: 2, id: 4 }),
+    ]);
+    expect(store.messages().find((m) => m.key === k2)).toMatchObject({ id: 4, stage: SENT | 4 });
+    // power cut: the client and its RAM are gone, the store is not
+    t.client.stop();
+    const second = setup({ store });
+    second.client.start();
+    await accept(second, true);
+    expect(packets(second.broker.socket.take())).toEqual([
+      pub('a', 'x', { qos: 1, id: 2, dup: true }),
+      pub('b', 'y', { qos: 2, id: 4, dup: true }),
+    ]);
+    second.broker.socket.send(PUBREC(4));
+    await settle();
+    expect(store.messages().find((m) => m.key === k2)).toMatchObject({ stage: RELEASING | 4 });
+    second.broker.socket.send(PUBCOMP(4));
+    await settle();
+    expect(second.statuses).toEqual([[k2, 'delivered', 'resent after the session was lost']]); // the QoS 1 one still waits
+  });
+
   test('resubscribe: false never resends subscriptions', async () => {
     const t = setup({ resubscribe: false });
     await lostWithInflight(t);
@@ -502,6 +529,60 @@ describe('incoming QoS 2 across a reboot (the ids held until PUBREL live in the 
     t.broker.socket.send(pub('in/new', 'y', { qos: 2, id: 4 })); // id 4 is a new message now
     await settle();
     expect(got).toEqual(['in/new']);
+  });
+});
+
+describe('a new volatile store (MemoryStore after a reboot) holds no session', () => {
+  /** CONNECT_C1 with the clean session flag. */
+  const CLEAN_C1 = '10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 63 31';
+  const volatile = () => Object.assign(new ArrayStore(), { volatile: true });
+
+  test("the first connection drops the broker's session (clean), the next starts the kept one and subscribes", async () => {
+    const t = setup({ store: volatile() });
+    t.client.subscribe('cmd/#', 2);
+    t.client.start();
+    const first = t.broker.socket;
+    first.open();
+    await settle();
+    expect(first.take()).toBe(CLEAN_C1);
+    first.send('20 02 00 00');
+    await settle();
+    expect(packets(first.take())).toEqual(['e0 00']); // DISCONNECT: a clean session ends with it
+    expect(t.broker.sockets.length).toBe(2); // at once, no backoff
+    expect(await accept(t)).toBe(CONNECT_C1);
+    expect(packets(t.broker.socket.take()).map(subscribed)).toEqual(['cmd/# q2']);
+    expect(t.states).toEqual(['connecting', 'online']);
+    expect(t.client.counters).toMatchObject({ attempts: 2, reconnects: 0 });
+    // later connections keep the session
+    t.broker.socket.fail();
+    await runFor(t.clock, 500);
+    expect(await accept(t, true)).toBe(CONNECT_C1);
+  });
+
+  test('session present in answer to that clean connect: a failed attempt, retried clean', async () => {
+    const t = setup({ store: volatile() });
+    t.client.start();
+    const first = t.broker.socket;
+    first.open();
+    await settle();
+    expect(first.take()).toBe(CLEAN_C1);
+    first.send('20 02 01 00');
+    await settle();
+    expect(t.client.state).toBe('offline');
+    expect(t.client.lastIssue?.error.code).toBe('UMQTT_PROTOCOL_ERROR');
+    await runFor(t.clock, 500);
+    const second = t.broker.socket;
+    second.open();
+    await settle();
+    expect(second.take()).toBe(CLEAN_C1);
+  });
+
+  test('a volatile store that holds messages (a new client in the same process) resumes the session', async () => {
+    const store = volatile();
+    store.add({ topic: 'a', payload: new Uint8Array([1]), qos: 1, retain: false, priority: 0, expiresAt: 0 });
+    const t = setup({ store });
+    t.client.start();
+    expect(await accept(t, true)).toBe(CONNECT_C1);
   });
 });
 

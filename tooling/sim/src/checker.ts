@@ -195,7 +195,6 @@ export function finalChecks(
     list.push({ qos: r.qos, at: r.at, retain: r.retain });
   }
   const everyone = [...devices, observer];
-  const byName = new Map(everyone.map((d) => [d.spec.name, d]));
   for (const d of everyone) {
     summary.powerCuts += d.cuts;
     summary.attempts += d.attempts;
@@ -213,12 +212,11 @@ export function finalChecks(
       'liveness',
       () => `${d.spec.name} still holds ${d.client.held} messages at the end`,
     );
-    for (const rec of d.records)
-      checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer, byName);
+    for (const rec of d.records) checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer);
   }
   const published = new Map<string, PubRecord>();
   for (const d of everyone) for (const r of d.records) published.set(r.msgId, r);
-  for (const d of everyone) checkReceived(world, ledger, d, published, byName);
+  for (const d of everyone) checkReceived(world, ledger, d, published);
   checkOrder(world, ledger, devices, observer);
   return summary;
 }
@@ -231,7 +229,6 @@ function checkRecord(
   summary: Summary,
   got: Map<string, { qos: QoS; at: number; retain: boolean }[]>,
   observer: Device | null,
-  byName: Map<string, Device>,
 ): void {
   summary.published++;
   const id = rec.msgId;
@@ -313,35 +310,26 @@ function checkRecord(
   // QoS 2 at most once, unless a session was lost past PUBREC and the client published it again as
   // a new message, as its status says (at least once beats lost, robust's documented rule)
   const twice = receipts.filter((x) => x.qos === 2).length;
-  if (twice > 1 && !republished(rec, byName) && !ledger.lostBetween(rec.at, world.now))
+  if (twice > 1 && !republished(rec) && !ledger.lostBetween(rec.at, world.now))
     world.fail('qos2-once', `${id} (QoS 2) reached the subscriber ${twice} times`);
 }
 
 /**
- * Published again as a new message after a session was lost past PUBREC, as its status says (or,
- * while found #5 is open, by a clean-session device that rebooted while holding it).
+ * Published again as a new message after a session was lost past PUBREC, as its status says (the
+ * mark is kept in the store with the message's stage, so a reboot keeps it too).
  */
-function republished(rec: PubRecord | undefined, devices: Map<string, Device>): boolean {
-  if (!rec) return false;
-  if (rec.statuses.some((s) => /session was lost/.test(s.reason ?? ''))) return true;
-  const d = devices.get(rec.msgId.split('/')[0]!);
-  return !enabled('republished-reboot') && !!d?.spec.clean && rec.recovered.length > 0;
+function republished(rec: PubRecord | undefined): boolean {
+  return !!rec?.statuses.some((s) => /session was lost/.test(s.reason ?? ''));
 }
 
 /** What a client received: QoS 2 at most once (per boot while issue 16 is open). */
-function checkReceived(
-  world: World,
-  ledger: BrokerLedger,
-  d: Device,
-  published: Map<string, PubRecord>,
-  byName: Map<string, Device>,
-): void {
+function checkReceived(world: World, ledger: BrokerLedger, d: Device, published: Map<string, PubRecord>): void {
   const seen = new Map<string, number>();
   for (const r of d.received) {
     if (r.qos !== 2) continue;
     const prev = seen.get(r.msgId);
     const rec = published.get(r.msgId);
-    const excused = republished(rec, byName) || (rec !== undefined && ledger.lostBetween(rec.at, r.at));
+    const excused = republished(rec) || (rec !== undefined && ledger.lostBetween(rec.at, r.at));
     if (prev !== undefined && !excused && (prev === r.boot || enabled('incoming-qos2-reboot')))
       world.fail(
         'qos2-once',

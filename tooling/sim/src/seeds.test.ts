@@ -25,6 +25,16 @@ export const REGRESSIONS: { seed: number; caught: string }[] = [
       "found #1: a timed-out QoS 2 message freed its window slot; Mosquitto's quota overrun, a loss reported delivered",
   },
   { seed: 1626, caught: 'found #6: a repeated PUBCOMP after its id went to a resent message ended the connection' },
+  {
+    seed: 2189,
+    caught:
+      "found #3: a client on a new MemoryStore resumed a session holding QoS 2 messages it could never release; Mosquitto's quota overrun, a loss reported delivered",
+  },
+  {
+    seed: 975,
+    caught:
+      "found #5: 'resent after the session was lost' was kept in RAM only: a reboot before PUBCOMP lost the reason",
+  },
 ];
 
 const FROM = Number(process.env['SIM_FROM'] ?? 1);
