@@ -226,6 +226,7 @@ export interface Counters {
 }
 
 const HISTORY = 16;
+const NO_ISSUES: readonly Issue[] = [];
 /** The reason of a `delivered` for a message published again because the broker lost its session past PUBREC. */
 const RESENT_AFTER_SESSION_LOSS = 'resent after the session was lost';
 /**
@@ -312,7 +313,7 @@ export class RobustClient {
   #attemptSeq = 0;
   #connectedOnce = false;
   /** Pending timers: the next connection attempt, the backoff reset, the next expiry. */
-  readonly #timers: { [name in TimerName]?: unknown } = {};
+  #timers: { [name in TimerName]?: unknown } | undefined;
   #expiryAt = Infinity;
   // The collections below are made when first needed: a gateway holds thousands of clients.
   /** Remembered subscriptions (a newer one for a filter replaces the older). */
@@ -327,7 +328,7 @@ export class RobustClient {
    * statuses by id alone.
    */
   #acks: Map<number, Subscription[] | string[]> | undefined;
-  #issues: Issue[] = [];
+  #issues: Issue[] | undefined;
   /** What the application is told after the current call has returned (final statuses, onIdle), in order. */
   #outbox: (() => void)[] | undefined;
   /** Keys of QoS 0 messages written at once without being stored: -1, -2, ... */
@@ -373,7 +374,7 @@ export class RobustClient {
     ));
     mqtt.onMessage = (m) => this.onMessage?.(m);
     // A publish's status carries the held message it was given as `ref`: no registry of ids here.
-    mqtt.onStatus = (id, status, granted, ref) => this.#onStatus(id, status, granted, ref as StoredMessage | undefined);
+    mqtt.onStatus = (id, status, granted, ref) => this.#onStatus(id, status, granted, ref as StoredMessage);
     // Incoming QoS 2 ids held until PUBREL live in the store too: a device that reboots between
     // PUBREC and PUBREL does not hand the application the same message again.
     const store = options.store;
@@ -427,14 +428,14 @@ export class RobustClient {
   }
   /** Recent issues, oldest first (at most 16): each with its place, as robust2's conn_issue. */
   get issues(): readonly Issue[] {
-    return this.#issues;
+    return this.#issues ?? NO_ISSUES;
   }
   /**
    * The most recent issue, if any; once the connection is healthy again (see `backoff.stableAfter`),
    * none from before it came up (they stay in `issues`).
    */
   get lastIssue(): Issue | undefined {
-    const last = this.#issues[this.#issues.length - 1];
+    const last = this.#issues?.at(-1);
     return last && this.#state === 'online' && last.time < this.#onlineAt && this.#healthy() ? undefined : last;
   }
   /**
@@ -1148,10 +1149,9 @@ export class RobustClient {
   }
 
   #record(issue: Issue): void {
-    const last = this.#issues[this.#issues.length - 1];
-    if (last && last.error === issue.error) return; // simple's logger and our own path saw the same error
-    this.#issues.push(issue);
-    if (this.#issues.length > HISTORY) this.#issues.shift();
+    const issues = (this.#issues ??= []);
+    if (issues.at(-1)?.error === issue.error) return; // simple's logger and our own path saw the same error
+    if (issues.push(issue) > HISTORY) issues.shift();
     try {
       this.options.logger?.(issue);
     } catch {
@@ -1167,17 +1167,17 @@ export class RobustClient {
 
   #timer(name: TimerName, ms: number, fn: () => void): void {
     this.#clear(name);
-    this.#timers[name] = this.#t.setTimeout(() => {
-      this.#timers[name] = undefined;
+    (this.#timers ??= {})[name] = this.#t.setTimeout(() => {
+      this.#timers![name] = undefined;
       fn();
     }, ms);
   }
 
   #clear(name: TimerName): void {
-    const handle = this.#timers[name];
+    const handle = this.#timers?.[name];
     if (handle !== undefined) {
       this.#t.clearTimeout(handle);
-      this.#timers[name] = undefined;
+      this.#timers![name] = undefined;
     }
   }
 }

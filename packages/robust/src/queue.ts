@@ -6,23 +6,10 @@
 // plain queue carries none of them.
 import { QUEUED, type Store, type StoredMessage, messageBytes } from './store.js';
 
-/**
- * Queued messages in order (by key, or by expiry then key), read from `head`: a message that
- * left the queue stays in the line until the head passes it or the line is compacted.
- */
-interface Line {
-  items: StoredMessage[];
-  head: number;
-}
-
-/** The line of one priority. */
-interface Bucket extends Line {
+interface Bucket {
   priority: number;
-}
-
-/** The line of one topic, with how many of its messages are queued. */
-interface Topic extends Line {
-  n: number;
+  keys: number[];
+  head: number;
 }
 
 const NONE: Uint8Array = new Uint8Array(0);
@@ -38,10 +25,10 @@ export class SendQueue {
   #retained: Map<string, number> | undefined;
   /** Queued keys by signature; undefined until the first duplicateOf() (noDuplicates). */
   #same: Map<string, Set<number>> | undefined;
-  /** Lines by topic; undefined until the first countFor() or oldestFor() (maxPerTopic). */
-  #topics: Map<string, Topic> | undefined;
-  /** Queued messages with a time to live, by expiry; undefined until one is queued. */
-  #expiry: Line | undefined;
+  /** Queued messages of each topic, oldest first; undefined until the first countFor() or oldestFor() (maxPerTopic). */
+  #topics: Map<string, StoredMessage[]> | undefined;
+  /** Queued messages with a time to live, soonest first (then by key); undefined until one is queued. */
+  #expiry: StoredMessage[] | undefined;
   #bytes = 0;
   /** Queued (not yet sent) messages. */
   queued = 0;
@@ -106,89 +93,86 @@ export class SendQueue {
     while (i < b.length && b[i]!.priority > m.priority) i++;
     let bucket = b[i];
     if (!bucket || bucket.priority !== m.priority)
-      b.splice(i, 0, (bucket = { priority: m.priority, items: [], head: 0 }));
-    this.#insert(bucket, m);
+      b.splice(i, 0, (bucket = { priority: m.priority, keys: [], head: 0 }));
+    const keys = bucket.keys;
+    if (!keys.length || keys[keys.length - 1]! < m.key) keys.push(m.key);
+    else {
+      // back into its place by key (messages reloaded from a store in any order)
+      let lo = bucket.head;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid]! < m.key) lo = mid + 1;
+        else hi = mid;
+      }
+      keys.splice(lo, 0, m.key);
+    }
     if (m.retain) (this.#retained ??= new Map()).set(m.topic, m.key);
     this.#dup(m, true);
-    if (this.#topics) this.#topic(m, 1);
-    if (m.expiresAt) this.#insert((this.#expiry ??= { items: [], head: 0 }), m, true);
+    if (this.#topics) this.#topic(m, true);
+    if (m.expiresAt) (this.#expiry ??= []).splice(this.#at(m), 0, m);
   }
 
-  /** Takes a message off the queue index (it was sent, or is leaving); its lines skip it later. */
+  /** Takes a message off the queue index (it was sent, or is leaving). */
   #dequeued(m: StoredMessage): void {
     this.queued--;
     if (m.retain && this.#retained?.get(m.topic) === m.key) this.#retained.delete(m.topic);
     this.#dup(m, false);
-    if (this.#topics) this.#topic(m, -1);
+    if (this.#topics) this.#topic(m, false);
+    if (m.expiresAt) this.#expiry!.splice(this.#at(m), 1);
   }
 
-  /** Whether a line's message is still queued. */
-  #live(m: StoredMessage): boolean {
-    return m.stage === QUEUED && this.held.get(m.key) === m;
-  }
-
-  /**
-   * Puts a message into its place in a line: by key (messages reloaded from a store come in any
-   * order, new ones at the end), or by expiry then key. A line holding more than twice what is
-   * queued drops the messages that left it.
-   */
-  #insert(l: Line, m: StoredMessage, byExpiry?: boolean): void {
-    if (l.items.length - l.head > 2 * this.queued + 32) {
-      l.items = l.items.slice(l.head).filter((x) => this.#live(x));
-      l.head = 0;
-    }
-    const a = l.items;
-    const after = (x: StoredMessage) => ((byExpiry ? x.expiresAt - m.expiresAt : 0) || x.key - m.key) < 0;
-    let lo = l.head;
-    let hi = a.length;
-    if (hi > lo && !after(a[hi - 1]!))
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (after(a[mid]!)) lo = mid + 1;
-        else hi = mid;
-      }
-    else lo = hi;
-    a.splice(lo, 0, m);
-  }
-
-  /** The first message of a line still queued (passing those that left it), or undefined. */
-  #first(l: Line): StoredMessage | undefined {
-    const a = l.items;
-    if (l.head >= 1024 && l.head * 2 >= a.length) {
-      a.splice(0, l.head); // drop the consumed front, so memory stays flat
-      l.head = 0;
-    }
-    for (; l.head < a.length; l.head++) if (this.#live(a[l.head]!)) return a[l.head];
-    return undefined;
-  }
-
-  /** Counts a queued message in its topic's line (`d` = 1), or takes it out (-1). */
-  #topic(m: StoredMessage, d: number): void {
+  /** Adds a queued message to its topic's list, or takes it out (once the lists exist). */
+  #topic(m: StoredMessage, add: boolean): void {
     const topics = this.#topics!;
-    let t = topics.get(m.topic);
-    if (!t) topics.set(m.topic, (t = { n: 0, items: [], head: 0 }));
-    if ((t.n += d) < 1) topics.delete(m.topic);
-    else if (d > 0) this.#insert(t, m);
+    const list = topics.get(m.topic) ?? [];
+    if (add) {
+      topics.set(m.topic, list);
+      list.push(m);
+    } else {
+      list.splice(list.indexOf(m) >>> 0, 1); // one topic's messages: as many as maxPerTopic allows
+      if (!list.length) topics.delete(m.topic);
+    }
   }
 
-  /** The lines by topic, made on first use from the queued messages. */
-  #byTopic(): Map<string, Topic> {
+  /** The lists by topic, made on first use from the queued messages (in key order). */
+  #byTopic(): Map<string, StoredMessage[]> {
     if (!this.#topics) {
       this.#topics = new Map();
-      for (const m of this.held.values()) if (m.stage === QUEUED) this.#topic(m, 1);
+      for (const m of this.held.values()) if (m.stage === QUEUED) this.#topic(m, true);
     }
     return this.#topics;
+  }
+
+  /** Where a message is, or goes, in the expiry list (binary search: soonest first, then by key). */
+  #at(m: StoredMessage): number {
+    const a = this.#expiry!;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((a[mid]!.expiresAt - m.expiresAt || a[mid]!.key - m.key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** The next queued message to send (highest priority, oldest), without taking it. */
   peek(): StoredMessage | undefined {
     for (const bucket of this.#buckets) {
-      const m = this.#first(bucket);
-      if (m) return m;
-      bucket.items = [];
-      bucket.head = 0;
+      const { keys } = bucket;
+      if (bucket.head >= 1024 && bucket.head * 2 >= keys.length) {
+        keys.splice(0, bucket.head); // drop the consumed front, so memory stays flat
+        bucket.head = 0;
+      }
+      while (bucket.head < keys.length) {
+        const m = this.held.get(keys[bucket.head]!);
+        if (m && m.stage === QUEUED) return m;
+        bucket.head++; // lazily skip messages that left the queue
+      }
+      keys.length = bucket.head = 0;
     }
-    this.#buckets = this.#buckets.filter((b) => b.items.length);
+    this.#buckets = this.#buckets.filter((b) => b.keys.length);
     return undefined;
   }
 
@@ -246,13 +230,12 @@ export class SendQueue {
 
   /** Queued messages for `topic`. */
   countFor(topic: string): number {
-    return this.#byTopic().get(topic)?.n ?? 0;
+    return this.#byTopic().get(topic)?.length ?? 0;
   }
 
   /** The oldest queued message for `topic`. */
   oldestFor(topic: string): StoredMessage | undefined {
-    const t = this.#byTopic().get(topic);
-    return t && this.#first(t);
+    return this.#byTopic().get(topic)?.[0];
   }
 
   /**
@@ -264,24 +247,24 @@ export class SendQueue {
     for (let i = this.#buckets.length; i--;) {
       const bucket = this.#buckets[i]!;
       if (bucket.priority > p || (bucket.priority === p && !samePriority)) return;
-      for (let k = bucket.head; k < bucket.items.length; k++) if (this.#live(bucket.items[k]!)) yield bucket.items[k]!;
+      for (let k = bucket.head; k < bucket.keys.length; k++) {
+        const m = this.held.get(bucket.keys[k]!);
+        if (m && m.stage === QUEUED) yield m;
+      }
     }
   }
 
   /** Queued messages whose time to live ran out by `now`, soonest first. */
   expired(now: number): StoredMessage[] {
-    const out: StoredMessage[] = [];
-    for (let m = this.#soonest(); m && m.expiresAt <= now; this.#expiry!.head++, m = this.#soonest()) out.push(m);
-    return out;
+    const a = this.#expiry ?? [];
+    let n = 0;
+    while (n < a.length && a[n]!.expiresAt <= now) n++;
+    return a.slice(0, n);
   }
 
   /** The earliest expiry among queued messages (Infinity when none). */
   nextExpiry(): number {
-    return this.#soonest()?.expiresAt ?? Infinity;
-  }
-
-  #soonest(): StoredMessage | undefined {
-    return this.#expiry && this.#first(this.#expiry);
+    return this.#expiry?.[0]?.expiresAt ?? Infinity;
   }
 }
 
