@@ -536,17 +536,22 @@ describe('a new volatile store (MemoryStore after a reboot) holds no session', (
   /** CONNECT_C1 with the clean session flag. */
   const CLEAN_C1 = '10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 63 31';
   const volatile = () => Object.assign(new ArrayStore(), { volatile: true });
+  /** Opens the newest socket; checks that the client's CONNECT asks for a clean session; CONNACK with `sessionPresent`. */
+  async function cleanConnect(t: Setup, sessionPresent: boolean) {
+    const sock = t.broker.socket;
+    sock.open();
+    await settle();
+    expect(sock.take()).toBe(CLEAN_C1);
+    sock.send(sessionPresent ? '20 02 01 00' : '20 02 00 00');
+    await settle();
+    return sock;
+  }
 
   test("the first connection drops the broker's session (clean), the next starts the kept one and subscribes", async () => {
     const t = setup({ store: volatile() });
     t.client.subscribe('cmd/#', 2);
     t.client.start();
-    const first = t.broker.socket;
-    first.open();
-    await settle();
-    expect(first.take()).toBe(CLEAN_C1);
-    first.send('20 02 00 00');
-    await settle();
+    const first = await cleanConnect(t, false);
     expect(packets(first.take())).toEqual(['e0 00']); // DISCONNECT: a clean session ends with it
     expect(t.broker.sockets.length).toBe(2); // at once, no backoff
     expect(await accept(t)).toBe(CONNECT_C1);
@@ -562,19 +567,12 @@ describe('a new volatile store (MemoryStore after a reboot) holds no session', (
   test('session present in answer to that clean connect: a failed attempt, retried clean', async () => {
     const t = setup({ store: volatile() });
     t.client.start();
-    const first = t.broker.socket;
-    first.open();
-    await settle();
-    expect(first.take()).toBe(CLEAN_C1);
-    first.send('20 02 01 00');
-    await settle();
+    await cleanConnect(t, true);
     expect(t.client.state).toBe('offline');
     expect(t.client.lastIssue?.error.code).toBe('UMQTT_PROTOCOL_ERROR');
     await runFor(t.clock, 500);
-    const second = t.broker.socket;
-    second.open();
-    await settle();
-    expect(second.take()).toBe(CLEAN_C1);
+    await cleanConnect(t, false); // asks for a clean session again
+    expect(t.broker.sockets.length).toBe(3); // then the kept session
   });
 
   test('a volatile store that holds messages (a new client in the same process) resumes the session', async () => {
