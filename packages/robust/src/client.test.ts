@@ -486,6 +486,33 @@ describe('persistent session resend', () => {
   });
 });
 
+describe('subscriptions asked for in one call go in one packet', () => {
+  test('online: several filters in one SUBSCRIBE, several in one UNSUBSCRIBE', async () => {
+    const t = setup();
+    t.client.start();
+    await accept(t);
+    t.client.subscribe(['a', 'b'], 1);
+    t.client.unsubscribe(['c', 'd']);
+    await settle();
+    expect(packets(t.broker.socket.take()).map(subscribed)).toEqual([
+      'a q1, b q1',
+      'a2 08 00 02 00 01 63 00 01 64', // UNSUBSCRIBE c, d
+    ]);
+    t.broker.socket.send('90 04 00 01 01 01 b0 02 00 02');
+    await settle();
+    expect(t.client.idle).toBe(true);
+  });
+
+  test('offline: unsubscribed, then subscribed again: only the SUBSCRIBE goes, once online', async () => {
+    const t = setup();
+    t.client.unsubscribe('a');
+    t.client.subscribe('a', 2);
+    t.client.start();
+    await accept(t, true);
+    expect(packets(t.broker.socket.take()).map(subscribed)).toEqual(['a q2']);
+  });
+});
+
 // ---- message timeouts --------------------------------------------------------------------------
 
 describe('incoming QoS 2 across a reboot (the ids held until PUBREL live in the store)', () => {

@@ -318,16 +318,17 @@ export class RobustClient {
   // The collections below are made when first needed: a gateway holds thousands of clients.
   /** Remembered subscriptions (a newer one for a filter replaces the older). */
   #subs: Map<string, QoS> | undefined;
-  /** Subscriptions to send on the current connection, by filter (a newer one for a filter replaces the older and goes last). */
-  #unsent: Map<string, Subscription> | undefined;
-  /** Unsubscribed while offline: sent on the next connection. */
-  #unsubs: string[] | undefined;
+  /**
+   * What to send on this connection or the next, by filter, in order: the QoS to subscribe with,
+   * or -1 to unsubscribe (a newer call for a filter replaces the older and goes last).
+   */
+  #pending: Map<string, number> | undefined;
   /**
    * SUBSCRIBE and UNSUBSCRIBE sent on the current connection and not yet acknowledged, by packet
-   * id: their filters (subscriptions, or the filters unsubscribed). The session reports their
-   * statuses by id alone.
+   * id: their filters with the QoS asked (-1: unsubscribed). The session reports their statuses
+   * by id alone.
    */
-  #acks: Map<number, Subscription[] | string[]> | undefined;
+  #acks: Map<number, Subscription[]> | undefined;
   #issues: Issue[] | undefined;
   /** What the application is told after the current call has returned (final statuses, onIdle), in order. */
   #outbox: (() => void)[] | undefined;
@@ -444,7 +445,7 @@ export class RobustClient {
    * turns true: a device may sleep then. (Not the state `'idle'`, which means not started.)
    */
   get idle(): boolean {
-    return !this.#queue.held.size && !this.#unsent?.size && !this.#acks?.size && !this.#unsubs?.length;
+    return !this.#queue.held.size && !this.#pending?.size && !this.#acks?.size;
   }
   /** What the application last said of the link with {@link RobustClient.setLink} (true until then). */
   get linkUp(): boolean {
@@ -597,32 +598,28 @@ export class RobustClient {
       typeof f === 'string' ? { topic: f, qos } : f,
     );
     for (const s of list) validateTopicFilter(s.topic);
-    const subs = (this.#subs ??= new Map());
-    const unsent = (this.#unsent ??= new Map());
-    for (const s of list) {
-      subs.set(s.topic, s.qos);
-      unsent.delete(s.topic); // a newer subscription replaces a queued one
-      unsent.set(s.topic, s);
-    }
-    this.#busy = true;
-    if (this.#state === 'online') this.#sendSubscriptions();
+    this.#want(list);
   }
 
   /** Unsubscribes now if online, else on the next connection (the broker's session may still hold it). */
   unsubscribe(filters: string | string[]): void {
-    const list = Array.isArray(filters) ? filters : [filters];
-    for (const f of list) {
-      this.#subs?.delete(f);
-      this.#unsent?.delete(f);
-    }
-    this.#busy = true;
-    if (this.#state === 'online') this.#unsubscribe(list);
-    else (this.#unsubs ??= []).push(...list);
-    this.#idle(); // what it took off the list may have been all there was
+    this.#want((Array.isArray(filters) ? filters : [filters]).map((topic) => ({ topic, qos: -1 })));
   }
 
-  #unsubscribe(list: string[]): void {
-    this.#try('unsubscribe', () => (this.#acks ??= new Map()).set(this.#mqtt.unsubscribe(list), list));
+  /**
+   * Remembers filters to subscribe with their QoS (or, -1, to unsubscribe) and sends them: now
+   * if online, else on the next connection.
+   */
+  #want(list: { topic: string; qos: number }[]): void {
+    const pending = (this.#pending ??= new Map());
+    for (const { topic, qos } of list) {
+      if (qos < 0) this.#subs?.delete(topic);
+      else (this.#subs ??= new Map()).set(topic, qos as QoS);
+      pending.delete(topic); // a newer call replaces a queued one, and goes last
+      pending.set(topic, qos);
+    }
+    this.#busy = true;
+    if (this.#state === 'online') this.#sendPending();
   }
 
   // ---- policy ----------------------------------------------------------------------------
@@ -896,9 +893,8 @@ export class RobustClient {
     this.#onlineAt = this.#t.now();
     this.#set('online');
     // Subscriptions: resent when the broker kept no session.
-    if (!sessionPresent && this.#subs && this.options.resubscribe !== false) {
-      this.#unsent = new Map([...this.#subs].map(([topic, qos]) => [topic, { topic, qos }]));
-    }
+    if (!sessionPresent && this.#subs && this.options.resubscribe !== false)
+      for (const [topic, qos] of this.#subs) (this.#pending ??= new Map()).set(topic, qos);
     // Messages in flight in the last connection: the same id with DUP, in their original order;
     // a QoS 2 message past PUBREC is released, not resent. A QoS 1 message past its time
     // expires; a QoS 2 one is resent all the same: the broker may hold its id awaiting PUBREL,
@@ -921,10 +917,7 @@ export class RobustClient {
         else this.#try('sendqueue', () => this.#write(m, true));
       }
     }
-    this.#sendSubscriptions();
-    const list = this.#unsubs; // unsubscribed while offline: the broker's session still has them
-    this.#unsubs = undefined;
-    if (list) this.#unsubscribe(list);
+    this.#sendPending(); // unsubscriptions too: the broker's session may still have them
     this.#pump();
   }
 
@@ -941,12 +934,16 @@ export class RobustClient {
     this.#offline();
   }
 
-  #sendSubscriptions(): void {
-    const unsent = this.#unsent;
-    if (!unsent?.size) return;
-    this.#unsent = undefined;
-    const list = [...unsent.values()];
-    this.#try('subscribe', () => (this.#acks ??= new Map()).set(this.#mqtt.subscribe(list), list));
+  /** Sends the pending subscriptions in one SUBSCRIBE and the pending unsubscriptions in one UNSUBSCRIBE. */
+  #sendPending(): void {
+    const subs: Subscription[] = [];
+    const unsubs: Subscription[] = [];
+    for (const [topic, qos] of this.#pending ?? []) (qos < 0 ? unsubs : subs).push({ topic, qos: qos as QoS });
+    this.#pending = undefined;
+    const acks = (this.#acks ??= new Map());
+    if (subs.length) this.#try('subscribe', () => acks.set(this.#mqtt.subscribe(subs), subs));
+    if (unsubs.length)
+      this.#try('unsubscribe', () => acks.set(this.#mqtt.unsubscribe(unsubs.map((s) => s.topic)), unsubs));
   }
 
   // ---- sending ---------------------------------------------------------------------------
@@ -1019,23 +1016,19 @@ export class RobustClient {
     const list = this.#acks?.get(id);
     if (list) {
       this.#acks!.delete(id);
-      if (typeof list[0] === 'string') {
-        // not acknowledged: sent again on the next connection (unless subscribed again meanwhile)
-        const unsubs = (this.#unsubs ??= []);
-        if (lost) for (const f of list as string[]) if (!this.#subs?.has(f) && !unsubs.includes(f)) unsubs.push(f);
-      } else if (lost) {
-        // robust2: back to sub_to_send (unless unsubscribed or queued again meanwhile)
-        const unsent = (this.#unsent ??= new Map());
-        for (const s of list as Subscription[])
-          if (this.#subs?.has(s.topic) && !unsent.has(s.topic)) unsent.set(s.topic, s);
-      } else {
-        const subs = list as Subscription[];
-        if (granted) this.#call(() => this.onSubscribed?.(subs, granted));
+      if (lost) {
+        // robust2: back to sub_to_send, as the filter stands now (unless asked for again meanwhile)
+        for (const s of list) {
+          const want = this.#subs?.get(s.topic) ?? -1;
+          if (want < 0 === s.qos < 0 && !this.#pending?.has(s.topic)) (this.#pending ??= new Map()).set(s.topic, want);
+        }
+      } else if (granted) {
+        this.#call(() => this.onSubscribed?.(list, granted));
         if (status === 'refused')
           this.#issue(
             SUBSCRIBE_REFUSED,
-            `broker refused ${subs
-              .filter((_, i) => granted?.[i] === 0x80)
+            `broker refused ${list
+              .filter((_, i) => granted[i] === 0x80)
               .map((s) => s.topic)
               .join(', ')}`,
             'subscribe',
