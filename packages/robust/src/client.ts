@@ -580,7 +580,7 @@ export class RobustClient {
       m = this.#queue.add(incoming);
     } catch (e) {
       this.counters.rejected++;
-      this.#record({ time: this.#t.now(), place: 'publish', error: e as UmqttError });
+      this.#fault(e as UmqttError, 'publish');
       this.#report(0, 'rejected', (e as UmqttError).code ?? 'store');
       return 0;
     }
@@ -737,7 +737,7 @@ export class RobustClient {
    */
   #failed(e: UmqttError | undefined, place = 'connect', extra = false): void {
     if (this.#state === 'closed') return;
-    if (e) this.#record({ time: this.#t.now(), place: e.place ?? place, error: e });
+    if (e) this.#fault(e, e.place ?? place);
     this.#lastError = e;
     // Every try of every server counts: the next one goes to the next server, after the delay.
     this.#server = (this.#server + 1) % this.options.servers.length;
@@ -928,7 +928,7 @@ export class RobustClient {
     // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
     // failed attempt, so a flapping broker is not hammered; a healthy one retries soon.
     if (!this.#healthy()) return this.#failed(e, 'read');
-    if (e) this.#record({ time: this.#t.now(), place: e.place ?? 'read', error: e });
+    if (e) this.#fault(e, e.place ?? 'read');
     this.#lastError = e;
     this.#failures = 0;
     this.#offline();
@@ -971,7 +971,7 @@ export class RobustClient {
       try {
         this.#write(m, m.attempts > 0);
       } catch (e) {
-        this.#record({ time: this.#t.now(), place: 'sendqueue', error: e as UmqttError });
+        this.#fault(e as UmqttError, 'sendqueue');
         if ((e as UmqttError).code !== TOO_LARGE) return;
         this.#final(m, 'rejected', TOO_LARGE); // it can never be sent: do not block the queue
       }
@@ -1114,13 +1114,11 @@ export class RobustClient {
 
   // ---- plumbing --------------------------------------------------------------------------
 
-  #try(place: string, fn: () => void): boolean {
+  #try(place: string, fn: () => void): void {
     try {
       fn();
-      return true;
     } catch (e) {
-      this.#record({ time: this.#t.now(), place, error: e as UmqttError });
-      return false;
+      this.#fault(e as UmqttError, place);
     }
   }
 
@@ -1138,7 +1136,12 @@ export class RobustClient {
 
   /** Records a new issue of the robust layer. */
   #issue(code: string, message: string, place: string, reasonCode?: number): void {
-    this.#record({ time: this.#t.now(), place, error: this.#error(code, message, place, reasonCode) });
+    this.#fault(this.#error(code, message, place, reasonCode), place);
+  }
+
+  /** Records an error as an issue of `place`. */
+  #fault(error: UmqttError, place: string): void {
+    this.#record({ time: this.#t.now(), place, error });
   }
 
   #record(issue: Issue): void {
