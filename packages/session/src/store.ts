@@ -57,7 +57,7 @@ export interface StoredMessage extends NewMessage {
   readonly key: number;
   /** Packet id once sent (kept for resends in a persistent session); 0 before. */
   id: number;
-  /** QUEUED, SENT or RELEASING. */
+  /** QUEUED, SENT or RELEASING; a client may add flags above them (robust: 4, published again after a lost session). Stores keep it as given. */
   stage: number;
   /** How many times it was written. */
   attempts: number;
