@@ -2,7 +2,8 @@
 // plain tests of the core: packets (or their bytes, as a broker sends them) and times in;
 // exact bytes, decoded packets, events and deadlines out. No socket, no clock, no settle().
 import { CONNACK, Parser, clientDecoders, serverDecoders, type Packet } from '@umqtt/codec';
-import { hex, toHex } from '@umqtt/testkit';
+// The hex helpers from their module: testkit's entry also loads the brokers (a second of import per file).
+import { hex, toHex } from '../../../tooling/testkit/src/scripted-socket.ts';
 import {
   MESSAGE_EVENT,
   STATUS_EVENT,
