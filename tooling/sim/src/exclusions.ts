@@ -17,7 +17,7 @@ export const EXCLUDED = {
 
 export type FaultClass = keyof typeof EXCLUDED;
 
-/** Classes switched on for one run despite the list: SIM_ENABLE=republished-reboot pnpm sim --seeds 500 */
+/** Classes switched on for one run despite the list: SIM_ENABLE=incoming-qos2-reboot pnpm sim --seeds 500 */
 const FORCED = new Set((process.env['SIM_ENABLE'] ?? '').split(',').filter(Boolean));
 
 /** Whether a fault class is switched on (not in the list above, or forced by SIM_ENABLE). */
