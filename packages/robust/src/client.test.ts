@@ -559,58 +559,6 @@ describe('incoming QoS 2 across a reboot (the ids held until PUBREL live in the 
   });
 });
 
-describe('a new volatile store (MemoryStore after a reboot) holds no session', () => {
-  /** CONNECT_C1 with the clean session flag. */
-  const CLEAN_C1 = '10 0e 00 04 4d 51 54 54 04 02 00 3c 00 02 63 31';
-  const volatile = () => Object.assign(new ArrayStore(), { volatile: true });
-  /** Opens the newest socket; checks that the client's CONNECT asks for a clean session; CONNACK with `sessionPresent`. */
-  async function cleanConnect(t: Setup, sessionPresent: boolean) {
-    const sock = t.broker.socket;
-    sock.open();
-    await settle();
-    expect(sock.take()).toBe(CLEAN_C1);
-    sock.send(sessionPresent ? '20 02 01 00' : '20 02 00 00');
-    await settle();
-    return sock;
-  }
-
-  test("the first connection drops the broker's session (clean), the next starts the kept one and subscribes", async () => {
-    const t = setup({ store: volatile() });
-    t.client.subscribe('cmd/#', 2);
-    t.client.start();
-    const first = await cleanConnect(t, false);
-    expect(packets(first.take())).toEqual(['e0 00']); // DISCONNECT: a clean session ends with it
-    expect(t.broker.sockets.length).toBe(2); // at once, no backoff
-    expect(await accept(t)).toBe(CONNECT_C1);
-    expect(packets(t.broker.socket.take()).map(subscribed)).toEqual(['cmd/# q2']);
-    expect(t.states).toEqual(['connecting', 'online']);
-    expect(t.client.counters).toMatchObject({ attempts: 2, reconnects: 0 });
-    // later connections keep the session
-    t.broker.socket.fail();
-    await runFor(t.clock, 500);
-    expect(await accept(t, true)).toBe(CONNECT_C1);
-  });
-
-  test('session present in answer to that clean connect: a failed attempt, retried clean', async () => {
-    const t = setup({ store: volatile() });
-    t.client.start();
-    await cleanConnect(t, true);
-    expect(t.client.state).toBe('offline');
-    expect(t.client.lastIssue?.error.code).toBe('UMQTT_PROTOCOL_ERROR');
-    await runFor(t.clock, 500);
-    await cleanConnect(t, false); // asks for a clean session again
-    expect(t.broker.sockets.length).toBe(3); // then the kept session
-  });
-
-  test('a volatile store that holds messages (a new client in the same process) resumes the session', async () => {
-    const store = volatile();
-    store.add({ topic: 'a', payload: new Uint8Array([1]), qos: 1, retain: false, priority: 0, expiresAt: 0 });
-    const t = setup({ store });
-    t.client.start();
-    expect(await accept(t, true)).toBe(CONNECT_C1);
-  });
-});
-
 describe('message timeout: stays in flight, never resent on the same connection [MQTT-4.4.0-1]', () => {
   test('QoS 1: no resend on the same connection; a late PUBACK delivers it; one status', async () => {
     const t = setup({ messageTimeout: 5000 });

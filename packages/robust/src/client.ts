@@ -12,7 +12,6 @@ import {
 import {
   CALLBACK_ERROR,
   MqttClient,
-  PROTOCOL_ERROR,
   TOO_LARGE,
   payloadBytes,
   type ClientOptions,
@@ -380,13 +379,7 @@ export class RobustClient {
     // PUBREC and PUBREL does not hand the application the same message again.
     const store = options.store;
     mqtt.onIncoming = (id, held) => this.#try('store', () => store.incoming?.(id, held));
-    const incoming = store.held?.() ?? [];
-    mqtt.restore({ incoming });
-    // A new store that forgets with the process holds no session: the broker's session from an
-    // earlier process may hold QoS 2 messages awaiting a PUBREL nobody can send, counted against
-    // its in-flight quota for good (past it Mosquitto drops new QoS 2 messages it acknowledges).
-    // The first connection drops it (clean session); #online then starts a new session, kept.
-    if (store.volatile && !store.count && !incoming.length) this.#connectOptions.clean = true;
+    if (store.held) mqtt.restore({ incoming: store.held() });
     mqtt.onWritable = () => this.#pump();
     mqtt.onClose = (e) => this.#closed(e);
     this.#armExpiry();
@@ -869,24 +862,6 @@ export class RobustClient {
 
   #online(sessionPresent: boolean): void {
     if (this.#state === 'closed') return this.#mqtt.disconnect();
-    const o = this.#connectOptions;
-    if (o.clean && !this.options.clean) {
-      // The first connection on a new volatile store (see the constructor): the broker has let its
-      // old session go. A clean session ends with its connection, so the next one, not clean,
-      // starts the session kept from now on. (The session core checks session present against
-      // the clean option it was made with, so it is checked here.)
-      this.#mqtt.disconnect(); // #closed ignores it: still connecting
-      if (sessionPresent)
-        return this.#failed(
-          this.#error(
-            PROTOCOL_ERROR,
-            'CONNACK says a session is present in answer to a clean-session CONNECT',
-            'connect',
-          ),
-        );
-      o.clean = false;
-      return this.#attempt();
-    }
     if (this.#connectedOnce) this.counters.reconnects++;
     this.#connectedOnce = true;
     this.#acked = false;
@@ -923,7 +898,7 @@ export class RobustClient {
 
   #closed(e: UmqttError | undefined): void {
     this.#acks = undefined; // each reported aborted already
-    if (this.#state !== 'online') return; // stopped, the link went down, or a new session begins: nothing to plan
+    if (this.#state === 'closed' || !this.#link) return; // stopped, or the link went down: nothing to plan
     this.#offlineSince = this.#t.now();
     // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
     // failed attempt, so a flapping broker is not hammered; a healthy one retries soon.

@@ -52,8 +52,7 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * Raised for issue 16's robust part: the wrapper state around the core removed (statuses through
  * one deferred path, no #later/#depth; subscriptions to send in one map by filter; no Set of
  * republished keys), the queue's expiry and per-topic indexes without scanning the held
- * messages, and the fixes of the simulation's found #3 (a new volatile store drops the broker's
- * old session with one clean connection) and #5 (the "published again" mark kept in the store):
+ * messages, and the fix of the simulation's found #5 (the "published again" mark kept in the store):
  * 39,257 B minified (-25), 14,374 B gzipped (+81), budget 14,400; 39,275 B minified, 14,387 B gzipped with
  * the codec's UmqttError taking its code as message (main).
  */

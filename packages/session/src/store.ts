@@ -134,14 +134,6 @@ export interface Store {
   /** Releases resources. A persistent store reloads its messages when opened again. */
   close(): void;
   /**
-   * Optional: true for a store whose contents end with the process or the device's power
-   * (`MemoryStore`). A new, empty one knows nothing of a session an earlier process had with the
-   * broker, whose QoS 2 messages awaiting PUBREL nobody could ever release (the broker would
-   * count them against its in-flight quota for good): the robust client on it starts a new
-   * session with its first connection (CONNECT with clean session), then keeps that one.
-   */
-  readonly volatile?: boolean | undefined;
-  /**
    * Optional, for persistent stores: what the store found damaged when it was opened (undefined
    * when nothing was). Lost messages are not in `messages()`; the robust client gives each one
    * the final status `dropped` and then calls `remove(key)` for it, after which the store no

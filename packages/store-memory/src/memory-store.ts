@@ -42,11 +42,6 @@ export class MemoryStore implements Store {
     this.capacity = options?.capacity ?? 1 << 20;
   }
 
-  /** Always true: what it holds ends with the process (a robust client on a new one starts a new session, see `Store.volatile`). */
-  get volatile(): boolean {
-    return true;
-  }
-
   get count(): number {
     return this.#messages.size;
   }

@@ -214,9 +214,6 @@ function recorded(store: Store, removed: Set<number>): Store {
     get capacity() {
       return store.capacity;
     },
-    get volatile() {
-      return store.volatile;
-    },
     close: () => store.close(),
   };
   if (store.get) wrapper.get = (key) => store.get!(key);

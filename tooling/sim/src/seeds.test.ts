@@ -26,11 +26,6 @@ export const REGRESSIONS: { seed: number; caught: string }[] = [
   },
   { seed: 1626, caught: 'found #6: a repeated PUBCOMP after its id went to a resent message ended the connection' },
   {
-    seed: 2189,
-    caught:
-      "found #3: a client on a new MemoryStore resumed a session holding QoS 2 messages it could never release; Mosquitto's quota overrun, a loss reported delivered",
-  },
-  {
     seed: 975,
     caught:
       "found #5: 'resent after the session was lost' was kept in RAM only: a reboot before PUBCOMP lost the reason",

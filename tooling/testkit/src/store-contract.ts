@@ -45,7 +45,6 @@ export interface Store {
   held?(): number[];
   readonly durable?: number;
   onDurable?: ((durable: number) => void) | undefined;
-  readonly volatile?: boolean | undefined;
 }
 
 /** Structurally @umqtt/robust's `StoreDamage`. */
