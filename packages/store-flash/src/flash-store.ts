@@ -689,14 +689,18 @@ export class FlashStore implements Store {
       put32(r, s + BODY_ATTEMPTS, this.#tries[j]!);
       r[MSG_FLAGS]! |= COPY;
       this.#inBlock[t]!--;
+      const h = this.#head;
       const at = (this.#locs[j] = this.#append(r));
       this.#inBlock[Math.floor(at / B)]!++;
+      this.#ran(h);
     }
     // incoming ids still held whose record is in the tail: recorded again (a Map keeps its order when an entry is set again)
     for (const [id, at] of this.#inc)
       if (Math.floor(at / B) === t) {
         if (this.#room() < INC_LEN) throw full('no room to compact');
+        const h = this.#head;
         this.#hold(id, true);
+        this.#ran(h);
       }
     this.#sync('order'); // the copies are durable before their originals leave the log
     // retire: both copies of B zeroed (seq 0 and a bad CRC)
@@ -707,6 +711,17 @@ export class FlashStore implements Store {
     this.#tail = (t + 1) % this.#N;
     this.#used--;
     this.#compactions++;
+  }
+
+  /**
+   * On a flash that buffers its writes, a copy that ran on into a new block (the head was `h`
+   * before it) is made durable at once: opening the block made its first part durable, not the
+   * rest. So a crash in a compaction can tear only copies that lie in the head block, and the
+   * compaction made again after it fits in the room kept for compaction (a copy torn across blocks
+   * wasted its room, and needed as much again).
+   */
+  #ran(h: number): void {
+    if (this.#head !== h && this.flash.sync) this.#sync('order');
   }
 
   /**
