@@ -74,8 +74,10 @@ export const BUDGETS = Object.freeze({
   // robust-memory); then 20,286 B (the session core in @umqtt/session, issue 16, as for the other two bundles)
   // then 20,312 B (collections on first use, as simple-client); then 20,957 B (issue 22: the flash
   // store's index drains in constant time per message at any depth, grouped durability with
-  // Store.durable/onDurable, a QoS 2 step synced at once)
-  'robust-flash': { budget: 20992, target: 10240 },
+  // Store.durable/onDurable, a QoS 2 step synced at once); then 21,330 B (+373 B: the flash store
+  // keeps the incoming QoS 2 ids held until PUBREL, issue 16's flash part, so a device that reboots
+  // between PUBREC and PUBREL does not get the message twice; header CRCs bound to the block size)
+  'robust-flash': { budget: 21376, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */
