@@ -57,8 +57,10 @@ export const BUDGETS = Object.freeze({
   // issue 16, first step: one state machine that simple drives and robust persists through, with
   // manual acknowledgements, incoming QoS 2 ids reported for the Store, a ref per publish; the
   // layer boundary costs ~2.8 kB minified, not yet paid back)
-  // then 15,056 B (collections on first use, as simple-client)
-  'robust-memory': { budget: 15104, target: 8192 },
+  // then 15,056 B (collections on first use, as simple-client); then 15,154 B (+76 B over main's
+  // 15,078 B: issue 24's alarm target, the built-in strategy's wait bounded by urgentDelay while an
+  // alarm waits, asked again when the first one is queued offline)
+  'robust-memory': { budget: 15168, target: 8192 },
   // measured 14,862 B; then 15,052 B (the same, and the flash store's one sync per store call);
   // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message);
   // then 15,260 B (simple's `writable` counts what a turn published against the socket's room);
@@ -74,8 +76,9 @@ export const BUDGETS = Object.freeze({
   // robust-memory); then 20,286 B (the session core in @umqtt/session, issue 16, as for the other two bundles)
   // then 20,312 B (collections on first use, as simple-client); then 20,957 B (issue 22: the flash
   // store's index drains in constant time per message at any depth, grouped durability with
-  // Store.durable/onDurable, a QoS 2 step synced at once)
-  'robust-flash': { budget: 20992, target: 10240 },
+  // Store.durable/onDurable, a QoS 2 step synced at once); then 21,034 B (+75 B over main's
+  // 20,959 B: issue 24's urgency-aware strategy, as robust-memory)
+  'robust-flash': { budget: 21056, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */
