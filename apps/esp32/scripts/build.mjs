@@ -65,8 +65,10 @@ export const BUDGETS = Object.freeze({
   // manual acknowledgements, incoming QoS 2 ids reported for the Store, a ref per publish; the
   // layer boundary costs ~2.8 kB minified, not yet paid back)
   // then 15,056 B (collections on first use, as simple-client)
-  // then 13,761 B (-1,317 B: the device profile, as simple-client)
-  'robust-memory': { budget: 13824, target: 8192 },
+  // then 13,761 B (-1,317 B: the device profile, as simple-client); then 13,836 B (+75 B: issue
+  // 24's alarm target, the built-in strategy's wait bounded by urgentDelay while an alarm waits,
+  // asked again when the first one is queued offline)
+  'robust-memory': { budget: 13888, target: 8192 },
   // measured 14,862 B; then 15,052 B (the same, and the flash store's one sync per store call);
   // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message);
   // then 15,260 B (simple's `writable` counts what a turn published against the socket's room);
@@ -86,8 +88,8 @@ export const BUDGETS = Object.freeze({
   // then 19,328 B (-1,631 B: the device profile, as simple-client); then 19,640 B (+312 B: the
   // flash store keeps the incoming QoS 2 ids held until PUBREL, issue 16's flash part, so a device
   // that reboots between PUBREC and PUBREL does not get the message twice; header CRCs bound to the
-  // block size)
-  'robust-flash': { budget: 19648, target: 10240 },
+  // block size); then 19,714 B (+74 B: issue 24's urgency-aware strategy, as robust-memory)
+  'robust-flash': { budget: 19776, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */

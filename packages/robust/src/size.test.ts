@@ -49,9 +49,13 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * reported for the Store, a ref per publish; the layer boundary costs ~2.8 kB minified, not yet
  * paid back): 39,257 B minified, 14,263 B gzipped; with the core's rarely used collections made on
  * first use (-300 B of RAM per idle client in XS): 39,282 B minified, 14,293 B gzipped, budget 14,336.
+ * Raised for the urgency-aware built-in strategy (issue 24's alarm target: the wait bounded by
+ * urgentDelay while an alarm waits, the strategy asked again when the first one is queued offline;
+ * +76 B over main's 14,314 B): 39,742 B minified, 14,390 B gzipped, budget 14,400; with main's
+ * changes merged since (+13 B, not this package's): 39,766 B minified, 14,403 B gzipped, budget 14,432.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 14336;
+const BUDGET = 14432;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
