@@ -26,6 +26,11 @@ export const REGRESSIONS: { seed: number; caught: string }[] = [
   },
   { seed: 1626, caught: 'found #6: a repeated PUBCOMP after its id went to a resent message ended the connection' },
   {
+    seed: 630,
+    caught:
+      'issue 16: a flash device that rebooted between PUBREC and PUBREL got the message twice (no incoming QoS 2 ids on flash)',
+  },
+  {
     seed: 975,
     caught:
       "found #5: 'resent after the session was lost' was kept in RAM only: a reboot before PUBCOMP lost the reason",
