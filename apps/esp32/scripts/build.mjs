@@ -67,7 +67,7 @@ export const BUDGETS = Object.freeze({
   // then 15,056 B (collections on first use, as simple-client)
   // then 13,761 B (-1,317 B: the device profile, as simple-client); then 13,836 B (+75 B: issue
   // 24's alarm target, the built-in strategy's wait bounded by urgentDelay while an alarm waits,
-  // asked again when the first one is queued offline); then 13,834 B (-2 B, issue 16's robust
+  // asked again when the first one is queued offline); then 13,849 B (+13 B, issue 16's robust
   // part: the wrapper state around the core removed, about -150 B: statuses reported through one
   // deferred path instead of #later/#depth, subscriptions to send in one map by filter,
   // SUBSCRIBE/UNSUBSCRIBE ids in one, no Set of republished keys; about as much added by what the
@@ -94,8 +94,8 @@ export const BUDGETS = Object.freeze({
   // flash store keeps the incoming QoS 2 ids held until PUBREL, issue 16's flash part, so a device
   // that reboots between PUBREC and PUBREL does not get the message twice; header CRCs bound to the
   // block size); then 19,714 B (+74 B: issue 24's urgency-aware strategy, as robust-memory); then
-  // 19,700 B (-14 B, issue 16's robust part, as robust-memory)
-  'robust-flash': { budget: 19712, target: 10240 },
+  // 19,715 B (+1 B, issue 16's robust part, as robust-memory)
+  'robust-flash': { budget: 19776, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */

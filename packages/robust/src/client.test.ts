@@ -923,6 +923,14 @@ describe('exactly one final status per publish', () => {
     expect(t.statuses.filter(([key]) => key === k)).toEqual([[k, 'dropped', 'discarded']]);
   });
 
+  test('discard() reports its statuses before it returns (the caller is about to let the client go)', async () => {
+    const t = setup();
+    const k = t.client.publish('a', 'x', { qos: 1 });
+    await settle();
+    t.client.discard();
+    expect(t.statuses).toEqual([[k, 'dropped', 'discarded']]);
+  });
+
   // Once a bug: a status was reported after publish() returned only when #final ran inside
   // publish's own decision. A publish() made from inside a callback while the queue was being
   // pumped stored the message and re-entered the pump, which wrote it and reported its status

@@ -512,10 +512,11 @@ export class RobustClient {
     this.#mqtt.disconnect();
   }
 
-  /** Drops every held message with status dropped (reason `discarded`), e.g. before exiting with a memory store. */
+  /** Drops every held message with status dropped (reason `discarded`), e.g. before exiting with a memory store; the statuses are reported before it returns. */
   discard(): void {
     for (const m of [...this.#queue.held.values()]) this.#final(m, 'dropped', 'discarded');
     this.#idle();
+    this.#flush(); // its statuses (and any still owed) before it returns: the caller is about to let go
   }
 
   /**
@@ -1065,13 +1066,17 @@ export class RobustClient {
    */
   #defer(fn: () => void): void {
     if (!this.#outbox) {
-      const list: (() => void)[] = (this.#outbox = []);
-      void Promise.resolve().then(() => {
-        this.#outbox = undefined;
-        for (const f of list) this.#call(f);
-      });
+      this.#outbox = [];
+      void Promise.resolve().then(() => this.#flush());
     }
     this.#outbox.push(fn);
+  }
+
+  /** Runs what #defer holds, in order (what it adds meanwhile too). */
+  #flush(): void {
+    const list = this.#outbox;
+    this.#outbox = undefined;
+    for (const f of list ?? []) this.#call(f);
   }
 
   // ---- expiry ----------------------------------------------------------------------------
