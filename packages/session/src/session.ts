@@ -527,18 +527,31 @@ export class Session {
       this.#send(encodeAck({ type: PUBREC, id }), undefined, true); // a resend before PUBREL: handed over once already
       return;
     }
+    // Automatic acknowledgement: a QoS 2 id is reported held (INCOMING) before the message, so a
+    // Store records it before the application has the message: a reboot while the record is
+    // written hands the message over once, when the broker sends it again. The PUBREC is
+    // written after both.
+    const auto = qos && !this.#manualAcks;
+    if (auto && qos === 2) this.#hold(id);
     this.events.push({ type: MESSAGE_EVENT, message: { topic, payload, qos, retain, dup, id } });
     if (!qos) return;
-    if (this.#manualAcks) (this.#unacked ??= new Map()).set(id, qos);
-    else this.#acknowledge(id, qos);
+    if (auto) this.#sendAck(id, qos);
+    else (this.#unacked ??= new Map()).set(id, qos);
   }
 
   /** PUBACK, or (QoS 2) the id held until PUBREL and PUBREC: after the message was handed over. */
   #acknowledge(id: number, qos: number): void {
-    if (qos === 2) {
-      (this.#incoming ??= new Set()).add(id);
-      this.events.push({ type: INCOMING_EVENT, id, held: true });
-    }
+    if (qos === 2) this.#hold(id);
+    this.#sendAck(id, qos);
+  }
+
+  /** An incoming QoS 2 id held until PUBREL, reported for the Store. */
+  #hold(id: number): void {
+    (this.#incoming ??= new Set()).add(id);
+    this.events.push({ type: INCOMING_EVENT, id, held: true });
+  }
+
+  #sendAck(id: number, qos: number): void {
     this.#send(encodeAck({ type: qos === 2 ? PUBREC : PUBACK, id }), undefined, true);
   }
 

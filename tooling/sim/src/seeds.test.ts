@@ -35,6 +35,11 @@ export const REGRESSIONS: { seed: number; caught: string }[] = [
     caught:
       "found #5: 'resent after the session was lost' was kept in RAM only: a reboot before PUBCOMP lost the reason",
   },
+  {
+    seed: 1445,
+    caught:
+      'found #8: the core reported an incoming QoS 2 id held after the message: a reboot while the Store recorded it handed the message over twice',
+  },
 ];
 
 const FROM = Number(process.env['SIM_FROM'] ?? 1);
