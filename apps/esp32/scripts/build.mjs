@@ -49,7 +49,9 @@ export const BUDGETS = Object.freeze({
   // use, -300 B of RAM per idle client in XS)
   // then 8,245 B (-1,062 B: the device profile, no message texts in the bundle, codes, places,
   // clauses and the platform's own error texts kept; scripts/device-profile.mjs)
-  'simple-client': { budget: 8256, target: 4096 },
+  // then 8,270 B (+25 B: an incoming QoS 2 id reported held before the message, found #8 of the
+  // simulation; an explicit packet id that timed out refused as in use)
+  'simple-client': { budget: 8320, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B

@@ -636,11 +636,12 @@ export class Session {
   /** A free packet id (or checks a requested one). */
   #id(wanted: number | undefined, place: string): number {
     const ids = this.#ids;
+    const expired = this.#expired; // timed out, and may still be acknowledged on this connection
     if (wanted !== undefined) {
-      if (ids.has(wanted)) throw error(INVALID_ARGUMENT, `packet id ${wanted} is in use`, place);
+      if (ids.has(wanted) || expired?.has(wanted))
+        throw error(INVALID_ARGUMENT, `packet id ${wanted} is in use`, place);
       return wanted;
     }
-    const expired = this.#expired;
     if (ids.size + (expired?.size ?? 0) >= LAST_PACKET_ID)
       throw error(NO_PACKET_ID, `all ${LAST_PACKET_ID} packet ids are in use`, place);
     let id = this.#nextId;

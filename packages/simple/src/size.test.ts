@@ -37,9 +37,12 @@ const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
  * callback closes the client, what the awaiter of connect() published flushed first): 7,691 B
  * (18,917 B minified), so 7,712. Raised for the session core moved into @umqtt/session (issue 16, first step: one state machine that simple drives and robust persists through, with manual acknowledgements, incoming QoS 2 ids reported for the Store, a ref per publish; the layer boundary costs ~2.8 kB minified; not yet paid back): 8,525 B (21,880 B minified);
  * with rarely used collections made on first use (-300 B of RAM per idle client in XS): 8,558 B, so 8,576.
+ * Then 8,590 B, so 8,640 (+32 B): an incoming QoS 2 id reported held before the message (found #8 of
+ * the simulation: a reboot while the Store recorded it handed the message over twice), an explicit
+ * packet id that timed out refused as in use, and UmqttError's code as message when it has none.
  */
 const ISSUE_TARGET = 4096;
-const BUDGET = 8576;
+const BUDGET = 8640;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
