@@ -140,11 +140,10 @@ describe('packet ids', () => {
     expect(h.session.publish(201, 'a', digit(3), { qos: 1 })).toBe(1);
   });
 
-  // BUG (core): publish({ id }) and release(id) check only the ids awaiting their first
-  // acknowledgement, not the timed-out ones the broker may still acknowledge (#expired), although
-  // automatic allocation skips those. The timed-out entry keeps its place in the window until the
-  // end of the connection: the broker's acknowledgement goes to the new entry, so the old one
-  // never frees its place, and the window shrinks by one for the rest of the connection.
+  // publish({ id }) and release(id) refuse the timed-out ids the broker may still acknowledge, as
+  // automatic allocation skips them (before the fix, the broker's acknowledgement went to the new
+  // entry, the timed-out one never freed its place, and the window shrank by one for the rest of
+  // the connection).
   it('an explicit id that timed out and may still be acknowledged is refused as in use', () => {
     const h = connected({ messageTimeout: 100, keepAlive: 0, maxInflight: 2 });
     h.session.publish(0, 'a', digit(1), { qos: 1 });
