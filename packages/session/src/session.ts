@@ -121,6 +121,14 @@ export interface SessionState {
 
 /** Nothing received for this many keepalive intervals: the peer is dead (half-open) [MQTT-3.1.2-24]. */
 const DEAD_PEER_FACTOR = 1.5;
+/**
+ * Keepalive airtime: while packets other than the keepalive's own go both ways, the PINGREQ
+ * deadline moves by keepAlive / 8, at most this many ms. An application that publishes at about
+ * the keepalive period then writes before the deadline instead of racing it (its timer and ours
+ * fire within milliseconds of each other, and half the time a PINGREQ went out just before the
+ * publish). The broker allows 1.5 x keepAlive [MQTT-3.1.2-24]; the dead-peer deadline is unchanged.
+ */
+const PING_GRACE = 5000;
 /** Payloads of this size or more, handed over, are written after their header without a copy. */
 const NO_COPY_FROM = 4096;
 const LAST_PACKET_ID = 65535;
@@ -176,6 +184,8 @@ export class Session {
   readonly events: SessionEvent[] = [];
   readonly #write: SessionWrite;
   readonly #keepAlive: number;
+  /** How far the PINGREQ deadline moves while traffic goes both ways (PING_GRACE). */
+  readonly #grace: number;
   readonly #clean: boolean;
   readonly #connectTimeout: number;
   readonly #messageTimeout: number;
@@ -207,6 +217,8 @@ export class Session {
   #lastSent = 0;
   #lastRecv = 0;
   #pingAt = 0;
+  /** Packets other than PINGREQ/PINGRESP went either way since the last PINGREQ: the grace applies. */
+  #traffic = false;
 
   /**
    * @param options - {@link SessionOptions}
@@ -215,6 +227,7 @@ export class Session {
   constructor(options: SessionOptions, write: SessionWrite) {
     this.#write = write;
     this.#keepAlive = (options.keepAlive ?? 60) * 1000;
+    this.#grace = Math.min(this.#keepAlive / 8, PING_GRACE);
     this.#clean = options.clean ?? true;
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#messageTimeout = options.messageTimeout ?? 30_000;
@@ -278,6 +291,7 @@ export class Session {
     this.#state = 'connecting';
     this.#closing = false;
     this.#pingAt = 0;
+    this.#traffic = false;
     this.#lastSent = this.#lastRecv = now;
     this.#connectBy = now + this.#connectTimeout;
   }
@@ -292,6 +306,7 @@ export class Session {
     // Only a whole packet is a sign of life: a peer trickling bytes is not alive.
     this.#lastRecv = now;
     if (this.#state === 'connecting') return this.#connack(p);
+    if (p.type !== PINGRESP) this.#traffic = true;
     switch (p.type) {
       case PUBLISH:
         return this.#message(p.topic, p.payload, p.qos ?? 0, p.retain ?? false, p.dup ?? false, p.id ?? 0);
@@ -352,6 +367,7 @@ export class Session {
     if (size > max) throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${max}`, 'publish');
     if (!id) {
       this.#send(bytes, tail, false);
+      this.#along(now);
       return 0;
     }
     this.#enqueue(now, { kind: PUB, id, qos, bytes, tail, sentAt: -1, stage: AWAIT_PUBREC, ref: opts?.ref });
@@ -456,7 +472,10 @@ export class Session {
       );
     if (now >= this.#pongDue())
       throw error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive');
-    if (now >= this.#pingDue()) this.ping(now);
+    if (now >= this.#pingDue()) {
+      this.ping(now);
+      this.#traffic = false; // a PINGREQ of its own: nothing else went either way
+    }
     for (const e of this.#ids.values())
       if (now >= this.#timeoutDue(e)) {
         this.#ids.delete(e.id);
@@ -473,11 +492,23 @@ export class Session {
   #pongDue(): number {
     return this.#keepAlive && this.#pingAt ? this.#pingAt + this.#keepAlive : Infinity;
   }
-  /** Keepalive: when a PINGREQ is due (none outstanding, not closing). */
+  /**
+   * Keepalive: when a PINGREQ is due (none outstanding, not closing): keepAlive after the older
+   * of the last write and the last whole packet received, plus the grace while traffic goes both ways.
+   */
   #pingDue(): number {
     return this.#keepAlive && !this.#pingAt && !this.#closing
-      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive
+      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive + (this.#traffic ? this.#grace : 0)
       : Infinity;
+  }
+  /**
+   * A QoS 0 publish expects no answer: when nothing else in flight will prove the link alive and
+   * the receiving side's PINGREQ is due within the grace, PINGREQ goes with it, in the same
+   * flush, instead of waking the radio again a few seconds later.
+   */
+  #along(now: number): void {
+    if (this.#keepAlive && !this.#pingAt && !this.#ids.size && now >= this.#lastRecv + this.#keepAlive - this.#grace)
+      this.ping(now);
   }
   /** When an entry in flight times out. */
   #timeoutDue(e: Entry): number {
@@ -673,7 +704,9 @@ export class Session {
 
   /** Everything the session writes goes through here: nothing after DISCONNECT [MQTT-3.14.4-2]. */
   #send(bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean): void {
-    if (!this.#closing) this.#write(bytes, tail, owed);
+    if (this.#closing) return;
+    this.#traffic = true;
+    this.#write(bytes, tail, owed);
   }
 
   #status(e: Entry, status: Status, granted?: number[]): void {

@@ -37,9 +37,10 @@ const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
  * callback closes the client, what the awaiter of connect() published flushed first): 7,691 B
  * (18,917 B minified), so 7,712. Raised for the session core moved into @umqtt/session (issue 16, first step: one state machine that simple drives and robust persists through, with manual acknowledgements, incoming QoS 2 ids reported for the Store, a ref per publish; the layer boundary costs ~2.8 kB minified; not yet paid back): 8,525 B (21,880 B minified);
  * with rarely used collections made on first use (-300 B of RAM per idle client in XS): 8,558 B, so 8,576.
+ * Raised for the keepalive airtime (issue 24): the PINGREQ deadline's grace while traffic goes both ways, and PINGREQ sent with a QoS 0 publish when the link must be proved alive: 8,553 -> 8,627 B (22,303 B minified), so 8,640.
  */
 const ISSUE_TARGET = 4096;
-const BUDGET = 8576;
+const BUDGET = 8640;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {
