@@ -25,6 +25,9 @@ import {
   encodeSubscribe,
   encodeUnsubscribe,
   type Packet,
+  type PublishPacket,
+  type SubscribePacket,
+  type UnsubscribePacket,
   type QoS,
   type Subscription,
   type UmqttError,
@@ -167,6 +170,21 @@ interface Entry {
 export type SessionWrite = (bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean) => void;
 
 /**
+ * The encoders of the packets a session makes up from the application's calls, when they are
+ * not MQTT 3.1.1's: `@umqtt/session/v5`'s `Session5` passes MQTT 5's (with properties), so a
+ * 3.1.1 bundle holds no MQTT 5 code.
+ *
+ * @example
+ * import { encodePublish, encodeSubscribe, encodeUnsubscribe } from '@umqtt/codec/v5';
+ * const session = new Session({}, write, { publish: encodePublish, subscribe: encodeSubscribe, unsubscribe: encodeUnsubscribe });
+ */
+export interface SessionCodec {
+  publish: (packet: PublishPacket, headerOnly: boolean) => Uint8Array;
+  subscribe: (packet: SubscribePacket) => Uint8Array;
+  unsubscribe: (packet: UnsubscribePacket) => Uint8Array;
+}
+
+/**
  * One MQTT session, without I/O. The driver calls `begin()` when a socket opens, `received()`
  * for each whole packet, `wrote()` when bytes went out, `tick()` at `due()`, and `end()` when
  * the connection is gone; after each call it hands `events` to the application and empties the
@@ -183,15 +201,16 @@ export class Session {
   /** Events since the driver last emptied the list, oldest first. */
   readonly events: SessionEvent[] = [];
   readonly #write: SessionWrite;
-  readonly #keepAlive: number;
+  #keepAlive = 0;
   /** How far the PINGREQ deadline moves while traffic goes both ways (PING_GRACE). */
-  readonly #grace: number;
+  #grace = 0;
+  readonly #codec: SessionCodec;
   readonly #clean: boolean;
   readonly #connectTimeout: number;
   readonly #messageTimeout: number;
-  readonly #maxInflight: number;
+  #maxInflight = 0;
   readonly #maxQueued: number;
-  readonly #maxPacketSize: number;
+  #maxPacketSize = 0;
   readonly #manualAcks: boolean;
   /** With manual acknowledgements: how many unacknowledged messages make the driver stop reading. */
   readonly maxUnacked: number;
@@ -223,19 +242,30 @@ export class Session {
   /**
    * @param options - {@link SessionOptions}
    * @param write - takes the bytes the session sends, in order
+   * @param codec - the encoders, when not MQTT 3.1.1's ({@link SessionCodec})
    */
-  constructor(options: SessionOptions, write: SessionWrite) {
+  constructor(options: SessionOptions, write: SessionWrite, codec?: SessionCodec) {
     this.#write = write;
-    this.#keepAlive = (options.keepAlive ?? 60) * 1000;
-    this.#grace = Math.min(this.#keepAlive / 8, PING_GRACE);
+    this.#codec = codec ?? { publish: encodePublish, subscribe: encodeSubscribe, unsubscribe: encodeUnsubscribe };
+    this.limit(options.maxInflight ?? 16, options.maxPacketSize ?? 1_048_576, (options.keepAlive ?? 60) * 1000);
     this.#clean = options.clean ?? true;
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#messageTimeout = options.messageTimeout ?? 30_000;
-    this.#maxInflight = options.maxInflight ?? 16;
     this.#maxQueued = options.maxQueued ?? 1000;
-    this.#maxPacketSize = options.maxPacketSize ?? 1_048_576;
     this.#manualAcks = options.manualAcks ?? false;
     this.maxUnacked = options.maxUnacked ?? 16;
+  }
+
+  /**
+   * Sets the limits of this connection: the in-flight window, the largest packet sent, and the
+   * keepalive in ms. `@umqtt/session/v5` lowers them to what the broker's CONNACK says (Receive
+   * Maximum, Maximum Packet Size, Server Keep Alive) and puts the configured ones back at `begin()`.
+   */
+  limit(maxInflight: number, maxPacketSize: number, keepAlive: number): void {
+    this.#maxInflight = maxInflight;
+    this.#maxPacketSize = maxPacketSize;
+    this.#keepAlive = keepAlive;
+    this.#grace = Math.min(keepAlive / 8, PING_GRACE);
   }
 
   /** idle, connecting (until CONNACK), connected, or closed. */
@@ -356,7 +386,7 @@ export class Session {
     const tail = opts?.copy === false && data.length >= NO_COPY_FROM ? data : undefined;
     let bytes: Uint8Array;
     try {
-      bytes = encodePublish(
+      bytes = this.#codec.publish(
         { type: PUBLISH, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id },
         !!tail,
       );
@@ -395,13 +425,15 @@ export class Session {
   /** SUBSCRIBE for a list of filters; returns its packet id (SUBACK reports `delivered` or `refused`). */
   subscribe(now: number, list: Subscription[]): number {
     return this.#control(now, SUB, 'subscribe', list.length, (id) =>
-      encodeSubscribe({ type: SUBSCRIBE, id, subscriptions: list }),
+      this.#codec.subscribe({ type: SUBSCRIBE, id, subscriptions: list }),
     );
   }
 
   /** UNSUBSCRIBE; returns its packet id (UNSUBACK reports `delivered`). */
   unsubscribe(now: number, topics: string[]): number {
-    return this.#control(now, UNSUB, 'unsubscribe', 0, (id) => encodeUnsubscribe({ type: UNSUBSCRIBE, id, topics }));
+    return this.#control(now, UNSUB, 'unsubscribe', 0, (id) =>
+      this.#codec.unsubscribe({ type: UNSUBSCRIBE, id, topics }),
+    );
   }
 
   /** Sends PINGREQ now. */

@@ -1,0 +1,169 @@
+// @umqtt/simple/v5: one MQTT 5.0 connection. A 3.1.1 bundle never imports this module.
+/**
+ * One MQTT 5.0 connection: `MqttClient` with MQTT 5's session (`@umqtt/session/v5`), parser and
+ * CONNECT. The broker's CONNACK is obeyed (Receive Maximum caps the window, Maximum Packet Size
+ * the packets sent, Server Keep Alive replaces ours, what it does not support fails at once),
+ * a PUBACK or PUBREC of 0x80 or more is `refused` with its reason code (`onStatus(id,
+ * 'refused', [code])`), a broker's DISCONNECT reaches `onClose` as `UMQTT_BROKER_DISCONNECT`
+ * with its `reasonCode`, topic aliases are used both ways, and messages carry their properties.
+ *
+ * ```sh
+ * npm install @umqtt/simple
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { MqttClient5 } from '@umqtt/simple/v5';
+ *
+ * const client = new MqttClient5({ socket, timers, host: 'broker.local', clean: false,
+ *   properties: { sessionExpiryInterval: 86_400 } }); // keep my session for a day
+ * client.onStatus = (id, status, codes) => console.log(id, status, codes); // 'refused' [0x97]: quota exceeded
+ * await client.connect();
+ * client.publish('home/alarm', 'smoke', { qos: 2, properties: { messageExpiryInterval: 3600 } });
+ * ```
+ *
+ * @module @umqtt/simple/v5
+ */
+import {
+  CONNECT,
+  Parser as Parser5,
+  clientDecoders,
+  encodeConnect,
+  type ConnackProperties,
+  type ConnectProperties,
+  type DisconnectProperties,
+  type Subscription,
+  type SubscribeProperties,
+  type WillProperties,
+} from '@umqtt/codec/v5';
+import type { Parser, QoS } from '@umqtt/codec';
+import { Session5, type Message5, type Publish5Options, type Session5Options } from '@umqtt/session/v5';
+import { MqttClient, connectPacket, type ClientOptions } from './client.js';
+
+export { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED } from '@umqtt/session';
+export type { Message5, Publish5Options, ConnackProperties, Subscription, SubscribeProperties };
+
+/**
+ * Options of {@link MqttClient5}: those of `MqttClient`, MQTT 5's session options, and the
+ * CONNECT properties.
+ *
+ * @example
+ * const options: Client5Options = { socket, timers, host, topicAliasMaximum: 8, properties: { sessionExpiryInterval: 3600, userProperties: [['site', 'north']] } };
+ */
+export interface Client5Options
+  extends Omit<ClientOptions, 'protocol' | 'will'>, Omit<Session5Options, keyof ClientOptions> {
+  /**
+   * CONNECT's properties (session expiry, receive maximum, request problem information, user
+   * properties, authentication method and data). Maximum Packet Size is `maxPacketSize`, Topic
+   * Alias Maximum is `topicAliasMaximum`.
+   */
+  properties?: Omit<ConnectProperties, 'maximumPacketSize' | 'topicAliasMaximum'> | undefined;
+  /** Last will, with MQTT 5's will properties (delay, message expiry, content type...). */
+  will?:
+    | {
+        topic: string;
+        payload: string | Uint8Array;
+        qos?: QoS | undefined;
+        retain?: boolean | undefined;
+        properties?: WillProperties | undefined;
+      }
+    | undefined;
+}
+
+/** CONNECT in MQTT 5: the 3.1.1 fields, the will's properties, and the CONNECT properties. */
+function connect5(options: ClientOptions): Uint8Array {
+  const o = options as Client5Options;
+  const p = connectPacket(o as ClientOptions);
+  return encodeConnect({
+    ...p,
+    type: CONNECT,
+    will: p.will && { ...p.will, properties: o.will?.properties },
+    properties: {
+      ...o.properties,
+      maximumPacketSize: o.maxPacketSize ?? 1_048_576,
+      topicAliasMaximum: o.topicAliasMaximum || undefined,
+    },
+  });
+}
+
+/**
+ * One MQTT 5.0 connection over an injected socket (see `MqttClient` of `@umqtt/simple`).
+ *
+ * @example
+ * const client = new MqttClient5({ socket, timers, host: 'localhost' });
+ * client.onClose = (e) => e?.reasonCode === 0x8e && console.log('another client took our session over');
+ * await client.connect();
+ * client.subscribe([{ topic: 'cmd/#', qos: 1, noLocal: true }], 0, { subscriptionIdentifier: 7 });
+ */
+export class MqttClient5 extends MqttClient {
+  /** Called for each received message, with its MQTT 5 properties. */
+  declare onMessage: ((message: Message5) => void) | undefined;
+  readonly #s: Session5;
+
+  /**
+   * Creates an idle client; nothing happens until `connect()`.
+   *
+   * @param options - {@link Client5Options}
+   */
+  constructor(options: Client5Options) {
+    let session: Session5 | undefined;
+    super({
+      ...(options as ClientOptions),
+      protocol: {
+        session: (o, write) => (session = new Session5(o as Session5Options, write)),
+        parser: (maxPacketSize) => new Parser5(clientDecoders, { maxPacketSize }) as unknown as Parser,
+        connect: connect5,
+      },
+    });
+    this.#s = session!;
+  }
+
+  /** The broker's CONNACK properties on this connection: its limits, assigned client identifier, reason string, user properties. */
+  get connack(): ConnackProperties | undefined {
+    return this.#s.connack;
+  }
+
+  /** The properties of the broker's DISCONNECT, when it ended the connection with one (reason string, server reference). */
+  get disconnected(): DisconnectProperties | undefined {
+    return this.#s.disconnected;
+  }
+
+  /**
+   * Publishes (see `MqttClient.publish`), with the PUBLISH's properties. A QoS above the
+   * broker's Maximum QoS, or retain where it keeps none, throws `UMQTT_NOT_SUPPORTED`.
+   */
+  override publish(topic: string, payload: string | Uint8Array, opts?: Publish5Options): number {
+    return super.publish(topic, payload, opts);
+  }
+
+  /**
+   * Subscribes (see `MqttClient.subscribe`); a list may carry MQTT 5's subscription options
+   * (noLocal, retainAsPublished, retainHandling), and `properties` a subscription identifier
+   * (delivered with each message it matched) and user properties.
+   */
+  override subscribe(
+    filters: string | string[] | Subscription[],
+    qos: QoS = 0,
+    properties?: SubscribeProperties,
+  ): number {
+    this.#s.subscribeProperties = properties;
+    try {
+      return super.subscribe(filters, qos);
+    } finally {
+      this.#s.subscribeProperties = undefined;
+    }
+  }
+
+  /**
+   * Sends DISCONNECT with a reason code (0x04: "disconnect with will message", the broker
+   * publishes the will) and properties (a new session expiry interval, a reason string), then closes.
+   */
+  override disconnect(reasonCode = 0, properties?: DisconnectProperties): void {
+    this.#s.disconnectWith = [reasonCode, properties];
+    try {
+      super.disconnect();
+    } finally {
+      this.#s.disconnectWith = undefined;
+    }
+  }
+}
