@@ -50,9 +50,10 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * paid back): 39,257 B minified, 14,263 B gzipped; with the core's rarely used collections made on
  * first use (-300 B of RAM per idle client in XS): 39,282 B minified, 14,293 B gzipped, budget 14,336.
  * Raised for the session core's keepalive airtime (issue 24): the PINGREQ deadline's grace while traffic goes both ways, and PINGREQ sent with a QoS 0 publish when the link must be proved alive: 14,314 -> 14,385 B (39,757 B minified), budget 14,400.
+ * Raised for the MQTT 5 seam (issue 18: the session's encoders injectable and its limits settable, simple's `protocol` option; MQTT 5 itself is in the `/v5` entries, which these bundles do not contain, a test checks): 14,385 -> 14,499 B (40,042 B minified), budget 14,528.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 14400;
+const BUDGET = 14528;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

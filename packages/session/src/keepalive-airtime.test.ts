@@ -26,7 +26,7 @@ interface Day {
  * delivers nothing in either direction (half-open).
  */
 function day(
-  opts: { qos: 0 | 1; inboundEvery?: number; rtt?: number; jitter?: number; deadFrom?: number },
+  opts: { qos: 0 | 1; inboundEvery?: number | undefined; rtt?: number; jitter?: number; deadFrom?: number },
   options: SessionOptions = { keepAlive: 60 },
 ): Day {
   const rtt = opts.rtt ?? 80;

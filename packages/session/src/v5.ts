@@ -162,6 +162,7 @@ export class Session5 extends Session {
         }),
       unsubscribe: encodeUnsubscribe,
     });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- what was given to super() reaches this instance through it
     self = this;
     this.#write = write;
     this.#o = options;
