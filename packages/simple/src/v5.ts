@@ -38,10 +38,10 @@ import {
 } from '@umqtt/codec/v5';
 import type { Parser, QoS } from '@umqtt/codec';
 import { Session5, type Message5, type Publish5Options, type Session5Options } from '@umqtt/session/v5';
-import { MqttClient, connectPacket, type ClientOptions } from './client.js';
+import { MqttClient, connectPacket, type ClientOptions, type Protocol } from './client.js';
 
 export { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED } from '@umqtt/session';
-export type { Message5, Publish5Options, ConnackProperties, Subscription, SubscribeProperties };
+export type { Message5, Publish5Options, ConnackProperties, Subscription, SubscribeProperties, Session5, Protocol };
 
 /**
  * Options of {@link MqttClient5}: those of `MqttClient`, MQTT 5's session options, and the
@@ -87,6 +87,26 @@ function connect5(options: ClientOptions): Uint8Array {
 }
 
 /**
+ * MQTT 5's session, parser and CONNECT, as `MqttClient`'s `protocol` option takes them (and
+ * `RobustClient`, which passes its options on): what `MqttClient5` uses. `onSession` is told
+ * each session made.
+ *
+ * @example
+ * const client = new MqttClient({ socket, timers, host, protocol: mqtt5() }); // MQTT 5 without MqttClient5's extra methods
+ */
+export function mqtt5(onSession?: (session: Session5) => void): Protocol {
+  return {
+    session: (o, write) => {
+      const session = new Session5(o as Session5Options, write);
+      onSession?.(session);
+      return session;
+    },
+    parser: (maxPacketSize) => new Parser5(clientDecoders, { maxPacketSize }) as unknown as Parser,
+    connect: connect5,
+  };
+}
+
+/**
  * One MQTT 5.0 connection over an injected socket (see `MqttClient` of `@umqtt/simple`).
  *
  * @example
@@ -107,14 +127,7 @@ export class MqttClient5 extends MqttClient {
    */
   constructor(options: Client5Options) {
     let session: Session5 | undefined;
-    super({
-      ...(options as ClientOptions),
-      protocol: {
-        session: (o, write) => (session = new Session5(o as Session5Options, write)),
-        parser: (maxPacketSize) => new Parser5(clientDecoders, { maxPacketSize }) as unknown as Parser,
-        connect: connect5,
-      },
-    });
+    super({ ...(options as ClientOptions), protocol: mqtt5((s) => (session = s)) });
     this.#s = session!;
   }
 
