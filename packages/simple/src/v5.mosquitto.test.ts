@@ -198,6 +198,60 @@ describe.skipIf(skipMosquitto)(`MQTT 5 against mosquitto${skipMosquitto ? ` (ski
     },
   );
 
+  test('subscription identifiers: each message says which subscription(s) it matched', { timeout: T }, async () => {
+    const sub = await connected(mosquitto);
+    const one = sub.client.subscribe('v5/subid/#', 1, { subscriptionIdentifier: 7 });
+    const two = sub.client.subscribe([{ topic: 'v5/subid/b', qos: 1 }], 0, { subscriptionIdentifier: 9 });
+    expect((await final(sub, one)).status).toBe('delivered');
+    expect((await final(sub, two)).status).toBe('delivered');
+    const pub = await connected(mosquitto);
+    await final(pub, pub.client.publish('v5/subid/a', 'a', { qos: 1 }));
+    await final(pub, pub.client.publish('v5/subid/b', 'b', { qos: 1 }));
+    await waitFor(() => sub.messages.length >= 2);
+    const ids = (topic: string) =>
+      sub.messages
+        .filter((m) => m.topic === topic)
+        .flatMap((m) => m.properties?.subscriptionIdentifier ?? [])
+        .sort();
+    expect(ids('v5/subid/a')).toEqual([7]);
+    expect(ids('v5/subid/b')).toEqual([7, 9]); // Mosquitto sends one copy per subscription, or one with both
+  });
+
+  test(
+    'shared subscription: one stream spread over two consumers; one leaves mid-stream and comes back, nothing is lost',
+    { timeout: 30_000 },
+    async () => {
+      const topic = 'v5/shared/stream';
+      const filter = `$share/workers/${topic}`;
+      const session = { clean: false, properties: { sessionExpiryInterval: 300 } };
+      const aId = unique('worker-a');
+      const bId = unique('worker-b');
+      const a = await connected(mosquitto, { ...session, clientId: aId });
+      let b = await connected(mosquitto, { ...session, clientId: bId });
+      await subscribed(a, filter, 1);
+      await subscribed(b, filter, 1);
+      const received = () => [...a.messages, ...b.messages, ...bBefore].map((m) => text(m.payload));
+      let bBefore: Message5[] = [];
+      const pub = await connected(mosquitto);
+      const ids: number[] = [];
+      for (let i = 0; i < 1000; i++) {
+        if (i === 400) {
+          // B goes away without DISCONNECT (a crash): what the broker holds for it stays in its session
+          bBefore = b.messages;
+          b.client.close();
+        }
+        while (!pub.client.writable) await new Promise((r) => setTimeout(r, 1));
+        ids.push(pub.client.publish(topic, String(i), { qos: 1 }));
+      }
+      for (const id of ids) expect((await final(pub, id, 20_000)).status).toBe('delivered');
+      expect(a.messages.length).toBeGreaterThan(0);
+      expect(bBefore.length).toBeGreaterThan(0); // the stream was spread
+      b = await connected(mosquitto, { ...session, clientId: bId }); // B back: its session's messages arrive
+      await waitFor(() => new Set(received()).size === 1000, { timeout: 20_000, message: 'all 1000 messages' });
+      expect(new Set(received()).size).toBe(1000);
+    },
+  );
+
   describe('with a special configuration', () => {
     let special: MosquittoHandle | undefined;
     afterEach(async () => {
