@@ -10,7 +10,7 @@ import type { UmqttError } from '@umqtt/codec';
 // Test-only: the Node adapters live in apps/node; the package itself never depends on them.
 import { createTcpSocketFactory, nodeTimers } from '../../../apps/node/src/transport/index.ts';
 import type { Status } from './index.js';
-import { MqttClient5, type Client5Options, type Message5 } from './v5.js';
+import { MqttClient5, REQUEST_TIMEOUT, type Client5Options, type Message5 } from './v5.js';
 
 const skipMosquitto = mosquittoOrSkip();
 const T = 20_000;
@@ -195,6 +195,30 @@ describe.skipIf(skipMosquitto)(`MQTT 5 against mosquitto${skipMosquitto ? ` (ski
       await waitFor(() => sub.messages.length === 3000, { timeout: 30_000 });
       expect(new Set(sub.messages.map((m) => text(m.payload))).size).toBe(3000);
       expect(most).toBeLessThanOrEqual(20);
+    },
+  );
+
+  test(
+    'request/response: the response topic and correlation data carry a reply back to its request',
+    { timeout: T },
+    async () => {
+      const server = await connected(mosquitto);
+      await subscribed(server, 'v5/rpc/add', 1);
+      server.client.onMessage = (m) => {
+        const [x, y] = text(m.payload).split('+').map(Number);
+        server.client.respond(m, String(x! + y!), { qos: 1 });
+      };
+      const caller = await connected(mosquitto);
+      const replies = `v5/rpc/replies/${caller.client.options.clientId}`;
+      await subscribed(caller, replies, 1);
+      const [three, seven] = await Promise.all([
+        caller.client.request('v5/rpc/add', '1+2', { qos: 1, responseTopic: replies }),
+        caller.client.request('v5/rpc/add', '3+4', { qos: 1, responseTopic: replies }),
+      ]);
+      expect([text(three.payload), text(seven.payload)]).toEqual(['3', '7']);
+      await expect(
+        caller.client.request('v5/rpc/nobody', 'x', { responseTopic: replies, timeout: 200 }),
+      ).rejects.toMatchObject({ code: REQUEST_TIMEOUT, place: 'request' });
     },
   );
 

@@ -36,11 +36,13 @@ import {
   type SubscribeProperties,
   type WillProperties,
 } from '@umqtt/codec/v5';
-import type { Parser, QoS } from '@umqtt/codec';
+import { encodeUtf8, type Parser, type QoS, type UmqttError } from '@umqtt/codec';
 import { Session5, type Message5, type Publish5Options, type Session5Options } from '@umqtt/session/v5';
-import { MqttClient, connectPacket, type ClientOptions, type Protocol } from './client.js';
+import { MqttClient, connectPacket, payloadBytes, type ClientOptions, type Protocol } from './client.js';
+import { REQUEST_TIMEOUT, error } from './errors.js';
 
 export { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED } from '@umqtt/session';
+export { REQUEST_TIMEOUT } from './errors.js';
 export type { Message5, Publish5Options, ConnackProperties, Subscription, SubscribeProperties, Session5, Protocol };
 
 /**
@@ -119,6 +121,9 @@ export class MqttClient5 extends MqttClient {
   /** Called for each received message, with its MQTT 5 properties. */
   declare onMessage: ((message: Message5) => void) | undefined;
   readonly #s: Session5;
+  /** Requests awaiting their response, by correlation data (as text). */
+  readonly #pending = new Map<string, (m: Message5) => void>();
+  #requests = 0;
 
   /**
    * Creates an idle client; nothing happens until `connect()`.
@@ -129,6 +134,18 @@ export class MqttClient5 extends MqttClient {
     let session: Session5 | undefined;
     super({ ...(options as ClientOptions), protocol: mqtt5((s) => (session = s)) });
     this.#s = session!;
+    // While requests wait, a message is first offered to them (and still handed to onMessage).
+    let app: ((message: Message5) => void) | undefined;
+    const offer = (m: Message5) => {
+      const data = m.properties?.correlationData;
+      const waiting = data && this.#pending.get(key(data));
+      if (waiting) waiting(m);
+      app?.(m);
+    };
+    Object.defineProperty(this, 'onMessage', {
+      get: () => (this.#pending.size ? offer : app),
+      set: (fn: typeof app) => (app = fn),
+    });
   }
 
   /** The broker's CONNACK properties on this connection: its limits, assigned client identifier, reason string, user properties. */
@@ -168,6 +185,59 @@ export class MqttClient5 extends MqttClient {
   }
 
   /**
+   * Request/response (MQTT 5): publishes `payload` to `topic` with `responseTopic` and fresh
+   * correlation data, and resolves with the first message carrying the same correlation data (it
+   * reaches `onMessage` too). Subscribe to `responseTopic` first. Rejects with
+   * `UMQTT_REQUEST_TIMEOUT` after `timeout` ms (default 10000), and at once on misuse.
+   */
+  request(
+    topic: string,
+    payload: string | Uint8Array,
+    opts: Publish5Options & { responseTopic: string; timeout?: number | undefined },
+  ): Promise<Message5> {
+    const correlationData = encodeUtf8(`${this.options.clientId ?? ''}#${++this.#requests}`);
+    const k = key(correlationData);
+    const timers = this.options.timers;
+    return new Promise<Message5>((resolve, reject) => {
+      const timer = timers.setTimeout(() => {
+        this.#pending.delete(k);
+        reject(
+          error(REQUEST_TIMEOUT, `no response on ${opts.responseTopic} within ${opts.timeout ?? 10_000} ms`, 'request'),
+        );
+      }, opts.timeout ?? 10_000);
+      this.#pending.set(k, (m) => {
+        timers.clearTimeout(timer);
+        this.#pending.delete(k);
+        resolve(m);
+      });
+      try {
+        this.publish(topic, payload, {
+          ...opts,
+          properties: { ...opts.properties, responseTopic: opts.responseTopic, correlationData },
+        });
+      } catch (e) {
+        timers.clearTimeout(timer);
+        this.#pending.delete(k);
+        reject(e as UmqttError);
+      }
+    });
+  }
+
+  /**
+   * Answers a request (a message with a response topic): publishes `payload` to its response
+   * topic with its correlation data. Returns the packet id (0 for QoS 0), or -1 when the message
+   * asked for no response.
+   */
+  respond(request: Message5, payload: string | Uint8Array, opts?: Publish5Options): number {
+    const to = request.properties?.responseTopic;
+    if (!to) return -1;
+    return this.publish(to, payloadBytes(payload), {
+      ...opts,
+      properties: { ...opts?.properties, correlationData: request.properties?.correlationData },
+    });
+  }
+
+  /**
    * Sends DISCONNECT with a reason code (0x04: "disconnect with will message", the broker
    * publishes the will) and properties (a new session expiry interval, a reason string), then closes.
    */
@@ -180,3 +250,6 @@ export class MqttClient5 extends MqttClient {
     }
   }
 }
+
+/** Correlation data as a Map key. */
+const key = (data: Uint8Array): string => String.fromCharCode(...data);
