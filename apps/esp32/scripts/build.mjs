@@ -46,6 +46,9 @@ export const BUDGETS = Object.freeze({
   // then 9,495 B (+116 B: the MQTT 5 seam, issue 18: the session's encoders injectable and its
   // limits settable, simple's `protocol` option; MQTT 5 itself is not in this bundle)
   'simple-client': { budget: 9536, target: 4096 },
+  // MQTT 5 (issue 18): MqttClient5 with the codec's MQTT 5 half it uses, on the same glue; the
+  // issue sets no target of its own, the 3.1.1 one is shown. Measured 15,393 B (42,079 B minified).
+  'simple-client-v5': { budget: 15424, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B
@@ -98,12 +101,18 @@ export const FORBIDDEN = Object.freeze([
 
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
-/** @umqtt/<name> -> packages/<name>/src/index.ts */
+/** @umqtt/<name> -> packages/<name>/src/index.ts; @umqtt/<name>/<sub> -> src/<sub>/index.ts or src/<sub>.ts */
 const workspaceSources = {
   name: 'umqtt-workspace-sources',
   setup(b) {
-    b.onResolve({ filter: /^@umqtt\/[\w.-]+$/ }, (args) => {
-      const path = `${root}packages/${args.path.slice('@umqtt/'.length)}/src/index.ts`;
+    b.onResolve({ filter: /^@umqtt\/[\w.-]+(\/[\w.-]+)?$/ }, (args) => {
+      const [name, sub] = args.path.slice('@umqtt/'.length).split('/');
+      const src = `${root}packages/${name}/src/`;
+      const path = !sub
+        ? `${src}index.ts`
+        : existsSync(`${src}${sub}/index.ts`)
+          ? `${src}${sub}/index.ts`
+          : `${src}${sub}.ts`;
       return existsSync(path) ? { path } : { errors: [{ text: `${args.path}: no package sources at ${path}` }] };
     });
   },

@@ -95,6 +95,12 @@ export interface Message5 extends Message {
 }
 
 const SUCCESS_LIMIT = 0x80;
+/**
+ * The 3.1.1 core's `received`, for the private methods below: XS (as @agoric/xsnap 0.15 builds
+ * it) resolves `super.x` inside a private method as `this.x`, which here would call
+ * Session5.received again, without end (a stack overflow found by the device test).
+ */
+const core = /* @__PURE__ */ (() => Session.prototype.received)();
 /** The 3.1.1 CONNACK code (index in CONNACK_CODES) that means the same as an MQTT 5 CONNACK reason code. */
 const REFUSALS: Readonly<Record<number, number>> = /* @__PURE__ */ Object.freeze({
   0x84: 1,
@@ -338,7 +344,7 @@ export class Session5 extends Session {
     );
     this.#aliasMax = Math.min(o.sendTopicAliases ?? 16, c.topicAliasMaximum ?? 0);
     const from = this.events.length;
-    super.received({ type: CONNACK, sessionPresent: p.sessionPresent, returnCode: 0 }, now);
+    core.call(this, { type: CONNACK, sessionPresent: p.sessionPresent, returnCode: 0 }, now);
     for (let i = from; i < this.events.length; i++) {
       const e = this.events[i]!;
       if (e.type === CONNECTED_EVENT) (e as typeof e & { properties?: ConnackProperties }).properties = c;
@@ -374,7 +380,7 @@ export class Session5 extends Session {
       }
     } else if (!topic)
       throw error(PROTOCOL_ERROR, 'PUBLISH without a topic name or alias', 'read', 0x82, 'MQTT-3.3.4-1');
-    super.received({ ...p, topic } as Packet311, now);
+    core.call(this, { ...p, topic } as Packet311, now);
     if (!p.properties) return;
     for (let i = from; i < this.events.length; i++) {
       const e = this.events[i]!;
