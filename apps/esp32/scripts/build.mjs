@@ -47,8 +47,8 @@ export const BUDGETS = Object.freeze({
   // limits settable, simple's `protocol` option; MQTT 5 itself is not in this bundle)
   'simple-client': { budget: 9536, target: 4096 },
   // MQTT 5 (issue 18): MqttClient5 with the codec's MQTT 5 half it uses, on the same glue; the
-  // issue sets no target of its own, the 3.1.1 one is shown. Measured 15,393 B (42,079 B minified).
-  'simple-client-v5': { budget: 15424, target: 4096 },
+  // issue sets no target of its own, the 3.1.1 one is shown. Measured 15,393 B (42,079 B minified); then 15,450 B (42,227 B minified: received UTF-8 payloads checked).
+  'simple-client-v5': { budget: 15488, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B

@@ -226,6 +226,17 @@ describe('topic aliases and properties', () => {
     expect(h.wrote()).toMatchObject([{ topic: 'a', properties: { topicAlias: 1 } }]);
   });
 
+  test('a received payload said to be UTF-8 that is not: protocol error 0x99 (payload format invalid)', () => {
+    const h = connected();
+    const pfi = { payloadFormatIndicator: true };
+    h.session.received({ type: PUBLISH, topic: 't', payload: new Uint8Array([0x68]), qos: 0, properties: pfi }, 2);
+    expect(h.events()).toHaveLength(1);
+    expect(() =>
+      h.session.received({ type: PUBLISH, topic: 't', payload: new Uint8Array([0xc3]), qos: 0, properties: pfi }, 3),
+    ).toThrow(expect.objectContaining({ code: PROTOCOL_ERROR, reasonCode: 0x99 }));
+    expect(h.events()).toEqual([]);
+  });
+
   test('a payload said to be UTF-8 that is not fails at once', () => {
     const h = connected();
     expect(() =>

@@ -380,6 +380,13 @@ export class Session5 extends Session {
       }
     } else if (!topic)
       throw error(PROTOCOL_ERROR, 'PUBLISH without a topic name or alias', 'read', 0x82, 'MQTT-3.3.4-1');
+    // A payload said to be UTF-8 is checked [MQTT-3.3.2.3.2]: one that is not ends the connection (0x99).
+    if (p.properties?.payloadFormatIndicator)
+      try {
+        decodeUtf8(p.payload);
+      } catch {
+        throw error(PROTOCOL_ERROR, `PUBLISH on ${topic}: the payload is said to be UTF-8 and is not`, 'read', 0x99);
+      }
     core.call(this, { ...p, topic } as Packet311, now);
     if (!p.properties) return;
     for (let i = from; i < this.events.length; i++) {
