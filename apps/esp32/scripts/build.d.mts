@@ -13,5 +13,5 @@ export const BUDGETS: Readonly<Record<string, { budget: number; target: number }
 export const FORBIDDEN: readonly string[];
 export function violations(code: string, metafile?: unknown): string[];
 export function entries(): string[];
-export function buildBundles(options?: { outdir?: string }): Promise<Bundle[]>;
+export function buildBundles(options?: { outdir?: string; messages?: boolean }): Promise<Bundle[]>;
 export function sizeTable(bundles: Bundle[]): string;

@@ -1,5 +1,4 @@
 // Types of modules.mjs, for the size test.
-export function withoutMessages(source: string, fileName: string): string;
 export interface ModuleRow {
   module: string;
   minified: number;

@@ -3,39 +3,12 @@
 // - minified: the bytes each source file contributes to the minified bundle (esbuild's
 //   metafile, bytesInOutput); gzip does not add up per file, so the gzipped share is estimated
 //   as the bundle's gzipped size times the file's share of the minified bytes.
-// - messages: what the bundle would lose, gzipped, if that file's human-readable texts were
-//   empty: every string or template literal with a space in it (error messages, issue texts;
-//   codes such as UMQTT_MALFORMED and spec clauses have none) is replaced by "" before
-//   bundling, one file at a time. An upper bound of what a device build profile without message
-//   texts would save there (it keeps codes, places and clauses).
+// - messages: what the device profile (device-profile.mjs) saves in that file, gzipped: the
+//   bundle is built with its texts, then with that one file's human texts replaced by "".
+//   "All at once" is the difference between the bundle with texts and the device bundle.
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import ts from 'typescript';
-
-/** Replaces the human texts of a TypeScript source by "". */
-export function withoutMessages(source, fileName) {
-  const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
-  const edits = [];
-  const human = (text) => /\s/.test(text.trim()) && /[a-z]{2}/i.test(text);
-  const visit = (node) => {
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) return;
-    if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) && human(node.text))
-      edits.push([node.getStart(file), node.getEnd()]);
-    else if (ts.isTemplateExpression(node)) {
-      const texts = [node.head.text, ...node.templateSpans.map((s) => s.literal.text)].join(' ');
-      if (human(texts)) {
-        edits.push([node.getStart(file), node.getEnd()]);
-        return;
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  let out = source;
-  for (const [start, end] of edits.reverse()) out = `${out.slice(0, start)}""${out.slice(end)}`;
-  return out;
-}
+import { PROFILED, messageFree } from './device-profile.mjs';
 
 /**
  * The per-file table of one bundle. `bundleWith(plugins)` builds it (minified, with a metafile)
@@ -54,16 +27,7 @@ export async function moduleTable(bundleWith, root) {
   for (const f of files) {
     const abs = resolve(f.path); // metafile paths are relative to the working directory
     let messages = 0;
-    if (/\/packages\/|\/apps\//.test(abs) && abs.endsWith('.ts')) {
-      const stripped = withoutMessages(readFileSync(abs, 'utf8'), abs);
-      const plugin = {
-        name: 'no-messages',
-        setup(b) {
-          b.onLoad({ filter: /\.ts$/ }, (a) => (a.path === abs ? { contents: stripped, loader: 'ts' } : undefined));
-        },
-      };
-      messages = total - gz((await bundleWith([plugin])).code);
-    }
+    if (PROFILED.test(abs)) messages = total - gz((await bundleWith([messageFree(abs)])).code);
     rows.push({
       module: (abs.startsWith(root) ? abs.slice(root.length) : abs).replace(/^(packages|apps)\//, ''),
       minified: f.minified,
@@ -72,16 +36,7 @@ export async function moduleTable(bundleWith, root) {
     });
   }
   rows.sort((a, b) => b.minified - a.minified);
-  const stripAll = {
-    name: 'no-messages-at-all',
-    setup(b) {
-      b.onLoad({ filter: /\/(packages|apps)\/.*\.ts$/ }, (a) => ({
-        contents: withoutMessages(readFileSync(a.path, 'utf8'), a.path),
-        loader: 'ts',
-      }));
-    },
-  };
-  const allMessages = total - gz((await bundleWith([stripAll])).code);
+  const allMessages = total - gz((await bundleWith([messageFree()])).code);
   return { total, rows, allMessages };
 }
 

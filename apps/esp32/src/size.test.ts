@@ -4,7 +4,7 @@
 import { build } from 'esbuild';
 import { describe, expect, test } from 'vitest';
 import { BUDGETS, buildBundles, entries, sizeTable, violations, type Bundle } from '../scripts/build.mjs';
-import { withoutMessages } from '../scripts/modules.mjs';
+import { withoutMessages } from '../scripts/device-profile.mjs';
 
 const text = (b: Bundle) => new TextDecoder().decode(b.code);
 
@@ -40,8 +40,8 @@ describe('device bundles: size budgets (esbuild minify, ES2022, gzip -9)', async
     expect(simple).not.toContain('UMQTT_STORE'); // no store, no robust layer
     expect(simple).not.toContain('UMQTT_GAVE_UP');
     expect(memory).toContain('UMQTT_STORE_CLOSED'); // MemoryStore
-    expect(memory).not.toContain('flash store:'); // FlashStore's messages
-    expect(flash).toContain('flash store:');
+    expect(memory).not.toContain('UMQTT_STORE_FOREIGN'); // FlashStore's own codes
+    expect(flash).toContain('UMQTT_STORE_FOREIGN');
     const v5 = text(by['simple-client-v5']!);
     expect(v5).toContain('UMQTT_BROKER_DISCONNECT'); // MQTT 5 is there...
     for (const code of [simple, memory, flash]) expect(code).not.toContain('UMQTT_BROKER_DISCONNECT'); // ...and only there
@@ -86,17 +86,19 @@ describe('device bundles: the build refuses what a device does not have', () => 
 });
 
 describe('where the bytes go: the message texts a device profile would drop (pnpm size)', () => {
-  test('human texts become "", codes, places, clauses and imports stay', () => {
+  test('human texts become "", codes, places, clauses, imports and a caught exception\'s text stay', () => {
     const source = [
       "import { x } from './a b.js';",
       "throw error(TOO_LARGE, `payload of ${n} bytes is over maxPacketSize ${max}`, 'publish', undefined, 'MQTT-3.3.2-2');",
       "const code = 'UMQTT_MALFORMED'; const m = 'flash store: no room';",
+      'fail(`write failed: ${describe(e)} after ${n} bytes`, `a callback threw: ${String(e)}`, `expected a topic, got ${String(x)}`);',
     ].join('\n');
     expect(withoutMessages(source, 'x.ts')).toBe(
       [
         "import { x } from './a b.js';",
         "throw error(TOO_LARGE, \"\", 'publish', undefined, 'MQTT-3.3.2-2');",
         'const code = \'UMQTT_MALFORMED\'; const m = "";',
+        'fail(`${describe(e)}`, `${String(e)}`, "");',
       ].join('\n'),
     );
   });

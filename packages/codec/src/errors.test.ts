@@ -66,6 +66,12 @@ describe('UmqttError', () => {
     e.place = 'write';
     expect(e.place).toBe('write');
   });
+
+  it('an empty message (a device bundle has no texts) reads as the code, the clause after it', () => {
+    const e = new UmqttError({ code: 'UMQTT_Z', message: '', clause: 'MQTT-3.3.2-2' });
+    expect(e.message).toBe('UMQTT_Z [MQTT-3.3.2-2]');
+    expect(Object.keys(e)).not.toContain('message');
+  });
 });
 
 describe('decoding errors', () => {

@@ -9,7 +9,10 @@
 export interface UmqttErrorFields {
   /** Stable identifier, e.g. {@link MALFORMED}. */
   code: string;
-  /** What happened, for people; the error's `message` is this with ` [clause]` after it. */
+  /**
+   * What happened, for people; the error's `message` is this with ` [clause]` after it (the
+   * `code` when this is empty, as in the device bundles, which carry no message texts).
+   */
   message: string;
   /** The spec clause broken, e.g. `MQTT-3.3.2-2`. */
   clause?: string | undefined;
@@ -46,11 +49,12 @@ export class UmqttError extends Error {
 
   /** @param fields - {@link UmqttErrorFields}: `code` and `message`, and `clause`, `reasonCode`, `place` where they apply */
   constructor(fields: UmqttErrorFields) {
-    super(fields.message);
+    // A device build drops message texts (apps/esp32's device profile): the code stands in.
+    const message = (fields.message || fields.code) + (fields.clause ? ` [${fields.clause}]` : '');
+    super(message);
     // The fields given become own properties (assigned rather than declared as class fields:
     // less code); a field not given reads as undefined all the same.
-    Object.assign(this, { name: 'UmqttError' }, fields);
-    if (fields.clause) this.message += ` [${fields.clause}]`;
+    Object.assign(this, { name: 'UmqttError' }, fields, { message });
   }
 }
 

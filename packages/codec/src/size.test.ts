@@ -34,10 +34,13 @@ const CODEC5 = `export * from '@umqtt/codec/v5'`;
 // MQTT 5 has budgets of its own: the measured sizes (5753 and 8215) rounded up to 16 bytes. What
 // they hold: the 27 properties' table, their reading and writing with every check, the reason code
 // tables, the MQTT 5 decoders and the clause mapping of the shared 3.1.1 code.
+// UmqttError takes its code as message when the message is empty (the device bundles carry no
+// message texts, apps/esp32/scripts/device-profile.mjs; 1.1-1.7 kB less there): codec +8 (4898),
+// MQTT 5 publisher +5 (5765).
 const budgets: Array<[name: string, entry: string, gzipped: number]> = [
   ['publisher', PUBLISHER, 2853],
-  ['codec', CODEC, 4890],
-  ['MQTT 5 publisher', PUBLISHER5, 5760],
+  ['codec', CODEC, 4898],
+  ['MQTT 5 publisher', PUBLISHER5, 5776],
   ['MQTT 5 codec', CODEC5, 8224],
 ];
 

@@ -13,6 +13,7 @@
 // then fills: a slow reader), and faults: reset at any byte in either direction, half-open
 // silence without close, partitions (bytes wait, as TCP retransmits, until the path heals, and
 // new connects hang), refused connections (a node that is down), connects that hang, DNS failure.
+import { SOCKET_CLOSED } from '@umqtt/node';
 import type { Random } from './random.js';
 import { WireTap } from './trace.js';
 import type { Event, World } from './world.js';
@@ -341,7 +342,7 @@ class Connection {
       } else {
         this.state = 'closed';
         this.stopPipes();
-        this.deviceError(new NetError('UMQTT_SOCKET_CLOSED', 'connection closed by the peer'));
+        this.deviceError(new NetError(SOCKET_CLOSED, 'connection closed by the peer'));
       }
     });
   }
