@@ -121,6 +121,21 @@ describe('keepalive airtime', () => {
     expect(d.alone).toBeLessThanOrEqual(2);
   });
 
+  test("a QoS 0 publish within keepAlive / 8 of the receiving side's deadline takes the PINGREQ along; one way alone gets no grace", () => {
+    const written: number[] = [];
+    const s = new Session({ keepAlive: 10 }, (bytes) => written.push(bytes[0]!));
+    s.begin(0);
+    s.received({ type: CONNACK, sessionPresent: false, returnCode: 0 }, 0);
+    s.publish(8000, 't', new Uint8Array(1)); // 2 s before the deadline: not yet
+    s.wrote(8000);
+    expect(written).toEqual([0x30]);
+    expect(s.due()).toBe(10_000); // writes alone: keepAlive after the last read, no grace
+    s.publish(8750, 't', new Uint8Array(1)); // within 1.25 s of it: PINGREQ in the same flush
+    expect(written).toEqual([0x30, 0x30, 0xc0]);
+    expect(s.due()).toBe(15_000); // the dead-peer deadline (1.5 x keepAlive after CONNACK) stays
+    expect(() => s.tick(15_000)).toThrow(expect.objectContaining({ code: KEEPALIVE_TIMEOUT }));
+  });
+
   test.each([0, 1] as const)(
     'a link that goes dead is found within 1.5 x keepAlive of the last packet (QoS %i)',
     (qos) => {

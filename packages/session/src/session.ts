@@ -125,8 +125,9 @@ export interface SessionState {
 /** Nothing received for this many keepalive intervals: the peer is dead (half-open) [MQTT-3.1.2-24]. */
 const DEAD_PEER_FACTOR = 1.5;
 /**
- * Keepalive airtime: while packets other than the keepalive's own go both ways, the PINGREQ
- * deadline moves by keepAlive / 8, at most this many ms. An application that publishes at about
+ * Keepalive airtime: while we write packets of our own and the link is known alive (a whole
+ * packet came in since the last PINGREQ of the timer's), the PINGREQ deadline moves by
+ * keepAlive / 8, at most this many ms. An application that publishes at about
  * the keepalive period then writes before the deadline instead of racing it (its timer and ours
  * fire within milliseconds of each other, and half the time a PINGREQ went out just before the
  * publish). The broker allows 1.5 x keepAlive [MQTT-3.1.2-24]; the dead-peer deadline is unchanged.
@@ -236,8 +237,12 @@ export class Session {
   #lastSent = 0;
   #lastRecv = 0;
   #pingAt = 0;
-  /** Packets other than PINGREQ/PINGRESP went either way since the last PINGREQ: the grace applies. */
-  #traffic = false;
+  /**
+   * Since the last PINGREQ of the timer's: 1 = we wrote packets other than PINGREQ, 2 = a whole
+   * packet came in (the link is alive). The grace applies with both (3) only: without writes of
+   * our own there is no publish to race, without packets in the link is not known to be alive.
+   */
+  #traffic = 0;
 
   /**
    * @param options - {@link SessionOptions}
@@ -321,7 +326,7 @@ export class Session {
     this.#state = 'connecting';
     this.#closing = false;
     this.#pingAt = 0;
-    this.#traffic = false;
+    this.#traffic = 0;
     this.#lastSent = this.#lastRecv = now;
     this.#connectBy = now + this.#connectTimeout;
   }
@@ -336,7 +341,7 @@ export class Session {
     // Only a whole packet is a sign of life: a peer trickling bytes is not alive.
     this.#lastRecv = now;
     if (this.#state === 'connecting') return this.#connack(p);
-    if (p.type !== PINGRESP) this.#traffic = true;
+    this.#traffic |= 2;
     switch (p.type) {
       case PUBLISH:
         return this.#message(p.topic, p.payload, p.qos ?? 0, p.retain ?? false, p.dup ?? false, p.id ?? 0);
@@ -438,8 +443,10 @@ export class Session {
 
   /** Sends PINGREQ now. */
   ping(now: number): void {
+    const traffic = this.#traffic;
     this.#pingAt = now;
     this.#send(encodeEmpty({ type: PINGREQ }), undefined, true);
+    this.#traffic = traffic; // a PINGREQ is not traffic
   }
 
   /** Sends DISCONNECT: nothing is sent after it [MQTT-3.14.4-2]. */
@@ -506,7 +513,7 @@ export class Session {
       throw error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive');
     if (now >= this.#pingDue()) {
       this.ping(now);
-      this.#traffic = false; // a PINGREQ of its own: nothing else went either way
+      this.#traffic = 0; // a PINGREQ of its own: nothing else went either way
     }
     for (const e of this.#ids.values())
       if (now >= this.#timeoutDue(e)) {
@@ -530,7 +537,7 @@ export class Session {
    */
   #pingDue(): number {
     return this.#keepAlive && !this.#pingAt && !this.#closing
-      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive + (this.#traffic ? this.#grace : 0)
+      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive + (this.#traffic === 3 ? this.#grace : 0)
       : Infinity;
   }
   /**
@@ -737,7 +744,7 @@ export class Session {
   /** Everything the session writes goes through here: nothing after DISCONNECT [MQTT-3.14.4-2]. */
   #send(bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean): void {
     if (this.#closing) return;
-    this.#traffic = true;
+    this.#traffic |= 1;
     this.#write(bytes, tail, owed);
   }
 
