@@ -23,7 +23,14 @@
  *
  * @module @umqtt/session
  */
-export { Session, type SessionOptions, type SessionState, type SessionWrite, type PublishOptions } from './session.js';
+export {
+  Session,
+  type SessionOptions,
+  type SessionState,
+  type SessionWrite,
+  type SessionCodec,
+  type PublishOptions,
+} from './session.js';
 export {
   MESSAGE_EVENT,
   STATUS_EVENT,

@@ -180,8 +180,11 @@ export type SessionWrite = (bytes: Uint8Array, tail: Uint8Array | undefined, owe
  * const session = new Session({}, write, { publish: encodePublish, subscribe: encodeSubscribe, unsubscribe: encodeUnsubscribe });
  */
 export interface SessionCodec {
+  /** PUBLISH (with `headerOnly`, its header alone: the payload is written after it as it is). */
   publish: (packet: PublishPacket, headerOnly: boolean) => Uint8Array;
+  /** SUBSCRIBE. */
   subscribe: (packet: SubscribePacket) => Uint8Array;
+  /** UNSUBSCRIBE. */
   unsubscribe: (packet: UnsubscribePacket) => Uint8Array;
 }
 

@@ -91,6 +91,7 @@ export interface Publish5Options extends PublishOptions {
  * client.onMessage = (m: Message5) => console.log(m.topic, m.properties?.userProperties);
  */
 export interface Message5 extends Message {
+  /** The PUBLISH's properties, when it had any (the topic alias already resolved into `topic`). */
   properties?: PublishProperties | undefined;
 }
 

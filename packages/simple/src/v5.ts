@@ -61,15 +61,27 @@ export interface Client5Options
    */
   properties?: Omit<ConnectProperties, 'maximumPacketSize' | 'topicAliasMaximum'> | undefined;
   /** Last will, with MQTT 5's will properties (delay, message expiry, content type...). */
-  will?:
-    | {
-        topic: string;
-        payload: string | Uint8Array;
-        qos?: QoS | undefined;
-        retain?: boolean | undefined;
-        properties?: WillProperties | undefined;
-      }
-    | undefined;
+  will?: Will5 | undefined;
+}
+
+/**
+ * The last will of an MQTT 5 connection: published by the broker if the connection ends without
+ * DISCONNECT (or with DISCONNECT 0x04), after `properties.willDelayInterval` seconds.
+ *
+ * @example
+ * const will: Will5 = { topic: 'dev/1/online', payload: 'no', qos: 1, retain: true, properties: { willDelayInterval: 30 } };
+ */
+export interface Will5 {
+  /** A topic name. */
+  topic: string;
+  /** A string (sent as UTF-8) or bytes. */
+  payload: string | Uint8Array;
+  /** Default 0. */
+  qos?: QoS | undefined;
+  /** Default false. */
+  retain?: boolean | undefined;
+  /** Will delay, message expiry, content type, response topic, correlation data, user properties... */
+  properties?: WillProperties | undefined;
 }
 
 /** CONNECT in MQTT 5: the 3.1.1 fields, the will's properties, and the CONNECT properties. */
