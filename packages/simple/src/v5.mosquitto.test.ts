@@ -6,66 +6,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { mosquittoOrSkip, startMosquitto, waitFor, type MosquittoHandle, type MosquittoOptions } from '@umqtt/testkit';
-import type { UmqttError } from '@umqtt/codec';
-// Test-only: the Node adapters live in apps/node; the package itself never depends on them.
-import { createTcpSocketFactory, nodeTimers } from '../../../apps/node/src/transport/index.ts';
 import type { Status } from './index.js';
+import { peerMaker, type Peer as PeerOf } from './peers.test-support.js';
 import { MqttClient5, REQUEST_TIMEOUT, type Client5Options, type Message5 } from './v5.js';
 
 const skipMosquitto = mosquittoOrSkip();
 const T = 20_000;
 
-interface Address {
-  host: string;
-  port: number;
-}
-
-interface Peer {
-  client: MqttClient5;
-  messages: Message5[];
-  statuses: Map<number, { status: Status; codes: number[] | undefined }[]>;
-  closes: (UmqttError | undefined)[];
-}
-
-const open = new Set<MqttClient5>();
-let serial = 0;
-const unique = (name: string) => `${name}-${process.pid}-${++serial}`;
-
-function peer(at: Address, options: Partial<Client5Options> = {}): Peer {
-  const client = new MqttClient5({
-    socket: createTcpSocketFactory(),
-    timers: nodeTimers,
-    host: at.host,
-    port: at.port,
-    clientId: unique('umqtt5'),
-    ...options,
-  });
-  const p: Peer = { client, messages: [], statuses: new Map(), closes: [] };
-  client.onMessage = (m) => p.messages.push(m);
-  client.onStatus = (id, status, codes) => {
-    const list = p.statuses.get(id) ?? [];
-    list.push({ status, codes });
-    p.statuses.set(id, list);
-  };
-  client.onClose = (e) => p.closes.push(e);
-  open.add(client);
-  return p;
-}
-
-async function connected(at: Address, options: Partial<Client5Options> = {}): Promise<Peer> {
-  const p = peer(at, options);
-  await p.client.connect();
-  return p;
-}
+type Peer = PeerOf<MqttClient5, Message5>;
+const { unique, peer, connected, closeAll } = peerMaker<MqttClient5, Client5Options, Message5>(
+  (o) => new MqttClient5(o),
+  'umqtt5',
+);
 
 /** The last status of `id` once it is final (not `received`, not `timeout`). */
-async function final(p: Peer, id: number, timeout = 10_000) {
-  const last = () => p.statuses.get(id)?.at(-1);
+async function final(p: Peer, id: number, timeout = 10_000): Promise<{ status: Status; codes: number[] | undefined }> {
+  const last = () => p.statuses.filter((s) => s.id === id).at(-1);
   await waitFor(() => !!last() && last()!.status !== 'received' && last()!.status !== 'timeout', {
     timeout,
     message: `a final status for id ${id}`,
   });
-  return last()!;
+  return { status: last()!.status, codes: last()!.granted };
 }
 
 async function subscribed(p: Peer, filter: string, qos: 0 | 1 | 2 = 1) {
@@ -88,10 +49,7 @@ async function stream(p: Peer, topic: string, count: number, qos: 1 | 2): Promis
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
-afterEach(() => {
-  for (const client of open) client.close();
-  open.clear();
-});
+afterEach(closeAll);
 
 describe.skipIf(skipMosquitto)(`MQTT 5 against mosquitto${skipMosquitto ? ` (skipped: ${skipMosquitto})` : ''}`, () => {
   let mosquitto: MosquittoHandle; // default configuration: max_inflight_messages 20
