@@ -106,8 +106,13 @@ export const FLASH_READ = 'UMQTT_FLASH_READ';
  */
 export const FLASH_CLOSED = 'UMQTT_FLASH_CLOSED';
 /**
- * Flushing a `FileFlash` to the disk failed (fdatasync): what was written since the last sync may
- * not be durable; the next call reports it, and the flash reads the file again. Place `flash`.
+ * Writing a `FileFlash`'s file or flushing it to the disk failed (pwrite, fdatasync, at once or in
+ * the background): what was written since the last good flush may not be on the disk, and a later
+ * flush that succeeds would not say so (Linux reports a write-back error once and marks the pages
+ * clean). So the flash is poisoned: that call and every later one (read, write, erase, sync)
+ * throws this error, naming the first cause, and no later grouped flush is reported (FlashStore's
+ * `durable` stays where it was). Close it and open the file again to go on from what the file
+ * holds. Place `flash`.
  *
  * @example
  * try { store.add(message); } catch (e) { if ((e as UmqttError).code === FLASH_SYNC) alarm('disk failing'); }

@@ -63,6 +63,30 @@ describe('FileFlash', () => {
     expect(() => f.read(0, 1)).toThrow(expect.objectContaining({ code: 'UMQTT_FLASH_CLOSED' }));
   });
 
+  test('a file made with 64 KiB blocks and opened with the default 4 KiB: the store refuses it (UMQTT_STORE_FOREIGN, naming its block size), the file unchanged', () => {
+    const path = fresh();
+    const flash = new FileFlash(path, { blockSize: 64 << 10, byteLength: 8 * (64 << 10) });
+    const store = new FlashStore(flash, { maxRecords: 100 });
+    for (let i = 0; i < 5; i++) store.add(msg(`b/${i}`, new Uint8Array(300).fill(i)));
+    store.close();
+    flash.close();
+    const before = readFileSync(path);
+    const wrong = new FileFlash(path); // blockSize 4096
+    expect(() => new FlashStore(wrong, { maxRecords: 100 })).toThrow(
+      expect.objectContaining({
+        code: 'UMQTT_STORE_FOREIGN',
+        message: expect.stringMatching(/a queue in blocks of 65536 bytes, not 4096/),
+      }),
+    );
+    wrong.close();
+    expect(readFileSync(path).equals(before)).toBe(true);
+    const right = new FileFlash(path, { blockSize: 64 << 10 });
+    const again = new FlashStore(right, { maxRecords: 100 });
+    expect([again.count, again.damage]).toEqual([5, undefined]);
+    again.close();
+    right.close();
+  });
+
   test('holds exactly what a SimulatedFlash holds after the same FlashStore calls', () => {
     const path = fresh();
     const file = new FileFlash(path, { blockSize: 256, byteLength: 12 * 256, sync: false });

@@ -6,21 +6,13 @@
 // turn (one pwritev for the pages a turn touched), at every sync, or when the cache needs the
 // room; an erase goes to the file at once. `sync()` flushes them to the disk (fdatasync): at
 // once, or, with `sync: 'group'`, the syncs that end store calls are grouped into one background
-// fdatasync after the turn, and FlashStore learns by ticket when its calls are durable. For
+// fdatasync after the turn, and FlashStore learns by ticket when its calls are durable. A write
+// or an fdatasync that fails poisons it: the pages it covered may never reach the disk, and a
+// later fdatasync that succeeds would not say so (Linux reports a write-back error once and
+// marks the pages clean), so every later call throws and no later ticket is reported. For
 // FlashStore's speed it says `unordered` (each record is then one write, written committed) and
 // lends it Node's native CRC-32.
-import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readSync,
-  renameSync,
-  writeSync,
-  writevSync,
-} from 'node:fs';
+import * as nodeFs from 'node:fs';
 import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
 import { INVALID_ARGUMENT, UmqttError } from '@umqtt/codec';
@@ -63,7 +55,8 @@ export interface FileFlashOptions {
    *   happen at once. What a crash can undo: a killed process, the calls of the turn it was
    *   killed in (written to the file at the end of each turn); a crash of the machine or a power
    *   cut, the calls that `durable` does not cover yet (about one fdatasync's time). A failed
-   *   fdatasync is thrown by the next call on the flash.
+   *   fdatasync (or write) poisons the flash: `durable` stays where it was, and the next call
+   *   and every later one throws `UMQTT_FLASH_SYNC`.
    * - `false`: never. The store survives the process being killed (minus the calls of the turn
    *   it was killed in), not a crash of the machine or a power cut.
    */
@@ -74,7 +67,35 @@ export interface FileFlashOptions {
    * order). Reads of 4 KiB or more go to the file directly, past the cache.
    */
   cacheBytes?: number | undefined;
+  /**
+   * The file calls FileFlash makes (node:fs's by default). For tests that make them fail as a
+   * failing disk does; anything given must behave as node:fs does.
+   */
+  fs?: FileFlashFs | undefined;
 }
+
+/**
+ * The node:fs calls a {@link FileFlash} makes: node:fs itself, or a stand-in with the same behaviour
+ * (e.g. one whose fdatasync fails, to test what a failing disk does).
+ *
+ * @example
+ * import * as fs from 'node:fs';
+ * const failing: FileFlashFs = { ...fs, fdatasync: (fd, done) => done(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })) };
+ * const flash = new FileFlash(path, { sync: 'group', fs: failing });
+ */
+export type FileFlashFs = Pick<
+  typeof nodeFs,
+  | 'openSync'
+  | 'closeSync'
+  | 'fstatSync'
+  | 'readSync'
+  | 'writeSync'
+  | 'writevSync'
+  | 'fdatasync'
+  | 'fdatasyncSync'
+  | 'fsyncSync'
+  | 'renameSync'
+>;
 
 /** Node's native CRC-32 (zlib.crc32: Node 20.15 and later), 10x the store's plain-code one. */
 const zcrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
@@ -140,10 +161,18 @@ export class FileFlash implements Flash {
   #issued = 0;
   /** A grouped fdatasync is running in the background. */
   #running = false;
-  /** Closed while a grouped fdatasync ran: the descriptor is closed when it has finished. */
+  /**
+   * The grouped fdatasyncs' own descriptor (another open file description of the file): Linux
+   * reports a write-back error once to each open file description (errseq, since 4.13), so an
+   * error that a grouped fdatasync and an at-once one meet is seen by both, and neither can
+   * succeed over pages the other lost.
+   */
+  #bgFd: number | undefined;
+  /** Closed while a grouped fdatasync ran: its descriptor is closed when it has finished. */
   #closeAfter = false;
-  /** What a write-out or a grouped fdatasync threw, for the next call. */
-  #error: unknown;
+  /** Set when a write or an fdatasync failed: thrown by every call from then on. */
+  #poison: UmqttError | undefined;
+  readonly #fs: FileFlashFs;
   #syncs = 0;
   #writes = 0;
 
@@ -157,6 +186,7 @@ export class FileFlash implements Flash {
     const mode = options.sync ?? true;
     if (mode !== true && mode !== false && mode !== 'group')
       throw invalid(`sync: expected true, false or 'group', got ${String(mode)}`);
+    const fs = (this.#fs = options.fs ?? nodeFs);
     this.path = path;
     this.blockSize = blockSize;
     this.#mode = mode;
@@ -164,15 +194,15 @@ export class FileFlash implements Flash {
     let fd: number;
     let created = false;
     try {
-      fd = openSync(path, 'r+');
+      fd = fs.openSync(path, 'r+');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      fd = FileFlash.#create(path, options.byteLength ?? 1 << 20, blockSize);
+      fd = FileFlash.#create(fs, path, options.byteLength ?? 1 << 20, blockSize);
       created = true;
     }
-    const size = fstatSync(fd).size;
+    const size = fs.fstatSync(fd).size;
     if ((options.byteLength !== undefined && size !== options.byteLength) || size === 0 || size % blockSize) {
-      closeSync(fd);
+      fs.closeSync(fd);
       throw invalid(
         `${path} holds ${size} bytes, expected ${options.byteLength ?? 'a whole number of blocks'} (blocks of ${blockSize})`,
       );
@@ -183,7 +213,13 @@ export class FileFlash implements Flash {
     if (created) this.#erased.fill(1);
     // what an earlier process wrote and was killed before flushing: durable before the store
     // goes on from it
-    else if (mode !== false) fdatasyncSync(fd);
+    else if (mode !== false)
+      try {
+        fs.fdatasyncSync(fd);
+      } catch (e) {
+        fs.closeSync(fd);
+        throw this.#failed(e, 'fdatasync');
+      }
   }
 
   /** Writes reach the disk in any order until a sync (the page cache): FlashStore writes each record committed, in one write. */
@@ -213,24 +249,25 @@ export class FileFlash implements Flash {
   }
 
   /** Creates the file erased, under a temporary name first: a partition never exists half made. */
-  static #create(path: string, byteLength: number, blockSize: number): number {
+  static #create(fs: FileFlashFs, path: string, byteLength: number, blockSize: number): number {
     if (!(Number.isInteger(byteLength) && byteLength > 0 && byteLength % blockSize === 0))
       throw invalid(`expected a byteLength that is a whole number of ${blockSize}-byte blocks, got ${byteLength}`);
     const temp = `${path}.${process.pid}.new`;
-    const fd = openSync(temp, 'w+');
+    const fd = fs.openSync(temp, 'w+');
     const ff = ones();
-    for (let at = 0; at < byteLength; at += ff.length) writeSync(fd, ff, 0, Math.min(ff.length, byteLength - at), at);
-    fdatasyncSync(fd);
-    renameSync(temp, path);
+    for (let at = 0; at < byteLength; at += ff.length)
+      fs.writeSync(fd, ff, 0, Math.min(ff.length, byteLength - at), at);
+    fs.fdatasyncSync(fd);
+    fs.renameSync(temp, path);
     // make the new name itself durable (POSIX; a directory cannot be opened on Windows, nor needs this)
     let dir: number | undefined;
     try {
-      dir = openSync(dirname(path), 'r');
-      fsyncSync(dir);
+      dir = fs.openSync(dirname(path), 'r');
+      fs.fsyncSync(dir);
     } catch {
       /* best effort */
     } finally {
-      if (dir !== undefined) closeSync(dir);
+      if (dir !== undefined) fs.closeSync(dir);
     }
     return fd;
   }
@@ -307,8 +344,9 @@ export class FileFlash implements Flash {
     const b = Math.max(a, Math.min(last * PAGE, end));
     this.#unsynced = true;
     const ff = ones();
-    this.#io(() => {
-      for (let at = a; at < b; this.#writes++) at += writeSync(this.#fd!, ff, 0, Math.min(ff.length, b - at), at);
+    this.#io('pwrite', () => {
+      for (let at = a; at < b; this.#writes++)
+        at += this.#fs.writeSync(this.#fd!, ff, 0, Math.min(ff.length, b - at), at);
     });
     // the ends of the block that share a page with a neighbour: through the cache
     for (const [from, to] of [
@@ -326,7 +364,10 @@ export class FileFlash implements Flash {
   /**
    * Makes the writes so far durable (see the `sync` option): at once, or, for `'call'` with
    * `sync: 'group'`, with the grouped fdatasync after this turn: then it returns that one's
-   * ticket, reported to `onSynced` when it is done.
+   * ticket, reported to `onSynced` when it is done. If a write or an fdatasync fails (here or in
+   * the background) the flash is poisoned: that ticket and no later one is ever reported, and this
+   * call and every later one (read, write, erase, sync) throw UmqttError `UMQTT_FLASH_SYNC` naming
+   * the first failure. Close it and open the file again to go on from what the file holds.
    */
   sync(why: FlashSync = 'order'): boolean | number {
     this.#check(0, 0);
@@ -345,7 +386,11 @@ export class FileFlash implements Flash {
     return true;
   }
 
-  /** Writes what the cache holds back, flushes what a grouped sync still waits for, then closes the file; later calls throw. */
+  /**
+   * Writes what the cache holds back, flushes what a grouped sync still waits for, then closes the
+   * file; later calls throw. A poisoned flash (see `sync`) is closed as it is: nothing written,
+   * nothing reported.
+   */
   close(): void {
     if (this.#fd === undefined) return;
     const fd = this.#fd;
@@ -355,6 +400,7 @@ export class FileFlash implements Flash {
         clearImmediate(this.#immediate);
         this.#immediate = undefined;
       }
+      if (this.#poison) return;
       this.#writeOut();
       if (this.#mode !== false && (this.#unsynced || this.#running)) this.#flush(fd);
       if (this.#issued >= this.#ticket) done = this.#ticket = this.#issued + 1;
@@ -363,9 +409,10 @@ export class FileFlash implements Flash {
       this.#pages.clear();
       this.#last = undefined;
       this.#dirty.clear();
-      // a grouped fdatasync still uses the descriptor: it is closed when that ends
-      if (!this.#running) closeSync(fd);
-      else this.#closeAfter = true;
+      this.#fs.closeSync(fd);
+      // a grouped fdatasync still uses its descriptor: it is closed when that ends
+      if (this.#running) this.#closeAfter = true;
+      else if (this.#bgFd !== undefined) this.#fs.closeSync(this.#bgFd);
     }
     if (done) this.#report(done - 1);
   }
@@ -423,11 +470,11 @@ export class FileFlash implements Flash {
   #later(): void {
     this.#immediate ??= setImmediate(() => {
       this.#immediate = undefined;
+      if (this.#poison) return;
       try {
         this.#writeOut();
-      } catch (e) {
-        this.#error ??= e; // for the next call
-        return;
+      } catch {
+        return; // poisoned: the next call throws it
       }
       if (this.#issued >= this.#ticket && !this.#running) this.#background();
     });
@@ -435,22 +482,27 @@ export class FileFlash implements Flash {
 
   /** Starts the grouped fdatasync for the tickets handed out so far. */
   #background(): void {
-    const fd = this.#fd;
-    if (fd === undefined) return;
+    if (this.#fd === undefined) return;
+    let fd = this.#bgFd;
+    if (fd === undefined)
+      try {
+        fd = this.#bgFd = this.#fs.openSync(this.path, 'r+');
+      } catch (e) {
+        return void this.#failed(e, 'open'); // no ticket reported from now on
+      }
     const ticket = this.#ticket++;
     this.#running = true;
     this.#unsynced = false; // writes from now on wait for the next one
-    fdatasync(fd, (e) => {
+    this.#fs.fdatasync(fd, (e) => {
       this.#running = false;
-      if (e) {
-        this.#error ??= e;
-        this.#unsynced = true;
-      } else this.#syncs++;
+      if (e)
+        this.#failed(e, 'fdatasync'); // this ticket and every later one: never reported
+      else this.#syncs++;
       if (this.#closeAfter) {
         this.#closeAfter = false;
-        closeSync(fd);
-      } else if (!e && this.#issued >= this.#ticket && !this.#immediate) this.#background(); // asked for while it ran
-      if (!e) this.#report(ticket);
+        this.#fs.closeSync(fd);
+      } else if (!this.#poison && this.#issued >= this.#ticket && !this.#immediate) this.#background(); // asked for while it ran
+      if (!this.#poison) this.#report(ticket);
     });
   }
 
@@ -467,7 +519,7 @@ export class FileFlash implements Flash {
     const dirty = this.#dirty;
     if (!dirty.size) return;
     const list = (only ?? [...dirty]).sort((x, y) => x - y);
-    this.#io(() => {
+    this.#io('pwritev', () => {
       for (let i = 0; i < list.length;) {
         const p0 = list[i]!;
         const first = this.#pages.get(p0)!;
@@ -498,7 +550,7 @@ export class FileFlash implements Flash {
   #writeAll(parts: Uint8Array[], at: number): void {
     let n = parts.reduce((a, b) => a + b.length, 0);
     while (n > 0) {
-      const w = writevSync(this.#fd!, parts, at);
+      const w = this.#fs.writevSync(this.#fd!, parts, at);
       this.#writes++;
       n -= w;
       at += w;
@@ -518,40 +570,43 @@ export class FileFlash implements Flash {
 
   /** `length` bytes of the file at `position` into `out[at...]`. */
   #readFile(out: Uint8Array, at: number, length: number, position: number): void {
-    this.#io(() => {
-      for (let got = 0; got < length;) {
-        const n = readSync(this.#fd!, out, at + got, length - got, position + got);
-        if (n <= 0)
-          throw new UmqttError({
-            code: FLASH_READ,
-            message: `file flash: ${this.path} ended at ${position + got}`,
-            place: 'flash',
-          });
-        got += n;
-      }
-    });
-  }
-
-  /**
-   * A file call. If it throws, what the cache held may not be in the file: the cache is dropped
-   * (what the file holds is what counts, as after a crash), and FlashStore mounts again before
-   * its next change. An error outside a call (at the end of a turn) is thrown by the next call.
-   */
-  #io(f: () => void): void {
-    try {
-      f();
-    } catch (e) {
-      this.#pages.clear();
-      this.#last = undefined;
-      this.#dirty.clear();
-      this.#erased.fill(0);
-      this.#unsynced = true;
-      throw e;
+    // a read that fails changes nothing: the cache keeps what it holds (and what it must still write)
+    for (let got = 0; got < length;) {
+      const n = this.#fs.readSync(this.#fd!, out, at + got, length - got, position + got);
+      if (n <= 0)
+        throw new UmqttError({
+          code: FLASH_READ,
+          message: `file flash: ${this.path} ended at ${position + got}`,
+          place: 'flash',
+        });
+      got += n;
     }
   }
 
+  /** A write to the file (`what`, the call): if it throws, the flash is poisoned (see `sync`). */
+  #io(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      throw this.#failed(e, what);
+    }
+  }
+
+  /**
+   * A write or an fdatasync failed: the pages it covered may never reach the disk, and the kernel
+   * reports that once (a later fdatasync succeeds without them), so the flash is poisoned for good:
+   * the error every later call throws, naming this first cause.
+   */
+  #failed(cause: unknown, what: string): UmqttError {
+    return (this.#poison ??= new UmqttError({
+      code: FLASH_SYNC,
+      message: `file flash: ${what} of ${this.path} failed (${String(cause)}): what was written since the last good fdatasync may not be on the disk; close it and open the file again`,
+      place: 'flash',
+    }));
+  }
+
   #flush(fd: number): void {
-    fdatasyncSync(fd);
+    this.#io('fdatasync', () => this.#fs.fdatasyncSync(fd));
     this.#unsynced = false;
     this.#syncs++;
   }
@@ -563,15 +618,7 @@ export class FileFlash implements Flash {
         message: `file flash: ${this.path} is closed`,
         place: 'flash',
       });
-    if (this.#error !== undefined) {
-      const cause = this.#error;
-      this.#error = undefined;
-      throw new UmqttError({
-        code: FLASH_SYNC,
-        message: `file flash: writing ${this.path} to the disk failed: ${String(cause)}`,
-        place: 'flash',
-      });
-    }
+    if (this.#poison) throw this.#poison;
     if (!(
       Number.isInteger(offset) &&
       Number.isInteger(length) &&

@@ -38,7 +38,7 @@ export {
   type TlsOptions,
   type WebSocketOptions,
 } from './transport/index.js';
-export { FileFlash, type FileFlashOptions } from './flash-file.js';
+export { FileFlash, type FileFlashOptions, type FileFlashFs } from './flash-file.js';
 export { networkUp, watchNetwork, type WatchNetworkOptions } from './network.js';
 export {
   startEmbeddedBroker,

@@ -776,7 +776,7 @@ export class RobustClient {
   }
 
   /** Asks the strategy when to try next (not sooner than `floor`), and arms the retry. */
-  #plan(floor = 0): void {
+  #plan(floor = 0, before = Infinity): void {
     const now = this.#t.now();
     const q = this.#queue;
     const priority = this.#top();
@@ -800,7 +800,7 @@ export class RobustClient {
       this.#issue(CALLBACK_ERROR, `reconnect strategy: ${String(e)}`, 'reconnect'); // the built-in decides
       delay = exponentialBackoff(ctx);
     }
-    this.#baseAt = now + Math.max(delay, floor);
+    this.#baseAt = Math.min(before, now + Math.max(delay, floor));
     this.#wantAt = this.#wanted(priority);
     this.#arm();
   }
@@ -823,14 +823,15 @@ export class RobustClient {
     const b = this.#backoff;
     if (this.options.autoReconnect === false || !this.#link) return;
     const now = this.#t.now();
-    const want =
-      m.priority >= b.urgentPriority
-        ? this.#wantAt === Infinity
-          ? now
-          : this.#wantAt
-        : m.expiresAt && m.expiresAt < this.#baseAt && this.#ready(now) < m.expiresAt
-          ? now // its deadline comes before the next attempt, and an attempt now can still meet it
-          : Infinity;
+    const urgent = m.priority >= b.urgentPriority;
+    const want = urgent
+      ? this.#wantAt === Infinity
+        ? now
+        : this.#wantAt
+      : m.expiresAt && m.expiresAt < this.#baseAt && this.#ready(now) < m.expiresAt
+        ? now // its deadline comes before the next attempt, and an attempt now can still meet it
+        : Infinity;
+    if (urgent && this.#wantAt === Infinity) this.#plan(0, this.#baseAt); // the first urgent one: the strategy is asked again, never for later
     if (want >= this.#wantAt) return;
     this.#wantAt = want;
     this.#arm();

@@ -5,8 +5,11 @@
 import { describe, expect, test } from 'vitest';
 import { settle, toHex } from '@umqtt/testkit';
 import { accept, packets, pub, runFor, setup, T0, utf8, PUBACK, PUBCOMP, PUBREC } from './harness.test-support.js';
+import { UmqttError } from '@umqtt/codec';
+import { CONNECT_TIMEOUT } from '@umqtt/simple';
 import {
   builtinAdmission,
+  DEFAULT_BACKOFF,
   exponentialBackoff,
   PRESETS,
   RobustClient,
@@ -21,26 +24,26 @@ describe('link state: setLink(up)', () => {
   test('down: not one attempt while it lasts, urgent messages included; up: an attempt at once, the backoff starting over', async () => {
     const t = setup({ random: () => 0.5 }, 'down');
     t.client.start();
-    await runFor(t.clock, 100_000); // attempts at 0, 0.75, 3, 9.75, 30, 90.75 s
-    expect(t.client.counters.attempts).toBe(6);
+    await runFor(t.clock, 100_000); // attempts at 0, 0.75, 8.25, 83.25 s (x 0.75 of caps 1, 10, 100 s)
+    expect(t.client.counters.attempts).toBe(4);
     t.client.setLink(false);
     expect(t.client.linkUp).toBe(false);
     await runFor(t.clock, 3_600_000);
     t.client.publish('home/alarm', 'window', PRESETS.alarm);
     t.client.publish('home/button', 'pressed', PRESETS.button);
     await runFor(t.clock, 3_600_000);
-    expect(t.client.counters).toMatchObject({ attempts: 6, urgent: 0 });
+    expect(t.client.counters).toMatchObject({ attempts: 4, urgent: 0 });
     expect(t.client.state).toBe('offline');
     // up: at once, and the next delays start from min again
     const up = t.clock.now();
     t.client.setLink(true);
     expect(t.opened.at(-1)![1]).toBe(up);
-    await runFor(t.clock, 3000);
+    await runFor(t.clock, 9000);
     expect(
       attemptTimes(t)
-        .slice(6)
+        .slice(4)
         .map((at) => at - (up - T0)),
-    ).toEqual([0, 750, 3000]);
+    ).toEqual([0, 750, 8250]);
   });
 
   test('down while online: the connection ends at once (not after 1.5 x keepAlive); up: connected again, the message resent', async () => {
@@ -109,35 +112,33 @@ describe('urgent messages bring the next attempt forward, within backoff.urgentP
   test('a press whose deadline comes before the next attempt: one attempt at once, counted; the schedule stays as it was', async () => {
     const t = setup({ random: () => 0.5 }, 'down');
     t.client.start();
-    await runFor(t.clock, 100_000); // six attempts; the next at 240.75 s
+    await runFor(t.clock, 100_000); // four attempts; the next at 533.25 s
     t.client.publish('home/button', 'pressed', PRESETS.button); // stale after 15 s
-    await runFor(t.clock, 150_000);
-    expect(attemptTimes(t).slice(6)).toEqual([100_000, 240_750]);
-    expect(t.client.counters).toMatchObject({ attempts: 8, urgent: 1 });
+    await runFor(t.clock, 450_000);
+    expect(attemptTimes(t).slice(4)).toEqual([100_000, 533_250]);
+    expect(t.client.counters).toMatchObject({ attempts: 6, urgent: 1 });
     // a press whose deadline is after the next attempt brings nothing forward (a long ttl)
     t.client.publish('home/button', 'pressed', { ...PRESETS.button, ttl: 3_600_000 });
     await runFor(t.clock, 10_000);
-    expect(t.client.counters).toMatchObject({ attempts: 8, urgent: 1 });
+    expect(t.client.counters).toMatchObject({ attempts: 6, urgent: 1 });
   });
 
-  test('an alarm: an attempt at once, then within urgentDelay of each failure while the bucket lasts; the broker back, it is delivered', async () => {
-    const t = setup({ random: () => 0.5, backoff: { urgentPerHour: 3 } }, 'down');
+  test('an alarm: an attempt at once from the bucket, then the strategy keeps within urgentDelay (not counted); the broker back, it is delivered within it', async () => {
+    const t = setup({ random: () => 0.5 }, 'down');
     t.client.start();
-    await runFor(t.clock, 100_000);
+    await runFor(t.clock, 100_000); // four attempts; the next would be at 533.25 s
     const key = t.client.publish('home/alarm', 'window', PRESETS.alarm);
     await runFor(t.clock, 300_000);
-    // the bucket holds 3: at 100, 160 and 220 s (urgentDelay 60 s after each failure); the
-    // strategy's own at 240.75 s and 390.75 s (x 0.75 of the 200 s cap)
-    expect(attemptTimes(t).slice(6)).toEqual([100_000, 160_000, 220_000, 240_750, 390_750]);
-    expect(t.client.counters.urgent).toBe(3);
-    // it refills at 3 an hour: empty until 1300 s; then 60 s after the strategy's attempt at 1290.75 s
-    await runFor(t.clock, 1_300_000 - 400_000);
-    expect(t.client.counters.urgent).toBe(3);
-    await runFor(t.clock, 60_000);
-    expect(t.client.counters.urgent).toBe(4);
-    expect(attemptTimes(t).at(-1)).toBe(1_350_750);
+    // at once (the bucket's one, counted), then the strategy's own every 0.95 x 60 s: asked again
+    // when the alarm was queued, and after each refused attempt
+    expect(attemptTimes(t).slice(4)).toEqual([100_000, 157_000, 214_000, 271_000, 328_000, 385_000]);
+    expect(t.client.counters.urgent).toBe(1);
+    await runFor(t.clock, 3_600_000);
+    expect(t.client.counters.urgent).toBe(1); // the bucket refills at 0.5 an hour: nothing before the strategy's time
+    const gaps = attemptTimes(t).map((at, i, all) => at - all[i - 1]!);
+    expect(Math.max(...gaps.slice(5))).toBe(57_000);
     t.peer = 'up';
-    await runFor(t.clock, 200_000, () => t.client.state === 'online');
+    await runFor(t.clock, 60_000, () => t.client.state === 'online');
     expect(packets(t.broker.socket.take()).slice(1)).toEqual([pub('home/alarm', 'window', { qos: 2, id: 1 })]);
     t.broker.socket.send(PUBREC(1));
     await settle();
@@ -146,14 +147,35 @@ describe('urgent messages bring the next attempt forward, within backoff.urgentP
     expect(t.statuses).toEqual([[key, 'delivered', undefined]]);
   });
 
-  test('urgentPerHour 0: nothing brought forward; urgentPriority decides what is urgent', async () => {
+  test('after connect timeouts (nothing answers: the link is probably down) the alarm waits within 5 x urgentDelay', async () => {
+    const t = setup({ random: () => 0.5, connectTimeout: 10_000, backoff: { urgentPerHour: 0 } }, 'manual');
+    t.client.publish('home/alarm', 'window', PRESETS.alarm);
+    t.client.start();
+    await runFor(t.clock, 1_000_000);
+    // each attempt times out after 10 s; then 0.75 x the caps 1, 10, 100 s, then 0.95 x 300 s
+    const gaps = attemptTimes(t).map((at, i, all) => at - (all[i - 1] ?? 0));
+    expect(gaps.slice(1, 6)).toEqual([10_750, 17_500, 85_000, 295_000, 295_000]);
+    expect(t.client.issues.at(-1)?.error.code).toBe('UMQTT_CONNECT_TIMEOUT');
+  });
+
+  test('urgentPerHour 0: nothing brought forward beyond the strategy; urgentPriority decides what is urgent', async () => {
     const t = setup({ random: () => 0.5, backoff: { urgentPerHour: 0 } }, 'down');
     t.client.start();
     await runFor(t.clock, 100_000);
-    t.client.publish('home/alarm', 'window', PRESETS.alarm);
     t.client.publish('home/button', 'pressed', PRESETS.button);
+    await runFor(t.clock, 10_000);
+    expect(attemptTimes(t).slice(4)).toEqual([]);
+    // the alarm: no attempt at once, the strategy's within urgentDelay of when it was queued
+    t.client.publish('home/alarm', 'window', PRESETS.alarm);
     await runFor(t.clock, 100_000);
-    expect(attemptTimes(t).slice(6)).toEqual([]);
+    expect(attemptTimes(t).slice(4)).toEqual([167_000]);
+    expect(t.client.counters.urgent).toBe(0);
+    const off = setup({ random: () => 0.5, backoff: { urgentPerHour: 0, urgentPriority: Infinity } }, 'down');
+    off.client.start();
+    await runFor(off.clock, 100_000);
+    off.client.publish('home/alarm', 'window', PRESETS.alarm); // nothing is urgent: the plain schedule
+    await runFor(off.clock, 400_000);
+    expect(attemptTimes(off).slice(4)).toEqual([]);
     const p = setup({ random: () => 0.5, backoff: { urgentPriority: 5 } }, 'down');
     p.client.start();
     await runFor(p.clock, 100_000);
@@ -192,9 +214,61 @@ describe('the reconnect strategy', () => {
     });
   });
 
+  test('the built-in strategy: equal jitter up to the cap; while an alarm waits, 0.9 to 1 x urgentDelay (5 x after a connect timeout) where the cap is larger', () => {
+    const ctx = (over: Partial<ReconnectContext>): ReconnectContext => ({
+      attempts: 5,
+      offline: 3_600_000,
+      error: undefined,
+      queued: 1,
+      held: 1,
+      deadline: Infinity,
+      priority: 0,
+      now: 0,
+      backoff: DEFAULT_BACKOFF,
+      random: () => 0.5,
+      ...over,
+    });
+    const refused = new UmqttError({ code: 'UMQTT_CONNECTION_LOST', message: 'refused', place: 'connect' });
+    const timeout = new UmqttError({ code: CONNECT_TIMEOUT, message: 'no answer', place: 'connect' });
+    expect(exponentialBackoff(ctx({}))).toBe(450_000); // 0.75 x max
+    expect(exponentialBackoff(ctx({ priority: 10, error: refused }))).toBeCloseTo(57_000);
+    expect(exponentialBackoff(ctx({ priority: 10, error: refused, random: () => 0 }))).toBeCloseTo(54_000);
+    expect(exponentialBackoff(ctx({ priority: 10, error: timeout }))).toBeCloseTo(285_000);
+    expect(exponentialBackoff(ctx({ priority: 9, error: refused }))).toBe(450_000); // below urgentPriority
+    expect(exponentialBackoff(ctx({ priority: 10, attempts: 2 }))).toBe(7500); // the cap (10 s) is already smaller
+    const tight = { ...DEFAULT_BACKOFF, urgentDelay: 20_000 };
+    expect(exponentialBackoff(ctx({ priority: 10, backoff: tight, random: () => 0.999 }))).toBeCloseTo(19_998);
+  });
+
+  test('the strategy is asked again when the first urgent message is queued offline (robust2: held ? 10 s : never)', async () => {
+    const asked: number[] = [];
+    const t = setup(
+      {
+        backoff: {
+          urgentPerHour: 0,
+          strategy: (ctx) => {
+            asked.push(ctx.now - T0);
+            return ctx.priority >= 10 ? 10_000 : Infinity;
+          },
+        },
+      },
+      'down',
+    );
+    t.client.start();
+    await runFor(t.clock, 600_000);
+    expect(attemptTimes(t)).toEqual([0]); // nothing waits that matters: never
+    t.client.publish('home/temp', '21', PRESETS.temperature); // not urgent: not asked
+    t.client.publish('home/alarm', 'window', PRESETS.alarm);
+    t.client.publish('home/alarm', 'door', PRESETS.alarm); // not the first: not asked again
+    await runFor(t.clock, 25_000);
+    expect(asked).toEqual([0, 600_000, 610_000, 620_000]);
+    expect(attemptTimes(t)).toEqual([0, 610_000, 620_000]);
+    expect(t.client.counters.urgent).toBe(0);
+  });
+
   test('{ strategy, ...settings }: the settings hold for any strategy; exponentialBackoff can be wrapped', async () => {
     const t = setup(
-      { random: () => 0, backoff: { maxAttempts: 4, strategy: (ctx) => 2 * exponentialBackoff(ctx) } },
+      { random: () => 0, backoff: { maxAttempts: 4, factor: 3, strategy: (ctx) => 2 * exponentialBackoff(ctx) } },
       'down',
     );
     t.client.start();

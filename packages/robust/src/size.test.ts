@@ -49,11 +49,18 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * reported for the Store, a ref per publish; the layer boundary costs ~2.8 kB minified, not yet
  * paid back): 39,257 B minified, 14,263 B gzipped; with the core's rarely used collections made on
  * first use (-300 B of RAM per idle client in XS): 39,282 B minified, 14,293 B gzipped, budget 14,336.
- * Raised for the session core's keepalive airtime (issue 24): the PINGREQ deadline's grace while traffic goes both ways, and PINGREQ sent with a QoS 0 publish when the link must be proved alive: 14,314 -> 14,385 B (39,757 B minified), budget 14,400.
- * Raised for the MQTT 5 seam (issue 18: the session's encoders injectable and its limits settable, simple's `protocol` option; MQTT 5 itself is in the `/v5` entries, which these bundles do not contain, a test checks): 14,385 -> 14,499 B (40,042 B minified), budget 14,528.
+ * Raised for the urgency-aware built-in strategy (issue 24's alarm target: the wait bounded by
+ * urgentDelay while an alarm waits, the strategy asked again when the first one is queued offline;
+ * +76 B over main's 14,314 B): 39,742 B minified, 14,390 B gzipped, budget 14,400; with main's
+ * changes merged since (+13 B, not this package's): 39,766 B minified, 14,403 B gzipped, budget 14,432.
+ * Raised for the session core's keepalive airtime (issue 24: the PINGREQ deadline's grace while
+ * we write and the link is known alive, PINGREQ sent with a QoS 0 publish when the link must be
+ * proved alive) and the MQTT 5 seam (issue 18: the session's encoders injectable and its limits
+ * settable, simple's `protocol` option; MQTT 5 itself is in the `/v5` entries, which this bundle
+ * does not contain): 14,403 -> 14,594 B (40,284 B minified), budget 14,656.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 14528;
+const BUDGET = 14656;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

@@ -144,7 +144,8 @@ export interface Store {
    * Optional, for stores that keep a persistent session: records that an incoming QoS 2 packet
    * id was acknowledged with PUBREC (`held`, after its message was handed to the application)
    * or released by PUBREL. A message whose id is held is not handed over again when the broker
-   * resends it, across a reboot too; {@link Store.held} gives the ids back.
+   * resends it, across a reboot too; {@link Store.held} gives the ids back. A persistent store
+   * makes each call durable before it returns (before the PUBREC or PUBCOMP that follows leaves).
    */
   incoming?(id: number, held: boolean): void;
   /** Optional, with {@link Store.incoming}: the incoming QoS 2 ids held, as recorded. */
@@ -153,7 +154,9 @@ export interface Store {
    * Optional, for a store that makes its calls durable in groups instead of before each returns:
    * every message whose `add()` returned a key up to `durable` survives a power cut (until it is
    * removed), and so does every call made before that add. It only grows. Without it, each call
-   * is as safe as the store can make it when it returns.
+   * is as safe as the store can make it when it returns. When the medium fails to flush (a disk
+   * error), `durable` stops where it was, for good, and the store's calls throw from then on:
+   * a flush that succeeds later may not hold what the failed one lost.
    */
   readonly durable?: number;
   /**

@@ -333,6 +333,27 @@ describe('a partition that is not a queue of this format: refused, left as it is
     expect(flash.eraseCounts.every((n) => n <= 1)).toBe(true);
   });
 
+  test('a queue read with another block size than it was written with: refused as foreign, naming the size it was written with, left as it is', () => {
+    const written = new SimulatedFlash({ blockSize: 1024, blocks: 16 });
+    const s = new FlashStore(written, { maxRecords: 20 });
+    for (let i = 0; i < 6; i++) s.add(msg(`b/${i}`, u8(100, i)));
+    s.close();
+    const bytes = written.snapshot();
+    for (const blockSize of [256, 512, 2048]) {
+      const other = new SimulatedFlash({ blockSize, blocks: bytes.length / blockSize, bytes });
+      expect(() => new FlashStore(other, { maxRecords: 20 }), `read with blocks of ${blockSize}`).toThrow(
+        expect.objectContaining({
+          code: 'UMQTT_STORE_FOREIGN',
+          place: 'store',
+          message: expect.stringMatching(new RegExp(`a queue in blocks of 1024 bytes, not ${blockSize}`)),
+        }),
+      );
+      expect(other.snapshot()).toEqual(bytes); // nothing written
+    }
+    const again = new FlashStore(new SimulatedFlash({ blockSize: 1024, blocks: 16, bytes }), { maxRecords: 20 });
+    expect([again.count, again.damage]).toEqual([6, undefined]);
+  });
+
   test('reset on a healthy queue discards it; an erased partition needs no reset', () => {
     const flash = new SimulatedFlash(GEOMETRY);
     expect(new FlashStore(flash, OPTIONS).count).toBe(0);

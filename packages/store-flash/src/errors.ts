@@ -1,9 +1,9 @@
 // Error codes of @umqtt/store-flash. Every error is a UmqttError (from @umqtt/codec) with one of
-// these codes: the Store contract's (declared in @umqtt/robust, re-exported here), this store's
+// these codes: the Store contract's (declared in @umqtt/session, re-exported here), this store's
 // own, and the simulated flash's. Each entry says what the code means and its place.
 // Misuse (options that do not fit the partition, a flash access out of range) is @umqtt/codec's
 // INVALID_ARGUMENT.
-export { STORE_FULL, STORE_CLOSED, STORE_DAMAGED } from '@umqtt/robust';
+export { STORE_FULL, STORE_CLOSED, STORE_DAMAGED } from '@umqtt/session';
 
 /**
  * The partition holds something that is not a umqtt queue (no block header of any format

@@ -12,6 +12,11 @@
 //   remove  = commit u8, type u8, length u32, key u32, CRC u32
 //   skip    = commit u8, type u8, length u32, bytes skipped u32 (+ 2^31: damage before it was reported),
 //             keys accounted u32, next key u32, CRC u32
+//   incoming = commit u8, type u8, length u32, key u32 (0), packet id u16, held u8, CRC u32
+//
+// A's CRC is XORed with the block size, and B's CRC starts from MAGIC ^ block number ^ block
+// size: a partition read with another block size than it was written with has no header that
+// checks out (it is refused, never mounted in part).
 //
 // The log is a byte stream through the data areas of physically consecutive blocks with
 // consecutive `seq` (tail .. head, wrapping around the partition); a record may run on into the
@@ -25,8 +30,10 @@
 // that checks out, byte by byte. (On a flash whose writes reach the medium in any order until a
 // sync, `Flash.unordered`, a commit written second orders nothing: the record is written
 // committed, in one write, and its CRCs decide.) Messages are MSG records; progress and removal
-// are small UPD and DEL records appended after them, never rewrites. Compaction copies the tail
-// block's live messages (with their current state, marked as copies) to the head, retires the
+// are small UPD and DEL records appended after them, never rewrites; an incoming QoS 2 packet id
+// held until PUBREL is an INC record (held), and its release another (released). Compaction copies the tail
+// block's live messages (with their current state, marked as copies) and the INC records of the
+// ids still held to the head, retires the
 // tail (zeroes both copies of its B header: no longer part of the log, even if the erase that
 // follows is cut), erases it and writes its A header, so blocks are erased strictly in turn.
 // Mount reads the headers, refuses a partition that is not a queue of this format, finds the log
@@ -49,6 +56,7 @@ import {
   UPD,
   DEL,
   SKIP,
+  INC,
   UPD_LEN,
   DEL_LEN,
   SKIP_LEN,
@@ -74,6 +82,10 @@ import {
   SKIP_ACCOUNTED,
   SKIP_NEXT_KEY,
   SKIP_CRC,
+  INC_LEN,
+  INC_ID,
+  INC_HELD,
+  INC_CRC,
   QOS_MASK,
   RETAIN,
   HAS_PRIORITY,
@@ -133,9 +145,11 @@ const headerEnd = (r: Uint8Array): number =>
       ? UPD_CRC
       : r[TYPE] === SKIP
         ? SKIP_CRC
-        : DEL_CRC;
+        : r[TYPE] === INC
+          ? INC_CRC
+          : DEL_CRC;
 /** A record type this format has. */
-const known = (t: number | undefined): boolean => t === MSG || t === UPD || t === DEL || t === SKIP;
+const known = (t: number | undefined): boolean => t === MSG || t === UPD || t === DEL || t === SKIP || t === INC;
 /** Where a message record's body (id, stage, attempts, [priority], [expiresAt], payload) starts. */
 const bodyAt = (r: Uint8Array): number => MSG_BODY + get16(r, MSG_TOPIC_LENGTH);
 function fail(code: string, what: string): UmqttError {
@@ -298,6 +312,8 @@ export class FlashStore implements Store {
   #tickets: number[] = [];
   /** onDurable is owed at the next microtask. */
   #owed = false;
+  /** Incoming QoS 2 packet ids held until PUBREL, in the order held: where each one's INC record is. */
+  readonly #inc = new Map<number, number>();
   /** The header of the last record #parse found damaged. */
   #bad: Bad | undefined;
   readonly #tmp = new Uint8Array(TRAILER);
@@ -364,7 +380,7 @@ export class FlashStore implements Store {
       for (let b = 0; b < N; b++) {
         if (this.#blank(b * B, B)) continue;
         const d = this.#raw(b * B, 12);
-        this.#erase(b, get32(d, 0) === MAGIC && get32(d, 8) === crc32(d, 0, 8) ? get32(d, 4) : -1);
+        this.#erase(b, this.#isA(d) ? get32(d, 4) : -1);
       }
     this.damage = this.#mount();
     this.#lost = (this.damage?.lost ?? []) as LostMessage[];
@@ -498,6 +514,29 @@ export class FlashStore implements Store {
   }
 
   /**
+   * Records that the incoming QoS 2 packet id `id` was acknowledged with PUBREC (`held`) or
+   * released by PUBREL: on flash when it returns (before the PUBREC or PUBCOMP that follows it
+   * leaves; a flash that groups its syncs is flushed at once), and in `held()` after a restart.
+   * Holding an id held, or releasing one not held, changes nothing. A held id takes
+   * INC_LEN (17) bytes of flash; throws `UMQTT_STORE_FULL` when the flash has no room for it.
+   */
+  incoming(id: number, held: boolean): void {
+    this.#ready();
+    if (!(id > 0 && id < 0x10000 && id % 1 === 0)) throw fail(INVALID_ARGUMENT, `expected a packet id, got ${id}`);
+    if (this.#inc.has(id) === held) return;
+    if (held && this.#live + INC_LEN > this.#budget) throw full('no room for an incoming id');
+    this.#ensure(INC_LEN);
+    this.#hold(id, held);
+    this.#sync('order');
+  }
+
+  /** The incoming QoS 2 packet ids held (see `incoming`): in the order held, or, after a restart, in the order of the log. */
+  held(): number[] {
+    if (this.#failed) this.#remount();
+    return [...this.#inc.keys()];
+  }
+
+  /**
    * The payload of a held message, read from flash (undefined for an unknown key, or a record
    * that no longer checks out, which is then dropped as `messages()` drops it). With it, `@umqtt/robust` keeps held messages in RAM without
    * their payloads and reads each back when it sends it.
@@ -591,7 +630,7 @@ export class FlashStore implements Store {
 
   /** A new UPD, DEL or SKIP record for `key` (SKIP: bytes skipped, nothing lost below the next key). */
   #record(type: number, key: number): Uint8Array {
-    const r = new Uint8Array(type === UPD ? UPD_LEN : type === SKIP ? SKIP_LEN : DEL_LEN);
+    const r = new Uint8Array(type === UPD ? UPD_LEN : type === SKIP ? SKIP_LEN : type === INC ? INC_LEN : DEL_LEN);
     r[TYPE] = type;
     put32(r, LENGTH, r.length);
     put32(r, KEY, key);
@@ -600,6 +639,21 @@ export class FlashStore implements Store {
       put32(r, SKIP_NEXT_KEY, this.#nextKey);
     }
     return r;
+  }
+
+  /** Appends an INC record for `id` and follows it in RAM. */
+  #hold(id: number, held: boolean): void {
+    const r = this.#record(INC, 0);
+    put16(r, INC_ID, id);
+    r[INC_HELD] = held ? 1 : 0;
+    this.#inced(id, held, this.#append(r));
+  }
+
+  /** Incoming `id` held (its INC record at physical `at`) or released. */
+  #inced(id: number, held: boolean, at: number): void {
+    if (this.#inc.has(id) !== held) this.#live += held ? INC_LEN : -INC_LEN;
+    if (held) this.#inc.set(id, at);
+    else this.#inc.delete(id);
   }
 
   /** Bytes that can be appended without erasing anything: the rest of the head and the free blocks. */
@@ -635,9 +689,19 @@ export class FlashStore implements Store {
       put32(r, s + BODY_ATTEMPTS, this.#tries[j]!);
       r[MSG_FLAGS]! |= COPY;
       this.#inBlock[t]!--;
+      const h = this.#head;
       const at = (this.#locs[j] = this.#append(r));
       this.#inBlock[Math.floor(at / B)]!++;
+      this.#ran(h);
     }
+    // incoming ids still held whose record is in the tail: recorded again (a Map keeps its order when an entry is set again)
+    for (const [id, at] of this.#inc)
+      if (Math.floor(at / B) === t) {
+        if (this.#room() < INC_LEN) throw full('no room to compact');
+        const h = this.#head;
+        this.#hold(id, true);
+        this.#ran(h);
+      }
     this.#sync('order'); // the copies are durable before their originals leave the log
     // retire: both copies of B zeroed (seq 0 and a bad CRC)
     this.#put(t * B + 12, ZEROS);
@@ -647,6 +711,17 @@ export class FlashStore implements Store {
     this.#tail = (t + 1) % this.#N;
     this.#used--;
     this.#compactions++;
+  }
+
+  /**
+   * On a flash that buffers its writes, a copy that ran on into a new block (the head was `h`
+   * before it) is made durable at once: opening the block made its first part durable, not the
+   * rest. So a crash in a compaction can tear only copies that lie in the head block, and the
+   * compaction made again after it fits in the room kept for compaction (a copy torn across blocks
+   * wasted its room, and needed as much again).
+   */
+  #ran(h: number): void {
+    if (this.#head !== h && this.flash.sync) this.#sync('order');
   }
 
   /**
@@ -700,7 +775,7 @@ export class FlashStore implements Store {
     const b = this.#head < 0 ? this.#tail : (this.#head + 1) % N;
     if (!this.#clean[b]) {
       const d = this.#raw(b * B, 12);
-      const a = get32(d, 0) === MAGIC && get32(d, 8) === crc32(d, 0, 8);
+      const a = this.#isA(d);
       const count = a ? get32(d, 4) : -1;
       if (!((a || erased(d)) && this.#blank(b * B + 12, B - 12))) this.#erase(b, count);
       else if (!a) this.#writeA(b, count);
@@ -709,7 +784,7 @@ export class FlashStore implements Store {
     put32(h, 0, this.#nextSeq);
     put32(h, 4, first);
     put32(h, 8, low);
-    put32(h, 12, crc32(h, 0, 12, MAGIC ^ b));
+    put32(h, 12, crc32(h, 0, 12, MAGIC ^ b ^ B));
     this.#clean[b] = 0;
     // Everything before a block joins the log is durable first: only the head block can hold
     // writes a crash may lose (a crash costs at most that block, like a cut on a device), and block
@@ -740,10 +815,29 @@ export class FlashStore implements Store {
     const a = this.#tmp.subarray(0, 12);
     put32(a, 0, MAGIC);
     put32(a, 4, count);
-    put32(a, 8, crc32(a, 0, 8));
+    put32(a, 8, crc32(a, 0, 8) ^ this.#B);
     this.#put(b * this.#B, a);
     this.#erases[b] = count;
     this.#clean[b] = 1;
+  }
+
+  /** For a partition refused as foreign: whether block 0 holds an A header of this format written with another block size. */
+  #other(): string {
+    const h = this.#raw(0, 12);
+    const size = (get32(h, 8) ^ crc32(h, 0, 8)) >>> 0;
+    return get32(h, 0) === MAGIC && size && size !== this.#B && this.flash.byteLength % size === 0
+      ? ` (a queue in blocks of ${size} bytes, not ${this.#B})`
+      : '';
+  }
+
+  /** The CRC of an A header of this format: XORed with the block size (read with another one, it fails). */
+  #crcA(d: Uint8Array): number {
+    return (crc32(d, 0, 8) ^ this.#B) >>> 0;
+  }
+
+  /** Whether `d` starts with a good A header of this format. */
+  #isA(d: Uint8Array): boolean {
+    return get32(d, 0) === MAGIC && get32(d, 8) === this.#crcA(d);
   }
 
   /** For a count lost with its header (a cut right after an erase): the lowest known, since blocks are erased in turn. */
@@ -948,7 +1042,9 @@ export class FlashStore implements Store {
     let ours = false;
     for (let b = 0; b < N; b++) {
       const h = this.#raw(b * B, HEADER);
-      const a = get32(h, 8) === crc32(h, 0, 8) && (get32(h, 0) & 0xffffff) === FAMILY ? h[3]! - 0x30 : 0;
+      // this format's A header checks out with this block size only; another version's is told by its magic
+      const v = (get32(h, 0) & 0xffffff) === FAMILY ? h[3]! - 0x30 : 0;
+      const a = get32(h, 8) === (v === VERSION ? this.#crcA(h) : crc32(h, 0, 8)) ? v : 0;
       newest = Math.max(newest, a);
       this.#clean[b] = 0;
       this.#erases[b] = a === VERSION ? get32(h, 4) : -1;
@@ -958,7 +1054,7 @@ export class FlashStore implements Store {
         [h, 12],
         [this.#raw(b * B + B - TRAILER, TRAILER), 0],
       ] as const)
-        if (!seq[b] && get32(d, o + 12) === crc32(d, o, o + 12, MAGIC ^ b) && get32(d, o)) {
+        if (!seq[b] && get32(d, o + 12) === crc32(d, o, o + 12, MAGIC ^ b ^ B) && get32(d, o)) {
           seq[b] = get32(d, o);
           first[b] = get32(d, o + 4);
           lows[b] = get32(d, o + 8);
@@ -979,7 +1075,10 @@ export class FlashStore implements Store {
         if (!this.#blank(b * B + (ours ? HEADER : 12), B - (ours ? HEADER + TRAILER : 12)))
           throw ours
             ? fail(STORE_DAMAGED, `expected a readable log header, got none, and block ${b} holds records${reset}`)
-            : fail(STORE_FOREIGN, `expected a umqtt queue or erased flash, got other data in block ${b}${reset}`);
+            : fail(
+                STORE_FOREIGN,
+                `expected a umqtt queue or erased flash, got other data in block ${b}${this.#other()}${reset}`,
+              );
     // the log: the newest block back to the furthest one whose seq fits its place; a block in
     // between whose two B copies are both unreadable is placed by them
     let used = 0;
@@ -1002,6 +1101,7 @@ export class FlashStore implements Store {
     // index, unless there is damage to account for)
     this.#n = this.#lo = this.#hi = this.#live = this.#bytes = 0;
     this.#inBlock.fill(0);
+    this.#inc.clear();
     this.#byKey = undefined;
     const end = used * C;
     /** Stream position (i * C + offset) of the first record that starts in log block i or after. */
@@ -1156,6 +1256,7 @@ export class FlashStore implements Store {
 
   /** Applies a good record found at physical `at` to the index. */
   #replay(r: Uint8Array, at: number): void {
+    if (r[TYPE] === INC) return this.#inced(get16(r, INC_ID), r[INC_HELD] === 1, at);
     const key = get32(r, KEY);
     let j = this.#find(key);
     if (r[TYPE] === MSG) {

@@ -15,9 +15,12 @@ export const MSG = 0x4d;
 export const UPD = 0x55;
 export const DEL = 0x44;
 export const SKIP = 0x53;
+/** An incoming QoS 2 packet id held until PUBREL, or released (Store.incoming). */
+export const INC = 0x49;
 export const UPD_LEN = 21; // commit, type, length, key, id u16, stage u8, attempts u32, CRC
 export const DEL_LEN = 14; // commit, type, length, key, CRC
 export const SKIP_LEN = 22; // commit, type, length, bytes skipped, keys accounted for below, next key, CRC
+export const INC_LEN = 17; // commit, type, length, key (0), packet id u16, held u8, CRC
 /** A message's bytes beyond its topic, payload, priority and expiry. */
 export const MSG_FIXED = 28;
 
@@ -50,6 +53,10 @@ export const SKIP_BYTES = 6;
 export const SKIP_ACCOUNTED = 10;
 export const SKIP_NEXT_KEY = 14;
 export const SKIP_CRC = 18;
+// INC: key 0 (no message), the incoming QoS 2 packet id, held (1) or released (0), CRC.
+export const INC_ID = 10;
+export const INC_HELD = 12;
+export const INC_CRC = 13;
 // Message flags: QoS (2 bits), retain, whether priority and expiresAt are in the body, copy.
 export const QOS_MASK = 3;
 export const RETAIN = 4;

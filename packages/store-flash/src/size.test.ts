@@ -33,10 +33,15 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * the QoS per message that makes a QoS 2 step durable at once, and the hot path made lighter
  * (flash calls without a closure each, a blankness check four bytes at a time): measured
  * 6,266 B, budget 6,272. (Before it, raised to 5,632 when RobustClient grew with issue 24: FlashStore
- * unchanged, the difference of the two gzipped bundles moved from 5,525 to 5,571 B.)
+ * unchanged, the difference of the two gzipped bundles moved from 5,525 to 5,571 B.) Raised for
+ * issue 16's flash part and issue 22's leftovers: the incoming QoS 2 ids held until PUBREL as INC
+ * records (`incoming`, `held`, replayed by mount, copied forward by compaction), header CRCs bound
+ * to the block size (a partition read with another block size is refused, naming the size it was
+ * written with), and a sync after a compaction copy that runs into a new block on a buffered flash:
+ * measured 6,547 B (6,185 B just before on the same tree, RobustClient unchanged), budget 6,592.
  */
 const ISSUE_TARGET = 10240;
-const ADDED_BUDGET = 6272;
+const ADDED_BUDGET = 6592;
 const BUDGET = 14336 + ADDED_BUDGET; // RobustClient's budget (see packages/robust/src/size.test.ts) + FlashStore's
 
 describe('size budget (esbuild minify + gzip -9)', () => {

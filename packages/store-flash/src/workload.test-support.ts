@@ -1,5 +1,5 @@
 // Test support for the power-cut tests: a workload that drives a Store the way the robust client
-// does (add, SENT, RELEASING, requeue, remove), a model of what must have survived, and the
+// does (add, SENT, RELEASING, requeue, remove, and incoming QoS 2 ids held and released), a model of what must have survived, and the
 // check that compares a remounted store with that model. No vitest import: a child process
 // (apps/node's file flash test) runs the same workload and is killed.
 import { UmqttError } from '@umqtt/codec';
@@ -41,7 +41,8 @@ interface Expected {
 export type Pending =
   | { op: 'add'; message: NewMessage }
   | { op: 'update'; key: number; id: number; stage: number; attempts: number }
-  | { op: 'remove'; key: number };
+  | { op: 'remove'; key: number }
+  | { op: 'incoming'; id: number; held: boolean };
 
 /** What a check saw, for the coverage report. */
 export interface Outcome {
@@ -58,6 +59,8 @@ export interface Outcome {
 export class Workload {
   readonly model = new Map<number, Expected>();
   readonly removed = new Set<number>();
+  /** Incoming QoS 2 ids held (each incoming() that returned). */
+  readonly inbound = new Set<number>();
   /** Highest key add() ever returned. */
   maxKey = 0;
   pending: Pending | undefined;
@@ -100,6 +103,26 @@ export class Workload {
     this.steps++;
     this.lastDurable = false;
     this.lastAdded = 0;
+    if (store.incoming && r() < 0.1) {
+      // an incoming QoS 2 id held (PUBREC) or released (PUBREL): a few held at a time
+      const ids = [...this.inbound];
+      const release = ids.length > 0 && (ids.length > 5 || r() < 0.5);
+      const id = release ? ids[(r() * ids.length) | 0]! : 1 + ((r() * 65535) | 0);
+      this.pending = { op: 'incoming', id, held: !release };
+      try {
+        store.incoming(id, !release);
+      } catch (e) {
+        if (!(e instanceof UmqttError) || e.code !== 'UMQTT_STORE_FULL') throw e;
+        this.full++;
+        this.pending = undefined;
+        return;
+      }
+      if (release) this.inbound.delete(id);
+      else this.inbound.add(id);
+      this.pending = undefined;
+      this.lastDurable = true; // on the medium before the PUBREC or PUBCOMP that follows leaves
+      return;
+    }
     const live = [...this.model.keys()];
     if (!live.length || r() < 0.4) {
       const message = this.#message();
@@ -166,6 +189,8 @@ export class Workload {
    * - nothing else is there, except the message of an add() that was cut, whole, as QUEUED,
    *   with a key above every key returned;
    * - removed messages do not come back; count and bytes agree with messages();
+   * - the incoming QoS 2 ids held are those the calls that returned left held, each once (the id
+   *   of an incoming() that was cut, either way);
    * - a power cut is not damage: the store reports no message lost (`damage`), and with
    *   `strict` (a flash that writes in order) no damage at all.
    * Then adopts what the cut call did, so the workload can go on from here.
@@ -207,6 +232,7 @@ export class Workload {
     for (const key of this.model.keys())
       if (!seen.has(key)) must(pending?.op === 'remove' && pending.key === key, `message ${key} was lost`);
     same([store.count, store.bytes], [got.length, got.reduce((n, m) => n + messageBytes(m), 0)], 'count and bytes');
+    const incoming = this.checkIncoming(store);
     const damage = store.damage;
     must(!(strict ? damage : damage?.lost.length), `a power cut reported as damage: ${JSON.stringify(damage)}`);
     // adopt what the cut call did
@@ -220,6 +246,8 @@ export class Workload {
       const m = got.find((x) => x.key === pending.key);
       if (m) Object.assign(this.model.get(m.key)!, { id: m.id, stage: m.stage, attempts: m.attempts });
       outcome.pendingApplied ??= false;
+    } else if (pending?.op === 'incoming') {
+      outcome.pendingApplied = incoming;
     } else if (pending?.op === 'remove') {
       outcome.pendingApplied = !seen.has(pending.key);
       if (outcome.pendingApplied) {
@@ -229,6 +257,25 @@ export class Workload {
     }
     this.pending = undefined;
     return outcome;
+  }
+
+  /**
+   * Checks the incoming QoS 2 ids a (remounted) store holds: those the calls that returned left
+   * held (each is on the medium when it returns), each once, and the id of an incoming() that was
+   * cut either way; adopts what that one did. Returns whether it was applied (undefined: none was cut).
+   */
+  checkIncoming(store: Store): boolean | undefined {
+    const list = store.held?.() ?? [];
+    const held = new Set(list);
+    must(held.size === list.length, `an incoming id held twice: ${list.join()}`);
+    const p = this.pending?.op === 'incoming' ? this.pending : undefined;
+    for (const id of this.inbound) must(held.has(id) || id === p?.id, `incoming id ${id}, held, was lost`);
+    for (const id of held)
+      must(this.inbound.has(id) || id === p?.id, `incoming id ${id} held, but released or never held`);
+    if (!p) return undefined;
+    if (held.has(p.id)) this.inbound.add(p.id);
+    else this.inbound.delete(p.id);
+    return held.has(p.id) === p.held;
   }
 }
 

@@ -149,8 +149,9 @@ try {
     for (let i = 0; i < ROUNDS; i++) runs.push(await f());
     const r = { perSecond: median(runs.map((x) => x.perSecond)), group: runs[0]!.group };
     rows.push([label, r]);
+    const each = runs.map((x) => x.perSecond);
     console.log(
-      `${label}: ${Math.round(r.perSecond)} msg/s${r.group ? `, ${r.group.toFixed(1)} messages per fdatasync` : ''}`,
+      `${label}: ${Math.round(r.perSecond)} msg/s (rounds ${Math.round(Math.min(...each))}-${Math.round(Math.max(...each))})${r.group ? `, ${r.group.toFixed(1)} messages per fdatasync` : ''}`,
     );
     return r;
   };

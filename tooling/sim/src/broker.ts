@@ -96,6 +96,8 @@ export interface Ledger {
   outDropped(to: string, payload: Uint8Array, why: string): void;
   /** The broker lost every session and retained message. */
   lostState(): void;
+  /** A persistent connect of `clientId` found no session: a new one was made. */
+  sessionMade?(clientId: string): void;
 }
 
 /** Hostile habits of the broker, as chances per occasion (0: never). */
@@ -388,7 +390,10 @@ class Conn {
     if (found && !p.clean && !found.clean) {
       present = true;
       session = found;
-    } else session = newSession(this.clientId);
+    } else {
+      session = newSession(this.clientId);
+      if (!p.clean) state.ledger.sessionMade?.(this.clientId);
+    }
     session.clean = p.clean;
     if (found) {
       const old = found.conn;

@@ -4,8 +4,9 @@
 //   pnpm sim --seeds N [--from S]   N seeds from S, with a progress line
 //   pnpm sim --seed S [--full]      one seed with its trace (the whole trace with --full)
 //   pnpm sim day [--seed S] [--json]   a virtual day of a device with each client, and the tables
+//   pnpm sim day --seeds N [--from S] [--json]   N days (seeds S..) with each client: mean, spread
 //   pnpm sim aedes                  the scripted exchange against Mosquitto and aedes: where they differ
-import { DAY_CLIENTS, dayFigures, renderClients, renderDay, runDay } from './day.js';
+import { DAY_CLIENTS, dayFigures, renderClients, renderDay, renderSummaries, runDay, summarizeDays } from './day.js';
 import { explain, replayCommand } from './explain.js';
 import { runSeed } from './scenario.js';
 
@@ -70,6 +71,24 @@ async function compareAedes(): Promise<number> {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes('day') && arg('seeds') !== undefined) {
+    const from = Number(arg('from') ?? 1);
+    const count = Number(arg('seeds'));
+    const summaries = [];
+    for (const client of DAY_CLIENTS) {
+      const days = [];
+      for (let seed = from; seed < from + count; seed++) days.push(await runDay(seed, client));
+      summaries.push(summarizeDays(days));
+    }
+    if (process.argv.includes('--json')) console.log(JSON.stringify(summaries, null, 2));
+    else {
+      console.log(
+        `The days of seeds ${from} to ${from + count - 1} with each client: mean ± sd [min..max] over the seeds\n`,
+      );
+      console.log(renderSummaries(summaries));
+    }
+    return 0;
+  }
   if (process.argv.includes('day')) {
     const seed = Number(arg('seed') ?? 1);
     const days = [];

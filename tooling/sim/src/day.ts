@@ -4,7 +4,7 @@
 // cellular-like link. The same day (same outages, same publishes) runs once per client of
 // DAY_CLIENTS: umqtt's defaults, the same told of its link, and the schedules of other clients
 // as reconnect strategies of the same RobustClient. `pnpm sim day` prints the tables.
-import { PRESETS, type ReconnectContext } from '@umqtt/robust';
+import { PRESETS, backoffDelay, type ReconnectContext } from '@umqtt/robust';
 import { BrokerNode, BrokerState } from './broker.js';
 import { BrokerLedger, stepChecks, watchStates } from './checker.js';
 import { Device, type DeviceSpec, type PubRecord } from './device.js';
@@ -35,7 +35,10 @@ export interface DayClient {
   signals: boolean;
 }
 
-/** The clients side by side. The peers' schedules are modelled as strategies (no urgency, no signals). */
+/**
+ * The clients side by side. The peers' schedules are modelled as strategies without urgency
+ * (`urgentPriority` Infinity, `urgentPerHour` 0) or link signals.
+ */
 export const DAY_CLIENTS: readonly DayClient[] = [
   { name: 'umqtt', about: 'RobustClient defaults', backoff: {}, signals: false },
   {
@@ -45,10 +48,15 @@ export const DAY_CLIENTS: readonly DayClient[] = [
     signals: true,
   },
   {
-    name: 'umqtt + link, urgent 30/h',
-    about: 'the same with backoff.urgentPerHour 30: alarms waiting try every minute',
-    backoff: { urgentPerHour: 30 },
-    signals: true,
+    name: 'umqtt, 200 s cap',
+    about:
+      'the schedule of the previous defaults: factor 3 up to 200 s whatever waits (asked again when an alarm is queued), urgency through the bucket (urgentPerHour 0.5)',
+    backoff: {
+      strategy: (c: ReconnectContext) => backoffDelay(Math.max(0, c.attempts - 1), c.backoff, c.random),
+      factor: 3,
+      max: 200_000,
+    },
+    signals: false,
   },
   {
     name: 'umqtt before',
@@ -57,13 +65,14 @@ export const DAY_CLIENTS: readonly DayClient[] = [
       strategy: (c: ReconnectContext) => c.random() * Math.min(300_000, 1000 * 2 ** Math.max(0, c.attempts - 1)),
       max: 300_000,
       urgentPerHour: 0,
+      urgentPriority: Infinity,
     },
     signals: false,
   },
   {
     name: 'MQTT.js',
     about: 'reconnectPeriod 1000 (its default): the next attempt 1 s after each failure or loss',
-    backoff: { strategy: () => 1000, urgentPerHour: 0 },
+    backoff: { strategy: () => 1000, urgentPerHour: 0, urgentPriority: Infinity },
     signals: false,
   },
   {
@@ -73,13 +82,18 @@ export const DAY_CLIENTS: readonly DayClient[] = [
       strategy: (c: ReconnectContext) => Math.min(128_000, 1000 * 2 ** Math.max(0, c.attempts - 1)),
       stableAfter: 20_000,
       urgentPerHour: 0,
+      urgentPriority: Infinity,
     },
     signals: false,
   },
   {
     name: 'robust2 loop',
     about: "umqtt.robust2's example loop: every 500 ms, while is_conn_issue(): reconnect() again at once (no backoff)",
-    backoff: { strategy: (c: ReconnectContext) => (c.attempts ? 0 : c.random() * 500), urgentPerHour: 0 },
+    backoff: {
+      strategy: (c: ReconnectContext) => (c.attempts ? 0 : c.random() * 500),
+      urgentPerHour: 0,
+      urgentPriority: Infinity,
+    },
     signals: false,
   },
 ];
@@ -117,6 +131,8 @@ export interface DayResult {
   alarmLatency: number[];
   /** The same, with the kind of the outage. */
   alarmAfter: { how: Outage['how']; ms: number }[];
+  /** For each outage: ms from its end to the client online again (0: the connection outlived it unnoticed). */
+  backOnline: number[];
   /** Alarms the broker routed other than once (0 or twice), and button presses it routed after their 15 s. */
   alarmsNotOnce: number;
   stalePresses: number;
@@ -246,6 +262,11 @@ export async function runDay(seed: number, client: DayClient = DAY_CLIENTS[0]!):
     const first = Math.min(...waiting.map((x) => x.statuses[0]!.at));
     if (Number.isFinite(first)) alarmAfter.push({ how: o.how, ms: first - o.end });
   }
+  const backOnline = outages.map((o) => {
+    const before = device.states.filter((x) => x.at <= o.end);
+    if (before.at(-1)?.state === 'online') return 0;
+    return (device.states.find((x) => x.state === 'online' && x.at >= o.end)?.at ?? DAY) - o.end;
+  });
   // what the broker did with them: every alarm routed exactly once, no press routed after its 15 s
   const routed = (x: PubRecord) => ledger.entries.get(x.msgId)?.routed ?? [];
   const alarmsNotOnce = device.records.filter((x) => x.kind === 'alarm' && routed(x).length !== 1).length;
@@ -263,6 +284,7 @@ export async function runDay(seed: number, client: DayClient = DAY_CLIENTS[0]!):
     attempts: device.attempts,
     urgent: device.client.counters.urgent,
     alarmAfter,
+    backOnline,
     alarmsNotOnce,
     stalePresses,
     wireBytes: device.wire.up + device.wire.down,
@@ -294,6 +316,8 @@ export interface DayFigures {
   /** The same over the broker outages (`down`), and over the link outages (`unreachable`). */
   alarmP90BrokerSeconds: number;
   alarmP90LinkSeconds: number;
+  /** Outage's end -> the client online again, mean over the outages (whatever waited). */
+  backOnlineMeanSeconds: number;
   /** Attempts begun while told the link was down (null: no link signals). */
   linkDownAttempts: number | null;
   attemptsPerDay: number;
@@ -318,6 +342,7 @@ export function dayFigures(d: DayResult): DayFigures {
     alarmP90Seconds: p90(),
     alarmP90BrokerSeconds: p90('down'),
     alarmP90LinkSeconds: p90('unreachable'),
+    backOnlineMeanSeconds: +(d.backOnline.reduce((a, b) => a + b, 0) / d.backOnline.length / 1000).toFixed(1),
     linkDownAttempts: d.client.signals ? d.linkDownAttempts : null,
     attemptsPerDay: d.attempts,
     alarmsNotOnce: d.alarmsNotOnce,
@@ -373,6 +398,7 @@ export function renderClients(days: DayResult[]): string {
       'alarm p90: all',
       'after broker outages',
       'after link outages',
+      'back online: mean',
       'attempts while link down',
       'alarms not once',
       'stale presses',
@@ -388,11 +414,17 @@ export function renderClients(days: DayResult[]): string {
       s(f.alarmP90Seconds),
       s(f.alarmP90BrokerSeconds),
       s(f.alarmP90LinkSeconds),
+      s(f.backOnlineMeanSeconds),
       f.linkDownAttempts === null ? '-' : String(f.linkDownAttempts),
       String(f.alarmsNotOnce),
       String(f.stalePresses),
     ]);
   }
+  return markdown(rows);
+}
+
+/** A Markdown table: the first row is the header, the first column left-aligned, the rest right-aligned. */
+function markdown(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) =>
     `| ${r.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
@@ -401,4 +433,88 @@ export function renderClients(days: DayResult[]): string {
     `|${widths.map((w, i) => (i ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
     ...rows.slice(1).map(line),
   ].join('\n');
+}
+
+/** The figures of {@link DayFigures} that are numbers, summarised over seeds. */
+export const SPREAD_FIGURES = [
+  'attemptsPerOutageHour',
+  'urgentExtraAttemptsPerDay',
+  'alarmP90Seconds',
+  'alarmP90BrokerSeconds',
+  'alarmP90LinkSeconds',
+  'backOnlineMeanSeconds',
+  'attemptsPerDay',
+  'alarmsNotOnce',
+  'stalePresses',
+] as const;
+
+/** Mean, standard deviation (of the seeds' values), smallest and largest. */
+export interface Spread {
+  mean: number;
+  sd: number;
+  min: number;
+  max: number;
+}
+
+/** One client's days over several seeds (`pnpm sim day --seeds N --json`). */
+export interface DaysSummary {
+  client: string;
+  about: string;
+  seeds: number[];
+  /** Each figure over the seeds (a seed without such an outage left out, for the p90s). */
+  figures: Record<(typeof SPREAD_FIGURES)[number], Spread>;
+  /** Attempts during outages (without urgent extras) over all the seeds' outage hours together. */
+  attemptsPerOutageHourPooled: number;
+  /** Seeds whose alarm p90 after broker outages was over 60 s. */
+  seedsAlarmBrokerOver60: number;
+}
+
+const round1 = (x: number) => +x.toFixed(1);
+
+function spread(values: number[]): Spread {
+  const v = values.filter((x) => !Number.isNaN(x));
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+  return { mean: round1(mean), sd: round1(sd), min: Math.min(...v), max: Math.max(...v) };
+}
+
+/** Summarises one client's days (different seeds). */
+export function summarizeDays(days: DayResult[]): DaysSummary {
+  const f = days.map(dayFigures);
+  const hours = days.reduce((h, d) => h + d.outageHours, 0);
+  return {
+    client: days[0]!.client.name,
+    about: days[0]!.client.about,
+    seeds: days.map((d) => d.seed),
+    figures: Object.fromEntries(SPREAD_FIGURES.map((k) => [k, spread(f.map((x) => x[k]))])) as DaysSummary['figures'],
+    attemptsPerOutageHourPooled: round1(days.reduce((n, d) => n + d.outageAttempts - d.outageUrgent, 0) / hours),
+    seedsAlarmBrokerOver60: f.filter((x) => x.alarmP90BrokerSeconds > 60).length,
+  };
+}
+
+/** The table `pnpm sim day --seeds N` prints: each client's figures as mean ± sd [min..max] over the seeds. */
+export function renderSummaries(summaries: DaysSummary[]): string {
+  const cell = (x: Spread) => `${x.mean} ± ${x.sd} [${x.min}..${x.max}]`;
+  const rows = [
+    [
+      'client',
+      'attempts/outage h (pooled)',
+      'urgent extra/day',
+      'alarm p90 after broker outages',
+      'seeds > 60 s',
+      'alarm p90: all',
+      'back online: mean',
+    ],
+  ];
+  for (const x of summaries)
+    rows.push([
+      x.client,
+      `${cell(x.figures.attemptsPerOutageHour)} (${x.attemptsPerOutageHourPooled})`,
+      cell(x.figures.urgentExtraAttemptsPerDay),
+      cell(x.figures.alarmP90BrokerSeconds),
+      `${x.seedsAlarmBrokerOver60}/${x.seeds.length}`,
+      cell(x.figures.alarmP90Seconds),
+      cell(x.figures.backOnlineMeanSeconds),
+    ]);
+  return markdown(rows);
 }

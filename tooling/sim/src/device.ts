@@ -218,6 +218,9 @@ function recorded(store: Store, removed: Set<number>): Store {
   };
   if (store.get) wrapper.get = (key) => store.get!(key);
   if (store.payload) wrapper.payload = (key) => store.payload!(key);
+  // incoming QoS 2 ids held until PUBREL: a device that reboots between PUBREC and PUBREL must not get the message twice
+  if (store.incoming) wrapper.incoming = (id, held) => store.incoming!(id, held);
+  if (store.held) wrapper.held = () => store.held!();
   return wrapper;
 }
 

@@ -16,9 +16,8 @@ export const EXCLUDED = {
     "issue 16, found #3: a RobustClient that starts with an empty MemoryStore (after a reboot) resumes the broker's persistent session, whose QoS 2 messages awaiting PUBREL it can never release; Mosquitto counts them against its in-flight quota for good, and past it acknowledges every new QoS 2 PUBLISH (0x97) and drops it, reported delivered (seed 2189); turns off power cuts of a memory device while the broker holds QoS 2 messages from it",
   'republished-reboot':
     "issue 16, found #5: the mark that a QoS 2 message was published again after a lost session lives only in RAM: a device that reboots before its PUBCOMP reports a plain 'delivered' for a message the subscriber got twice (seed 975 with clean-session devices); turns off the at-most-once check for a QoS 2 message of a clean-session device that rebooted while holding it",
-  // ---- issue 16 (one session core, persisted both ways) ----
-  'incoming-qos2-reboot':
-    'issue 16, in part: the robust client now records incoming QoS 2 ids held until PUBREL in its Store (Store.incoming/held; MemoryStore keeps them), but FlashStore has no record for them yet, so a flash device that reboots between PUBREC and PUBREL gets the message twice (seed 630); turns off the at-most-once check for messages a device received across one of its reboots',
+  'connack-lost-session':
+    "issue 16, found #7: after the broker lost its state, a persistent CONNECT reached it and made a new session, but its CONNACK was lost (the connection reset); the next connect is told session present, so the client releases (PUBREL) a QoS 2 message past PUBREC that the new session never had, Mosquitto answers PUBCOMP and it is reported delivered, never routed (seed 1392, once the built-in strategy's timing changed with issue 24's alarm target); turns off the no-loss check for such a QoS 2 message",
 } as const;
 
 export type FaultClass = keyof typeof EXCLUDED;

@@ -25,6 +25,11 @@ export const REGRESSIONS: { seed: number; caught: string }[] = [
       "found #1: a timed-out QoS 2 message freed its window slot; Mosquitto's quota overrun, a loss reported delivered",
   },
   { seed: 1626, caught: 'found #6: a repeated PUBCOMP after its id went to a resent message ended the connection' },
+  {
+    seed: 630,
+    caught:
+      'issue 16: a flash device that rebooted between PUBREC and PUBREL got the message twice (no incoming QoS 2 ids on flash)',
+  },
 ];
 
 const FROM = Number(process.env['SIM_FROM'] ?? 1);
