@@ -238,7 +238,7 @@ describe('receiving', () => {
     h.session.received(publish(7, 2), 1);
     h.session.received(publish(7, 2, true), 2); // resent before PUBREL
     expect(h.wrote().map((p) => p.type)).toEqual([PUBREC, PUBREC]);
-    expect(h.events().map((e) => e.type)).toEqual([MESSAGE_EVENT, INCOMING_EVENT]);
+    expect(h.events().map((e) => e.type)).toEqual([INCOMING_EVENT, MESSAGE_EVENT]);
     expect(h.session.saved.incoming).toEqual([7]);
     h.session.received({ type: PUBREL, id: 7 }, 3);
     expect(h.wrote()).toMatchObject([{ type: PUBCOMP, id: 7 }]);
