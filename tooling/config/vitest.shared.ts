@@ -10,7 +10,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 export const sourceAliases = {
   '@umqtt/codec/v5': `${root}packages/codec/src/v5/index.ts`, // before '@umqtt/codec', which would match it as a prefix
   '@umqtt/codec': `${root}packages/codec/src/index.ts`,
+  '@umqtt/session/v5': `${root}packages/session/src/v5.ts`,
   '@umqtt/session': `${root}packages/session/src/index.ts`,
+  '@umqtt/simple/v5': `${root}packages/simple/src/v5.ts`,
   '@umqtt/simple': `${root}packages/simple/src/index.ts`,
   '@umqtt/robust': `${root}packages/robust/src/index.ts`,
   '@umqtt/store-memory': `${root}packages/store-memory/src/index.ts`,

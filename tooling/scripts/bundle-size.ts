@@ -1,7 +1,7 @@
 // Bundle-size measurement shared by the packages' size-budget tests: an entry snippet is
 // bundled from TypeScript sources with esbuild (bundle, minify, tree-shaking, ESM, ES2022),
 // then gzipped at level 9. Workspace imports (`@umqtt/<name>`) resolve to `src/index.ts` (and a
-// subpath `@umqtt/<name>/<sub>` to `src/<sub>/index.ts`), so
+// subpath `@umqtt/<name>/<sub>` to `src/<sub>/index.ts` or `src/<sub>.ts`), so
 // no build is needed and the measured code is exactly what a device bundler would keep.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +16,12 @@ const workspaceSources: Plugin = {
     // `@umqtt/<name>` and a subpath export `@umqtt/<name>/<sub>` (src/<sub>/index.ts)
     b.onResolve({ filter: /^@umqtt\/[\w.-]+(\/[\w.-]+)?$/ }, (args) => {
       const [name, sub] = args.path.slice('@umqtt/'.length).split('/');
-      for (const dir of ['packages', 'tooling']) {
-        const path = `${root}${dir}/${name}/src/${sub ? `${sub}/` : ''}index.ts`;
-        if (existsSync(path)) return { path };
-      }
+      for (const dir of ['packages', 'tooling'])
+        for (const path of [
+          `${root}${dir}/${name}/src/${sub ? `${sub}/` : ''}index.ts`,
+          `${root}${dir}/${name}/src/${sub}.ts`,
+        ])
+          if (existsSync(path)) return { path };
       return undefined;
     });
   },

@@ -51,7 +51,12 @@ export const BUDGETS = Object.freeze({
   // clauses and the platform's own error texts kept; scripts/device-profile.mjs)
   // then 8,270 B (+25 B: an incoming QoS 2 id reported held before the message, found #8 of the
   // simulation; an explicit packet id that timed out refused as in use)
-  'simple-client': { budget: 8320, target: 4096 },
+  // then 8,469 B (+199 B: keepalive airtime, issue 24, and the MQTT 5 seam, issue 18: the session's
+  // encoders injectable, its limits settable, simple's `protocol` option; MQTT 5 itself is not here)
+  'simple-client': { budget: 8512, target: 4096 },
+  // MQTT 5 (issue 18): MqttClient5 with the codec's MQTT 5 half it uses, on the same glue; the
+  // issue sets no target of its own, the 3.1.1 one is shown. Measured 13,355 B with the device profile.
+  'simple-client-v5': { budget: 13376, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B
@@ -75,7 +80,8 @@ export const BUDGETS = Object.freeze({
   // SUBSCRIBE/UNSUBSCRIBE ids in one, no Set of republished keys; about as much added by what the
   // issue and the simulation asked for: the queue's expiry and per-topic indexes without scanning
   // the held messages, and found #5's "published again" mark kept in the store)
-  'robust-memory': { budget: 13888, target: 8192 },
+  // then 14,060 B (+211 B: keepalive airtime and the MQTT 5 seam, issue 18, as simple-client)
+  'robust-memory': { budget: 14080, target: 8192 },
   // measured 14,862 B; then 15,052 B (the same, and the flash store's one sync per store call);
   // then 15,227 B (payloads stay on flash: 434 -> 210 B of RAM per queued 64-byte message);
   // then 15,260 B (simple's `writable` counts what a turn published against the socket's room);
@@ -97,7 +103,8 @@ export const BUDGETS = Object.freeze({
   // that reboots between PUBREC and PUBREL does not get the message twice; header CRCs bound to the
   // block size); then 19,714 B (+74 B: issue 24's urgency-aware strategy, as robust-memory); then
   // 19,715 B (+1 B, issue 16's robust part, as robust-memory)
-  'robust-flash': { budget: 19776, target: 10240 },
+  // then 19,932 B (+217 B: keepalive airtime and the MQTT 5 seam, issue 18, as simple-client)
+  'robust-flash': { budget: 19968, target: 10240 },
 });
 
 /** What a bundle must not mention (outside member access such as `x.process`). */
@@ -115,12 +122,18 @@ export const FORBIDDEN = Object.freeze([
 
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
-/** @umqtt/<name> -> packages/<name>/src/index.ts */
+/** @umqtt/<name> -> packages/<name>/src/index.ts; @umqtt/<name>/<sub> -> src/<sub>/index.ts or src/<sub>.ts */
 const workspaceSources = {
   name: 'umqtt-workspace-sources',
   setup(b) {
-    b.onResolve({ filter: /^@umqtt\/[\w.-]+$/ }, (args) => {
-      const path = `${root}packages/${args.path.slice('@umqtt/'.length)}/src/index.ts`;
+    b.onResolve({ filter: /^@umqtt\/[\w.-]+(\/[\w.-]+)?$/ }, (args) => {
+      const [name, sub] = args.path.slice('@umqtt/'.length).split('/');
+      const src = `${root}packages/${name}/src/`;
+      const path = !sub
+        ? `${src}index.ts`
+        : existsSync(`${src}${sub}/index.ts`)
+          ? `${src}${sub}/index.ts`
+          : `${src}${sub}.ts`;
       return existsSync(path) ? { path } : { errors: [{ text: `${args.path}: no package sources at ${path}` }] };
     });
   },

@@ -27,6 +27,9 @@ export type StartEngine = (host: BridgeHost, harnessFile: string) => Promise<Eng
 
 export const BUNDLES = ['simple-client', 'robust-memory', 'robust-flash'] as const;
 export type BundleName = (typeof BUNDLES)[number];
+/** The MQTT 5 bundle (run against Mosquitto: aedes speaks 3.1.1 only). */
+export const BUNDLE_V5 = 'simple-client-v5' as const;
+type AnyBundle = BundleName | typeof BUNDLE_V5;
 
 /** Fast reconnects for tests (the defaults wait up to seconds). */
 const BACKOFF = { min: 100, max: 400 };
@@ -35,11 +38,11 @@ const WAIT = { timeout: 15_000, interval: 10 };
 /** Builds dist-equivalent bundles into a temporary directory and one harness per bundle. */
 const mainFile = new URL('./device/main.js', import.meta.url).pathname;
 
-export async function prepareHarnesses(): Promise<{ dir: string; harness: Record<BundleName, string> }> {
+export async function prepareHarnesses(): Promise<{ dir: string; harness: Record<AnyBundle, string> }> {
   const dir = mkdtempSync(join(tmpdir(), 'umqtt-esp32-'));
   await buildBundles({ outdir: dir });
-  const harness = {} as Record<BundleName, string>;
-  for (const name of BUNDLES)
+  const harness = {} as Record<AnyBundle, string>;
+  for (const name of [...BUNDLES, BUNDLE_V5])
     harness[name] = await buildHarness(join(dir, `${name}.js`), join(dir, `${name}.harness.js`));
   return { dir, harness };
 }
@@ -134,10 +137,10 @@ export function engineSuite(engine: string, start: StartEngine, suite: SuiteOpti
   engine = sdk === 'current' ? engine : `${engine}-${sdk}`;
   describe(`${engine}: the device bundles against a real broker (stand-ins of SDK ${sdk === 'current' ? '8.2.3' : '5.0.0'})`, () => {
     let dir = '';
-    let harness: Record<BundleName, string>;
+    let harness: Record<AnyBundle, string>;
     let broker: AedesHandle;
     const running: Running[] = [];
-    const launch = async (bundle: BundleName, options: BridgeHostOptions = {}, file = harness[bundle]) => {
+    const launch = async (bundle: AnyBundle, options: BridgeHostOptions = {}, file = harness[bundle]) => {
       const r = await run(start, file, { sdk, ...options });
       running.push(r);
       return r;
@@ -353,6 +356,31 @@ export function engineSuite(engine: string, start: StartEngine, suite: SuiteOpti
       expect(host.find('dns-stuck')).toEqual([]); // the SDK's resolver would wait forever
       expect(host.requests.get(7 /* RESOLVE */)).toBeUndefined();
       noErrors(host);
+    });
+
+    describe.skipIf(mosquittoOrSkip() !== undefined)('MQTT 5 against Mosquitto', () => {
+      let m5: MosquittoHandle;
+      beforeAll(async () => {
+        m5 = await startMosquitto({ extraConfig: ['max_inflight_messages 3'] });
+      });
+      afterAll(() => m5?.stop());
+
+      test("simple-client-v5: QoS 0/1/2 round trip in MQTT 5; the broker's Receive Maximum (3) caps the window", async () => {
+        const r = await launch(BUNDLE_V5);
+        const { host } = r;
+        expect(await host.call('exports')).toEqual(['MqttClient5', 'moddableTimers', 'tcpSocketFactory']);
+        await pubSubRoundTrip(r, m5 as unknown as AedesHandle, `${engine}-v5`, false);
+        expect(await host.call('connack')).toMatchObject({ receiveMaximum: 3 });
+        const keys = await host.call<number[]>('fill', { topic: `dev/${engine}-v5/w`, count: 12, bytes: 32, qos: 1 });
+        expect(await host.call<number>('inflight')).toBe(3); // the rest wait for the window
+        await waitFor(() => keys.every((k) => statusOf(host, k).some((s) => s.status === 'delivered')), {
+          ...WAIT,
+          message: 'every message delivered through a window of 3',
+        });
+        await waitFor(() => messages(host, `dev/${engine}-v5/w`).length === 12, WAIT);
+        noErrors(host);
+        peaks?.('simple-client-v5: MQTT 5 round trip + window of 3', r);
+      });
     });
 
     describe.skipIf(mosquittoOrSkip() !== undefined)("TLS, through the SDK's TLS socket, against Mosquitto", () => {

@@ -13,7 +13,7 @@ describe('device bundles: size budgets (esbuild minify, ES2022, gzip -9)', async
   const by = Object.fromEntries(bundles.map((b) => [b.name, b]));
 
   test('every entry point has a budget, and the table prints', () => {
-    expect(entries()).toEqual(['robust-flash', 'robust-memory', 'simple-client']);
+    expect(entries()).toEqual(['robust-flash', 'robust-memory', 'simple-client', 'simple-client-v5']);
     for (const name of entries()) expect(BUDGETS[name], name).toBeDefined();
     console.log(sizeTable(bundles));
   });
@@ -42,7 +42,10 @@ describe('device bundles: size budgets (esbuild minify, ES2022, gzip -9)', async
     expect(memory).toContain('UMQTT_STORE_CLOSED'); // MemoryStore
     expect(memory).not.toContain('UMQTT_STORE_FOREIGN'); // FlashStore's own codes
     expect(flash).toContain('UMQTT_STORE_FOREIGN');
-    for (const code of [simple, memory, flash]) {
+    const v5 = text(by['simple-client-v5']!);
+    expect(v5).toContain('UMQTT_BROKER_DISCONNECT'); // MQTT 5 is there...
+    for (const code of [simple, memory, flash]) expect(code).not.toContain('UMQTT_BROKER_DISCONNECT'); // ...and only there
+    for (const code of [simple, memory, flash, v5]) {
       expect(code).not.toContain('UMQTT_POWER_LOSS'); // SimulatedFlash is for tests only
       expect(code).not.toMatch(/\bimport\b/); // self-contained
     }

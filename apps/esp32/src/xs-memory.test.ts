@@ -35,10 +35,13 @@ const WAIT = { timeout: 15_000, interval: 10 };
  * run): robust-memory idle 8,112 -> 7,516, connected 15,300 -> 14,856, 100 queued
  * 65,448 -> 60,728; robust-flash idle 13,148 -> 12,476, connected 20,336 -> 19,816, 100 queued
  * 55,876 -> 48,036; with issue 16's flash part merged (incoming QoS 2 records): robust-flash idle
- * 12,664, connected 20,004, 100 queued 48,208.
+ * 12,664, connected 20,004, 100 queued 48,208. Raised for simple-client connected: 10,832 (+16 B
+ * over the budget) with keepalive airtime (issue 24: the session's last read and write times) and
+ * the MQTT 5 seam (issue 18: the session's encoders and limits as fields); robust-memory idle 7,692,
+ * connected 15,032; robust-flash idle 12,840, connected 20,180 (within their budgets).
  */
 const RAM_BUDGETS: Record<BundleName, Record<string, number>> = {
-  'simple-client': { idle: 3_712, connected: 10_816 },
+  'simple-client': { idle: 3_712, connected: 11_136 },
   'robust-memory': { idle: 7_744, connected: 15_360, queued: 62_592 },
   'robust-flash': { idle: 12_864, connected: 20_416, queued: 49_536 },
 };

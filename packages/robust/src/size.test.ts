@@ -53,15 +53,14 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * urgentDelay while an alarm waits, the strategy asked again when the first one is queued offline;
  * +76 B over main's 14,314 B): 39,742 B minified, 14,390 B gzipped, budget 14,400; with main's
  * changes merged since (+13 B, not this package's): 39,766 B minified, 14,403 B gzipped, budget 14,432.
- * Kept for issue 16's robust part: the wrapper state around the core removed (statuses through
- * one deferred path, no #later/#depth; subscriptions to send in one map by filter; no Set of
- * republished keys), with the queue's expiry and per-topic indexes without scanning the held
- * messages and the fix of the simulation's found #5 (the "published again" mark kept in the
- * store; discard() reporting its statuses before it returns): 39,253 B minified, 14,406 B gzipped
- * (+3 B), budget 14,432.
+ * Raised for the session core's keepalive airtime (issue 24: the PINGREQ deadline's grace while
+ * we write and the link is known alive, PINGREQ sent with a QoS 0 publish when the link must be
+ * proved alive) and the MQTT 5 seam (issue 18: the session's encoders injectable and its limits
+ * settable, simple's `protocol` option; MQTT 5 itself is in the `/v5` entries, which this bundle
+ * does not contain): 14,403 -> 14,594 B (40,284 B minified), budget 14,656.
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 14432;
+const BUDGET = 14656;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

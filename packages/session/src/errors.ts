@@ -73,6 +73,32 @@ export const TOO_LARGE = 'UMQTT_PAYLOAD_TOO_LARGE';
 export const UNKNOWN_ID = 'UMQTT_UNKNOWN_ID';
 
 /**
+ * MQTT 5: the broker refused the connection with a reason code this catalogue has no code of
+ * its own for (`reasonCode` says which; 0x84, 0x85, 0x86/0x8C, 0x87 and 0x88/0x89 map to the
+ * 3.1.1 codes above).
+ *
+ * @example
+ * client.connect().catch((e) => { if (e.code === CONNACK_REFUSED && e.reasonCode === 0x97) later(); });
+ */
+export const CONNACK_REFUSED = 'UMQTT_CONNACK_REFUSED';
+/**
+ * MQTT 5: the broker ended the connection with DISCONNECT; `reasonCode` says why (0x8B server
+ * shutting down, 0x8E session taken over, 0x97 quota exceeded...), place `read`.
+ *
+ * @example
+ * client.onClose = (e) => { if (e?.code === BROKER_DISCONNECT && e.reasonCode === 0x8e) console.log('taken over'); };
+ */
+export const BROKER_DISCONNECT = 'UMQTT_BROKER_DISCONNECT';
+/**
+ * MQTT 5: a call the broker said in CONNACK it does not allow (a QoS above its Maximum QoS, a
+ * retained message without Retain Available, a wildcard, shared or identified subscription it
+ * does not support); thrown at once, nothing is sent.
+ *
+ * @example
+ * try { client.publish('t', 'x', { qos: 2 }); } catch (e) { if (e.code === NOT_SUPPORTED) client.publish('t', 'x', { qos: 1 }); }
+ */
+export const NOT_SUPPORTED = 'UMQTT_NOT_SUPPORTED';
+/**
  * A store is damaged, place `store`. Recorded once as an issue of the robust client built on a
  * store that reported damage (`Store.damage`): each message it lost gets the final status
  * `dropped`, reason `damaged in the store`. Thrown by a persistent store that cannot read its

@@ -23,7 +23,14 @@
  *
  * @module @umqtt/session
  */
-export { Session, type SessionOptions, type SessionState, type SessionWrite, type PublishOptions } from './session.js';
+export {
+  Session,
+  type SessionOptions,
+  type SessionState,
+  type SessionWrite,
+  type SessionCodec,
+  type PublishOptions,
+} from './session.js';
 export {
   MESSAGE_EVENT,
   STATUS_EVENT,
@@ -48,6 +55,9 @@ export {
   QUEUE_FULL,
   TOO_LARGE,
   UNKNOWN_ID,
+  CONNACK_REFUSED,
+  BROKER_DISCONNECT,
+  NOT_SUPPORTED,
   STORE_DAMAGED,
   STORE_FULL,
   STORE_CLOSED,

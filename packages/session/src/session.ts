@@ -25,6 +25,9 @@ import {
   encodeSubscribe,
   encodeUnsubscribe,
   type Packet,
+  type PublishPacket,
+  type SubscribePacket,
+  type UnsubscribePacket,
   type QoS,
   type Subscription,
   type UmqttError,
@@ -121,6 +124,15 @@ export interface SessionState {
 
 /** Nothing received for this many keepalive intervals: the peer is dead (half-open) [MQTT-3.1.2-24]. */
 const DEAD_PEER_FACTOR = 1.5;
+/**
+ * Keepalive airtime: while we write packets of our own and the link is known alive (a whole
+ * packet came in since the last PINGREQ of the timer's), the PINGREQ deadline moves by
+ * keepAlive / 8, at most this many ms. An application that publishes at about
+ * the keepalive period then writes before the deadline instead of racing it (its timer and ours
+ * fire within milliseconds of each other, and half the time a PINGREQ went out just before the
+ * publish). The broker allows 1.5 x keepAlive [MQTT-3.1.2-24]; the dead-peer deadline is unchanged.
+ */
+const PING_GRACE = 5000;
 /** Payloads of this size or more, handed over, are written after their header without a copy. */
 const NO_COPY_FROM = 4096;
 const LAST_PACKET_ID = 65535;
@@ -159,6 +171,24 @@ interface Entry {
 export type SessionWrite = (bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean) => void;
 
 /**
+ * The encoders of the packets a session makes up from the application's calls, when they are
+ * not MQTT 3.1.1's: `@umqtt/session/v5`'s `Session5` passes MQTT 5's (with properties), so a
+ * 3.1.1 bundle holds no MQTT 5 code.
+ *
+ * @example
+ * import { encodePublish, encodeSubscribe, encodeUnsubscribe } from '@umqtt/codec/v5';
+ * const session = new Session({}, write, { publish: encodePublish, subscribe: encodeSubscribe, unsubscribe: encodeUnsubscribe });
+ */
+export interface SessionCodec {
+  /** PUBLISH (with `headerOnly`, its header alone: the payload is written after it as it is). */
+  publish: (packet: PublishPacket, headerOnly: boolean) => Uint8Array;
+  /** SUBSCRIBE. */
+  subscribe: (packet: SubscribePacket) => Uint8Array;
+  /** UNSUBSCRIBE. */
+  unsubscribe: (packet: UnsubscribePacket) => Uint8Array;
+}
+
+/**
  * One MQTT session, without I/O. The driver calls `begin()` when a socket opens, `received()`
  * for each whole packet, `wrote()` when bytes went out, `tick()` at `due()`, and `end()` when
  * the connection is gone; after each call it hands `events` to the application and empties the
@@ -175,13 +205,16 @@ export class Session {
   /** Events since the driver last emptied the list, oldest first. */
   readonly events: SessionEvent[] = [];
   readonly #write: SessionWrite;
-  readonly #keepAlive: number;
+  #keepAlive = 0;
+  /** How far the PINGREQ deadline moves while traffic goes both ways (PING_GRACE). */
+  #grace = 0;
+  readonly #codec: SessionCodec;
   readonly #clean: boolean;
   readonly #connectTimeout: number;
   readonly #messageTimeout: number;
-  readonly #maxInflight: number;
+  #maxInflight = 0;
   readonly #maxQueued: number;
-  readonly #maxPacketSize: number;
+  #maxPacketSize = 0;
   readonly #manualAcks: boolean;
   /** With manual acknowledgements: how many unacknowledged messages make the driver stop reading. */
   readonly maxUnacked: number;
@@ -207,22 +240,40 @@ export class Session {
   #lastSent = 0;
   #lastRecv = 0;
   #pingAt = 0;
+  /**
+   * Since the last PINGREQ of the timer's: 1 = we wrote packets other than PINGREQ, 2 = a whole
+   * packet came in (the link is alive). The grace applies with both (3) only: without writes of
+   * our own there is no publish to race, without packets in the link is not known to be alive.
+   */
+  #traffic = 0;
 
   /**
    * @param options - {@link SessionOptions}
    * @param write - takes the bytes the session sends, in order
+   * @param codec - the encoders, when not MQTT 3.1.1's ({@link SessionCodec})
    */
-  constructor(options: SessionOptions, write: SessionWrite) {
+  constructor(options: SessionOptions, write: SessionWrite, codec?: SessionCodec) {
     this.#write = write;
-    this.#keepAlive = (options.keepAlive ?? 60) * 1000;
+    this.#codec = codec ?? { publish: encodePublish, subscribe: encodeSubscribe, unsubscribe: encodeUnsubscribe };
+    this.limit(options.maxInflight ?? 16, options.maxPacketSize ?? 1_048_576, (options.keepAlive ?? 60) * 1000);
     this.#clean = options.clean ?? true;
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#messageTimeout = options.messageTimeout ?? 30_000;
-    this.#maxInflight = options.maxInflight ?? 16;
     this.#maxQueued = options.maxQueued ?? 1000;
-    this.#maxPacketSize = options.maxPacketSize ?? 1_048_576;
     this.#manualAcks = options.manualAcks ?? false;
     this.maxUnacked = options.maxUnacked ?? 16;
+  }
+
+  /**
+   * Sets the limits of this connection: the in-flight window, the largest packet sent, and the
+   * keepalive in ms. `@umqtt/session/v5` lowers them to what the broker's CONNACK says (Receive
+   * Maximum, Maximum Packet Size, Server Keep Alive) and puts the configured ones back at `begin()`.
+   */
+  limit(maxInflight: number, maxPacketSize: number, keepAlive: number): void {
+    this.#maxInflight = maxInflight;
+    this.#maxPacketSize = maxPacketSize;
+    this.#keepAlive = keepAlive;
+    this.#grace = Math.min(keepAlive / 8, PING_GRACE);
   }
 
   /** idle, connecting (until CONNACK), connected, or closed. */
@@ -278,6 +329,7 @@ export class Session {
     this.#state = 'connecting';
     this.#closing = false;
     this.#pingAt = 0;
+    this.#traffic = 0;
     this.#lastSent = this.#lastRecv = now;
     this.#connectBy = now + this.#connectTimeout;
   }
@@ -292,6 +344,7 @@ export class Session {
     // Only a whole packet is a sign of life: a peer trickling bytes is not alive.
     this.#lastRecv = now;
     if (this.#state === 'connecting') return this.#connack(p);
+    this.#traffic |= 2;
     switch (p.type) {
       case PUBLISH:
         return this.#message(p.topic, p.payload, p.qos ?? 0, p.retain ?? false, p.dup ?? false, p.id ?? 0);
@@ -341,7 +394,7 @@ export class Session {
     const tail = opts?.copy === false && data.length >= NO_COPY_FROM ? data : undefined;
     let bytes: Uint8Array;
     try {
-      bytes = encodePublish(
+      bytes = this.#codec.publish(
         { type: PUBLISH, topic, payload: data, qos, retain: opts?.retain, dup: opts?.dup, id },
         !!tail,
       );
@@ -352,6 +405,7 @@ export class Session {
     if (size > max) throw error(TOO_LARGE, `packet of ${size} bytes is over maxPacketSize ${max}`, 'publish');
     if (!id) {
       this.#send(bytes, tail, false);
+      this.#along(now);
       return 0;
     }
     this.#enqueue(now, { kind: PUB, id, qos, bytes, tail, sentAt: -1, stage: AWAIT_PUBREC, ref: opts?.ref });
@@ -379,19 +433,23 @@ export class Session {
   /** SUBSCRIBE for a list of filters; returns its packet id (SUBACK reports `delivered` or `refused`). */
   subscribe(now: number, list: Subscription[]): number {
     return this.#control(now, SUB, 'subscribe', list.length, (id) =>
-      encodeSubscribe({ type: SUBSCRIBE, id, subscriptions: list }),
+      this.#codec.subscribe({ type: SUBSCRIBE, id, subscriptions: list }),
     );
   }
 
   /** UNSUBSCRIBE; returns its packet id (UNSUBACK reports `delivered`). */
   unsubscribe(now: number, topics: string[]): number {
-    return this.#control(now, UNSUB, 'unsubscribe', 0, (id) => encodeUnsubscribe({ type: UNSUBSCRIBE, id, topics }));
+    return this.#control(now, UNSUB, 'unsubscribe', 0, (id) =>
+      this.#codec.unsubscribe({ type: UNSUBSCRIBE, id, topics }),
+    );
   }
 
   /** Sends PINGREQ now. */
   ping(now: number): void {
+    const traffic = this.#traffic;
     this.#pingAt = now;
     this.#send(encodeEmpty({ type: PINGREQ }), undefined, true);
+    this.#traffic = traffic; // a PINGREQ is not traffic
   }
 
   /** Sends DISCONNECT: nothing is sent after it [MQTT-3.14.4-2]. */
@@ -456,7 +514,10 @@ export class Session {
       );
     if (now >= this.#pongDue())
       throw error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive');
-    if (now >= this.#pingDue()) this.ping(now);
+    if (now >= this.#pingDue()) {
+      this.ping(now);
+      this.#traffic = 0; // a PINGREQ of its own: nothing else went either way
+    }
     for (const e of this.#ids.values())
       if (now >= this.#timeoutDue(e)) {
         this.#ids.delete(e.id);
@@ -473,11 +534,23 @@ export class Session {
   #pongDue(): number {
     return this.#keepAlive && this.#pingAt ? this.#pingAt + this.#keepAlive : Infinity;
   }
-  /** Keepalive: when a PINGREQ is due (none outstanding, not closing). */
+  /**
+   * Keepalive: when a PINGREQ is due (none outstanding, not closing): keepAlive after the older
+   * of the last write and the last whole packet received, plus the grace while traffic goes both ways.
+   */
   #pingDue(): number {
     return this.#keepAlive && !this.#pingAt && !this.#closing
-      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive
+      ? Math.min(this.#lastSent, this.#lastRecv) + this.#keepAlive + (this.#traffic === 3 ? this.#grace : 0)
       : Infinity;
+  }
+  /**
+   * A QoS 0 publish expects no answer: when nothing else in flight will prove the link alive and
+   * the receiving side's PINGREQ is due within the grace, PINGREQ goes with it, in the same
+   * flush, instead of waking the radio again a few seconds later.
+   */
+  #along(now: number): void {
+    if (this.#keepAlive && !this.#pingAt && !this.#ids.size && now >= this.#lastRecv + this.#keepAlive - this.#grace)
+      this.ping(now);
   }
   /** When an entry in flight times out. */
   #timeoutDue(e: Entry): number {
@@ -687,7 +760,9 @@ export class Session {
 
   /** Everything the session writes goes through here: nothing after DISCONNECT [MQTT-3.14.4-2]. */
   #send(bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean): void {
-    if (!this.#closing) this.#write(bytes, tail, owed);
+    if (this.#closing) return;
+    this.#traffic |= 1;
+    this.#write(bytes, tail, owed);
   }
 
   #status(e: Entry, status: Status, granted?: number[]): void {

@@ -22,54 +22,18 @@ import {
 } from '@umqtt/testkit';
 import type { UmqttError } from '@umqtt/codec';
 // Test-only: the Node adapters live in apps/node; the package itself never depends on them.
-import { createTcpSocketFactory, createTlsSocketFactory, nodeTimers } from '../../../apps/node/src/transport/index.ts';
-import { MqttClient, type ClientOptions, type Message, type Status } from './index.js';
+import { createTlsSocketFactory } from '../../../apps/node/src/transport/index.ts';
+import { MqttClient, type ClientOptions, type Status } from './index.js';
+import { peerMaker, type Address, type Peer as PeerOf } from './peers.test-support.js';
 
 const skipMosquitto = mosquittoOrSkip();
 const T = 10_000; // every test and hook is bounded by this
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-interface Address {
-  host: string;
-  port: number;
-}
-
-/** A client with everything it reports recorded. */
-interface Peer {
-  client: MqttClient;
-  messages: Message[];
-  statuses: { id: number; status: Status; granted: number[] | undefined }[];
-  closes: (UmqttError | undefined)[];
-}
-
-const open = new Set<MqttClient>();
-let serial = 0;
-const unique = (name: string) => `${name}-${process.pid}-${++serial}`;
-
+type Peer = PeerOf<MqttClient>;
 /** The one way these tests build a client: Node TCP (or the given socket), Node timers. */
-function peer(at: Address, options: Partial<ClientOptions> = {}): Peer {
-  const client = new MqttClient({
-    socket: createTcpSocketFactory(),
-    timers: nodeTimers,
-    host: at.host,
-    port: at.port,
-    clientId: unique('umqtt'),
-    ...options,
-  });
-  const p: Peer = { client, messages: [], statuses: [], closes: [] };
-  client.onMessage = (m) => p.messages.push(m); // payloads kept as the views the client gave
-  client.onStatus = (id, status, granted) => p.statuses.push({ id, status, granted });
-  client.onClose = (e) => p.closes.push(e);
-  open.add(client);
-  return p;
-}
-
-async function connected(at: Address, options: Partial<ClientOptions> = {}): Promise<Peer> {
-  const p = peer(at, options);
-  await p.client.connect();
-  return p;
-}
+const { unique, peer, connected, closeAll } = peerMaker<MqttClient, ClientOptions>((o) => new MqttClient(o), 'umqtt');
 
 /** Statuses reported for one packet id, in order. */
 const statusesOf = (p: Peer, id: number) => p.statuses.filter((s) => s.id === id).map((s) => s.status);
@@ -87,10 +51,7 @@ async function subscribed(p: Peer, filter: string, qos: 0 | 1 | 2 = 1) {
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
-afterEach(() => {
-  for (const client of open) client.close();
-  open.clear();
-});
+afterEach(closeAll);
 
 /** What the shared suite needs from a broker. */
 interface Broker extends Address {

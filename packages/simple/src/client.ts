@@ -11,6 +11,7 @@ import {
   encodeUtf8,
   INVALID_ARGUMENT,
   CONNECT,
+  type ConnectPacket,
   type Subscription,
   type QoS,
 } from '@umqtt/codec';
@@ -25,6 +26,7 @@ import {
   type PublishOptions,
   type SessionOptions,
   type SessionState,
+  type SessionWrite,
   type Status,
 } from '@umqtt/session';
 import {
@@ -90,6 +92,24 @@ export interface ClientOptions extends SessionOptions {
   socketTimeout?: number | undefined;
   /** Receives every issue as it is recorded (robust2's DEBUG). */
   logger?: ((issue: Issue) => void) | undefined;
+  /** What the connection speaks when not MQTT 3.1.1 (`@umqtt/simple/v5`'s `MqttClient5` passes MQTT 5's). */
+  protocol?: Protocol | undefined;
+}
+
+/**
+ * A protocol version other than 3.1.1: its session, its parser and its CONNECT. The 3.1.1 ones
+ * are built in; `@umqtt/simple/v5` gives MQTT 5's, so a 3.1.1 bundle holds no MQTT 5 code.
+ *
+ * @example
+ * const client = new MqttClient5({ socket, timers, host }); // passes { protocol: MQTT 5's } to MqttClient
+ */
+export interface Protocol {
+  /** The session core of a connection. */
+  session(options: SessionOptions, write: SessionWrite): Session;
+  /** A parser of the broker's packets, refusing any over `maxPacketSize`. */
+  parser(maxPacketSize: number): Parser;
+  /** CONNECT for these options. */
+  connect(options: ClientOptions): Uint8Array;
 }
 
 export type { PublishOptions };
@@ -193,9 +213,9 @@ export class MqttClient {
     this.#t = options.timers;
     this.#socketTimeout = options.socketTimeout ?? 30_000;
     this.#maxPacketSize = options.maxPacketSize ?? 1_048_576;
-    this.#session = new Session({ ...options, maxPacketSize: this.#maxPacketSize }, (bytes, tail, owed) =>
-      this.#send(bytes, tail, owed),
-    );
+    const so = { ...options, maxPacketSize: this.#maxPacketSize };
+    const write: SessionWrite = (bytes, tail, owed) => this.#send(bytes, tail, owed);
+    this.#session = options.protocol ? options.protocol.session(so, write) : new Session(so, write);
   }
 
   /** The connection state: idle, connecting, connected or closed. */
@@ -250,23 +270,16 @@ export class MqttClient {
     const o = this.options;
     let bytes: Uint8Array;
     try {
-      const will = o.will;
-      bytes = encodeConnect({
-        type: CONNECT,
-        clientId: o.clientId ?? '',
-        clean: o.clean ?? true,
-        keepAlive: o.keepAlive ?? 60,
-        username: o.username,
-        password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,
-        will: will && { topic: will.topic, payload: payloadBytes(will.payload), qos: will.qos, retain: will.retain },
-      });
+      bytes = o.protocol ? o.protocol.connect(o) : encodeConnect(connectPacket(o));
     } catch (e) {
       return Promise.reject(placed(e, 'connect'));
     }
     const now = this.#now();
     this.#session.begin(now);
     this.#state = 'connecting';
-    this.#parser = new Parser(clientDecoders, { maxPacketSize: this.#maxPacketSize });
+    this.#parser = o.protocol
+      ? o.protocol.parser(this.#maxPacketSize)
+      : new Parser(clientDecoders, { maxPacketSize: this.#maxPacketSize });
     this.#out = [bytes];
     this.#pending = bytes.length;
     this.#owed = 0;
@@ -675,6 +688,24 @@ export class MqttClient {
     }
     if (this.#state === 'connecting' || this.#state === 'connected') this.#rearm();
   }
+}
+
+/**
+ * CONNECT's fields from the options, as MQTT 3.1.1 has them (MQTT 5 adds its properties).
+ *
+ * @internal
+ */
+export function connectPacket(o: ClientOptions): ConnectPacket {
+  const will = o.will;
+  return {
+    type: CONNECT,
+    clientId: o.clientId ?? '',
+    clean: o.clean ?? true,
+    keepAlive: o.keepAlive ?? 60,
+    username: o.username,
+    password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,
+    will: will && { topic: will.topic, payload: payloadBytes(will.payload), qos: will.qos, retain: will.retain },
+  };
 }
 
 /**

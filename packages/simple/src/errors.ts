@@ -70,6 +70,13 @@ export const CALLBACK_ERROR = 'UMQTT_CALLBACK_ERROR';
  * client.onClose = (error) => { if (error?.code === INTERNAL) report(error.message); };
  */
 export const INTERNAL = 'UMQTT_INTERNAL';
+/**
+ * MQTT 5: no response to `MqttClient5.request()` within its timeout, place `request`.
+ *
+ * @example
+ * client.request('svc/time', '', { responseTopic: 'me/replies' }).catch((e) => e.code === REQUEST_TIMEOUT && retry());
+ */
+export const REQUEST_TIMEOUT = 'UMQTT_REQUEST_TIMEOUT';
 
 /** A UmqttError with one of this package's codes, where it happened (the client's own; not exported by the package). */
 export function error(code: string, message: string, place: string, reasonCode?: number, clause?: string): UmqttError {

@@ -27,6 +27,7 @@ export {
   MqttClient,
   payloadBytes,
   type ClientOptions,
+  type Protocol,
   type PublishOptions,
   type Message,
   type Status,

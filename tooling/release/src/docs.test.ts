@@ -49,7 +49,9 @@ it('builds the API reference from the src/index.ts of every published package wi
     '@umqtt/node',
     '@umqtt/robust',
     '@umqtt/session',
+    '@umqtt/session/v5', // the MQTT 5 session
     '@umqtt/simple',
+    '@umqtt/simple/v5', // the MQTT 5 client
     '@umqtt/store-flash',
     '@umqtt/store-memory',
   ]);

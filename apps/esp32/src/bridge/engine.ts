@@ -81,7 +81,8 @@ const app: Record<string, (arg: any) => unknown> = {
       if (o.start !== false) client.start();
       return { held };
     }
-    client = new U.MqttClient({ ...common, host: o.host, port: o.port, clean: o.clean ?? true });
+    // the MQTT 5 bundle offers MqttClient5, the others MqttClient
+    client = new (U.MqttClient5 ?? U.MqttClient)({ ...common, host: o.host, port: o.port, clean: o.clean ?? true });
     client.onStatus = (id: number, status: string, granted?: number[]) =>
       report({ type: 'status', key: id, status, granted });
     client.onClose = (e?: { code: string }) => report({ type: 'closed', code: e?.code });
@@ -89,6 +90,12 @@ const app: Record<string, (arg: any) => unknown> = {
     if (o.start !== false) app.start!(undefined);
     return { held: 0 };
   },
+
+  /** MQTT 5: the broker's CONNACK properties (null for a 3.1.1 client). */
+  connack: () => client.connack ?? null,
+
+  /** QoS 1/2 messages in flight now. */
+  inflight: () => client.inflight,
 
   /** Starts the client made by `open({ start: false })`. */
   start() {

@@ -10,7 +10,10 @@ import type { Io } from './io.js';
 import { planPub } from './pub.js';
 import { formatMessage, planSub } from './sub.js';
 
-const config = (...args: string[]) => connectionConfig(parse('pub', args, CONNECTION_OPTIONS).values);
+const config = (...args: string[]) => {
+  const { values, properties } = parse('pub', args, CONNECTION_OPTIONS);
+  return connectionConfig(values, properties);
+};
 const usageOf = (f: () => unknown): string => {
   try {
     f();
@@ -88,6 +91,31 @@ describe('connection options', () => {
     });
   });
 
+  it('-V 5 (or mqttv5) with -D properties, as mosquitto takes them', () => {
+    const c = config(
+      ...['-V', 'mqttv5', '-D', 'publish', 'user-property', 'unit', 'C', '-D', 'publish', 'user-property', 'k', 'v'],
+      ...['-D', 'publish', 'correlation-data', 'r1', '-D', 'publish', 'payload-format-indicator', '1'],
+      ...['--property', 'connect', 'session-expiry-interval', '3600', '-D', 'will', 'will-delay-interval', '5'],
+    );
+    expect(c.version).toBe(5);
+    expect(c.properties).toEqual({
+      connect: { sessionExpiryInterval: 3600 },
+      publish: {
+        userProperties: [
+          ['unit', 'C'],
+          ['k', 'v'],
+        ],
+        correlationData: new Uint8Array(Buffer.from('r1')),
+        payloadFormatIndicator: true,
+      },
+      subscribe: {},
+      disconnect: {},
+      will: { willDelayInterval: 5 },
+    });
+    expect(config('-V', '311').version).toBe(4);
+    expect(config().version).toBe(4);
+  });
+
   it.each([
     [['-L', 'mqtt://h', '-p', '1'], /either as -L URL or as -h HOST/],
     [['-L', 'http://h'], /invalid URL.*unsupported scheme "http:".*ws:\/\//],
@@ -95,9 +123,13 @@ describe('connection options', () => {
     [['-h', 'mqtt://h'], /invalid host/],
     [['-p', '0'], /port \(-p\) must be a whole number from 1 to 65535, got "0"/],
     [['-k', '-1'], /keepalive \(-k\) must be a whole number from 0 to 65535, got "-1"/],
-    [['-V', '5'], /MQTT 5 \(-V 5\) is not supported yet/],
     [['-V', 'mqttv31'], /MQTT 3.1 \(-V 31\) is not supported/],
-    [['-V', '4'], /-V \(protocol version\) must be 311 or mqttv311, got "4"/],
+    [['-V', '4'], /-V \(protocol version\) must be 311, mqttv311, 5 or mqttv5, got "4"/],
+    [['-D', 'publish', 'content-type', 'x'], /-D \(MQTT 5 properties\) needs MQTT 5.*-V 5/],
+    [['-V', '5', '-D', 'publish', 'topic-alias', '1'], /-D publish topic-alias: not a property publish takes here/],
+    [['-V', '5', '-D', 'auth', 'x', '1'], /-D auth: not a command that takes properties/],
+    [['-V', '5', '-D', 'publish', 'message-expiry-interval', 'soon'], /must be a whole number/],
+    [['-V', '5', '-D', 'publish', 'user-property', 'k'], /-D needs a command, a property and its value/],
     [['--capath', '/nonexistent-umqtt-dir'], /cannot read --capath "\/nonexistent-umqtt-dir" \(ENOENT\)/],
     [['-k', 'x'], /keepalive \(-k\) must be a whole number/],
     [['-c'], /needs a client id/],

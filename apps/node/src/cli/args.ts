@@ -5,8 +5,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { validateTopicFilter, validateTopicName, type QoS } from '@umqtt/codec';
+import type { UserProperty } from '@umqtt/codec/v5';
 import { parseBrokerUrl, type BrokerAddress } from '../transport/url.js';
-import { usage, type Target } from './errors.js';
+import { CliError, usage, type Target } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -59,17 +60,46 @@ function valuesAttached(args: string[], options: Options): string[] {
   return out;
 }
 
+/**
+ * `-D COMMAND NAME VALUE` (and `-D COMMAND user-property KEY VALUE`), as mosquitto_pub/sub take
+ * MQTT 5 properties: taken out of the arguments before parseArgs (which knows options of one value).
+ */
+function takeProperties(args: string[]): { rest: string[]; properties: string[][] } {
+  const rest: string[] = [];
+  const properties: string[][] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return { rest: [...rest, ...args.slice(i)], properties };
+    if (arg !== '-D' && arg !== '--property') {
+      rest.push(arg);
+      continue;
+    }
+    const n = args[i + 2] === 'user-property' ? 4 : 3;
+    const p = args.slice(i + 1, i + 1 + n);
+    if (p.length < n)
+      throw usage(
+        `${arg} needs a command, a property and its value, got "${p.join(' ')}"`,
+        'e.g. -D publish message-expiry-interval 60, or -D connect user-property key value',
+      );
+    properties.push(p);
+    i += n;
+  }
+  return { rest, properties };
+}
+
 /** parseArgs, with its errors turned into usage errors that say where to look. */
 export function parse(
   command: string,
   args: string[],
   options: Options,
   positionals = false,
-): { values: Values; positionals: string[] } {
+): { values: Values; positionals: string[]; properties: string[][] } {
   try {
-    const r = parseArgs({ args: valuesAttached(args, options), options, strict: true, allowPositionals: positionals });
-    return { values: r.values as Values, positionals: r.positionals };
+    const { rest, properties } = takeProperties(args);
+    const r = parseArgs({ args: valuesAttached(rest, options), options, strict: true, allowPositionals: positionals });
+    return { values: r.values as Values, positionals: r.positionals, properties };
   } catch (e) {
+    if (e instanceof CliError) throw e;
     const code = (e as { code?: string }).code;
     const message = (e as Error).message.split('\n')[0]!.replace(/\.$/, '');
     const help = `see: umqtt ${command} --help`;
@@ -140,14 +170,90 @@ export function topicFilter(filter: string): string {
   return filter;
 }
 
-/** -V: the protocol version, as mosquitto names it; umqtt speaks MQTT 3.1.1. */
-function protocolVersion(text: string | undefined): void {
-  if (text === undefined || /^(mqttv)?311$/i.test(text)) return;
-  if (/^(mqttv)?5$/i.test(text))
-    throw usage('MQTT 5 (-V 5) is not supported yet: umqtt speaks MQTT 3.1.1', 'leave -V out, or give -V 311');
+/** -V: the protocol version, as mosquitto names it: 4 (MQTT 3.1.1, the default) or 5. */
+function protocolVersion(text: string | undefined): 4 | 5 {
+  if (text === undefined || /^(mqttv)?311$/i.test(text)) return 4;
+  if (/^(mqttv)?5$/i.test(text)) return 5;
   if (/^(mqttv)?31$/i.test(text))
-    throw usage('MQTT 3.1 (-V 31) is not supported: umqtt speaks MQTT 3.1.1', 'leave -V out, or give -V 311');
-  throw usage(`-V (protocol version) must be 311 or mqttv311, got "${text}"`, 'umqtt speaks MQTT 3.1.1');
+    throw usage(
+      'MQTT 3.1 (-V 31) is not supported: umqtt speaks MQTT 3.1.1 and 5',
+      'leave -V out, or give -V 311 or -V 5',
+    );
+  throw usage(
+    `-V (protocol version) must be 311, mqttv311, 5 or mqttv5, got "${text}"`,
+    'umqtt speaks MQTT 3.1.1 and 5',
+  );
+}
+
+/** MQTT 5 properties by the command they go with (`-D`), as the client's options name them. */
+export interface Properties5 {
+  connect: Record<string, unknown>;
+  publish: Record<string, unknown>;
+  subscribe: Record<string, unknown>;
+  disconnect: Record<string, unknown>;
+  will: Record<string, unknown>;
+}
+
+/** What -D takes, by command: mosquitto's property name -> [the client's name, its kind]. */
+const PROPERTY_NAMES: Readonly<Record<string, Readonly<Record<string, [string, 'int' | 'text' | 'bytes' | 'bool']>>>> =
+  {
+    connect: {
+      'session-expiry-interval': ['sessionExpiryInterval', 'int'],
+      'receive-maximum': ['receiveMaximum', 'int'],
+      'request-problem-information': ['requestProblemInformation', 'bool'],
+      'request-response-information': ['requestResponseInformation', 'bool'],
+    },
+    publish: {
+      'message-expiry-interval': ['messageExpiryInterval', 'int'],
+      'content-type': ['contentType', 'text'],
+      'response-topic': ['responseTopic', 'text'],
+      'correlation-data': ['correlationData', 'bytes'],
+      'payload-format-indicator': ['payloadFormatIndicator', 'bool'],
+    },
+    subscribe: { 'subscription-identifier': ['subscriptionIdentifier', 'int'] },
+    disconnect: { 'session-expiry-interval': ['sessionExpiryInterval', 'int'] },
+    will: {
+      'will-delay-interval': ['willDelayInterval', 'int'],
+      'message-expiry-interval': ['messageExpiryInterval', 'int'],
+      'content-type': ['contentType', 'text'],
+      'response-topic': ['responseTopic', 'text'],
+      'correlation-data': ['correlationData', 'bytes'],
+      'payload-format-indicator': ['payloadFormatIndicator', 'bool'],
+    },
+  };
+
+/** The -D properties, checked: a command and a property it takes, a value of the property's kind. */
+export function properties5(list: string[][]): Properties5 {
+  const out: Properties5 = { connect: {}, publish: {}, subscribe: {}, disconnect: {}, will: {} };
+  for (const [command, name, value, second] of list as [string, string, string, string?][]) {
+    const table = PROPERTY_NAMES[command];
+    if (!table)
+      throw usage(
+        `-D ${command}: not a command that takes properties`,
+        `give one of ${Object.keys(PROPERTY_NAMES).join(', ')}`,
+      );
+    const into = out[command as keyof Properties5];
+    if (name === 'user-property') {
+      ((into.userProperties ??= []) as UserProperty[]).push([value, second!]);
+      continue;
+    }
+    const known = table[name];
+    if (!known)
+      throw usage(
+        `-D ${command} ${name}: not a property ${command} takes here`,
+        `give one of ${[...Object.keys(table), 'user-property'].join(', ')}`,
+      );
+    const [key, kind] = known;
+    into[key] =
+      kind === 'int'
+        ? int(`-D ${command} ${name}`, value, 0, 4_294_967_295, 0)
+        : kind === 'bool'
+          ? int(`-D ${command} ${name}`, value, 0, 1, 0) === 1
+          : kind === 'bytes'
+            ? new Uint8Array(Buffer.from(value, 'utf8'))
+            : value;
+  }
+  return out;
 }
 
 /** --capath: every certificate (PEM) in the files of a directory, as mosquitto's --capath. */
@@ -189,6 +295,10 @@ function readPem(option: string, file: string): Buffer {
 }
 
 export interface ConnectionConfig extends Target {
+  /** 4 (MQTT 3.1.1) or 5, from -V. */
+  version: 4 | 5;
+  /** MQTT 5 properties from -D, by command (empty with -V 311). */
+  properties: Properties5;
   /** mqtt, mqtts, ws or wss. */
   scheme: BrokerAddress['scheme'];
   /** MQTT over WebSocket (a ws:// or wss:// URL), at `path`. */
@@ -211,12 +321,14 @@ export interface ConnectionConfig extends Target {
   verbose: boolean;
 }
 
-/** The connection settings from the shared options; throws a usage error naming a bad one. */
-export function connectionConfig(v: Values): ConnectionConfig {
+/** The connection settings from the shared options (and -D properties); throws a usage error naming a bad one. */
+export function connectionConfig(v: Values, list: string[][] = []): ConnectionConfig {
   const url = str(v, 'url');
   const tlsOptionGiven =
     ['cafile', 'capath', 'cert', 'key'].some((o) => str(v, o) !== undefined) || flag(v, 'insecure');
-  protocolVersion(str(v, 'protocol-version'));
+  const version = protocolVersion(str(v, 'protocol-version'));
+  if (list.length && version !== 5) throw usage('-D (MQTT 5 properties) needs MQTT 5', 'add -V 5 (or -V mqttv5)');
+  const properties = properties5(list);
   let host = '127.0.0.1';
   let port: number | undefined;
   let tls = tlsOptionGiven;
@@ -259,10 +371,10 @@ export function connectionConfig(v: Values): ConnectionConfig {
   }
   username = str(v, 'username') ?? username;
   password = str(v, 'password') ?? password;
-  if (password !== undefined && username === undefined)
+  if (password !== undefined && username === undefined && version !== 5)
     throw usage(
       'a password was given without a user name',
-      'MQTT 3.1.1 needs a user name with a password: add -u NAME',
+      'MQTT 3.1.1 needs a user name with a password: add -u NAME (or use MQTT 5: -V 5)',
     );
 
   const clean = !flag(v, 'no-clean');
@@ -293,6 +405,8 @@ export function connectionConfig(v: Values): ConnectionConfig {
   const cas = [cafile === undefined ? undefined : readPem('--cafile', cafile), capath && readCaPath(capath)];
   const ca = cas.filter((b): b is Buffer => b !== undefined && b !== '');
   return {
+    version,
+    properties,
     scheme: websocket ? (tls ? 'wss' : 'ws') : tls ? 'mqtts' : 'mqtt',
     host,
     port: port!,

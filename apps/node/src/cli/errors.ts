@@ -11,6 +11,8 @@ import {
   TOO_LARGE,
   WRITE_TIMEOUT,
 } from '@umqtt/simple';
+import { REASON_NAMES } from '@umqtt/codec/v5';
+import { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED } from '@umqtt/simple/v5';
 import { AEDES_MISSING, CLUSTER_MISSING, INVALID_URL, REDIS_UNREACHABLE, SOCKET_CLOSED } from '../errors.js';
 
 /** Exit codes of every umqtt command (documented in apps/node/README.md and `umqtt --help`). */
@@ -96,6 +98,24 @@ const CONNACK: Readonly<Record<string, [string, string]>> = {
     'not authorized (CONNACK 5)',
     'give a user name and password the broker accepts (-u/-P), or ask its administrator for access',
   ],
+};
+
+/** An MQTT 5 reason code in words: `0x87 (not authorized)`. */
+export function reasonName(rc: number): string {
+  return `0x${rc.toString(16).padStart(2, '0')} (${(REASON_NAMES[rc] ?? 'unknown reason').toLowerCase()})`;
+}
+
+/** The broker's reason string in a refusal's message (`... (0x9f): try later`). */
+const reasonStringOf = (message: string): string | undefined => /\(0x[0-9a-f]+\): (.*)$/.exec(message)?.[1];
+
+/** What to do about the broker's DISCONNECT, by reason code. */
+const DISCONNECT_HINTS: Readonly<Record<number, string>> = {
+  0x8b: 'the broker is shutting down: run again when it is back',
+  0x8e: 'another client connected with the same client id: give each client its own -i',
+  0x87: 'the broker does not allow this: check its ACL, or -u/-P',
+  0x97: 'the broker is over a quota: send less, or more slowly',
+  0x9c: 'the broker names another server to use (see -d)',
+  0x9d: 'the broker moved: it names the server to use (see -d)',
 };
 
 function codeOf(e: unknown): string | undefined {
@@ -200,13 +220,31 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown, messag
   if (e instanceof CliError) return e;
   if (e instanceof UmqttError) {
     const refused = CONNACK[e.code];
+    const rc = e.reasonCode;
     if (refused)
       return new CliError(
         EXIT.REFUSED,
-        `the broker${t ? ` at ${address(t)}` : ''} refused the connection: ${refused[0]}`,
+        `the broker${t ? ` at ${address(t)}` : ''} refused the connection: ${
+          rc !== undefined && rc >= 0x80 ? refused[0].replace(/CONNACK \d/, `CONNACK ${reasonName(rc)}`) : refused[0]
+        }`,
         refused[1],
         e,
       );
+    if (e.code === CONNACK_REFUSED)
+      return new CliError(
+        EXIT.REFUSED,
+        `the broker${t ? ` at ${address(t)}` : ''} refused the connection: CONNACK ${reasonName(rc ?? 0x80)}`,
+        reasonStringOf(e.message) ? `it says: ${reasonStringOf(e.message)}` : 'the reason code says why (MQTT 5)',
+        e,
+      );
+    if (e.code === BROKER_DISCONNECT)
+      return new CliError(
+        EXIT.FAILED,
+        `the broker${t ? ` at ${address(t)}` : ''} ended the connection${messages === undefined ? '' : ` after ${messages} message(s)`}: DISCONNECT ${reasonName(rc ?? 0)}`,
+        DISCONNECT_HINTS[rc ?? 0] ?? 'the reason code says why (MQTT 5)',
+        e,
+      );
+    if (e.code === NOT_SUPPORTED) return new CliError(EXIT.REFUSED, e.message, 'the broker said so in its CONNACK', e);
     if (e.code === CONNECT_TIMEOUT)
       return new CliError(
         EXIT.TIMEOUT,

@@ -23,7 +23,13 @@ TLS (any of these, or an mqtts:// or wss:// URL, turns TLS on):
       --insecure           do NOT verify the broker's certificate (anyone on the path can
                            pretend to be the broker): for testing only
 Protocol and output:
-  -V, --protocol-version V 311 or mqttv311, the only one umqtt speaks (5 and 31 are refused)
+  -V, --protocol-version V 311 or mqttv311 (the default), 5 or mqttv5 (31 is refused)
+  -D, --property CMD NAME VALUE
+                           an MQTT 5 property (needs -V 5), as mosquitto: CMD connect,
+                           publish, subscribe, disconnect or will; NAME e.g.
+                           message-expiry-interval, content-type, response-topic,
+                           correlation-data, session-expiry-interval, or user-property
+                           KEY VALUE
   -d, --debug              connection details on stderr, stack traces with errors (also
                            --verbose)
       --quiet              print nothing on stderr: the exit code says what happened
@@ -35,11 +41,12 @@ const EXIT_CODES = `Exit codes:
   0  done                  3  cannot connect: unknown host, refused, TLS failure
   1  failed after connecting (connection lost, a message not delivered)
   2  bad command line or input (option, URL, topic, QoS, file)
-  4  refused by the broker: bad user name or password, not authorized (CONNACK 1..5)
+  4  refused by the broker: bad user name or password, not authorized (CONNACK 1..5, or an
+     MQTT 5 reason code), or a message refused with a reason code
   5  timed out (no CONNACK, sub -W, no acknowledgement)
   130 pub interrupted with messages still unconfirmed`;
 
-export const MAIN_HELP = `umqtt: MQTT 3.1.1 from the command line
+export const MAIN_HELP = `umqtt: MQTT 3.1.1 and 5 from the command line
 
 Usage:
   umqtt pub -t TOPIC -m MESSAGE [options]    publish

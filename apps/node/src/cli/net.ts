@@ -3,6 +3,7 @@
 // client keeps only its text) and a way to wait until every byte was handed to the operating
 // system before closing.
 import type { Issue, SocketFactory } from '@umqtt/simple';
+import { mqtt5 } from '@umqtt/simple/v5';
 import { socketFactoryFor } from '../connect.js';
 import { drained, type NodeSocket } from '../transport/adapt.js';
 import { nodeTimers } from '../transport/timers.js';
@@ -68,9 +69,15 @@ export async function closeGracefully(
 /** Largest packet the command line sends or accepts: the protocol's maximum. */
 export const MAX_PACKET = 268_435_455 + 5;
 
-/** The client options every command shares: socket, clock, identity, session, will, logging. */
+/**
+ * The client options every command shares: socket, clock, identity, session, will, logging; with
+ * -V 5, MQTT 5 (its protocol, CONNECT's and the will's -D properties).
+ */
 export function sessionOptions(c: ConnectionConfig, connector: Connector, log?: (line: string) => void) {
+  const v5 = c.version === 5;
   return {
+    protocol: v5 ? mqtt5() : undefined,
+    properties: v5 ? c.properties.connect : undefined,
     socket: connector.factory,
     timers: nodeTimers,
     clientId: c.clientId,
@@ -78,7 +85,7 @@ export function sessionOptions(c: ConnectionConfig, connector: Connector, log?: 
     password: c.password,
     keepAlive: c.keepAlive,
     clean: c.clean,
-    will: c.will,
+    will: c.will && (v5 ? { ...c.will, properties: c.properties.will } : c.will),
     maxPacketSize: MAX_PACKET,
     logger: log && ((issue: Issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
   };

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import type { QoS } from '@umqtt/codec';
 import { RobustClient, type FinalStatus } from '@umqtt/robust';
 import { MqttClient, type Issue, type Status } from '@umqtt/simple';
+import type { Publish5Options } from '@umqtt/simple/v5';
 import {
   CONNECTION_OPTIONS,
   connectionConfig,
@@ -18,7 +19,7 @@ import {
   topicName,
   type ConnectionConfig,
 } from './args.js';
-import { CliError, EXIT, explain, usage } from './errors.js';
+import { CliError, EXIT, explain, reasonName, usage } from './errors.js';
 import { PUB_HELP } from './help.js';
 import { Signal, printer, type Io } from './io.js';
 import { closeGracefully, createConnector, sessionOptions, type Connector } from './net.js';
@@ -65,9 +66,9 @@ interface PubPlan {
 
 /** Checks the command line; throws a usage error naming the first problem. */
 export function planPub(args: string[]): PubPlan | 'help' {
-  const { values: v } = parse('pub', args, OPTIONS);
+  const { values: v, properties } = parse('pub', args, OPTIONS);
   if (flag(v, 'help')) return 'help';
-  const config = connectionConfig(v);
+  const config = connectionConfig(v, properties);
   const topic = str(v, 'topic') ?? config.urlTopic;
   if (topic === undefined)
     throw usage('missing topic: give it with -t TOPIC (or in the URL: -L mqtt://host/TOPIC)', 'see: umqtt pub --help');
@@ -100,6 +101,11 @@ export function planPub(args: string[]): PubPlan | 'help' {
   };
   if (plan.store === '') throw usage('--store needs a directory', 'e.g. --store ./umqtt-queue');
   if (plan.storeReset && plan.store === undefined) throw usage('--store-reset needs --store DIR');
+  if (plan.store !== undefined && config.version === 5)
+    throw usage(
+      '--store with -V 5 is not supported yet: the robust client speaks MQTT 3.1.1',
+      'leave out -V 5, or publish without --store',
+    );
   if (whole) {
     plan.source = (io) => stdinWhole(io);
   } else if (file !== undefined) {
@@ -178,14 +184,17 @@ async function pubOnce(plan: PubPlan, io: Io, connector: Connector, log?: (line:
   const changed = new Signal();
   const pending = new Set<number>();
   const tally: Partial<Record<Status, number>> = {};
+  /** MQTT 5: the reason codes of refused messages, how many of each. */
+  const refusals = new Map<number, number>();
   let total = 0;
   let closed: CliError | undefined;
   let interrupted = false;
   let source: Source | undefined;
-  client.onStatus = (id, status) => {
+  client.onStatus = (id, status, codes) => {
     if (status === 'received') return;
     pending.delete(id);
     tally[status] = (tally[status] ?? 0) + 1;
+    if (status === 'refused') for (const rc of codes ?? []) refusals.set(rc, (refusals.get(rc) ?? 0) + 1);
     changed.fire();
   };
   client.onWritable = () => changed.fire();
@@ -208,6 +217,11 @@ async function pubOnce(plan: PubPlan, io: Io, connector: Connector, log?: (line:
       throw explain(e, c, connector.lastError());
     }
     source = plan.source(io);
+    const publishOptions: Publish5Options = {
+      qos: plan.qos,
+      retain: plan.retain,
+      properties: c.version === 5 ? c.properties.publish : undefined,
+    };
     for await (const payload of source.messages) {
       // (also re-checked every 100 ms: a socket that drains with nothing left to write does
       // not call onWritable, see the report on packages/simple/src/client.ts #flush)
@@ -215,7 +229,7 @@ async function pubOnce(plan: PubPlan, io: Io, connector: Connector, log?: (line:
       if (client.state !== 'connected' || interrupted) break;
       let id: number;
       try {
-        id = client.publish(plan.topic, payload, { qos: plan.qos, retain: plan.retain });
+        id = client.publish(plan.topic, payload, publishOptions);
       } catch (e) {
         throw explain(e, c, connector.lastError());
       }
@@ -227,6 +241,16 @@ async function pubOnce(plan: PubPlan, io: Io, connector: Connector, log?: (line:
     if (interrupted) throw new CliError(EXIT.INTERRUPTED, `interrupted: ${unconfirmed()}`);
     if (closed)
       throw new CliError(closed.exitCode, `${closed.problem}; ${unconfirmed()}`, closed.hint, closed.original);
+    if (tally.refused)
+      throw new CliError(
+        EXIT.REFUSED,
+        `${tally.refused} of ${total} message(s) refused by the broker: ${[...refusals]
+          .map(([rc, n]) => `${n} with ${reasonName(rc)}`)
+          .join(', ')}`,
+        refusals.has(0x87)
+          ? 'the broker does not let this client publish there: check its ACL, or -u/-P'
+          : 'the reason codes say why (MQTT 5)',
+      );
     if (tally.timeout)
       throw new CliError(
         EXIT.TIMEOUT,

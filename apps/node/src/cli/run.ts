@@ -42,7 +42,7 @@ export async function run(argv: string[], processIo: Io): Promise<number> {
   let command = '';
   try {
     if (name === '--version' || (name !== undefined && args.includes('--version'))) {
-      io.stdout.write(`umqtt ${version()} (@umqtt/node), MQTT 3.1.1\n`);
+      io.stdout.write(`umqtt ${version()} (@umqtt/node), MQTT 3.1.1 and 5\n`);
       return EXIT.OK;
     }
     if (name === undefined || name === '--help' || name === 'help') {

@@ -1,7 +1,7 @@
 // `umqtt sub`: subscribe and print each message, one per line, until a count, a timeout or a
 // signal.
 import { RobustClient } from '@umqtt/robust';
-import type { Message } from '@umqtt/simple';
+import type { Message5 } from '@umqtt/simple/v5';
 import { MemoryStore } from '@umqtt/store-memory';
 import {
   CONNECTION_OPTIONS,
@@ -52,9 +52,9 @@ export interface SubPlan {
 }
 
 export function planSub(args: string[]): SubPlan | 'help' {
-  const { values: v } = parse('sub', args, OPTIONS);
+  const { values: v, properties } = parse('sub', args, OPTIONS);
   if (flag(v, 'help')) return 'help';
-  const config = connectionConfig(v);
+  const config = connectionConfig(v, properties);
   const filters = [...list(v, 'topic'), ...(config.urlTopic === undefined ? [] : [config.urlTopic])];
   if (!filters.length)
     throw usage(
@@ -86,9 +86,15 @@ export function planSub(args: string[]): SubPlan | 'help' {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** MQTT 5 properties as JSON: correlation data (bytes) in base64. */
+function jsonProperties(p: NonNullable<Message5['properties']>): Record<string, unknown> {
+  const { correlationData, ...rest } = p;
+  return correlationData ? { ...rest, correlationData: Buffer.from(correlationData).toString('base64') } : rest;
+}
+
 /** One line of output for a message (without the newline). */
 export function formatMessage(
-  m: Pick<Message, 'topic' | 'payload' | 'qos' | 'retain'>,
+  m: Pick<Message5, 'topic' | 'payload' | 'qos' | 'retain' | 'properties'>,
   format: SubPlan['format'],
   now = new Date(),
 ): Uint8Array | string | { error: string } {
@@ -108,6 +114,7 @@ export function formatMessage(
       ...(text === undefined && { base64: true }),
       qos: m.qos,
       retain: m.retain,
+      ...(m.properties && { properties: jsonProperties(m.properties) }), // MQTT 5
     });
   }
   const payload = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);

@@ -1,0 +1,206 @@
+// MqttClient5 against a scripted broker (bytes made by the codec's MQTT 5 encoders, a fake clock):
+// what Mosquitto 2.0.11 cannot be made to produce — a DISCONNECT with a reason (it closes a
+// taken-over connection without one, measured), switched-off features, AUTH, aliases towards us.
+import { describe, expect, test } from 'vitest';
+import {
+  AUTH,
+  CONNACK,
+  DISCONNECT,
+  PUBLISH,
+  Parser,
+  encodeAuth,
+  encodeConnack,
+  encodeDisconnect,
+  encodePublish,
+  serverDecoders,
+  type ConnackProperties,
+  type Packet,
+} from '@umqtt/codec/v5';
+import { FakeClock, ScriptedBroker, settle, type ScriptedSocket } from '@umqtt/testkit';
+import type { Status } from './index.js';
+import {
+  BROKER_DISCONNECT,
+  CONNACK_REFUSED,
+  MqttClient5,
+  NOT_SUPPORTED,
+  type Client5Options,
+  type Message5,
+} from './v5.js';
+
+const fromHex = (hex: string) =>
+  new Uint8Array(
+    hex
+      .split(' ')
+      .filter(Boolean)
+      .map((h) => parseInt(h, 16)),
+  );
+
+/** The packets the client wrote since the last call, as a broker decodes them. */
+function written(sock: ScriptedSocket): Packet[] {
+  const parser = new Parser(serverDecoders);
+  parser.push(fromHex(sock.take()));
+  const out: Packet[] = [];
+  for (let p = parser.read(); p; p = parser.read()) out.push(p);
+  return out;
+}
+
+async function setup(options: Partial<Client5Options> = {}, connack?: ConnackProperties, reasonCode = 0) {
+  const clock = new FakeClock(1000);
+  const broker = new ScriptedBroker();
+  const client = new MqttClient5({ socket: broker.factory, timers: clock, host: 'broker', clientId: 'c1', ...options });
+  const statuses: [number, Status, number[]?][] = [];
+  const messages: Message5[] = [];
+  const closes: (Error | undefined)[] = [];
+  client.onStatus = (id, status, codes) => statuses.push(codes ? [id, status, codes] : [id, status]);
+  client.onMessage = (m) => messages.push(m);
+  client.onClose = (e) => closes.push(e);
+  const done = client.connect();
+  const sock = broker.socket;
+  sock.open();
+  await settle();
+  const connect = written(sock)[0]!;
+  sock.send(encodeConnack({ type: CONNACK, sessionPresent: false, reasonCode, properties: connack }));
+  return { clock, client, sock, connect, done, statuses, messages, closes };
+}
+
+describe('MqttClient5 against a scripted broker', () => {
+  test('CONNECT carries the properties, our Maximum Packet Size and Topic Alias Maximum, the will properties', async () => {
+    const t = await setup({
+      properties: { sessionExpiryInterval: 86_400, userProperties: [['k', 'v']] },
+      maxPacketSize: 8192,
+      topicAliasMaximum: 5,
+      will: { topic: 'dev/online', payload: 'no', qos: 1, properties: { willDelayInterval: 30 } },
+    });
+    await t.done;
+    expect(t.connect).toMatchObject({
+      properties: {
+        sessionExpiryInterval: 86_400,
+        userProperties: [['k', 'v']],
+        maximumPacketSize: 8192,
+        topicAliasMaximum: 5,
+      },
+      will: { topic: 'dev/online', qos: 1, properties: { willDelayInterval: 30 } },
+    });
+  });
+
+  test('a refused CONNACK rejects connect() with the reason code and the reason string', async () => {
+    const t = await setup({}, { reasonString: 'try later' }, 0x89);
+    await expect(t.done).rejects.toMatchObject({
+      code: 'UMQTT_CONNACK_UNAVAILABLE',
+      reasonCode: 0x89,
+      place: 'connect',
+    });
+    const u = await setup({}, undefined, 0x9f);
+    await expect(u.done).rejects.toMatchObject({ code: CONNACK_REFUSED, reasonCode: 0x9f });
+  });
+
+  test.each([
+    [0x8b, 'server shutting down'],
+    [0x8e, 'session taken over'],
+  ])('DISCONNECT 0x%s from the broker reaches onClose as a typed error with the code', async (rc) => {
+    const t = await setup();
+    await t.done;
+    const id = t.client.publish('t', 'x', { qos: 1 });
+    await settle();
+    t.sock.send(encodeDisconnect({ type: DISCONNECT, reasonCode: rc, properties: { reasonString: 'bye' } }));
+    await settle();
+    expect(t.closes).toEqual([expect.objectContaining({ code: BROKER_DISCONNECT, reasonCode: rc, place: 'read' })]);
+    expect(t.client.disconnected).toEqual({ reasonString: 'bye' });
+    expect(t.statuses).toEqual([[id, 'aborted']]);
+  });
+
+  test('switched-off wildcard, shared and identifier support, Maximum QoS 1: the calls fail at once, nothing sent', async () => {
+    const t = await setup(
+      {},
+      {
+        wildcardSubscriptionAvailable: false,
+        sharedSubscriptionAvailable: false,
+        subscriptionIdentifiersAvailable: false,
+        maximumQoS: 1,
+      },
+    );
+    await t.done;
+    await settle();
+    t.sock.take();
+    const code = expect.objectContaining({ code: NOT_SUPPORTED });
+    expect(() => t.client.subscribe('a/+')).toThrow(code);
+    expect(() => t.client.subscribe('$share/g/a')).toThrow(code);
+    expect(() => t.client.subscribe('a', 0, { subscriptionIdentifier: 1 })).toThrow(code);
+    expect(() => t.client.publish('a', 'x', { qos: 2 })).toThrow(code);
+    await settle();
+    expect(t.sock.take()).toBe('');
+    t.client.subscribe('a', 1);
+    await settle();
+    expect(written(t.sock)).toMatchObject([{ subscriptions: [{ topic: 'a', qos: 1 }] }]);
+  });
+
+  test('topic aliases towards us, and messages with their properties and subscription identifiers', async () => {
+    const t = await setup({ topicAliasMaximum: 3 });
+    await t.done;
+    const payload = new Uint8Array([0x68, 0x69]);
+    t.sock.send(
+      encodePublish({
+        type: PUBLISH,
+        topic: 'a/long/topic',
+        payload,
+        qos: 0,
+        properties: { topicAlias: 3, subscriptionIdentifier: [7] },
+      }),
+    );
+    t.sock.send(encodePublish({ type: PUBLISH, topic: '', payload, qos: 0, properties: { topicAlias: 3 } }));
+    await settle();
+    expect(t.messages.map((m) => [m.topic, m.properties?.subscriptionIdentifier])).toEqual([
+      ['a/long/topic', [7]],
+      ['a/long/topic', undefined],
+    ]);
+    t.sock.send(encodePublish({ type: PUBLISH, topic: 'x', payload, qos: 0, properties: { topicAlias: 4 } }));
+    await settle();
+    expect(t.closes).toEqual([expect.objectContaining({ code: 'UMQTT_PROTOCOL_ERROR', reasonCode: 0x94 })]);
+  });
+
+  test('enhanced authentication: the AUTH hook answers the challenge before CONNACK', async () => {
+    const clock = new FakeClock(1000);
+    const broker = new ScriptedBroker();
+    const client = new MqttClient5({
+      socket: broker.factory,
+      timers: clock,
+      host: 'broker',
+      clientId: 'c1',
+      properties: { authenticationMethod: 'SCRAM-SHA-1', authenticationData: new Uint8Array([1]) },
+      onAuth: (p) => ({
+        authenticationMethod: 'SCRAM-SHA-1',
+        authenticationData: new Uint8Array([(p.properties?.authenticationData?.[0] ?? 0) + 1]),
+      }),
+    });
+    const done = client.connect();
+    const sock = broker.socket;
+    sock.open();
+    await settle();
+    expect(written(sock)).toMatchObject([{ properties: { authenticationMethod: 'SCRAM-SHA-1' } }]);
+    sock.send(
+      encodeAuth({
+        type: AUTH,
+        reasonCode: 0x18,
+        properties: { authenticationMethod: 'SCRAM-SHA-1', authenticationData: new Uint8Array([41]) },
+      }),
+    );
+    await settle();
+    expect(written(sock)).toMatchObject([
+      { type: AUTH, reasonCode: 0x18, properties: { authenticationData: new Uint8Array([42]) } },
+    ]);
+    sock.send(encodeConnack({ type: CONNACK, sessionPresent: false, reasonCode: 0 }));
+    await expect(done).resolves.toBe(false);
+  });
+
+  test('disconnect(0x04): DISCONNECT "with will message", then the socket closes', async () => {
+    const t = await setup();
+    await t.done;
+    await settle();
+    t.sock.take();
+    t.client.disconnect(4);
+    await settle();
+    expect(written(t.sock)).toEqual([{ type: DISCONNECT, reasonCode: 4 }]);
+    expect(t.client.state).toBe('closed');
+    expect(t.closes).toEqual([undefined]);
+  });
+});
