@@ -32,6 +32,15 @@ export {
   type PublishOptions,
 } from './session.js';
 export {
+  DEFAULT_KEEPALIVE,
+  DEFAULT_MAX_INFLIGHT,
+  DEFAULT_MAX_PACKET_SIZE,
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_MESSAGE_TIMEOUT,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_MAX_UNACKED,
+} from './defaults.js';
+export {
   MESSAGE_EVENT,
   STATUS_EVENT,
   CONNECTED_EVENT,

@@ -44,6 +44,15 @@ import {
   sessionError as error,
 } from './errors.js';
 import {
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_KEEPALIVE,
+  DEFAULT_MAX_INFLIGHT,
+  DEFAULT_MAX_PACKET_SIZE,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_MAX_UNACKED,
+  DEFAULT_MESSAGE_TIMEOUT,
+} from './defaults.js';
+import {
   MESSAGE_EVENT,
   STATUS_EVENT,
   CONNECTED_EVENT,
@@ -255,13 +264,17 @@ export class Session {
   constructor(options: SessionOptions, write: SessionWrite, codec?: SessionCodec) {
     this.#write = write;
     this.#codec = codec ?? { publish: encodePublish, subscribe: encodeSubscribe, unsubscribe: encodeUnsubscribe };
-    this.limit(options.maxInflight ?? 16, options.maxPacketSize ?? 1_048_576, (options.keepAlive ?? 60) * 1000);
+    this.limit(
+      options.maxInflight ?? DEFAULT_MAX_INFLIGHT,
+      options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
+      (options.keepAlive ?? DEFAULT_KEEPALIVE) * 1000,
+    );
     this.#clean = options.clean ?? true;
-    this.#connectTimeout = options.connectTimeout ?? 10_000;
-    this.#messageTimeout = options.messageTimeout ?? 30_000;
-    this.#maxQueued = options.maxQueued ?? 1000;
+    this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+    this.#messageTimeout = options.messageTimeout ?? DEFAULT_MESSAGE_TIMEOUT;
+    this.#maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
     this.#manualAcks = options.manualAcks ?? false;
-    this.maxUnacked = options.maxUnacked ?? 16;
+    this.maxUnacked = options.maxUnacked ?? DEFAULT_MAX_UNACKED;
   }
 
   /**

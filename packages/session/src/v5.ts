@@ -49,6 +49,7 @@ import {
   PROTOCOL_ERROR,
   sessionError as error,
 } from './errors.js';
+import { DEFAULT_KEEPALIVE, DEFAULT_MAX_INFLIGHT, DEFAULT_MAX_PACKET_SIZE } from './defaults.js';
 import { CONNECTED_EVENT, MESSAGE_EVENT, STATUS_EVENT, type Message } from './events.js';
 import { Session, type PublishOptions, type SessionOptions, type SessionWrite } from './session.js';
 
@@ -178,7 +179,11 @@ export class Session5 extends Session {
   /** A connection starts: the configured limits come back, aliases start empty. */
   override begin(now: number): void {
     const o = this.#o;
-    this.limit(o.maxInflight ?? 16, o.maxPacketSize ?? 1_048_576, (o.keepAlive ?? 60) * 1000);
+    this.limit(
+      o.maxInflight ?? DEFAULT_MAX_INFLIGHT,
+      o.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
+      (o.keepAlive ?? DEFAULT_KEEPALIVE) * 1000,
+    );
     this.connack = this.disconnected = this.#aliasesIn = this.#aliasesOut = undefined;
     this.#aliasMax = 0;
     super.begin(now);
@@ -339,9 +344,11 @@ export class Session5 extends Session {
     const o = this.#o;
     this.connack = c;
     this.limit(
-      o.ignoreReceiveMaximum ? (o.maxInflight ?? 16) : Math.min(o.maxInflight ?? 16, c.receiveMaximum ?? 65_535),
-      Math.min(o.maxPacketSize ?? 1_048_576, c.maximumPacketSize ?? Infinity),
-      (c.serverKeepAlive ?? o.keepAlive ?? 60) * 1000,
+      o.ignoreReceiveMaximum
+        ? (o.maxInflight ?? DEFAULT_MAX_INFLIGHT)
+        : Math.min(o.maxInflight ?? DEFAULT_MAX_INFLIGHT, c.receiveMaximum ?? 65_535),
+      Math.min(o.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE, c.maximumPacketSize ?? Infinity),
+      (c.serverKeepAlive ?? o.keepAlive ?? DEFAULT_KEEPALIVE) * 1000,
     );
     this.#aliasMax = Math.min(o.sendTopicAliases ?? 16, c.topicAliasMaximum ?? 0);
     const from = this.events.length;

@@ -17,6 +17,8 @@ import {
 } from '@umqtt/codec';
 import {
   Session,
+  DEFAULT_KEEPALIVE,
+  DEFAULT_MAX_PACKET_SIZE,
   MESSAGE_EVENT,
   STATUS_EVENT,
   CONNECTED_EVENT,
@@ -212,7 +214,7 @@ export class MqttClient {
     this.options = options;
     this.#t = options.timers;
     this.#socketTimeout = options.socketTimeout ?? 30_000;
-    this.#maxPacketSize = options.maxPacketSize ?? 1_048_576;
+    this.#maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
     const so = { ...options, maxPacketSize: this.#maxPacketSize };
     const write: SessionWrite = (bytes, tail, owed) => this.#send(bytes, tail, owed);
     this.#session = options.protocol ? options.protocol.session(so, write) : new Session(so, write);
@@ -701,7 +703,7 @@ export function connectPacket(o: ClientOptions): ConnectPacket {
     type: CONNECT,
     clientId: o.clientId ?? '',
     clean: o.clean ?? true,
-    keepAlive: o.keepAlive ?? 60,
+    keepAlive: o.keepAlive ?? DEFAULT_KEEPALIVE,
     username: o.username,
     password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,
     will: will && { topic: will.topic, payload: payloadBytes(will.payload), qos: will.qos, retain: will.retain },

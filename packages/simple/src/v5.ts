@@ -37,6 +37,7 @@ import {
   type WillProperties,
 } from '@umqtt/codec/v5';
 import { encodeUtf8, type Parser, type QoS, type UmqttError } from '@umqtt/codec';
+import { DEFAULT_MAX_PACKET_SIZE } from '@umqtt/session';
 import { Session5, type Message5, type Publish5Options, type Session5Options } from '@umqtt/session/v5';
 import { MqttClient, connectPacket, payloadBytes, type ClientOptions, type Protocol } from './client.js';
 import { REQUEST_TIMEOUT, error } from './errors.js';
@@ -94,7 +95,7 @@ function connect5(options: ClientOptions): Uint8Array {
     will: p.will && { ...p.will, properties: o.will?.properties },
     properties: {
       ...o.properties,
-      maximumPacketSize: o.maxPacketSize ?? 1_048_576,
+      maximumPacketSize: o.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
       topicAliasMaximum: o.topicAliasMaximum || undefined,
     },
   });
