@@ -80,6 +80,8 @@ export interface Summary {
   rejected: number;
   /** Messages a MemoryStore held when the power failed (exempt from no-loss). */
   crashLost: number;
+  /** Messages a FlashStore reported lost to damage at a mount (status dropped). */
+  damaged: number;
   /** publish() calls cut by a power failure. */
   inDoubt: number;
   /** Messages that settled inside a power cut (their status never reached the application). */
@@ -186,6 +188,7 @@ export function finalChecks(
     dropped: 0,
     rejected: 0,
     crashLost: 0,
+    damaged: 0,
     inDoubt: 0,
     settledInCut: 0,
     brokerLost: 0,
@@ -205,6 +208,7 @@ export function finalChecks(
   const everyone = [...devices, observer];
   for (const d of everyone) {
     summary.powerCuts += d.cuts;
+    summary.damaged += d.damaged;
     summary.attempts += d.attempts;
     summary.peakTimersPerSecond = Math.max(summary.peakTimersPerSecond, d.boot.clock.peakPerSecond);
     // liveness: once the faults stopped, everything settled

@@ -221,6 +221,17 @@ function recorded(store: Store, removed: Set<number>): Store {
   // incoming QoS 2 ids held until PUBREL: a device that reboots between PUBREC and PUBREL must not get the message twice
   if (store.incoming) wrapper.incoming = (id, held) => store.incoming!(id, held);
   if (store.held) wrapper.held = () => store.held!();
+  // what the store found damaged at mount (the client reports those messages dropped), and when
+  // its calls become durable: read through, as the client would read the store itself
+  Object.defineProperty(wrapper, 'damage', { get: () => store.damage, enumerable: true });
+  if (store.durable !== undefined) {
+    Object.defineProperty(wrapper, 'durable', { get: () => store.durable, enumerable: true });
+    Object.defineProperty(wrapper, 'onDurable', {
+      get: () => store.onDurable,
+      set: (fn: Store['onDurable']) => ((store as { onDurable?: Store['onDurable'] }).onDurable = fn),
+      enumerable: true,
+    });
+  }
   return wrapper;
 }
 
@@ -243,10 +254,16 @@ export class Device {
   cuts = 0;
   #serial = 0;
   #flashBytes: SimulatedFlash | undefined;
+  /** Messages the workload's producer waiting for onWritable still means to publish. */
+  owed = 0;
+  /** Largest payload the workload publishes, bytes. */
+  maxPayload = 200;
   /** Started by the scenario (and restarted after each boot). */
   started = false;
   /** Messages a MemoryStore held when the power failed (exempt from no-loss, reported). */
   crashLosses = 0;
+  /** Messages a FlashStore reported lost to damage at a mount (each then ends `dropped`). */
+  damaged = 0;
   /** The state and since when (for the connect-settles and keeps-trying checks). */
   state: RobustState = 'idle';
   stateSince = 0;
@@ -307,6 +324,15 @@ export class Device {
         }
         rec.recovered.push(index);
         boot.byKey.set(m.key, rec);
+      }
+      // what it reports lost to damage: the client gives each its status (dropped) under its old key
+      for (const lost of store.damage?.lost ?? []) {
+        const rec = this.#heldUnder(lost.key);
+        if (!rec)
+          this.world.fail('store-integrity', `${spec.name}: the flash reports lost a key ${lost.key} it never had`);
+        this.damaged++;
+        this.note(`the flash reports ${rec.msgId} (key ${lost.key}) lost to damage`);
+        boot.byKey.set(lost.key, rec);
       }
     } else store = new MemoryStore();
     boot.store = store;
@@ -386,6 +412,15 @@ export class Device {
       default:
         return r.float(0, 1e7) + r.next();
     }
+  }
+
+  /** The message the latest boot before this one held under `key`, still without a status. */
+  #heldUnder(key: number): PubRecord | undefined {
+    for (let i = this.#history.length - 1; i > 0; i--) {
+      const rec = this.#history[i]?.byKey.get(key);
+      if (rec) return rec.statuses.length ? undefined : rec;
+    }
+    return undefined;
   }
 
   /** Whether the client of boot `index` told its store to remove the message `rec`. */

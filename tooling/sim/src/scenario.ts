@@ -1,7 +1,8 @@
 // One seed, one world: broker nodes, devices with their workloads, a subscriber that judges, a
 // schedule of faults; then calm, and the checks. Everything is drawn from the seed.
 import { PRESETS, type RobustPublishOptions } from '@umqtt/robust';
-import { BrokerNode, BrokerState, NO_FAULTS, type BrokerFaults } from './broker.js';
+import { DEFAULT_MAX_INFLIGHT } from '@umqtt/session';
+import { BrokerNode, BrokerState, MAX_INFLIGHT, NO_FAULTS, type BrokerFaults } from './broker.js';
 import { BrokerLedger, finalChecks, stepChecks, watchStates, type Summary } from './checker.js';
 import { CLOCK_HABITS, type ClockHabit } from './clock.js';
 import { Device, type DeviceSpec, type FaultPlan } from './device.js';
@@ -98,7 +99,6 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
     for (const d of everyone) if (!d.linkUp) d.setLink(true);
     for (const d of devices) d.calm();
   });
-  const end = faultPhase + settleBound(everyone);
   // a promise of the client rejected with nobody to catch it: an exception escaped into the platform
   const rejected = (reason: unknown) => {
     world.violation ??= {
@@ -110,7 +110,10 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   process.on('unhandledRejection', rejected);
   let ok: boolean;
   try {
-    ok = await world.run(end);
+    // the faults phase, then (once calm has healed everything) the settle bound, which counts the
+    // backlog left at that instant: a device that drains one message per round trip needs it
+    ok = await world.run(faultPhase);
+    if (ok) ok = await world.run(faultPhase + settleBound(everyone) + backlogBound(devices, observer, state));
   } finally {
     process.off('unhandledRejection', rejected);
   }
@@ -142,6 +145,48 @@ export function settleBound(devices: Device[]): number {
     worst = Math.max(worst, detect + retry + 2 * s.messageTimeout);
   }
   return worst + 120_000;
+}
+
+/** Round trips of a QoS 2 exchange: PUBLISH, PUBREC, PUBREL, PUBCOMP (QoS 1 needs half). */
+const TRIPS = 4;
+/** Bytes of a message on the wire besides topic and payload: fixed header, packet id, the acknowledgements. */
+const OVERHEAD = 64;
+
+/**
+ * How long the backlog at calm takes to drain once everyone is connected: per device, what it
+ * holds, what its producers still owe and what the broker queued for it, through its window (each
+ * window's worth costs the four one-way trips of a QoS 2 exchange at the link's worst latency)
+ * and its link's throughput (bandwidth, or the receive window per trip when that is less); then
+ * the subscriber, through which every device's messages pass, on its own link. Worst device plus
+ * the subscriber: their drains overlap, so the sum is an upper bound.
+ */
+export function backlogBound(devices: Device[], observer: Device, state: BrokerState): number {
+  const queuedFor = (d: Device) => {
+    const s = state.sessions.get(d.spec.clientId);
+    return s ? s.inflight.length + s.queued.length : 0;
+  };
+  const drain = (d: Device, messages: number, bytes: number, window: number) => {
+    const link = d.spec.link;
+    const oneWay = link.latency + link.jitter;
+    const throughput = Math.min(link.bandwidth, link.window / oneWay);
+    return Math.ceil(messages / window) * TRIPS * oneWay + (bytes + messages * OVERHEAD) / throughput;
+  };
+  const windowOf = (d: Device) => Math.min(d.spec.maxInflight ?? DEFAULT_MAX_INFLIGHT, MAX_INFLIGHT);
+  let worst = 0;
+  let toObserver = queuedFor(observer);
+  let bytesToObserver = 0;
+  for (const d of [...devices, observer]) {
+    const held = d.alive ? d.client.held : 0;
+    const bytes = (d.alive ? d.boot.store.bytes : 0) + d.owed * d.maxPayload;
+    const down = queuedFor(d);
+    const own = drain(d, held + d.owed, bytes, windowOf(d)) + drain(d, down, down * d.maxPayload, MAX_INFLIGHT);
+    if (d !== observer) {
+      toObserver += held + d.owed;
+      bytesToObserver += bytes;
+    }
+    worst = Math.max(worst, own);
+  }
+  return worst + drain(observer, toObserver, bytesToObserver, MAX_INFLIGHT);
 }
 
 function drawBrokerFaults(r: Random, chaos: Chaos): BrokerFaults {
@@ -233,6 +278,7 @@ function scheduleWorkload(world: World, d: Device, r: Random, until: number): vo
   if (!kinds.length) kinds.push(r.pick(KINDS));
   const bigPayloads = d.spec.store === 'memory' && r.chance(0.2);
   const size = () => (bigPayloads && r.chance(0.1) ? r.int(4096, 6000) : r.int(8, 200));
+  if (bigPayloads) d.maxPayload = 6000;
   for (const kind of kinds) {
     const mean = until / r.int(3, 60);
     const burst = r.chance(0.3) ? r.int(2, 40) : 1;
@@ -256,9 +302,11 @@ function scheduleWorkload(world: World, d: Device, r: Random, until: number): vo
           }
           if (left > 0 && d.alive && d.state !== 'online') {
             // offline: queue the rest by the policy, as an application that cannot wait would
-            while (left-- > 0) d.publish(kind.name, topic, kind.opts, size());
+            for (; left > 0; left--) d.publish(kind.name, topic, kind.opts, size());
           }
+          // (the one producer waiting is the latest: one that started since abandoned this one)
           d.onWritable = left > 0 ? go : undefined;
+          d.owed = left;
         };
         go();
       });
