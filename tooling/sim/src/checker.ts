@@ -14,6 +14,8 @@ interface LedgerEntry {
   /** When the broker acknowledged it (PUBACK, PUBREC for a held message; routing for QoS 0). */
   accepted: number[];
   quotaDropped: number[];
+  /** Refused with a reason code (0x87 not authorized: the ACL), never routed. */
+  refused: { code: number; at: number }[];
   /** Routings: when, the state generation, to whom. */
   routed: { at: number; gen: number; to: string[] }[];
   /** Drops on the way out, by receiver. */
@@ -27,6 +29,8 @@ export class BrokerLedger implements Ledger {
   readonly losses: number[] = [];
   /** Times a persistent connect found no session and made one, by client id. */
   readonly sessionsMade = new Map<string, number[]>();
+  /** Times a client's session expired (MQTT 5's Session Expiry Interval), by client id. */
+  readonly expired = new Map<string, number[]>();
   gen = 0;
 
   constructor(readonly world: World) {}
@@ -37,11 +41,17 @@ export class BrokerLedger implements Ledger {
     this.sessionsMade.set(clientId, list);
   }
 
+  sessionExpired(clientId: string): void {
+    const list = this.expired.get(clientId) ?? [];
+    list.push(this.world.now);
+    this.expired.set(clientId, list);
+  }
+
   #entry(from: string, payload: Uint8Array, qos: QoS): LedgerEntry {
     const id = msgIdOf(payload);
     let e = this.entries.get(id);
     if (!e) {
-      e = { from, qos, accepted: [], quotaDropped: [], routed: [], outDropped: [] };
+      e = { from, qos, accepted: [], quotaDropped: [], refused: [], routed: [], outDropped: [] };
       this.entries.set(id, e);
     }
     return e;
@@ -52,6 +62,9 @@ export class BrokerLedger implements Ledger {
   }
   quotaDropped(from: string, payload: Uint8Array): void {
     this.#entry(from, payload, 2).quotaDropped.push(this.world.now);
+  }
+  refused(from: string, payload: Uint8Array, code: number): void {
+    this.#entry(from, payload, 0).refused.push({ code, at: this.world.now });
   }
   routed(from: string, payload: Uint8Array, to: string[]): void {
     this.#entry(from, payload, 0).routed.push({ at: this.world.now, gen: this.gen, to });
@@ -64,9 +77,15 @@ export class BrokerLedger implements Ledger {
     this.losses.push(this.world.now);
   }
 
-  /** A loss of state in (from, to]. */
-  lostBetween(from: number, to: number): boolean {
-    return this.losses.some((t) => t > from && t <= to);
+  /** A loss of state in (from, to], or of the session of `clientId` (it expired). */
+  lostBetween(from: number, to: number, clientId?: string): boolean {
+    return this.lossesOf(clientId).some((t) => t > from && t <= to);
+  }
+
+  /** Times the broker lost every session, and those the session of `clientId` expired. */
+  lossesOf(clientId: string | undefined): number[] {
+    const mine = clientId === undefined ? undefined : this.expired.get(clientId);
+    return mine ? [...this.losses, ...mine] : this.losses;
   }
 }
 
@@ -292,6 +311,11 @@ function checkRecord(
         'honest-status',
         `${id} reported delivered, but the broker dropped it past its in-flight quota (PUBREC 0x97)`,
       );
+    if (e?.refused.length)
+      world.fail(
+        'honest-status',
+        `${id} reported delivered, but the broker refused it (0x${e.refused[0]!.code.toString(16)})`,
+      );
     world.fail('honest-status', `${id} reported delivered, but the broker never acknowledged it`);
   }
   if (!observer) return;
@@ -301,7 +325,7 @@ function checkRecord(
     const routedToObserver = e?.routed.filter((x) => x.to.includes(observer.spec.clientId)) ?? [];
     if (!e?.routed.length) {
       // (a QoS 2 message held at PUBREC when the broker lost its state must have been published again)
-      const lost = ledger.lostBetween(rec.at, status.at);
+      const lost = ledger.lostBetween(rec.at, status.at, d.spec.clientId);
       if (lost && rec.qos === 2 && connackLost(ledger, d, rec.at, status.at)) {
         summary.brokerLost++;
         return;
@@ -338,7 +362,7 @@ function checkRecord(
  */
 function connackLost(ledger: BrokerLedger, d: Device, from: number, to: number): boolean {
   if (enabled('connack-lost-session')) return false;
-  const loss = Math.max(...ledger.losses.filter((t) => t > from && t <= to));
+  const loss = Math.max(...ledger.lossesOf(d.spec.clientId).filter((t) => t > from && t <= to));
   return (ledger.sessionsMade.get(d.spec.clientId) ?? []).some(
     (made) =>
       made > loss &&

@@ -28,7 +28,7 @@ async function seeds(from: number, count: number): Promise<number> {
       failed.push(seed);
       if (tty) process.stdout.write('\n');
       console.log(`FAIL seed ${seed}: ${result.violation!.invariant}: ${result.violation!.detail}`);
-      console.log(`  replay: ${replayCommand(seed)}`);
+      console.log(`  replay: ${replayCommand(seed, result.mqtt5)}`);
     }
     const done = i + 1;
     if (tty || done === count || done % Math.max(1, Math.floor(count / 10)) === 0) {

@@ -16,6 +16,7 @@ import {
   type Store,
 } from '@umqtt/robust';
 import { PROTOCOL_ERROR } from '@umqtt/simple';
+import { mqtt5 } from '@umqtt/simple/v5';
 import { MemoryStore } from '@umqtt/store-memory';
 import { FlashStore, PowerLoss, SimulatedFlash, type Flash } from '@umqtt/store-flash';
 import { PlatformClock, type ClockHabit } from './clock.js';
@@ -48,8 +49,13 @@ export interface DeviceSpec {
   subscriptions: Subscription[];
   /** Flash geometry of a flash device. */
   flashBlocks: number;
-  /** Clean session (the robust client's default is a persistent one). */
+  /** Clean session (the robust client's default is a persistent one); in MQTT 5, Clean Start. */
   clean: boolean;
+  /**
+   * Runs on MQTT 5 (`protocol: mqtt5()` through RobustClient's options), with these CONNECT
+   * properties: Session Expiry Interval (seconds, 0xFFFFFFFF never) and a Receive Maximum.
+   */
+  mqtt5: { sessionExpiry: number; receiveMaximum: number | undefined } | undefined;
 }
 
 /** One publish as the application made it, and what became of it. */
@@ -338,7 +344,13 @@ export class Device {
     boot.store = store;
     store = recorded(store, boot.removed);
     const factory = this.net.factory(boot);
+    const v5 = spec.mqtt5;
     const client = new RobustClient({
+      // MQTT 5: the session, parser and CONNECT of @umqtt/simple/v5, and CONNECT's properties (read by its CONNECT)
+      ...(v5 && {
+        protocol: mqtt5(),
+        properties: { sessionExpiryInterval: v5.sessionExpiry, receiveMaximum: v5.receiveMaximum },
+      }),
       socket: (o) => {
         this.attempts++;
         this.lastAttempt = this.world.now;

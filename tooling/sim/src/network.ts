@@ -263,7 +263,7 @@ class Connection {
     const trace = net.world.trace;
     if (trace) {
       this.tapUp = new WireTap(trace, `${device.name}>${node.host}`);
-      this.tapDown = new WireTap(trace, `${node.host}>${device.name}`);
+      this.tapDown = new WireTap(trace, `${node.host}>${device.name}`, this.tapUp);
     }
   }
 
