@@ -608,7 +608,10 @@ class Conn {
       // "Denied PUBLISH": acknowledged with 0x87 (a 3.1.1 client sees a plain acknowledgement), never routed
       if (node.world.trace) node.note(s.id, `PUBLISH "${msgIdOf(msg.payload)}" on ${topic} denied by the ACL (0x87)`);
       this.ledger.refused?.(s.id, msg.payload, RC.NOT_AUTHORIZED);
-      if (qos) this.ack(qos === 1 ? 4 : 5, p.id!, RC.NOT_AUTHORIZED);
+      if (qos === 1) {
+        s.inQuota = Math.min(MAX_INFLIGHT, s.inQuota + 1); // send__puback gives one back, though none was taken
+        this.ack(4, p.id!, RC.NOT_AUTHORIZED);
+      } else if (qos === 2) this.#pubrec(null, p.id!, RC.NOT_AUTHORIZED);
       return;
     }
     if (qos === 0) {
@@ -650,6 +653,9 @@ class Conn {
   /** Sends PUBREC for an incoming QoS 2 id (s = null), or handles one from the client (s given). */
   #pubrec(s: Session | null, id: number, reasonCode = 0): void {
     if (s === null) {
+      // send__pubrec: a refusal to an MQTT 5 client gives a quota slot back, though it took none
+      // (so past the quota every other QoS 2 PUBLISH is taken: 0x97, taken, 0x97...)
+      if (reasonCode >= 0x80 && this.v5) this.session!.inQuota = Math.min(MAX_INFLIGHT, this.session!.inQuota + 1);
       this.ack(5, id, reasonCode);
       if (this.node.faults.dupPubrec && this.node.random.chance(this.node.faults.dupPubrec)) {
         this.node.note(this.clientId, `fault: PUBREC #${id} twice`);
@@ -685,15 +691,17 @@ class Conn {
   #ackOut(s: Session, id: number, qos: 1 | 2): void {
     s.outQuota = Math.min(s.outMax, s.outQuota + 1);
     const i = s.inflight.findIndex((x) => x.mid === id);
-    if (i < 0) {
-      this.node.note(s.id, `${qos === 1 ? 'PUBACK' : 'PUBCOMP'} for unknown packet id ${id}`);
-      return;
+    if (i < 0) this.node.note(s.id, `${qos === 1 ? 'PUBACK' : 'PUBCOMP'} for unknown packet id ${id}`);
+    else {
+      const m = s.inflight[i]!;
+      if (m.qos !== qos || (qos === 2 && m.state !== 'wait_pubcomp'))
+        return this.drop(`${qos === 1 ? 'PUBACK' : 'PUBCOMP'} for packet id ${id} in state ${m.state}`, false);
+      s.inflight.splice(i, 1);
     }
-    const m = s.inflight[i]!;
-    if (m.qos !== qos || (qos === 2 && m.state !== 'wait_pubcomp'))
-      return this.drop(`${qos === 1 ? 'PUBACK' : 'PUBCOMP'} for packet id ${id} in state ${m.state}`, false);
-    s.inflight.splice(i, 1);
-    let index = s.inflight.length;
+    // db__message_delete_outgoing counts only the messages in flight before the one acknowledged
+    // (all of them for an unknown id): acknowledging the first of a full window lets a whole
+    // window more go out, past the client's Receive Maximum [MQTT-3.3.4-9], as Mosquitto 2.0.11 does
+    let index = i < 0 ? s.inflight.length : i;
     while (s.queued.length && index < s.outMax) {
       index++;
       const q = s.queued.shift()!;
