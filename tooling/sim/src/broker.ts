@@ -166,6 +166,8 @@ export interface Ledger {
   refused?(from: string, payload: Uint8Array, code: number): void;
   /** The session of `clientId` expired (its Session Expiry Interval passed while it was away). */
   sessionExpired?(clientId: string): void;
+  /** A message was sent to `to` for the first time (not a resend with DUP). */
+  sent?(to: string, payload: Uint8Array): void;
 }
 
 /** Hostile habits of the broker, as chances per occasion (0: never). */
@@ -866,6 +868,7 @@ function writeOne(s: Session, m: ClientMsg): void {
         return;
       }
       conn.send(bytes);
+      if (!m.dup) conn.ledger.sent?.(s.id, m.msg.payload);
       if (m.qos === 0) s.inflight.splice(s.inflight.indexOf(m), 1);
       else {
         m.dup = true;

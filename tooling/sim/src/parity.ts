@@ -305,6 +305,16 @@ export const SCRIPT5: Step[] = [
   // a repeated PUBREL, a PUBREC for an id never used
   { send: 'p', bytes: a5(6, 10) },
   { send: 'p', bytes: a5(5, 99) },
+  // the window refilled from the acknowledged message's place: acknowledging the first of two lets
+  // two more out (3 in flight past Receive Maximum 2); acknowledging the last then refills nothing,
+  // and a new message goes out ahead of the one still queued (r6 before r5)
+  { open: 'o', id: 'o5', clean: true, v5: { receiveMaximum: 2 } },
+  { send: 'o', bytes: encodeSubscribe5({ type: 8, id: 1, subscriptions: [{ topic: 'r/#', qos: 1 }] }) },
+  { send: 'p', bytes: join(...[1, 2, 3, 4, 5].map((i) => pub5('r/x', `r${i}`, 1, 50 + i))) },
+  { send: 'o', bytes: a5(4, 1) },
+  { send: 'o', bytes: a5(4, 4) },
+  { send: 'p', bytes: pub5('r/x', 'r6', 1, 56) },
+  { send: 'o', bytes: join(a5(4, 2), a5(4, 3), a5(4, 5), a5(4, 6)) },
   // UNSUBSCRIBE: one that existed, one that did not (0x11)
   { send: 's', bytes: encodeUnsubscribe5({ type: 10, id: 2, topics: ['v/#', 'nope/#'] }) },
   // message expiry: a persistent subscriber away; one message expires while it is, one does not
