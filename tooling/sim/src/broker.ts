@@ -288,19 +288,24 @@ export class BrokerNode implements Listener {
     return true;
   }
 
+  /** The process stops: every connection is reset (the kernel answers RST for a dead process). */
+  stop(): void {
+    for (const c of [...this.conns]) c.drop('node stopped', true);
+  }
+
   /**
-   * The process stops: every connection is reset (the kernel answers RST for a dead process). A
-   * clean shutdown (`graceful`) of a broker with the `reasons` habit first tells its v5 clients
-   * (DISCONNECT 0x8B) and closes.
+   * A clean shutdown is about to stop the process: a broker with the `reasons` habit tells its
+   * MQTT 5 clients (DISCONNECT 0x8B, server shutting down) and closes their connections first.
+   * Whether it did.
    */
-  stop(graceful = false): void {
-    const tell = graceful && this.faults.reasons > 0 && this.#random.chance(this.faults.reasons);
-    for (const c of [...this.conns]) {
-      if (tell && c.v5 && c.state === 'active') {
+  shuttingDown(): boolean {
+    if (!this.faults.reasons || !this.#random.chance(this.faults.reasons)) return false;
+    for (const c of [...this.conns])
+      if (c.v5 && c.state === 'active') {
         c.send(encodeDisconnect({ type: DISCONNECT, reasonCode: RC.SERVER_SHUTTING_DOWN }));
-        c.drop('node shutting down (DISCONNECT 0x8B)', false);
-      } else c.drop('node stopped', true);
-    }
+        c.drop('shutting down (DISCONNECT 0x8B)', false);
+      }
+    return true;
   }
 
   note(who: string, text: string): void {

@@ -417,8 +417,9 @@ function scheduleFaults(
     const n = rr.pick(nodes);
     const ms = rr.logUniform(300, 30_000);
     note(`${n.name} stops for ${ms.toFixed(0)} ms (state kept)`);
-    net.setUp(n.name, false);
-    n.stop(true); // a clean shutdown: a broker with the `reasons` habit says so to its v5 clients (0x8B)
+    const told = n.shuttingDown(); // a broker with the `reasons` habit says so to its v5 clients (0x8B)
+    net.setUp(n.name, false, told);
+    n.stop();
     world.after(ms, () => net.setUp(n.name, true));
   });
   // the broker crashes and comes back without its state
