@@ -155,7 +155,7 @@ export interface Ledger {
   /** A QoS 2 PUBLISH answered past the incoming quota: acknowledged, then dropped. */
   quotaDropped(from: string, payload: Uint8Array): void;
   /** The message was routed to the subscriptions (`to`: the client ids it was queued for). */
-  routed(from: string, payload: Uint8Array, to: string[]): void;
+  routed(from: string, payload: Uint8Array, to: string[], expiresAt?: number): void;
   /** A message for `to` was dropped: offline QoS 0, queue full. */
   outDropped(to: string, payload: Uint8Array, why: string): void;
   /** The broker lost every session and retained message. */
@@ -197,6 +197,17 @@ export const NO_FAULTS: Readonly<BrokerFaults> = Object.freeze({
 
 /** Sessions and retained messages: kept by one node, or shared by the nodes of a cluster. */
 export class BrokerState {
+  /**
+   * Whether the session of `clientId` keeps the message `msgId` queued though its window has room:
+   * Mosquitto 2.0.11 moves queued messages into flight only on a new message, an acknowledgement
+   * or a connect, so one whose in-flight messages expired at a reconnect stalls (parity.ts shows
+   * it). A client that does not acknowledge leaves the window full, and is not excused by this.
+   */
+  holds(clientId: string, msgId: string): boolean {
+    const s = this.sessions.get(clientId);
+    return !!s && s.inflight.length < s.outMax && s.queued.some((m) => msgIdOf(m.msg.payload) === msgId);
+  }
+
   readonly sessions = new Map<string, Session>();
   readonly retained = new Map<string, StoredMessage>();
   /** Bumped on every loss of state. */
@@ -734,7 +745,7 @@ class Conn {
       to.push(s.id);
       insertOut(this.node, s, msg, Math.min(best, msg.qos) as QoS, false, true);
     }
-    this.ledger.routed(msg.from, msg.payload, to);
+    this.ledger.routed(msg.from, msg.payload, to, msg.expiresAt * 1000);
     return to.length;
   }
 

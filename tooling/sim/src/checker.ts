@@ -18,6 +18,8 @@ interface LedgerEntry {
   refused: { code: number; at: number }[];
   /** Routings: when (and in which order), the state generation, to whom. */
   routed: { at: number; seq: number; gen: number; to: string[] }[];
+  /** When its Message Expiry Interval ran out at the broker (ms; 0: never). */
+  expiresAt: number;
   /** First sends to a subscriber, in which order, by client id. */
   sent: Map<string, number> | undefined;
   /** Drops on the way out, by receiver. */
@@ -55,7 +57,17 @@ export class BrokerLedger implements Ledger {
     const id = msgIdOf(payload);
     let e = this.entries.get(id);
     if (!e) {
-      e = { from, qos, accepted: [], quotaDropped: [], refused: [], routed: [], sent: undefined, outDropped: [] };
+      e = {
+        from,
+        qos,
+        accepted: [],
+        quotaDropped: [],
+        refused: [],
+        routed: [],
+        expiresAt: 0,
+        sent: undefined,
+        outDropped: [],
+      };
       this.entries.set(id, e);
     }
     return e;
@@ -70,8 +82,10 @@ export class BrokerLedger implements Ledger {
   refused(from: string, payload: Uint8Array, code: number): void {
     this.#entry(from, payload, 0).refused.push({ code, at: this.world.now });
   }
-  routed(from: string, payload: Uint8Array, to: string[]): void {
-    this.#entry(from, payload, 0).routed.push({ at: this.world.now, seq: ++this.#seq, gen: this.gen, to });
+  routed(from: string, payload: Uint8Array, to: string[], expiresAt = 0): void {
+    const e = this.#entry(from, payload, 0);
+    e.routed.push({ at: this.world.now, seq: ++this.#seq, gen: this.gen, to });
+    e.expiresAt = expiresAt;
   }
   sent(to: string, payload: Uint8Array): void {
     const e = this.#entry('?', payload, 0);
@@ -115,6 +129,10 @@ export interface Summary {
   settledInCut: number;
   /** Delivered messages the subscriber missed because the broker lost them or was not subscribed. */
   brokerLost: number;
+  /** Delivered messages the subscriber missed because their Message Expiry Interval ran out at the broker. */
+  brokerExpired: number;
+  /** Delivered messages the broker still holds for the subscriber at the end (Mosquitto 2.0.11 can stall a queue, see README). */
+  brokerHeld: number;
   powerCuts: number;
   stateLosses: number;
   attempts: number;
@@ -206,6 +224,7 @@ export function finalChecks(
   devices: Device[],
   observer: Device,
   calmAt: number,
+  brokerHolds: (clientId: string, msgId: string) => boolean = () => false,
 ): Summary {
   const summary: Summary = {
     published: 0,
@@ -219,6 +238,8 @@ export function finalChecks(
     inDoubt: 0,
     settledInCut: 0,
     brokerLost: 0,
+    brokerExpired: 0,
+    brokerHeld: 0,
     powerCuts: 0,
     stateLosses: ledger.losses.length,
     attempts: 0,
@@ -251,7 +272,8 @@ export function finalChecks(
       'liveness',
       () => `${d.spec.name} still holds ${d.client.held} messages at the end`,
     );
-    for (const rec of d.records) checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer);
+    for (const rec of d.records)
+      checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer, brokerHolds);
   }
   const published = new Map<string, PubRecord>();
   for (const d of everyone) for (const r of d.records) published.set(r.msgId, r);
@@ -268,6 +290,7 @@ function checkRecord(
   summary: Summary,
   got: Map<string, { qos: QoS; at: number; retain: boolean }[]>,
   observer: Device | null,
+  brokerHolds: (clientId: string, msgId: string) => boolean,
 ): void {
   summary.published++;
   const id = rec.msgId;
@@ -351,6 +374,16 @@ function checkRecord(
     const dropped = e!.outDropped.some((x) => x.to === observer.spec.clientId);
     if (dropped || ledger.lostBetween(first, world.now)) {
       summary.brokerLost++;
+      return;
+    }
+    // its Message Expiry Interval ran out at the broker (MQTT 5): the broker may drop it
+    if (e!.expiresAt && e!.expiresAt <= world.now) {
+      summary.brokerExpired++;
+      return;
+    }
+    // the broker has it still, queued for the subscriber: not lost, and not the clients' doing
+    if (brokerHolds(observer.spec.clientId, id)) {
+      summary.brokerHeld++;
       return;
     }
     world.fail('no-loss', `${id} (QoS ${rec.qos}) was delivered and routed to the subscriber, which never got it`);

@@ -322,10 +322,19 @@ export const SCRIPT5: Step[] = [
   { send: 'e', bytes: encodeSubscribe5({ type: 8, id: 1, subscriptions: [{ topic: 'e/#', qos: 1 }] }) },
   { close: 'e' },
   { send: 'p', bytes: join(pub5('e/1', 'short', 1, 40, { messageExpiryInterval: 1 }), pub5('e/2', 'long', 1, 41)) },
+  // a subscriber taking one at a time leaves with a short-lived message in flight and one queued:
+  // when it returns, the one in flight has expired and goes, and the queued one stays queued
+  // (nothing moves queued messages into flight then, until another message or acknowledgement)
+  { open: 'w', id: 'w5', clean: false, v5: { sessionExpiryInterval: 100, receiveMaximum: 1 } },
+  { send: 'w', bytes: encodeSubscribe5({ type: 8, id: 1, subscriptions: [{ topic: 'w/#', qos: 1 }] }) },
+  { send: 'p', bytes: join(pub5('w/1', 'w-short', 1, 45, { messageExpiryInterval: 1 }), pub5('w/2', 'w-long', 1, 46)) },
+  { close: 'w' },
   // the publisher leaves with DISCONNECT; its session (expiry 1 s) is gone after the wait
   { send: 'p', bytes: encodeDisconnect({ type: DISCONNECT }) },
   { wait: 3000 },
   { open: 'e2', id: 'e5', clean: false, v5: { sessionExpiryInterval: 100 } },
+  { open: 'w2', id: 'w5', clean: false, v5: { sessionExpiryInterval: 100, receiveMaximum: 1 } },
+  { send: 'w2', bytes: encodeEmpty({ type: 12 }) },
   { open: 'p2', id: 'p5', clean: false, v5: { sessionExpiryInterval: 1 } },
   // takeover: the older connection is closed (Mosquitto 2.0.11 sends no DISCONNECT 0x8E)
   { open: 't', id: 't5', clean: false, v5: { sessionExpiryInterval: 100 } },

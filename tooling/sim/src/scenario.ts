@@ -140,7 +140,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   let summary: Summary | undefined;
   if (ok) {
     try {
-      summary = finalChecks(world, ledger, devices, observer, faultPhase);
+      summary = finalChecks(world, ledger, devices, observer, faultPhase, (to, id) => state.holds(to, id));
     } catch (e) {
       if (!world.violation) throw e;
     }
