@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 import { habitsProject } from './tooling/config/vitest.shared.ts';
 
-// One vitest run over every workspace project, one summary at the end. The fake-clock suites of
-// simple's byte-level and hostile-peer suites run again under real platforms' timer habits (early, late, coarse ticks).
+// One vitest run over every workspace project, one summary at the end. Simple's fake-clock suites
+// (byte-level and hostile-peer) and robust's run again under real platforms' timer habits (early,
+// late, coarse ticks).
 export default defineConfig({
   test: {
     projects: [
