@@ -31,7 +31,7 @@
 // - CONNACK properties: Topic Alias Maximum 10 (max_topic_alias), Receive Maximum 20
 //   (max_inflight_messages), an Assigned Client Identifier for an empty one, Server Keep Alive
 //   65535 for keepalive 0 (max_keepalive); a refusal is 0x88 (server unavailable);
-// - Session Expiry instead of clean session [MQTT-3.1.2.11.2]: the session outlives its
+// - Session Expiry instead of clean session (section 3.1.2.11.2, [MQTT-3.1.2-23]): the session outlives its
 //   connection for the interval the CONNECT (or the DISCONNECT) gave, 0 by default; Clean Start
 //   only discards an old session; session present when a non-clean connect finds a session whose
 //   interval is not 0; an expired session goes at the first once-a-second check after its time;
@@ -90,10 +90,10 @@ export const MAX_QUEUED = 1000;
 export const MAX_TOPIC_ALIAS = 10;
 /** Mosquitto's default `max_keepalive`: a keepalive of 0 (or more) is answered with it as Server Keep Alive. */
 const MAX_KEEPALIVE = 65535;
-/** A Session Expiry Interval that never expires [MQTT-3.1.2-?]: how a 3.1.1 persistent session lives. */
+/** A Session Expiry Interval that never expires (MQTT 5 section 3.1.2.11.2): how a 3.1.1 persistent session lives. */
 export const NEVER = 0xffffffff;
 
-/** MQTT 5 reason codes the model sends [MQTT-2.4]. */
+/** MQTT 5 reason codes the model sends (MQTT 5 section 2.4). */
 export const RC = Object.freeze({
   NO_MATCHING_SUBSCRIBERS: 0x10,
   NO_SUBSCRIPTION_EXISTED: 0x11,
