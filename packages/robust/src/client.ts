@@ -383,7 +383,7 @@ export class RobustClient {
     mqtt.onWritable = () => this.#pump();
     mqtt.onClose = (e) => this.#closed(e);
     this.#armExpiry();
-    const d = options.store.damage;
+    const d = store.damage;
     if (d)
       this.#issue(
         STORE_DAMAGED,
@@ -560,8 +560,7 @@ export class RobustClient {
     if (!decision.accept) {
       const status = decision.status ?? 'dropped';
       this.counters[status]++;
-      this.#report(0, status, decision.reason);
-      return 0;
+      return this.#report(0, status, decision.reason);
     }
     if (decision.drop)
       for (const key of decision.drop) {
@@ -575,8 +574,7 @@ export class RobustClient {
     } catch (e) {
       this.counters.rejected++;
       this.#fault(e as UmqttError, 'publish');
-      this.#report(0, 'rejected', (e as UmqttError).code ?? 'store');
-      return 0;
+      return this.#report(0, 'rejected', (e as UmqttError).code ?? 'store');
     }
     this.#busy = true;
     if (m.expiresAt) this.#armExpiry(m.expiresAt);
@@ -867,7 +865,7 @@ export class RobustClient {
     if (this.#connectedOnce) this.counters.reconnects++;
     this.#connectedOnce = true;
     this.#acked = false;
-    this.#onlineAt = this.#t.now();
+    const now = (this.#onlineAt = this.#t.now());
     this.#set('online');
     // Subscriptions: resent when the broker kept no session.
     if (!sessionPresent && this.#subs && this.options.resubscribe !== false)
@@ -879,7 +877,6 @@ export class RobustClient {
     // When the broker says it has no session, what it acknowledged with PUBREC went with it: such
     // a message is published again as a new one (at least once beats lost), and its final
     // `delivered` carries the reason (the mark is kept in the store with the stage).
-    const now = this.#t.now();
     for (const m of [...this.#queue.held.values()]) {
       if (this.#state !== 'online') return;
       const stage = m.stage & ~AGAIN;
@@ -1005,18 +1002,21 @@ export class RobustClient {
           this.#issue(
             SUBSCRIBE_REFUSED,
             `broker refused ${list
-              .filter((_, i) => granted[i] === 0x80)
+              .filter((_, i) => granted[i]! >= 0x80)
               .map((s) => s.topic)
               .join(', ')}`,
             'subscribe',
-            0x80,
+            granted.find((g) => g >= 0x80), // 0x80 in MQTT 3.1.1; MQTT 5 says why
           );
       }
       return this.#idle();
     }
     if (!m) return;
-    if (status === 'delivered' || status === 'unknown') {
-      this.#final(m, 'delivered');
+    // A publish's status carries `granted` only when the broker refused it (MQTT 5: a PUBACK or
+    // PUBREC with a reason code of 0x80 or more, after a timeout too): never delivered, rejected
+    // with the code as its reason (RobustClient5's session puts the code's name in its place).
+    if (granted || status === 'delivered' || status === 'unknown') {
+      this.#final(m, granted ? 'rejected' : 'delivered', granted && granted + '');
       this.#pump();
     } else if (status === 'received') this.#queue.stage(m, RELEASING | (m.stage & AGAIN));
     else if (status === 'timeout')
