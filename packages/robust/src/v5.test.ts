@@ -24,7 +24,7 @@ import {
 } from '@umqtt/codec/v5';
 import { settle } from '@umqtt/testkit';
 import { T0, runFor, setup, type Setup } from './harness.test-support.js';
-import { SUBSCRIBE_REFUSED, type RobustOptions } from './index.js';
+import { REFUSED_RETRYING, SUBSCRIBE_REFUSED, type RobustOptions } from './index.js';
 import { DEFAULT_RETRY, REFUSALS, RobustClient5, type Robust5Options } from './v5.js';
 
 const fromHex = (hex: string) =>
@@ -235,7 +235,14 @@ describe('RobustClient5: quota exceeded (0x97) is retried after backing off', ()
       [p] = next.sent;
       expect(next.sent).toMatchObject([{ id, dup: false, topic: 'q/1' }]); // its packet id, a new message
     }
-    expect(t.statuses).toEqual([]); // not final
+    expect(t.statuses).toEqual([]); // not final, but not silent: an issue per pause
+    expect(
+      t.client.issues.filter((i) => i.error.code === REFUSED_RETRYING).map((i) => [i.error.reasonCode, i.place]),
+    ).toEqual([
+      [0x97, 'publish'],
+      [0x97, 'publish'],
+      [0x97, 'publish'],
+    ]);
     await send(t, { type: PUBREC, id });
     await settle();
     expect(written(t)).toMatchObject([{ type: PUBREL, id }]);

@@ -36,11 +36,13 @@
  * @module @umqtt/robust/v5
  */
 import { REASON_NAMES, type ConnackProperties, type DisconnectProperties } from '@umqtt/codec/v5';
-import { STATUS_EVENT, type SessionWrite } from '@umqtt/session';
+import { UmqttError } from '@umqtt/codec';
+import { ISSUE_EVENT, STATUS_EVENT, type SessionWrite } from '@umqtt/session';
 import { Session5, type Publish5Options, type Session5Options } from '@umqtt/session/v5';
 import { BROKER_DISCONNECT, mqtt5, type Client5Options, type Will5 } from '@umqtt/simple/v5';
 import { backoffDelay, exponentialBackoff, type Backoff, type ReconnectStrategy } from './backoff.js';
 import { RobustClient, type RobustOptions } from './client.js';
+import { REFUSED_RETRYING } from './errors.js';
 import type { StoredMessage } from './store.js';
 
 export type { Will5 };
@@ -272,7 +274,17 @@ class RobustSession5 extends Session5 {
         if (!this.#retries) {
           // the first refusal of a burst starts the pause; the others of the burst wait in it
           this.#retries = [];
-          this.#pauseEnd = now + backoffDelay(this.#round++, p.retry, p.random);
+          const pause = backoffDelay(this.#round++, p.retry, p.random);
+          this.#pauseEnd = now + pause;
+          events.splice(++i, 0, {
+            type: ISSUE_EVENT,
+            error: new UmqttError({
+              code: REFUSED_RETRYING,
+              message: `${refused(code) as unknown as string}: held, publishing paused for ${Math.round(pause)} ms`,
+              reasonCode: code,
+              place: 'publish',
+            }),
+          });
         }
         this.#retries.push([e.id, code]);
       } else {
