@@ -955,7 +955,7 @@ export class RobustClient {
   /** Writes a held message: QoS 0 is done once written; QoS 1/2 await their acknowledgement. */
   #write(m: StoredMessage, resend: boolean): void {
     const mqtt = this.#mqtt;
-    const dup = resend && m.qos > 0 && m.id > 0;
+    const dup = resend && m.id > 0; // only QoS 1/2 get an id
     const payload = this.#queue.payloadOf(m);
     if (!payload) return this.#final(m, 'dropped', 'lost by the store');
     let id: number;
@@ -1012,13 +1012,7 @@ export class RobustClient {
       return this.#idle();
     }
     if (!m) return;
-    // A publish's status carries `granted` only when the broker refused it (MQTT 5: a PUBACK or
-    // PUBREC with a reason code of 0x80 or more, after a timeout too): never delivered, rejected
-    // with the code as its reason (RobustClient5's session puts the code's name in its place).
-    if (granted || status === 'delivered' || status === 'unknown') {
-      this.#final(m, granted ? 'rejected' : 'delivered', granted && granted + '');
-      this.#pump();
-    } else if (status === 'received') this.#queue.stage(m, RELEASING | (m.stage & AGAIN));
+    if (status === 'received') this.#queue.stage(m, RELEASING | (m.stage & AGAIN));
     else if (status === 'timeout')
       // robust2 sends an unconfirmed message again at once. Resending on the same connection
       // is what breaks brokers (Mosquitto drops a client that sends one QoS 2 id a third time
@@ -1031,6 +1025,14 @@ export class RobustClient {
         `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
         'publish',
       );
+    else if (!lost) {
+      // The final acknowledgement (`delivered`, `unknown` after a timeout), or a refusal: the
+      // status then carries `granted` (MQTT 5: a PUBACK or PUBREC with a reason code of 0x80 or
+      // more), never delivered, rejected with the code as its reason (RobustClient5's session
+      // puts the code's name in its place).
+      this.#final(m, granted ? 'rejected' : 'delivered', granted && granted + '');
+      this.#pump();
+    }
   }
 
   /** Gives a message its one final status and forgets it. */
