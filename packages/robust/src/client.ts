@@ -255,7 +255,10 @@ export class RobustClient {
   onStatus: ((key: number, status: FinalStatus, reason?: string) => void) | undefined;
   /** Connection state changes. */
   onState: ((state: RobustState) => void) | undefined;
-  /** SUBACK results: filters refused by the broker have 0x80. */
+  /**
+   * SUBACK results: filters refused by the broker have 0x80 (MQTT 5, `RobustClient5`: each
+   * filter's reason code, 0x80 or more when refused; UNSUBACK's codes too, with `qos` -1).
+   */
   onSubscribed: ((subscriptions: Subscription[], granted: number[]) => void) | undefined;
   /** Called when `writable` turns true again after it was false (read false, or left false by a publish): a producer goes on. */
   onWritable: (() => void) | undefined;
@@ -981,7 +984,7 @@ export class RobustClient {
   /**
    * The status of a packet id, as the session reports it. Each status stands on its own: the
    * final acknowledgement (`delivered`, or `unknown` when it came after a timeout) ends a
-   * message, PUBREC moves it to RELEASING, a timeout is recorded, and an aborted message stays in
+   * message, so does a refusal (`rejected`), PUBREC moves it to RELEASING, a timeout is recorded, and an aborted message stays in
    * flight in the store, resent after the next CONNACK.
    */
   #onStatus(id: number, status: SimpleStatus, granted?: number[], m?: StoredMessage): void {
