@@ -1,5 +1,7 @@
 // RobustClient5 against Eclipse Mosquitto 2.0 in MQTT 5 (a child process on a free loopback port,
-// real sockets, real time): session expiry across a client restart with a persistent store,
+// real sockets, real time): session expiry across a client restart with a persistent store (the
+// same Store object given to a new client, as a flash or file store is after a reboot), messages
+// in flight across such a restart,
 // quota exceeded (0x97) past Receive Maximum with every message finally delivered, not authorized
 // (0x87) through an ACL file, message expiry honoured by the broker for a queued message, and a
 // stream of thousands of QoS 1/2 messages through a default Mosquitto with connections cut by the
@@ -20,7 +22,7 @@ import type { QoS } from '@umqtt/codec';
 import { MqttClient5, type Client5Options } from '@umqtt/simple/v5';
 import { createTcpSocketFactory, nodeTimers } from '../../../apps/node/src/transport/index.ts';
 import { ArrayStore } from './array-store.test-support.js';
-import { REFUSED_RETRYING, type FinalStatus, type Store } from './index.js';
+import { REFUSED_RETRYING, SENT, type FinalStatus, type Store } from './index.js';
 import { RobustClient5, type Robust5Options } from './v5.js';
 
 const skipMosquitto = mosquittoOrSkip();
@@ -169,6 +171,40 @@ describe.skipIf(skipMosquitto)(
         await online(after);
         await sleep(300);
         expect(after.received).toEqual([]); // the subscription went with the expired session
+      },
+    );
+
+    test(
+      'a restart with messages in flight: a new client on the same store resends them after CONNACK, each delivered, QoS 2 once',
+      { timeout: T },
+      async () => {
+        const at = await broker();
+        const proxy = await startFaultProxy(at);
+        cleanups.push(() => proxy.close());
+        const sub = await subscriber(at, 'r5/inflight/#', 2);
+        const clientId = unique('device');
+        const store = new ArrayStore();
+        const first = robust({ host: proxy.host, port: proxy.port }, { clientId, sessionExpiry: 3600 }, store);
+        await online(first);
+        proxy.blackhole(); // the PUBLISHes never reach the broker, no acknowledgement comes back
+        const k1 = first.client.publish('r5/inflight/1', 'a', { qos: 1 });
+        const k2 = first.client.publish('r5/inflight/2', 'b', { qos: 2 });
+        await waitFor(() => store.messages().filter((m) => m.stage === SENT && m.id > 0).length === 2, {
+          timeout: 5000,
+          message: 'both in flight in the store',
+        });
+        first.client.stop(); // the process ends with both in flight
+        const second = robust(at, { clientId, sessionExpiry: 3600 }, store);
+        await online(second);
+        await waitFor(() => second.statuses.size === 2, { timeout: 5000, message: 'both final' });
+        expect([finalOf(second, k1), finalOf(second, k2)]).toEqual([
+          ['delivered', undefined],
+          ['delivered', undefined],
+        ]);
+        await waitFor(() => sub.got.length >= 2, { timeout: 5000 });
+        await sleep(200);
+        expect([...sub.got].sort()).toEqual(['a', 'b']);
+        expect(store.count).toBe(0);
       },
     );
 

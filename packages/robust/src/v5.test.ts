@@ -313,19 +313,22 @@ describe('RobustClient5: quota exceeded (0x97) is retried after backing off', ()
     expect(seen.sort()).toEqual([0, 1, 1, 2, 3, 3, 4, 5, 6, 7]);
   });
 
-  test('a QoS 1 message whose time to live runs out during the pause ends rejected, saying both', async () => {
-    const t = setup5();
-    t.client.start();
-    await accept5(t);
-    const key = t.client.publish('b/1', 'pressed', { qos: 1, ttl: 300 });
-    const [p] = await publishes(t);
-    await send(t, { type: PUBACK, id: p!.id!, reasonCode: 0x97 });
-    await runFor(t.clock, 600);
-    expect(await publishes(t)).toEqual([]);
-    expect(t.statuses).toEqual([
-      [key, 'rejected', 'Quota exceeded (0x97), and its time to live ran out while it waited to be sent again'],
-    ]);
-  });
+  test.each([1, 2] as const)(
+    'a QoS %i message whose time to live runs out during the pause ends rejected, saying both',
+    async (qos) => {
+      const t = setup5();
+      t.client.start();
+      await accept5(t);
+      const key = t.client.publish('b/1', 'pressed', { qos, ttl: 300 });
+      const [p] = await publishes(t);
+      await send(t, { type: qos === 1 ? PUBACK : PUBREC, id: p!.id!, reasonCode: 0x97 });
+      await runFor(t.clock, 600);
+      expect(await publishes(t)).toEqual([]);
+      expect(t.statuses).toEqual([
+        [key, 'rejected', 'Quota exceeded (0x97), and its time to live ran out while it waited to be sent again'],
+      ]);
+    },
+  );
 
   test('the connection lost during a pause: the held message is resent with DUP after CONNACK, as any in flight', async () => {
     const t = setup5();

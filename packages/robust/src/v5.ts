@@ -223,7 +223,8 @@ class RobustSession5 extends Session5 {
       const [topic, data, opts] = this.#sent!.get(id)!;
       this.#sent!.delete(id);
       const m = opts.ref as StoredMessage;
-      const stale = m.qos < 2 && m.expiresAt && m.expiresAt <= now;
+      // the broker refused it, so holds no id of it: a time to live that ran out ends it, at QoS 2 too
+      const stale = m.expiresAt && m.expiresAt <= now;
       try {
         if (!stale) this.publish(now, topic, data, { ...opts, id });
       } catch {
@@ -313,9 +314,9 @@ const refused = (code: number, stale?: unknown): number =>
  * - A PUBACK or PUBREC with a failure reason code is never `delivered`: {@link REFUSALS} decides.
  *   A code to retry (quota exceeded) holds the message and pauses publishing on the connection
  *   for a backoff ({@link DEFAULT_RETRY}), then sends it again with its packet id; a final code
- *   ends it `rejected`, the reason naming the code (`Not authorized (0x87)`). A QoS 0 or 1
- *   message whose time to live runs out during the pause ends `rejected` too (reason: it ran out
- *   while it waited to be sent again).
+ *   ends it `rejected`, the reason naming the code (`Not authorized (0x87)`). A message
+ *   whose time to live runs out during the pause ends `rejected` too (reason: it ran out while it
+ *   waited to be sent again).
  * - SUBACK's reason codes reach `onSubscribed` per filter (and UNSUBACK's, with `qos` -1 for
  *   each filter unsubscribed); a filter refused is also an issue `UMQTT_SUBSCRIBE_REFUSED` with
  *   its code.
