@@ -81,7 +81,8 @@ export const REFUSALS: Readonly<Record<number, Refusal>> = /* @__PURE__ */ Objec
 /**
  * The backoff of refusals to retry: the pause is uniform in [cap / 2, cap) where cap =
  * min(max, min * factor^round), the round growing by one each time messages sent after the last
- * pause are refused again, and starting over once the broker acknowledges a message. Defaults:
+ * pause are refused again, and starting over once the broker acknowledges a message (and on a
+ * new connection, whose quota is new). Defaults:
  * 1 s, doubling, at most 60 s (0.5-1 s, 1-2 s, 2-4 s, ... then 30-60 s).
  *
  * @example
