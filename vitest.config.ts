@@ -12,7 +12,7 @@ export default defineConfig({
       'tooling/*/vitest.config.ts',
       habitsProject('simple', ['src/client.test.ts', 'src/client.hostile.test.ts'], 'node'),
       habitsProject('simple', ['src/client.test.ts', 'src/client.hostile.test.ts'], 'moddable'),
-      habitsProject('robust', ['src/client.test.ts', 'src/policy.test.ts'], 'moddable'),
+      habitsProject('robust', ['src/client.test.ts', 'src/policy.test.ts', 'src/v5.test.ts'], 'moddable'),
     ],
     reporters: ['default', './tooling/config/plain-summary-reporter.ts'],
   },
