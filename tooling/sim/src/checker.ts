@@ -2,6 +2,8 @@
 // broker's ledger they judge by: what the broker model acknowledged, routed, dropped and lost.
 import type { QoS } from '@umqtt/codec';
 import { DEFAULT_BACKOFF } from '@umqtt/robust';
+import { DISCONNECT_ROUNDS } from '@umqtt/robust/v5';
+import { BROKER_DISCONNECT } from '@umqtt/simple/v5';
 import type { Ledger } from './broker.js';
 import type { Device, PubRecord } from './device.js';
 import { msgIdOf } from './trace.js';
@@ -196,8 +198,13 @@ export function watchStates(world: World, d: Device): void {
         const stable = backoff.stableAfter ?? DEFAULT_BACKOFF.stableAfter;
         const lasted = onlineSince >= 0 ? world.now - onlineSince : 0;
         if (lasted >= stable + lateness) {
+          // MQTT 5 (RobustClient5's built-in strategy): a broker's DISCONNECT with one of the
+          // reasons of DISCONNECT_ROUNDS (session taken over, server shutting down...) adds rounds
+          const e = d.lastError;
+          const rounds = spec.mqtt5 && e?.code === BROKER_DISCONNECT ? (DISCONNECT_ROUNDS[e.reasonCode ?? 0] ?? 0) : 0;
           const min = backoff.min ?? DEFAULT_BACKOFF.min;
-          const bound = min + lateness;
+          const cap = Math.min(max, min * (backoff.factor ?? DEFAULT_BACKOFF.factor) ** rounds);
+          const bound = cap + lateness;
           world.after(bound, () => {
             if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline' && d.linkUp)
               world.fail(
@@ -208,6 +215,7 @@ export function watchStates(world: World, d: Device): void {
         }
       }
       onlineSince = state === 'online' ? world.now : -1;
+      if (state === 'online') d.lastError = undefined;
     };
   };
   d.onBoot = () => {

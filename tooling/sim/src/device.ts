@@ -5,7 +5,7 @@
 //
 // Everything the application sees (publish keys, final statuses, messages, states) is recorded
 // here for the checker, across boots: the record is the omniscient observer's, not the device's.
-import type { QoS, Subscription } from '@umqtt/codec';
+import type { QoS, Subscription, UmqttError } from '@umqtt/codec';
 import {
   RobustClient,
   type FinalStatus,
@@ -16,7 +16,7 @@ import {
   type Store,
 } from '@umqtt/robust';
 import { PROTOCOL_ERROR } from '@umqtt/simple';
-import { mqtt5 } from '@umqtt/simple/v5';
+import { RobustClient5 } from '@umqtt/robust/v5';
 import { MemoryStore } from '@umqtt/store-memory';
 import { FlashStore, PowerLoss, SimulatedFlash, type Flash } from '@umqtt/store-flash';
 import { PlatformClock, type ClockHabit } from './clock.js';
@@ -260,6 +260,8 @@ export class Device {
   cuts = 0;
   #serial = 0;
   #flashBytes: SimulatedFlash | undefined;
+  /** The last issue the client recorded since it was last online (why its connection ended). */
+  lastError: UmqttError | undefined;
   /** Messages the workload's producer waiting for onWritable still means to publish. */
   owed = 0;
   /** Largest payload the workload publishes, bytes. */
@@ -344,13 +346,12 @@ export class Device {
     boot.store = store;
     store = recorded(store, boot.removed);
     const factory = this.net.factory(boot);
+    // MQTT 5: @umqtt/robust/v5's client (session expiry, refusals by reason code, TTL as Message
+    // Expiry, the broker's DISCONNECT reasons in the reconnect delay)
     const v5 = spec.mqtt5;
-    const client = new RobustClient({
-      // MQTT 5: the session, parser and CONNECT of @umqtt/simple/v5, and CONNECT's properties (read by its CONNECT)
-      ...(v5 && {
-        protocol: mqtt5(),
-        properties: { sessionExpiryInterval: v5.sessionExpiry, receiveMaximum: v5.receiveMaximum },
-      }),
+    const Client = v5 ? RobustClient5 : RobustClient;
+    const client = new Client({
+      ...(v5 && { sessionExpiry: v5.sessionExpiry, properties: { receiveMaximum: v5.receiveMaximum } }),
       socket: (o) => {
         this.attempts++;
         this.lastAttempt = this.world.now;
@@ -376,6 +377,7 @@ export class Device {
       clean: spec.clean,
       logger: (issue) => {
         this.note(`issue ${issue.place} ${issue.error.code}: ${issue.error.message}`);
+        if (boot.alive) this.lastError = issue.error;
         if (issue.error.code === PROTOCOL_ERROR && boot.alive) this.onProtocolError?.(issue.error.message);
       },
     });

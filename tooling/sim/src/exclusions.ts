@@ -15,9 +15,6 @@ export const EXCLUDED = {
     "issue 16, found #3: a RobustClient that starts with an empty MemoryStore (after a reboot) resumes the broker's persistent session, whose QoS 2 messages awaiting PUBREL it can never release; Mosquitto counts them against its in-flight quota for good, and past it acknowledges every new QoS 2 PUBLISH (0x97) and drops it, reported delivered (seed 2189). Dropping the old session with a clean first connection fixes it but loses what the broker queued for a restarting subscriber (umqtt sub -c); a decision for the lead, see the robust report. Turns off power cuts of a memory device while the broker holds QoS 2 messages from it",
   'connack-lost-session':
     "issue 16, found #7: after the broker lost its state, a persistent CONNECT reached it and made a new session, but its CONNACK was lost (the connection reset); the next connect is told session present, so the client releases (PUBREL) a QoS 2 message past PUBREC that the new session never had, Mosquitto answers PUBCOMP and it is reported delivered, never routed (seed 1392, once the built-in strategy's timing changed with issue 24's alarm target); turns off the no-loss check for such a QoS 2 message",
-  // ---- MQTT 5 in robust (issue 18, robust's part: under way) ----
-  'v5-refusal':
-    "issue 18, found #9: robust leaves a publish the broker refused (MQTT 5 PUBACK/PUBREC 0x80 or more, here 0x87 not authorized) held with no final status: the session reports 'refused', robust's #onStatus has no branch for it, the message stays in the store and is resent with DUP on every reconnect, refused again, and never ends (liveness). Turns off the workload that publishes to a topic the ACL denies (MQTT 5 devices only)",
 } as const;
 
 export type FaultClass = keyof typeof EXCLUDED;

@@ -322,7 +322,7 @@ function scheduleWorkload(world: World, d: Device, r: Random, until: number, r5:
   const denied = rd.chance(0.4)
     ? { ...DENIED_KIND, opts: { ...DENIED_KIND.opts, qos: rd.pick([1, 2] as const) } }
     : undefined;
-  if (d.spec.mqtt5 && denied && enabled('v5-refusal')) scheduleKind(world, d, denied, rd, until, () => rd.int(8, 200));
+  if (d.spec.mqtt5 && denied) scheduleKind(world, d, denied, rd, until, () => rd.int(8, 200));
 }
 
 /** One kind of message of a device's application, at its own pace, some in bursts. */
