@@ -184,7 +184,8 @@ export class MqttClient5 extends MqttClient {
   declare onStatus: ((id: number, status: Status, codes?: number[], ref?: unknown, ack?: Ack5) => void) | undefined;
   readonly #s: Session5;
   /** Requests awaiting their response, by correlation data (as text). */
-  readonly #pending = new Map<string, (m: Message5) => void>();
+  /** Made by the first request (RAM on a device that makes none). */
+  #pending: Map<string, (m: Message5) => void> | undefined;
   #requests = 0;
 
   /**
@@ -200,12 +201,12 @@ export class MqttClient5 extends MqttClient {
     let app: ((message: Message5) => void) | undefined;
     const offer = (m: Message5) => {
       const data = m.properties?.correlationData;
-      const waiting = data && this.#pending.get(key(data));
+      const waiting = data && this.#pending?.get(key(data));
       if (waiting) waiting(m);
       app?.(m);
     };
     Object.defineProperty(this, 'onMessage', {
-      get: () => (this.#pending.size ? offer : app),
+      get: () => (this.#pending?.size ? offer : app),
       set: (fn: typeof app) => (app = fn),
     });
   }
@@ -262,14 +263,14 @@ export class MqttClient5 extends MqttClient {
     const timers = this.options.timers;
     return new Promise<Message5>((resolve, reject) => {
       const timer = timers.setTimeout(() => {
-        this.#pending.delete(k);
+        this.#pending!.delete(k);
         reject(
           error(REQUEST_TIMEOUT, `no response on ${opts.responseTopic} within ${opts.timeout ?? 10_000} ms`, 'request'),
         );
       }, opts.timeout ?? 10_000);
-      this.#pending.set(k, (m) => {
+      (this.#pending ??= new Map()).set(k, (m: Message5) => {
         timers.clearTimeout(timer);
-        this.#pending.delete(k);
+        this.#pending!.delete(k);
         resolve(m);
       });
       try {
@@ -279,7 +280,7 @@ export class MqttClient5 extends MqttClient {
         });
       } catch (e) {
         timers.clearTimeout(timer);
-        this.#pending.delete(k);
+        this.#pending!.delete(k);
         reject(e as UmqttError);
       }
     });
