@@ -231,7 +231,14 @@ describe('MqttClient5 against a scripted broker', () => {
 
   const publish = (topic: string, qos: 0 | 1 | 2, id: number, properties = {}) =>
     encodePublish({ type: PUBLISH, topic, payload: new Uint8Array([0x78]), qos, id, properties });
-  test.each([
+  type Case = [
+    what: string,
+    options: Partial<Client5Options>,
+    bytes: () => string | Uint8Array,
+    rc: number,
+    code: string,
+  ];
+  test.each<Case>([
     ['a malformed packet (PUBACK with one byte)', {}, () => '40 01 00', 0x81, 'UMQTT_MALFORMED'],
     ['a packet a client never receives (PINGREQ)', {}, () => 'c0 00', 0x82, 'UMQTT_UNEXPECTED_PACKET'],
     [
@@ -276,10 +283,10 @@ describe('MqttClient5 against a scripted broker', () => {
       0x99,
       'UMQTT_PROTOCOL_ERROR',
     ],
-  ] as const)(
+  ])(
     'a protocol error we find (%s): DISCONNECT with its reason code before the socket closes, onClose gets the typed error',
     async (_what, options, bytes, rc, code) => {
-      const t = await setup(options as Partial<Client5Options>);
+      const t = await setup(options);
       await t.done;
       await settle();
       t.sock.take();
