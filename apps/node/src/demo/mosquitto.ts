@@ -63,9 +63,16 @@ export async function startDemoMosquitto(dir: string, command = 'mosquitto'): Pr
   const config = join(dir, 'mosquitto.conf');
   writeFileSync(
     config,
-    [`listener ${port} ${HOST}`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, ''].join(
-      '\n',
-    ),
+    [
+      // Started as root, Mosquitto runs as the user "mosquitto", which cannot write `dir`: no
+      // persistence file, so no session would outlive the outage.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
+      `listener ${port} ${HOST}`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      '',
+    ].join('\n'),
   );
   let child: ChildProcess | undefined;
   const start = async () => {
