@@ -30,6 +30,15 @@ import {
   type SocketOptions,
   type Status,
 } from '@umqtt/simple';
+import {
+  MqttClient5,
+  type Ack5,
+  type Client5Options,
+  type Message5,
+  type Publish5Options,
+  type SubscribeProperties,
+} from '@umqtt/simple/v5';
+import type { PublishProperties, Subscription as Subscription5 } from '@umqtt/codec/v5';
 import { ABORTED, CLIENT_ENDED, DROPPED, EXPIRED, REJECTED, nodeError } from './errors.js';
 import { drained } from './transport/adapt.js';
 
@@ -42,7 +51,19 @@ import { drained } from './transport/adapt.js';
 export interface NodeMessage extends Message {
   /** The message body: a Buffer view of the received bytes, valid during the callback (copy it to keep it). */
   payload: Buffer;
+  /** MQTT 5 (`protocolVersion: 5`): the PUBLISH's properties, when it had any. */
+  properties?: PublishProperties | undefined;
 }
+
+/**
+ * Options of a publish of {@link SimpleNodeClient}: QoS, retain, `copy`...; with
+ * `protocolVersion: 5` also the PUBLISH's `properties` and `downgrade` (publish at the broker's
+ * Maximum QoS instead of failing).
+ *
+ * @example
+ * await client.publish('t', 'x', { qos: 2, downgrade: true, properties: { messageExpiryInterval: 60 } });
+ */
+export type NodePublishOptions = PublishOptions & Pick<Publish5Options, 'properties' | 'downgrade'>;
 
 /**
  * What a publish promise resolves with: `delivered` (QoS 1/2, acknowledged by the broker) or
@@ -101,7 +122,7 @@ class Waiters {
 
 function toNodeMessage(m: Message): NodeMessage {
   const p = m.payload;
-  return {
+  const n: NodeMessage = {
     topic: m.topic,
     payload: Buffer.from(p.buffer, p.byteOffset, p.byteLength),
     qos: m.qos,
@@ -109,18 +130,28 @@ function toNodeMessage(m: Message): NodeMessage {
     dup: m.dup,
     id: m.id,
   };
+  const properties = (m as Message5).properties;
+  if (properties) n.properties = properties;
+  return n;
 }
 
 function subscriptions(filters: string | string[] | Subscription[], qos: QoS): Subscription[] {
   return (Array.isArray(filters) ? filters : [filters]).map((f) => (typeof f === 'string' ? { topic: f, qos } : f));
 }
 
-function refused(list: Subscription[], granted: readonly number[]): UmqttError {
-  const names = list.filter((_, i) => granted[i] === 0x80).map((s) => s.topic);
+/** Why, in the broker's words (MQTT 5): ` (0x87): reason string`. */
+const said = (code: number, ack?: Ack5) =>
+  ` (0x${code.toString(16)}${ack?.reasonString ? `: ${ack.reasonString}` : ''})`;
+
+function refused(list: Subscription[], granted: readonly number[], ack?: Ack5): UmqttError {
+  // 0x80 in MQTT 3.1.1; any code of 0x80 or more in MQTT 5 (0x87 not authorized, 0x8f topic filter invalid...)
+  const first = granted.findIndex((code) => code >= 0x80);
+  const names = list.filter((_, i) => granted[i]! >= 0x80).map((s) => s.topic);
+  const code = granted[first] ?? 0x80;
   return new UmqttError({
     code: SUBSCRIBE_REFUSED,
-    message: `the broker refused the subscription to ${names.join(', ')} (SUBACK 0x80)`,
-    reasonCode: 0x80,
+    message: `the broker refused the subscription to ${names.join(', ')} (SUBACK ${said(code, ack).slice(2)}`,
+    reasonCode: code,
     place: 'subscribe',
   });
 }
@@ -149,14 +180,20 @@ type Pending =
 export class SimpleNodeClient {
   /** Which client is underneath: `simple` (one connection). */
   readonly kind = 'simple';
-  /** The `@umqtt/simple` client underneath (its state, issues, window...); its callbacks belong to this wrapper. */
-  readonly client: MqttClient;
+  /**
+   * The `@umqtt/simple` client underneath (its state, issues, window...); its callbacks belong to
+   * this wrapper. With `protocolVersion: 5` a `MqttClient5` (`connack`, `request()`...).
+   */
+  readonly client: MqttClient | MqttClient5;
   /** Resolves with the broker's "session present" flag at CONNACK; rejects with the connect error. */
   readonly ready: Promise<boolean>;
   /** Called for each received message. */
   onMessage: ((message: NodeMessage) => void) | undefined;
-  /** Called with every status `@umqtt/simple` reports (by packet id), after the promise it settles. */
-  onStatus: ((id: number, status: Status, granted?: number[]) => void) | undefined;
+  /**
+   * Called with every status `@umqtt/simple` reports (by packet id), after the promise it
+   * settles; in MQTT 5 with what the acknowledgement said besides its codes (`ack`).
+   */
+  onStatus: ((id: number, status: Status, granted?: number[], ack?: Ack5) => void) | undefined;
   /** Called when the connection ends after it was established: `error` says why, none after end(). */
   onClose: ((error?: UmqttError) => void) | undefined;
   /** Called when publishing may resume (see `client.writable`). */
@@ -173,18 +210,21 @@ export class SimpleNodeClient {
   /**
    * Creates the client and starts connecting. {@link connect} builds the options from a URL.
    *
-   * @param options - `@umqtt/simple`'s ClientOptions (socket, timers, host...)
+   * @param options - `@umqtt/simple`'s ClientOptions (socket, timers, host...), `Client5Options` for MQTT 5
+   * @param v5 - MQTT 5.0: the client is `@umqtt/simple/v5`'s `MqttClient5`
    */
-  constructor(options: ClientOptions) {
+  constructor(options: ClientOptions | Client5Options, v5 = false) {
     const t = tracked(options);
     this.#socket = t.latest;
-    const c = (this.client = new MqttClient(t.options));
+    const c: MqttClient = (this.client = v5
+      ? new MqttClient5(t.options as Client5Options)
+      : new MqttClient(t.options as ClientOptions));
     let closed!: () => void;
     this.#closed = new Promise<void>((resolve) => (closed = resolve));
     c.onMessage = (m) => this.onMessage?.(toNodeMessage(m));
-    c.onStatus = (id, status, granted) => {
-      this.#settle(id, status, granted);
-      this.onStatus?.(id, status, granted);
+    c.onStatus = (id, status, granted, _ref, ack) => {
+      this.#settle(id, status, granted, ack as Ack5 | undefined);
+      this.onStatus?.(id, status, granted, ack as Ack5 | undefined);
     };
     c.onClose = (e) => {
       closed();
@@ -218,12 +258,18 @@ export class SimpleNodeClient {
    * @example
    * await client.publish('sensors/42/temperature', Buffer.from('21.5'), { qos: 1, retain: true });
    */
-  publish(topic: string, payload: string | Uint8Array, options?: PublishOptions): Promise<PublishResult> {
+  publish(topic: string, payload: string | Uint8Array, options?: NodePublishOptions): Promise<PublishResult> {
     if (this.#ending) throw ended('publish');
+    if ((options?.properties || options?.downgrade) && !(this.client instanceof MqttClient5))
+      throw nodeError(
+        INVALID_ARGUMENT,
+        'publish properties and downgrade need MQTT 5: connect with protocolVersion: 5',
+        'publish',
+      );
     return this.#publish(topic, payload, options);
   }
 
-  #publish(topic: string, payload: string | Uint8Array, options?: PublishOptions): Promise<PublishResult> {
+  #publish(topic: string, payload: string | Uint8Array, options?: NodePublishOptions): Promise<PublishResult> {
     if (this.#queueing('publish')) {
       // Checked now, so misuse throws at once; the payload is kept as it is now.
       validateTopicName(topic);
@@ -249,17 +295,28 @@ export class SimpleNodeClient {
    * @example
    * const [granted] = await client.subscribe('commands/42/#', 1);
    */
-  subscribe(filters: string | string[] | Subscription[], qos: QoS = 0): Promise<number[]> {
+  subscribe(
+    filters: string | string[] | Subscription[] | Subscription5[],
+    qos: QoS = 0,
+    properties?: SubscribeProperties,
+  ): Promise<number[]> {
     if (this.#ending) throw ended('subscribe');
-    return this.#subscribe(subscriptions(filters, qos));
+    if (properties && !(this.client instanceof MqttClient5))
+      throw nodeError(
+        INVALID_ARGUMENT,
+        'subscribe properties need MQTT 5: connect with protocolVersion: 5',
+        'subscribe',
+      );
+    return this.#subscribe(subscriptions(filters, qos), properties);
   }
 
-  #subscribe(list: Subscription[]): Promise<number[]> {
+  #subscribe(list: Subscription[], properties?: SubscribeProperties): Promise<number[]> {
     if (this.#queueing('subscribe')) {
       for (const s of list) validateTopicFilter(s.topic);
-      return this.#later(() => this.#subscribe(list));
+      return this.#later(() => this.#subscribe(list, properties));
     }
-    const id = this.client.subscribe(list);
+    const c = this.client;
+    const id = properties ? (c as MqttClient5).subscribe(list, 0, properties) : c.subscribe(list);
     const d = deferred<number[]>();
     this.#pending.set(id, { kind: 'subscribe', d, list });
     return d.promise;
@@ -339,7 +396,7 @@ export class SimpleNodeClient {
     return d.promise;
   }
 
-  #settle(id: number, status: Status, granted: number[] | undefined): void {
+  #settle(id: number, status: Status, granted: number[] | undefined, ack: Ack5 | undefined): void {
     const p = this.#pending.get(id);
     if (!p || status === 'received') return;
     this.#pending.delete(id);
@@ -349,10 +406,22 @@ export class SimpleNodeClient {
           ? nodeError(ACK_TIMEOUT, `no acknowledgement for packet id ${id} within messageTimeout`, p.kind)
           : nodeError(ABORTED, `the connection ended before packet id ${id} was acknowledged`, p.kind),
       );
+    } else if (p.kind === 'subscribe')
+      if (status === 'refused') p.d.reject(refused(p.list, granted ?? [], ack));
+      else p.d.resolve(granted ?? []);
+    else if (status === 'refused') {
+      // MQTT 5: a failure reason code (a publish never counts as delivered with one)
+      const code = granted?.[0] ?? 0x80;
+      p.d.reject(
+        new UmqttError({
+          code: REJECTED,
+          message: `the broker refused packet id ${id}${said(code, ack)}`,
+          reasonCode: code,
+          place: p.kind,
+        }),
+      );
     } else if (p.kind === 'publish') p.d.resolve('delivered');
-    else if (p.kind === 'unsubscribe') p.d.resolve();
-    else if (status === 'refused') p.d.reject(refused(p.list, granted ?? []));
-    else p.d.resolve(granted ?? []);
+    else p.d.resolve();
     this.#waiters.wake();
   }
 }

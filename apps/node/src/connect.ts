@@ -5,6 +5,7 @@
 import { INVALID_ARGUMENT, UmqttError } from '@umqtt/codec';
 import type { CredentialsHook, RobustOptions, Store } from '@umqtt/robust';
 import type { ClientOptions, SocketFactory } from '@umqtt/simple';
+import { mqtt5, type Client5Options, type Will5 } from '@umqtt/simple/v5';
 import { MemoryStore } from '@umqtt/store-memory';
 import { RobustNodeClient, SimpleNodeClient } from './client.js';
 import { createTcpSocketFactory } from './transport/tcp.js';
@@ -29,9 +30,18 @@ import { createWebSocketFactory, type WebSocketOptions } from './transport/ws.js
  */
 export interface ConnectOptions
   extends
-    Omit<ClientOptions, 'socket' | 'timers' | 'host' | 'port'>,
+    Omit<ClientOptions, 'socket' | 'timers' | 'host' | 'port' | 'will'>,
+    Pick<Client5Options, 'properties' | 'topicAliasMaximum' | 'sendTopicAliases' | 'onAuth'>,
     TlsOptions,
     Pick<WebSocketOptions, 'headers' | 'transformUrl'> {
+  /**
+   * The MQTT version, named as MQTT.js names it: 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0:
+   * `@umqtt/simple/v5`'s client, CONNECT `properties`, topic aliases, publish and will
+   * properties, refusals rejected with the broker's reason code). Any URL scheme takes either.
+   */
+  protocolVersion?: 4 | 5 | undefined;
+  /** Last will; with `protocolVersion: 5` it may carry MQTT 5's will `properties` (delay, expiry...). */
+  will?: Will5 | undefined;
   /**
    * Reconnect after the connection is lost or cannot be made, with capped, jittered backoff
    * (`true`, or `@umqtt/robust`'s `backoff` option: the settings `min`, `max`, `factor`,
@@ -119,7 +129,26 @@ export function connect(
 export function connect(url: string, options?: ConnectOptions): NodeClient;
 export function connect(url: string, options: ConnectOptions = {}): NodeClient {
   const address = parseBrokerUrl(url);
-  const { reconnect, store, policy, resubscribe, credentials, socket, headers, transformUrl, ...rest } = options;
+  const {
+    reconnect,
+    store,
+    policy,
+    resubscribe,
+    credentials,
+    socket,
+    headers,
+    transformUrl,
+    protocolVersion,
+    ...rest
+  } = options;
+  const v5 = protocolVersion === 5;
+  if (protocolVersion !== undefined && protocolVersion !== 4 && !v5)
+    throw misuse(`protocolVersion: expected 4 (MQTT 3.1.1) or 5 (MQTT 5.0), got ${String(protocolVersion)}`);
+  const only5 = (['properties', 'topicAliasMaximum', 'sendTopicAliases', 'onAuth'] as const).filter(
+    (name) => rest[name] !== undefined,
+  );
+  if (rest.will?.properties) only5.push('will.properties' as never);
+  if (only5.length && !v5) throw misuse(`${only5.join(', ')} need MQTT 5: add protocolVersion: 5`);
   const tls: TlsOptions = {};
   for (const name of TLS_OPTIONS) {
     if (rest[name] !== undefined) (tls as Record<string, unknown>)[name] = rest[name];
@@ -133,10 +162,11 @@ export function connect(url: string, options: ConnectOptions = {}): NodeClient {
     username: rest.username ?? address.username,
     password: rest.password ?? address.password,
   };
-  if (!reconnect && !store) return new SimpleNodeClient({ ...session, host: address.host, port: address.port });
+  if (!reconnect && !store) return new SimpleNodeClient({ ...session, host: address.host, port: address.port }, v5);
   return new RobustNodeClient(
     {
-      ...session,
+      ...(session as ClientOptions),
+      protocol: v5 ? mqtt5() : undefined,
       servers: [{ host: address.host, port: address.port }],
       store: store ?? new MemoryStore(),
       // A kept session needs a client id: without one, each connection is a clean session.

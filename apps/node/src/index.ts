@@ -25,7 +25,13 @@
  * @module @umqtt/node
  */
 export { connect, socketFactoryFor, type ConnectOptions, type NodeClient } from './connect.js';
-export { SimpleNodeClient, RobustNodeClient, type NodeMessage, type PublishResult } from './client.js';
+export {
+  SimpleNodeClient,
+  RobustNodeClient,
+  type NodeMessage,
+  type NodePublishOptions,
+  type PublishResult,
+} from './client.js';
 export {
   SocketClosedError,
   createTcpSocketFactory,

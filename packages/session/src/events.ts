@@ -1,6 +1,7 @@
 // What the session tells its driver: events, and the outcomes they carry. Constants only (and
 // types), so a bundler inlines them where they are used.
 import type { QoS, UmqttError } from '@umqtt/codec';
+import type { Ack5 } from './v5.js';
 
 /**
  * Outcome of a packet id, as umqtt.simple2's status callback:
@@ -80,6 +81,8 @@ export interface StatusEvent {
   granted?: number[] | undefined;
   /** What the publish was given as `ref`. */
   ref?: unknown;
+  /** MQTT 5 (`Session5`): what the acknowledgement said besides its codes (QoS, reason string, user properties). */
+  ack?: Ack5 | undefined;
 }
 
 /**

@@ -107,6 +107,21 @@ describe('CONNACK', () => {
     expect(h.wrote()).toHaveLength(1);
   });
 
+  test('Maximum QoS with `downgrade`: the publish goes out at the maximum, its ack says so', () => {
+    const h = connected({}, { maximumQoS: 1 });
+    const id = h.session.publish(2, 't', payload, { qos: 2, downgrade: true });
+    expect(h.wrote()).toMatchObject([{ type: PUBLISH, qos: 1, id }]);
+    h.session.received({ type: PUBACK, id }, 3);
+    expect(h.events()).toMatchObject([{ type: STATUS_EVENT, id, status: 'delivered', ack: { qos: 1, reasonCode: 0 } }]);
+    const z = connected({}, { maximumQoS: 0 });
+    expect(z.session.publish(2, 't', payload, { qos: 2, downgrade: true })).toBe(0); // QoS 0: id 0, no status
+    expect(z.wrote()).toMatchObject([{ type: PUBLISH, qos: 0 }]);
+    expect(() => z.session.publish(2, 't', payload, { qos: 1 })).toThrow(
+      expect.objectContaining({ code: NOT_SUPPORTED }),
+    );
+    expect(z.wrote()).toEqual([]);
+  });
+
   test('Server Keep Alive replaces ours', () => {
     const h = connected({ keepAlive: 60 }, { serverKeepAlive: 10 });
     expect(h.session.due()).toBe(10_000); // keepAlive after the CONNECT was written at 0
@@ -144,6 +159,33 @@ describe('reason codes', () => {
       [1, 'received', undefined],
       [1, 'delivered', undefined],
     ]);
+  });
+
+  test("the acknowledgements' reason strings and user properties reach the status (ack), with the QoS", () => {
+    const h = connected();
+    const one = h.session.publish(1, 't', payload, { qos: 1 });
+    const two = h.session.publish(1, 't', payload, { qos: 2 });
+    const props = (reasonString: string) => ({
+      reasonString,
+      userProperties: [['k', reasonString]] as [string, string][],
+    });
+    h.session.received({ type: PUBACK, id: one, reasonCode: 0x10, properties: props('no one') }, 2);
+    h.session.received({ type: PUBREC, id: two, reasonCode: 0, properties: props('rec') }, 2);
+    h.session.received({ type: PUBCOMP, id: two, reasonCode: 0, properties: props('comp') }, 3);
+    const acks = h.events().flatMap((e) => (e.type === STATUS_EVENT ? [[e.id, e.status, e.ack]] : []));
+    expect(acks).toEqual([
+      [one, 'delivered', { qos: 1, reasonCode: 0x10, ...props('no one') }],
+      [two, 'received', { qos: 2, reasonCode: 0, ...props('rec') }],
+      [two, 'delivered', { qos: 2, reasonCode: 0, ...props('comp') }],
+    ]);
+    const three = h.session.publish(4, 't', payload, { qos: 2 });
+    h.session.received({ type: PUBREC, id: three, reasonCode: 0x87, properties: props('acl') }, 5);
+    expect(h.events()).toMatchObject([
+      { id: three, status: 'refused', granted: [0x87], ack: { qos: 2, reasonCode: 0x87, reasonString: 'acl' } },
+    ]);
+    const sub = h.session.subscribe(6, [{ topic: 'a', qos: 1 }]);
+    h.session.received({ type: SUBACK, id: sub, reasonCodes: [1], properties: props('sub') }, 7);
+    expect(h.events()).toMatchObject([{ id: sub, status: 'delivered', granted: [1], ack: props('sub') }]);
   });
 
   test('SUBACK codes per filter; UNSUBACK codes', () => {
@@ -242,6 +284,32 @@ describe('topic aliases and properties', () => {
     expect(() =>
       h.session.publish(1, 't', new Uint8Array([0xff]), { properties: { payloadFormatIndicator: true } }),
     ).toThrow(expect.objectContaining({ code: 'UMQTT_INVALID_UTF8' }));
+  });
+
+  test('Receive Maximum we advertised: one more QoS 1/2 message unacknowledged is a protocol error (0x93)', () => {
+    const publish = (id: number, qos: 1 | 2, dup = false) =>
+      ({ type: PUBLISH, topic: 't', payload, qos, id, dup }) as const;
+    // QoS 2 ids held until PUBREL count; a resend of a held id does not; PUBREL frees one
+    const h = connected({ properties: { receiveMaximum: 2 } });
+    h.session.received(publish(3, 1), 2); // answered at once: not outstanding
+    h.session.received(publish(1, 2), 2);
+    h.session.received(publish(2, 2), 2);
+    h.session.received(publish(2, 2, true), 3);
+    expect(h.events().filter((e) => e.type === MESSAGE_EVENT)).toHaveLength(3);
+    expect(() => h.session.received(publish(6, 1), 4)).toThrow(expect.objectContaining({ reasonCode: 0x93 }));
+    expect(() => h.session.received(publish(4, 2), 4)).toThrow(
+      expect.objectContaining({ code: PROTOCOL_ERROR, reasonCode: 0x93, clause: 'MQTT-3.3.4-9' }),
+    );
+    expect(h.events()).toEqual([]); // not handed over
+    h.session.received({ type: PUBREL, id: 1 }, 5);
+    h.session.received(publish(5, 2), 5);
+    expect(h.events().filter((e) => e.type === MESSAGE_EVENT)).toHaveLength(1);
+    // with manual acknowledgements, messages handed over and not yet acknowledged count
+    const m = connected({ manualAcks: true, properties: { receiveMaximum: 1 } });
+    m.session.received(publish(1, 1), 2);
+    expect(() => m.session.received(publish(2, 1), 3)).toThrow(expect.objectContaining({ reasonCode: 0x93 }));
+    m.session.ack(1);
+    m.session.received(publish(3, 1), 4);
   });
 
   test('AUTH: the hook answers a continue-authentication challenge', () => {

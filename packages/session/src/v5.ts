@@ -38,9 +38,15 @@ import {
   type PublishProperties,
   type Subscription,
   type SubscribeProperties,
+  type ConnectProperties,
   type UserProperty,
 } from '@umqtt/codec/v5';
-import { decodeUtf8, type Packet as Packet311, type SubscribePacket as SubscribePacket311 } from '@umqtt/codec';
+import {
+  decodeUtf8,
+  type Packet as Packet311,
+  type QoS,
+  type SubscribePacket as SubscribePacket311,
+} from '@umqtt/codec';
 import {
   BROKER_DISCONNECT,
   CONNACK_CODES,
@@ -71,6 +77,11 @@ export interface Session5Options extends SessionOptions {
   ignoreReceiveMaximum?: boolean | undefined;
   /** Answers the broker's AUTH (enhanced authentication): the properties of the AUTH to send back (reason 0x18, continue). */
   onAuth?: ((packet: AuthPacket) => AuthPacket['properties']) | undefined;
+  /**
+   * The CONNECT properties the connection is opened with: their Receive Maximum bounds the QoS
+   * 1/2 messages the broker may have sent us unacknowledged; one more is a protocol error (0x93).
+   */
+  properties?: Pick<ConnectProperties, 'receiveMaximum'> | undefined;
 }
 
 /**
@@ -82,6 +93,32 @@ export interface Session5Options extends SessionOptions {
 export interface Publish5Options extends PublishOptions {
   /** Properties of the PUBLISH (the topic alias is the session's to choose). */
   properties?: Omit<PublishProperties, 'topicAlias' | 'subscriptionIdentifier'> | undefined;
+  /**
+   * When `qos` is above the broker's Maximum QoS: publish at its maximum instead of failing with
+   * `UMQTT_NOT_SUPPORTED`. The QoS it went out at: the status's `ack.qos` (1 or 2), or a
+   * returned id of 0 (QoS 0, no status). Default false.
+   */
+  downgrade?: boolean | undefined;
+}
+
+/**
+ * What an MQTT 5 acknowledgement said besides the codes of its status (`StatusEvent.ack`, the
+ * fifth argument of `onStatus`): for a publish, the QoS it went out at and the reason code
+ * (0x10: no subscriber matched); for any acknowledgement, the broker's reason string and user
+ * properties.
+ *
+ * @example
+ * client.onStatus = (id, status, codes, ref, ack?: Ack5) => ack?.reasonString && console.log(id, status, ack.reasonString);
+ */
+export interface Ack5 {
+  /** The QoS the publish went out at: 1 (PUBACK) or 2 (PUBREC, PUBCOMP); none for SUBACK and UNSUBACK. */
+  qos?: QoS | undefined;
+  /** The PUBACK's, PUBREC's or PUBCOMP's reason code (0 success, 0x10 no matching subscribers, 0x80 and above refused). */
+  reasonCode?: number | undefined;
+  /** The broker's reason string, when it gave one (and we did not turn problem information off). */
+  reasonString?: string | undefined;
+  /** The acknowledgement's user properties. */
+  userProperties?: UserProperty[] | undefined;
 }
 
 /**
@@ -97,6 +134,11 @@ export interface Message5 extends Message {
 }
 
 const SUCCESS_LIMIT = 0x80;
+/** The `ack` of a plain success at QoS 1 and 2 (no reason string, no user properties): shared, so frozen. */
+const PLAIN_ACKS: readonly Ack5[] = /* @__PURE__ */ Object.freeze([
+  Object.freeze({ qos: 1 as QoS, reasonCode: 0 }),
+  Object.freeze({ qos: 2 as QoS, reasonCode: 0 }),
+]);
 /**
  * The 3.1.1 core's `received`, for the private methods below: XS (as @agoric/xsnap 0.15 builds
  * it) resolves `super.x` inside a private method as `this.x`, which here would call
@@ -210,9 +252,15 @@ export class Session5 extends Session {
       case PUBLISH:
         return this.#message(p, now, from);
       case PUBACK:
-      case PUBREC: {
+      case PUBREC:
+      case PUBCOMP: {
         const rc = p.reasonCode ?? 0;
-        if (rc < SUCCESS_LIMIT) break;
+        const qos = p.type === PUBACK ? 1 : 2;
+        if (rc < SUCCESS_LIMIT || p.type === PUBCOMP) {
+          // PUBCOMP 0x92 (packet identifier not found) follows a PUBREC the broker accepted: delivered.
+          super.received({ type: p.type, id: p.id }, now);
+          return this.#ack(from, p.id, qos, rc, p.properties);
+        }
         // A refusal ends the exchange [MQTT-4.3.3-4]: no PUBREL after a PUBREC of 0x80 or more.
         // The core takes a refused PUBREC as PUBREC (its PUBREL dropped) and then PUBCOMP, so the
         // message leaves the window (and the next waiting ones are written) as when delivered.
@@ -233,7 +281,7 @@ export class Session5 extends Session {
           if (done.status === 'delivered') done.status = 'refused';
           done.granted = [rc];
         }
-        return;
+        return this.#ack(from, p.id, qos, rc, p.properties);
       }
       case SUBACK:
       case UNSUBACK: {
@@ -242,6 +290,7 @@ export class Session5 extends Session {
         if (e) {
           e.granted = p.reasonCodes;
           if (p.reasonCodes.some((rc) => rc >= SUCCESS_LIMIT)) e.status = 'refused';
+          if (p.properties) e.ack = { ...p.properties };
         }
         return;
       }
@@ -251,14 +300,17 @@ export class Session5 extends Session {
 
   /**
    * Publishes (see {@link Session.publish}), with the PUBLISH's properties. Throws NOT_SUPPORTED
-   * at once for a QoS above the broker's Maximum QoS or a retained message it does not take, and
-   * INVALID_UTF8 for a payload said to be UTF-8 that is not.
+   * at once for a QoS above the broker's Maximum QoS (unless `downgrade` allows its maximum) or a
+   * retained message it does not take, and INVALID_UTF8 for a payload said to be UTF-8 that is not.
    */
   override publish(now: number, topic: string, data: Uint8Array, opts?: Publish5Options): number {
     const c = this.connack;
-    const qos = opts?.qos ?? 0;
-    if (c?.maximumQoS !== undefined && qos > c.maximumQoS)
-      throw error(NOT_SUPPORTED, `QoS ${qos} is above the broker's Maximum QoS ${c.maximumQoS}`, 'publish');
+    const max = c?.maximumQoS;
+    if (max !== undefined && (opts?.qos ?? 0) > max) {
+      if (!opts!.downgrade)
+        throw error(NOT_SUPPORTED, `QoS ${opts!.qos} is above the broker's Maximum QoS ${max}`, 'publish');
+      opts = { ...opts, qos: max as QoS };
+    }
     if (opts?.retain && c?.retainAvailable === false)
       throw error(NOT_SUPPORTED, 'the broker does not keep retained messages (Retain Available 0)', 'publish');
     const props = opts?.properties;
@@ -360,6 +412,20 @@ export class Session5 extends Session {
   }
 
   #message(p: PublishPacket, now: number, from: number): void {
+    const most = this.#o.properties?.receiveMaximum;
+    if (most && p.qos) {
+      // Ours unacknowledged: handed over and not yet acknowledged (manual acks), and QoS 2 ids
+      // held until PUBREL. A resend of a held id is not one more.
+      const held = this.saved.incoming;
+      if (this.unacked + held.length >= most && !held.includes(p.id!))
+        throw error(
+          PROTOCOL_ERROR,
+          `the broker sent more than our Receive Maximum of ${most} QoS 1/2 messages unacknowledged`,
+          'read',
+          0x93,
+          'MQTT-3.3.4-9',
+        );
+    }
     let topic = p.topic;
     const alias = p.properties?.topicAlias;
     if (alias !== undefined) {
@@ -408,6 +474,15 @@ export class Session5 extends Session {
     if (!answer || (p.reasonCode ?? 0) !== 0x18)
       throw error(PROTOCOL_ERROR, `unexpected AUTH (reason 0x${(p.reasonCode ?? 0).toString(16)})`, 'read', 0x82);
     this.auth(0x18, answer(p));
+  }
+
+  /** Puts what a publish's acknowledgement said on the status events of `id` the core added since `from`. */
+  #ack(from: number, id: number, qos: number, reasonCode: number, properties: Ack5 | undefined): void {
+    const ack = reasonCode || properties ? { ...properties, qos: qos as QoS, reasonCode } : PLAIN_ACKS[qos - 1];
+    for (let i = from; i < this.events.length; i++) {
+      const e = this.events[i]!;
+      if (e.type === STATUS_EVENT && e.id === id) e.ack = ack;
+    }
   }
 
   /** The status event for `id` with `status` the core added since `from`. */

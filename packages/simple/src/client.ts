@@ -30,6 +30,7 @@ import {
   type SessionState,
   type SessionWrite,
   type Status,
+  type StatusEvent,
 } from '@umqtt/session';
 import {
   ALREADY_CONNECTED,
@@ -112,6 +113,12 @@ export interface Protocol {
   parser(maxPacketSize: number): Parser;
   /** CONNECT for these options. */
   connect(options: ClientOptions): Uint8Array;
+  /**
+   * The connection ends (`error` says why, none when asked to): what to write to the socket
+   * before it closes (MQTT 5: DISCONNECT with the reason code of a protocol error we found).
+   * Must not throw.
+   */
+  abort?(error: UmqttError | undefined, socket: Socket | undefined): void;
 }
 
 export type { PublishOptions };
@@ -160,9 +167,11 @@ export class MqttClient {
   onMessage: ((message: Message) => void) | undefined;
   /**
    * Called with the outcome of each QoS 1/2 publish, subscribe and unsubscribe, by packet id
-   * (with the SUBACK's return codes, and the `ref` its publish was given).
+   * (with the SUBACK's return codes, the `ref` its publish was given, and in MQTT 5 what the
+   * acknowledgement said besides its codes).
    */
-  onStatus: ((id: number, status: Status, granted?: number[], ref?: unknown) => void) | undefined;
+  onStatus:
+    ((id: number, status: Status, granted?: number[], ref?: unknown, ack?: StatusEvent['ack']) => void) | undefined;
   /** Called when the connection ends after it was established: `error` says why and where, none after disconnect(). */
   onClose: ((error?: UmqttError) => void) | undefined;
   /** Called when publishing may resume: the window and the socket have room again. */
@@ -572,7 +581,8 @@ export class MqttClient {
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
         if (e.type === MESSAGE_EVENT) this.#call(() => this.onMessage?.(e.message), 'message');
-        else if (e.type === STATUS_EVENT) this.#call(() => this.onStatus?.(e.id, e.status, e.granted, e.ref), 'status');
+        else if (e.type === STATUS_EVENT)
+          this.#call(() => this.onStatus?.(e.id, e.status, e.granted, e.ref, e.ack), 'status');
         else if (e.type === INCOMING_EVENT) this.#call(() => this.onIncoming?.(e.id, e.held), 'incoming');
         else if (e.type === ISSUE_EVENT) this.#record(e.error);
         else if (e.type === CONNECTED_EVENT) this.#connected(e.sessionPresent);
@@ -637,6 +647,7 @@ export class MqttClient {
     this.#timer = undefined;
     this.#timerDue = Infinity;
     try {
+      this.options.protocol?.abort?.(e, sock);
       sock?.close();
     } catch {
       // already closed

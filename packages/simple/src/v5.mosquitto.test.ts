@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { mosquittoOrSkip, startMosquitto, waitFor, type MosquittoHandle, type MosquittoOptions } from '@umqtt/testkit';
 import type { Status } from './index.js';
 import { peerMaker, type Peer as PeerOf } from './peers.test-support.js';
-import { MqttClient5, REQUEST_TIMEOUT, type Client5Options, type Message5 } from './v5.js';
+import { MqttClient5, NOT_SUPPORTED, REQUEST_TIMEOUT, type Client5Options, type Message5 } from './v5.js';
 
 const skipMosquitto = mosquittoOrSkip();
 const T = 20_000;
@@ -250,6 +250,55 @@ describe.skipIf(skipMosquitto)(`MQTT 5 against mosquitto${skipMosquitto ? ` (ski
       expect(pub.client.inflight).toBeLessThanOrEqual(5);
       for (const id of ids) expect((await final(pub, id)).status).toBe('delivered');
     });
+
+    test(
+      'max_qos 1: CONNACK says Maximum QoS 1; QoS 2 fails at once, or goes out at QoS 1 with `downgrade`; SUBACK grants 1',
+      { timeout: T },
+      async () => {
+        const at = await start({ extraConfig: ['max_qos 1'] });
+        const sub = await connected(at);
+        // a SUBSCRIBE above the maximum is the broker's to grant lower [MQTT-3.2.2-10]: not refused here
+        expect(await final(sub, sub.client.subscribe('v5/maxqos', 2))).toEqual({ status: 'delivered', codes: [1] });
+        const pub = await connected(at);
+        expect(pub.client.connack?.maximumQoS).toBe(1);
+        expect(() => pub.client.publish('v5/maxqos', 'no', { qos: 2 })).toThrow(
+          expect.objectContaining({ code: NOT_SUPPORTED, place: 'publish' }),
+        );
+        const acks: unknown[] = [];
+        pub.client.onStatus = (id, status, _codes, _ref, ack) => {
+          pub.statuses.push({ id, status, granted: undefined });
+          acks.push(ack?.qos);
+        };
+        const id = pub.client.publish('v5/maxqos', 'yes', { qos: 2, downgrade: true });
+        expect(await final(pub, id)).toMatchObject({ status: 'delivered' });
+        expect(acks).toEqual([1]); // delivered at QoS 1 (PUBACK), no 'received' on the way
+        await waitFor(() => sub.messages.length === 1);
+        expect([text(sub.messages[0]!.payload), sub.messages[0]!.qos]).toEqual(['yes', 1]);
+        expect(pub.closes).toEqual([]);
+      },
+    );
+
+    test(
+      'the Receive Maximum we advertise: Mosquitto 2.0.11 keeps within it until we acknowledge, then exceeds it: DISCONNECT 0x93',
+      { timeout: T },
+      async () => {
+        // Measured on 2.0.11: the first 2 arrive and it waits; each PUBACK then lets it send two
+        // more, so 3 are unacknowledged after the first acknowledgement [MQTT-3.3.4-9].
+        const at = await start({});
+        const sub = await connected(at, { manualAcks: true, properties: { receiveMaximum: 2 } });
+        await subscribed(sub, 'v5/ourmax', 1);
+        const pub = await connected(at);
+        for (let i = 0; i < 6; i++) pub.client.publish('v5/ourmax', String(i), { qos: 1 });
+        await waitFor(() => sub.messages.length === 2);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(sub.messages).toHaveLength(2); // within it while we hold both
+        expect(sub.closes).toEqual([]);
+        sub.client.ack(sub.messages[0]!);
+        await waitFor(() => sub.closes.length === 1);
+        expect(sub.closes[0]).toMatchObject({ code: 'UMQTT_PROTOCOL_ERROR', reasonCode: 0x93, place: 'read' });
+        expect(sub.messages.length).toBeLessThanOrEqual(3); // the one too many is not handed over
+      },
+    );
 
     test(
       'quota exceeded: past Receive Maximum (test-only switch) Mosquitto refuses with 0x97, never delivered',

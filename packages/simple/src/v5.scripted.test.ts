@@ -8,6 +8,10 @@ import {
   DISCONNECT,
   PUBLISH,
   Parser,
+  PUBACK,
+  PUBCOMP,
+  PUBREC,
+  encodeAck,
   encodeAuth,
   encodeConnack,
   encodeDisconnect,
@@ -134,6 +138,39 @@ describe('MqttClient5 against a scripted broker', () => {
     expect(written(t.sock)).toMatchObject([{ subscriptions: [{ topic: 'a', qos: 1 }] }]);
   });
 
+  test("Maximum QoS 1: `downgrade` sends QoS 2 at 1; the acknowledgements' QoS, reason string and user properties reach onStatus", async () => {
+    const t = await setup({}, { maximumQoS: 1 });
+    await t.done;
+    const acks: unknown[] = [];
+    t.client.onStatus = (id, status, codes, _ref, ack) => acks.push([id, status, codes, ack]);
+    await settle();
+    t.sock.take();
+    const id = t.client.publish('t', 'x', { qos: 2, downgrade: true });
+    await settle();
+    expect(written(t.sock)).toMatchObject([{ type: PUBLISH, qos: 1, id }]);
+    const props = { reasonString: 'nobody listens', userProperties: [['node', 'b']] as [string, string][] };
+    t.sock.send(encodeAck({ type: PUBACK, id, reasonCode: 0x10, properties: props }));
+    await settle();
+    expect(acks).toEqual([[id, 'delivered', undefined, { qos: 1, reasonCode: 0x10, ...props }]]);
+    expect(() => t.client.publish('t', 'x', { qos: 2 })).toThrow(expect.objectContaining({ code: NOT_SUPPORTED }));
+  });
+
+  test('QoS 2: PUBREC and PUBCOMP properties reach onStatus with received and delivered', async () => {
+    const t = await setup();
+    await t.done;
+    const acks: unknown[] = [];
+    t.client.onStatus = (id, status, codes, _ref, ack) => acks.push([id, status, codes, ack]);
+    const id = t.client.publish('t', 'x', { qos: 2 });
+    await settle();
+    t.sock.send(encodeAck({ type: PUBREC, id, reasonCode: 0, properties: { userProperties: [['a', '1']] } }));
+    t.sock.send(encodeAck({ type: PUBCOMP, id, reasonCode: 0, properties: { reasonString: 'done' } }));
+    await settle();
+    expect(acks).toEqual([
+      [id, 'received', undefined, { qos: 2, reasonCode: 0, userProperties: [['a', '1']] }],
+      [id, 'delivered', undefined, { qos: 2, reasonCode: 0, reasonString: 'done' }],
+    ]);
+  });
+
   test('topic aliases towards us, and messages with their properties and subscription identifiers', async () => {
     const t = await setup({ topicAliasMaximum: 3 });
     await t.done;
@@ -190,6 +227,97 @@ describe('MqttClient5 against a scripted broker', () => {
     ]);
     sock.send(encodeConnack({ type: CONNACK, sessionPresent: false, reasonCode: 0 }));
     await expect(done).resolves.toBe(false);
+  });
+
+  const publish = (topic: string, qos: 0 | 1 | 2, id: number, properties = {}) =>
+    encodePublish({ type: PUBLISH, topic, payload: new Uint8Array([0x78]), qos, id, properties });
+  type Case = [
+    what: string,
+    options: Partial<Client5Options>,
+    bytes: () => string | Uint8Array,
+    rc: number,
+    code: string,
+  ];
+  test.each<Case>([
+    ['a malformed packet (PUBACK with one byte)', {}, () => '40 01 00', 0x81, 'UMQTT_MALFORMED'],
+    ['a packet a client never receives (PINGREQ)', {}, () => 'c0 00', 0x82, 'UMQTT_UNEXPECTED_PACKET'],
+    [
+      'a topic alias above our maximum',
+      { topicAliasMaximum: 2 },
+      () => publish('t', 0, 0, { topicAlias: 3 }),
+      0x94,
+      'UMQTT_PROTOCOL_ERROR',
+    ],
+    [
+      'a topic alias never set',
+      { topicAliasMaximum: 2 },
+      () => publish('', 0, 0, { topicAlias: 1 }),
+      0x82,
+      'UMQTT_PROTOCOL_ERROR',
+    ],
+    [
+      'a packet over our Maximum Packet Size',
+      { maxPacketSize: 64 },
+      () => publish('t', 0, 0, { contentType: 'x'.repeat(80) }),
+      0x95,
+      'UMQTT_PACKET_TOO_LARGE',
+    ],
+    [
+      'one more QoS 2 message than our Receive Maximum',
+      { properties: { receiveMaximum: 1 } },
+      () => new Uint8Array([...publish('t', 2, 1), ...publish('t', 2, 2)]),
+      0x93,
+      'UMQTT_PROTOCOL_ERROR',
+    ],
+    [
+      'a payload said to be UTF-8 that is not',
+      {},
+      () =>
+        encodePublish({
+          type: PUBLISH,
+          topic: 't',
+          payload: new Uint8Array([0xff]),
+          qos: 0,
+          properties: { payloadFormatIndicator: true },
+        }),
+      0x99,
+      'UMQTT_PROTOCOL_ERROR',
+    ],
+  ])(
+    'a protocol error we find (%s): DISCONNECT with its reason code before the socket closes, onClose gets the typed error',
+    async (_what, options, bytes, rc, code) => {
+      const t = await setup(options);
+      await t.done;
+      await settle();
+      t.sock.take();
+      t.sock.send(bytes());
+      await settle();
+      expect(t.closes).toEqual([expect.objectContaining({ code, reasonCode: rc, place: 'read' })]);
+      // the client answered a QoS 2 message it accepted with PUBREC before the one too many
+      const sent = t.sock.take();
+      expect(sent.endsWith(`e0 01 ${rc.toString(16)}`)).toBe(true);
+      expect(written({ take: () => sent } as ScriptedSocket).at(-1)).toEqual({ type: DISCONNECT, reasonCode: rc });
+      expect(t.sock.closed).toBe(true);
+      expect(t.messages.length).toBeLessThanOrEqual(1); // the message past Receive Maximum is not handed over
+    },
+  );
+
+  test("a broker's DISCONNECT, a lost socket, keepalive: nothing is written back", async () => {
+    const t = await setup();
+    await t.done;
+    await settle();
+    t.sock.take();
+    t.sock.send(encodeDisconnect({ type: DISCONNECT, reasonCode: 0x8b }));
+    await settle();
+    expect([t.sock.take(), t.sock.closed]).toEqual(['', true]);
+    const u = await setup();
+    await u.done;
+    await settle();
+    u.sock.take();
+    u.sock.fail();
+    await settle();
+    expect(u.sock.take()).toBe('');
+    expect(u.closes).toEqual([expect.objectContaining({ code: 'UMQTT_CONNECTION_LOST' })]);
   });
 
   test('disconnect(0x04): DISCONNECT "with will message", then the socket closes', async () => {

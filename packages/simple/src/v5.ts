@@ -26,9 +26,11 @@
  */
 import {
   CONNECT,
+  DISCONNECT,
   Parser as Parser5,
   clientDecoders,
   encodeConnect,
+  encodeDisconnect,
   type ConnackProperties,
   type ConnectProperties,
   type DisconnectProperties,
@@ -36,15 +38,33 @@ import {
   type SubscribeProperties,
   type WillProperties,
 } from '@umqtt/codec/v5';
-import { encodeUtf8, type Parser, type QoS, type UmqttError } from '@umqtt/codec';
-import { DEFAULT_MAX_PACKET_SIZE } from '@umqtt/session';
-import { Session5, type Message5, type Publish5Options, type Session5Options } from '@umqtt/session/v5';
+import {
+  INVALID_UTF8,
+  MALFORMED,
+  PACKET_TOO_LARGE,
+  UNEXPECTED_PACKET,
+  encodeUtf8,
+  type Parser,
+  type QoS,
+  type UmqttError,
+} from '@umqtt/codec';
+import { DEFAULT_MAX_PACKET_SIZE, PROTOCOL_ERROR, type Status } from '@umqtt/session';
+import { Session5, type Ack5, type Message5, type Publish5Options, type Session5Options } from '@umqtt/session/v5';
 import { MqttClient, connectPacket, payloadBytes, type ClientOptions, type Protocol } from './client.js';
 import { REQUEST_TIMEOUT, error } from './errors.js';
 
 export { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED } from '@umqtt/session';
 export { REQUEST_TIMEOUT } from './errors.js';
-export type { Message5, Publish5Options, ConnackProperties, Subscription, SubscribeProperties, Session5, Protocol };
+export type {
+  Ack5,
+  Message5,
+  Publish5Options,
+  ConnackProperties,
+  Subscription,
+  SubscribeProperties,
+  Session5,
+  Protocol,
+};
 
 /**
  * Options of {@link MqttClient5}: those of `MqttClient`, MQTT 5's session options, and the
@@ -102,6 +122,19 @@ function connect5(options: ClientOptions): Uint8Array {
 }
 
 /**
+ * The reason code to disconnect with, by the code of a protocol error we found in what the broker
+ * sent (the error's own `reasonCode` first: 0x93 Receive Maximum exceeded, 0x94 Topic Alias
+ * invalid, 0x99 Payload format invalid...) [MQTT-4.13.1].
+ */
+const DISCONNECT_WITH: Readonly<Record<string, number>> = /* @__PURE__ */ Object.freeze({
+  [MALFORMED]: 0x81,
+  [INVALID_UTF8]: 0x81,
+  [PROTOCOL_ERROR]: 0x82,
+  [UNEXPECTED_PACKET]: 0x82,
+  [PACKET_TOO_LARGE]: 0x95,
+});
+
+/**
  * MQTT 5's session, parser and CONNECT, as `MqttClient`'s `protocol` option takes them (and
  * `RobustClient`, which passes its options on): what `MqttClient5` uses. `onSession` is told
  * each session made.
@@ -118,6 +151,16 @@ export function mqtt5(onSession?: (session: Session5) => void): Protocol {
     },
     parser: (maxPacketSize) => new Parser5(clientDecoders, { maxPacketSize }) as unknown as Parser,
     connect: connect5,
+    // A protocol error we found: DISCONNECT with its reason code, then the socket closes [MQTT-4.13.1].
+    abort: (e, socket) => {
+      const rc = e && DISCONNECT_WITH[e.code];
+      if (rc && socket)
+        try {
+          socket.write(encodeDisconnect({ type: DISCONNECT, reasonCode: e.reasonCode ?? rc }));
+        } catch {
+          // the socket failed: it closes next
+        }
+    },
   };
 }
 
@@ -133,9 +176,16 @@ export function mqtt5(onSession?: (session: Session5) => void): Protocol {
 export class MqttClient5 extends MqttClient {
   /** Called for each received message, with its MQTT 5 properties. */
   declare onMessage: ((message: Message5) => void) | undefined;
+  /**
+   * Called with the outcome of each QoS 1/2 publish, subscribe and unsubscribe (see
+   * `MqttClient.onStatus`): `codes` are the reason codes of a refusal or a SUBACK, `ack` what the
+   * acknowledgement said besides (the QoS a publish went out at, a reason string, user properties).
+   */
+  declare onStatus: ((id: number, status: Status, codes?: number[], ref?: unknown, ack?: Ack5) => void) | undefined;
   readonly #s: Session5;
   /** Requests awaiting their response, by correlation data (as text). */
-  readonly #pending = new Map<string, (m: Message5) => void>();
+  /** Made by the first request (RAM on a device that makes none). */
+  #pending: Map<string, (m: Message5) => void> | undefined;
   #requests = 0;
 
   /**
@@ -151,12 +201,12 @@ export class MqttClient5 extends MqttClient {
     let app: ((message: Message5) => void) | undefined;
     const offer = (m: Message5) => {
       const data = m.properties?.correlationData;
-      const waiting = data && this.#pending.get(key(data));
+      const waiting = data && this.#pending?.get(key(data));
       if (waiting) waiting(m);
       app?.(m);
     };
     Object.defineProperty(this, 'onMessage', {
-      get: () => (this.#pending.size ? offer : app),
+      get: () => (this.#pending?.size ? offer : app),
       set: (fn: typeof app) => (app = fn),
     });
   }
@@ -213,14 +263,14 @@ export class MqttClient5 extends MqttClient {
     const timers = this.options.timers;
     return new Promise<Message5>((resolve, reject) => {
       const timer = timers.setTimeout(() => {
-        this.#pending.delete(k);
+        this.#pending!.delete(k);
         reject(
           error(REQUEST_TIMEOUT, `no response on ${opts.responseTopic} within ${opts.timeout ?? 10_000} ms`, 'request'),
         );
       }, opts.timeout ?? 10_000);
-      this.#pending.set(k, (m) => {
+      (this.#pending ??= new Map()).set(k, (m: Message5) => {
         timers.clearTimeout(timer);
-        this.#pending.delete(k);
+        this.#pending!.delete(k);
         resolve(m);
       });
       try {
@@ -230,7 +280,7 @@ export class MqttClient5 extends MqttClient {
         });
       } catch (e) {
         timers.clearTimeout(timer);
-        this.#pending.delete(k);
+        this.#pending!.delete(k);
         reject(e as UmqttError);
       }
     });

@@ -328,6 +328,21 @@ describe('error mapping', () => {
     ).toBe(EXIT.TIMEOUT);
   });
 
+  it('a protocol error: MQTT 5 names the reason code umqtt disconnected with', () => {
+    const broke = (code: string, reasonCode?: number) =>
+      explain(new UmqttError({ code, message: 'bad', reasonCode, place: 'read' }), target);
+    expect(broke('UMQTT_PROTOCOL_ERROR').message).toBe(
+      'the broker broke the MQTT protocol: bad; is it an MQTT 3.1.1 broker?',
+    );
+    expect(broke('UMQTT_PROTOCOL_ERROR', 0x93).message).toMatch(
+      /^the broker broke the MQTT protocol: bad; umqtt disconnected with 0x93 \(receive maximum exceeded\);/,
+    );
+    expect(broke('UMQTT_PACKET_TOO_LARGE', 0x95)).toMatchObject({
+      exitCode: EXIT.FAILED,
+      message: expect.stringMatching(/disconnected with 0x95 \(packet too large\)/),
+    });
+  });
+
   it('long values are cut in messages, saying how long they were', () => {
     const topic = 'a'.repeat(70_000);
     const line = errorLine(

@@ -171,7 +171,7 @@ export function topicFilter(filter: string): string {
 }
 
 /** -V: the protocol version, as mosquitto names it: 4 (MQTT 3.1.1, the default) or 5. */
-function protocolVersion(text: string | undefined): 4 | 5 {
+export function protocolVersion(text: string | undefined): 4 | 5 {
   if (text === undefined || /^(mqttv)?311$/i.test(text)) return 4;
   if (/^(mqttv)?5$/i.test(text)) return 5;
   if (/^(mqttv)?31$/i.test(text))

@@ -1,7 +1,15 @@
 // Exit codes, the one error type of the command line, and the mapping from what went wrong
 // (a UmqttError, a Node socket or TLS error) to one line that names the problem and says what
 // to do about it.
-import { INVALID_ARGUMENT, INVALID_TOPIC, INVALID_UTF8, MALFORMED, UNEXPECTED_PACKET, UmqttError } from '@umqtt/codec';
+import {
+  INVALID_ARGUMENT,
+  INVALID_TOPIC,
+  INVALID_UTF8,
+  MALFORMED,
+  PACKET_TOO_LARGE,
+  UNEXPECTED_PACKET,
+  UmqttError,
+} from '@umqtt/codec';
 import {
   CONNACK_CODES,
   CONNECTION_LOST,
@@ -299,11 +307,19 @@ export function explain(e: unknown, t: Target | undefined, raw?: unknown, messag
     if (e.code === REDIS_UNREACHABLE)
       return new CliError(EXIT.CANNOT_CONNECT, e.message, 'is Redis running there? Check --redis', e);
     if (e.code === INVALID_URL && e.place === 'broker') return new CliError(EXIT.USAGE, e.message, 'see --help', e);
-    if (e.code === PROTOCOL_ERROR || e.code === MALFORMED || e.code === UNEXPECTED_PACKET)
+    if (
+      e.code === PROTOCOL_ERROR ||
+      e.code === MALFORMED ||
+      e.code === UNEXPECTED_PACKET ||
+      e.code === PACKET_TOO_LARGE
+    )
       return new CliError(
         EXIT.FAILED,
-        `the broker broke the MQTT protocol: ${e.message}`,
-        'is it an MQTT 3.1.1 broker?',
+        // MQTT 5: the reason code umqtt sent in its DISCONNECT before closing
+        `the broker broke the MQTT protocol: ${e.message}${rc === undefined ? '' : `; umqtt disconnected with ${reasonName(rc)}`}`,
+        rc === undefined
+          ? 'is it an MQTT 3.1.1 broker?'
+          : 'is it an MQTT 5 broker? The reason code says what was wrong',
         e,
       );
     return new CliError(EXIT.FAILED, `${e.code}: ${e.message}`, 'run with --verbose for details', e);

@@ -176,7 +176,7 @@ Exit codes: 0 stopped by a signal, 1 aedes (or a Redis package) is not installed
 or Redis URL, 3 cannot listen (port in use, no permission) or cannot reach Redis.
 `;
 
-export const DEMO_HELP = `Usage: umqtt demo [--plain]
+export const DEMO_HELP = `Usage: umqtt demo [--plain] [-V 5 [--mosquitto PATH]]
 
 Starts an embedded broker, a subscriber and a robust publisher with three policies
 (temperature readings that may be dropped, button presses that expire, alarms that must
@@ -184,5 +184,9 @@ arrive), takes the broker down for a few seconds and brings it back, then prints
 
 Options:
       --plain              plain progress lines even in a terminal (the default in a pipe)
+  -V, --protocol-version V 311 or mqttv311 (the default), 5 or mqttv5: the same over MQTT 5,
+                           through Mosquitto (the embedded broker speaks MQTT 3.1.1 only),
+                           started on a free loopback port, stopped and started for the outage
+      --mosquitto PATH     the Mosquitto executable for -V 5 (default: mosquitto on PATH)
       --help               this help
 `;

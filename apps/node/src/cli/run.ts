@@ -5,7 +5,7 @@ import { runDemo } from '../demo/index.js';
 import { broker } from './broker.js';
 import { CliError, EXIT, details, errorLine, explain, usage } from './errors.js';
 import { DEMO_HELP, MAIN_HELP } from './help.js';
-import { parse, flag } from './args.js';
+import { parse, flag, protocolVersion } from './args.js';
 import type { Io } from './io.js';
 import { version } from './version.js';
 import { pub } from './pub.js';
@@ -19,14 +19,24 @@ const COMMANDS: Readonly<Record<string, (args: string[], io: Io) => Promise<numb
 };
 
 async function demo(args: string[], io: Io): Promise<number> {
-  const { values: v } = parse('demo', args, { plain: { type: 'boolean' }, help: { type: 'boolean' } });
+  const { values: v } = parse('demo', args, {
+    plain: { type: 'boolean' },
+    help: { type: 'boolean' },
+    'protocol-version': { type: 'string', short: 'V' },
+    mosquitto: { type: 'string' },
+  });
   if (flag(v, 'help')) {
     io.stdout.write(DEMO_HELP);
     return EXIT.OK;
   }
+  const version = protocolVersion(v['protocol-version'] as string | undefined);
+  if (v.mosquitto !== undefined && version !== 5)
+    throw usage('--mosquitto is the broker of the MQTT 5 demo', 'add -V 5 (or -V mqttv5)');
   return runDemo({
     interactive: Boolean(io.stdout.isTTY) && !flag(v, 'plain'),
     out: (line) => void io.stdout.write(`${line}\n`),
+    protocolVersion: version,
+    mosquitto: v.mosquitto as string | undefined,
   });
 }
 

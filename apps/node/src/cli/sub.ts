@@ -16,7 +16,7 @@ import {
   topicFilter,
   type ConnectionConfig,
 } from './args.js';
-import { CliError, EXIT, explain, usage } from './errors.js';
+import { CliError, EXIT, explain, reasonName, usage } from './errors.js';
 import { SUB_HELP } from './help.js';
 import { parseFormat, type Formatter } from './format.js';
 import { printer, type Io } from './io.js';
@@ -178,12 +178,15 @@ export async function sub(args: string[], io: Io): Promise<number> {
   };
   let subscribedOnce = false;
   client.onSubscribed = (list, granted) => {
+    // 0x80 in MQTT 3.1.1; in MQTT 5 any code of 0x80 or more, said in words: (0x87 (not authorized))
+    const no = (i: number) => granted[i] === undefined || granted[i]! >= 0x80;
+    const why = (i: number) => (c.version === 5 ? ` with ${reasonName(granted[i] ?? 0x80)}` : '');
     log?.(
-      `subscribed: ${list.map((s, i) => `${s.topic} (${granted[i] === 0x80 ? 'refused' : `QoS ${granted[i]}`})`).join(', ')}`,
+      `subscribed: ${list.map((s, i) => `${s.topic} (${no(i) ? `refused${why(i)}` : `QoS ${granted[i]}`})`).join(', ')}`,
     );
     if (subscribedOnce) return;
     subscribedOnce = true;
-    const refused = list.filter((_, i) => granted[i] === 0x80).map((s) => s.topic);
+    const refused = list.flatMap((s, i) => (no(i) ? [`${s.topic}${why(i)}`] : []));
     if (refused.length === list.length)
       finish(
         new CliError(
