@@ -58,8 +58,10 @@ export const BUDGETS = Object.freeze({
   // issue sets no target of its own, the 3.1.1 one is shown. Measured 13,355 B with the device profile;
   // then 13,593 B (+238 B, issue 18's simple leftovers: Maximum QoS downgraded on request, the
   // acknowledgements' QoS, reason string and user properties on each status, the Receive Maximum we
-  // advertise enforced, DISCONNECT with the reason code of a protocol error we find)
-  'simple-client-v5': { budget: 13632, target: 4096 },
+  // advertise enforced, DISCONNECT with the reason code of a protocol error we find); then 13,648 B
+  // (+55 B: going past our Receive Maximum recorded once per connection as an issue, not a
+  // disconnection, since Mosquitto 2.0.11 does it in plain QoS 2 streams)
+  'simple-client-v5': { budget: 13696, target: 4096 },
   // measured 11,540 B; then 11,686 B (zero-copy path, UTF-8 byte limits, faster publish path);
   // then 11,813 B (held messages without payloads for stores with payload()); then 11,845 B
   // (simple's `writable` counts what a turn published against the socket's room); then 11,899 B

@@ -44,8 +44,8 @@ const ISSUE_TARGET = 4096;
 
 /** The MQTT 5 client: MqttClient5 with the codec's MQTT 5 half (all of its client decoders, the encoders it sends with). */
 const CLIENT_V5 = `export { MqttClient5 } from '@umqtt/simple/v5'`;
-/** Measured when MQTT 5 came to the clients (issue 18): 14,309 B gzipped (39,376 B minified; what it uses of the MQTT 5 codec is 6,880 B on its own, Session5 with it 9,540 B), rounded up to the next 64; then 14,629 B (40,325 B minified) with request()/respond(), 14,653 B (40,345 B minified) with the XS workaround in Session5, 14,704 B (40,493 B minified) with received UTF-8 payloads checked; 14,727 B (40,521 B minified) merged with main; 15,017 B (41,518 B minified) with issue 18's simple leftovers: Maximum QoS downgraded on request, the acknowledgements' QoS, reason string and user properties on each status, the Receive Maximum we advertise enforced (0x93), DISCONNECT with the reason code of a protocol error we find (+290 B), so 15,040. */
-const BUDGET_V5 = 15040;
+/** Measured when MQTT 5 came to the clients (issue 18): 14,309 B gzipped (39,376 B minified; what it uses of the MQTT 5 codec is 6,880 B on its own, Session5 with it 9,540 B), rounded up to the next 64; then 14,629 B (40,325 B minified) with request()/respond(), 14,653 B (40,345 B minified) with the XS workaround in Session5, 14,704 B (40,493 B minified) with received UTF-8 payloads checked; 14,727 B (40,521 B minified) merged with main; 15,017 B (41,518 B minified) with issue 18's simple leftovers: Maximum QoS downgraded on request, the acknowledgements' QoS, reason string and user properties on each status, the Receive Maximum we advertise enforced (0x93), DISCONNECT with the reason code of a protocol error we find (+290 B), so 15,040; 15,075 B (41,620 B minified) once going past our Receive Maximum was an issue recorded once per connection instead of a disconnection (Mosquitto 2.0.11 does it in plain QoS 2 streams; +58 B with its text and flag), so 15,104. */
+const BUDGET_V5 = 15104;
 const BUDGET = 8832;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
