@@ -146,28 +146,28 @@ const PING_GRACE = 5000;
 const NO_COPY_FROM = 4096;
 const LAST_PACKET_ID = 65535;
 
-// What an outgoing packet id is for.
-const SUB = 1;
-const UNSUB = 2;
-const PUB = 3;
-// Stages of an outgoing QoS 2 message.
-const AWAIT_PUBREC = 0;
-const AWAIT_PUBCOMP = 1;
-
+/**
+ * An outgoing packet id in flight. What it is for and the stage it reached are one number: the
+ * packet type it awaits (PUBACK; PUBREC, then PUBCOMP; SUBACK; UNSUBACK). A publish awaits a
+ * type below SUBACK (PUBACK 4, PUBREC 5, PUBCOMP 7): see `isPublish`.
+ */
 interface Entry {
-  kind: number;
   id: number;
-  qos: number;
+  /** The packet type that acknowledges it next. */
+  expect: number;
   /** Encoded packet until it is written. */
   bytes: Uint8Array | undefined;
   /** A large payload written as it is after `bytes` (not copied into the packet). */
   tail?: Uint8Array | undefined;
   /** When it was written; -1 while waiting for the window. */
   sentAt: number;
-  /** QoS 2: AWAIT_PUBREC, then AWAIT_PUBCOMP. SUBSCRIBE: number of filters. */
-  stage: number;
+  /** SUBSCRIBE: the number of filters (SUBACK has one return code each). */
+  filters?: number;
   ref?: unknown;
 }
+
+/** A publish's entry (it takes a place in the window), not a SUBSCRIBE's or an UNSUBSCRIBE's. */
+const isPublish = (e: Entry): boolean => e.expect < SUBACK;
 
 /**
  * Writes bytes for the session: `owed` marks what the broker made us owe it (acknowledgements,
@@ -421,7 +421,7 @@ export class Session {
       this.#along(now);
       return 0;
     }
-    this.#enqueue(now, { kind: PUB, id, qos, bytes, tail, sentAt: -1, stage: AWAIT_PUBREC, ref: opts?.ref });
+    this.#enqueue(now, { id, expect: qos === 1 ? PUBACK : PUBREC, bytes, tail, sentAt: -1, ref: opts?.ref });
     return id;
   }
 
@@ -431,28 +431,26 @@ export class Session {
    */
   release(now: number, id: number, ref?: unknown): number {
     this.#id(id, 'publish');
-    this.#enqueue(now, {
-      kind: PUB,
-      id,
-      qos: 2,
-      bytes: encodeAck({ type: PUBREL, id }),
-      sentAt: -1,
-      stage: AWAIT_PUBCOMP,
-      ref,
-    });
+    this.#enqueue(now, { id, expect: PUBCOMP, bytes: encodeAck({ type: PUBREL, id }), sentAt: -1, ref });
     return id;
   }
 
-  /** SUBSCRIBE for a list of filters; returns its packet id (SUBACK reports `delivered` or `refused`). */
-  subscribe(now: number, list: Subscription[]): number {
-    return this.#control(now, SUB, 'subscribe', list.length, (id) =>
-      this.#codec.subscribe({ type: SUBSCRIBE, id, subscriptions: list }),
+  /**
+   * SUBSCRIBE for a list of filters; returns its packet id (SUBACK reports `delivered` or
+   * `refused`). `ref` comes back with each of its statuses, as a publish's does.
+   */
+  subscribe(now: number, list: Subscription[], ref?: unknown): number {
+    return this.#control(
+      now,
+      { id: 0, expect: SUBACK, bytes: undefined, sentAt: -1, filters: list.length, ref },
+      'subscribe',
+      (id) => this.#codec.subscribe({ type: SUBSCRIBE, id, subscriptions: list }),
     );
   }
 
-  /** UNSUBSCRIBE; returns its packet id (UNSUBACK reports `delivered`). */
-  unsubscribe(now: number, topics: string[]): number {
-    return this.#control(now, UNSUB, 'unsubscribe', 0, (id) =>
+  /** UNSUBSCRIBE; returns its packet id (UNSUBACK reports `delivered`). `ref` comes back with each of its statuses. */
+  unsubscribe(now: number, topics: string[], ref?: unknown): number {
+    return this.#control(now, { id: 0, expect: UNSUBACK, bytes: undefined, sentAt: -1, ref }, 'unsubscribe', (id) =>
       this.#codec.unsubscribe({ type: UNSUBSCRIBE, id, topics }),
     );
   }
@@ -643,18 +641,7 @@ export class Session {
 
   #ack(type: number, id: number, granted: number[] | undefined): void {
     const e = this.#ids.get(id);
-    const expect =
-      !e || e.sentAt < 0
-        ? 0
-        : e.kind === SUB
-          ? SUBACK
-          : e.kind === UNSUB
-            ? UNSUBACK
-            : e.qos === 1
-              ? PUBACK
-              : e.stage === AWAIT_PUBCOMP
-                ? PUBCOMP
-                : PUBREC;
+    const expect = !e || e.sentAt < 0 ? 0 : e.expect;
     if (type === PUBREC && expect === PUBCOMP) {
       this.#send(encodeAck({ type: PUBREL, id }), undefined, true); // a repeated PUBREC: repeat PUBREL
       return;
@@ -669,7 +656,7 @@ export class Session {
           this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
           return this.#status(late, 'received');
         }
-        if (late.kind === PUB) this.#window--;
+        if (isPublish(late)) this.#window--;
         this.#expired!.delete(id);
         this.#status(late, 'unknown');
         return this.#pump();
@@ -698,21 +685,21 @@ export class Session {
     }
     const entry = e!;
     if (type === PUBREC) {
-      entry.stage = AWAIT_PUBCOMP;
+      entry.expect = PUBCOMP;
       this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
       this.#status(entry, 'received');
       return;
     }
-    if (type === SUBACK && granted!.length !== entry.stage)
+    if (type === SUBACK && granted!.length !== entry.filters)
       throw error(
         PROTOCOL_ERROR,
-        `SUBACK for ${entry.stage} filter(s) has ${granted!.length} return code(s)`,
+        `SUBACK for ${entry.filters} filter(s) has ${granted!.length} return code(s)`,
         'subscribe',
         undefined,
         'MQTT-3.9.3-1',
       );
     this.#ids.delete(id);
-    if (entry.kind === PUB) this.#window--;
+    if (isPublish(entry)) this.#window--;
     this.#status(entry, type === SUBACK && granted!.includes(0x80) ? 'refused' : 'delivered', granted);
     this.#pump();
   }
@@ -736,15 +723,14 @@ export class Session {
     return (this.#nextId = id);
   }
 
-  #control(now: number, kind: number, place: string, stage: number, encode: (id: number) => Uint8Array): number {
-    const id = this.#id(undefined, place);
-    let bytes: Uint8Array;
+  /** SUBSCRIBE or UNSUBSCRIBE: `entry` gets its id and bytes, and is written at once (outside the window). */
+  #control(now: number, entry: Entry, place: string, encode: (id: number) => Uint8Array): number {
+    const id = (entry.id = this.#id(undefined, place));
     try {
-      bytes = encode(id);
+      entry.bytes = encode(id);
     } catch (e) {
       throw placed(e, place);
     }
-    const entry: Entry = { kind, id, qos: 1, bytes, sentAt: -1, stage };
     this.#ids.set(id, entry);
     this.#transmit(now, entry);
     return id;
@@ -758,7 +744,7 @@ export class Session {
 
   #transmit(now: number, entry: Entry): void {
     entry.sentAt = now;
-    if (entry.kind === PUB) this.#window++;
+    if (isPublish(entry)) this.#window++;
     this.#send(entry.bytes!, entry.tail, false);
     entry.bytes = entry.tail = undefined;
   }

@@ -357,22 +357,26 @@ export class MqttClient {
 
   /**
    * Subscribes to one filter, several filters at one QoS, or a list of {topic, qos}.
-   * Returns the packet id; `onStatus(id, 'delivered' | 'refused', granted)` reports the SUBACK.
+   * Returns the packet id; `onStatus(id, 'delivered' | 'refused', granted, ref)` reports the
+   * SUBACK, with `ref` (anything the caller wants back, as a publish's `ref`).
    */
-  subscribe(filters: string | string[] | Subscription[], qos: QoS = 0): number {
+  subscribe(filters: string | string[] | Subscription[], qos: QoS = 0, ref?: unknown): number {
     this.#need('subscribe');
     const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) =>
       typeof f === 'string' ? { topic: f, qos } : f,
     );
-    const id = this.#session.subscribe(this.#now(), list);
+    const id = this.#session.subscribe(this.#now(), list, ref);
     this.#sent();
     return id;
   }
 
-  /** Unsubscribes from one or several filters. Returns the packet id; UNSUBACK reports `delivered`. */
-  unsubscribe(filters: string | string[]): number {
+  /**
+   * Unsubscribes from one or several filters. Returns the packet id; UNSUBACK reports
+   * `delivered` (with `ref`, as `subscribe()`'s).
+   */
+  unsubscribe(filters: string | string[], ref?: unknown): number {
     this.#need('unsubscribe');
-    const id = this.#session.unsubscribe(this.#now(), Array.isArray(filters) ? filters : [filters]);
+    const id = this.#session.unsubscribe(this.#now(), Array.isArray(filters) ? filters : [filters], ref);
     this.#sent();
     return id;
   }
