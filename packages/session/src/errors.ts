@@ -1,7 +1,6 @@
 // Error codes of the session core: what the protocol state itself decides (a broker's refusal,
 // a broken rule, a deadline passed, misuse of ids and the window). @umqtt/simple re-exports them
 // beside the codes of its connection (socket, callbacks).
-import { UmqttError } from '@umqtt/codec';
 
 /**
  * CONNACK refusals by return code: 1..5 [MQTT-3.2.2.3].
@@ -126,16 +125,9 @@ export const STORE_FULL = 'UMQTT_STORE_FULL';
 export const STORE_CLOSED = 'UMQTT_STORE_CLOSED';
 
 /**
- * A UmqttError of the session: code, message, place, and the return code or clause where one applies.
+ * A UmqttError of the session: code, message, place, and the return code or clause where one
+ * applies (the codec's one helper).
  *
  * @internal
  */
-export function sessionError(
-  code: string,
-  message: string,
-  place: string,
-  reasonCode?: number,
-  clause?: string,
-): UmqttError {
-  return new UmqttError({ code, message, clause, reasonCode, place });
-}
+export { umqttError as sessionError } from '@umqtt/codec';

@@ -180,7 +180,6 @@ export class MqttClient {
   readonly #session: Session;
   readonly #socketTimeout: number;
   readonly #maxPacketSize: number;
-  #state: State = 'idle';
   #sock: Socket | undefined;
   #parser: Parser | undefined;
   #connect: { resolve(sessionPresent: boolean): void; reject(e: UmqttError): void } | undefined;
@@ -222,7 +221,7 @@ export class MqttClient {
 
   /** The connection state: idle, connecting, connected or closed. */
   get state(): State {
-    return this.#state;
+    return this.#session.state; // one owner: the session's begin(), CONNACK and end() move it
   }
 
   /** Recent issues, oldest first (at most 16). */
@@ -267,8 +266,9 @@ export class MqttClient {
    * session state of this client).
    */
   connect(server?: { host: string; port?: number | undefined }): Promise<boolean> {
-    if (this.#state === 'connecting' || this.#state === 'connected')
-      return Promise.reject(error(ALREADY_CONNECTED, `connect() while ${this.#state}`, 'connect'));
+    const state = this.state;
+    if (state === 'connecting' || state === 'connected')
+      return Promise.reject(error(ALREADY_CONNECTED, `connect() while ${state}`, 'connect'));
     const o = this.options;
     let bytes: Uint8Array;
     try {
@@ -278,7 +278,6 @@ export class MqttClient {
     }
     const now = this.#now();
     this.#session.begin(now);
-    this.#state = 'connecting';
     this.#parser = o.protocol
       ? o.protocol.parser(this.#maxPacketSize)
       : new Parser(clientDecoders, { maxPacketSize: this.#maxPacketSize });
@@ -318,7 +317,7 @@ export class MqttClient {
                 error(
                   CONNECTION_LOST,
                   `connection lost: ${describe(e)}`,
-                  this.#state === 'connecting' ? 'connect' : 'read',
+                  this.state === 'connecting' ? 'connect' : 'read',
                 ),
               ),
             ),
@@ -327,7 +326,7 @@ export class MqttClient {
         this.#fail(error(CONNECTION_LOST, `the socket could not be opened: ${describe(e)}`, 'connect'));
         return;
       }
-      if (this.#state === 'connecting') this.#sock = sock;
+      if (this.state === 'connecting') this.#sock = sock;
       else sock.close(); // it failed before the factory returned (a factory that broke the contract)
     });
   }
@@ -387,8 +386,8 @@ export class MqttClient {
    * earlier connection, or one already acknowledged, is ignored (the broker sends it again).
    */
   ack(message: Message): void {
-    if (this.#state !== 'connected') return;
     const session = this.#session;
+    if (session.state !== 'connected') return;
     const stalled = session.unacked >= session.maxUnacked;
     session.ack(message.id);
     this.#dispatch();
@@ -410,7 +409,7 @@ export class MqttClient {
 
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
-    if (this.#state === 'connected' && !this.#session.closing) {
+    if (this.#session.usable) {
       this.#session.disconnect();
       this.#flush(); // at once: the flush #send scheduled then finds nothing to do
       // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
@@ -431,8 +430,8 @@ export class MqttClient {
   }
 
   #need(place: string): void {
-    if (this.#state !== 'connected' || this.#session.closing)
-      throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
+    if (!this.#session.usable)
+      throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.state}`, place);
   }
 
   /** After a call that may have written: the timer covers what was sent; onWritable is owed if the window filled. */
@@ -588,7 +587,6 @@ export class MqttClient {
   }
 
   #connected(sessionPresent: boolean): void {
-    this.#state = 'connected';
     const c = this.#connect!;
     this.#connect = undefined;
     this.#rearm();
@@ -623,14 +621,14 @@ export class MqttClient {
 
   #end(e: UmqttError | undefined, place: string): void {
     const sock = this.#sock;
-    const was = this.#state;
+    const was = this.state;
     if (was !== 'connecting' && was !== 'connected') return;
     if (e) {
       e.place ??= place;
       this.#record(e);
     }
     this.#sock = undefined;
-    this.#state = 'closed';
+    this.#session.end(); // closed: every id in flight reported aborted (handed over below)
     this.#out = [];
     this.#pending = 0;
     this.#owed = 0;
@@ -645,7 +643,6 @@ export class MqttClient {
     } catch {
       // already closed
     }
-    this.#session.end();
     this.#dispatch();
     const c = this.#connect;
     this.#connect = undefined;
@@ -660,7 +657,7 @@ export class MqttClient {
 
   /** Makes sure the timer fires by `due`. */
   #arm(due: number): void {
-    if (due >= this.#timerDue || (this.#sock === undefined && this.#state !== 'connecting')) return;
+    if (due >= this.#timerDue || (this.#sock === undefined && this.state !== 'connecting')) return;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
     this.#timerDue = due;
     this.#timer = this.#t.setTimeout(() => this.#tick(), Math.max(0, due - this.#now()));
@@ -668,7 +665,7 @@ export class MqttClient {
 
   /** The socket refused our bytes this long ago: dead. */
   #socketDue(): number {
-    return this.#blockedSince && this.#state === 'connected' ? this.#blockedSince + this.#socketTimeout : Infinity;
+    return this.#blockedSince && this.state === 'connected' ? this.#blockedSince + this.#socketTimeout : Infinity;
   }
 
   #rearm(): void {
@@ -692,7 +689,7 @@ export class MqttClient {
       // a timer is the platform's callback: nothing may escape into it
       return this.#fail(placed(e, 'keepalive'));
     }
-    if (this.#state === 'connecting' || this.#state === 'connected') this.#rearm();
+    if (this.state === 'connecting' || this.state === 'connected') this.#rearm();
   }
 }
 
