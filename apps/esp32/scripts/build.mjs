@@ -107,6 +107,52 @@ export const BUDGETS = Object.freeze({
   'robust-flash': { budget: 19968, target: 10240 },
 });
 
+/**
+ * Property names the minified device bundles shorten (esbuild `mangleProps`): names that only
+ * cross module boundaries inside a bundle (the session core and its driver, the codec's packet
+ * objects, robust's send queue), never a name of what a bundle exports. Each must be absent from
+ * every property name reachable from the bundles' public API (options, callbacks, results,
+ * errors, the Moddable natives the glue calls): src/mangle.test.ts checks it with the TypeScript
+ * checker, and the XS and QuickJS tests run the mangled bundles against a broker. A name that
+ * turns public fails that test: take it out of this list. The Node build (tsc) keeps every name.
+ */
+export const MANGLED = Object.freeze([
+  // the session core's members its driver calls
+  'events',
+  'begin',
+  'wrote',
+  'received',
+  'tick',
+  'due',
+  'dueBy',
+  'usable',
+  'open',
+  'unacked',
+  'closing',
+  'limit',
+  // an outgoing entry of the core
+  'expect',
+  'sentAt',
+  'tail',
+  'filters',
+  // the codec's packet objects and the core's events
+  'granted',
+  'sessionPresent',
+  'returnCode',
+  'subscriptions',
+  'topics',
+  // robust's send queue
+  'peek',
+  'payloadOf',
+  'sizeOf',
+  'duplicateOf',
+  'retainedFor',
+  'countFor',
+  'oldestFor',
+  'victims',
+  'nextExpiry',
+]);
+
 /** What a bundle must not mention (outside member access such as `x.process`). */
 export const FORBIDDEN = Object.freeze([
   'Buffer',
@@ -181,6 +227,7 @@ async function bundleOne(name, minify, plugins = [], messages = false) {
     legalComments: 'none',
     logLevel: 'silent',
     metafile: true,
+    ...(minify ? { mangleProps: new RegExp(`^(${MANGLED.join('|')})$`) } : {}),
     plugins: [...plugins, ...(messages ? [] : [messageFree()]), workspaceSources],
   });
   return { code: result.outputFiles[0].contents, metafile: result.metafile };
