@@ -127,23 +127,6 @@ export const INVALID_ARGUMENT = 'UMQTT_INVALID_ARGUMENT';
 export const INVALID_UTF8 = 'UMQTT_INVALID_UTF8';
 
 /**
- * A UmqttError from its fields in order: what the packages above the codec make theirs with
- * (one helper in every bundle instead of one per package).
- *
- * @example
- * throw umqttError('UMQTT_NOT_CONNECTED', 'publish() needs a connection', 'publish');
- */
-export function umqttError(
-  code: string,
-  message: string,
-  place: string,
-  reasonCode?: number,
-  clause?: string,
-): UmqttError {
-  return new UmqttError({ code, message, clause, reasonCode, place });
-}
-
-/**
  * The one message shape, `${what}: expected ${expected}, got ${got} [MQTT-${clause}]`.
  * `clause` is given without its `MQTT-` prefix ('3.3.2-2'); the error's `clause` has it.
  */

@@ -25,7 +25,6 @@ export * from './packets.js';
 export {
   UmqttError,
   type UmqttErrorFields,
-  umqttError,
   MALFORMED,
   PACKET_TOO_LARGE,
   UNEXPECTED_PACKET,

@@ -1,6 +1,7 @@
 // Error codes of the session core: what the protocol state itself decides (a broker's refusal,
 // a broken rule, a deadline passed, misuse of ids and the window). @umqtt/simple re-exports them
 // beside the codes of its connection (socket, callbacks).
+import { UmqttError } from '@umqtt/codec';
 
 /**
  * CONNACK refusals by return code: 1..5 [MQTT-3.2.2.3].
@@ -125,9 +126,17 @@ export const STORE_FULL = 'UMQTT_STORE_FULL';
 export const STORE_CLOSED = 'UMQTT_STORE_CLOSED';
 
 /**
- * A UmqttError of the session: code, message, place, and the return code or clause where one
- * applies (the codec's one helper).
+ * A UmqttError from its fields in order: code, message, place, and the return code or clause
+ * where one applies. The session's, and `@umqtt/simple`'s (one helper in a bundle, not one per package).
  *
  * @internal
  */
-export { umqttError as sessionError } from '@umqtt/codec';
+export function sessionError(
+  code: string,
+  message: string,
+  place: string,
+  reasonCode?: number,
+  clause?: string,
+): UmqttError {
+  return new UmqttError({ code, message, clause, reasonCode, place });
+}

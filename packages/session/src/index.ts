@@ -70,6 +70,7 @@ export {
   STORE_DAMAGED,
   STORE_FULL,
   STORE_CLOSED,
+  sessionError,
 } from './errors.js';
 export {
   QUEUED,

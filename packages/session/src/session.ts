@@ -362,8 +362,8 @@ export class Session {
       case PUBLISH:
         return this.#message(p.topic, p.payload, p.qos ?? 0, p.retain ?? false, p.dup ?? false, p.id ?? 0);
       case PUBREL:
-        if (this.#incoming?.delete(p.id)) this.events.push({ type: INCOMING_EVENT, id: p.id, held: false });
-        this.#send(encodeAck({ type: PUBCOMP, id: p.id }), undefined, true);
+        if (this.#incoming?.delete(p.id)) this.#held(p.id, false);
+        this.#owe(PUBCOMP, p.id);
         return;
       case PINGRESP:
         this.#pingAt = 0;
@@ -516,15 +516,18 @@ export class Session {
     if (this.#state === 'connecting' && now >= this.#connectBy)
       throw error(CONNECT_TIMEOUT, `no CONNACK within ${this.#connectTimeout} ms`, 'connect');
     if (this.#state !== 'connected') return;
-    const ka = this.#keepAlive / 1000;
     if (now >= this.#deadDue())
       throw error(
         KEEPALIVE_TIMEOUT,
-        `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka} s)`,
+        `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${this.#keepAlive / 1000} s)`,
         'keepalive',
       );
     if (now >= this.#pongDue())
-      throw error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive');
+      throw error(
+        KEEPALIVE_TIMEOUT,
+        `no PINGRESP within keepAlive (${this.#keepAlive / 1000} s) of PINGREQ`,
+        'keepalive',
+      );
     if (now >= this.#pingDue()) {
       this.ping(now);
       this.#traffic = 0; // a PINGREQ of its own: nothing else went either way
@@ -598,7 +601,7 @@ export class Session {
       );
     // A broker without our session holds no QoS 2 message of ours awaiting PUBREL.
     if (!p.sessionPresent && this.#incoming) {
-      for (const id of this.#incoming) this.events.push({ type: INCOMING_EVENT, id, held: false });
+      for (const id of this.#incoming) this.#held(id, false);
       this.#incoming = undefined;
     }
     this.#state = 'connected';
@@ -608,7 +611,7 @@ export class Session {
   #message(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, id: number): void {
     if (qos && this.#unacked?.has(id)) return; // a resend while the application still has it
     if (qos === 2 && this.#incoming?.has(id)) {
-      this.#send(encodeAck({ type: PUBREC, id }), undefined, true); // a resend before PUBREL: handed over once already
+      this.#owe(PUBREC, id); // a resend before PUBREL: handed over once already
       return;
     }
     // Automatic acknowledgement: a QoS 2 id is reported held (INCOMING) before the message, so a
@@ -632,18 +635,28 @@ export class Session {
   /** An incoming QoS 2 id held until PUBREL, reported for the Store. */
   #hold(id: number): void {
     (this.#incoming ??= new Set()).add(id);
-    this.events.push({ type: INCOMING_EVENT, id, held: true });
+    this.#held(id, true);
+  }
+
+  /** Reports an incoming QoS 2 id held until PUBREL, or released (for the Store). */
+  #held(id: number, held: boolean): void {
+    this.events.push({ type: INCOMING_EVENT, id, held });
   }
 
   #sendAck(id: number, qos: number): void {
-    this.#send(encodeAck({ type: qos === 2 ? PUBREC : PUBACK, id }), undefined, true);
+    this.#owe(qos === 2 ? PUBREC : PUBACK, id);
+  }
+
+  /** An acknowledgement the broker made us owe it (the driver bounds those while unwritten). */
+  #owe(type: typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, id: number): void {
+    this.#send(encodeAck({ type, id }), undefined, true);
   }
 
   #ack(type: number, id: number, granted: number[] | undefined): void {
     const e = this.#ids.get(id);
     const expect = !e || e.sentAt < 0 ? 0 : e.expect;
     if (type === PUBREC && expect === PUBCOMP) {
-      this.#send(encodeAck({ type: PUBREL, id }), undefined, true); // a repeated PUBREC: repeat PUBREL
+      this.#owe(PUBREL, id); // a repeated PUBREC: repeat PUBREL
       return;
     }
     if (expect !== type) {
@@ -653,7 +666,7 @@ export class Session {
         // id", as in simple2, and frees its place in the window (a late PUBREC is answered with
         // PUBREL and reported `received`; PUBCOMP is still to come).
         if (type === PUBREC) {
-          this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+          this.#owe(PUBREL, id);
           return this.#status(late, 'received');
         }
         if (isPublish(late)) this.#window--;
@@ -666,7 +679,7 @@ export class Session {
       // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored. A
       // repeated PUBCOMP may also arrive after its id went to a new message: ignored the same way.
       if (!e || e.sentAt < 0 || type === PUBCOMP) {
-        if (type === PUBREC) this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+        if (type === PUBREC) this.#owe(PUBREL, id);
         this.events.push({
           type: ISSUE_EVENT,
           error: error(
@@ -686,7 +699,7 @@ export class Session {
     const entry = e!;
     if (type === PUBREC) {
       entry.expect = PUBCOMP;
-      this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+      this.#owe(PUBREL, id);
       this.#status(entry, 'received');
       return;
     }

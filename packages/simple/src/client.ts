@@ -281,11 +281,9 @@ export class MqttClient {
     this.#parser = o.protocol
       ? o.protocol.parser(this.#maxPacketSize)
       : new Parser(clientDecoders, { maxPacketSize: this.#maxPacketSize });
+    // what #end() resets (the output, what we owe, a deferred read) is as it left it, or new
     this.#out = [bytes];
     this.#pending = bytes.length;
-    this.#owed = 0;
-    this.#owedPackets = undefined;
-    this.#deferred = false;
     this.#blockedSince = now || 1; // nothing is written before the socket opens
     this.#arm(this.#session.due());
     return new Promise<boolean>((resolve, reject) => {
@@ -337,10 +335,7 @@ export class MqttClient {
    * Throws at once on misuse: bad topic, QoS, payload size, not connected, no free id, queue full.
    */
   publish(topic: string, payload: string | Uint8Array, opts?: PublishOptions): number {
-    this.#need('publish');
-    const id = this.#session.publish(this.#now(), topic, payloadBytes(payload), opts);
-    this.#sent();
-    return id;
+    return this.#request('publish', (now) => this.#session.publish(now, topic, payloadBytes(payload), opts));
   }
 
   /**
@@ -348,10 +343,7 @@ export class MqttClient {
    * connection of this session: sends PUBREL for `id` and reports PUBCOMP as `delivered`.
    */
   release(id: number, ref?: unknown): number {
-    this.#need('publish');
-    this.#session.release(this.#now(), id, ref);
-    this.#sent();
-    return id;
+    return this.#request('publish', (now) => this.#session.release(now, id, ref));
   }
 
   /**
@@ -360,13 +352,13 @@ export class MqttClient {
    * SUBACK, with `ref` (anything the caller wants back, as a publish's `ref`).
    */
   subscribe(filters: string | string[] | Subscription[], qos: QoS = 0, ref?: unknown): number {
-    this.#need('subscribe');
-    const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) =>
-      typeof f === 'string' ? { topic: f, qos } : f,
+    return this.#request('subscribe', (now) =>
+      this.#session.subscribe(
+        now,
+        (Array.isArray(filters) ? filters : [filters]).map((f) => (typeof f === 'string' ? { topic: f, qos } : f)),
+        ref,
+      ),
     );
-    const id = this.#session.subscribe(this.#now(), list, ref);
-    this.#sent();
-    return id;
   }
 
   /**
@@ -374,10 +366,9 @@ export class MqttClient {
    * `delivered` (with `ref`, as `subscribe()`'s).
    */
   unsubscribe(filters: string | string[], ref?: unknown): number {
-    this.#need('unsubscribe');
-    const id = this.#session.unsubscribe(this.#now(), Array.isArray(filters) ? filters : [filters], ref);
-    this.#sent();
-    return id;
+    return this.#request('unsubscribe', (now) =>
+      this.#session.unsubscribe(now, Array.isArray(filters) ? filters : [filters], ref),
+    );
   }
 
   /**
@@ -402,9 +393,7 @@ export class MqttClient {
 
   /** Sends PINGREQ now (keepalive sends its own when needed). */
   ping(): void {
-    this.#need('ping');
-    this.#session.ping(this.#now());
-    this.#sent();
+    this.#request('ping', (now) => this.#session.ping(now));
   }
 
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
@@ -429,15 +418,18 @@ export class MqttClient {
     return this.#t.now();
   }
 
-  #need(place: string): void {
-    if (!this.#session.usable)
+  /**
+   * A call that sends (publish, release, subscribe, unsubscribe, ping): refused unless
+   * connected; then the timer covers what was sent, and onWritable is owed if the window filled.
+   */
+  #request<T>(place: string, call: (now: number) => T): T {
+    const session = this.#session;
+    if (!session.usable)
       throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.state}`, place);
-  }
-
-  /** After a call that may have written: the timer covers what was sent; onWritable is owed if the window filled. */
-  #sent(): void {
-    if (!this.#session.open) this.#wasFull = true; // onWritable when a slot frees
-    this.#arm(this.#session.dueBy(this.#now()));
+    const result = call(this.#now());
+    if (!session.open) this.#wasFull = true; // onWritable when a slot frees
+    this.#arm(session.dueBy(this.#now()));
+    return result;
   }
 
   #send(bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean): void {

@@ -77,5 +77,5 @@ export const INTERNAL = 'UMQTT_INTERNAL';
  */
 export const REQUEST_TIMEOUT = 'UMQTT_REQUEST_TIMEOUT';
 
-/** A UmqttError with one of this package's codes, where it happened (the codec's one helper; not exported by the package). */
-export { umqttError as error } from '@umqtt/codec';
+/** A UmqttError with one of this package's codes, where it happened (the session's helper; not exported by the package). */
+export { sessionError as error } from '@umqtt/session';
