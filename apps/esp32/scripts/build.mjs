@@ -130,6 +130,7 @@ export const MANGLED = Object.freeze([
   'unacked',
   'closing',
   'limit',
+  'end',
   // an outgoing entry of the core
   'expect',
   'sentAt',
@@ -151,6 +152,7 @@ export const MANGLED = Object.freeze([
   'oldestFor',
   'victims',
   'nextExpiry',
+  'replaced',
 ]);
 
 /** What a bundle must not mention (outside member access such as `x.process`). */
