@@ -502,9 +502,13 @@ export class Session {
   }
 
   /**
-   * A time by which `tick()` must run, found without a scan: at most `due()`. A driver arms its
-   * timer for it after each call that may have sent something (a message just written times out
-   * `messageTimeout` from now); at the tick, `due()` gives the exact next deadline.
+   * A time by which `tick()` must run for what a call at `now` changed, found without a scan:
+   * the keepalive deadlines as `due()` has them, and `now + messageTimeout` for the messages in
+   * flight (what this call wrote times out then). It is never earlier than `due()`, and can be
+   * later: a message written before `now` times out before `now + messageTimeout`. So it does
+   * not replace `due()`: a driver arms its timer at `due()` when it (re)starts it (at CONNACK,
+   * at each tick) and, after each other call that may have sent something, moves it earlier to
+   * `dueBy(now)` if that is earlier, never later; at the tick, `due()` gives the next deadline.
    */
   dueBy(now: number): number {
     const due = this.#state === 'connected' ? Math.min(this.#deadDue(), this.#pongDue(), this.#pingDue()) : this.due();
