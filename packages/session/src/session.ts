@@ -44,6 +44,7 @@ import {
   sessionError as error,
 } from './errors.js';
 import {
+  DEFAULT_CLEAN,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_KEEPALIVE,
   DEFAULT_MAX_INFLIGHT,
@@ -71,7 +72,11 @@ import {
 export interface SessionOptions {
   /** Seconds; 0 turns keepalive off. Default 60. */
   keepAlive?: number | undefined;
-  /** Clean session. Default true. */
+  /**
+   * Clean session. Default true. Decided once for the client: the CONNECT of every connection
+   * says the same (simple's CONNECT reads this option), and the session drops the incoming QoS 2
+   * ids at each `begin()` when it is clean.
+   */
   clean?: boolean | undefined;
   /** Milliseconds to wait for CONNACK. Default 10000. */
   connectTimeout?: number | undefined;
@@ -269,7 +274,7 @@ export class Session {
       options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
       (options.keepAlive ?? DEFAULT_KEEPALIVE) * 1000,
     );
-    this.#clean = options.clean ?? true;
+    this.#clean = options.clean ?? DEFAULT_CLEAN;
     this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     this.#messageTimeout = options.messageTimeout ?? DEFAULT_MESSAGE_TIMEOUT;
     this.#maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;

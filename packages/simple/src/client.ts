@@ -17,6 +17,7 @@ import {
 } from '@umqtt/codec';
 import {
   Session,
+  DEFAULT_CLEAN,
   DEFAULT_KEEPALIVE,
   DEFAULT_MAX_PACKET_SIZE,
   MESSAGE_EVENT,
@@ -695,7 +696,7 @@ export function connectPacket(o: ClientOptions): ConnectPacket {
   return {
     type: CONNECT,
     clientId: o.clientId ?? '',
-    clean: o.clean ?? true,
+    clean: o.clean ?? DEFAULT_CLEAN,
     keepAlive: o.keepAlive ?? DEFAULT_KEEPALIVE,
     username: o.username,
     password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,
