@@ -365,7 +365,7 @@ export class Session {
     this.#traffic |= 2;
     switch (p.type) {
       case PUBLISH:
-        return this.#message(p.topic, p.payload, p.qos ?? 0, p.retain ?? false, p.dup ?? false, p.id ?? 0);
+        return this.#message(p);
       case PUBREL:
         if (this.#incoming?.delete(p.id)) this.#held(p.id, false);
         this.#owe(PUBCOMP, p.id);
@@ -388,7 +388,8 @@ export class Session {
     const qos = this.#unacked?.get(id);
     if (qos === undefined || !this.usable) return;
     this.#unacked!.delete(id);
-    this.#acknowledge(id, qos);
+    if (qos === 2) this.#hold(id); // held until PUBREL, then PUBREC: after the message was handed over
+    this.#sendAck(id, qos);
   }
 
   /**
@@ -479,8 +480,8 @@ export class Session {
    * `events` becomes `aborted`); the session's state (ids held both ways) stays.
    */
   end(): void {
-    const entries = [...this.#ids.values()];
-    this.#ids.clear();
+    const entries = this.#ids;
+    this.#ids = new Map();
     this.#waiting = [];
     this.#window = 0;
     this.#expired = this.#unacked = undefined;
@@ -488,7 +489,7 @@ export class Session {
     this.#closing = false;
     // A timeout the application has not yet heard of is overtaken by the end of the connection.
     for (const e of this.events) if (e.type === STATUS_EVENT && e.status === 'timeout') e.status = 'aborted';
-    for (const e of entries) this.#status(e, 'aborted');
+    for (const e of entries.values()) this.#status(e, 'aborted');
   }
 
   // ---- time --------------------------------------------------------------------------------
@@ -617,7 +618,9 @@ export class Session {
     this.events.push({ type: CONNECTED_EVENT, sessionPresent: p.sessionPresent });
   }
 
-  #message(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, id: number): void {
+  #message(p: PublishPacket): void {
+    const qos = p.qos ?? 0;
+    const id = p.id ?? 0;
     if (qos && this.#unacked?.has(id)) return; // a resend while the application still has it
     if (qos === 2 && this.#incoming?.has(id)) {
       this.#owe(PUBREC, id); // a resend before PUBREL: handed over once already
@@ -629,16 +632,13 @@ export class Session {
     // written after both.
     const auto = qos && !this.#manualAcks;
     if (auto && qos === 2) this.#hold(id);
-    this.events.push({ type: MESSAGE_EVENT, message: { topic, payload, qos, retain, dup, id } });
+    this.events.push({
+      type: MESSAGE_EVENT,
+      message: { topic: p.topic, payload: p.payload, qos, retain: p.retain ?? false, dup: p.dup ?? false, id },
+    });
     if (!qos) return;
     if (auto) this.#sendAck(id, qos);
     else (this.#unacked ??= new Map()).set(id, qos);
-  }
-
-  /** PUBACK, or (QoS 2) the id held until PUBREL and PUBREC: after the message was handed over. */
-  #acknowledge(id: number, qos: number): void {
-    if (qos === 2) this.#hold(id);
-    this.#sendAck(id, qos);
   }
 
   /** An incoming QoS 2 id held until PUBREL, reported for the Store. */

@@ -215,9 +215,9 @@ export class MqttClient {
     this.#t = options.timers;
     this.#socketTimeout = options.socketTimeout ?? 30_000;
     this.#maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
-    const so = { ...options, maxPacketSize: this.#maxPacketSize };
     const write: SessionWrite = (bytes, tail, owed) => this.#send(bytes, tail, owed);
-    this.#session = options.protocol ? options.protocol.session(so, write) : new Session(so, write);
+    // the session reads the same options, maxPacketSize with the same default
+    this.#session = options.protocol ? options.protocol.session(options, write) : new Session(options, write);
   }
 
   /** The connection state: idle, connecting, connected or closed. */
