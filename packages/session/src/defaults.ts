@@ -5,6 +5,9 @@
  * `clean`: a clean session. Read where the session is decided once per client: by the session
  * core (what CONNACK may answer, whether incoming QoS 2 ids survive a connection) and by the
  * CONNECT it answers (simple's `connectPacket`, for MQTT 3.1.1 and 5), from the same options.
+ *
+ * @example
+ * const clean = options.clean ?? DEFAULT_CLEAN; // what CONNECT says and CONNACK is checked against
  */
 export const DEFAULT_CLEAN = true;
 /** `keepAlive`: seconds; also what CONNECT announces when none is given. */
