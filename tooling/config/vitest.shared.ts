@@ -14,6 +14,7 @@ export const sourceAliases = {
   '@umqtt/session': `${root}packages/session/src/index.ts`,
   '@umqtt/simple/v5': `${root}packages/simple/src/v5.ts`,
   '@umqtt/simple': `${root}packages/simple/src/index.ts`,
+  '@umqtt/robust/v5': `${root}packages/robust/src/v5.ts`,
   '@umqtt/robust': `${root}packages/robust/src/index.ts`,
   '@umqtt/store-memory': `${root}packages/store-memory/src/index.ts`,
   '@umqtt/store-flash': `${root}packages/store-flash/src/index.ts`,

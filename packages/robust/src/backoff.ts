@@ -146,6 +146,6 @@ export const exponentialBackoff: ReconnectStrategy = (ctx) => {
  * backoffDelay(0, DEFAULT_BACKOFF, () => 0.5); // 750
  * backoffDelay(20, DEFAULT_BACKOFF, () => 0.5); // 450000: capped at max
  */
-export function backoffDelay(round: number, b: Backoff, random: () => number): number {
+export function backoffDelay(round: number, b: Pick<Backoff, 'min' | 'max' | 'factor'>, random: () => number): number {
   return (Math.min(b.max, b.min * b.factor ** round) * (1 + random())) / 2;
 }

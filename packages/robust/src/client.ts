@@ -255,7 +255,10 @@ export class RobustClient {
   onStatus: ((key: number, status: FinalStatus, reason?: string) => void) | undefined;
   /** Connection state changes. */
   onState: ((state: RobustState) => void) | undefined;
-  /** SUBACK results: filters refused by the broker have 0x80. */
+  /**
+   * SUBACK results: filters refused by the broker have 0x80 (MQTT 5, `RobustClient5`: each
+   * filter's reason code, 0x80 or more when refused; UNSUBACK's codes too, with `qos` -1).
+   */
   onSubscribed: ((subscriptions: Subscription[], granted: number[]) => void) | undefined;
   /** Called when `writable` turns true again after it was false (read false, or left false by a publish): a producer goes on. */
   onWritable: (() => void) | undefined;
@@ -385,7 +388,7 @@ export class RobustClient {
     mqtt.onWritable = () => this.#pump();
     mqtt.onClose = (e) => this.#closed(e);
     this.#armExpiry();
-    const d = options.store.damage;
+    const d = store.damage;
     if (d)
       this.#issue(
         STORE_DAMAGED,
@@ -562,8 +565,7 @@ export class RobustClient {
     if (!decision.accept) {
       const status = decision.status ?? 'dropped';
       this.counters[status]++;
-      this.#report(0, status, decision.reason);
-      return 0;
+      return this.#report(0, status, decision.reason);
     }
     if (decision.drop)
       for (const key of decision.drop) {
@@ -577,8 +579,7 @@ export class RobustClient {
     } catch (e) {
       this.counters.rejected++;
       this.#fault(e as UmqttError, 'publish');
-      this.#report(0, 'rejected', (e as UmqttError).code ?? 'store');
-      return 0;
+      return this.#report(0, 'rejected', (e as UmqttError).code ?? 'store');
     }
     this.#busy = true;
     if (m.expiresAt) this.#armExpiry(m.expiresAt);
@@ -869,7 +870,7 @@ export class RobustClient {
     if (this.#connectedOnce) this.counters.reconnects++;
     this.#connectedOnce = true;
     this.#acked = false;
-    this.#onlineAt = this.#t.now();
+    const now = (this.#onlineAt = this.#t.now());
     this.#set('online');
     // Subscriptions: resent when the broker kept no session.
     if (!sessionPresent && this.#subs && this.options.resubscribe !== false)
@@ -881,7 +882,6 @@ export class RobustClient {
     // When the broker says it has no session, what it acknowledged with PUBREC went with it: such
     // a message is published again as a new one (at least once beats lost), and its final
     // `delivered` carries the reason (the mark is kept in the store with the stage).
-    const now = this.#t.now();
     for (const m of [...this.#queue.held.values()]) {
       if (this.#state !== 'online') return;
       const stage = m.stage & ~AGAIN;
@@ -970,7 +970,7 @@ export class RobustClient {
   /** Writes a held message: QoS 0 is done once written; QoS 1/2 await their acknowledgement. */
   #write(m: StoredMessage, resend: boolean): void {
     const mqtt = this.#mqtt;
-    const dup = resend && m.qos > 0 && m.id > 0;
+    const dup = resend && m.id > 0; // only QoS 1/2 get an id
     const payload = this.#queue.payloadOf(m);
     if (!payload) return this.#final(m, 'dropped', 'lost by the store');
     let id: number;
@@ -996,7 +996,7 @@ export class RobustClient {
   /**
    * The status of a packet id, as the session reports it. Each status stands on its own: the
    * final acknowledgement (`delivered`, or `unknown` when it came after a timeout) ends a
-   * message, PUBREC moves it to RELEASING, a timeout is recorded, and an aborted message stays in
+   * message, so does a refusal (`rejected`), PUBREC moves it to RELEASING, a timeout is recorded, and an aborted message stays in
    * flight in the store, resent after the next CONNACK.
    */
   #onStatus(id: number, status: SimpleStatus, granted?: number[], ref?: StoredMessage | Subscription[]): void {
@@ -1020,21 +1020,18 @@ export class RobustClient {
           this.#issue(
             SUBSCRIBE_REFUSED,
             `broker refused ${list
-              .filter((_, i) => granted[i] === 0x80)
+              .filter((_, i) => granted[i]! >= 0x80)
               .map((s) => s.topic)
               .join(', ')}`,
             'subscribe',
-            0x80,
+            granted.find((g) => g >= 0x80), // 0x80 in MQTT 3.1.1; MQTT 5 says why
           );
       }
       return this.#idle();
     }
     const m = ref;
     if (!m) return;
-    if (status === 'delivered' || status === 'unknown') {
-      this.#final(m, 'delivered');
-      this.#pump();
-    } else if (status === 'received') this.#queue.stage(m, RELEASING | (m.stage & AGAIN));
+    if (status === 'received') this.#queue.stage(m, RELEASING | (m.stage & AGAIN));
     else if (status === 'timeout')
       // robust2 sends an unconfirmed message again at once. Resending on the same connection
       // is what breaks brokers (Mosquitto drops a client that sends one QoS 2 id a third time
@@ -1047,6 +1044,14 @@ export class RobustClient {
         `no acknowledgement for packet id ${id} within messageTimeout: still waiting; resent on reconnect`,
         'publish',
       );
+    else if (!lost) {
+      // The final acknowledgement (`delivered`, `unknown` after a timeout), or a refusal: the
+      // status then carries `granted` (MQTT 5: a PUBACK or PUBREC with a reason code of 0x80 or
+      // more), never delivered, rejected with the code as its reason (RobustClient5's session
+      // puts the code's name in its place).
+      this.#final(m, granted ? 'rejected' : 'delivered', granted && granted + '');
+      this.#pump();
+    }
   }
 
   /** Gives a message its one final status and forgets it. */

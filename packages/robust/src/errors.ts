@@ -28,6 +28,16 @@ export const SUBSCRIBE_REFUSED = 'UMQTT_SUBSCRIBE_REFUSED';
  * for (const issue of client.issues) if (issue.error.code === ACK_TIMEOUT) slowBroker++;
  */
 export const ACK_TIMEOUT = 'UMQTT_ACK_TIMEOUT';
+/**
+ * MQTT 5: the broker refused a publish with a reason code to retry (quota exceeded, 0x97, by
+ * default; see `REFUSALS` of `@umqtt/robust/v5`): the message is held and sent again after a
+ * pause. One issue per pause, with the code as `reasonCode` and the pause in the message, place
+ * `publish`; not a final status.
+ *
+ * @example
+ * for (const issue of client.issues) if (issue.error.code === REFUSED_RETRYING) slowDown();
+ */
+export const REFUSED_RETRYING = 'UMQTT_REFUSED_RETRYING';
 // The Store contract's codes (STORE_DAMAGED, STORE_FULL, STORE_CLOSED) are declared in
 // @umqtt/session beside the Store interface, so a store needs no robust client to throw them.
 export { STORE_DAMAGED, STORE_FULL, STORE_CLOSED } from '@umqtt/session';

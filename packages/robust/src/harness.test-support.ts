@@ -51,7 +51,12 @@ export interface Setup {
   peer: Peer;
 }
 
-export function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual', habits?: ClockHabits): Setup {
+export function setup(
+  options: Partial<RobustOptions> = {},
+  peer: Peer = 'manual',
+  habits?: ClockHabits,
+  make: (options: RobustOptions) => RobustClient = (o) => new RobustClient(o),
+): Setup {
   const clock = new Clock(T0, habits);
   const broker = new ScriptedBroker();
   const store = options.store ?? new ArrayStore();
@@ -68,7 +73,7 @@ export function setup(options: Partial<RobustOptions> = {}, peer: Peer = 'manual
       });
     return s;
   };
-  t.client = new RobustClient({
+  t.client = make({
     socket,
     timers: clock,
     servers: [{ host: 'a' }],

@@ -51,7 +51,15 @@ export {
   type ReconnectContext,
   type ReconnectStrategy,
 } from './backoff.js';
-export { ACK_TIMEOUT, GAVE_UP, STORE_DAMAGED, STORE_FULL, STORE_CLOSED, SUBSCRIBE_REFUSED } from './errors.js';
+export {
+  ACK_TIMEOUT,
+  GAVE_UP,
+  REFUSED_RETRYING,
+  STORE_DAMAGED,
+  STORE_FULL,
+  STORE_CLOSED,
+  SUBSCRIBE_REFUSED,
+} from './errors.js';
 export {
   QUEUED,
   SENT,

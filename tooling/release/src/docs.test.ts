@@ -48,6 +48,7 @@ it('builds the API reference from the src/index.ts of every published package wi
     '@umqtt/codec/v5', // the MQTT 5 entry of @umqtt/codec
     '@umqtt/node',
     '@umqtt/robust',
+    '@umqtt/robust/v5', // the robust client on MQTT 5
     '@umqtt/session',
     '@umqtt/session/v5', // the MQTT 5 session
     '@umqtt/simple',

@@ -54,10 +54,11 @@ describe.each(published.map((p) => [p.manifest.name, p] as const))('%s', (name, 
     );
     expect((m.engines as Record<string, string> | undefined)?.node).toMatch(/^>=\d+/);
     expect(m.files).toEqual(['dist', 'CHANGELOG.md']);
-    // One entry per package; @umqtt/codec, @umqtt/session and @umqtt/simple add MQTT 5 as an
-    // entry of its own, so that a 3.1.1 device never bundles it (deliberate exceptions: issues 17, 18).
+    // One entry per package; @umqtt/codec, @umqtt/session, @umqtt/simple and @umqtt/robust add
+    // MQTT 5 as an entry of its own, so that a 3.1.1 device never bundles it (deliberate
+    // exceptions: issues 17, 18).
     expect(Object.keys(m.exports as object)).toEqual(
-      ['@umqtt/codec', '@umqtt/session', '@umqtt/simple'].includes(name)
+      ['@umqtt/codec', '@umqtt/session', '@umqtt/simple', '@umqtt/robust'].includes(name)
         ? ['.', './v5', './package.json']
         : ['.', './package.json'],
     );
