@@ -40,7 +40,7 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * written with), and a sync after a compaction copy that runs into a new block on a buffered flash:
  * measured 6,547 B (6,185 B just before on the same tree, RobustClient unchanged), budget 6,592.
  * (Issue 16's leftovers made RobustClient smaller, FlashStore unchanged: the difference of the two
- * gzipped bundles moved from 6,574 to 6,565 B, 20,719 B together.)
+ * gzipped bundles moved from 6,574 to 6,569 B, 20,715 B together.)
  */
 const ISSUE_TARGET = 10240;
 const ADDED_BUDGET = 6592;
