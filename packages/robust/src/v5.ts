@@ -266,7 +266,15 @@ class RobustSession5 extends Session5 {
     const p = this.#policy;
     for (let i = from; i < events.length; i++) {
       const e = events[i]!;
-      if (e.type !== STATUS_EVENT || !e.ref || e.status === 'received' || e.status === 'timeout') continue;
+      // a publish's status (its ref the held message; a SUBSCRIBE's or UNSUBSCRIBE's ref is its list of filters)
+      if (
+        e.type !== STATUS_EVENT ||
+        !e.ref ||
+        Array.isArray(e.ref) ||
+        e.status === 'received' ||
+        e.status === 'timeout'
+      )
+        continue;
       const code = e.granted?.[0];
       if (code === undefined) {
         // acknowledged: the broker has room again

@@ -137,7 +137,8 @@ export const STORE_FULL = 'UMQTT_STORE_FULL';
 export const STORE_CLOSED = 'UMQTT_STORE_CLOSED';
 
 /**
- * A UmqttError of the session: code, message, place, and the return code or clause where one applies.
+ * A UmqttError from its fields in order: code, message, place, and the return code or clause
+ * where one applies. The session's, and `@umqtt/simple`'s (one helper in a bundle, not one per package).
  *
  * @internal
  */

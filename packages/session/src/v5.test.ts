@@ -116,7 +116,9 @@ describe('CONNACK', () => {
     expect(() => h.session.publish(2, 't', payload, { retain: true })).toThrow(code);
     expect(() => h.session.subscribe(2, [{ topic: 'a/#', qos: 0 }])).toThrow(code);
     expect(() => h.session.subscribe(2, [{ topic: '$share/g/a', qos: 0 }])).toThrow(code);
-    expect(() => h.session.subscribe(2, [{ topic: 'a', qos: 0 }], { subscriptionIdentifier: 3 })).toThrow(code);
+    expect(() => h.session.subscribe(2, [{ topic: 'a', qos: 0 }], undefined, { subscriptionIdentifier: 3 })).toThrow(
+      code,
+    );
     expect(h.wrote()).toEqual([]);
     h.session.publish(2, 't', payload, { qos: 1 });
     expect(h.wrote()).toHaveLength(1);

@@ -339,9 +339,9 @@ export class Session5 extends Session {
   /**
    * SUBSCRIBE with MQTT 5 subscription options (no local, retain as published, retain handling)
    * and properties (a subscription identifier, user properties). Throws NOT_SUPPORTED at once for
-   * what the broker said it does not support.
+   * what the broker said it does not support. `ref` comes back with its statuses, as in `Session.subscribe`.
    */
-  override subscribe(now: number, list: Subscription[], properties = this.subscribeProperties): number {
+  override subscribe(now: number, list: Subscription[], ref?: unknown, properties = this.subscribeProperties): number {
     const c = this.connack;
     for (const s of list) {
       const f = s.topic;
@@ -354,7 +354,7 @@ export class Session5 extends Session {
       throw error(NOT_SUPPORTED, 'the broker does not support subscription identifiers', 'subscribe');
     this.#props = properties;
     try {
-      return super.subscribe(now, list);
+      return super.subscribe(now, list, ref);
     } finally {
       this.#props = undefined;
     }
