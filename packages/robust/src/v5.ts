@@ -361,7 +361,10 @@ export class RobustClient5 extends RobustClient {
     };
     super({
       ...options,
-      properties: { ...options.properties, sessionExpiryInterval: options.sessionExpiry ?? (options.clean ? 0 : NEVER) },
+      properties: {
+        ...options.properties,
+        sessionExpiryInterval: options.sessionExpiry ?? (options.clean ? 0 : NEVER),
+      },
       backoff: typeof b === 'function' ? b : { ...b, strategy: b?.strategy ?? disconnectBackoff },
       protocol: {
         ...mqtt5(),
