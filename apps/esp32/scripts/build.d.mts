@@ -11,6 +11,7 @@ export interface Bundle {
 }
 export const BUDGETS: Readonly<Record<string, { budget: number; target: number }>>;
 export const FORBIDDEN: readonly string[];
+export const MANGLED: readonly string[];
 export function violations(code: string, metafile?: unknown): string[];
 export function entries(): string[];
 export function buildBundles(options?: { outdir?: string; messages?: boolean }): Promise<Bundle[]>;

@@ -14,6 +14,56 @@
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 
+/**
+ * Functions of the packages whose listed arguments (by position) only make up a message text,
+ * which this profile leaves out: at each call the profile passes 0 instead, so what computes
+ * them (a quoted topic, a byte count, a type name) leaves the bundle too. Keyed by the file that
+ * declares the function (under packages/ or apps/) and its name; a call is matched through the
+ * imports of the file it is in, so another function of the same name is left alone.
+ * apps/esp32/src/size.test.ts checks that each is still declared with those parameters.
+ */
+export const MESSAGE_ARGUMENTS = Object.freeze({
+  // fail(code, what, expected, got, clause?, reasonCode?): `${what}: expected ${expected}, got ${got}`
+  'packages/codec/src/errors.ts#fail': [1, 2, 3],
+  // bad(what, expected, got, clause?) -> fail(code, what, expected, got, clause)
+  'packages/codec/src/encode.ts#bad': [0, 1, 2],
+  'packages/codec/src/parser.ts#bad': [0, 1, 2],
+  // (in validateTopicFilter) bad(expected, clause) -> fail(code, 'topic filter', expected, quoted(t), clause)
+  'packages/codec/src/topic.ts#bad': [0],
+  // nul(at) -> fail(INVALID_UTF8, 'MQTT string', 'no U+0000', `U+0000 at ${at}`, '1.5.3-2')
+  'packages/codec/src/utf8.ts#nul': [0],
+});
+
+/** `file` relative to the repository (packages/... or apps/...), or undefined. */
+const repoPath = (file) => /(?:^|\/)((?:packages|apps)\/.*)$/.exec(file.replaceAll('\\', '/'))?.[1];
+
+/** Local name -> `<declaring file>#<name>` for the functions of MESSAGE_ARGUMENTS this file declares or imports. */
+function messageFunctions(file, fileName) {
+  const here = repoPath(fileName);
+  const found = new Map();
+  if (!here) return found;
+  const dir = here.slice(0, here.lastIndexOf('/') + 1);
+  for (const key of Object.keys(MESSAGE_ARGUMENTS))
+    if (key.startsWith(`${here}#`)) found.set(key.slice(here.length + 1), key);
+  for (const statement of file.statements) {
+    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
+    const spec = statement.moduleSpecifier.text;
+    if (!spec.startsWith('.')) continue;
+    const parts = `${dir}${spec.replace(/\.js$/, '.ts')}`.split('/');
+    const path = [];
+    for (const part of parts)
+      if (part === '..') path.pop();
+      else if (part !== '.') path.push(part);
+    const bindings = statement.importClause?.namedBindings;
+    if (bindings && ts.isNamedImports(bindings))
+      for (const e of bindings.elements) {
+        const key = `${path.join('/')}#${(e.propertyName ?? e.name).text}`;
+        if (key in MESSAGE_ARGUMENTS) found.set(e.name.text, key);
+      }
+  }
+  return found;
+}
+
 /** Whether a literal's text is for people: a space between words. */
 const human = (text) => /\s/.test(text.trim()) && /[a-z]{2}/i.test(text);
 
@@ -21,8 +71,19 @@ const human = (text) => /\s/.test(text.trim()) && /[a-z]{2}/i.test(text);
 export function withoutMessages(source, fileName) {
   const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const edits = [];
+  const functions = messageFunctions(file, fileName);
   const visit = (node) => {
     if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) return;
+    const key = ts.isCallExpression(node) && ts.isIdentifier(node.expression) && functions.get(node.expression.text);
+    if (key) {
+      // a call whose message arguments become 0 (the rest is visited as usual)
+      const dropped = MESSAGE_ARGUMENTS[key];
+      node.arguments.forEach((arg, i) => {
+        if (dropped.includes(i)) edits.push([arg.getStart(file), arg.getEnd(), '0']);
+        else visit(arg);
+      });
+      return;
+    }
     if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) && human(node.text))
       edits.push([node.getStart(file), node.getEnd()]);
     else if (ts.isTemplateExpression(node)) {

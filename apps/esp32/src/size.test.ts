@@ -4,7 +4,10 @@
 import { build } from 'esbuild';
 import { describe, expect, test } from 'vitest';
 import { BUDGETS, buildBundles, entries, sizeTable, violations, type Bundle } from '../scripts/build.mjs';
-import { withoutMessages } from '../scripts/device-profile.mjs';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { MESSAGE_ARGUMENTS, withoutMessages } from '../scripts/device-profile.mjs';
 
 const text = (b: Bundle) => new TextDecoder().decode(b.code);
 
@@ -101,5 +104,67 @@ describe('where the bytes go: the message texts a device profile would drop (pnp
         'fail(`${describe(e)}`, `${String(e)}`, "");',
       ].join('\n'),
     );
+  });
+
+  test('the arguments that only make a message become 0 at each call, matched through imports', () => {
+    const source = [
+      "import { fail } from './errors.js';",
+      "import { bad as invalid } from './encode.js';",
+      "const bad = (expected: string) => fail(CODE, 'topic filter', expected, quoted(t), '4.7.1-2');",
+      "throw fail(CODE, 'what', `${n}`, quoted(t), '3.3.2-2', 0x80);",
+      "invalid(what, 'a QoS', qos, '3.3.1-4'); bad('x'); other(1, 2, 3);",
+    ].join('\n');
+    expect(withoutMessages(source, '/repo/packages/codec/src/topic.ts')).toBe(
+      [
+        "import { fail } from './errors.js';",
+        "import { bad as invalid } from './encode.js';",
+        "const bad = (expected: string) => fail(CODE, 0, 0, 0, '4.7.1-2');",
+        "throw fail(CODE, 0, 0, 0, '3.3.2-2', 0x80);",
+        "invalid(0, 0, 0, '3.3.1-4'); bad(0); other(1, 2, 3);",
+      ].join('\n'),
+    );
+    // the same names elsewhere are other functions: untouched
+    expect(withoutMessages("bad('x', 1); fail(C, 'a', 'b', 'c');", '/repo/packages/robust/src/x.ts')).toBe(
+      "bad('x', 1); fail(C, 'a', 'b', 'c');",
+    );
+  });
+
+  test('each function of MESSAGE_ARGUMENTS uses those parameters for its message only', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    for (const [key, dropped] of Object.entries(MESSAGE_ARGUMENTS)) {
+      const [path, name] = key.split('#') as [string, string];
+      const file = ts.createSourceFile(
+        path,
+        withoutMessages(readFileSync(`${root}${path}`, 'utf8'), `${root}${path}`),
+        ts.ScriptTarget.ES2022,
+        true,
+      );
+      let fn: ts.SignatureDeclaration | undefined;
+      file.forEachChild(function find(node: ts.Node): void {
+        if (ts.isFunctionDeclaration(node) && node.name?.text === name) fn = node;
+        if (
+          ts.isVariableDeclaration(node) &&
+          ts.isIdentifier(node.name) &&
+          node.name.text === name &&
+          node.initializer &&
+          ts.isArrowFunction(node.initializer)
+        )
+          fn = node.initializer;
+        node.forEachChild(find);
+      });
+      expect(fn, `${key} is declared`).toBeDefined();
+      const params = dropped.map((i) => fn!.parameters[i]?.name.getText(file));
+      expect(params, `${key}: parameters ${dropped.join(', ')}`).not.toContain(undefined);
+      // once the profile has left out the texts, the body no longer reads them
+      const used = new Set<string>();
+      (fn as ts.FunctionLikeDeclaration).body!.forEachChild(function names(node: ts.Node): void {
+        if (ts.isIdentifier(node)) used.add(node.text);
+        node.forEachChild(names);
+      });
+      expect(
+        params.filter((p) => used.has(p!)),
+        key,
+      ).toEqual([]);
+    }
   });
 });

@@ -19,6 +19,7 @@ import {
   type RobustPublishOptions,
   type RobustState,
 } from '@umqtt/robust';
+import { RobustClient5, type Robust5Options } from '@umqtt/robust/v5';
 import {
   MqttClient,
   QUEUE_FULL,
@@ -452,8 +453,11 @@ interface Held {
 export class RobustNodeClient {
   /** Which client is underneath: `robust` (a session over many connections). */
   readonly kind = 'robust';
-  /** The `@umqtt/robust` client underneath (its state, counters, issues...); its callbacks belong to this wrapper. */
-  readonly client: RobustClient;
+  /**
+   * The `@umqtt/robust` client underneath (its state, counters, issues...); its callbacks belong to
+   * this wrapper. With `protocolVersion: 5` a `RobustClient5` (`connack`, session expiry, refusals).
+   */
+  readonly client: RobustClient | RobustClient5;
   /** Resolves at the first connection; rejects if the client closes before one (`backoff.maxAttempts` reached, or end()). */
   readonly ready: Promise<void>;
   /** Called for each received message. */
@@ -481,12 +485,13 @@ export class RobustNodeClient {
    *
    * @param options - `@umqtt/robust`'s RobustOptions
    * @param ownStore - the store was made for this client (a memory store): a forced end() drops what it holds
+   * @param v5 - MQTT 5: the options are `@umqtt/robust/v5`'s Robust5Options and the client a `RobustClient5`
    */
-  constructor(options: RobustOptions, ownStore = false) {
+  constructor(options: RobustOptions | Robust5Options, ownStore = false, v5 = false) {
     this.#ownStore = ownStore;
     const t = tracked(options);
     this.#socket = t.latest;
-    const r = (this.client = new RobustClient(t.options));
+    const r = (this.client = v5 ? new RobustClient5(t.options as Robust5Options) : new RobustClient(t.options));
     const ready = deferred<void>();
     this.ready = ready.promise;
     r.onMessage = (m) => this.onMessage?.(toNodeMessage(m));

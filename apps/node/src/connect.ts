@@ -5,7 +5,7 @@
 import { INVALID_ARGUMENT, UmqttError } from '@umqtt/codec';
 import type { CredentialsHook, RobustOptions, Store } from '@umqtt/robust';
 import type { ClientOptions, SocketFactory } from '@umqtt/simple';
-import { mqtt5, type Client5Options, type Will5 } from '@umqtt/simple/v5';
+import type { Client5Options, Will5 } from '@umqtt/simple/v5';
 import { MemoryStore } from '@umqtt/store-memory';
 import { RobustNodeClient, SimpleNodeClient } from './client.js';
 import { createTcpSocketFactory } from './transport/tcp.js';
@@ -163,10 +163,12 @@ export function connect(url: string, options: ConnectOptions = {}): NodeClient {
     password: rest.password ?? address.password,
   };
   if (!reconnect && !store) return new SimpleNodeClient({ ...session, host: address.host, port: address.port }, v5);
+  // On MQTT 5 the robust client is RobustClient5: the session's expiry is its own option there.
+  const { sessionExpiryInterval, ...properties } = rest.properties ?? {};
   return new RobustNodeClient(
     {
       ...(session as ClientOptions),
-      protocol: v5 ? mqtt5() : undefined,
+      ...(v5 && { properties, sessionExpiry: sessionExpiryInterval }),
       servers: [{ host: address.host, port: address.port }],
       store: store ?? new MemoryStore(),
       // A kept session needs a client id: without one, each connection is a clean session.
@@ -178,5 +180,6 @@ export function connect(url: string, options: ConnectOptions = {}): NodeClient {
       credentials,
     },
     !store,
+    v5,
   );
 }

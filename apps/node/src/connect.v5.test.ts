@@ -15,6 +15,7 @@ import {
   encodeSuback,
   serverDecoders,
 } from '@umqtt/codec/v5';
+import { RobustClient5 } from '@umqtt/robust/v5';
 import { MqttClient5 } from '@umqtt/simple/v5';
 import { mosquittoOrSkip, startMosquitto, waitFor, type MosquittoHandle } from '@umqtt/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -97,8 +98,20 @@ describe.skipIf(mosquittoOrSkip() !== undefined)('connect(url, { protocolVersion
     await expect(c.publish('open/x', 'yes', { qos: 1 })).resolves.toBe('delivered');
   });
 
-  it('a reconnecting client on MQTT 5: messages arrive with their properties', async () => {
-    const r = open(url, { protocolVersion: 5, clientId: id('robust'), reconnect: true });
+  it('a reconnecting client on MQTT 5: RobustClient5, messages arrive with their properties, a refusal ends rejected', async () => {
+    const r = open(url, {
+      protocolVersion: 5,
+      clientId: id('robust'),
+      reconnect: true,
+      properties: { sessionExpiryInterval: 60 },
+    });
+    expect(r.client).toBeInstanceOf(RobustClient5);
+    expect((r.client as RobustClient5).options.sessionExpiry).toBe(60);
+    // 0x87 from the ACL is final by robust's refusal table: rejected with the code named
+    await expect(r.publish('secret/r', 'no', { qos: 1 })).rejects.toMatchObject({
+      code: REJECTED,
+      message: expect.stringContaining('0x87'),
+    });
     const got: NodeMessage[] = [];
     r.onMessage = (m) => got.push(m);
     await r.subscribe('open/r', 1);

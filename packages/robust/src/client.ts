@@ -326,11 +326,11 @@ export class RobustClient {
    */
   #pending: Map<string, number> | undefined;
   /**
-   * SUBSCRIBE and UNSUBSCRIBE sent on the current connection and not yet acknowledged, by packet
-   * id: their filters with the QoS asked (-1: unsubscribed). The session reports their statuses
-   * by id alone.
+   * SUBSCRIBE and UNSUBSCRIBE packets sent on the current connection and not yet answered (for
+   * `idle`). Each carries its filters with the QoS asked (-1: unsubscribed) as its `ref`, which
+   * the session hands back with its statuses: no registry of packet ids here.
    */
-  #acks: Map<number, Subscription[]> | undefined;
+  #subAcks = 0;
   #issues: Issue[] | undefined;
   /** What the application is told after the current call has returned (final statuses, onIdle), in order. */
   #outbox: (() => void)[] | undefined;
@@ -376,8 +376,10 @@ export class RobustClient {
       }),
     ));
     mqtt.onMessage = (m) => this.onMessage?.(m);
-    // A publish's status carries the held message it was given as `ref`: no registry of ids here.
-    mqtt.onStatus = (id, status, granted, ref) => this.#onStatus(id, status, granted, ref as StoredMessage);
+    // A status carries what its packet was given as `ref`: a publish's held message, a
+    // SUBSCRIBE's or UNSUBSCRIBE's filters. No registry of packet ids here.
+    mqtt.onStatus = (id, status, granted, ref) =>
+      this.#onStatus(id, status, granted, ref as StoredMessage | Subscription[] | undefined);
     // Incoming QoS 2 ids held until PUBREL live in the store too: a device that reboots between
     // PUBREC and PUBREL does not hand the application the same message again.
     const store = options.store;
@@ -441,7 +443,7 @@ export class RobustClient {
    * turns true: a device may sleep then. (Not the state `'idle'`, which means not started.)
    */
   get idle(): boolean {
-    return !this.#queue.held.size && !this.#pending?.size && !this.#acks?.size;
+    return !this.#queue.held.size && !this.#pending?.size && !this.#subAcks;
   }
   /** What the application last said of the link with {@link RobustClient.setLink} (true until then). */
   get linkUp(): boolean {
@@ -899,7 +901,7 @@ export class RobustClient {
   }
 
   #closed(e: UmqttError | undefined): void {
-    this.#acks = undefined; // each reported aborted already
+    this.#subAcks = 0; // each reported aborted already
     if (this.#state === 'closed' || !this.#link) return; // stopped, or the link went down: nothing to plan
     this.#offlineSince = this.#t.now();
     // A connection that was not yet healthy (a broker that accepts and drops us) counts as a
@@ -917,10 +919,20 @@ export class RobustClient {
     const unsubs: Subscription[] = [];
     for (const [topic, qos] of this.#pending ?? []) (qos < 0 ? unsubs : subs).push({ topic, qos: qos as QoS });
     this.#pending = undefined;
-    const acks = (this.#acks ??= new Map());
-    if (subs.length) this.#try('subscribe', () => acks.set(this.#mqtt.subscribe(subs), subs));
+    // each list goes as the packet's ref: its statuses bring it back (#onStatus)
+    if (subs.length)
+      this.#try('subscribe', () => {
+        this.#mqtt.subscribe(subs, 0, subs);
+        this.#subAcks++;
+      });
     if (unsubs.length)
-      this.#try('unsubscribe', () => acks.set(this.#mqtt.unsubscribe(unsubs.map((s) => s.topic)), unsubs));
+      this.#try('unsubscribe', () => {
+        this.#mqtt.unsubscribe(
+          unsubs.map((s) => s.topic),
+          unsubs,
+        );
+        this.#subAcks++;
+      });
   }
 
   // ---- sending ---------------------------------------------------------------------------
@@ -987,12 +999,15 @@ export class RobustClient {
    * message, so does a refusal (`rejected`), PUBREC moves it to RELEASING, a timeout is recorded, and an aborted message stays in
    * flight in the store, resent after the next CONNACK.
    */
-  #onStatus(id: number, status: SimpleStatus, granted?: number[], m?: StoredMessage): void {
+  #onStatus(id: number, status: SimpleStatus, granted?: number[], ref?: StoredMessage | Subscription[]): void {
     const lost = status === 'timeout' || status === 'aborted';
     if (!lost) this.#acked = true; // the broker answered
-    const list = this.#acks?.get(id);
-    if (list) {
-      this.#acks!.delete(id);
+    if (Array.isArray(ref)) {
+      // A SUBSCRIBE's or UNSUBSCRIBE's filters. A late `unknown` after its `timeout` was
+      // accounted for then (the filters went back to #pending): nothing more to do.
+      if (status === 'unknown') return;
+      const list = ref;
+      this.#subAcks--;
       if (lost) {
         // robust2: back to sub_to_send, as the filter stands now (unless asked for again meanwhile)
         for (const s of list) {
@@ -1014,6 +1029,7 @@ export class RobustClient {
       }
       return this.#idle();
     }
+    const m = ref;
     if (!m) return;
     if (status === 'received') this.#queue.stage(m, RELEASING | (m.stage & AGAIN));
     else if (status === 'timeout')

@@ -58,9 +58,13 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * proved alive) and the MQTT 5 seam (issue 18: the session's encoders injectable and its limits
  * settable, simple's `protocol` option; MQTT 5 itself is in the `/v5` entries, which this bundle
  * does not contain): 14,403 -> 14,594 B (40,284 B minified), budget 14,656.
+ * Lowered for the session core's smaller boundary (issue 16's leftovers: SUBSCRIBE/UNSUBSCRIBE
+ * filters carried as the session's ref instead of a map of their ids here; in simple and the
+ * session, see simple's size test): 14,622 -> 14,532 B (39,314 B minified), budget 14,592; 14,530 B
+ * (39,286 B minified) merged with main's RobustClient5 (14,615 B there).
  */
 const ISSUE_TARGET = 8192;
-const BUDGET = 14656;
+const BUDGET = 14592;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`RobustClient + PRESETS + MemoryStore: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

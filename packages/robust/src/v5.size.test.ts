@@ -16,9 +16,14 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
 /**
  * Measured when robust came to MQTT 5 (issue 18): 20,981 B gzipped (58,811 B minified), of which
  * MqttClient5 with its codec is 14,743 B and the 3.1.1 robust layer about 5,800 B; RobustClient5
- * and its session add about 400 B. Budget: that plus a margin of under 64 B.
+ * and its session add about 400 B. Budget: that plus a margin of under 64 B. Lowered for the session
+ * core's smaller boundary (issue 16's leftovers, see simple's and robust's size tests): 20,886 B
+ * (58,301 B minified), MqttClient5 with its codec 14,637 B; budget 20,928. Raised once merged with
+ * issue 18's simple leftovers (Maximum QoS downgrade, the acknowledgements' details, DISCONNECT
+ * with the reason code of a protocol error we find, going past our Receive Maximum recorded as an
+ * issue): 21,234 B (59,326 B minified), MqttClient5 with its codec 14,965 B; budget 21,248.
  */
-const BUDGET_V5 = 21056;
+const BUDGET_V5 = 21248;
 
 describe('size budget of @umqtt/robust/v5 (esbuild minify + gzip -9)', () => {
   test(`RobustClient5 + PRESETS + MemoryStore: gzipped ≤ ${BUDGET_V5} B`, async () => {

@@ -93,13 +93,17 @@ const send = async (t: Setup, p: Packet) => {
 };
 
 describe('RobustClient5: the connection', () => {
-  test('CONNECT: MQTT 5, Clean Start 0, the session expiry asked for (default: never)', async () => {
+  test('CONNECT: MQTT 5, Clean Start 0, the session expiry asked for (default: never; 0 with clean)', async () => {
     const day = setup5({ sessionExpiry: 86_400 });
     day.client.start();
     expect(await accept5(day)).toMatchObject({ clean: false, properties: { sessionExpiryInterval: 86_400 } });
     const never = setup5();
     never.client.start();
     expect(await accept5(never)).toMatchObject({ clean: false, properties: { sessionExpiryInterval: 0xffffffff } });
+    // clean: true is 3.1.1's clean session: the session ends with the connection [MQTT-3.1.2-6]
+    const clean = setup5({ clean: true });
+    clean.client.start();
+    expect(await accept5(clean)).toMatchObject({ clean: true, properties: { sessionExpiryInterval: 0 } });
   });
 
   test("the broker's Receive Maximum is the window: a queue of 10 goes out 3 at a time", async () => {

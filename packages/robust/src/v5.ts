@@ -148,8 +148,9 @@ export interface Robust5Options
    * Seconds the broker keeps the session (subscriptions, messages in flight both ways, messages
    * queued for us) after the connection ends: MQTT 5's Session Expiry Interval, instead of the
    * clean flag. Default 0xFFFFFFFF, never (what 3.1.1's clean session 0, robust's default,
-   * means); 86_400 keeps it a day. `clean` stays the CONNECT's Clean Start (default false: a
-   * session the broker still has is resumed).
+   * means), or 0 with `clean: true` (the session ends with the connection, as 3.1.1's clean
+   * session 1 [MQTT-3.1.2-6]); 86_400 keeps it a day. `clean` stays the CONNECT's Clean Start
+   * (default false: a session the broker still has is resumed).
    */
   sessionExpiry?: number | undefined;
   /** CONNECT's other properties (receive maximum, request problem information, user properties, authentication method and data). */
@@ -265,7 +266,15 @@ class RobustSession5 extends Session5 {
     const p = this.#policy;
     for (let i = from; i < events.length; i++) {
       const e = events[i]!;
-      if (e.type !== STATUS_EVENT || !e.ref || e.status === 'received' || e.status === 'timeout') continue;
+      // a publish's status (its ref the held message; a SUBSCRIBE's or UNSUBSCRIBE's ref is its list of filters)
+      if (
+        e.type !== STATUS_EVENT ||
+        !e.ref ||
+        Array.isArray(e.ref) ||
+        e.status === 'received' ||
+        e.status === 'timeout'
+      )
+        continue;
       const code = e.granted?.[0];
       if (code === undefined) {
         // acknowledged: the broker has room again
@@ -352,7 +361,10 @@ export class RobustClient5 extends RobustClient {
     };
     super({
       ...options,
-      properties: { ...options.properties, sessionExpiryInterval: options.sessionExpiry ?? NEVER },
+      properties: {
+        ...options.properties,
+        sessionExpiryInterval: options.sessionExpiry ?? (options.clean ? 0 : NEVER),
+      },
       backoff: typeof b === 'function' ? b : { ...b, strategy: b?.strategy ?? disconnectBackoff },
       protocol: {
         ...mqtt5(),

@@ -1,7 +1,7 @@
 // Connecting, as plain values: CONNACK in, the CONNECTED event or a typed error out; the connect
 // deadline read from due() and acted on by tick().
 import { describe, expect, test } from 'vitest';
-import { CONNACK_CODES, CONNECTED_EVENT, CONNECT_TIMEOUT, PROTOCOL_ERROR } from './index.js';
+import { CONNACK_CODES, CONNECTED_EVENT, CONNECT_TIMEOUT, DEFAULT_CLEAN, PROTOCOL_ERROR } from './index.js';
 import { connack, connected, harness } from './session.test-support.js';
 
 describe('CONNACK', () => {
@@ -41,7 +41,8 @@ describe('CONNACK', () => {
     );
   });
 
-  test('session present in answer to a clean session is a protocol error [MQTT-3.2.2-1]', () => {
+  test('session present in answer to a clean session (the default) is a protocol error [MQTT-3.2.2-1]', () => {
+    expect(DEFAULT_CLEAN).toBe(true);
     const h = harness();
     h.session.begin(1000);
     expect(() => h.feed('20 02 01 00', 1001)).toThrow(

@@ -1,6 +1,15 @@
 // The defaults of SessionOptions, each declared once. Both sessions (3.1.1 and MQTT 5) and the
 // simple client's CONNECT read them from here; esbuild inlines them, so a name costs no byte.
 
+/**
+ * `clean`: a clean session. Read where the session is decided once per client: by the session
+ * core (what CONNACK may answer, whether incoming QoS 2 ids survive a connection) and by the
+ * CONNECT it answers (simple's `connectPacket`, for MQTT 3.1.1 and 5), from the same options.
+ *
+ * @example
+ * const clean = options.clean ?? DEFAULT_CLEAN; // what CONNECT says and CONNACK is checked against
+ */
+export const DEFAULT_CLEAN = true;
 /** `keepAlive`: seconds; also what CONNECT announces when none is given. */
 export const DEFAULT_KEEPALIVE = 60;
 /** `maxInflight`: QoS 1/2 messages awaiting their acknowledgement at once. */

@@ -99,6 +99,17 @@ export const BROKER_DISCONNECT = 'UMQTT_BROKER_DISCONNECT';
  */
 export const NOT_SUPPORTED = 'UMQTT_NOT_SUPPORTED';
 /**
+ * MQTT 5: the broker left more QoS 1/2 messages unacknowledged by us than the Receive Maximum
+ * we advertised [MQTT-3.3.4-9]. Recorded as an issue once per connection, not a disconnection:
+ * Mosquitto 2.0.11 was measured doing it at QoS 2 in plain streams (128 unacknowledged against a
+ * Receive Maximum of 2), so a client that disconnected would never keep a connection to it. What
+ * bounds memory meanwhile is the client's own flow control (`maxUnacked`: it stops reading).
+ *
+ * @example
+ * const client = new MqttClient5({ ...options, logger: (issue) => issue.error.code === RECEIVE_MAXIMUM_EXCEEDED && console.warn(issue.error.message) });
+ */
+export const RECEIVE_MAXIMUM_EXCEEDED = 'UMQTT_RECEIVE_MAXIMUM_EXCEEDED';
+/**
  * A store is damaged, place `store`. Recorded once as an issue of the robust client built on a
  * store that reported damage (`Store.damage`): each message it lost gets the final status
  * `dropped`, reason `damaged in the store`. Thrown by a persistent store that cannot read its
@@ -126,7 +137,8 @@ export const STORE_FULL = 'UMQTT_STORE_FULL';
 export const STORE_CLOSED = 'UMQTT_STORE_CLOSED';
 
 /**
- * A UmqttError of the session: code, message, place, and the return code or clause where one applies.
+ * A UmqttError from its fields in order: code, message, place, and the return code or clause
+ * where one applies. The session's, and `@umqtt/simple`'s (one helper in a bundle, not one per package).
  *
  * @internal
  */

@@ -32,6 +32,7 @@ export {
   type PublishOptions,
 } from './session.js';
 export {
+  DEFAULT_CLEAN,
   DEFAULT_KEEPALIVE,
   DEFAULT_MAX_INFLIGHT,
   DEFAULT_MAX_PACKET_SIZE,
@@ -67,9 +68,11 @@ export {
   CONNACK_REFUSED,
   BROKER_DISCONNECT,
   NOT_SUPPORTED,
+  RECEIVE_MAXIMUM_EXCEEDED,
   STORE_DAMAGED,
   STORE_FULL,
   STORE_CLOSED,
+  sessionError,
 } from './errors.js';
 export {
   QUEUED,

@@ -213,6 +213,34 @@ describe('subscribe and unsubscribe', () => {
     expect(h.session.publish(1, 'a', hi, { qos: 2 })).toBe(4);
   });
 
+  test("a ref given to subscribe() or unsubscribe() comes back with each of its statuses, as a publish's", () => {
+    const h = connected({ messageTimeout: 100, keepAlive: 0 });
+    const subs = [{ topic: 'a', qos: 1 as const }];
+    const unsubs = ['b'];
+    const refs = () => h.events().map((e) => (e.type === STATUS_EVENT ? [e.id, e.status, e.ref] : []));
+    expect(h.session.subscribe(1, subs, subs)).toBe(1);
+    expect(h.session.unsubscribe(1, unsubs, unsubs)).toBe(2);
+    expect(h.session.subscribe(1, [{ topic: 'c', qos: 0 }], 'refused one')).toBe(3);
+    expect(h.session.unsubscribe(1, ['d'], 'late one')).toBe(4);
+    expect(h.session.subscribe(1, [{ topic: 'e', qos: 0 }], 'aborted one')).toBe(5);
+    h.feed('90 03 00 01 01 b0 02 00 02 90 03 00 03 80', 2);
+    expect(refs()).toEqual([
+      [1, 'delivered', subs],
+      [2, 'delivered', unsubs],
+      [3, 'refused', 'refused one'],
+    ]);
+    h.session.tick(101); // ids 4 and 5 time out; 4's UNSUBACK comes late
+    h.feed('b0 02 00 04', 102);
+    expect(refs()).toEqual([
+      [4, 'timeout', 'late one'],
+      [5, 'timeout', 'aborted one'],
+      [4, 'unknown', 'late one'],
+    ]);
+    expect(h.session.subscribe(103, [{ topic: 'f', qos: 0 }], 'ended')).toBe(6);
+    h.session.end();
+    expect(refs()).toEqual([[6, 'aborted', 'ended']]);
+  });
+
   test('a SUBACK with another number of codes than filters is a protocol error [MQTT-3.9.3-1]', () => {
     const h = connected();
     h.session.subscribe(1, [{ topic: 'a', qos: 0 }]);

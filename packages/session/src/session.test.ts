@@ -215,10 +215,17 @@ describe('keepalive', () => {
     expect(() => h.session.tick(27_000)).toThrow(expect.objectContaining({ code: KEEPALIVE_TIMEOUT }));
   });
 
-  test('dueBy() never lies later than due()', () => {
+  test('dueBy() covers what a call changed, never earlier than due(); a message written before may time out sooner', () => {
     const h = connected({ keepAlive: 60, messageTimeout: 100 });
     h.session.publish(5, 't', payload, { qos: 1 });
-    expect(h.session.dueBy(5)).toBeLessThanOrEqual(h.session.due());
+    expect(h.session.dueBy(5)).toBe(105); // the message just written
+    expect(h.session.due()).toBe(105);
+    h.session.publish(50, 't', payload, { qos: 1 });
+    expect(h.session.dueBy(50)).toBe(150); // the one written at 50...
+    expect(h.session.due()).toBe(105); // ...while the one written at 5 is due first: the timer armed for it stays
+    h.session.tick(105);
+    expect(h.events()).toMatchObject([{ type: STATUS_EVENT, id: 1, status: 'timeout' }]);
+    expect(h.session.due()).toBe(150);
   });
 });
 

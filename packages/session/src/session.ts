@@ -44,6 +44,7 @@ import {
   sessionError as error,
 } from './errors.js';
 import {
+  DEFAULT_CLEAN,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_KEEPALIVE,
   DEFAULT_MAX_INFLIGHT,
@@ -71,7 +72,11 @@ import {
 export interface SessionOptions {
   /** Seconds; 0 turns keepalive off. Default 60. */
   keepAlive?: number | undefined;
-  /** Clean session. Default true. */
+  /**
+   * Clean session. Default true. Decided once for the client: the CONNECT of every connection
+   * says the same (simple's CONNECT reads this option), and the session drops the incoming QoS 2
+   * ids at each `begin()` when it is clean.
+   */
   clean?: boolean | undefined;
   /** Milliseconds to wait for CONNACK. Default 10000. */
   connectTimeout?: number | undefined;
@@ -146,28 +151,28 @@ const PING_GRACE = 5000;
 const NO_COPY_FROM = 4096;
 const LAST_PACKET_ID = 65535;
 
-// What an outgoing packet id is for.
-const SUB = 1;
-const UNSUB = 2;
-const PUB = 3;
-// Stages of an outgoing QoS 2 message.
-const AWAIT_PUBREC = 0;
-const AWAIT_PUBCOMP = 1;
-
+/**
+ * An outgoing packet id in flight. What it is for and the stage it reached are one number: the
+ * packet type it awaits (PUBACK; PUBREC, then PUBCOMP; SUBACK; UNSUBACK). A publish awaits a
+ * type below SUBACK (PUBACK 4, PUBREC 5, PUBCOMP 7): see `isPublish`.
+ */
 interface Entry {
-  kind: number;
   id: number;
-  qos: number;
+  /** The packet type that acknowledges it next. */
+  expect: number;
   /** Encoded packet until it is written. */
   bytes: Uint8Array | undefined;
   /** A large payload written as it is after `bytes` (not copied into the packet). */
   tail?: Uint8Array | undefined;
   /** When it was written; -1 while waiting for the window. */
   sentAt: number;
-  /** QoS 2: AWAIT_PUBREC, then AWAIT_PUBCOMP. SUBSCRIBE: number of filters. */
-  stage: number;
+  /** SUBSCRIBE: the number of filters (SUBACK has one return code each). */
+  filters?: number;
   ref?: unknown;
 }
+
+/** A publish's entry (it takes a place in the window), not a SUBSCRIBE's or an UNSUBSCRIBE's. */
+const isPublish = (e: Entry): boolean => e.expect < SUBACK;
 
 /**
  * Writes bytes for the session: `owed` marks what the broker made us owe it (acknowledgements,
@@ -269,7 +274,7 @@ export class Session {
       options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
       (options.keepAlive ?? DEFAULT_KEEPALIVE) * 1000,
     );
-    this.#clean = options.clean ?? true;
+    this.#clean = options.clean ?? DEFAULT_CLEAN;
     this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     this.#messageTimeout = options.messageTimeout ?? DEFAULT_MESSAGE_TIMEOUT;
     this.#maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
@@ -360,10 +365,10 @@ export class Session {
     this.#traffic |= 2;
     switch (p.type) {
       case PUBLISH:
-        return this.#message(p.topic, p.payload, p.qos ?? 0, p.retain ?? false, p.dup ?? false, p.id ?? 0);
+        return this.#message(p);
       case PUBREL:
-        if (this.#incoming?.delete(p.id)) this.events.push({ type: INCOMING_EVENT, id: p.id, held: false });
-        this.#send(encodeAck({ type: PUBCOMP, id: p.id }), undefined, true);
+        if (this.#incoming?.delete(p.id)) this.#held(p.id, false);
+        this.#owe(PUBCOMP, p.id);
         return;
       case PINGRESP:
         this.#pingAt = 0;
@@ -383,7 +388,8 @@ export class Session {
     const qos = this.#unacked?.get(id);
     if (qos === undefined || !this.usable) return;
     this.#unacked!.delete(id);
-    this.#acknowledge(id, qos);
+    if (qos === 2) this.#hold(id); // held until PUBREL, then PUBREC: after the message was handed over
+    this.#sendAck(id, qos);
   }
 
   /**
@@ -421,7 +427,7 @@ export class Session {
       this.#along(now);
       return 0;
     }
-    this.#enqueue(now, { kind: PUB, id, qos, bytes, tail, sentAt: -1, stage: AWAIT_PUBREC, ref: opts?.ref });
+    this.#enqueue(now, { id, expect: qos === 1 ? PUBACK : PUBREC, bytes, tail, sentAt: -1, ref: opts?.ref });
     return id;
   }
 
@@ -431,28 +437,26 @@ export class Session {
    */
   release(now: number, id: number, ref?: unknown): number {
     this.#id(id, 'publish');
-    this.#enqueue(now, {
-      kind: PUB,
-      id,
-      qos: 2,
-      bytes: encodeAck({ type: PUBREL, id }),
-      sentAt: -1,
-      stage: AWAIT_PUBCOMP,
-      ref,
-    });
+    this.#enqueue(now, { id, expect: PUBCOMP, bytes: encodeAck({ type: PUBREL, id }), sentAt: -1, ref });
     return id;
   }
 
-  /** SUBSCRIBE for a list of filters; returns its packet id (SUBACK reports `delivered` or `refused`). */
-  subscribe(now: number, list: Subscription[]): number {
-    return this.#control(now, SUB, 'subscribe', list.length, (id) =>
-      this.#codec.subscribe({ type: SUBSCRIBE, id, subscriptions: list }),
+  /**
+   * SUBSCRIBE for a list of filters; returns its packet id (SUBACK reports `delivered` or
+   * `refused`). `ref` comes back with each of its statuses, as a publish's does.
+   */
+  subscribe(now: number, list: Subscription[], ref?: unknown): number {
+    return this.#control(
+      now,
+      { id: 0, expect: SUBACK, bytes: undefined, sentAt: -1, filters: list.length, ref },
+      'subscribe',
+      (id) => this.#codec.subscribe({ type: SUBSCRIBE, id, subscriptions: list }),
     );
   }
 
-  /** UNSUBSCRIBE; returns its packet id (UNSUBACK reports `delivered`). */
-  unsubscribe(now: number, topics: string[]): number {
-    return this.#control(now, UNSUB, 'unsubscribe', 0, (id) =>
+  /** UNSUBSCRIBE; returns its packet id (UNSUBACK reports `delivered`). `ref` comes back with each of its statuses. */
+  unsubscribe(now: number, topics: string[], ref?: unknown): number {
+    return this.#control(now, { id: 0, expect: UNSUBACK, bytes: undefined, sentAt: -1, ref }, 'unsubscribe', (id) =>
       this.#codec.unsubscribe({ type: UNSUBSCRIBE, id, topics }),
     );
   }
@@ -476,8 +480,8 @@ export class Session {
    * `events` becomes `aborted`); the session's state (ids held both ways) stays.
    */
   end(): void {
-    const entries = [...this.#ids.values()];
-    this.#ids.clear();
+    const entries = this.#ids;
+    this.#ids = new Map();
     this.#waiting = [];
     this.#window = 0;
     this.#expired = this.#unacked = undefined;
@@ -485,7 +489,7 @@ export class Session {
     this.#closing = false;
     // A timeout the application has not yet heard of is overtaken by the end of the connection.
     for (const e of this.events) if (e.type === STATUS_EVENT && e.status === 'timeout') e.status = 'aborted';
-    for (const e of entries) this.#status(e, 'aborted');
+    for (const e of entries.values()) this.#status(e, 'aborted');
   }
 
   // ---- time --------------------------------------------------------------------------------
@@ -504,9 +508,13 @@ export class Session {
   }
 
   /**
-   * A time by which `tick()` must run, found without a scan: at most `due()`. A driver arms its
-   * timer for it after each call that may have sent something (a message just written times out
-   * `messageTimeout` from now); at the tick, `due()` gives the exact next deadline.
+   * A time by which `tick()` must run for what a call at `now` changed, found without a scan:
+   * the keepalive deadlines as `due()` has them, and `now + messageTimeout` for the messages in
+   * flight (what this call wrote times out then). It is never earlier than `due()`, and can be
+   * later: a message written before `now` times out before `now + messageTimeout`. So it does
+   * not replace `due()`: a driver arms its timer at `due()` when it (re)starts it (at CONNACK,
+   * at each tick) and, after each other call that may have sent something, moves it earlier to
+   * `dueBy(now)` if that is earlier, never later; at the tick, `due()` gives the next deadline.
    */
   dueBy(now: number): number {
     const due = this.#state === 'connected' ? Math.min(this.#deadDue(), this.#pongDue(), this.#pingDue()) : this.due();
@@ -518,15 +526,18 @@ export class Session {
     if (this.#state === 'connecting' && now >= this.#connectBy)
       throw error(CONNECT_TIMEOUT, `no CONNACK within ${this.#connectTimeout} ms`, 'connect');
     if (this.#state !== 'connected') return;
-    const ka = this.#keepAlive / 1000;
     if (now >= this.#deadDue())
       throw error(
         KEEPALIVE_TIMEOUT,
-        `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${ka} s)`,
+        `no packet received for ${Math.round(now - this.#lastRecv)} ms (1.5 x keepAlive ${this.#keepAlive / 1000} s)`,
         'keepalive',
       );
     if (now >= this.#pongDue())
-      throw error(KEEPALIVE_TIMEOUT, `no PINGRESP within keepAlive (${ka} s) of PINGREQ`, 'keepalive');
+      throw error(
+        KEEPALIVE_TIMEOUT,
+        `no PINGRESP within keepAlive (${this.#keepAlive / 1000} s) of PINGREQ`,
+        'keepalive',
+      );
     if (now >= this.#pingDue()) {
       this.ping(now);
       this.#traffic = 0; // a PINGREQ of its own: nothing else went either way
@@ -600,17 +611,19 @@ export class Session {
       );
     // A broker without our session holds no QoS 2 message of ours awaiting PUBREL.
     if (!p.sessionPresent && this.#incoming) {
-      for (const id of this.#incoming) this.events.push({ type: INCOMING_EVENT, id, held: false });
+      for (const id of this.#incoming) this.#held(id, false);
       this.#incoming = undefined;
     }
     this.#state = 'connected';
     this.events.push({ type: CONNECTED_EVENT, sessionPresent: p.sessionPresent });
   }
 
-  #message(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, id: number): void {
+  #message(p: PublishPacket): void {
+    const qos = p.qos ?? 0;
+    const id = p.id ?? 0;
     if (qos && this.#unacked?.has(id)) return; // a resend while the application still has it
     if (qos === 2 && this.#incoming?.has(id)) {
-      this.#send(encodeAck({ type: PUBREC, id }), undefined, true); // a resend before PUBREL: handed over once already
+      this.#owe(PUBREC, id); // a resend before PUBREL: handed over once already
       return;
     }
     // Automatic acknowledgement: a QoS 2 id is reported held (INCOMING) before the message, so a
@@ -619,44 +632,40 @@ export class Session {
     // written after both.
     const auto = qos && !this.#manualAcks;
     if (auto && qos === 2) this.#hold(id);
-    this.events.push({ type: MESSAGE_EVENT, message: { topic, payload, qos, retain, dup, id } });
+    this.events.push({
+      type: MESSAGE_EVENT,
+      message: { topic: p.topic, payload: p.payload, qos, retain: p.retain ?? false, dup: p.dup ?? false, id },
+    });
     if (!qos) return;
     if (auto) this.#sendAck(id, qos);
     else (this.#unacked ??= new Map()).set(id, qos);
   }
 
-  /** PUBACK, or (QoS 2) the id held until PUBREL and PUBREC: after the message was handed over. */
-  #acknowledge(id: number, qos: number): void {
-    if (qos === 2) this.#hold(id);
-    this.#sendAck(id, qos);
-  }
-
   /** An incoming QoS 2 id held until PUBREL, reported for the Store. */
   #hold(id: number): void {
     (this.#incoming ??= new Set()).add(id);
-    this.events.push({ type: INCOMING_EVENT, id, held: true });
+    this.#held(id, true);
+  }
+
+  /** Reports an incoming QoS 2 id held until PUBREL, or released (for the Store). */
+  #held(id: number, held: boolean): void {
+    this.events.push({ type: INCOMING_EVENT, id, held });
   }
 
   #sendAck(id: number, qos: number): void {
-    this.#send(encodeAck({ type: qos === 2 ? PUBREC : PUBACK, id }), undefined, true);
+    this.#owe(qos === 2 ? PUBREC : PUBACK, id);
+  }
+
+  /** An acknowledgement the broker made us owe it (the driver bounds those while unwritten). */
+  #owe(type: typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, id: number): void {
+    this.#send(encodeAck({ type, id }), undefined, true);
   }
 
   #ack(type: number, id: number, granted: number[] | undefined): void {
     const e = this.#ids.get(id);
-    const expect =
-      !e || e.sentAt < 0
-        ? 0
-        : e.kind === SUB
-          ? SUBACK
-          : e.kind === UNSUB
-            ? UNSUBACK
-            : e.qos === 1
-              ? PUBACK
-              : e.stage === AWAIT_PUBCOMP
-                ? PUBCOMP
-                : PUBREC;
+    const expect = !e || e.sentAt < 0 ? 0 : e.expect;
     if (type === PUBREC && expect === PUBCOMP) {
-      this.#send(encodeAck({ type: PUBREL, id }), undefined, true); // a repeated PUBREC: repeat PUBREL
+      this.#owe(PUBREL, id); // a repeated PUBREC: repeat PUBREL
       return;
     }
     if (expect !== type) {
@@ -666,10 +675,10 @@ export class Session {
         // id", as in simple2, and frees its place in the window (a late PUBREC is answered with
         // PUBREL and reported `received`; PUBCOMP is still to come).
         if (type === PUBREC) {
-          this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+          this.#owe(PUBREL, id);
           return this.#status(late, 'received');
         }
-        if (late.kind === PUB) this.#window--;
+        if (isPublish(late)) this.#window--;
         this.#expired!.delete(id);
         this.#status(late, 'unknown');
         return this.#pump();
@@ -679,7 +688,7 @@ export class Session {
       // with PUBREL (so the broker can forget the id) and the rest is recorded and ignored. A
       // repeated PUBCOMP may also arrive after its id went to a new message: ignored the same way.
       if (!e || e.sentAt < 0 || type === PUBCOMP) {
-        if (type === PUBREC) this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+        if (type === PUBREC) this.#owe(PUBREL, id);
         this.events.push({
           type: ISSUE_EVENT,
           error: error(
@@ -698,21 +707,21 @@ export class Session {
     }
     const entry = e!;
     if (type === PUBREC) {
-      entry.stage = AWAIT_PUBCOMP;
-      this.#send(encodeAck({ type: PUBREL, id }), undefined, true);
+      entry.expect = PUBCOMP;
+      this.#owe(PUBREL, id);
       this.#status(entry, 'received');
       return;
     }
-    if (type === SUBACK && granted!.length !== entry.stage)
+    if (type === SUBACK && granted!.length !== entry.filters)
       throw error(
         PROTOCOL_ERROR,
-        `SUBACK for ${entry.stage} filter(s) has ${granted!.length} return code(s)`,
+        `SUBACK for ${entry.filters} filter(s) has ${granted!.length} return code(s)`,
         'subscribe',
         undefined,
         'MQTT-3.9.3-1',
       );
     this.#ids.delete(id);
-    if (entry.kind === PUB) this.#window--;
+    if (isPublish(entry)) this.#window--;
     this.#status(entry, type === SUBACK && granted!.includes(0x80) ? 'refused' : 'delivered', granted);
     this.#pump();
   }
@@ -736,15 +745,14 @@ export class Session {
     return (this.#nextId = id);
   }
 
-  #control(now: number, kind: number, place: string, stage: number, encode: (id: number) => Uint8Array): number {
-    const id = this.#id(undefined, place);
-    let bytes: Uint8Array;
+  /** SUBSCRIBE or UNSUBSCRIBE: `entry` gets its id and bytes, and is written at once (outside the window). */
+  #control(now: number, entry: Entry, place: string, encode: (id: number) => Uint8Array): number {
+    const id = (entry.id = this.#id(undefined, place));
     try {
-      bytes = encode(id);
+      entry.bytes = encode(id);
     } catch (e) {
       throw placed(e, place);
     }
-    const entry: Entry = { kind, id, qos: 1, bytes, sentAt: -1, stage };
     this.#ids.set(id, entry);
     this.#transmit(now, entry);
     return id;
@@ -758,7 +766,7 @@ export class Session {
 
   #transmit(now: number, entry: Entry): void {
     entry.sentAt = now;
-    if (entry.kind === PUB) this.#window++;
+    if (isPublish(entry)) this.#window++;
     this.#send(entry.bytes!, entry.tail, false);
     entry.bytes = entry.tail = undefined;
   }

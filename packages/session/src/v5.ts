@@ -52,15 +52,16 @@ import {
   CONNACK_CODES,
   CONNACK_REFUSED,
   NOT_SUPPORTED,
+  RECEIVE_MAXIMUM_EXCEEDED,
   PROTOCOL_ERROR,
   sessionError as error,
 } from './errors.js';
 import { DEFAULT_KEEPALIVE, DEFAULT_MAX_INFLIGHT, DEFAULT_MAX_PACKET_SIZE } from './defaults.js';
-import { CONNECTED_EVENT, MESSAGE_EVENT, STATUS_EVENT, type Message } from './events.js';
+import { CONNECTED_EVENT, ISSUE_EVENT, MESSAGE_EVENT, STATUS_EVENT, type Message } from './events.js';
 import { Session, type PublishOptions, type SessionOptions, type SessionWrite } from './session.js';
 
 export type { UserProperty, PublishProperties, ConnackProperties, Subscription, SubscribeProperties };
-export { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED } from './errors.js';
+export { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED, RECEIVE_MAXIMUM_EXCEEDED } from './errors.js';
 
 /**
  * Options of a {@link Session5}: the 3.1.1 session's, and MQTT 5's own.
@@ -78,8 +79,9 @@ export interface Session5Options extends SessionOptions {
   /** Answers the broker's AUTH (enhanced authentication): the properties of the AUTH to send back (reason 0x18, continue). */
   onAuth?: ((packet: AuthPacket) => AuthPacket['properties']) | undefined;
   /**
-   * The CONNECT properties the connection is opened with: their Receive Maximum bounds the QoS
-   * 1/2 messages the broker may have sent us unacknowledged; one more is a protocol error (0x93).
+   * The CONNECT properties the connection is opened with: their Receive Maximum is what the
+   * broker may leave unacknowledged by us; more is recorded once per connection as
+   * `RECEIVE_MAXIMUM_EXCEEDED` (an issue, not a disconnection: Mosquitto 2.0.11 exceeds it).
    */
   properties?: Pick<ConnectProperties, 'receiveMaximum'> | undefined;
 }
@@ -186,6 +188,8 @@ export class Session5 extends Session {
   /** Outgoing topic aliases of this connection, least recently used first: topic name -> alias. */
   #aliasesOut: Map<string, number> | undefined;
   #aliasMax = 0;
+  /** The broker went past our Receive Maximum on this connection (recorded once). */
+  #exceeded = false;
   /** The properties of the publish or subscribe being encoded. */
   #props: PublishProperties | SubscribeProperties | undefined;
   /** The outgoing alias the publish being encoded takes: made part of the map once the publish went through. */
@@ -228,6 +232,7 @@ export class Session5 extends Session {
     );
     this.connack = this.disconnected = this.#aliasesIn = this.#aliasesOut = undefined;
     this.#aliasMax = 0;
+    this.#exceeded = false;
     super.begin(now);
   }
 
@@ -334,9 +339,9 @@ export class Session5 extends Session {
   /**
    * SUBSCRIBE with MQTT 5 subscription options (no local, retain as published, retain handling)
    * and properties (a subscription identifier, user properties). Throws NOT_SUPPORTED at once for
-   * what the broker said it does not support.
+   * what the broker said it does not support. `ref` comes back with its statuses, as in `Session.subscribe`.
    */
-  override subscribe(now: number, list: Subscription[], properties = this.subscribeProperties): number {
+  override subscribe(now: number, list: Subscription[], ref?: unknown, properties = this.subscribeProperties): number {
     const c = this.connack;
     for (const s of list) {
       const f = s.topic;
@@ -349,7 +354,7 @@ export class Session5 extends Session {
       throw error(NOT_SUPPORTED, 'the broker does not support subscription identifiers', 'subscribe');
     this.#props = properties;
     try {
-      return super.subscribe(now, list);
+      return super.subscribe(now, list, ref);
     } finally {
       this.#props = undefined;
     }
@@ -416,15 +421,22 @@ export class Session5 extends Session {
     if (most && p.qos) {
       // Ours unacknowledged: handed over and not yet acknowledged (manual acks), and QoS 2 ids
       // held until PUBREL. A resend of a held id is not one more.
+      // The spec has the client disconnect with 0x93 here, but Mosquitto 2.0.11 does it in plain
+      // QoS 2 streams: recorded, not fatal (the driver's flow control still bounds what waits).
       const held = this.saved.incoming;
-      if (this.unacked + held.length >= most && !held.includes(p.id!))
-        throw error(
-          PROTOCOL_ERROR,
-          `the broker sent more than our Receive Maximum of ${most} QoS 1/2 messages unacknowledged`,
-          'read',
-          0x93,
-          'MQTT-3.3.4-9',
-        );
+      if (!this.#exceeded && this.unacked + held.length >= most && !held.includes(p.id!)) {
+        this.#exceeded = true;
+        this.events.push({
+          type: ISSUE_EVENT,
+          error: error(
+            RECEIVE_MAXIMUM_EXCEEDED,
+            `the broker sent more than our Receive Maximum of ${most} QoS 1/2 messages unacknowledged`,
+            'read',
+            0x93,
+            'MQTT-3.3.4-9',
+          ),
+        });
+      }
     }
     let topic = p.topic;
     const alias = p.properties?.topicAlias;

@@ -17,6 +17,7 @@ import {
 } from '@umqtt/codec';
 import {
   Session,
+  DEFAULT_CLEAN,
   DEFAULT_KEEPALIVE,
   DEFAULT_MAX_PACKET_SIZE,
   MESSAGE_EVENT,
@@ -189,7 +190,6 @@ export class MqttClient {
   readonly #session: Session;
   readonly #socketTimeout: number;
   readonly #maxPacketSize: number;
-  #state: State = 'idle';
   #sock: Socket | undefined;
   #parser: Parser | undefined;
   #connect: { resolve(sessionPresent: boolean): void; reject(e: UmqttError): void } | undefined;
@@ -224,14 +224,14 @@ export class MqttClient {
     this.#t = options.timers;
     this.#socketTimeout = options.socketTimeout ?? 30_000;
     this.#maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
-    const so = { ...options, maxPacketSize: this.#maxPacketSize };
     const write: SessionWrite = (bytes, tail, owed) => this.#send(bytes, tail, owed);
-    this.#session = options.protocol ? options.protocol.session(so, write) : new Session(so, write);
+    // the session reads the same options, maxPacketSize with the same default
+    this.#session = options.protocol ? options.protocol.session(options, write) : new Session(options, write);
   }
 
   /** The connection state: idle, connecting, connected or closed. */
   get state(): State {
-    return this.#state;
+    return this.#session.state; // one owner: the session's begin(), CONNACK and end() move it
   }
 
   /** Recent issues, oldest first (at most 16). */
@@ -276,8 +276,9 @@ export class MqttClient {
    * session state of this client).
    */
   connect(server?: { host: string; port?: number | undefined }): Promise<boolean> {
-    if (this.#state === 'connecting' || this.#state === 'connected')
-      return Promise.reject(error(ALREADY_CONNECTED, `connect() while ${this.#state}`, 'connect'));
+    const state = this.state;
+    if (state === 'connecting' || state === 'connected')
+      return Promise.reject(error(ALREADY_CONNECTED, `connect() while ${state}`, 'connect'));
     const o = this.options;
     let bytes: Uint8Array;
     try {
@@ -287,15 +288,12 @@ export class MqttClient {
     }
     const now = this.#now();
     this.#session.begin(now);
-    this.#state = 'connecting';
     this.#parser = o.protocol
       ? o.protocol.parser(this.#maxPacketSize)
       : new Parser(clientDecoders, { maxPacketSize: this.#maxPacketSize });
+    // what #end() resets (the output, what we owe, a deferred read) is as it left it, or new
     this.#out = [bytes];
     this.#pending = bytes.length;
-    this.#owed = 0;
-    this.#owedPackets = undefined;
-    this.#deferred = false;
     this.#blockedSince = now || 1; // nothing is written before the socket opens
     this.#arm(this.#session.due());
     return new Promise<boolean>((resolve, reject) => {
@@ -327,7 +325,7 @@ export class MqttClient {
                 error(
                   CONNECTION_LOST,
                   `connection lost: ${describe(e)}`,
-                  this.#state === 'connecting' ? 'connect' : 'read',
+                  this.state === 'connecting' ? 'connect' : 'read',
                 ),
               ),
             ),
@@ -336,7 +334,7 @@ export class MqttClient {
         this.#fail(error(CONNECTION_LOST, `the socket could not be opened: ${describe(e)}`, 'connect'));
         return;
       }
-      if (this.#state === 'connecting') this.#sock = sock;
+      if (this.state === 'connecting') this.#sock = sock;
       else sock.close(); // it failed before the factory returned (a factory that broke the contract)
     });
   }
@@ -347,10 +345,7 @@ export class MqttClient {
    * Throws at once on misuse: bad topic, QoS, payload size, not connected, no free id, queue full.
    */
   publish(topic: string, payload: string | Uint8Array, opts?: PublishOptions): number {
-    this.#need('publish');
-    const id = this.#session.publish(this.#now(), topic, payloadBytes(payload), opts);
-    this.#sent();
-    return id;
+    return this.#request('publish', (now) => this.#session.publish(now, topic, payloadBytes(payload), opts));
   }
 
   /**
@@ -358,32 +353,32 @@ export class MqttClient {
    * connection of this session: sends PUBREL for `id` and reports PUBCOMP as `delivered`.
    */
   release(id: number, ref?: unknown): number {
-    this.#need('publish');
-    this.#session.release(this.#now(), id, ref);
-    this.#sent();
-    return id;
+    return this.#request('publish', (now) => this.#session.release(now, id, ref));
   }
 
   /**
    * Subscribes to one filter, several filters at one QoS, or a list of {topic, qos}.
-   * Returns the packet id; `onStatus(id, 'delivered' | 'refused', granted)` reports the SUBACK.
+   * Returns the packet id; `onStatus(id, 'delivered' | 'refused', granted, ref)` reports the
+   * SUBACK, with `ref` (anything the caller wants back, as a publish's `ref`).
    */
-  subscribe(filters: string | string[] | Subscription[], qos: QoS = 0): number {
-    this.#need('subscribe');
-    const list: Subscription[] = (Array.isArray(filters) ? filters : [filters]).map((f) =>
-      typeof f === 'string' ? { topic: f, qos } : f,
+  subscribe(filters: string | string[] | Subscription[], qos: QoS = 0, ref?: unknown): number {
+    return this.#request('subscribe', (now) =>
+      this.#session.subscribe(
+        now,
+        (Array.isArray(filters) ? filters : [filters]).map((f) => (typeof f === 'string' ? { topic: f, qos } : f)),
+        ref,
+      ),
     );
-    const id = this.#session.subscribe(this.#now(), list);
-    this.#sent();
-    return id;
   }
 
-  /** Unsubscribes from one or several filters. Returns the packet id; UNSUBACK reports `delivered`. */
-  unsubscribe(filters: string | string[]): number {
-    this.#need('unsubscribe');
-    const id = this.#session.unsubscribe(this.#now(), Array.isArray(filters) ? filters : [filters]);
-    this.#sent();
-    return id;
+  /**
+   * Unsubscribes from one or several filters. Returns the packet id; UNSUBACK reports
+   * `delivered` (with `ref`, as `subscribe()`'s).
+   */
+  unsubscribe(filters: string | string[], ref?: unknown): number {
+    return this.#request('unsubscribe', (now) =>
+      this.#session.unsubscribe(now, Array.isArray(filters) ? filters : [filters], ref),
+    );
   }
 
   /**
@@ -392,8 +387,8 @@ export class MqttClient {
    * earlier connection, or one already acknowledged, is ignored (the broker sends it again).
    */
   ack(message: Message): void {
-    if (this.#state !== 'connected') return;
     const session = this.#session;
+    if (session.state !== 'connected') return;
     const stalled = session.unacked >= session.maxUnacked;
     session.ack(message.id);
     this.#dispatch();
@@ -408,14 +403,12 @@ export class MqttClient {
 
   /** Sends PINGREQ now (keepalive sends its own when needed). */
   ping(): void {
-    this.#need('ping');
-    this.#session.ping(this.#now());
-    this.#sent();
+    this.#request('ping', (now) => this.#session.ping(now));
   }
 
   /** Sends DISCONNECT (the broker then discards the will) and closes. `onClose` gets no error. */
   disconnect(): void {
-    if (this.#state === 'connected' && !this.#session.closing) {
+    if (this.#session.usable) {
       this.#session.disconnect();
       this.#flush(); // at once: the flush #send scheduled then finds nothing to do
       // A full socket: DISCONNECT goes out when it drains (bounded by socketTimeout), then close.
@@ -435,15 +428,18 @@ export class MqttClient {
     return this.#t.now();
   }
 
-  #need(place: string): void {
-    if (this.#state !== 'connected' || this.#session.closing)
-      throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.#state}`, place);
-  }
-
-  /** After a call that may have written: the timer covers what was sent; onWritable is owed if the window filled. */
-  #sent(): void {
-    if (!this.#session.open) this.#wasFull = true; // onWritable when a slot frees
-    this.#arm(this.#session.dueBy(this.#now()));
+  /**
+   * A call that sends (publish, release, subscribe, unsubscribe, ping): refused unless
+   * connected; then the timer covers what was sent, and onWritable is owed if the window filled.
+   */
+  #request<T>(place: string, call: (now: number) => T): T {
+    const session = this.#session;
+    if (!session.usable)
+      throw error(NOT_CONNECTED, `${place}() needs a connection; the client is ${this.state}`, place);
+    const result = call(this.#now());
+    if (!session.open) this.#wasFull = true; // onWritable when a slot frees
+    this.#arm(session.dueBy(this.#now()));
+    return result;
   }
 
   #send(bytes: Uint8Array, tail: Uint8Array | undefined, owed: boolean): void {
@@ -594,7 +590,6 @@ export class MqttClient {
   }
 
   #connected(sessionPresent: boolean): void {
-    this.#state = 'connected';
     const c = this.#connect!;
     this.#connect = undefined;
     this.#rearm();
@@ -629,14 +624,14 @@ export class MqttClient {
 
   #end(e: UmqttError | undefined, place: string): void {
     const sock = this.#sock;
-    const was = this.#state;
+    const was = this.state;
     if (was !== 'connecting' && was !== 'connected') return;
     if (e) {
       e.place ??= place;
       this.#record(e);
     }
     this.#sock = undefined;
-    this.#state = 'closed';
+    this.#session.end(); // closed: every id in flight reported aborted (handed over below)
     this.#out = [];
     this.#pending = 0;
     this.#owed = 0;
@@ -652,7 +647,6 @@ export class MqttClient {
     } catch {
       // already closed
     }
-    this.#session.end();
     this.#dispatch();
     const c = this.#connect;
     this.#connect = undefined;
@@ -667,7 +661,7 @@ export class MqttClient {
 
   /** Makes sure the timer fires by `due`. */
   #arm(due: number): void {
-    if (due >= this.#timerDue || (this.#sock === undefined && this.#state !== 'connecting')) return;
+    if (due >= this.#timerDue || (this.#sock === undefined && this.state !== 'connecting')) return;
     if (this.#timer !== undefined) this.#t.clearTimeout(this.#timer);
     this.#timerDue = due;
     this.#timer = this.#t.setTimeout(() => this.#tick(), Math.max(0, due - this.#now()));
@@ -675,7 +669,7 @@ export class MqttClient {
 
   /** The socket refused our bytes this long ago: dead. */
   #socketDue(): number {
-    return this.#blockedSince && this.#state === 'connected' ? this.#blockedSince + this.#socketTimeout : Infinity;
+    return this.#blockedSince && this.state === 'connected' ? this.#blockedSince + this.#socketTimeout : Infinity;
   }
 
   #rearm(): void {
@@ -699,7 +693,7 @@ export class MqttClient {
       // a timer is the platform's callback: nothing may escape into it
       return this.#fail(placed(e, 'keepalive'));
     }
-    if (this.#state === 'connecting' || this.#state === 'connected') this.#rearm();
+    if (this.state === 'connecting' || this.state === 'connected') this.#rearm();
   }
 }
 
@@ -713,7 +707,7 @@ export function connectPacket(o: ClientOptions): ConnectPacket {
   return {
     type: CONNECT,
     clientId: o.clientId ?? '',
-    clean: o.clean ?? true,
+    clean: o.clean ?? DEFAULT_CLEAN,
     keepAlive: o.keepAlive ?? DEFAULT_KEEPALIVE,
     username: o.username,
     password: typeof o.password === 'string' ? encodeUtf8(o.password) : o.password,

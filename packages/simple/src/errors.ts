@@ -1,7 +1,6 @@
 // Error codes of @umqtt/simple, each declared once with what it means and its place. Every
 // error is a UmqttError (from @umqtt/codec) with one of these codes (or, for bad input, one of
 // the codec's) and the place it happened.
-import { UmqttError } from '@umqtt/codec';
 
 // What the session core decides (refusals, protocol errors, deadlines, ids and the window).
 export {
@@ -78,7 +77,5 @@ export const INTERNAL = 'UMQTT_INTERNAL';
  */
 export const REQUEST_TIMEOUT = 'UMQTT_REQUEST_TIMEOUT';
 
-/** A UmqttError with one of this package's codes, where it happened (the client's own; not exported by the package). */
-export function error(code: string, message: string, place: string, reasonCode?: number, clause?: string): UmqttError {
-  return new UmqttError({ code, message, clause, reasonCode, place });
-}
+/** A UmqttError with one of this package's codes, where it happened (the session's helper; not exported by the package). */
+export { sessionError as error } from '@umqtt/session';

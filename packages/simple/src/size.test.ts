@@ -39,14 +39,22 @@ const CLIENT = `export { MqttClient } from '@umqtt/simple'`;
  * with rarely used collections made on first use (-300 B of RAM per idle client in XS): 8,558 B, so 8,576.
  * Raised for the keepalive airtime (issue 24): the PINGREQ deadline's grace while traffic goes both ways, and PINGREQ sent with a QoS 0 publish when the link must be proved alive: 8,553 -> 8,627 B (22,303 B minified), so 8,640.
  * Raised for the MQTT 5 seam (issue 18: the session's encoders injectable and its limits settable, simple's `protocol` option; MQTT 5 itself is in the `/v5` entries, which these bundles do not contain, a test checks): 8,627 -> 8,745 B (22,583 B minified), so 8,768 (8,746 B once simple's error catalogue had REQUEST_TIMEOUT; 8,764 B merged with main and the keepalive grace's two bits; 8,778 B (22,658 B minified) with an incoming QoS 2 id held before its message is handed over, found by the simulation), so 8,832.
+ * Lowered for the session core's boundary made smaller (issue 16's leftovers: the connection's
+ * state owned by the session, one error helper for session and simple, the sending calls' check
+ * and timer step shared, an outgoing id keeping the packet type it awaits instead of kind, QoS
+ * and stage, acknowledgements and incoming-id events through one helper each, the session given
+ * the options as they are): 8,789 -> 8,691 B (22,155 B minified), so 8,704. Raised once merged
+ * with issue 18's simple leftovers (`Protocol.abort`, called before the socket closes on a protocol
+ * error so that MQTT 5 can send DISCONNECT with its reason code; the acknowledgement's details
+ * passed to onStatus): 8,705 B (22,197 B minified), so 8,768.
  */
 const ISSUE_TARGET = 4096;
 
 /** The MQTT 5 client: MqttClient5 with the codec's MQTT 5 half (all of its client decoders, the encoders it sends with). */
 const CLIENT_V5 = `export { MqttClient5 } from '@umqtt/simple/v5'`;
-/** Measured when MQTT 5 came to the clients (issue 18): 14,309 B gzipped (39,376 B minified; what it uses of the MQTT 5 codec is 6,880 B on its own, Session5 with it 9,540 B), rounded up to the next 64; then 14,629 B (40,325 B minified) with request()/respond(), 14,653 B (40,345 B minified) with the XS workaround in Session5, 14,704 B (40,493 B minified) with received UTF-8 payloads checked; 14,727 B (40,521 B minified) merged with main; 15,017 B (41,518 B minified) with issue 18's simple leftovers: Maximum QoS downgraded on request, the acknowledgements' QoS, reason string and user properties on each status, the Receive Maximum we advertise enforced (0x93), DISCONNECT with the reason code of a protocol error we find (+290 B), so 15,040. */
-const BUDGET_V5 = 15040;
-const BUDGET = 8832;
+/** Measured when MQTT 5 came to the clients (issue 18): 14,309 B gzipped (39,376 B minified; what it uses of the MQTT 5 codec is 6,880 B on its own, Session5 with it 9,540 B), rounded up to the next 64; then 14,629 B (40,325 B minified) with request()/respond(), 14,653 B (40,345 B minified) with the XS workaround in Session5, 14,704 B (40,493 B minified) with received UTF-8 payloads checked; 14,727 B (40,521 B minified) merged with main; 15,017 B (41,518 B minified) with issue 18's simple leftovers: Maximum QoS downgraded on request, the acknowledgements' QoS, reason string and user properties on each status, the Receive Maximum we advertise enforced (0x93), DISCONNECT with the reason code of a protocol error we find (+290 B), so 15,040; 15,075 B (41,620 B minified) once going past our Receive Maximum was an issue recorded once per connection instead of a disconnection (Mosquitto 2.0.11 does it in plain QoS 2 streams; +58 B with its text and flag), so 15,104; then 14,965 B (41,083 B minified) with the session core's smaller boundary (issue 16's leftovers, as MqttClient's: 14,743 -> 14,637 B before these MQTT 5 additions), so 14,976. */
+const BUDGET_V5 = 14976;
+const BUDGET = 8768;
 
 describe('size budget (esbuild minify + gzip -9)', () => {
   test(`MqttClient with its codec: gzipped ≤ ${BUDGET} B (issue target ${ISSUE_TARGET} B)`, async () => {

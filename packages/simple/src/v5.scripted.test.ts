@@ -27,6 +27,7 @@ import {
   CONNACK_REFUSED,
   MqttClient5,
   NOT_SUPPORTED,
+  RECEIVE_MAXIMUM_EXCEEDED,
   type Client5Options,
   type Message5,
 } from './v5.js';
@@ -263,13 +264,6 @@ describe('MqttClient5 against a scripted broker', () => {
       'UMQTT_PACKET_TOO_LARGE',
     ],
     [
-      'one more QoS 2 message than our Receive Maximum',
-      { properties: { receiveMaximum: 1 } },
-      () => new Uint8Array([...publish('t', 2, 1), ...publish('t', 2, 2)]),
-      0x93,
-      'UMQTT_PROTOCOL_ERROR',
-    ],
-    [
       'a payload said to be UTF-8 that is not',
       {},
       () =>
@@ -293,14 +287,30 @@ describe('MqttClient5 against a scripted broker', () => {
       t.sock.send(bytes());
       await settle();
       expect(t.closes).toEqual([expect.objectContaining({ code, reasonCode: rc, place: 'read' })]);
-      // the client answered a QoS 2 message it accepted with PUBREC before the one too many
       const sent = t.sock.take();
       expect(sent.endsWith(`e0 01 ${rc.toString(16)}`)).toBe(true);
       expect(written({ take: () => sent } as ScriptedSocket).at(-1)).toEqual({ type: DISCONNECT, reasonCode: rc });
       expect(t.sock.closed).toBe(true);
-      expect(t.messages.length).toBeLessThanOrEqual(1); // the message past Receive Maximum is not handed over
+      expect(t.messages).toEqual([]);
     },
   );
+
+  test('one more QoS 2 message than our Receive Maximum: recorded as an issue, handed over, the connection kept', async () => {
+    const issues: string[] = [];
+    const t = await setup({ properties: { receiveMaximum: 1 }, logger: (issue) => issues.push(issue.error.code) });
+    await t.done;
+    await settle();
+    t.sock.take();
+    t.sock.send(new Uint8Array([...publish('t', 2, 1), ...publish('t', 2, 2)]));
+    await settle();
+    expect(issues).toEqual([RECEIVE_MAXIMUM_EXCEEDED]);
+    expect(t.messages).toHaveLength(2);
+    expect(t.closes).toEqual([]);
+    expect(written(t.sock)).toMatchObject([
+      { type: PUBREC, id: 1 },
+      { type: PUBREC, id: 2 },
+    ]);
+  });
 
   test("a broker's DISCONNECT, a lost socket, keepalive: nothing is written back", async () => {
     const t = await setup();

@@ -53,7 +53,7 @@ import { Session5, type Ack5, type Message5, type Publish5Options, type Session5
 import { MqttClient, connectPacket, payloadBytes, type ClientOptions, type Protocol } from './client.js';
 import { REQUEST_TIMEOUT, error } from './errors.js';
 
-export { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED } from '@umqtt/session';
+export { BROKER_DISCONNECT, CONNACK_REFUSED, NOT_SUPPORTED, RECEIVE_MAXIMUM_EXCEEDED } from '@umqtt/session/v5';
 export { REQUEST_TIMEOUT } from './errors.js';
 export type {
   Ack5,
@@ -123,7 +123,7 @@ function connect5(options: ClientOptions): Uint8Array {
 
 /**
  * The reason code to disconnect with, by the code of a protocol error we found in what the broker
- * sent (the error's own `reasonCode` first: 0x93 Receive Maximum exceeded, 0x94 Topic Alias
+ * sent (the error's own `reasonCode` first: 0x94 Topic Alias
  * invalid, 0x99 Payload format invalid...) [MQTT-4.13.1].
  */
 const DISCONNECT_WITH: Readonly<Record<string, number>> = /* @__PURE__ */ Object.freeze({

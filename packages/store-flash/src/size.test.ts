@@ -39,6 +39,8 @@ const ROBUST = `export { RobustClient } from '@umqtt/robust';`;
  * to the block size (a partition read with another block size is refused, naming the size it was
  * written with), and a sync after a compaction copy that runs into a new block on a buffered flash:
  * measured 6,547 B (6,185 B just before on the same tree, RobustClient unchanged), budget 6,592.
+ * (Issue 16's leftovers made RobustClient smaller, FlashStore unchanged: the difference of the two
+ * gzipped bundles moved from 6,574 to 6,569 B, 20,715 B together.)
  */
 const ISSUE_TARGET = 10240;
 const ADDED_BUDGET = 6592;

@@ -2,6 +2,8 @@
 // the URL), plus what a command needs around them: the raw error of the last failed socket (the
 // client keeps only its text) and a way to wait until every byte was handed to the operating
 // system before closing.
+import { RobustClient, type RobustOptions } from '@umqtt/robust';
+import { RobustClient5 } from '@umqtt/robust/v5';
 import type { Issue, SocketFactory } from '@umqtt/simple';
 import { mqtt5 } from '@umqtt/simple/v5';
 import { socketFactoryFor } from '../connect.js';
@@ -89,4 +91,16 @@ export function sessionOptions(c: ConnectionConfig, connector: Connector, log?: 
     maxPacketSize: MAX_PACKET,
     logger: log && ((issue: Issue) => log(`${issue.place}: ${issue.error.code}: ${issue.error.message}`)),
   };
+}
+
+/**
+ * A command's reconnecting client: `RobustClient`, or with -V 5 `RobustClient5` (the broker's
+ * refusals decided by its table, the session kept for CONNECT's session-expiry-interval, never
+ * expiring when -D gives none, as mosquitto_sub's -c keeps it).
+ */
+export function robustClient(c: ConnectionConfig, options: RobustOptions): RobustClient {
+  if (c.version !== 5) return new RobustClient(options);
+  const { sessionExpiryInterval, ...connect } = c.properties.connect as { sessionExpiryInterval?: number };
+  const { protocol: _protocol, ...rest } = options; // (RobustClient5 brings MQTT 5's own)
+  return new RobustClient5({ ...rest, properties: connect, sessionExpiry: sessionExpiryInterval });
 }

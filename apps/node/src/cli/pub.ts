@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { QoS } from '@umqtt/codec';
-import { RobustClient, type FinalStatus } from '@umqtt/robust';
+import type { FinalStatus } from '@umqtt/robust';
 import { MqttClient, type Issue, type Status } from '@umqtt/simple';
 import type { Publish5Options } from '@umqtt/simple/v5';
 import {
@@ -22,7 +22,7 @@ import {
 import { CliError, EXIT, explain, reasonName, usage } from './errors.js';
 import { PUB_HELP } from './help.js';
 import { Signal, printer, type Io } from './io.js';
-import { closeGracefully, createConnector, sessionOptions, type Connector } from './net.js';
+import { closeGracefully, createConnector, robustClient, sessionOptions, type Connector } from './net.js';
 import { damageReport, openQueue } from './store.js';
 
 const OPTIONS = {
@@ -101,10 +101,10 @@ export function planPub(args: string[]): PubPlan | 'help' {
   };
   if (plan.store === '') throw usage('--store needs a directory', 'e.g. --store ./umqtt-queue');
   if (plan.storeReset && plan.store === undefined) throw usage('--store-reset needs --store DIR');
-  if (plan.store !== undefined && config.version === 5)
+  if (plan.store !== undefined && Object.keys(config.properties.publish).length)
     throw usage(
-      '--store with -V 5 is not supported yet: the robust client speaks MQTT 3.1.1',
-      'leave out -V 5, or publish without --store',
+      '-D publish properties with --store are not supported: the queue file keeps topic, payload and QoS only',
+      'leave out the -D publish properties, or publish without --store',
     );
   if (whole) {
     plan.source = (io) => stdinWhole(io);
@@ -293,7 +293,7 @@ async function pubRobust(plan: PubPlan, io: Io, connector: Connector, log?: (lin
   // (each lost message gets its final status, dropped, from the robust client: exit 1)
   if (queue.damage) say.warn(damageReport(queue.file, queue.damage));
   if (queue.leftover) say.note(`${queue.leftover} message(s) left in ${queue.file} by an earlier run are sent first`);
-  const client = new RobustClient({
+  const client = robustClient(c, {
     ...sessionOptions(c, connector, log),
     servers: [{ host: c.host, port: c.port }],
     store,

@@ -1,6 +1,5 @@
 // `umqtt sub`: subscribe and print each message, one per line, until a count, a timeout or a
 // signal.
-import { RobustClient } from '@umqtt/robust';
 import type { Message5 } from '@umqtt/simple/v5';
 import { MemoryStore } from '@umqtt/store-memory';
 import {
@@ -20,7 +19,7 @@ import { CliError, EXIT, explain, reasonName, usage } from './errors.js';
 import { SUB_HELP } from './help.js';
 import { parseFormat, type Formatter } from './format.js';
 import { printer, type Io } from './io.js';
-import { createConnector, sessionOptions } from './net.js';
+import { createConnector, robustClient, sessionOptions } from './net.js';
 import type { QoS } from '@umqtt/codec';
 
 const OPTIONS = {
@@ -137,7 +136,7 @@ export async function sub(args: string[], io: Io): Promise<number> {
   const connector = createConnector(c, log);
   // A session that survives the broker (as mosquitto_sub): reconnects with backoff and
   // subscribes again when the broker kept no session. Nothing is published: the store stays empty.
-  const client = new RobustClient({
+  const client = robustClient(c, {
     ...sessionOptions(c, connector, log),
     clean: c.clean,
     servers: [{ host: c.host, port: c.port }],

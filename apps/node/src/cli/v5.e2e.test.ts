@@ -78,10 +78,66 @@ describe.skipIf(mosquittoOrSkip() !== undefined)('umqtt -V 5 against Mosquitto',
     expect(oneLine(r.stderr)).toMatch(/1 of 1 message\(s\) refused by the broker: 1 with 0x87 \(not authorized\)/);
   });
 
-  it('-D without -V 5, and --store with -V 5, are usage errors (exit 2)', async () => {
+  it('-D without -V 5, and -D publish properties with --store, are usage errors (exit 2)', async () => {
     const a = await umqtt(['pub', ...at(), '-t', 'a', '-m', 'x', '-D', 'publish', 'content-type', 'x']);
     expect([a.code, oneLine(a.stderr)]).toEqual([2, expect.stringMatching(/-D \(MQTT 5 properties\) needs MQTT 5/)]);
-    const b = await umqtt(['pub', ...at(), '-V', '5', '-t', 'a', '-m', 'x', '--store', dir]);
-    expect([b.code, oneLine(b.stderr)]).toEqual([2, expect.stringMatching(/--store with -V 5 is not supported yet/)]);
+    const b = await umqtt([
+      'pub',
+      ...at(),
+      '-V',
+      '5',
+      '-t',
+      'a',
+      '-m',
+      'x',
+      '-D',
+      'publish',
+      'content-type',
+      'x',
+      '--store',
+      dir,
+    ]);
+    expect([b.code, oneLine(b.stderr)]).toEqual([
+      2,
+      expect.stringMatching(/-D publish properties with --store are not supported/),
+    ]);
+  });
+
+  it('--store on MQTT 5: the robust client delivers; an ACL refusal ends rejected with its reason code', async () => {
+    const topic = uniqueTopic('v5-store');
+    const sub = await subscribed([...at(), '-V', '5', '-t', topic, '-C', '1', '-W', '10']);
+    const ok = await umqtt([
+      'pub',
+      ...at(),
+      '-V',
+      '5',
+      '-t',
+      topic,
+      '-m',
+      'kept',
+      '-q',
+      '1',
+      '--store',
+      join(dir, 'q1'),
+    ]);
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(await sub.exited).toBe(0);
+    expect(sub.stdout.trim()).toBe('kept');
+    const no = await umqtt([
+      'pub',
+      ...at(),
+      '-V',
+      '5',
+      '-t',
+      'not/allowed',
+      '-m',
+      'x',
+      '-q',
+      '1',
+      '--store',
+      join(dir, 'q2'),
+    ]);
+    expect(no.code).not.toBe(0);
+    expect(oneLine(no.stderr)).toMatch(/rejected.*0x87/i);
   });
 });

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PRESETS, RobustClient, type FinalStatus, type RobustOptions, type RobustState } from '@umqtt/robust';
-import { mqtt5 } from '@umqtt/simple/v5';
+import { RobustClient5 } from '@umqtt/robust/v5';
 import { FlashStore } from '@umqtt/store-flash';
 import { MemoryStore } from '@umqtt/store-memory';
 import type { Store } from '@umqtt/robust';
@@ -73,17 +73,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
   const server = { host: broker.host, port: broker.port };
   const socket = createTcpSocketFactory();
-  // MQTT 5: its protocol, and a session kept for an hour across the outage
-  const protocol: Partial<RobustOptions> = v5
-    ? ({ protocol: mqtt5(), properties: { sessionExpiryInterval: 3600 } } as Partial<RobustOptions>)
-    : {};
+  // MQTT 5: RobustClient5, with a session kept for an hour across the outage
+  const robust = (options: RobustOptions): RobustClient =>
+    v5 ? new RobustClient5({ ...options, sessionExpiry: 3600 }) : new RobustClient(options);
   const start = Date.now();
   const now = () => Date.now() - start;
 
   // The subscriber: a persistent session, so it also gets what arrives while it reconnects.
   const received = new Map<string, number>(); // "kind/seq" -> times received
-  const sub = new RobustClient({
-    ...protocol,
+  const sub = robust({
     socket,
     timers: nodeTimers,
     servers: [server],
@@ -109,8 +107,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     ? undefined
     : new FileFlash(join(dir, 'queue.flash'), { byteLength: 256 * 1024, sync: false });
   const store = options.store ? options.store(dir) : new FlashStore(flash!);
-  const pub = new RobustClient({
-    ...protocol,
+  const pub = robust({
     socket,
     timers: nodeTimers,
     servers: [server],
