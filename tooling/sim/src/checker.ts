@@ -2,6 +2,8 @@
 // broker's ledger they judge by: what the broker model acknowledged, routed, dropped and lost.
 import type { QoS } from '@umqtt/codec';
 import { DEFAULT_BACKOFF } from '@umqtt/robust';
+import { DISCONNECT_ROUNDS } from '@umqtt/robust/v5';
+import { BROKER_DISCONNECT } from '@umqtt/simple/v5';
 import type { Ledger } from './broker.js';
 import type { Device, PubRecord } from './device.js';
 import { msgIdOf } from './trace.js';
@@ -14,8 +16,14 @@ interface LedgerEntry {
   /** When the broker acknowledged it (PUBACK, PUBREC for a held message; routing for QoS 0). */
   accepted: number[];
   quotaDropped: number[];
-  /** Routings: when, the state generation, to whom. */
-  routed: { at: number; gen: number; to: string[] }[];
+  /** Refused with a reason code (0x87 not authorized: the ACL), never routed. */
+  refused: { code: number; at: number }[];
+  /** Routings: when (and in which order), the state generation, to whom. */
+  routed: { at: number; seq: number; gen: number; to: string[] }[];
+  /** When its Message Expiry Interval ran out at the broker (ms; 0: never). */
+  expiresAt: number;
+  /** First sends to a subscriber, in which order, by client id. */
+  sent: Map<string, number> | undefined;
   /** Drops on the way out, by receiver. */
   outDropped: { to: string; why: string; at: number }[];
 }
@@ -27,7 +35,11 @@ export class BrokerLedger implements Ledger {
   readonly losses: number[] = [];
   /** Times a persistent connect found no session and made one, by client id. */
   readonly sessionsMade = new Map<string, number[]>();
+  /** Times a client's session expired (MQTT 5's Session Expiry Interval), by client id. */
+  readonly expired = new Map<string, number[]>();
   gen = 0;
+  /** Orders routings and sends that happen at one instant. */
+  #seq = 0;
 
   constructor(readonly world: World) {}
 
@@ -37,11 +49,27 @@ export class BrokerLedger implements Ledger {
     this.sessionsMade.set(clientId, list);
   }
 
+  sessionExpired(clientId: string): void {
+    const list = this.expired.get(clientId) ?? [];
+    list.push(this.world.now);
+    this.expired.set(clientId, list);
+  }
+
   #entry(from: string, payload: Uint8Array, qos: QoS): LedgerEntry {
     const id = msgIdOf(payload);
     let e = this.entries.get(id);
     if (!e) {
-      e = { from, qos, accepted: [], quotaDropped: [], routed: [], outDropped: [] };
+      e = {
+        from,
+        qos,
+        accepted: [],
+        quotaDropped: [],
+        refused: [],
+        routed: [],
+        expiresAt: 0,
+        sent: undefined,
+        outDropped: [],
+      };
       this.entries.set(id, e);
     }
     return e;
@@ -53,8 +81,17 @@ export class BrokerLedger implements Ledger {
   quotaDropped(from: string, payload: Uint8Array): void {
     this.#entry(from, payload, 2).quotaDropped.push(this.world.now);
   }
-  routed(from: string, payload: Uint8Array, to: string[]): void {
-    this.#entry(from, payload, 0).routed.push({ at: this.world.now, gen: this.gen, to });
+  refused(from: string, payload: Uint8Array, code: number): void {
+    this.#entry(from, payload, 0).refused.push({ code, at: this.world.now });
+  }
+  routed(from: string, payload: Uint8Array, to: string[], expiresAt = 0): void {
+    const e = this.#entry(from, payload, 0);
+    e.routed.push({ at: this.world.now, seq: ++this.#seq, gen: this.gen, to });
+    e.expiresAt = expiresAt;
+  }
+  sent(to: string, payload: Uint8Array): void {
+    const e = this.#entry('?', payload, 0);
+    if (!e.sent?.has(to)) (e.sent ??= new Map()).set(to, ++this.#seq);
   }
   outDropped(to: string, payload: Uint8Array, why: string): void {
     this.#entry('?', payload, 0).outDropped.push({ to, why, at: this.world.now });
@@ -64,9 +101,15 @@ export class BrokerLedger implements Ledger {
     this.losses.push(this.world.now);
   }
 
-  /** A loss of state in (from, to]. */
-  lostBetween(from: number, to: number): boolean {
-    return this.losses.some((t) => t > from && t <= to);
+  /** A loss of state in (from, to], or of the session of `clientId` (it expired). */
+  lostBetween(from: number, to: number, clientId?: string): boolean {
+    return this.lossesOf(clientId).some((t) => t > from && t <= to);
+  }
+
+  /** Times the broker lost every session, and those the session of `clientId` expired. */
+  lossesOf(clientId: string | undefined): number[] {
+    const mine = clientId === undefined ? undefined : this.expired.get(clientId);
+    return mine ? [...this.losses, ...mine] : this.losses;
   }
 }
 
@@ -80,12 +123,18 @@ export interface Summary {
   rejected: number;
   /** Messages a MemoryStore held when the power failed (exempt from no-loss). */
   crashLost: number;
+  /** Messages a FlashStore reported lost to damage at a mount (status dropped). */
+  damaged: number;
   /** publish() calls cut by a power failure. */
   inDoubt: number;
   /** Messages that settled inside a power cut (their status never reached the application). */
   settledInCut: number;
   /** Delivered messages the subscriber missed because the broker lost them or was not subscribed. */
   brokerLost: number;
+  /** Delivered messages the subscriber missed because their Message Expiry Interval ran out at the broker. */
+  brokerExpired: number;
+  /** Delivered messages the broker still holds for the subscriber at the end (Mosquitto 2.0.11 can stall a queue, see README). */
+  brokerHeld: number;
   powerCuts: number;
   stateLosses: number;
   attempts: number;
@@ -149,8 +198,13 @@ export function watchStates(world: World, d: Device): void {
         const stable = backoff.stableAfter ?? DEFAULT_BACKOFF.stableAfter;
         const lasted = onlineSince >= 0 ? world.now - onlineSince : 0;
         if (lasted >= stable + lateness) {
+          // MQTT 5 (RobustClient5's built-in strategy): a broker's DISCONNECT with one of the
+          // reasons of DISCONNECT_ROUNDS (session taken over, server shutting down...) adds rounds
+          const e = d.lastError;
+          const rounds = spec.mqtt5 && e?.code === BROKER_DISCONNECT ? (DISCONNECT_ROUNDS[e.reasonCode ?? 0] ?? 0) : 0;
           const min = backoff.min ?? DEFAULT_BACKOFF.min;
-          const bound = min + lateness;
+          const cap = Math.min(max, min * (backoff.factor ?? DEFAULT_BACKOFF.factor) ** rounds);
+          const bound = cap + lateness;
           world.after(bound, () => {
             if (episode === mine && d.boot === boot && boot.alive && d.state === 'offline' && d.linkUp)
               world.fail(
@@ -161,6 +215,7 @@ export function watchStates(world: World, d: Device): void {
         }
       }
       onlineSince = state === 'online' ? world.now : -1;
+      if (state === 'online') d.lastError = undefined;
     };
   };
   d.onBoot = () => {
@@ -177,6 +232,7 @@ export function finalChecks(
   devices: Device[],
   observer: Device,
   calmAt: number,
+  brokerHolds: (clientId: string, msgId: string) => boolean = () => false,
 ): Summary {
   const summary: Summary = {
     published: 0,
@@ -186,9 +242,12 @@ export function finalChecks(
     dropped: 0,
     rejected: 0,
     crashLost: 0,
+    damaged: 0,
     inDoubt: 0,
     settledInCut: 0,
     brokerLost: 0,
+    brokerExpired: 0,
+    brokerHeld: 0,
     powerCuts: 0,
     stateLosses: ledger.losses.length,
     attempts: 0,
@@ -205,6 +264,7 @@ export function finalChecks(
   const everyone = [...devices, observer];
   for (const d of everyone) {
     summary.powerCuts += d.cuts;
+    summary.damaged += d.damaged;
     summary.attempts += d.attempts;
     summary.peakTimersPerSecond = Math.max(summary.peakTimersPerSecond, d.boot.clock.peakPerSecond);
     // liveness: once the faults stopped, everything settled
@@ -220,7 +280,8 @@ export function finalChecks(
       'liveness',
       () => `${d.spec.name} still holds ${d.client.held} messages at the end`,
     );
-    for (const rec of d.records) checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer);
+    for (const rec of d.records)
+      checkRecord(world, ledger, d, rec, summary, got, d === observer ? null : observer, brokerHolds);
   }
   const published = new Map<string, PubRecord>();
   for (const d of everyone) for (const r of d.records) published.set(r.msgId, r);
@@ -237,6 +298,7 @@ function checkRecord(
   summary: Summary,
   got: Map<string, { qos: QoS; at: number; retain: boolean }[]>,
   observer: Device | null,
+  brokerHolds: (clientId: string, msgId: string) => boolean,
 ): void {
   summary.published++;
   const id = rec.msgId;
@@ -288,6 +350,11 @@ function checkRecord(
         'honest-status',
         `${id} reported delivered, but the broker dropped it past its in-flight quota (PUBREC 0x97)`,
       );
+    if (e?.refused.length)
+      world.fail(
+        'honest-status',
+        `${id} reported delivered, but the broker refused it (0x${e.refused[0]!.code.toString(16)})`,
+      );
     world.fail('honest-status', `${id} reported delivered, but the broker never acknowledged it`);
   }
   if (!observer) return;
@@ -297,7 +364,7 @@ function checkRecord(
     const routedToObserver = e?.routed.filter((x) => x.to.includes(observer.spec.clientId)) ?? [];
     if (!e?.routed.length) {
       // (a QoS 2 message held at PUBREC when the broker lost its state must have been published again)
-      const lost = ledger.lostBetween(rec.at, status.at);
+      const lost = ledger.lostBetween(rec.at, status.at, d.spec.clientId);
       if (lost && rec.qos === 2 && connackLost(ledger, d, rec.at, status.at)) {
         summary.brokerLost++;
         return;
@@ -317,6 +384,16 @@ function checkRecord(
       summary.brokerLost++;
       return;
     }
+    // its Message Expiry Interval ran out at the broker (MQTT 5): the broker may drop it
+    if (e!.expiresAt && e!.expiresAt <= world.now) {
+      summary.brokerExpired++;
+      return;
+    }
+    // the broker has it still, queued for the subscriber: not lost, and not the clients' doing
+    if (brokerHolds(observer.spec.clientId, id)) {
+      summary.brokerHeld++;
+      return;
+    }
     world.fail('no-loss', `${id} (QoS ${rec.qos}) was delivered and routed to the subscriber, which never got it`);
   }
   // QoS 2 at most once, unless a session was lost past PUBREC and the client published it again as
@@ -334,7 +411,7 @@ function checkRecord(
  */
 function connackLost(ledger: BrokerLedger, d: Device, from: number, to: number): boolean {
   if (enabled('connack-lost-session')) return false;
-  const loss = Math.max(...ledger.losses.filter((t) => t > from && t <= to));
+  const loss = Math.max(...ledger.lossesOf(d.spec.clientId).filter((t) => t > from && t <= to));
   return (ledger.sessionsMade.get(d.spec.clientId) ?? []).some(
     (made) =>
       made > loss &&
@@ -370,25 +447,57 @@ function checkReceived(world: World, ledger: BrokerLedger, d: Device, published:
   }
 }
 
-/** Per topic and publisher, first receipts come in publish order (as MQTT promises for one QoS and priority). */
+/**
+ * Order, per topic (one publisher, one QoS, one priority each), in the two places a client
+ * decides it: the publisher's messages are first routed by the broker in publish order, and the
+ * subscriber hands them over in the order the broker first sent them. (Between the two the broker
+ * may reorder: Mosquitto 2.0.11 puts a new message in flight ahead of older queued ones when an
+ * acknowledgement left its send quota up and the window full; that is not the clients' doing.)
+ * A message published again after its session was lost, or when the broker lost its state or the
+ * device its memory, is exempt.
+ */
 function checkOrder(world: World, ledger: BrokerLedger, devices: Device[], observer: Device): void {
-  const bySerial = new Map<string, PubRecord>();
-  for (const d of devices) for (const r of d.records) bySerial.set(r.msgId, r);
-  const firstSeen = new Set<string>();
-  const last = new Map<string, PubRecord>();
+  const exempt = (rec: PubRecord, d: Device) =>
+    rec.crashLost || republished(rec) || ledger.lostBetween(rec.at, world.now, d.spec.clientId);
+  for (const d of devices) {
+    const byTopic = new Map<string, { rec: PubRecord; seq: number }[]>();
+    for (const rec of d.records) {
+      const first = ledger.entries.get(rec.msgId)?.routed[0];
+      if (!first || exempt(rec, d)) continue;
+      let list = byTopic.get(rec.topic);
+      if (!list) byTopic.set(rec.topic, (list = []));
+      list.push({ rec, seq: first.seq });
+    }
+    for (const [topic, list] of byTopic) {
+      list.sort((a, b) => a.seq - b.seq);
+      for (let i = 1; i < list.length; i++) {
+        const prev = list[i - 1]!.rec;
+        const rec = list[i]!.rec;
+        if (rec.serial < prev.serial)
+          world.fail(
+            'order',
+            `on ${topic} the broker routed ${rec.msgId} after ${prev.msgId} (QoS ${rec.qos}, published in the other order)`,
+          );
+      }
+    }
+  }
+  // the subscriber: first receipts in the order of the broker's first sends to it
+  // (not after the broker lost the subscriber's session: what it sent before is not what it sends after)
+  const to = observer.spec.clientId;
+  if (ledger.lostBetween(0, world.now, to)) return;
+  const last = new Map<string, { id: string; seq: number }>();
+  const seen = new Set<string>();
   for (const r of observer.received) {
-    if (r.retain || firstSeen.has(r.msgId)) continue;
-    firstSeen.add(r.msgId);
-    const rec = bySerial.get(r.msgId);
-    if (!rec) continue;
-    const key = `${rec.topic}`;
-    const prev = last.get(key);
-    if (prev && rec.serial < prev.serial && !ledger.lostBetween(rec.at, world.now) && !rec.crashLost) {
+    if (seen.has(r.msgId)) continue;
+    seen.add(r.msgId);
+    const seq = ledger.entries.get(r.msgId)?.sent?.get(to);
+    if (seq === undefined) continue;
+    const prev = last.get(r.topic);
+    if (prev && seq < prev.seq)
       world.fail(
         'order',
-        `on ${rec.topic} the subscriber got ${rec.msgId} after ${prev.msgId} (QoS ${rec.qos}, published in the other order)`,
+        `on ${r.topic} the subscriber handed over ${r.msgId} after ${prev.id}, which the broker sent after it`,
       );
-    }
-    if (!prev || rec.serial > prev.serial) last.set(key, rec);
+    last.set(r.topic, { id: r.msgId, seq });
   }
 }

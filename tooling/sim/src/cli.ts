@@ -5,7 +5,7 @@
 //   pnpm sim --seed S [--full]      one seed with its trace (the whole trace with --full)
 //   pnpm sim day [--seed S] [--json]   a virtual day of a device with each client, and the tables
 //   pnpm sim day --seeds N [--from S] [--json]   N days (seeds S..) with each client: mean, spread
-//   pnpm sim aedes                  the scripted exchange against Mosquitto and aedes: where they differ
+//   pnpm sim aedes                  the scripted exchanges (3.1.1, MQTT 5) against Mosquitto and aedes: where they differ
 import { DAY_CLIENTS, dayFigures, renderClients, renderDay, renderSummaries, runDay, summarizeDays } from './day.js';
 import { explain, replayCommand } from './explain.js';
 import { runSeed } from './scenario.js';
@@ -28,7 +28,7 @@ async function seeds(from: number, count: number): Promise<number> {
       failed.push(seed);
       if (tty) process.stdout.write('\n');
       console.log(`FAIL seed ${seed}: ${result.violation!.invariant}: ${result.violation!.detail}`);
-      console.log(`  replay: ${replayCommand(seed)}`);
+      console.log(`  replay: ${replayCommand(seed, result.mqtt5)}`);
     }
     const done = i + 1;
     if (tty || done === count || done % Math.max(1, Math.floor(count / 10)) === 0) {
@@ -47,25 +47,38 @@ async function seeds(from: number, count: number): Promise<number> {
   return failed.length ? 1 : 0;
 }
 
-/** Plays the parity script against a real Mosquitto and an embedded aedes; prints the steps that differ. */
+/** Plays the parity scripts (3.1.1, MQTT 5) against a real Mosquitto and an embedded aedes; prints the steps that differ. */
 async function compareAedes(): Promise<number> {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
   const { startAedes, startMosquitto } = await import('@umqtt/testkit');
-  const { SCRIPT, describeStep, play, tcpRunner } = await import('./parity.js');
-  const mosquitto = await startMosquitto();
+  const { ACL_FILE, SCRIPT, SCRIPT5, describeStep, play, tcpRunner } = await import('./parity.js');
+  const dir = await mkdtemp(join(tmpdir(), 'umqtt-sim-acl-'));
+  await writeFile(join(dir, 'acl'), ACL_FILE);
+  const mosquitto = await startMosquitto({ extraConfig: [`acl_file ${join(dir, 'acl')}`] });
   const aedes = await startAedes();
   try {
-    const m = await play(tcpRunner(mosquitto.port));
-    const a = await play(tcpRunner(aedes.port));
-    let differ = 0;
-    for (let i = 0; i < SCRIPT.length; i++) {
-      if (JSON.stringify(m[i]) === JSON.stringify(a[i])) continue;
-      differ++;
-      console.log(`${describeStep(i)}\n  mosquitto ${JSON.stringify(m[i])}\n  aedes     ${JSON.stringify(a[i])}`);
+    for (const [name, script] of [
+      ['MQTT 3.1.1', SCRIPT],
+      ['MQTT 5', SCRIPT5],
+    ] as const) {
+      const m = await play(tcpRunner(mosquitto.port), script);
+      const a = await play(tcpRunner(aedes.port), script);
+      let differ = 0;
+      for (let i = 0; i < script.length; i++) {
+        if (JSON.stringify(m[i]) === JSON.stringify(a[i])) continue;
+        differ++;
+        console.log(
+          `${describeStep(i, script)}\n  mosquitto ${JSON.stringify(m[i])}\n  aedes     ${JSON.stringify(a[i])}`,
+        );
+      }
+      console.log(`${name}: ${differ} of ${script.length} steps differ\n`);
     }
-    console.log(`${differ} of ${SCRIPT.length} steps differ`);
   } finally {
     await mosquitto.stop();
     await aedes.close();
+    await rm(dir, { recursive: true, force: true });
   }
   return 0;
 }

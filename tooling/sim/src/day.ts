@@ -190,6 +190,7 @@ export async function runDay(seed: number, client: DayClient = DAY_CLIENTS[0]!):
     subscriptions: [],
     flashBlocks: 32,
     clean: false,
+    mqtt5: undefined,
   };
   const device = new Device(world, net, spec, r.fork(), { faults: () => ({}) });
   world.steps.push(stepChecks(world, [device]));

@@ -5,7 +5,7 @@
 //
 // Everything the application sees (publish keys, final statuses, messages, states) is recorded
 // here for the checker, across boots: the record is the omniscient observer's, not the device's.
-import type { QoS, Subscription } from '@umqtt/codec';
+import type { QoS, Subscription, UmqttError } from '@umqtt/codec';
 import {
   RobustClient,
   type FinalStatus,
@@ -16,6 +16,7 @@ import {
   type Store,
 } from '@umqtt/robust';
 import { PROTOCOL_ERROR } from '@umqtt/simple';
+import { RobustClient5 } from '@umqtt/robust/v5';
 import { MemoryStore } from '@umqtt/store-memory';
 import { FlashStore, PowerLoss, SimulatedFlash, type Flash } from '@umqtt/store-flash';
 import { PlatformClock, type ClockHabit } from './clock.js';
@@ -48,8 +49,13 @@ export interface DeviceSpec {
   subscriptions: Subscription[];
   /** Flash geometry of a flash device. */
   flashBlocks: number;
-  /** Clean session (the robust client's default is a persistent one). */
+  /** Clean session (the robust client's default is a persistent one); in MQTT 5, Clean Start. */
   clean: boolean;
+  /**
+   * Runs on MQTT 5 (`protocol: mqtt5()` through RobustClient's options), with these CONNECT
+   * properties: Session Expiry Interval (seconds, 0xFFFFFFFF never) and a Receive Maximum.
+   */
+  mqtt5: { sessionExpiry: number; receiveMaximum: number | undefined } | undefined;
 }
 
 /** One publish as the application made it, and what became of it. */
@@ -221,6 +227,17 @@ function recorded(store: Store, removed: Set<number>): Store {
   // incoming QoS 2 ids held until PUBREL: a device that reboots between PUBREC and PUBREL must not get the message twice
   if (store.incoming) wrapper.incoming = (id, held) => store.incoming!(id, held);
   if (store.held) wrapper.held = () => store.held!();
+  // what the store found damaged at mount (the client reports those messages dropped), and when
+  // its calls become durable: read through, as the client would read the store itself
+  Object.defineProperty(wrapper, 'damage', { get: () => store.damage, enumerable: true });
+  if (store.durable !== undefined) {
+    Object.defineProperty(wrapper, 'durable', { get: () => store.durable, enumerable: true });
+    Object.defineProperty(wrapper, 'onDurable', {
+      get: () => store.onDurable,
+      set: (fn: Store['onDurable']) => ((store as { onDurable?: Store['onDurable'] }).onDurable = fn),
+      enumerable: true,
+    });
+  }
   return wrapper;
 }
 
@@ -243,10 +260,18 @@ export class Device {
   cuts = 0;
   #serial = 0;
   #flashBytes: SimulatedFlash | undefined;
+  /** The last issue the client recorded since it was last online (why its connection ended). */
+  lastError: UmqttError | undefined;
+  /** Messages the workload's producer waiting for onWritable still means to publish. */
+  owed = 0;
+  /** Largest payload the workload publishes, bytes. */
+  maxPayload = 200;
   /** Started by the scenario (and restarted after each boot). */
   started = false;
   /** Messages a MemoryStore held when the power failed (exempt from no-loss, reported). */
   crashLosses = 0;
+  /** Messages a FlashStore reported lost to damage at a mount (each then ends `dropped`). */
+  damaged = 0;
   /** The state and since when (for the connect-settles and keeps-trying checks). */
   state: RobustState = 'idle';
   stateSince = 0;
@@ -308,11 +333,25 @@ export class Device {
         rec.recovered.push(index);
         boot.byKey.set(m.key, rec);
       }
+      // what it reports lost to damage: the client gives each its status (dropped) under its old key
+      for (const lost of store.damage?.lost ?? []) {
+        const rec = this.#heldUnder(lost.key);
+        if (!rec)
+          this.world.fail('store-integrity', `${spec.name}: the flash reports lost a key ${lost.key} it never had`);
+        this.damaged++;
+        this.note(`the flash reports ${rec.msgId} (key ${lost.key}) lost to damage`);
+        boot.byKey.set(lost.key, rec);
+      }
     } else store = new MemoryStore();
     boot.store = store;
     store = recorded(store, boot.removed);
     const factory = this.net.factory(boot);
-    const client = new RobustClient({
+    // MQTT 5: @umqtt/robust/v5's client (session expiry, refusals by reason code, TTL as Message
+    // Expiry, the broker's DISCONNECT reasons in the reconnect delay)
+    const v5 = spec.mqtt5;
+    const Client = v5 ? RobustClient5 : RobustClient;
+    const client = new Client({
+      ...(v5 && { sessionExpiry: v5.sessionExpiry, properties: { receiveMaximum: v5.receiveMaximum } }),
       socket: (o) => {
         this.attempts++;
         this.lastAttempt = this.world.now;
@@ -338,6 +377,7 @@ export class Device {
       clean: spec.clean,
       logger: (issue) => {
         this.note(`issue ${issue.place} ${issue.error.code}: ${issue.error.message}`);
+        if (boot.alive) this.lastError = issue.error;
         if (issue.error.code === PROTOCOL_ERROR && boot.alive) this.onProtocolError?.(issue.error.message);
       },
     });
@@ -386,6 +426,15 @@ export class Device {
       default:
         return r.float(0, 1e7) + r.next();
     }
+  }
+
+  /** The message the latest boot before this one held under `key`, still without a status. */
+  #heldUnder(key: number): PubRecord | undefined {
+    for (let i = this.#history.length - 1; i > 0; i--) {
+      const rec = this.#history[i]?.byKey.get(key);
+      if (rec) return rec.statuses.length ? undefined : rec;
+    }
+    return undefined;
   }
 
   /** Whether the client of boot `index` told its store to remove the message `rec`. */

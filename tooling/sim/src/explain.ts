@@ -1,9 +1,9 @@
 // What a failing seed prints: one line to replay it, then the story that led there, readable.
 import type { RunResult } from './scenario.js';
 
-/** The one-line command that replays a seed with its trace. */
-export function replayCommand(seed: number): string {
-  return `pnpm sim --seed ${seed}`;
+/** The one-line command that replays a seed with its trace (in the 3.1.1-only world when it ran there). */
+export function replayCommand(seed: number, mqtt5 = true): string {
+  return `${mqtt5 ? '' : 'SIM_MQTT5=0 '}pnpm sim --seed ${seed}`;
 }
 
 /**
@@ -14,7 +14,7 @@ export function explain(result: RunResult, lastLines = 60): string {
   const v = result.violation;
   const out: string[] = [];
   out.push(`seed ${result.seed}: ${v ? `${v.invariant}: ${v.detail}` : 'passed'}`);
-  out.push(`replay: ${replayCommand(result.seed)}`);
+  out.push(`replay: ${replayCommand(result.seed, result.mqtt5)}`);
   const trace = result.trace;
   if (!trace || !v) return out.join('\n');
   const lines = trace.lines;

@@ -263,7 +263,7 @@ class Connection {
     const trace = net.world.trace;
     if (trace) {
       this.tapUp = new WireTap(trace, `${device.name}>${node.host}`);
-      this.tapDown = new WireTap(trace, `${node.host}>${device.name}`);
+      this.tapDown = new WireTap(trace, `${node.host}>${device.name}`, this.tapUp);
     }
   }
 
@@ -460,11 +460,16 @@ export class Network {
     this.#nodes.set(host, { host, port, listener, up: true, reachable: true });
   }
 
-  /** The broker process on `host` stops (its connections reset, connects refused) or starts. */
-  setUp(host: string, up: boolean): void {
+  /**
+   * The broker process on `host` stops (its connections reset, connects refused) or starts. On a
+   * clean shutdown (`closing`), connections the broker already closed keep what is on its way
+   * (its FIN follows its last bytes).
+   */
+  setUp(host: string, up: boolean, closing = false): void {
     const node = this.#nodes.get(host)!;
     node.up = up;
-    if (!up) for (const c of [...this.#conns]) if (c.node === node) c.reset('node-crash');
+    if (!up)
+      for (const c of [...this.#conns]) if (c.node === node && !(closing && c.serverClosed)) c.reset('node-crash');
   }
 
   /** The machine `host` becomes unreachable (packets wait, connects hang) or reachable again. */

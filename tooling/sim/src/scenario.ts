@@ -1,13 +1,14 @@
 // One seed, one world: broker nodes, devices with their workloads, a subscriber that judges, a
 // schedule of faults; then calm, and the checks. Everything is drawn from the seed.
 import { PRESETS, type RobustPublishOptions } from '@umqtt/robust';
-import { BrokerNode, BrokerState, NO_FAULTS, type BrokerFaults } from './broker.js';
+import { DEFAULT_MAX_INFLIGHT } from '@umqtt/session';
+import { BrokerNode, BrokerState, MAX_INFLIGHT, NO_FAULTS, type BrokerFaults } from './broker.js';
 import { BrokerLedger, finalChecks, stepChecks, watchStates, type Summary } from './checker.js';
 import { CLOCK_HABITS, type ClockHabit } from './clock.js';
 import { Device, type DeviceSpec, type FaultPlan } from './device.js';
 import { enabled } from './exclusions.js';
 import { Network, type ConnectionFaults, type LinkProfile } from './network.js';
-import type { Random } from './random.js';
+import { Random } from './random.js';
 import { Trace } from './trace.js';
 import { World, type Violation } from './world.js';
 
@@ -20,12 +21,24 @@ export interface RunResult {
   trace: Trace | undefined;
   /** Virtual time the run covered, ms. */
   virtual: number;
+  /** Some clients could run on MQTT 5 (see {@link RunOptions.mqtt5}). */
+  mqtt5: boolean;
 }
 
 export interface RunOptions {
   /** Keep a trace of packets, faults and states (replays). */
   trace?: boolean;
+  /**
+   * Let a share of the clients run on MQTT 5 (default: unless SIM_MQTT5=0). Off, the world is the
+   * 3.1.1 one a seed drew before MQTT 5 was modelled: the regression seeds of 3.1.1 bugs keep it.
+   */
+  mqtt5?: boolean;
 }
+
+/** Chance that a client (a device, the subscriber) runs on MQTT 5. */
+const MQTT5_SHARE = 0.35;
+/** Topics the brokers' ACL denies publishing to (Mosquitto's acl_file); only MQTT 5 devices publish there. */
+const DENIED = ['dev/+/denied'];
 
 const PORT = 1883;
 
@@ -36,9 +49,12 @@ type Chaos = number;
 export async function runSeed(seed: number, options: RunOptions = {}): Promise<RunResult> {
   const world = new World(seed, options.trace ? new Trace(200000) : undefined);
   const r = world.random;
+  // MQTT 5 is drawn from a stream of its own: the draws of the 3.1.1 world stay those of the seed
+  const mqtt5 = options.mqtt5 ?? process.env['SIM_MQTT5'] !== '0';
+  const r5 = new Random((seed ^ 0x5a5a5a5a) >>> 0);
   const ledger = new BrokerLedger(world);
   const net = new Network(world, r.fork());
-  const state = new BrokerState(ledger);
+  const state = new BrokerState(ledger, DENIED);
   const hosts = ['broker-a', 'broker-b', 'broker-c'].slice(0, r.pick([1, 1, 1, 2, 3]));
   const nodes = hosts.map((h) => {
     const node = new BrokerNode(world, r.fork(), h, state);
@@ -50,12 +66,15 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   let calm = false;
   const plan: FaultPlan = { faults: (_host, rd) => (calm ? {} : connectionFaults(rd, chaos)) };
   const brokerFaults = drawBrokerFaults(r, chaos);
+  // a broker that tells v5 clients why it ends a connection (takeover, shutdown), as Mosquitto 2.0.11 does not
+  brokerFaults.reasons = r5.chance(0.4) ? 0.7 : 0;
   for (const n of nodes) n.faults = brokerFaults;
 
   const deviceCount = r.int(1, 3);
   const devices: Device[] = [];
   for (let i = 1; i <= deviceCount; i++) {
     const spec = drawSpec(r, `d${i}`, hosts);
+    spec.mqtt5 = drawMqtt5(r5, mqtt5, [0xffffffff, 3600, 120, 20, 5]);
     devices.push(new Device(world, net, spec, r.fork(), plan));
   }
   const observerSpec = drawSpec(r, 'sub', hosts);
@@ -63,6 +82,8 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   observerSpec.clean = false;
   observerSpec.subscriptions = [{ topic: 'dev/#', qos: 2 }];
   observerSpec.policy = { maxMessages: 1000 };
+  // the judge's session never expires (what the broker queued for it must stay there)
+  observerSpec.mqtt5 = drawMqtt5(r5, mqtt5, [0xffffffff]);
   const observer = new Device(world, net, observerSpec, r.fork(), plan);
   const everyone = [...devices, observer];
   world.steps.push(stepChecks(world, everyone));
@@ -78,7 +99,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   // the subscriber starts first; the devices a moment later
   observer.start();
   for (const d of devices) world.after(r.float(500, 3000), () => d.start());
-  for (const d of devices) scheduleWorkload(world, d, r.fork(), faultPhase);
+  for (const d of devices) scheduleWorkload(world, d, r.fork(), faultPhase, r5);
   scheduleCommands(world, observer, devices, r.fork(), faultPhase);
   scheduleFaults(world, r.fork(), chaos, faultPhase, net, nodes, devices, observer, state);
   world.every(10_000, () => net.sweep());
@@ -98,7 +119,6 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
     for (const d of everyone) if (!d.linkUp) d.setLink(true);
     for (const d of devices) d.calm();
   });
-  const end = faultPhase + settleBound(everyone);
   // a promise of the client rejected with nobody to catch it: an exception escaped into the platform
   const rejected = (reason: unknown) => {
     world.violation ??= {
@@ -110,14 +130,17 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   process.on('unhandledRejection', rejected);
   let ok: boolean;
   try {
-    ok = await world.run(end);
+    // the faults phase, then (once calm has healed everything) the settle bound, which counts the
+    // backlog left at that instant: a device that drains one message per round trip needs it
+    ok = await world.run(faultPhase);
+    if (ok) ok = await world.run(faultPhase + settleBound(everyone) + backlogBound(devices, observer, state));
   } finally {
     process.off('unhandledRejection', rejected);
   }
   let summary: Summary | undefined;
   if (ok) {
     try {
-      summary = finalChecks(world, ledger, devices, observer, faultPhase);
+      summary = finalChecks(world, ledger, devices, observer, faultPhase, (to, id) => state.holds(to, id));
     } catch (e) {
       if (!world.violation) throw e;
     }
@@ -129,7 +152,19 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
     summary,
     trace: world.trace,
     virtual: world.now,
+    mqtt5,
   };
+}
+
+/**
+ * Whether a client runs on MQTT 5, and then its CONNECT's Session Expiry Interval (one of
+ * `expiries`, seconds; 0xFFFFFFFF never) and, sometimes, a Receive Maximum below the broker's 20.
+ */
+function drawMqtt5(r5: Random, on: boolean, expiries: number[]): DeviceSpec['mqtt5'] {
+  const v5 = r5.chance(MQTT5_SHARE);
+  const sessionExpiry = r5.pick(expiries);
+  const receiveMaximum = r5.chance(0.3) ? r5.int(1, 19) : undefined;
+  return on && v5 ? { sessionExpiry, receiveMaximum } : undefined;
 }
 
 /** How long after the faults stop everything must have settled: from the clients' settings. */
@@ -144,6 +179,48 @@ export function settleBound(devices: Device[]): number {
   return worst + 120_000;
 }
 
+/** Round trips of a QoS 2 exchange: PUBLISH, PUBREC, PUBREL, PUBCOMP (QoS 1 needs half). */
+const TRIPS = 4;
+/** Bytes of a message on the wire besides topic and payload: fixed header, packet id, the acknowledgements. */
+const OVERHEAD = 64;
+
+/**
+ * How long the backlog at calm takes to drain once everyone is connected: per device, what it
+ * holds, what its producers still owe and what the broker queued for it, through its window (each
+ * window's worth costs the four one-way trips of a QoS 2 exchange at the link's worst latency)
+ * and its link's throughput (bandwidth, or the receive window per trip when that is less); then
+ * the subscriber, through which every device's messages pass, on its own link. Worst device plus
+ * the subscriber: their drains overlap, so the sum is an upper bound.
+ */
+export function backlogBound(devices: Device[], observer: Device, state: BrokerState): number {
+  const queuedFor = (d: Device) => {
+    const s = state.sessions.get(d.spec.clientId);
+    return s ? s.inflight.length + s.queued.length : 0;
+  };
+  const drain = (d: Device, messages: number, bytes: number, window: number) => {
+    const link = d.spec.link;
+    const oneWay = link.latency + link.jitter;
+    const throughput = Math.min(link.bandwidth, link.window / oneWay);
+    return Math.ceil(messages / window) * TRIPS * oneWay + (bytes + messages * OVERHEAD) / throughput;
+  };
+  const windowOf = (d: Device) => Math.min(d.spec.maxInflight ?? DEFAULT_MAX_INFLIGHT, MAX_INFLIGHT);
+  let worst = 0;
+  let toObserver = queuedFor(observer);
+  let bytesToObserver = 0;
+  for (const d of [...devices, observer]) {
+    const held = d.alive ? d.client.held : 0;
+    const bytes = (d.alive ? d.boot.store.bytes : 0) + d.owed * d.maxPayload;
+    const down = queuedFor(d);
+    const own = drain(d, held + d.owed, bytes, windowOf(d)) + drain(d, down, down * d.maxPayload, MAX_INFLIGHT);
+    if (d !== observer) {
+      toObserver += held + d.owed;
+      bytesToObserver += bytes;
+    }
+    worst = Math.max(worst, own);
+  }
+  return worst + drain(observer, toObserver, bytesToObserver, MAX_INFLIGHT);
+}
+
 function drawBrokerFaults(r: Random, chaos: Chaos): BrokerFaults {
   const c = chaos;
   const dupPubrec = r.chance(0.3) ? 0.05 * c : 0;
@@ -151,7 +228,7 @@ function drawBrokerFaults(r: Random, chaos: Chaos): BrokerFaults {
   const unknownAck = r.chance(0.2) ? 0.01 * c : 0;
   const spOnClean = r.chance(0.2) ? 0.2 * c : 0;
   const refuse = r.chance(0.3) ? 0.05 * c : 0;
-  return { dupPubrec, dupPubcomp, unknownAck, sessionPresentOnClean: spOnClean, refuse };
+  return { dupPubrec, dupPubcomp, unknownAck, sessionPresentOnClean: spOnClean, refuse, reasons: 0 };
 }
 
 function connectionFaults(r: Random, c: Chaos): ConnectionFaults {
@@ -208,6 +285,7 @@ function drawSpec(r: Random, name: string, hosts: string[]): DeviceSpec {
     flashBlocks: r.pick([8, 16, 32]),
     // a clean session loses what the broker held at every reconnect (QoS 2 past PUBREC is published again)
     clean: r.chance(0.2),
+    mqtt5: undefined,
   };
 }
 
@@ -216,6 +294,9 @@ interface Kind {
   topic: (d: Device) => string;
   opts: RobustPublishOptions;
 }
+
+/** A kind only MQTT 5 devices publish: a topic the ACL denies (0x87 not authorized, never delivered). */
+const DENIED_KIND: Kind = { name: 'denied', topic: (d) => `dev/${d.spec.name}/denied`, opts: { qos: 1, priority: 0 } };
 
 const KINDS: Kind[] = [
   { name: 'temperature', topic: (d) => `dev/${d.spec.name}/temp`, opts: PRESETS.temperature },
@@ -228,12 +309,25 @@ const KINDS: Kind[] = [
 ];
 
 /** The device's application: a few kinds of messages at their own pace, some in bursts. */
-function scheduleWorkload(world: World, d: Device, r: Random, until: number): void {
+function scheduleWorkload(world: World, d: Device, r: Random, until: number, r5: Random): void {
   const kinds = KINDS.filter(() => r.chance(0.5));
   if (!kinds.length) kinds.push(r.pick(KINDS));
   const bigPayloads = d.spec.store === 'memory' && r.chance(0.2);
   const size = () => (bigPayloads && r.chance(0.1) ? r.int(4096, 6000) : r.int(8, 200));
-  for (const kind of kinds) {
+  if (bigPayloads) d.maxPayload = 6000;
+  for (const kind of kinds) scheduleKind(world, d, kind, r, until, size);
+  // an MQTT 5 device sometimes publishes where the ACL says no: the refusal must end non-delivered
+  // (on a stream of its own: the other kinds' draws do not depend on it)
+  const rd = r5.fork();
+  const denied = rd.chance(0.4)
+    ? { ...DENIED_KIND, opts: { ...DENIED_KIND.opts, qos: rd.pick([1, 2] as const) } }
+    : undefined;
+  if (d.spec.mqtt5 && denied) scheduleKind(world, d, denied, rd, until, () => rd.int(8, 200));
+}
+
+/** One kind of message of a device's application, at its own pace, some in bursts. */
+function scheduleKind(world: World, d: Device, kind: Kind, r: Random, until: number, size: () => number): void {
+  {
     const mean = until / r.int(3, 60);
     const burst = r.chance(0.3) ? r.int(2, 40) : 1;
     const streaming = burst > 1 && r.chance(0.5);
@@ -256,9 +350,11 @@ function scheduleWorkload(world: World, d: Device, r: Random, until: number): vo
           }
           if (left > 0 && d.alive && d.state !== 'online') {
             // offline: queue the rest by the policy, as an application that cannot wait would
-            while (left-- > 0) d.publish(kind.name, topic, kind.opts, size());
+            for (; left > 0; left--) d.publish(kind.name, topic, kind.opts, size());
           }
+          // (the one producer waiting is the latest: one that started since abandoned this one)
           d.onWritable = left > 0 ? go : undefined;
+          d.owed = left;
         };
         go();
       });
@@ -321,7 +417,8 @@ function scheduleFaults(
     const n = rr.pick(nodes);
     const ms = rr.logUniform(300, 30_000);
     note(`${n.name} stops for ${ms.toFixed(0)} ms (state kept)`);
-    net.setUp(n.name, false);
+    const told = n.shuttingDown(); // a broker with the `reasons` habit says so to its v5 clients (0x8B)
+    net.setUp(n.name, false, told);
     n.stop();
     world.after(ms, () => net.setUp(n.name, true));
   });
