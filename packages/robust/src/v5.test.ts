@@ -22,24 +22,16 @@ import {
   type Packet,
   type PublishPacket,
 } from '@umqtt/codec/v5';
-import { settle } from '@umqtt/testkit';
+import { hex, settle } from '@umqtt/testkit';
 import { T0, runFor, setup, type Setup } from './harness.test-support.js';
 import { REFUSED_RETRYING, SUBSCRIBE_REFUSED, type RobustOptions } from './index.js';
 import { DEFAULT_RETRY, REFUSALS, RobustClient5, type Robust5Options } from './v5.js';
-
-const fromHex = (hex: string) =>
-  new Uint8Array(
-    hex
-      .split(' ')
-      .filter(Boolean)
-      .map((h) => parseInt(h, 16)),
-  );
 
 /** The packets the client wrote since the last call, as a broker decodes them. */
 function written(t: Setup): Packet[] {
   // what was flushed (the client writes once per turn: callers settle first)
   const parser = new Parser(serverDecoders);
-  parser.push(fromHex(t.broker.socket.take()));
+  parser.push(hex(t.broker.socket.take()));
   const out: Packet[] = [];
   for (let p = parser.read(); p; p = parser.read()) out.push(p);
   return out;
@@ -58,7 +50,7 @@ async function nextPublish(t: Setup, max: number): Promise<{ after: number; sent
   let sent: PublishPacket[] = [];
   await runFor(t.clock, max, () => {
     const parser = new Parser(serverDecoders);
-    parser.push(fromHex(t.broker.socket.take()));
+    parser.push(hex(t.broker.socket.take()));
     for (let p = parser.read(); p; p = parser.read()) if (p.type === PUBLISH) sent.push(p);
     return sent.length > 0;
   });

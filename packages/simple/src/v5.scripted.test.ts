@@ -20,7 +20,7 @@ import {
   type ConnackProperties,
   type Packet,
 } from '@umqtt/codec/v5';
-import { FakeClock, ScriptedBroker, settle, type ScriptedSocket } from '@umqtt/testkit';
+import { FakeClock, ScriptedBroker, hex, settle, type ScriptedSocket } from '@umqtt/testkit';
 import type { Status } from './index.js';
 import {
   BROKER_DISCONNECT,
@@ -32,18 +32,10 @@ import {
   type Message5,
 } from './v5.js';
 
-const fromHex = (hex: string) =>
-  new Uint8Array(
-    hex
-      .split(' ')
-      .filter(Boolean)
-      .map((h) => parseInt(h, 16)),
-  );
-
 /** The packets the client wrote since the last call, as a broker decodes them. */
 function written(sock: ScriptedSocket): Packet[] {
   const parser = new Parser(serverDecoders);
-  parser.push(fromHex(sock.take()));
+  parser.push(hex(sock.take()));
   const out: Packet[] = [];
   for (let p = parser.read(); p; p = parser.read()) out.push(p);
   return out;
