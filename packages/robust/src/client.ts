@@ -129,6 +129,12 @@ export interface RobustOptions extends Omit<
   /** Where accepted messages live until their final status. */
   store: Store;
   /**
+   * Another protocol version's session, parser and CONNECT (see `@umqtt/simple`). For MQTT 5 use
+   * `RobustClient5` of `@umqtt/robust/v5`, which passes its own: a `RobustClient` given MQTT 5's
+   * protocol has none of its refusal table, session expiry or message expiry.
+   */
+  protocol?: ClientOptions['protocol'];
+  /**
    * The built-in queue policy (partial: the rest from DEFAULT_POLICY), or a function that decides
    * instead (it can fall back to the built-in decision, see {@link AdmissionPolicy}); `admit` in
    * the object gives both: the function, and the settings of the built-in decision it may use.

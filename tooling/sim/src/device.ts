@@ -52,7 +52,7 @@ export interface DeviceSpec {
   /** Clean session (the robust client's default is a persistent one); in MQTT 5, Clean Start. */
   clean: boolean;
   /**
-   * Runs on MQTT 5 (`protocol: mqtt5()` through RobustClient's options), with these CONNECT
+   * Runs on MQTT 5 (`RobustClient5` of `@umqtt/robust/v5`), with these CONNECT
    * properties: Session Expiry Interval (seconds, 0xFFFFFFFF never) and a Receive Maximum.
    */
   mqtt5: { sessionExpiry: number; receiveMaximum: number | undefined } | undefined;
