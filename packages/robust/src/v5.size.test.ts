@@ -21,9 +21,11 @@ const DEVICE = `export { RobustClient, PRESETS } from '@umqtt/robust'; export { 
  * (58,301 B minified), MqttClient5 with its codec 14,637 B; budget 20,928. Raised once merged with
  * issue 18's simple leftovers (Maximum QoS downgrade, the acknowledgements' details, DISCONNECT
  * with the reason code of a protocol error we find, going past our Receive Maximum recorded as an
- * issue): 21,234 B (59,326 B minified), MqttClient5 with its codec 14,965 B; budget 21,248.
+ * issue): 21,234 B (59,326 B minified), MqttClient5 with its codec 14,965 B; budget 21,248. Raised
+ * for the review's fixes (a pause's deadline only while the session can act on it; a waiting
+ * publish without a topic alias): 21,250 B (59,357 B minified); budget 21,312.
  */
-const BUDGET_V5 = 21248;
+const BUDGET_V5 = 21312;
 
 describe('size budget of @umqtt/robust/v5 (esbuild minify + gzip -9)', () => {
   test(`RobustClient5 + PRESETS + MemoryStore: gzipped ≤ ${BUDGET_V5} B`, async () => {

@@ -159,6 +159,7 @@ describe('RobustClient5: the refusal table', () => {
     [0x99, 'Payload format invalid (0x99)'],
     [0x80, 'Unspecified error (0x80)'],
     [0x83, 'Implementation specific error (0x83)'],
+    [0x91, 'Packet Identifier in use (0x91)'], // a retry would go with the id the broker holds
   ])('PUBACK with reason code %i: rejected, the reason naming the code; the queue goes on', async (code, reason) => {
     const t = setup5();
     t.client.start();
@@ -325,6 +326,27 @@ describe('RobustClient5: quota exceeded (0x97) is retried after backing off', ()
       ]);
     },
   );
+
+  test('stopped during a pause while the socket is full: no timer wakes for the pause it can no longer act on', async () => {
+    // (timers at least 1 ms apart, so that the loop this guards against ends and is counted)
+    const t = setup(
+      {} as Partial<RobustOptions>,
+      'manual',
+      { minDelay: 1 },
+      (o) => new RobustClient5(o as Robust5Options),
+    );
+    t.client.start();
+    await accept5(t);
+    t.broker.socket.capacity = 0; // what is written next fills it: the client waits for onWritable
+    t.client.publish('q/1', 'a', { qos: 1 });
+    const [p] = await publishes(t);
+    await send(t, { type: PUBACK, id: p!.id!, reasonCode: 0x97 }); // a pause of 0.5 s
+    t.client.stop(); // DISCONNECT waits for the socket
+    const before = t.clock.fired;
+    t.clock.advance(3000);
+    await settle();
+    expect(t.clock.fired - before).toBeLessThan(10); // it was one timer per millisecond past the pause
+  });
 
   test('the connection lost during a pause: the held message is resent with DUP after CONNACK, as any in flight', async () => {
     const t = setup5();

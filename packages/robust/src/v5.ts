@@ -59,10 +59,11 @@ export type Refusal = 'retry' | 'reject';
 
 /**
  * The refusal policy: what each failure reason code of a PUBACK or PUBREC does (a code not
- * listed is final: `reject`). Quota exceeded (0x97) is the broker saying "not now", and Packet
- * Identifier in use (0x91) is resolved by sending again: both are retried after backing off. Not
- * authorized (0x87), Topic Name invalid (0x90), Payload format invalid (0x99), Unspecified error
- * (0x80) and Implementation specific error (0x83) do not change by waiting: `rejected`. The
+ * listed is final: `reject`). Quota exceeded (0x97) is the broker saying "not now": retried after
+ * backing off, with the same packet id (the broker refused it, so holds none of it). Packet
+ * Identifier in use (0x91), Not authorized (0x87), Topic Name invalid (0x90), Payload format
+ * invalid (0x99), Unspecified error (0x80) and Implementation specific error (0x83) do not change
+ * by waiting (a retry goes with the same id, which the broker still holds): `rejected`. The
  * `refusals` option overrides entries.
  *
  * @example
@@ -73,7 +74,7 @@ export const REFUSALS: Readonly<Record<number, Refusal>> = /* @__PURE__ */ Objec
   0x83: 'reject',
   0x87: 'reject',
   0x90: 'reject',
-  0x91: 'retry',
+  0x91: 'reject',
   0x97: 'retry',
   0x99: 'reject',
 });
@@ -207,12 +208,17 @@ class RobustSession5 extends Session5 {
     return !this.#retries && super.open;
   }
 
+  /** The end of a pause, while it can still be acted on (not once DISCONNECT was sent: tick() then does nothing). */
+  get #pause(): number {
+    return this.#retries && this.usable ? this.#pauseEnd : Infinity;
+  }
+
   override due(): number {
-    return Math.min(super.due(), this.#retries ? this.#pauseEnd : Infinity);
+    return Math.min(super.due(), this.#pause);
   }
 
   override dueBy(now: number): number {
-    return Math.min(super.dueBy(now), this.#retries ? this.#pauseEnd : Infinity);
+    return Math.min(super.dueBy(now), this.#pause);
   }
 
   /** The deadlines, and the end of a pause: the refused messages go again, each with its packet id. */

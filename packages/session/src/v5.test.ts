@@ -285,6 +285,22 @@ describe('topic aliases and properties', () => {
     expect(h.wrote()).toMatchObject([{ topic: 'a', properties: { topicAlias: 1 } }]);
   });
 
+  test('outbound: a publish that waits for the window carries its topic and no alias (a QoS 0 written meanwhile may take it)', () => {
+    const h = connected({ maxInflight: 1 }, { topicAliasMaximum: 1 });
+    h.session.publish(2, 'a/1', payload, { qos: 1 }); // written: sets alias 1 = a/1
+    h.session.publish(2, 'a/1', payload, { qos: 1 }); // waits for the window
+    h.session.publish(2, 'b/2', payload); // QoS 0, written at once: alias 1 = b/2 now
+    h.session.publish(2, 'b/2', payload); // written at once: the alias alone
+    h.session.received({ type: PUBACK, id: 1 }, 3); // the waiting one goes out
+    const topics = (ps: Packet[]) => ps.map((p) => p.type === PUBLISH && [p.topic, p.properties?.topicAlias]);
+    expect(topics(h.wrote())).toEqual([
+      ['a/1', 1],
+      ['b/2', 1],
+      ['', 1],
+      ['a/1', undefined], // with the alias alone, the broker would have read b/2
+    ]);
+  });
+
   test('a received payload said to be UTF-8 that is not: protocol error 0x99 (payload format invalid)', () => {
     const h = connected();
     const pfi = { payloadFormatIndicator: true };

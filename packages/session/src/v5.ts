@@ -511,15 +511,15 @@ export class Session5 extends Session {
     const given = this.#props as PublishProperties | undefined;
     let topic = p.topic;
     let alias: number | undefined;
-    if (this.#aliasMax) {
+    // Only a packet written now uses or sets an alias (QoS 0, or the window open): one that waits
+    // for the window was encoded now and goes out later, after packets that may change the
+    // aliases meanwhile (a QoS 0 publish is written at once), so it carries its topic and no alias.
+    if (this.#aliasMax && (!p.qos || this.open)) {
       const map = (this.#aliasesOut ??= new Map<string, number>());
       alias = map.get(topic);
       let evicted: string | undefined;
-      if (alias !== undefined) {
-        // Only the alias when every packet before this one was written (nothing waits for the
-        // window): the packet that set it then reached the broker first.
-        if (!this.queued) topic = '';
-      } else if (map.size < this.#aliasMax) alias = map.size + 1;
+      if (alias !== undefined) topic = '';
+      else if (map.size < this.#aliasMax) alias = map.size + 1;
       else [evicted, alias] = map.entries().next().value as [string, number];
       this.#take = [p.topic, alias, evicted];
     }
