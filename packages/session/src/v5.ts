@@ -418,13 +418,15 @@ export class Session5 extends Session {
 
   #message(p: PublishPacket, now: number, from: number): void {
     const most = this.#o.properties?.receiveMaximum;
-    if (most && p.qos) {
+    if (most && p.qos && !this.#exceeded) {
       // Ours unacknowledged: handed over and not yet acknowledged (manual acks), and QoS 2 ids
       // held until PUBREL. A resend of a held id is not one more.
       // The spec has the client disconnect with 0x93 here, but Mosquitto 2.0.11 does it in plain
       // QoS 2 streams: recorded, not fatal (the driver's flow control still bounds what waits).
+      // Checked until it first happens on a connection: the copy of the held ids is then never
+      // more than the Receive Maximum.
       const held = this.saved.incoming;
-      if (!this.#exceeded && this.unacked + held.length >= most && !held.includes(p.id!)) {
+      if (this.unacked + held.length >= most && !held.includes(p.id!)) {
         this.#exceeded = true;
         this.events.push({
           type: ISSUE_EVENT,
