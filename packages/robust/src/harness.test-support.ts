@@ -2,7 +2,7 @@
 // scripted peer, shared by client.test.ts and policy.test.ts.
 import { FakeClock, ScriptedBroker, clockHabitsFromEnv, seeded, settle, toHex, type ClockHabits } from '@umqtt/testkit';
 import type { SocketOptions } from '@umqtt/simple';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { ArrayStore } from './array-store.test-support.js';
 import { RobustClient, type FinalStatus, type RobustOptions, type RobustState, type Store } from './index.js';
 
@@ -134,3 +134,22 @@ export const PUBACK = (id: number) => ack(0x40, id);
 export const PUBREC = (id: number) => ack(0x50, id);
 export const PUBREL = (id: number) => ack(0x62, id);
 export const PUBCOMP = (id: number) => ack(0x70, id);
+
+/**
+ * What a test starts (brokers, proxies, clients) and must stop after it: `cleanup(fn)` queues
+ * `fn`; after each test they run in reverse order, each on its own (one that throws does not stop
+ * the others). Call once per test file, at its top level.
+ */
+export function cleanupAfterEach(): (fn: () => unknown) => void {
+  const queued: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of queued.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        // keep cleaning
+      }
+    }
+  });
+  return (fn) => void queued.push(fn);
+}

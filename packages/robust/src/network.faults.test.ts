@@ -1,4 +1,5 @@
 import { ArrayStore } from './array-store.test-support.js';
+import { cleanupAfterEach } from './harness.test-support.js';
 // @umqtt/robust under network faults, over real sockets and real time, against Eclipse Mosquitto
 // (persistence on) and aedes (the testkit's embedded broker; pause()/resume() keep its sessions):
 //   0. no fault: a queue longer than the in-flight window drains by itself (regression);
@@ -21,7 +22,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   freePort,
   mosquittoOrSkip,
@@ -66,17 +67,8 @@ function prng(seed: number): { (): number; int(lo: number, hi: number): number }
 let serial = 0;
 const unique = (name: string) => `${name}-${process.pid}-${++serial}`;
 
-/** Cleanups of the running test, run in reverse after it, each on its own. */
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch {
-      // keep cleaning
-    }
-  }
-});
+/** What each test started, stopped after it in reverse order. */
+const cleanup = cleanupAfterEach();
 
 /**
  * An in-memory Store, as @umqtt/store-memory's MemoryStore (which robust's tests cannot import:
@@ -108,7 +100,7 @@ interface TestBroker {
 /** The testkit's Mosquitto with persistence: restart() on the same port; stop() is final. */
 async function testkitMosquitto(): Promise<TestBroker> {
   const m = await startMosquitto({ persistence: true });
-  cleanups.push(() => m.stop());
+  cleanup(() => m.stop());
   return {
     kind: 'mosquitto',
     host: m.host,
@@ -203,7 +195,7 @@ async function stoppableMosquitto(): Promise<TestBroker> {
     await stop();
     await rm(dir, { recursive: true, force: true });
   };
-  cleanups.push(close);
+  cleanup(close);
   return {
     kind: 'mosquitto',
     host: '127.0.0.1',
@@ -223,7 +215,7 @@ async function stoppableMosquitto(): Promise<TestBroker> {
  */
 async function testkitAedes(): Promise<TestBroker> {
   const a: AedesHandle = await startAedes();
-  cleanups.push(() => a.close());
+  cleanup(() => a.close());
   const published = new Map<string, { seq: number; at: number }[]>();
   a.broker.on('publish', (packet, client) => {
     if (!client || packet.topic.startsWith('$')) return;
@@ -246,7 +238,7 @@ async function testkitAedes(): Promise<TestBroker> {
 
 async function proxyTo(b: { host: string; port: number }): Promise<FaultProxy> {
   const p = await startFaultProxy({ host: b.host, port: b.port });
-  cleanups.push(() => p.close());
+  cleanup(() => p.close());
   return p;
 }
 
@@ -384,7 +376,7 @@ class Subscriber {
       this.log.push(`${Math.round(performance.now())}:closed(${e?.code ?? ''})`);
       void this.#loop();
     };
-    cleanups.push(() => this.stop());
+    cleanup(() => this.stop());
   }
 
   /** Connects and subscribes; resolves once the first SUBACK arrived. */
@@ -492,7 +484,7 @@ function publisher(servers: Server[], options: Partial<RobustOptions> = {}): Rec
     if (!list) r.statuses.set(key, (list = []));
     list.push({ status, reason });
   };
-  cleanups.push(() => client.stop());
+  cleanup(() => client.stop());
   return r;
 }
 

@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   mosquittoOrSkip,
   startFaultProxy,
@@ -22,6 +22,7 @@ import type { QoS } from '@umqtt/codec';
 import { MqttClient5, type Client5Options } from '@umqtt/simple/v5';
 import { createTcpSocketFactory, nodeTimers } from '../../../apps/node/src/transport/index.ts';
 import { ArrayStore } from './array-store.test-support.js';
+import { cleanupAfterEach } from './harness.test-support.js';
 import { REFUSED_RETRYING, SENT, type FinalStatus, type Store } from './index.js';
 import { RobustClient5, type Robust5Options } from './v5.js';
 
@@ -34,20 +35,11 @@ let serial = 0;
 const unique = (name: string) => `r5-${name}-${process.pid}-${++serial}`;
 
 /** What each test started, stopped after it in reverse order. */
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch {
-      // keep cleaning
-    }
-  }
-});
+const cleanup = cleanupAfterEach();
 
 async function broker(options: MosquittoOptions = {}): Promise<MosquittoHandle> {
   const m = await startMosquitto(options);
-  cleanups.push(() => m.stop());
+  cleanup(() => m.stop());
   return m;
 }
 
@@ -72,7 +64,7 @@ function robust(at: { host: string; port: number }, options: Partial<Robust5Opti
   const r: Robust = { client, statuses: new Map(), received: [] };
   client.onStatus = (key, status, reason) => r.statuses.set(key, [...(r.statuses.get(key) ?? []), [status, reason]]);
   client.onMessage = (m) => r.received.push(decoder.decode(m.payload));
-  cleanups.push(() => client.stop());
+  cleanup(() => client.stop());
   return r;
 }
 
@@ -105,7 +97,7 @@ async function subscriber(
     got.push(decoder.decode(m.payload));
     topics.push(m.topic);
   };
-  cleanups.push(() => client.close());
+  cleanup(() => client.close());
   await client.connect();
   let acked = false;
   client.onStatus = () => (acked = true);
@@ -137,7 +129,7 @@ describe.skipIf(skipMosquitto)(
           ...at,
           clientId: unique('p'),
         });
-        cleanups.push(() => pub.close());
+        cleanup(() => pub.close());
         await pub.connect();
         let acks = 0;
         pub.onStatus = () => acks++;
@@ -180,7 +172,7 @@ describe.skipIf(skipMosquitto)(
       async () => {
         const at = await broker();
         const proxy = await startFaultProxy(at);
-        cleanups.push(() => proxy.close());
+        cleanup(() => proxy.close());
         const sub = await subscriber(at, 'r5/inflight/#', 2);
         const clientId = unique('device');
         const store = new ArrayStore();
@@ -237,7 +229,7 @@ describe.skipIf(skipMosquitto)(
       { timeout: T },
       async () => {
         const dir = await mkdtemp(join(tmpdir(), 'umqtt-acl-r5-'));
-        cleanups.push(() => rm(dir, { recursive: true, force: true }));
+        cleanup(() => rm(dir, { recursive: true, force: true }));
         const acl = join(dir, 'acl');
         await writeFile(acl, 'topic readwrite open/#\n');
         const at = await broker({ extraConfig: [`acl_file ${acl}`] });
@@ -285,7 +277,7 @@ describe.skipIf(skipMosquitto)(
         const got: { text: string; expiry: number | undefined }[] = [];
         back.onMessage = (m) =>
           got.push({ text: decoder.decode(m.payload), expiry: m.properties?.messageExpiryInterval });
-        cleanups.push(() => back.close());
+        cleanup(() => back.close());
         expect(await back.connect()).toBe(true);
         await waitFor(() => got.length === 1, { timeout: 5000 });
         await sleep(200);
@@ -301,7 +293,7 @@ describe.skipIf(skipMosquitto)(
       async () => {
         const at = await broker(); // default configuration: Receive Maximum 20
         const proxy = await startFaultProxy(at);
-        cleanups.push(() => proxy.close());
+        cleanup(() => proxy.close());
         const sub = await subscriber(at, 'r5/stream/#', 2);
         const r = robust({ host: proxy.host, port: proxy.port }, { maxInflight: 100 });
         let drops = 0;
